@@ -1,0 +1,142 @@
+"""The Hub: every use case of paperroute, called alike by the CLI, the web app and workers.
+
+``open_hub(config)`` is the one place that wires the parts together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from .config import Config
+from .errors import NotFound, StorageError
+from .model import IngestReport, Paper, PaperRecord, ParseItem, RecordError
+from .store import queries
+from .store.engine import create_db_engine, migrate
+from .store.state import get_state, put_state
+from .store.writer import PaperWriter
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+class Hub:
+    """paperroute's use cases over one database. Not thread-safe for writes: one importer at
+    a time per database; any number of readers."""
+
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.config = config
+        self._writer = PaperWriter(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Hub:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        items: Iterable[ParseItem],
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Store parsed records in batches; a bad record is reported in the result and
+        never stops the rest. Each batch is one transaction, so an interrupted import keeps
+        every finished batch and a re-run only does the rest (unchanged records are cheap)."""
+        size = batch_size or self.config.ingest_batch_size
+        report = IngestReport()
+        batch: list[PaperRecord] = []
+        for item in items:
+            if isinstance(item, RecordError):
+                report.skipped.append(item)
+                if progress:
+                    progress(1)
+                continue
+            batch.append(item)
+            if len(batch) >= size:
+                self._write_batch(batch, report, progress)
+                batch = []
+        if batch:
+            self._write_batch(batch, report, progress)
+        return report
+
+    def _write_batch(
+        self, batch: list[PaperRecord], report: IngestReport, progress: Progress | None
+    ) -> None:
+        try:
+            outcomes = self._writer.write(batch)
+        except SQLAlchemyError as exc:
+            log.warning("batch of %d failed (%s); writing its records one by one", len(batch), exc)
+            outcomes = []
+            for record in batch:
+                try:
+                    outcomes.extend(self._writer.write([record]))
+                except SQLAlchemyError as single:
+                    reason = f"the database refused it: {single.__class__.__name__}: {single.orig}"
+                    report.skipped.append(RecordError(record.source, record.source_key, reason))
+        for outcome in outcomes:
+            if outcome == "inserted":
+                report.inserted += 1
+            elif outcome == "updated":
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        if progress:
+            progress(len(batch))
+
+    def checkpoint(self, key: str) -> dict[str, Any] | None:
+        with self._read() as connection:
+            return get_state(connection, key)
+
+    def save_checkpoint(self, key: str, value: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            put_state(connection, key, value)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def paper(self, ref: str) -> Paper:
+        """A paper by id, arXiv id (any version or URL) or DOI. Raises NotFound."""
+        with self._read() as connection:
+            pk = queries.find_paper_pk(connection, ref)
+            if pk is None:
+                raise NotFound(f"no paper {ref.strip()[:100]!r}")
+            return queries.load_paper(connection, pk)
+
+    def stats(self) -> queries.Stats:
+        with self._read() as connection:
+            return queries.stats(connection)
+
+
+def open_hub(config: Config) -> Hub:
+    """Open (creating and migrating when needed) the database named by ``config``."""
+    engine = create_db_engine(config.database_url)
+    try:
+        migrate(engine)
+    except StorageError:
+        engine.dispose()
+        raise
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot open {config.database_url}: {exc}") from exc
+    return Hub(engine, config)

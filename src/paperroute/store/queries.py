@@ -1,0 +1,116 @@
+"""Read-only queries over the paper store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from ..ids import try_arxiv_id, try_doi
+from ..model import Paper, Provenance
+from .rows import load_states, utc
+from .schema import authors, daily_entries, paper_categories, papers, provenance
+
+
+def find_paper_pk(connection: Connection, ref: str) -> int | None:
+    """The paper named by ``ref``: its id, an arXiv id (any version, URL form), a DOI."""
+    text = ref.strip()
+    candidates = [papers.c.id == text]
+    parsed = try_arxiv_id(text)
+    if parsed is not None:
+        candidates.append(papers.c.id == parsed.id)
+    doi = try_doi(text.removeprefix("doi:"))
+    if doi is not None:
+        candidates.append(papers.c.doi == doi)
+    for condition in candidates:
+        pk = connection.scalar(select(papers.c.pk).where(condition).limit(1))
+        if pk is not None:
+            return int(pk)
+    return None
+
+
+def load_paper(connection: Connection, pk: int) -> Paper:
+    state = load_states(connection, [pk])[pk]
+    daily = tuple(sorted(state.daily.values(), key=lambda e: (e.day, e.source)))
+    rows = connection.execute(
+        select(provenance).where(provenance.c.paper_pk == pk).order_by(provenance.c.first_seen_at)
+    )
+    prov = tuple(
+        Provenance(r.source, r.source_key, utc(r.fetched_at) or r.fetched_at, r.record_hash)
+        for r in rows
+    )
+    return Paper(
+        id=state.id,
+        title=state.title,
+        abstract=state.abstract,
+        authors=state.authors,
+        categories=state.categories,
+        arxiv_id=state.arxiv_id,
+        version=state.version,
+        doi=state.doi,
+        submitted_at=state.submitted_at,
+        updated_at=state.updated_at,
+        announced_on=state.announced_on,
+        comments=state.comments,
+        journal_ref=state.journal_ref,
+        license=state.license,
+        abs_url=state.abs_url,
+        pdf_url=state.pdf_url,
+        code_url=state.code_url,
+        code_stars=state.code_stars,
+        project_url=state.project_url,
+        daily=daily,
+        provenance=prov,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    papers: int
+    authors: int
+    with_code: int
+    with_arxiv_id: int
+    daily_entries: dict[str, int]
+    first_day: dt.date | None
+    last_day: dt.date | None
+    by_source: dict[str, int]
+    top_categories: list[tuple[str, int]]
+
+
+def _date(value: object) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def stats(connection: Connection) -> Stats:
+    count = func.count()
+    day_counts = connection.execute(
+        select(daily_entries.c.source, count).group_by(daily_entries.c.source)
+    )
+    first, last = connection.execute(
+        select(func.min(daily_entries.c.day), func.max(daily_entries.c.day))
+    ).one()
+    sources = connection.execute(select(provenance.c.source, count).group_by(provenance.c.source))
+    top = connection.execute(
+        select(paper_categories.c.category, count)
+        .where(paper_categories.c.position == 0)
+        .group_by(paper_categories.c.category)
+        .order_by(count.desc(), paper_categories.c.category)
+        .limit(10)
+    )
+    return Stats(
+        papers=connection.scalar(select(count).select_from(papers)) or 0,
+        authors=connection.scalar(select(count).select_from(authors)) or 0,
+        with_code=connection.scalar(select(count).where(papers.c.code_url.is_not(None))) or 0,
+        with_arxiv_id=connection.scalar(select(count).where(papers.c.arxiv_id.is_not(None))) or 0,
+        daily_entries={row[0]: row[1] for row in day_counts},
+        first_day=_date(first),
+        last_day=_date(last),
+        by_source={row[0]: row[1] for row in sources},
+        top_categories=[(row[0], row[1]) for row in top],
+    )
+

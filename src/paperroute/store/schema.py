@@ -1,0 +1,127 @@
+"""The current schema, as SQLAlchemy Core tables for queries.
+
+Migrations under ``migrations/versions`` create and change the real tables; this module
+describes their latest state and must agree with them (tests/integration/test_migrations.py
+compares the two on both databases).
+
+Papers have an integer surrogate key ``pk`` that every other table references, so that the
+public ``id`` can change when a paper first known by DOI or content hash gains an arXiv id.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(120), nullable=False, unique=True),
+    Column("arxiv_id", String(40)),  # equal to id when set; looked up through id
+    Column("doi", String(300), index=True),
+    Column("title_hash", BigInteger, nullable=False, index=True),
+    Column("version", Integer),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    # Denormalised from paper_authors / paper_categories for display and the keyword index.
+    Column("authors_text", Text, nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("primary_category", String(40), index=True),
+    Column("comments", Text),
+    Column("journal_ref", Text),
+    Column("license", Text),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("announced_on", Date),
+    Column("abs_url", Text),
+    Column("pdf_url", Text),
+    Column("code_url", Text),
+    Column("code_stars", Integer),
+    Column("project_url", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("modified_at", DateTime(timezone=True), nullable=False),
+)
+
+authors = Table(
+    "authors",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    # Case-folded, whitespace-collapsed name: one row per spelling up to case and spacing.
+    Column("name_key", String(300), nullable=False, unique=True),
+)
+
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_pk", Integer, ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("author_pk", Integer, ForeignKey("authors.pk"), nullable=False),
+    PrimaryKeyConstraint("paper_pk", "position"),
+    Index("ix_paper_authors_author", "author_pk"),
+    sqlite_with_rowid=False,
+)
+
+paper_categories = Table(
+    "paper_categories",
+    metadata,
+    Column("paper_pk", Integer, ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("paper_pk", "category"),
+    Index("ix_paper_categories_category", "category", "paper_pk"),
+    sqlite_with_rowid=False,
+)
+
+daily_entries = Table(
+    "daily_entries",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("paper_pk", Integer, ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("submitter", Text),
+    Column("upvotes", Integer),
+    Column("num_comments", Integer),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("ai_keywords", Text),  # JSON list
+    PrimaryKeyConstraint("day", "source", "paper_pk"),
+    Index("ix_daily_entries_paper", "paper_pk"),
+    sqlite_with_rowid=False,
+)
+
+provenance = Table(
+    "provenance",
+    metadata,
+    Column("paper_pk", Integer, ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("source_key", Text, nullable=False),
+    Column("record_hash", String(64)),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("paper_pk", "source"),
+    sqlite_with_rowid=False,
+)
+
+harvest_state = Table(
+    "harvest_state",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON object
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
