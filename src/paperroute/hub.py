@@ -93,7 +93,8 @@ class Hub:
                 try:
                     outcomes.extend(self._writer.write([record]))
                 except SQLAlchemyError as single:
-                    reason = f"the database refused it: {single.__class__.__name__}: {single.orig}"
+                    cause = getattr(single, "orig", None) or single
+                    reason = f"the database refused it: {cause.__class__.__name__}: {cause}"
                     report.skipped.append(RecordError(record.source, record.source_key, reason))
         for outcome in outcomes:
             if outcome == "inserted":

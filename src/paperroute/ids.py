@@ -101,13 +101,22 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
+def title_hash(title: str) -> int:
+    """A signed 64-bit hash of the title without case, accents, punctuation or spacing: finds
+    the stored paper that a record without ids describes."""
+    digest = hashlib.blake2b(_fold(title).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def content_hash_id(title: str, first_author: str | None) -> str:
     """A stable id for a paper with neither arXiv id nor DOI."""
     key = _fold(title) + "|" + _fold(first_author or "")
     return "hash:" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def canonical_id(arxiv_id: str | None, doi: str | None, title: str, first_author: str | None) -> str:
+def canonical_id(
+    arxiv_id: str | None, doi: str | None, title: str, first_author: str | None
+) -> str:
     if arxiv_id:
         return arxiv_id
     if doi:

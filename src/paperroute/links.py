@@ -29,7 +29,7 @@ def _clean(url: str) -> str:
 def extract_code_url(*texts: str | None) -> str | None:
     """The first GitHub/GitLab repository URL (https://host/owner/repo) in the texts."""
     for text in texts:
-        if not text:
+        if not text or "://" not in text:
             continue
         for match in _URL.finditer(text):
             repo = _CODE_HOST.match(_clean(match.group(0)))
@@ -44,7 +44,7 @@ def extract_project_url(*texts: str | None) -> str | None:
     """A project page: a github.io page, or any other URL introduced as a project page/website."""
     fallback: str | None = None
     for text in texts:
-        if not text:
+        if not text or "://" not in text:
             continue
         for match in _URL.finditer(text):
             url = _clean(match.group(0))

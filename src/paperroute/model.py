@@ -63,6 +63,7 @@ class PaperRecord:
     project_url: str | None = None
     daily: tuple[DailyEntry, ...] = ()
     record_hash: str | None = None
+    title_hash: int = 0  # ids.title_hash(title), computed once where the record is parsed
 
 
 @dataclass(frozen=True, slots=True)

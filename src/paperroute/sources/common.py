@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..ids import arxiv_id_from_doi, try_arxiv_id, try_doi
+from ..ids import arxiv_id_from_doi, title_hash, try_arxiv_id, try_doi
 from ..links import extract_code_url, extract_project_url
 from ..model import DailyEntry, PaperRecord, RecordError
 
@@ -19,7 +20,6 @@ MAX_AUTHOR_NAME = 300
 MAX_FIELD = 5_000  # comments, journal-ref, license, URLs
 MAX_CATEGORIES = 50
 
-_WS = re.compile(r"\s+")
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -28,7 +28,14 @@ def squash(text: str | None) -> str:
     """Collapse runs of whitespace (arXiv wraps titles and abstracts at 80 columns)."""
     if not text:
         return ""
-    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+    if not text.isprintable():
+        text = _CONTROL.sub("", text)
+    return " ".join(text.split())
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_category(text: str) -> bool:
+    return _CATEGORY.match(text) is not None
 
 
 def fingerprint(raw: bytes | str) -> str:
@@ -159,8 +166,8 @@ def build_record(
 
     cats: list[str] = []
     for category in categories:
-        text = squash(str(category))
-        if text and _CATEGORY.match(text) and text not in cats:
+        text = category.strip() if isinstance(category, str) else str(category)
+        if text and text not in cats and _valid_category(text):
             cats.append(text)
     if len(cats) > MAX_CATEGORIES:
         cats = cats[:MAX_CATEGORIES]
@@ -207,4 +214,5 @@ def build_record(
         project_url=clean_project,
         daily=tuple(daily),
         record_hash=fingerprint(raw) if raw is not None else None,
+        title_hash=title_hash(clean_title),
     )

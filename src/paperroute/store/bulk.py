@@ -8,7 +8,7 @@ SQLite and PostgreSQL (both accept ``ON CONFLICT (...) DO UPDATE SET x = exclude
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -17,25 +17,28 @@ from sqlalchemy import Connection, Table
 def bulk_insert(
     connection: Connection,
     table: Table,
-    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
 ) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table``; with ``conflict`` columns,
-    rows that collide update the ``update`` columns instead (or are ignored if none)."""
+    """INSERT ``rows`` (tuples of the values of ``columns``) into ``table``; with
+    ``conflict`` columns, rows that collide update the ``update`` columns instead (or are
+    ignored if there are none)."""
     if not rows:
         return
-    names = list(rows[0])
     dialect = connection.dialect
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.bind_processor(dialect) for name in names
-    ]
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(columns):
+        processor = table.c[name].type.bind_processor(dialect)
+        if processor is not None:
+            processors.append((index, processor))
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join(marker for _ in names)})"
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
+        f"VALUES ({', '.join(marker for _ in columns)})"
     )
     if conflict:
         target = ", ".join(quote(n) for n in conflict)
@@ -44,11 +47,14 @@ def bulk_insert(
             sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
         else:
             sql += f" ON CONFLICT ({target}) DO NOTHING"
-    params = [
-        tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip((row[n] for n in names), processors, strict=True)
-        )
-        for row in rows
-    ]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        if processors:
+            values = list(row)
+            for index, process in processors:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            params.append(tuple(values))
+        else:
+            params.append(tuple(row))
     connection.exec_driver_sql(sql, params)

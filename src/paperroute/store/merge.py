@@ -18,12 +18,12 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..ids import canonical_id
+from ..ids import canonical_id, title_hash
 from ..model import DailyEntry, PaperRecord
 
 AUTHORITATIVE = frozenset({"arxiv-oai", "arxiv-api", "arxiv-rss", "jsonl"})
 CURATED_LINKS = frozenset({"hf-daily"})
-_TEXT_FIELDS = ("title", "abstract", "comments", "journal_ref", "license")
+_TEXT_FIELDS = ("abstract", "comments", "journal_ref", "license")
 
 
 @dataclass(slots=True)
@@ -32,6 +32,7 @@ class PaperState:
 
     id: str
     title: str
+    title_hash: int = 0
     abstract: str = ""
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
@@ -60,6 +61,7 @@ class PaperState:
             "doi": self.doi,
             "version": self.version,
             "title": self.title,
+            "title_hash": self.title_hash,
             "abstract": self.abstract,
             "authors_text": ", ".join(self.authors),
             "categories": " ".join(self.categories),
@@ -98,6 +100,7 @@ def new_state(record: PaperRecord) -> PaperState:
     state = PaperState(
         id=canonical_id(record.arxiv_id, record.doi, record.title, first_author),
         title=record.title,
+        title_hash=record.title_hash or title_hash(record.title),
     )
     merge_into(state, record)
     return state
@@ -114,6 +117,9 @@ def merge_into(state: PaperState, record: PaperRecord) -> None:
         value = getattr(record, name)
         if value and (replaces or not getattr(state, name)):
             setattr(state, name, value)
+    if replaces and record.title != state.title:
+        state.title = record.title
+        state.title_hash = record.title_hash or title_hash(record.title)
     if record.authors and (replaces or not state.authors):
         state.authors = record.authors
     if record.categories and (replaces or not state.categories):

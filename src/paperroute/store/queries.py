@@ -113,4 +113,3 @@ def stats(connection: Connection) -> Stats:
         by_source={row[0]: row[1] for row in sources},
         top_categories=[(row[0], row[1]) for row in top],
     )
-

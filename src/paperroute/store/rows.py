@@ -58,6 +58,7 @@ def load_states(connection: Connection, pks: Sequence[int]) -> dict[int, PaperSt
                 pk=row.pk,
                 id=row.id,
                 title=row.title,
+                title_hash=row.title_hash,
                 abstract=row.abstract,
                 arxiv_id=row.arxiv_id,
                 version=row.version,

@@ -24,9 +24,7 @@ def put_state(connection: Connection, key: str, value: dict[str, Any]) -> None:
     now = dt.datetime.now(dt.UTC)
     text = json.dumps(value, sort_keys=True)
     updated = connection.execute(
-        harvest_state.update()
-        .where(harvest_state.c.key == key)
-        .values(value=text, updated_at=now)
+        harvest_state.update().where(harvest_state.c.key == key).values(value=text, updated_at=now)
     )
     if updated.rowcount == 0:
         connection.execute(harvest_state.insert().values(key=key, value=text, updated_at=now))

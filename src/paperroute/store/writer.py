@@ -8,7 +8,6 @@ database at a time (the CLI's imports); readers may run concurrently. Not thread
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
-from ..ids import content_hash_id
+from ..ids import content_hash_id, title_hash
 from ..model import DailyEntry, PaperRecord
 from .bulk import bulk_insert
 from .merge import PaperState, merge_into, new_state
@@ -34,13 +33,6 @@ from .schema import (
 Outcome = Literal["inserted", "updated", "unchanged"]
 _FOLD = re.compile(r"[^\w]+")
 _AUTHOR_CACHE_LIMIT = 300_000
-
-
-def title_hash(title: str) -> int:
-    """A signed 64-bit hash of the title without case, punctuation or spacing: finds the
-    stored paper that a record without ids describes."""
-    key = " ".join(_FOLD.sub(" ", title.casefold()).split())
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def author_key(name: str) -> str:
@@ -102,12 +94,13 @@ class PaperWriter:
         touched: dict[tuple[int, str], tuple[_Slot, PaperRecord]] = {}
         for index in pending:
             record = records[index]
-            slot = self._find(record, by_arxiv, by_doi, by_title)
-            if slot is None:
+            found = self._find(record, by_arxiv, by_doi, by_title)
+            if found is None:
                 slot = _Slot(new_state(record), None)
                 self._register(slot, by_arxiv, by_doi, by_title)
                 outcomes[index] = "inserted"
             else:
+                slot = found
                 snapshot = slot.state.copy()
                 merge_into(slot.state, record)
                 self._register(slot, by_arxiv, by_doi, by_title)
@@ -144,14 +137,17 @@ class PaperWriter:
     def _load_slots(self, connection: Connection, records: Sequence[PaperRecord]) -> list[_Slot]:
         arxiv_ids = sorted({r.arxiv_id for r in records if r.arxiv_id})
         dois = sorted({r.doi for r in records if r.doi})
-        titles = sorted({title_hash(r.title) for r in records})
+        titles = sorted({r.title_hash or title_hash(r.title) for r in records})
         pks: set[int] = set()
-        for column, values in ((papers.c.id, arxiv_ids), (papers.c.doi, dois)):
+        lookups: list[tuple[Any, Sequence[Any]]] = [
+            (papers.c.id, arxiv_ids),
+            (papers.c.doi, dois),
+            # Same title: a paper without ids that this batch may identify, or the reverse.
+            (papers.c.title_hash, titles),
+        ]
+        for column, values in lookups:
             for part in chunks(values):
                 pks.update(connection.scalars(select(papers.c.pk).where(column.in_(part))))
-        # Same title: a paper without ids that this batch may identify, or the reverse.
-        for part in chunks(titles):
-            pks.update(connection.scalars(select(papers.c.pk).where(papers.c.title_hash.in_(part))))
         states = load_states(connection, sorted(pks))
         return [_Slot(state, state.copy()) for state in states.values()]
 
@@ -167,7 +163,7 @@ class PaperWriter:
             by_arxiv.setdefault(state.arxiv_id, slot)
         if state.doi:
             by_doi.setdefault(state.doi, slot)
-        group = by_title.setdefault(title_hash(state.title), [])
+        group = by_title.setdefault(state.title_hash, [])
         if slot not in group:
             group.append(slot)
 
@@ -184,7 +180,7 @@ class PaperWriter:
             slot = by_doi[record.doi]
             if not record.arxiv_id or not slot.state.arxiv_id:
                 return slot
-        candidates = by_title.get(title_hash(record.title), [])
+        candidates = by_title.get(record.title_hash or title_hash(record.title), [])
         first = record.authors[0] if record.authors else None
         if record.arxiv_id or record.doi:
             # A paper first stored without ids (a seed page, a bare BibTeX entry) is adopted by
@@ -207,21 +203,13 @@ class PaperWriter:
         new = [slot for slot in slots if slot.before is None]
         changed = [slot for slot in slots if slot.before is not None and slot.state != slot.before]
         if new:
-            rows = [
-                {
-                    **slot.state.columns(),
-                    "title_hash": title_hash(slot.state.title),
-                    "created_at": now,
-                    "modified_at": now,
-                }
-                for slot in new
-            ]
+            names = [*new[0].state.columns(), "created_at", "modified_at"]
+            rows = [(*slot.state.columns().values(), now, now) for slot in new]
             # Plain executemany, then look the keys up: RETURNING with parameter order forces
             # SQLAlchemy to insert one row per statement on SQLite (5x slower here).
-            bulk_insert(connection, papers, rows)
+            bulk_insert(connection, papers, names, rows)
             pks: dict[str, int] = {}
-            ids = [slot.state.id for slot in new]
-            for part in chunks(ids):
+            for part in chunks([slot.state.id for slot in new]):
                 query = select(papers.c.id, papers.c.pk).where(papers.c.id.in_(part))
                 pks.update((row.id, row.pk) for row in connection.execute(query))
             for slot in new:
@@ -230,13 +218,14 @@ class PaperWriter:
             params = [
                 {
                     **{f"v_{k}": v for k, v in slot.state.columns().items()},
-                    "v_title_hash": title_hash(slot.state.title),
                     "v_modified_at": now,
                     "b_pk": slot.state.pk,
                 }
                 for slot in changed
             ]
-            values = {name[2:]: bindparam(name) for name in params[0] if name != "b_pk"}
+            values: dict[str, Any] = {
+                name[2:]: bindparam(name) for name in params[0] if name != "b_pk"
+            }
             connection.execute(
                 update(papers).where(papers.c.pk == bindparam("b_pk")).values(values), params
             )
@@ -250,9 +239,7 @@ class PaperWriter:
             s for s in changed if s.before is not None and s.before.authors != s.state.authors
         ]
         category_slots = list(new) + [
-            s
-            for s in changed
-            if s.before is not None and s.before.categories != s.state.categories
+            s for s in changed if s.before is not None and s.before.categories != s.state.categories
         ]
         stale_authors = [s.state.pk for s in author_slots if s.before is not None]
         stale_categories = [s.state.pk for s in category_slots if s.before is not None]
@@ -263,20 +250,28 @@ class PaperWriter:
         author_pks = self._author_ids(
             connection, [name for s in author_slots for name in s.state.authors]
         )
-        author_rows = [
-            {"paper_pk": s.state.pk, "position": i, "author_pk": author_pks[author_key(name)]}
-            for s in author_slots
-            for i, name in enumerate(s.state.authors)
-        ]
-        bulk_insert(connection, paper_authors, author_rows)
-        category_rows = [
-            {"paper_pk": s.state.pk, "category": cat, "position": i}
-            for s in category_slots
-            for i, cat in enumerate(s.state.categories)
-        ]
-        bulk_insert(connection, paper_categories, category_rows)
+        bulk_insert(
+            connection,
+            paper_authors,
+            ("paper_pk", "position", "author_pk"),
+            [
+                (s.state.pk, i, author_pks[author_key(name)])
+                for s in author_slots
+                for i, name in enumerate(s.state.authors)
+            ],
+        )
+        bulk_insert(
+            connection,
+            paper_categories,
+            ("paper_pk", "category", "position"),
+            [
+                (s.state.pk, cat, i)
+                for s in category_slots
+                for i, cat in enumerate(s.state.categories)
+            ],
+        )
 
-        entries: list[dict[str, Any]] = []
+        entries: list[tuple[Any, ...]] = []
         for slot in list(new) + list(changed):
             before = slot.before.daily if slot.before is not None else {}
             for key, entry in slot.state.daily.items():
@@ -285,9 +280,10 @@ class PaperWriter:
         bulk_insert(
             connection,
             daily_entries,
+            _ENTRY_COLUMNS,
             entries,
             conflict=("day", "source", "paper_pk"),
-            update=("kind", "submitter", "upvotes", "num_comments", "submitted_at", "ai_keywords"),
+            update=_ENTRY_COLUMNS[3:],
         )
 
     def _author_ids(self, connection: Connection, names: Sequence[str]) -> dict[str, int]:
@@ -303,13 +299,11 @@ class PaperWriter:
             query = select(authors.c.pk, authors.c.name_key).where(authors.c.name_key.in_(part))
             for row in connection.execute(query):
                 self._author_pks[row.name_key] = row.pk
-        to_insert = [{"name": wanted[k], "name_key": k} for k in missing if k not in self._author_pks]
+        to_insert = [(wanted[k], k) for k in missing if k not in self._author_pks]
         if to_insert:
-            bulk_insert(connection, authors, to_insert)
-            for part in chunks([row["name_key"] for row in to_insert]):
-                query = select(authors.c.pk, authors.c.name_key).where(
-                    authors.c.name_key.in_(part)
-                )
+            bulk_insert(connection, authors, ("name", "name_key"), to_insert)
+            for part in chunks([key for _, key in to_insert]):
+                query = select(authors.c.pk, authors.c.name_key).where(authors.c.name_key.in_(part))
                 for row in connection.execute(query):
                     self._author_pks[row.name_key] = row.pk
         return self._author_pks
@@ -320,34 +314,48 @@ class PaperWriter:
         touched: Sequence[tuple[_Slot, PaperRecord]],
         now: dt.datetime,
     ) -> None:
-        rows = [
-            {
-                "paper_pk": slot.state.pk,
-                "source": record.source,
-                "source_key": record.source_key[:2000],
-                "record_hash": record.record_hash,
-                "first_seen_at": now,
-                "fetched_at": now,
-            }
-            for slot, record in touched
-        ]
         bulk_insert(
             connection,
             provenance,
-            rows,
+            ("paper_pk", "source", "source_key", "record_hash", "first_seen_at", "fetched_at"),
+            [
+                (
+                    slot.state.pk,
+                    record.source,
+                    record.source_key[:2000],
+                    record.record_hash,
+                    now,
+                    now,
+                )
+                for slot, record in touched
+            ],
             conflict=("paper_pk", "source"),
             update=("source_key", "record_hash", "fetched_at"),
         )
 
-def _entry_row(paper_pk: int | None, entry: DailyEntry) -> dict[str, Any]:
-    return {
-        "day": entry.day,
-        "source": entry.source,
-        "paper_pk": paper_pk,
-        "kind": entry.kind,
-        "submitter": entry.submitter,
-        "upvotes": entry.upvotes,
-        "num_comments": entry.num_comments,
-        "submitted_at": entry.submitted_at,
-        "ai_keywords": json.dumps(list(entry.ai_keywords)) if entry.ai_keywords else None,
-    }
+
+_ENTRY_COLUMNS = (
+    "day",
+    "source",
+    "paper_pk",
+    "kind",
+    "submitter",
+    "upvotes",
+    "num_comments",
+    "submitted_at",
+    "ai_keywords",
+)
+
+
+def _entry_row(paper_pk: int | None, entry: DailyEntry) -> tuple[Any, ...]:
+    return (
+        entry.day,
+        entry.source,
+        paper_pk,
+        entry.kind,
+        entry.submitter,
+        entry.upvotes,
+        entry.num_comments,
+        entry.submitted_at,
+        json.dumps(list(entry.ai_keywords)) if entry.ai_keywords else None,
+    )

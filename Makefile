@@ -1,0 +1,55 @@
+# The executable documentation of paperroute's workflow. `make demo` and `make test` are all
+# a newcomer needs: each creates the virtual environment first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB ?= demo.db
+CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
+
+.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest demo-data clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: a fresh database loaded with the bundled real data (HF daily papers + arXiv listings)
+demo: venv
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load
+	$(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) stats
+
+## test: lint, type-check, then every test (PostgreSQL tests too when a server is available)
+test: venv lint typecheck
+	$(BIN)/pytest -q
+
+test-fast: venv
+	$(BIN)/pytest -q -x -m "not slow and not postgres"
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: venv
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+## bench: the figures quoted in issue notes (needs the shared 200k corpus)
+bench: bench-ingest
+
+bench-ingest: venv
+	$(BIN)/python benchmarks/ingest.py $(CORPUS)
+
+## demo-data: rebuild the bundled demo data set from the shared real data
+demo-data: venv
+	$(BIN)/python scripts/build_demo_data.py ../shared/data src/paperroute/data
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
