@@ -26,7 +26,7 @@ from . import ingest as use
 from .config import Config, load_config
 from .errors import PaperrouteError
 from .hub import Hub, open_hub
-from .model import IngestReport, Paper
+from .model import MAX_NOTICES, IngestReport, Paper
 from .sources.http import HttpClient
 from .sources.rss import fetch_feed
 
@@ -125,6 +125,8 @@ def _progress(label: str) -> Iterator[Any]:
 def _report(report: IngestReport) -> None:
     for notice in report.notices:
         err.print(notice, markup=False)
+    if report.warnings > MAX_NOTICES:
+        err.print(f"... and {report.warnings - MAX_NOTICES:,} more warnings", markup=False)
     for error in report.skipped[:MAX_LISTED]:
         err.print(f"skipped {error.source_key}: {error.reason}", markup=False)
     if len(report.skipped) > MAX_LISTED:
@@ -135,7 +137,8 @@ def _report(report: IngestReport) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
     out.print(
         f"inserted {report.inserted:,} · updated {report.updated:,} · "
-        f"unchanged {report.unchanged:,} · skipped {len(report.skipped):,}",
+        f"unchanged {report.unchanged:,} · skipped {len(report.skipped):,}"
+        + (f" · repaired {report.warnings:,}" if report.warnings else ""),
         markup=False,
     )
     if reasons:

@@ -96,6 +96,9 @@ class Hub:
                     cause = getattr(single, "orig", None) or single
                     reason = f"the database refused it: {cause.__class__.__name__}: {cause}"
                     report.skipped.append(RecordError(record.source, record.source_key, reason))
+        for record in batch:
+            for warning in record.warnings:
+                report.warn(f"{record.source_key}: {warning}")
         for outcome in outcomes:
             if outcome == "inserted":
                 report.inserted += 1

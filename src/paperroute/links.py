@@ -18,7 +18,8 @@ _NOT_PROJECT = re.compile(
     r"drive\.google\.com|paperswithcode\.com|ieee\.org|acm\.org|springer\.com|elsevier\.com)",
     re.IGNORECASE,
 )
-_PROJECT_HINT = re.compile(r"(?:project|page|website|homepage|demo|available at)\W*$", re.I)
+# "Project page: URL", "our website is at URL", "demo available at URL".
+_PROJECT_HINT = re.compile(r"\b(?:project|page|website|homepage|demo|available)\b[^.;]{0,16}$", re.I)
 
 
 def _clean(url: str) -> str:

@@ -64,6 +64,7 @@ class PaperRecord:
     daily: tuple[DailyEntry, ...] = ()
     record_hash: str | None = None
     title_hash: int = 0  # ids.title_hash(title), computed once where the record is parsed
+    warnings: tuple[str, ...] = ()  # what validation repaired or dropped; the record is usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class RecordError:
 
 
 ParseItem = PaperRecord | RecordError
+MAX_NOTICES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,14 @@ class IngestReport:
     skipped: list[RecordError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
+    warnings: int = 0
+
+    def warn(self, message: str) -> None:
+        """A record was stored after a repair; the first MAX_NOTICES are kept verbatim."""
+        self.warnings += 1
+        if self.warnings <= MAX_NOTICES:
+            self.notices.append(f"warning: {message}")
+
     @property
     def total(self) -> int:
         return self.inserted + self.updated + self.unchanged + len(self.skipped)
@@ -141,3 +151,4 @@ class IngestReport:
         self.unchanged += other.unchanged
         self.skipped.extend(other.skipped)
         self.notices.extend(other.notices)
+        self.warnings += other.warnings

@@ -21,6 +21,7 @@ MAX_FIELD = 5_000  # comments, journal-ref, license, URLs
 MAX_CATEGORIES = 50
 
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?$")
+_GLUED_AND = re.compile(r"(?<=[a-z])and\s+(?=[A-Z])|\s+and\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -127,18 +128,25 @@ def build_record(
             f"abstract too long ({len(clean_abstract):,} characters, limit {MAX_ABSTRACT:,})"
         )
 
+    problems: list[str] = []
     names: list[str] = []
     for author in authors:
         name = squash(author if isinstance(author, str) else str(author))
         if not name:
             continue
         if len(name) > MAX_AUTHOR_NAME:
-            return fail(f"author name too long ({len(name):,} characters)")
+            # Scrapers glue lists into one name ("A Kongand B Xingand C Wang"): split them.
+            parts = [p.strip() for p in _GLUED_AND.split(name) if p.strip()]
+            if len(parts) > 1 and all(len(p) <= MAX_AUTHOR_NAME for p in parts):
+                problems.append(f"split an author name glued from {len(parts)} names")
+                names.extend(parts)
+            else:
+                problems.append(f"dropped an author name of {len(name):,} characters")
+            continue
         names.append(name)
-        if len(names) > MAX_AUTHORS:
-            return fail(f"too many authors (more than {MAX_AUTHORS:,})")
+    if len(names) > MAX_AUTHORS:
+        return fail(f"too many authors ({len(names):,}, limit {MAX_AUTHORS:,})")
 
-    problems: list[str] = []
     clean_doi: str | None = None
     if doi:
         clean_doi = try_doi(str(doi))
@@ -215,4 +223,5 @@ def build_record(
         daily=tuple(daily),
         record_hash=fingerprint(raw) if raw is not None else None,
         title_hash=title_hash(clean_title),
+        warnings=tuple(problems),
     )

@@ -1,0 +1,95 @@
+"""Bulk import speed: the 200k-paper corpus into a fresh database, keyword index included.
+
+    python benchmarks/ingest.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz [--breakdown]
+
+Loads PATH into a fresh SQLite database in a temporary folder (or into the PostgreSQL
+database named by PAPERROUTE_DATABASE_URL, which must be empty), then loads it again (nothing
+new), the way `paperroute ingest jsonl` does: parsed in a second process while this one
+writes. ``--breakdown`` also times parsing alone and writing without the keyword index, to
+show where the time goes. The last line is one JSON object of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from paperroute import Config, open_hub
+from paperroute.ingest import _jsonl_items, ingest_jsonl
+from paperroute.store.schema import papers
+
+
+def _peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kB on Linux
+
+
+def _load(url: str, path: Path, *, fts: bool = True) -> tuple[int, float, float]:
+    with open_hub(Config(database_url=url)) as hub:
+        with hub.engine.connect() as connection:
+            if connection.scalar(select(func.count()).select_from(papers)):
+                sys.exit(f"{url} is not empty: the benchmark needs a fresh database")
+        if not fts:
+            with hub.engine.begin() as connection:
+                connection.exec_driver_sql("DROP TRIGGER papers_fts_insert")
+        start = time.perf_counter()
+        first = ingest_jsonl(hub, [path])
+        first_s = time.perf_counter() - start
+        if not fts:
+            return first.inserted, first_s, 0.0
+        start = time.perf_counter()
+        second = ingest_jsonl(hub, [path])
+        second_s = time.perf_counter() - start
+        if second.inserted or second.updated:
+            sys.exit(f"the second run changed papers: {second}")
+        return first.inserted + first.updated + first.unchanged, first_s, second_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--breakdown", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("PAPERROUTE_DATABASE_URL")
+    with tempfile.TemporaryDirectory(prefix="paperroute-bench-") as folder:
+        target = url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        backend = target.split(":", 1)[0]
+        count, first_s, second_s = _load(target, args.path)
+        print(f"{backend}: {count:,} papers in {first_s:.1f} s = {count / first_s:,.0f} papers/s")
+        print(f"re-run (nothing new): {second_s:.1f} s = {count / second_s:,.0f} papers/s")
+        figures = {
+            "papers": count,
+            "papers_per_s": round(count / first_s),
+            "rerun_papers_per_s": round(count / second_s),
+        }
+        if args.breakdown:
+            start = time.perf_counter()
+            parsed = sum(1 for _ in _jsonl_items(args.path))
+            parse_s = time.perf_counter() - start
+            print(f"parsing alone (one process): {parse_s:.1f} s = {parsed / parse_s:,.0f} /s")
+            figures["parse_only_per_s"] = round(parsed / parse_s)
+            if url is None:
+                scratch = f"sqlite:///{Path(folder) / 'nofts.db'}"
+                _, nofts_s, _ = _load(scratch, args.path, fts=False)
+                print(f"without the keyword index: {nofts_s:.1f} s = {count / nofts_s:,.0f} /s")
+                figures["no_keyword_index_papers_per_s"] = round(count / nofts_s)
+        if url is None:
+            size = sum(p.stat().st_size for p in Path(folder).glob("bench.db*"))
+            print(f"database size: {size / 2**20:,.0f} MB")
+    writer_mb = _peak_mb(resource.RUSAGE_SELF)
+    parser_mb = _peak_mb(resource.RUSAGE_CHILDREN)
+    print(f"peak memory: writer {writer_mb:,.0f} MB, parser process {parser_mb:,.0f} MB")
+    figures["peak_rss_mb"] = round(writer_mb + parser_mb)
+    figures["backend"] = backend  # type: ignore[assignment]
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

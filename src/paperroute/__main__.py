@@ -1,0 +1,5 @@
+"""``python -m paperroute``: the command line."""
+
+from .cli import main
+
+main()
