@@ -17,7 +17,7 @@ from .errors import InvalidInput
 # New style (0704 onwards): YYMM.NNNN (to 1412) or YYMM.NNNNN (from 1501).
 _NEW = r"(?P<new>\d{4}\.\d{4,5})"
 # Old style: archive(.SUBJ)?/YYMMNNN, e.g. hep-th/9901001, math.AG/0601001.
-_OLD = r"(?P<old>[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})"
+_OLD = r"(?P<old>[a-z][a-z\-]{1,20}(?:\.[A-Z]{2})?/\d{7})"
 _ARXIV_RE = re.compile(rf"^(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?$")
 _PREFIXES = re.compile(
     r"^(?:arxiv:|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)", re.IGNORECASE

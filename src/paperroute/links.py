@@ -19,7 +19,9 @@ _NOT_PROJECT = re.compile(
     re.IGNORECASE,
 )
 # "Project page: URL", "our website is at URL", "demo available at URL".
-_PROJECT_HINT = re.compile(r"\b(?:project|page|website|homepage|demo|available)\b[^.;]{0,16}$", re.I)
+_PROJECT_HINT = re.compile(
+    r"\b(?:project|page|website|homepage|demo|available)\b[^.;]{0,16}$", re.I
+)
 
 
 def _clean(url: str) -> str:

@@ -19,6 +19,7 @@ MAX_AUTHORS = 5_000  # large collaborations list ~3,000
 MAX_AUTHOR_NAME = 300
 MAX_FIELD = 5_000  # comments, journal-ref, license, URLs
 MAX_CATEGORIES = 50
+MAX_CATEGORY = 40  # the longest arXiv category is 17 characters; the column holds 40
 
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?$")
 _GLUED_AND = re.compile(r"(?<=[a-z])and\s+(?=[A-Z])|\s+and\s+")
@@ -175,7 +176,7 @@ def build_record(
     cats: list[str] = []
     for category in categories:
         text = category.strip() if isinstance(category, str) else str(category)
-        if text and text not in cats and _valid_category(text):
+        if text and len(text) <= MAX_CATEGORY and text not in cats and _valid_category(text):
             cats.append(text)
     if len(cats) > MAX_CATEGORIES:
         cats = cats[:MAX_CATEGORIES]

@@ -83,6 +83,15 @@ class PaperState:
         return replace(self, daily=dict(self.daily))
 
 
+def fold_name(name: str) -> str:
+    """An author's name as the authors table keys it: case and spacing folded."""
+    return " ".join(name.casefold().split())[:300]
+
+
+def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(fold_name(name) for name in names)
+
+
 def _earliest(a: Any, b: Any) -> Any:
     if a is None:
         return b
@@ -120,7 +129,13 @@ def merge_into(state: PaperState, record: PaperRecord) -> None:
     if replaces and record.title != state.title:
         state.title = record.title
         state.title_hash = record.title_hash or title_hash(record.title)
-    if record.authors and (replaces or not state.authors):
+    # The authors table keeps one spelling per folded name: a list that differs only in case
+    # or spacing is the same list, and must not count as a change.
+    if (
+        record.authors
+        and (replaces or not state.authors)
+        and _folded(record.authors) != _folded(state.authors)
+    ):
         state.authors = record.authors
     if record.categories and (replaces or not state.categories):
         state.categories = record.categories

@@ -31,7 +31,7 @@ papers = Table(
     "papers",
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("id", String(120), nullable=False, unique=True),
+    Column("id", String(320), nullable=False, unique=True),
     Column("arxiv_id", String(40)),  # equal to id when set; looked up through id
     Column("doi", String(300), index=True),
     Column("title_hash", BigInteger, nullable=False, index=True),

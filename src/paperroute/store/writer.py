@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from ..ids import content_hash_id, title_hash
 from ..model import DailyEntry, PaperRecord
 from .bulk import bulk_insert
-from .merge import PaperState, merge_into, new_state
+from .merge import PaperState, fold_name, merge_into, new_state
 from .rows import chunks, load_states
 from .schema import (
     authors,
@@ -31,12 +30,7 @@ from .schema import (
 )
 
 Outcome = Literal["inserted", "updated", "unchanged"]
-_FOLD = re.compile(r"[^\w]+")
 _AUTHOR_CACHE_LIMIT = 300_000
-
-
-def author_key(name: str) -> str:
-    return " ".join(name.casefold().split())[:300]
 
 
 def utcnow() -> dt.datetime:
@@ -255,7 +249,7 @@ class PaperWriter:
             paper_authors,
             ("paper_pk", "position", "author_pk"),
             [
-                (s.state.pk, i, author_pks[author_key(name)])
+                (s.state.pk, i, author_pks[fold_name(name)])
                 for s in author_slots
                 for i, name in enumerate(s.state.authors)
             ],
@@ -291,7 +285,7 @@ class PaperWriter:
             self._author_pks.clear()
         wanted: dict[str, str] = {}
         for name in names:
-            key = author_key(name)
+            key = fold_name(name)
             if key not in self._author_pks:
                 wanted.setdefault(key, name)
         missing = sorted(wanted)

@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "papers",
         sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("id", sa.String(120), nullable=False, unique=True),
+        sa.Column("id", sa.String(320), nullable=False, unique=True),
         # Equal to id whenever set (the canonical id of an arXiv paper is its arXiv id), so
         # lookups by arXiv id use the id index and this column needs none of its own.
         sa.Column("arxiv_id", sa.String(40)),
@@ -138,7 +138,8 @@ def _sqlite_keyword_index() -> None:
     # Only a change of an indexed column re-indexes: star counts and links change often.
     op.execute(
         "CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, authors_text, abstract "
-        "ON papers BEGIN "
+        "ON papers WHEN old.title IS NOT new.title OR old.authors_text IS NOT new.authors_text "
+        "OR old.abstract IS NOT new.abstract BEGIN "
         "INSERT INTO papers_fts(papers_fts, rowid, title, authors_text, abstract) "
         "VALUES ('delete', old.pk, old.title, old.authors_text, old.abstract); "
         "INSERT INTO papers_fts(rowid, title, authors_text, abstract) "

@@ -1,0 +1,119 @@
+"""Checkpoints of long-running imports (Hub.checkpoint / Hub.save_checkpoint), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from paperroute import Config, Hub, open_hub
+from paperroute.store.schema import harvest_state
+
+
+def rows(hub: Hub) -> list[tuple[Any, ...]]:
+    with hub.engine.connect() as connection:
+        query = select(harvest_state.c.key, harvest_state.c.value).order_by(harvest_state.c.key)
+        return [tuple(r) for r in connection.execute(query)]
+
+
+def updated_at(hub: Hub, key: str) -> dt.datetime:
+    with hub.engine.connect() as connection:
+        value = connection.scalar(
+            select(harvest_state.c.updated_at).where(harvest_state.c.key == key)
+        )
+    assert isinstance(value, dt.datetime)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def test_a_missing_checkpoint_is_none(hub: Hub) -> None:
+    assert hub.checkpoint("oai:arXiv:cs") is None
+
+
+def test_a_checkpoint_round_trips(hub: Hub) -> None:
+    value = {
+        "token": "6960524|1001",
+        "from": "2024-01-01",
+        "done": 1000,
+        "complete": False,
+        "ratio": 0.5,
+        "sets": ["cs", "math"],
+        "nested": {"a": None, "b": [1, 2, {"c": "d"}]},
+        "text": "Zürich — 東京 ✓",
+    }
+    before = dt.datetime.now(dt.UTC)
+    hub.save_checkpoint("oai:arXiv:cs", value)
+    assert hub.checkpoint("oai:arXiv:cs") == value
+    stamp = updated_at(hub, "oai:arXiv:cs")
+    assert before - dt.timedelta(seconds=1) <= stamp <= dt.datetime.now(dt.UTC)
+    assert rows(hub) == [
+        (
+            "oai:arXiv:cs",
+            '{"complete": false, "done": 1000, "from": "2024-01-01", "nested": {"a": null, '
+            '"b": [1, 2, {"c": "d"}]}, "ratio": 0.5, "sets": ["cs", "math"], '
+            '"text": "Z\\u00fcrich \\u2014 \\u6771\\u4eac \\u2713", "token": "6960524|1001"}',
+        )
+    ]
+
+
+def test_saving_again_overwrites_the_one_row(hub: Hub) -> None:
+    hub.save_checkpoint("feed", {"etag": "a", "seen": [1]})
+    first = updated_at(hub, "feed")
+    hub.save_checkpoint("feed", {"etag": "b"})
+    assert hub.checkpoint("feed") == {"etag": "b"}
+    assert rows(hub) == [("feed", '{"etag": "b"}')]
+    assert updated_at(hub, "feed") >= first
+    hub.save_checkpoint("feed", {})
+    assert hub.checkpoint("feed") == {}
+    assert rows(hub) == [("feed", "{}")]
+
+
+def test_keys_are_independent(hub: Hub) -> None:
+    long_key = "k" * 300
+    hub.save_checkpoint("a", {"n": 1})
+    hub.save_checkpoint("b", {"n": 2})
+    hub.save_checkpoint(long_key, {"n": 3})
+    hub.save_checkpoint("a", {"n": 10})
+    assert [hub.checkpoint(k) for k in ("a", "b", long_key, "c")] == [
+        {"n": 10},
+        {"n": 2},
+        {"n": 3},
+        None,
+    ]
+    assert [key for key, _ in rows(hub)] == ["a", "b", long_key]
+
+
+@pytest.mark.parametrize("stored", ['["a", "list"]', '"text"', "42", "null"])
+def test_a_stored_value_that_is_not_an_object_reads_as_none(hub: Hub, stored: str) -> None:
+    with hub.engine.begin() as connection:
+        connection.execute(
+            harvest_state.insert().values(
+                key="odd", value=stored, updated_at=dt.datetime.now(dt.UTC)
+            )
+        )
+    assert hub.checkpoint("odd") is None
+    hub.save_checkpoint("odd", {"fixed": True})
+    assert hub.checkpoint("odd") == {"fixed": True}
+
+
+def test_checkpoints_survive_reopening(hub: Hub, database_url: str) -> None:
+    hub.save_checkpoint("oai", {"token": "t1"})
+    hub.close()
+    with open_hub(Config(database_url=database_url)) as reopened:
+        assert reopened.checkpoint("oai") == {"token": "t1"}
+        reopened.save_checkpoint("oai", {"token": "t2"})
+    with open_hub(Config(database_url=database_url)) as reopened:
+        assert reopened.checkpoint("oai") == {"token": "t2"}
+        with reopened.engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM harvest_state")) == 1
+
+
+def test_a_saved_checkpoint_is_committed(hub: Hub) -> None:
+    """save_checkpoint commits on its own: a later rolled-back transaction cannot undo it."""
+    hub.save_checkpoint("oai", {"token": "kept"})
+    with pytest.raises(RuntimeError), hub.engine.begin() as connection:
+        connection.execute(harvest_state.delete())
+        raise RuntimeError("import failed")
+    assert hub.checkpoint("oai") == {"token": "kept"}

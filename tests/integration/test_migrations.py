@@ -1,0 +1,257 @@
+"""Migrations build the schema that store/schema.py describes, on SQLite and PostgreSQL; engines
+get the per-connection settings the store relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from paperroute import Config, StorageError, open_hub
+from paperroute.sources.common import build_record
+from paperroute.store.engine import (
+    _alembic_config,
+    create_db_engine,
+    current_revision,
+    head_revision,
+    migrate,
+)
+from paperroute.store.schema import metadata
+
+TABLES = {t.name for t in metadata.sorted_tables}
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    made = create_db_engine(database_url)
+    yield made
+    made.dispose()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """command.downgrade through the connection hand-over that engine.migrate uses."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _is_keyword_index(name: str | None, column: str | None = None) -> bool:
+    """Objects outside schema.py on purpose: the SQLite FTS5 table (and its shadow tables),
+    PostgreSQL's search_vector column and its GIN index."""
+    return (name or "").startswith("papers_fts") or "search_vector" in f"{name} {column}"
+
+
+def tables(engine: Engine) -> set[str]:
+    names = set(inspect(engine).get_table_names())
+    return {n for n in names if not _is_keyword_index(n)}
+
+
+def schema_of(engine: Engine) -> dict[str, Any]:
+    """Table -> columns (name, nullable), primary key, foreign keys, indexes, unique columns."""
+    inspector = inspect(engine)
+    found: dict[str, Any] = {}
+    for name in sorted(tables(engine) - {"alembic_version"}):
+        columns = [
+            (c["name"], c["nullable"])
+            for c in inspector.get_columns(name)
+            if not _is_keyword_index(name, c["name"])
+        ]
+        found[name] = {
+            "columns": columns,
+            "pk": inspector.get_pk_constraint(name)["constrained_columns"],
+            "fks": sorted(
+                (
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    tuple(fk["referred_columns"]),
+                    fk["options"].get("ondelete"),
+                )
+                for fk in inspector.get_foreign_keys(name)
+            ),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]))
+                for i in inspector.get_indexes(name)
+                if not i.get("duplicates_constraint") and not _is_keyword_index(i["name"])
+            ),
+            "unique": sorted(
+                tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)
+            ),
+        }
+    return found
+
+
+def expected_schema() -> dict[str, Any]:
+    expected: dict[str, Any] = {}
+    for table in sorted(metadata.sorted_tables, key=lambda t: t.name):
+        expected[table.name] = {
+            "columns": [(c.name, c.nullable) for c in table.columns],
+            "pk": [c.name for c in table.primary_key.columns],
+            "fks": sorted(
+                (
+                    (fk.parent.name,),
+                    fk.column.table.name,
+                    (fk.column.name,),
+                    fk.ondelete,
+                )
+                for fk in table.foreign_keys
+            ),
+            "indexes": sorted(
+                (i.name, tuple(c.name for c in i.columns)) for i in table.indexes if not i.unique
+            ),
+            "unique": sorted((c.name,) for c in table.columns if c.unique),
+        }
+    return expected
+
+
+# -- migrate ----------------------------------------------------------------------------------
+
+
+def test_migrate_brings_an_empty_database_to_head(engine: Engine) -> None:
+    assert tables(engine) == set()
+    assert current_revision(engine) is None
+    migrate(engine)
+    assert current_revision(engine) == head_revision() == "0001"
+    assert tables(engine) == TABLES | {"alembic_version"}
+
+
+def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
+    migrate(engine)
+    before = schema_of(engine)
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    migrate(engine)
+    assert schema_of(engine) == before
+    with engine.connect() as connection:
+        again = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0001",)]
+
+
+def test_reopening_keeps_the_data(database_url: str) -> None:
+    record = build_record(source="page", source_key="p", title="Kept across opens")
+    config = Config(database_url=database_url)
+    with open_hub(config) as hub:
+        assert hub.ingest([record]).inserted == 1
+        hub.save_checkpoint("k", {"n": 1})
+    with open_hub(config) as hub:
+        assert hub.stats().papers == 1
+        assert hub.checkpoint("k") == {"n": 1}
+
+
+def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds_it(engine: Engine) -> None:
+    migrate(engine)
+    downgrade(engine, "base")
+    assert current_revision(engine) is None
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            left = connection.execute(text("SELECT type, name FROM sqlite_master")).all()
+        else:
+            left = connection.execute(
+                text(
+                    "SELECT 'index', indexname FROM pg_indexes WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).all()
+    assert [tuple(r) for r in left if r[1] != "alembic_version" and "autoindex" not in r[1]] == []
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    assert schema_of(engine) == expected_schema()
+
+
+def test_the_migrated_schema_matches_schema_py(engine: Engine) -> None:
+    migrate(engine)
+    assert tables(engine) - {"alembic_version"} == TABLES
+    found, expected = schema_of(engine), expected_schema()
+    for name in sorted(TABLES):
+        assert found[name] == expected[name], name
+
+
+def test_alembic_finds_no_difference_with_schema_py(engine: Engine) -> None:
+    migrate(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": False}
+        )
+        diffs = compare_metadata(context, metadata)
+
+    def name_of(diff: Any) -> tuple[str | None, str | None]:
+        # ("remove_table", Table) / ("remove_index", Index) / ("remove_column", s, t, Column)
+        obj = diff[-1] if isinstance(diff, tuple) else None
+        column = getattr(obj, "name", None)
+        table = getattr(getattr(obj, "table", None), "name", None) or column
+        return table, column
+
+    left = [d for d in diffs if not _is_keyword_index(*name_of(d))]
+    assert left == []
+
+
+# -- engines ----------------------------------------------------------------------------------
+
+
+def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    migrate(engine)
+    with engine.connect() as connection:
+        pragmas = {
+            name: connection.scalar(text(f"PRAGMA {name}"))
+            for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+        }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "synchronous": 1,
+        "busy_timeout": 10000,
+    }
+
+
+def test_a_postgresql_url_without_driver_gets_psycopg(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    plain = database_url.replace("postgresql+psycopg://", "postgresql://")
+    made = create_db_engine(plain)
+    try:
+        assert made.dialect.driver == "psycopg"
+        migrate(made)
+        assert current_revision(made) == head_revision()
+    finally:
+        made.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://user@localhost/papers", "unsupported database 'mysql'"),
+        ("mysql+pymysql://user@localhost/papers", "unsupported database 'mysql'"),
+        ("not a url", "invalid database URL 'not a url'"),
+    ],
+)
+def test_unsupported_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(StorageError, match=message) as caught:
+        create_db_engine(url)
+    assert isinstance(caught.value, StorageError)
+
+
+def test_a_sqlite_path_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(StorageError) as caught:
+        create_db_engine(f"sqlite:///{missing / 'papers.db'}")
+    assert str(caught.value) == (
+        f"cannot create database {str(missing / 'papers.db')!r}: {missing} does not exist"
+    )
+    assert not missing.exists()
+
+
+def test_an_unreachable_postgresql_server_is_a_storage_error(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    base = database_url.rsplit("/", 1)[0]
+    with pytest.raises(StorageError, match="cannot migrate the database"):
+        open_hub(Config(database_url=f"{base}/no_such_database_here"))
