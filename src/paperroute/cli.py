@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from . import ingest as use
 from .config import Config, load_config
@@ -45,11 +47,28 @@ app.add_typer(demo_app, name="demo")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 MAX_LISTED = 50
+# A skip reason's kind, for the summary: what comes before the details (quoted values,
+# counts in parentheses, the URL of a request).
+_REASON_END = re.compile(r"[:(';]")
+_LINE_NO = re.compile(r"\bline \d+")
+_GET_URL = re.compile(r"^GET \S+ ")
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is emitted (tests swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 @dataclasses.dataclass
@@ -77,10 +96,12 @@ def main_options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each retry.")] = False,
 ) -> None:
     ctx.obj = _State(database_url, verbose)
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logger = logging.getLogger("paperroute")
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 def _config(ctx: typer.Context) -> Config:
@@ -133,7 +154,8 @@ def _report(report: IngestReport) -> None:
         err.print(f"... and {len(report.skipped) - MAX_LISTED:,} more skipped", markup=False)
     reasons: dict[str, int] = {}
     for error in report.skipped:
-        reason = error.reason.split(":")[0].split("(")[0].strip()
+        reason = _LINE_NO.sub("line N", _GET_URL.sub("GET ", error.reason))
+        reason = _REASON_END.split(reason, maxsplit=1)[0].strip()
         reasons[reason] = reasons.get(reason, 0) + 1
     out.print(
         f"inserted {report.inserted:,} · updated {report.updated:,} · "
@@ -170,7 +192,8 @@ Paths = Annotated[list[Path], typer.Argument(help="Files to import.")]
 def init(ctx: typer.Context) -> None:
     """Create the database, or bring its schema up to date."""
     with _hub(ctx) as hub:
-        out.print(f"database ready: {hub.config.database_url}", markup=False)
+        shown = make_url(hub.config.database_url).render_as_string(hide_password=True)
+        out.print(f"database ready: {shown}", markup=False)
 
 
 @ingest_app.command("jsonl")
@@ -196,13 +219,13 @@ def ingest_hf_daily(
         _fail("give either dump PATHs or --date D [--until D]")
     if until and not date:
         _fail("--until needs --date")
+    start = _parse_day(date, "--date") if date else None
+    end = _parse_day(until, "--until") if until else None
     with _hub(ctx) as hub, _progress("Hugging Face daily papers") as progress:
         if paths:
             report = use.ingest_hf_files(hub, paths, progress)
         else:
-            assert date is not None
-            start = _parse_day(date, "--date")
-            end = _parse_day(until, "--until") if until else None
+            assert start is not None
             client = HttpClient(
                 min_interval=0.5,
                 max_retries=hub.config.http_max_retries,

@@ -22,7 +22,7 @@ class Config:
 
     database_url: str = DEFAULT_DATABASE_URL
     # Records per transaction on import: larger is faster, smaller loses less on a crash.
-    ingest_batch_size: int = 2000
+    ingest_batch_size: int = 5000
     # Seconds between requests to arXiv (its terms ask for 3).
     arxiv_min_interval: float = 3.0
     http_max_retries: int = 4

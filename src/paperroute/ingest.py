@@ -84,15 +84,20 @@ def ingest_pages(
     )
 
 
-def _oai_file(data: bytes, name: str) -> Iterator[ParseItem]:
-    page = oai.parse_oai(data, document=name)
-    yield from page.items
-
-
 def ingest_oai_files(
     hub: Hub, paths: Sequence[Path], progress: Progress | None = None
 ) -> IngestReport:
-    return ingest_documents(hub, paths, "arxiv-oai", _oai_file, progress)
+    """Saved OAI-PMH responses; the parser's notices (a repaired encoding) are reported."""
+    report = IngestReport()
+    for path in paths:
+        try:
+            page = oai.parse_oai(_read(path), document=str(path))
+        except SourceError as exc:
+            _document_failed(report, "arxiv-oai", str(path), str(exc))
+            continue
+        report.notices.extend(f"{path}: {notice}" for notice in page.notices)
+        report.merge(hub.ingest(page.items, progress=progress))
+    return report
 
 
 # -- JSON Lines ----------------------------------------------------------------------------
@@ -129,7 +134,8 @@ def ingest_jsonl(
 
 
 def _day_from_name(name: str) -> dt.date | None:
-    match = _DAY_IN_NAME.search(Path(name).name)
+    """The day in a dump's file name; for "archive.tar.gz:member.json", the member's."""
+    match = _DAY_IN_NAME.search(Path(name.rpartition(":")[2]).name)
     if match is None:
         return None
     try:
@@ -224,22 +230,29 @@ def harvest_oai(
     until: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Harvest ListRecords page by page. After each stored page the resumption token and the
-    newest datestamp are checkpointed: an interrupted harvest resumes at the next page, and
-    a harvest without ``from_date`` after a finished one asks only for what changed since."""
+    """Harvest ListRecords page by page, checkpointing after each stored page.
+
+    The checkpoint holds the resumption token of the harvest in progress (so an interrupted
+    harvest resumes at the next page) and ``last_datestamp``, the newest datestamp of the
+    last *finished* harvest (so a later harvest without ``from_date`` asks only for what
+    changed since). Pages come in no datestamp order, so the newest datestamp of an
+    unfinished harvest is no safe starting point: it is kept apart until the harvest ends.
+    """
     key = f"oai|{base_url}|{prefix}|{set_spec or ''}"
     state = hub.checkpoint(key) or {}
+    finished = state.get("last_datestamp")
     report = IngestReport()
     token: str | None = None
+    newest: str | None = None
     same_request = state.get("from") == from_date and state.get("until") == until
     if state.get("token") and (same_request or from_date is None):
         token = str(state["token"])
         from_date, until = state.get("from"), state.get("until")
+        newest = state.get("newest")
         report.notices.append(f"resuming the interrupted harvest at token {token[:40]}")
-    elif from_date is None and state.get("last_datestamp"):
-        from_date = str(state["last_datestamp"])[:10]
+    elif from_date is None and finished:
+        from_date = str(finished)[:10]
         report.notices.append(f"incremental harvest from {from_date}")
-    newest = state.get("last_datestamp")
     pages = oai.harvest(
         client,
         base_url=base_url,
@@ -254,22 +267,27 @@ def harvest_oai(
             report.merge(hub.ingest(page.items, progress=progress))
             report.notices.extend(page.notices)
             if page.deleted:
-                report.notices.append(f"{page.deleted} records deleted upstream were skipped")
+                report.notices.append(f"records deleted upstream, skipped: {page.deleted}")
             if page.last_datestamp and (newest is None or page.last_datestamp > newest):
                 newest = page.last_datestamp
-            hub.save_checkpoint(
-                key,
-                {
+            if page.resumption_token:
+                progress_state = {
                     "token": page.resumption_token,
                     "from": from_date,
                     "until": until,
-                    "last_datestamp": newest,
-                },
-            )
+                    "newest": newest,
+                    "last_datestamp": finished,
+                }
+                hub.save_checkpoint(key, progress_state)
+            else:
+                done = max(filter(None, (finished, newest)), default=None)
+                hub.save_checkpoint(key, {"token": None, "last_datestamp": done})
     except SourceError as exc:
-        if token is not None and "badResumptionToken" in str(exc):
-            # arXiv's tokens expire; the next run starts again from the saved datestamp.
-            hub.save_checkpoint(key, {"token": None, "last_datestamp": newest})
+        if "badResumptionToken" in str(exc):
+            # arXiv's tokens expire: forget it, so that the next run starts this harvest
+            # again from where the last finished one ended, skipping nothing.
+            hub.save_checkpoint(key, {"token": None, "last_datestamp": finished})
+            report.notices.append("the resumption token expired: run again to restart")
         _document_failed(report, "arxiv-oai", base_url, str(exc))
     return report
 

@@ -165,7 +165,14 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
 def load_recording(path: Path | str) -> Reply:
     """A Reply from an arXiv API recording: JSON ``{"url", "status_code", "body"}``."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return Reply(int(data["status_code"]), str(data["body"]).encode("utf-8"))
+    # The recorder stored the body decoded as ISO-8859-1 (requests' default for text/xml
+    # without a charset): encoding it back that way restores arXiv's UTF-8 bytes.
+    body = str(data["body"])
+    try:
+        raw = body.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = body.encode("utf-8")
+    return Reply(int(data["status_code"]), raw)
 
 
 def load_nock_replies(path: Path | str) -> list[Reply]:

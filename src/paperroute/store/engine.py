@@ -28,6 +28,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # Checkpoint every ~40 MB of WAL rather than 4 MB: imports rewrite the same keyword-index
+    # pages in consecutive batches, and each checkpoint copies them again (~10% faster).
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 
