@@ -195,9 +195,8 @@ def test_alembic_finds_no_difference_with_schema_py(engine: Engine) -> None:
 # -- engines ----------------------------------------------------------------------------------
 
 
-def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only")
+def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
     migrate(engine)
     with engine.connect() as connection:
         pragmas = {
@@ -210,12 +209,12 @@ def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(engine: Engi
         "synchronous": 1,
         "busy_timeout": 10000,
     }
+    engine.dispose()
 
 
-def test_a_postgresql_url_without_driver_gets_psycopg(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
-    plain = database_url.replace("postgresql+psycopg://", "postgresql://")
+@pytest.mark.postgres
+def test_a_postgresql_url_without_driver_gets_psycopg(postgres_url: str) -> None:
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     made = create_db_engine(plain)
     try:
         assert made.dialect.driver == "psycopg"
@@ -249,9 +248,8 @@ def test_a_sqlite_path_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
-def test_an_unreachable_postgresql_server_is_a_storage_error(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
-    base = database_url.rsplit("/", 1)[0]
+@pytest.mark.postgres
+def test_a_missing_postgresql_database_is_a_storage_error(postgres_url: str) -> None:
+    base = postgres_url.rsplit("/", 1)[0]
     with pytest.raises(StorageError, match="cannot migrate the database"):
         open_hub(Config(database_url=f"{base}/no_such_database_here"))
