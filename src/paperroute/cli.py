@@ -137,6 +137,7 @@ def _progress(label: str) -> Iterator[Any]:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     )
     with bar:
         task = bar.add_task(label, total=None)

@@ -13,6 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+_PG_ROWS = 1000
+_PG_PARAMS = 30_000  # well under PostgreSQL's 65,535 bind parameters
+
 
 def bulk_insert(
     connection: Connection,
@@ -36,17 +39,16 @@ def bulk_insert(
             processors.append((index, processor))
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
-        f"VALUES ({', '.join(marker for _ in columns)})"
-    )
+    row_sql = f"({', '.join(marker for _ in columns)})"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) VALUES "
+    tail = ""
     if conflict:
         target = ", ".join(quote(n) for n in conflict)
         if update:
             sets = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in update)
-            sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+            tail = f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
         else:
-            sql += f" ON CONFLICT ({target}) DO NOTHING"
+            tail = f" ON CONFLICT ({target}) DO NOTHING"
     params: list[tuple[Any, ...]] = []
     for row in rows:
         if processors:
@@ -57,4 +59,14 @@ def bulk_insert(
             params.append(tuple(values))
         else:
             params.append(tuple(row))
-    connection.exec_driver_sql(sql, params)
+    if dialect.name != "postgresql":
+        # SQLite's executemany runs one prepared statement per row in-process: already fast.
+        connection.exec_driver_sql(head + row_sql + tail, params)
+        return
+    # PostgreSQL pays a round trip and an executor start per statement: send many rows in
+    # each (callers never repeat a conflict key within one call, which PostgreSQL refuses).
+    per_statement = max(1, min(_PG_ROWS, _PG_PARAMS // len(columns)))
+    for start in range(0, len(params), per_statement):
+        part = params[start : start + per_statement]
+        sql = head + ", ".join(row_sql for _ in part) + tail
+        connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
