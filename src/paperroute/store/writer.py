@@ -56,6 +56,11 @@ class PaperWriter:
         if not records:
             return []
         with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Every lookup here probes a unique index with a few hundred keys; during a
+                # bulk import the planner's statistics lag far behind the tables' size and it
+                # picks sequential scans, each slower as the tables grow.
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             try:
                 return self._write(connection, records)
             except BaseException:
@@ -199,13 +204,8 @@ class PaperWriter:
         if new:
             names = [*new[0].state.columns(), "created_at", "modified_at"]
             rows = [(*slot.state.columns().values(), now, now) for slot in new]
-            # Plain executemany, then look the keys up: RETURNING with parameter order forces
-            # SQLAlchemy to insert one row per statement on SQLite (5x slower here).
-            bulk_insert(connection, papers, names, rows)
-            pks: dict[str, int] = {}
-            for part in chunks([slot.state.id for slot in new]):
-                query = select(papers.c.id, papers.c.pk).where(papers.c.id.in_(part))
-                pks.update((row.id, row.pk) for row in connection.execute(query))
+            inserted = bulk_insert(connection, papers, names, rows, returning=("id", "pk"))
+            pks = dict(inserted)
             for slot in new:
                 slot.state.pk = pks[slot.state.id]
         if changed:
@@ -295,11 +295,10 @@ class PaperWriter:
                 self._author_pks[row.name_key] = row.pk
         to_insert = [(wanted[k], k) for k in missing if k not in self._author_pks]
         if to_insert:
-            bulk_insert(connection, authors, ("name", "name_key"), to_insert)
-            for part in chunks([key for _, key in to_insert]):
-                query = select(authors.c.pk, authors.c.name_key).where(authors.c.name_key.in_(part))
-                for row in connection.execute(query):
-                    self._author_pks[row.name_key] = row.pk
+            returned = bulk_insert(
+                connection, authors, ("name", "name_key"), to_insert, returning=("name_key", "pk")
+            )
+            self._author_pks.update(returned)
         return self._author_pks
 
     def _write_provenance(
