@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .config import Config
 from .errors import NotFound, StorageError
@@ -86,16 +86,22 @@ class Hub:
     ) -> None:
         try:
             outcomes = self._writer.write(batch)
-        except SQLAlchemyError as exc:
+        except (IntegrityError, DataError) as exc:
+            # A record the database refuses: find it, store the others.
             log.warning("batch of %d failed (%s); writing its records one by one", len(batch), exc)
             outcomes = []
             for record in batch:
                 try:
                     outcomes.extend(self._writer.write([record]))
-                except SQLAlchemyError as single:
+                except (IntegrityError, DataError) as single:
                     cause = getattr(single, "orig", None) or single
                     reason = f"the database refused it: {cause.__class__.__name__}: {cause}"
                     report.skipped.append(RecordError(record.source, record.source_key, reason))
+                except SQLAlchemyError as broken:
+                    raise _storage_error(broken) from broken
+        except SQLAlchemyError as exc:
+            # The database itself failed (gone, locked, full): every later batch would too.
+            raise _storage_error(exc) from exc
         for record in batch:
             for warning in record.warnings:
                 report.warn(f"{record.source_key}: {warning}")
@@ -130,6 +136,14 @@ class Hub:
     def stats(self) -> queries.Stats:
         with self._read() as connection:
             return queries.stats(connection)
+
+
+def _storage_error(exc: SQLAlchemyError) -> StorageError:
+    cause = getattr(exc, "orig", None) or exc
+    return StorageError(
+        f"the database failed while writing ({cause.__class__.__name__}: {cause}); "
+        "every earlier batch is stored: run the import again to resume"
+    )
 
 
 def open_hub(config: Config) -> Hub:

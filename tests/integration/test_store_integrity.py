@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from paperroute import DailyEntry, Hub, PaperRecord, RecordError
+from paperroute import DailyEntry, Hub, PaperRecord, RecordError, StorageError
 from paperroute.sources.common import build_record
 from paperroute.sources.jsonl import parse_jsonl
 from paperroute.store.schema import (
@@ -252,3 +252,21 @@ def test_deleting_a_paper_deletes_its_rows_but_not_shared_authors(hub: Hub) -> N
     ):
         assert count(hub, table) == expected, table.name
     assert hub.paper("2501.00002").authors == ("B",)
+
+
+def test_a_failing_database_stops_the_import_with_a_clear_error(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that fails as a whole (gone, locked, full) is not a bad record: the import
+    stops with one clear error instead of reporting every record as refused."""
+    first = rec(key="1", title="Stored first", arxiv_id="2401.00101")
+    assert hub.ingest([first]).inserted == 1
+
+    def broken(self: PaperWriter, records: Any) -> Any:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(PaperWriter, "write", broken)
+    with pytest.raises(StorageError, match=r"database is locked.*run the import again"):
+        hub.ingest([rec(key="2", title="Never", arxiv_id="2401.00102")])
+    monkeypatch.undo()
+    assert hub.paper("2401.00101").title == "Stored first"
