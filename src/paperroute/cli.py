@@ -20,8 +20,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from . import ingest as use
@@ -78,7 +80,7 @@ class _State:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -388,7 +390,7 @@ def show(
     if format is Format.json:
         out.print_json(json.dumps(paper_json(paper)))
         return
-    out.print(f"[bold]{paper.title}[/]", markup=True, highlight=False)
+    out.print(Text(paper.title, style="bold"))
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column(overflow="fold")
@@ -415,16 +417,18 @@ def show(
     ]
     for label, value in rows:
         if value:
-            table.add_row(label, str(value))
+            table.add_row(label, Text(str(value)))
     for entry in paper.daily:
         detail = f"{entry.day} {entry.source} {entry.kind}"
         if entry.upvotes is not None:
             detail += f", {entry.upvotes} upvotes"
         if entry.submitter:
             detail += f", submitted by {entry.submitter}"
-        table.add_row("listed", detail)
+        table.add_row("listed", Text(detail))
     for item in paper.provenance:
-        table.add_row("source", f"{item.source} {item.source_key} ({item.fetched_at:%Y-%m-%d})")
+        table.add_row(
+            "source", Text(f"{item.source} {item.source_key} ({item.fetched_at:%Y-%m-%d})")
+        )
     out.print(table)
     out.print()
     out.print(paper.abstract, markup=False)

@@ -5,6 +5,7 @@ Nothing is read at import time; ``load_config()`` is called once by the edge (CL
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ class Config:
 
 _INT = {"ingest_batch_size", "http_max_retries"}
 _FLOAT = {"arxiv_min_interval", "http_timeout"}
+_NONZERO = {"http_timeout"}
 
 
 def _coerce(name: str, value: object, where: str) -> object:
@@ -45,7 +47,7 @@ def _coerce(name: str, value: object, where: str) -> object:
             return number
         if name in _FLOAT:
             real = float(str(value))
-            if real < 0:
+            if not math.isfinite(real) or real < 0 or (real == 0 and name in _NONZERO):
                 raise ValueError
             return real
     except ValueError:

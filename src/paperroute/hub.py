@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .config import Config
-from .errors import NotFound, StorageError
+from .errors import NotFound, SourceError, StorageError
 from .model import IngestReport, Paper, PaperRecord, ParseItem, RecordError
 from .store import queries
 from .store.engine import create_db_engine, migrate
@@ -67,7 +67,17 @@ class Hub:
         size = batch_size or self.config.ingest_batch_size
         report = IngestReport()
         batch: list[PaperRecord] = []
-        for item in items:
+        iterator = iter(items)
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except SourceError as exc:
+                # The input broke off (an unreadable stream, a parser process that died):
+                # keep what came before it, and say where it stopped.
+                report.skipped.append(RecordError("input", exc.url or "input", str(exc)))
+                break
             if isinstance(item, RecordError):
                 report.skipped.append(item)
                 if progress:
@@ -116,12 +126,16 @@ class Hub:
             progress(len(batch))
 
     def checkpoint(self, key: str) -> dict[str, Any] | None:
+        """The saved state of a resumable import (an OAI-PMH harvest, a feed), or None."""
         with self._read() as connection:
             return get_state(connection, key)
 
     def save_checkpoint(self, key: str, value: dict[str, Any]) -> None:
-        with self.engine.begin() as connection:
-            put_state(connection, key, value)
+        try:
+            with self.engine.begin() as connection:
+                put_state(connection, key, value)
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from exc
 
     # -- queries ------------------------------------------------------------------------
 

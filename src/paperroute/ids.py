@@ -101,6 +101,13 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
+def surname_key(name: str) -> str:
+    """The folded last word of a name ("Ashish Vaswani" -> "vaswani"), for telling apart
+    two papers that share a title."""
+    words = _fold(name).split()
+    return words[-1] if words else ""
+
+
 def title_hash(title: str) -> int:
     """A signed 64-bit hash of the title without case, accents, punctuation or spacing: finds
     the stored paper that a record without ids describes."""

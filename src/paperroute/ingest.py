@@ -7,8 +7,10 @@ bad record or an unreadable file stop the rest.
 from __future__ import annotations
 
 import datetime as dt
+import lzma
 import re
 import tarfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -104,7 +106,11 @@ def ingest_oai_files(
 
 
 def _jsonl_items(path: Path) -> Iterator[ParseItem]:
-    with open_jsonl(path) as stream:
+    try:
+        stream = open_jsonl(path)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with stream:
         yield from iter_jsonl(stream, document=path.name)
 
 
@@ -123,10 +129,7 @@ def ingest_jsonl(
             _document_failed(report, "jsonl", str(path), "no such file")
             continue
         items = parse_in_background(_jsonl_items, path) if background else _jsonl_items(path)
-        try:
-            report.merge(hub.ingest(items, progress=progress))
-        except (SourceError, OSError) as exc:
-            _document_failed(report, "jsonl", str(path), str(exc))
+        report.merge(hub.ingest(items, progress=progress))
     return report
 
 
@@ -168,7 +171,7 @@ def _hf_documents(path: Path) -> Iterator[tuple[str, bytes | SourceError]]:
                     handle = archive.extractfile(member)
                     if handle is not None:
                         yield f"{path.name}:{member.name}", handle.read()
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
             yield str(path), SourceError(f"unreadable archive {path}: {exc}")
         return
     try:
@@ -245,7 +248,7 @@ def harvest_oai(
     token: str | None = None
     newest: str | None = None
     same_request = state.get("from") == from_date and state.get("until") == until
-    if state.get("token") and (same_request or from_date is None):
+    if state.get("token") and (same_request or (from_date is None and until is None)):
         token = str(state["token"])
         from_date, until = state.get("from"), state.get("until")
         newest = state.get("newest")
@@ -340,7 +343,9 @@ def ingest_feed(
     elif batch.empty:
         report.notices.append("the feed lists no papers (arXiv announces none on weekends)")
     report.merge(hub.ingest(batch.items, progress=progress))
-    if not repeat and not batch.empty:
+    # Only a batch with papers in it is "the previous batch": an error page must not make
+    # the next stale feed look new.
+    if not repeat and batch.records:
         hub.save_checkpoint(
             key,
             {

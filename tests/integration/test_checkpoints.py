@@ -117,3 +117,11 @@ def test_a_saved_checkpoint_is_committed(hub: Hub) -> None:
         connection.execute(harvest_state.delete())
         raise RuntimeError("import failed")
     assert hub.checkpoint("oai") == {"token": "kept"}
+
+
+def test_long_keys_fit_and_stay_distinct(hub: Hub) -> None:
+    base = "rss|https://example.org/" + "x" * 400
+    hub.save_checkpoint(base + "a", {"n": 1})
+    hub.save_checkpoint(base + "b", {"n": 2})
+    assert hub.checkpoint(base + "a") == {"n": 1}
+    assert hub.checkpoint(base + "b") == {"n": 2}

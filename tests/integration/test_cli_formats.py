@@ -309,3 +309,36 @@ def test_empty_malformed_and_missing_documents(database_url: str, tmp_path: Path
             [f"skipped {missing}: cannot read {missing}: No such file or directory"],
         )
     assert stats(database_url)["papers"] == 0
+
+
+# -- what readers typed is printed as text, never as terminal markup -------------------------
+
+
+def test_brackets_in_titles_and_arguments_are_printed_as_they_are(
+    database_url: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.txt"
+    title = "The [n/2] approximant, and a closing [/] tag"
+    abstract = "An abstract long enough to be one. " * 12
+    page.write_text(f"{title}\n\n{abstract}\n")
+    assert cli(database_url, "ingest", "page", str(page)).exit_code == 0
+    [paper_id] = _ids(database_url)
+    assert show(database_url, paper_id)["title"] == title
+    shown = cli(database_url, "show", paper_id)
+    assert shown.exit_code == 0
+    assert shown.stdout.splitlines()[0] == title
+
+    bad = cli(database_url, "ingest", "hf-daily", "--date", "[/]")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "error: --date must be a date like 2026-01-31, not '[/]'"
+
+
+def _ids(database_url: str) -> list[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(text("SELECT id FROM papers")))
+    finally:
+        engine.dispose()

@@ -49,3 +49,9 @@ def test_unknown_and_unreadable_files(tmp_path: Path) -> None:
         load_config({}, path=broken)
     with pytest.raises(ConfigError, match="cannot read configuration"):
         load_config({}, path=tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("value", ["0", "nan", "inf"])
+def test_a_timeout_must_be_a_positive_finite_number(value: str) -> None:
+    with pytest.raises(ConfigError, match="http_timeout must be a positive"):
+        load_config({"PAPERROUTE_HTTP_TIMEOUT": value})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ _POLL = 1.0
 def _produce(
     parse: Callable[[Path], Iterator[ParseItem]], path: Path, out: Any
 ) -> None:  # pragma: no cover - runs in the child process
+    # Ctrl-C reaches the whole process group: the parent reports it and stops this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         chunk: list[ParseItem] = []
         for item in parse(path):

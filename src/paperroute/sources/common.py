@@ -19,6 +19,7 @@ MAX_AUTHORS = 5_000  # large collaborations list ~3,000
 MAX_AUTHOR_NAME = 300
 MAX_FIELD = 5_000  # comments, journal-ref, license, URLs
 MAX_CATEGORIES = 50
+MAX_COUNT = 2**31 - 1  # upvotes, stars: PostgreSQL integer columns
 MAX_CATEGORY = 40  # the longest arXiv category is 17 characters; the column holds 40
 
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?$")
@@ -129,6 +130,12 @@ def build_record(
             f"abstract too long ({len(clean_abstract):,} characters, limit {MAX_ABSTRACT:,})"
         )
 
+    if isinstance(authors, str | bytes) or not isinstance(authors, Iterable):
+        return fail(f"authors must be a list, not {type(authors).__name__}")
+    if isinstance(categories, str):
+        categories = categories.split()
+    elif isinstance(categories, bytes) or not isinstance(categories, Iterable):
+        return fail(f"categories must be a list, not {type(categories).__name__}")
     problems: list[str] = []
     names: list[str] = []
     for author in authors:
@@ -185,7 +192,7 @@ def build_record(
     stars: int | None = None
     if code_stars is not None:
         try:
-            stars = max(0, int(code_stars))
+            stars = min(max(0, int(code_stars)), MAX_COUNT)
         except (TypeError, ValueError):
             problems.append("ignored invalid code stars")
     clean_code = _optional(code_url, "code URL", problems)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
+from sqlalchemy.exc import DBAPIError
 
 _SQLITE_IN = 900
 _PG_ROWS = 1000
@@ -38,7 +39,9 @@ def bulk_insert(
     dialect = connection.dialect
     processors: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(columns):
-        processor = table.c[name].type.bind_processor(dialect)
+        # The dialect's own type (SQLite's DATETIME stores "YYYY-MM-DD HH:MM:SS.ffffff" text,
+        # as SQLAlchemy reads and compares it), not the generic one, which has none.
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors.append((index, processor))
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -82,10 +85,18 @@ def bulk_insert(
         # COPY streams rows without per-row statement work: several times faster than
         # multi-row INSERTs for plain appends. The raw cursor shares the transaction.
         columns_sql = ", ".join(quote(n) for n in columns)
+        statement = f"COPY {quote(table.name)} ({columns_sql}) FROM STDIN"
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {quote(table.name)} ({columns_sql}) FROM STDIN") as copy:
-            for row in params:
-                copy.write_row(row)
+        try:
+            with cursor.copy(statement) as copy:
+                for row in params:
+                    copy.write_row(row)
+        except dialect.loaded_dbapi.Error as exc:
+            # Raised as SQLAlchemy's matching class (IntegrityError, DataError...), like
+            # every other statement, so callers handle one hierarchy.
+            raise DBAPIError.instance(
+                statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
         return returned
     # On PostgreSQL the rows come back from the INSERT itself: a SELECT right after a bulk
     # insert into a table whose statistics still say "empty" would be planned as scans.

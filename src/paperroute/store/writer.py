@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
-from ..ids import content_hash_id, title_hash
+from ..ids import content_hash_id, surname_key, title_hash
 from ..model import DailyEntry, PaperRecord
 from .bulk import bulk_insert
 from .merge import PaperState, fold_name, merge_into, new_state
@@ -55,18 +55,19 @@ class PaperWriter:
         """Store ``records`` in one transaction; the outcome of each, in order."""
         if not records:
             return []
-        with self._engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Every lookup here probes a unique index with a few hundred keys; during a
-                # bulk import the planner's statistics lag far behind the tables' size and it
-                # picks sequential scans, each slower as the tables grow.
-                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            try:
+        try:
+            with self._engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Every lookup here probes a unique index with a few hundred keys; during
+                    # a bulk import the planner's statistics lag far behind the tables' size
+                    # and it picks sequential scans, each slower as the tables grow.
+                    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 return self._write(connection, records)
-            except BaseException:
-                # Author ids created by the rolled-back transaction no longer exist.
-                self._author_pks.clear()
-                raise
+        except BaseException:
+            # Author ids created by a rolled-back transaction (a failure anywhere, the commit
+            # included) no longer exist, and SQLite would hand the same ids out again.
+            self._author_pks.clear()
+            raise
 
     def _write(self, connection: Connection, records: Sequence[PaperRecord]) -> list[Outcome]:
         now = self._clock()
@@ -179,7 +180,13 @@ class PaperWriter:
             slot = by_doi[record.doi]
             if not record.arxiv_id or not slot.state.arxiv_id:
                 return slot
-        candidates = by_title.get(record.title_hash or title_hash(record.title), [])
+        # Same title: also the same first author, where both name one ("Introduction" by two
+        # people is two papers).
+        candidates = [
+            slot
+            for slot in by_title.get(record.title_hash or title_hash(record.title), [])
+            if _same_first_author(record.authors, slot.state.authors)
+        ]
         first = record.authors[0] if record.authors else None
         if record.arxiv_id or record.doi:
             # A paper first stored without ids (a seed page, a bare BibTeX entry) is adopted by
@@ -325,6 +332,10 @@ class PaperWriter:
             conflict=("paper_pk", "source"),
             update=("source_key", "record_hash", "fetched_at"),
         )
+
+
+def _same_first_author(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return not a or not b or surname_key(a[0]) == surname_key(b[0])
 
 
 _ENTRY_COLUMNS = (

@@ -1,0 +1,71 @@
+"""Which stored paper a record is: title matching without ids, and stored value formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from paperroute import Hub, PaperRecord
+from paperroute.sources.common import build_record
+from paperroute.sources.hf_daily import parse_daily
+from paperroute.store.schema import daily_entries, papers
+
+
+def rec(source: str, key: str, **fields: Any) -> PaperRecord:
+    made = build_record(source=source, source_key=key, **fields)
+    assert isinstance(made, PaperRecord), made
+    return made
+
+
+def test_same_title_different_first_author_is_another_paper(hub: Hub) -> None:
+    alice = rec("bibtex", "a", title="Introduction", authors=["Alice Smith"], abstract="Dogs.")
+    bob = rec("bibtex", "b", title="Introduction.", authors=["Bob Jones"], abstract="Cats.")
+    carol = rec(
+        "arxiv-api", "c", title="INTRODUCTION", authors=["Carol King"], arxiv_id="2401.00001"
+    )
+    assert hub.ingest([alice]).inserted == 1
+    assert hub.ingest([bob]).inserted == 1
+    assert hub.ingest([carol]).inserted == 1
+    assert hub.stats().papers == 3
+    assert hub.paper("2401.00001").authors == ("Carol King",)
+
+
+def test_same_title_same_first_author_is_the_same_paper(hub: Hub) -> None:
+    bare = rec("bibtex", "a", title="Deep Sets", authors=["Manzil Zaheer"])
+    known = rec(
+        "arxiv-api",
+        "b",
+        title="Deep sets",
+        authors=["M. Zaheer", "S. Kottur"],
+        arxiv_id="1703.06114",
+        abstract="Permutation invariance.",
+    )
+    hub.ingest([bare])
+    assert hub.ingest([known]).updated == 1
+    assert hub.stats().papers == 1
+    assert hub.paper("1703.06114").abstract == "Permutation invariance."
+
+
+def test_bulk_written_times_are_stored_as_sqlalchemy_writes_them(hub: Hub) -> None:
+    when = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    hub.ingest([rec("arxiv-api", "t", title="Timed", arxiv_id="2401.00002", submitted_at=when)])
+    with hub.engine.connect() as connection:
+        found = connection.scalar(select(papers.c.id).where(papers.c.submitted_at == when))
+        later = connection.scalar(select(papers.c.id).where(papers.c.submitted_at >= when))
+    assert found == later == "2401.00002"
+    assert hub.paper("2401.00002").submitted_at == when
+
+
+def test_the_same_hf_item_on_two_days_gives_two_daily_entries(hub: Hub) -> None:
+    item = (
+        b'[{"paper": {"id": "2405.15738", "title": "ConvLLaVA", "summary": "s", '
+        b'"authors": [{"name": "Chunjiang Ge"}], "upvotes": 3}, "numComments": 0}]'
+    )
+    for day in (dt.date(2024, 1, 2), dt.date(2024, 1, 3)):
+        report = hub.ingest(parse_daily(item, day=day))
+        assert report.inserted + report.updated == 1
+    with hub.engine.connect() as connection:
+        days = connection.scalars(select(daily_entries.c.day).order_by(daily_entries.c.day))
+        assert list(days) == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
