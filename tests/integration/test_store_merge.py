@@ -303,12 +303,16 @@ def test_a_title_shared_by_several_papers_is_not_guessed(hub: Hub) -> None:
 
 
 def test_a_record_without_ids_merges_into_the_one_paper_of_that_title(hub: Hub) -> None:
-    hub.ingest([rec("page", "p1", title="Deep Learning", authors=["Ann"])])
-    page = rec("page", "p2", title="Deep Learning", authors=["Bob"], abstract="Filled.")
+    hub.ingest([rec("page", "p1", title="Deep Learning", authors=["Ann Lee"])])
+    page = rec("page", "p2", title="Deep Learning", authors=["A. Lee"], abstract="Filled.")
     assert hub.ingest([page]).updated == 1
     assert count(hub, papers) == 1
     with hub.engine.connect() as connection:
         assert connection.scalar(select(papers.c.abstract)) == "Filled."
+    # Another first author: another paper that happens to share the title.
+    other = rec("page", "p3", title="Deep Learning", authors=["Bob Moss"], abstract="Other.")
+    assert hub.ingest([other]).inserted == 1
+    assert count(hub, papers) == 2
 
 
 def test_the_same_paper_twice_in_one_batch(hub: Hub) -> None:

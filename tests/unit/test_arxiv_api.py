@@ -227,6 +227,37 @@ def test_broken_entries_among_good_ones() -> None:
     assert page.entries == 6
 
 
+# 5,000 nested elements (20 KB): ET.tostring, which fingerprints an entry, recurses per level.
+DEEP = "<x>" * 5000 + "y" + "</x>" * 5000
+
+
+def test_deeply_nested_entry_is_a_record_error() -> None:
+    deep = entry("2401.01235v1").replace("</entry>", f"{DEEP}</entry>")
+    page = parse_atom(feed(entry("2401.01234v1"), deep, entry("2401.01236v1")), document="p")
+    assert page.error is None
+    assert [r.arxiv_id for r in records(page)] == ["2401.01234", "2401.01236"]
+    assert errors(page) == [
+        RecordError("arxiv-api", "http://arxiv.org/abs/2401.01235v1", "XML nested too deeply")
+    ]
+    assert page.entries == 3
+
+
+def test_deeply_nested_document_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_atom(DEEP.encode()).error == "not an Atom feed (root element 'x')"
+    assert parse_atom(feed(DEEP)).error is None
+
+    from paperroute.sources import arxiv_api
+
+    def too_deep(*_args: object) -> None:
+        raise RecursionError
+
+    # Whatever recursion is left outside the entries ends in one error for the document.
+    monkeypatch.setattr(arxiv_api, "_parse_entry", too_deep)
+    page = parse_atom(feed(entry("2401.01234v1")), document="d")
+    assert page.items == (RecordError("arxiv-api", "d", "XML nested too deeply"),)
+    assert page.error == "XML nested too deeply"
+
+
 def test_invalid_utf8_is_replaced_and_said() -> None:
     broken = feed(entry("2401.01234v1")).replace(b"Ann Author", b"Ann Aut\xf6r")
     page = parse_atom(broken)

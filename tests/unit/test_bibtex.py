@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
 
 from paperroute.model import PaperRecord, RecordError
-from paperroute.sources.bibtex import bib_authors, parse_bibtex
+from paperroute.sources.bibtex import arxiv_hint, bib_authors, parse_bibtex
 from paperroute.sources.latex import latex_to_unicode
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bibtex"
@@ -294,3 +295,35 @@ def test_bib_authors_splits_only_outside_braces() -> None:
         "J. Doe",
     ]
     assert bib_authors("Jane Doe AND John Roe") == ["Jane Doe", "John Roe"]
+
+
+def test_arxiv_hint_across_line_breaks_and_spaces() -> None:
+    assert arxiv_hint("arXiv:\n    2401.01234   [cs.LG,\n stat.ML]") == (
+        "2401.01234",
+        ["cs.LG", "stat.ML"],
+    )
+    assert arxiv_hint("arXiv preprint  arXiv : cond-mat/0102536v2") == ("cond-mat/0102536v2", [])
+
+
+# 100 KB of hostile text: the old patterns rescanned a run from every start position
+# (quadratic: about a second at 8 KB, minutes at 100 KB); now each field is linear.
+HOSTILE = 100_000
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "journal = {arxiv" + " " * HOSTILE + "x}",
+        "note = {" + "arxiv" * (HOSTILE // 5) + "}",
+        "howpublished = {arXiv:" + "a" * HOSTILE + "}",
+        "author = {Ann" + " " * HOSTILE + "Bo}",
+    ],
+    ids=["arxiv-spaces", "arxiv-repeated", "arxiv-letters", "name-spaces"],
+)
+def test_hostile_fields_are_linear(field: str) -> None:
+    data = f"@misc{{k,\n  title = {{T}},\n  {field}\n}}\n".encode()
+    start = time.perf_counter()
+    (item,) = parse_bibtex(data)
+    assert time.perf_counter() - start < 2
+    assert isinstance(item, PaperRecord)
+    assert item.source_key == "k"

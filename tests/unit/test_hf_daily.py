@@ -176,6 +176,14 @@ def test_record_hash_is_stable_and_distinct() -> None:
     assert len({r.record_hash for r in a}) == len(a)
 
 
+def test_record_hash_covers_the_listing_day() -> None:
+    # The same item listed on two days carries a different DailyEntry: it must not look
+    # unchanged on the second day.
+    first = good(parse(DAY_2025_06_10, day=dt.date(2025, 6, 10)))
+    second = good(parse(DAY_2025_06_10, day=dt.date(2025, 6, 11)))
+    assert all(a.record_hash != b.record_hash for a, b in zip(first, second, strict=True))
+
+
 def test_wrapper_object_with_data_list() -> None:
     wrapped = json.dumps(
         {"status": "success", "date": "2025-06-10", "count": 28, "data": items_of(DAY_2025_06_10)}
@@ -192,6 +200,20 @@ def test_invalid_json_is_one_error_naming_the_document() -> None:
     (error,) = parse(DAY_2025_06_10[:5000], document="2025-06-10.json")
     assert isinstance(error, RecordError)
     assert error.source_key == "2025-06-10.json"
+    assert error.reason.startswith("invalid JSON")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"paper": {"id": "2506.08007", "upvotes": ' + b"9" * 5000 + b"}}]",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+def test_unreadable_numbers_and_nesting_are_one_error(body: bytes) -> None:
+    (error,) = parse(body, document="d.json")
+    assert isinstance(error, RecordError)
+    assert error.source_key == "d.json"
     assert error.reason.startswith("invalid JSON")
 
 
@@ -290,6 +312,17 @@ def test_odd_field_types_are_ignored_not_fatal() -> None:
     assert record.code_stars is None
     assert record.daily[0].ai_keywords == ("ok", "spaced out")
     assert record.authors == ("A One", "B Two")
+
+
+def test_counts_are_clamped_to_int4() -> None:
+    items = items_of(DAY_2026_08_21)
+    items[0]["paper"]["upvotes"] = 10**20
+    items[0]["numComments"] = -5
+    items[0]["paper"]["githubStars"] = 10**30
+    (record,) = good(parse(json.dumps(items[:1]).encode(), day=dt.date(2026, 8, 21)))
+    assert record.daily[0].upvotes == 2**31 - 1
+    assert record.daily[0].num_comments == 0
+    assert record.code_stars == 2**31 - 1
 
 
 # --- client ----------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import datetime as dt
 import gzip
 import io
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,6 +142,63 @@ def test_announced_on_is_the_earliest_date_whatever_the_order() -> None:
     assert [d.day for d in record.daily] == [dt.date(2024, 1, 5), dt.date(2024, 1, 3)]
 
 
+def corpus_line(**fields: Any) -> bytes:
+    obj = {
+        "id": "2401.01234",
+        "title": "T",
+        "authors": ["A B"],
+        "categories": ["cs.LG"],
+        "summary": "S",
+        "listing_dates": ["2024-01-05"],
+    }
+    obj.update(fields)
+    return json.dumps(obj).encode()
+
+
+def test_corpus_categories_and_authors_as_strings() -> None:
+    line = corpus_line(categories="cs.LG  stat.ML", authors="A One, B Two and C Three")
+    (record,) = records(list(parse_jsonl(line)))
+    assert record.categories == ("cs.LG", "stat.ML")
+    assert record.authors == ("A One", "B Two", "C Three")
+    (record,) = records(list(parse_jsonl(corpus_line(categories=["cs.LG stat.ML", "math.OC"]))))
+    assert record.categories == ("cs.LG", "stat.ML", "math.OC")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"categories": 5}, "categories is a int, not a list of strings or a string"),
+        ({"categories": {"cs": "LG"}}, "categories is a dict, not a list of strings or a string"),
+        ({"categories": ["cs.LG", 5]}, "categories holds a int, not a category"),
+        ({"authors": ["A B", {"name": "C"}]}, "authors holds a dict, not a name"),
+        ({"authors": 7, "listing_dates": []}, "authors is a int, not a list of names or a string"),
+        ({"title": 5}, "title is a int, not text"),
+        ({"title": ["T"]}, "title is a list, not text"),
+    ],
+)
+def test_corpus_fields_of_the_wrong_type_are_record_errors(
+    fields: dict[str, Any], reason: str
+) -> None:
+    data = b"\n".join([corpus_line(**fields), corpus_line(id="2401.01235")])
+    bad, good = parse_jsonl(data, document="d")
+    assert bad == RecordError("jsonl", "d:1 (2401.01234)", reason)
+    assert isinstance(good, PaperRecord) and good.arxiv_id == "2401.01235"
+
+
+def test_unexpected_record_shapes_never_abort_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperroute.sources import jsonl
+
+    def broken(**_fields: Any) -> PaperRecord:
+        raise TypeError("boom")
+
+    monkeypatch.setattr(jsonl, "build_record", broken)
+    data = b"\n".join([corpus_line(), corpus_line(id="2401.01235")])
+    assert list(parse_jsonl(data, document="d")) == [
+        RecordError("jsonl", "d:1 (2401.01234)", "unexpected record shape: boom"),
+        RecordError("jsonl", "d:2 (2401.01235)", "unexpected record shape: boom"),
+    ]
+
+
 # --- Kaggle shape ---------------------------------------------------------------------------
 
 
@@ -201,6 +260,52 @@ def test_kaggle_authors_parsed_is_preferred() -> None:
     (record,) = parse_jsonl(json.dumps(obj).encode())
     assert isinstance(record, PaperRecord)
     assert record.authors == ("Salman Habib", "Robert D. Ryne Jr")
+
+
+def test_kaggle_fields_of_the_wrong_type() -> None:
+    base = json.loads(KAGGLE.read_bytes().splitlines()[0])
+    base.pop("authors_parsed")
+    lines = [
+        {**base, "authors": 7},
+        {**base, "title": 3.5},
+        {**base, "categories": ["cs.LG", "stat.ML"]},
+        # int() refuses superscript digits (isdigit() accepts them) and 5,000-digit numbers.
+        {**base, "versions": [{"version": "v\u00b2"}, {"version": "v" + "9" * 5000}]},
+    ]
+    data = b"\n".join(json.dumps(obj).encode() for obj in lines)
+    items = list(parse_jsonl(data, document="d"))
+    assert [(e.source_key, e.reason) for e in errors(items)] == [
+        ("d:1 (acc-phys/9411001)", "authors is a int, not a list of names or a string"),
+        ("d:2 (acc-phys/9411001)", "title is a float, not text"),
+    ]
+    listed, odd_versions = records(items)
+    assert listed.categories == ("cs.LG", "stat.ML")
+    assert odd_versions.version is None
+
+
+# 100 KB of hostile text: the old separator pattern rescanned a run of spaces from every
+# position in it (quadratic: 0.14 s at 8 KB, hours for a 2 MB line); now linear.
+HOSTILE = 100_000
+
+
+@pytest.mark.parametrize(
+    ("authors", "names"),
+    [
+        ("Ann" + " " * HOSTILE + "Bo", ("Ann Bo",)),
+        ("Ann" + " ;" * (HOSTILE // 2), ("Ann",)),
+        ("Ann" + "\n " * HOSTILE + "and Bo", ("Ann", "Bo")),
+    ],
+    ids=["spaces", "semicolons", "newlines"],
+)
+def test_hostile_author_strings_are_linear(authors: str, names: tuple[str, ...]) -> None:
+    base = json.loads(KAGGLE.read_bytes().splitlines()[0])
+    base.pop("authors_parsed")
+    line = json.dumps({**base, "authors": authors}).encode()
+    start = time.perf_counter()
+    (record,) = records(list(parse_jsonl(line)))
+    assert tuple(split_arxiv_authors(authors)) == names
+    assert time.perf_counter() - start < 2
+    assert record.authors == names
 
 
 def test_split_arxiv_authors() -> None:

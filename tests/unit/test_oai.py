@@ -359,6 +359,48 @@ def test_broken_records_among_good_ones() -> None:
     assert page.last_datestamp == "2024-02-01"
 
 
+# 5,000 nested elements (20 KB): ET.tostring, which fingerprints a record, recurses per level.
+DEEP = "<x>" * 5000 + "y" + "</x>" * 5000
+
+
+def test_deeply_nested_record_is_a_record_error() -> None:
+    good = "<id>1401.2122</id><title>Good one</title>"
+    body = (
+        "<ListRecords>"
+        + arxiv_record("1401.2121", f"<id>1401.2121</id><title>Deep</title>{DEEP}")
+        + arxiv_record("1401.2122", good)
+        + arxiv_record("1401.2123", f"<id>1401.2123</id><title>{DEEP}</title>")
+        + "</ListRecords>"
+    )
+    page = parse_oai(oai(body), document="p")
+    assert page.error is None
+    assert [r.arxiv_id for r in records(page)] == ["1401.2122"]
+    assert errors(page) == [
+        RecordError("arxiv-oai", "oai:arXiv.org:1401.2121", "XML nested too deeply"),
+        RecordError("arxiv-oai", "oai:arXiv.org:1401.2123", "XML nested too deeply"),
+    ]
+
+
+def test_deeply_nested_document_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = parse_oai(DEEP.encode(), document="d")
+    assert whole.error == "not an OAI-PMH response (root element 'x')"
+    inside = parse_oai(oai(DEEP), document="d")
+    assert inside.error is not None and "neither ListRecords nor GetRecord" in inside.error
+
+    from paperroute.sources import oai as oai_module
+
+    def too_deep(*_args: object) -> None:
+        raise RecursionError
+
+    # Whatever recursion is left outside the records ends in one error for the document.
+    monkeypatch.setattr(oai_module, "_parse_record", too_deep)
+    page = parse_oai(
+        oai("<ListRecords>" + arxiv_record("1401.2122", "") + "</ListRecords>"), document="d"
+    )
+    assert page.items == (RecordError("arxiv-oai", "d", "XML nested too deeply"),)
+    assert page.error == "XML nested too deeply"
+
+
 def test_invalid_utf8_is_replaced_and_said() -> None:
     data = load("arxiv-single.xml").replace(b"A.</forenames>", b"Andr\xe9</forenames>")
     page = parse_oai(data)

@@ -96,6 +96,15 @@ def test_iso_date_line_and_a_second_day() -> None:
     assert [r.daily[0].day for r in got] == [dt.date(2025, 3, 14)] * 2 + [dt.date(2025, 3, 15)] * 2
 
 
+def test_record_hash_covers_the_day() -> None:
+    on_14 = good(parse(page(b"Mar 14", *BLOCKS[:4]), year=2025))
+    on_15 = good(parse(page(b"Mar 15", *BLOCKS[:4]), year=2025))
+    assert all(a.record_hash != b.record_hash for a, b in zip(on_14, on_15, strict=True))
+    # Without a day the fingerprint is the text alone, as before.
+    undated = good(parse(page(*BLOCKS[:4])))
+    assert len({r.record_hash for r in undated} & {r.record_hash for r in on_14}) == 0
+
+
 # --- robustness ------------------------------------------------------------------------------
 
 

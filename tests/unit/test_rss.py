@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -314,6 +315,63 @@ def test_broken_items_among_good_ones() -> None:
     assert batch.items[3] == RecordError("arxiv-rss", "2009.13987", "missing title")
     # Only good records count towards the fingerprint.
     assert batch.fingerprint == batch_fingerprint({("2609.26811", "new")})
+
+
+# 5,000 nested elements (20 KB): ET.tostring, which fingerprints an item, recurses per level.
+DEEP = b"<x>" * 5000 + b"y" + b"</x>" * 5000
+
+
+def test_deeply_nested_item_is_a_record_error() -> None:
+    items = rss_items()
+    deep = items[1].replace(b"</item>", DEEP + b"</item>")
+    batch = parse_feed(with_items(items[0], deep, items[2]), document="feed")
+    assert [type(i).__name__ for i in batch.items] == ["PaperRecord", "RecordError", "PaperRecord"]
+    error = batch.items[1]
+    assert isinstance(error, RecordError)
+    assert error.reason == "XML nested too deeply"
+
+
+def test_deeply_nested_document_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    (error,) = parse_feed(DEEP, document="d").items
+    assert error == RecordError("arxiv-rss", "d", "not an RSS or Atom feed (root element <x>)")
+    assert parse_feed(b"<rss><channel>" + DEEP + b"</channel></rss>").items == ()
+
+    from paperroute.sources import rss
+
+    def too_deep(*_args: object) -> None:
+        raise RecursionError
+
+    # Whatever recursion is left outside the items ends in one error for the document.
+    monkeypatch.setattr(rss, "_parse_item", too_deep)
+    batch = parse_feed(RSS, document="d")
+    assert batch.items == (RecordError("arxiv-rss", "d", "XML nested too deeply"),)
+    assert batch.feed_date is None
+
+
+# 100 KB of hostile text: unbounded \s+ / \S+? made these fields quadratic (seconds).
+HOSTILE = 100_000
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hostile"),
+    [
+        (rb"<title>.*?</title>", b"<title>T" + b" " * HOSTILE + b"x</title>"),
+        (rb"<dc:creator>.*?</dc:creator>", b"<dc:creator>A" + b" " * HOSTILE + b"B</dc:creator>"),
+        (
+            rb"<description>.*?</description>",
+            b"<description>" + b"arXiv:" * (HOSTILE // 6) + b"</description>",
+        ),
+    ],
+    ids=["title-spaces", "creator-spaces", "description-ids"],
+)
+def test_hostile_text_is_linear(pattern: bytes, hostile: bytes) -> None:
+    item = re.sub(pattern, lambda _m: hostile, rss_items()[0], count=1, flags=re.S)
+    assert item != rss_items()[0]
+    start = time.perf_counter()
+    (parsed,) = parse_feed(with_items(item)).items
+    assert time.perf_counter() - start < 2
+    # A record, or an error for the too-long field: either way the item itself is named.
+    assert parsed.source_key == "2609.26811"
 
 
 def test_huge_abstract_is_a_record_error() -> None:

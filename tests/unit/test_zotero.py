@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -223,6 +224,42 @@ def test_bad_items_among_good_ones() -> None:
     # The item with no identifier at all is still a paper.
     no_ids = [r for r in out if isinstance(r, PaperRecord) and r.source_key == "bad"]
     assert no_ids and no_ids[0].arxiv_id is None and no_ids[0].doi is None
+
+
+def test_extra_lines_key_value() -> None:
+    item = {
+        "itemType": "preprint",
+        "title": "T",
+        "extra": "  Citation Key :  smith:2024 \nnot a field line\ntex.eprint:\t2401.01234\n: x",
+    }
+    (record,) = ok(list(parse_zotero(json.dumps(item).encode())))
+    assert record.source_key == "smith:2024"
+    assert record.arxiv_id == "2401.01234"
+
+
+# 100 KB of hostile text: the old Extra-line pattern backtracked quadratically over runs of
+# spaces (minutes at 100 KB); now each line is read in linear time.
+HOSTILE = 100_000
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "a" + " " * HOSTILE + "b",
+        "key: a" + " " * HOSTILE + "b",
+        "key" + " " * HOSTILE + "x: b",
+        "arxiv" + " " * HOSTILE + "x",
+        "arxiv" * (HOSTILE // 5),
+    ],
+    ids=["spaces", "value-spaces", "key-spaces", "arxiv-spaces", "arxiv-repeated"],
+)
+def test_hostile_extra_is_linear(extra: str) -> None:
+    item = {"itemType": "preprint", "title": "T", "key": "K", "extra": extra}
+    start = time.perf_counter()
+    (record,) = parse_zotero(json.dumps(item).encode())
+    assert time.perf_counter() - start < 2
+    assert isinstance(record, PaperRecord)
+    assert record.source_key == "K"
 
 
 # --- the same library exported as .bib and as Better BibTeX JSON ----------------------------

@@ -18,7 +18,7 @@ from ..errors import InvalidInput, SourceError
 from ..ids import try_arxiv_id
 from ..model import ParseItem, RecordError
 from .common import build_record, parse_datetime, squash
-from .oai import child_text, children, first_doi, load_xml, local_name
+from .oai import NESTED_TOO_DEEPLY, child_text, children, first_doi, load_xml, local_name
 
 if TYPE_CHECKING:
     from .http import HttpClient
@@ -58,6 +58,14 @@ def _unversioned(url: str | None) -> str | None:
 def _parse_entry(entry: ET.Element, number: int, document: str) -> ParseItem:
     entry_id = squash(child_text(entry, "id"))
     key = entry_id or f"{document} entry {number}"
+    try:
+        return _entry_record(entry, entry_id, key)
+    except RecursionError:
+        # ET.tostring recurses once per level: thousands of nested elements exhaust the stack.
+        return RecordError(SOURCE, key, NESTED_TOO_DEEPLY)
+
+
+def _entry_record(entry: ET.Element, entry_id: str, key: str) -> ParseItem:
     if _ERROR_ID.search(entry_id):
         summary = squash(child_text(entry, "summary")) or "unknown error"
         return RecordError(SOURCE, key, f"arXiv API error: {summary}")
@@ -99,6 +107,15 @@ def parse_atom(data: bytes, *, document: str = "response") -> ApiPage:
     RecordError naming its id, an arXiv API error entry (id ``.../api/errors#...``) a
     RecordError carrying arXiv's message, and an unreadable document one RecordError naming
     ``document``."""
+    try:
+        return _parse_atom(data, document)
+    except RecursionError:
+        # Entries guard themselves; this is the last line for anything walked recursively.
+        reason = NESTED_TOO_DEEPLY
+        return ApiPage(items=(RecordError(SOURCE, document, reason),), error=reason)
+
+
+def _parse_atom(data: bytes, document: str) -> ApiPage:
     loaded = load_xml(data)
     root = loaded.root
     reason = loaded.error or "unreadable document"

@@ -48,12 +48,18 @@ _BARE = re.compile(r"\s*([^\s=,{}()\"#%]+)")
 _BRACES = re.compile(r"[{}]|\n(?=@[ \t]*[A-Za-z][\w\-]*\s*[{(])")
 _QUOTED = re.compile(r"[{}\"]|\n(?=@[ \t]*[A-Za-z][\w\-]*\s*[{(])")
 _NEXT_AT = re.compile(r"\n(?=@)")
-_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
-_COMMA = re.compile(r"\s*,\s*")
+# The name and arXiv-hint patterns run on whitespace-squashed text (single spaces), so they
+# need no unbounded \s* / \s+: on a long run of spaces those made every start position
+# rescan the whole run (quadratic; seconds for a few KB of hostile input).
+_AND = re.compile(r" and ", re.IGNORECASE)
+_COMMA = re.compile(r" ?, ?")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# Old-style archives are at most 8 letters ("cond-mat", "solv-int"); an unbounded run let
+# "arxivarxiv..." rescan the rest of the text from every "arxiv".
 _ARXIV_TEXT = re.compile(
-    r"arxiv\s*[:.]?\s*(?:abs/)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7}(?:v\d+)?)"
-    r"(?:\s*\[([^\]]{1,80})\])?",
+    r"arxiv ?[:.]? ?(?:abs/)?"
+    r"(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z\-]{0,15}(?:\.[a-z]{2})?/\d{7}(?:v\d+)?)"
+    r"(?: ?\[([^\]]{1,80})\])?",
     re.IGNORECASE,
 )
 _CATEGORY_SPLIT = re.compile(r"[,;\s]+")
@@ -72,7 +78,7 @@ def arxiv_hint(text: str | None) -> tuple[str, list[str]] | None:
     parsed = try_arxiv_id(text.strip())
     if parsed is not None:
         return str(parsed), []
-    match = _ARXIV_TEXT.search(text)
+    match = _ARXIV_TEXT.search(" ".join(text.split()))
     if match is None:
         return None
     cats = _CATEGORY_SPLIT.split(match.group(2).strip()) if match.group(2) else []
@@ -135,7 +141,7 @@ def _split_depth0(text: str, pattern: re.Pattern[str]) -> list[str]:
 
 def bib_name(name: str) -> str:
     """``Last, First`` -> ``First Last``; ``Last, Jr, First`` -> ``First Last Jr``."""
-    parts = [p.strip() for p in _split_depth0(name.strip(), _COMMA)]
+    parts = [p.strip() for p in _split_depth0(" ".join(name.split()), _COMMA)]
     if len(parts) == 2 and parts[1]:
         name = f"{parts[1]} {parts[0]}"
     elif len(parts) >= 3:
@@ -145,7 +151,7 @@ def bib_name(name: str) -> str:
 
 def bib_authors(value: str) -> list[str]:
     names = []
-    for part in _split_depth0(value, _AND):
+    for part in _split_depth0(" ".join(value.split()), _AND):
         if part.strip() and part.strip().lower() != "others":
             names.append(bib_name(part))
     return names

@@ -33,6 +33,7 @@ MAX_REPR_ITEM = 256 * 1024
 MAX_KEYWORDS = 100
 PAGE_LIMIT = 100  # the API answers 50 items unless asked for more; 100 is its maximum
 MAX_PAGES = 10
+MAX_COUNT = 2**31 - 1  # counts land in int4 columns (PostgreSQL) and int64 ones (SQLite)
 
 
 def parse_daily(
@@ -55,6 +56,10 @@ def parse_daily(
         return
     except RecursionError:
         yield RecordError(SOURCE, document, "invalid JSON: nested too deeply")
+        return
+    except ValueError as exc:
+        # A number of thousands of digits passes the grammar but trips int()'s size limit.
+        yield RecordError(SOURCE, document, f"invalid JSON: {exc}")
         return
     if isinstance(top, dict) and isinstance(top.get("data"), list):
         day = day or parse_date(top.get("date"))
@@ -125,8 +130,11 @@ def _get(obj: Any, *path: str) -> Any:
 
 
 def _count(value: Any) -> int | None:
+    """A non-negative count clamped to MAX_COUNT; None unless an int."""
     # bool is an int in Python; true/false is not a count.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return min(max(value, 0), MAX_COUNT)
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -150,14 +158,20 @@ def _parse_item(item: Any, day: dt.date | None, index_key: str) -> PaperRecord |
     listing_day = day or (submitted_daily.date() if submitted_daily else None)
     key = f"{listing_day}/{paper_id}" if listing_day else paper_id
 
+    # The listing day is part of what the record says (its DailyEntry), so it is part of the
+    # fingerprint: the same item listed on another day is a change, not a repeat.
+    prefix = f"{listing_day}\n".encode() if listing_day else b""
     try:
-        raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        raw = prefix + json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         # surrogateescape smuggled undecodable bytes in: say which record they spoiled.
         return RecordError(SOURCE, key, "record is not valid UTF-8 text")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         # A recovered repr may hold values JSON cannot express (sets, tuples as keys...).
-        raw = repr(item).encode("utf-8", "replace")
+        try:
+            raw = prefix + repr(item).encode("utf-8", "replace")
+        except (ValueError, RecursionError):
+            return RecordError(SOURCE, key, "record cannot be fingerprinted")
 
     authors = [
         author.get("name") if isinstance(author, dict) else author

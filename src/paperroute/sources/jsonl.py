@@ -13,9 +13,11 @@ Two shapes, detected per line:
 
 ``source_key`` is ``"{document}:{line}"`` plus `` ({id})`` when the line names one; ``raw`` is
 the line's bytes. A broken line (not JSON, not an object, longer than ``MAX_LINE`` bytes, not
-UTF-8) yields a RecordError naming its line number and parsing goes on. The parser does one
-``json.loads`` per line and nothing per-record that scales with the text beyond what
-``build_record`` does: it runs on 200k-record dumps.
+UTF-8) yields a RecordError naming its line number and parsing goes on; so does a field of
+the wrong type (``categories: 5``, a title that is not text), the error naming the field.
+Categories may be a list or a space-separated string, authors a list or an arXiv author
+string, in either shape. The parser does one ``json.loads`` per line and nothing per-record
+that scales with the text beyond what ``build_record`` does: it runs on 200k-record dumps.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ MAX_LINE = 2 * 1024 * 1024  # bytes; arXiv records are a few KB, 2 MB is surely 
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_CACHED_DAYS = 50_000  # ~137 years of days
 
-# arXiv author strings: "A, B and C", "A (Inst), B ((1) X, (2) Y)", "A, Jr., B".
-_AUTHOR_SEP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*;\s*")
+# arXiv author strings: "A, B and C", "A (Inst), B ((1) X, (2) Y)", "A, Jr., B". Matched on
+# whitespace-squashed text, so each space is a single one: unbounded \s* runs made a long run
+# of spaces quadratic (every start position rescanned the whole run).
+_AUTHOR_SEP = re.compile(r" ?, ?(?:and )?| and | ?; ?")
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 
 
@@ -127,11 +131,65 @@ def _record(
 ) -> ParseItem:
     paper_id = obj.get("id")
     key = f"{where} ({paper_id})" if isinstance(paper_id, str) and paper_id else where
-    if "listing_dates" in obj or isinstance(obj.get("authors"), list):
-        return _corpus(obj, key, line, days)
-    if "versions" in obj or "abstract" in obj or isinstance(obj.get("authors"), str):
-        return _kaggle(obj, key, line)
+    # One line of an odd shape must never abort the file: whatever a field holds, the worst
+    # outcome is a RecordError for its line.
+    try:
+        if "listing_dates" in obj or isinstance(obj.get("authors"), list):
+            return _corpus(obj, key, line, days)
+        if "versions" in obj or "abstract" in obj or isinstance(obj.get("authors"), str):
+            return _kaggle(obj, key, line)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        return RecordError(SOURCE, key, f"unexpected record shape: {exc}")
     return RecordError(SOURCE, key, "neither the corpus shape nor the Kaggle arXiv shape")
+
+
+class _Shape(Exception):
+    """A field of the wrong type; its message names the field."""
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+def _title(obj: dict[str, Any]) -> Any:
+    """The title as given, or None when missing (build_record reports that); anything other
+    than text raises _Shape."""
+    title = obj.get("title")
+    if title is not None and not isinstance(title, str):
+        raise _Shape(f"title is {_kind(title)}, not text")
+    return title
+
+
+def _categories(value: Any) -> list[str]:
+    """Categories given as a list of strings or as one space-separated string."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        words: list[str] = []
+        for category in value:
+            if isinstance(category, str):
+                words.extend(category.split())
+            elif category is not None:
+                raise _Shape(f"categories holds {_kind(category)}, not a category")
+        return words
+    raise _Shape(f"categories is {_kind(value)}, not a list of strings or a string")
+
+
+def _authors(value: Any) -> list[str]:
+    """Authors given as a list of names or as one arXiv author string ("A, B and C")."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return split_arxiv_authors(value)
+    if isinstance(value, list):
+        names = [a for a in value if a is not None]
+        if all(isinstance(a, str) for a in names):
+            return _fix_authors(names)
+        odd = next(a for a in names if not isinstance(a, str))
+        raise _Shape(f"authors holds {_kind(odd)}, not a name")
+    raise _Shape(f"authors is {_kind(value)}, not a list of names or a string")
 
 
 def _corpus(
@@ -156,17 +214,20 @@ def _corpus(
                 daily.append(cached[1])
                 if announced is None or cached[0] < announced:
                     announced = cached[0]
-    authors = obj.get("authors") or ()
-    if isinstance(authors, list):
-        authors = _fix_authors(authors)
+    try:
+        title = _title(obj)
+        authors = _authors(obj.get("authors"))
+        categories = _categories(obj.get("categories"))
+    except _Shape as problem:
+        return RecordError(SOURCE, key, str(problem))
     return build_record(
         source=SOURCE,
         source_key=key,
-        title=obj.get("title"),
+        title=title,
         abstract=obj.get("summary") or obj.get("abstract") or "",
-        authors=authors if isinstance(authors, list) else (),
+        authors=authors,
         arxiv_id=obj.get("id"),
-        categories=obj.get("categories") or (),
+        categories=categories,
         comments=obj.get("comment") or obj.get("comments"),
         announced_on=announced,
         daily=daily,
@@ -174,13 +235,11 @@ def _corpus(
     )
 
 
-def _fix_authors(authors: list[Any]) -> list[Any]:
+def _fix_authors(authors: list[str]) -> list[str]:
     """The corpus's scrapers split arXiv's author string on ", " blindly: an affiliation with a
     comma falls apart ("Golse (CMLS", "LJLL)") and names joined by ",\\n" stay together. Only
     when such signs are there (a few percent of records) is the list re-joined and re-split;
     LaTeX accents are decoded only in names that have a backslash."""
-    if not all(isinstance(a, str) for a in authors):
-        return [a for a in authors if isinstance(a, str)]
     joined = ", ".join(authors)
     if (
         "(" in joined
@@ -202,9 +261,10 @@ def split_arxiv_authors(text: str) -> list[str]:
         text = _strip_parens(text)
     if "\\" in text or "{" in text:
         text = latex_to_unicode(text)
+    text = " ".join(text.split())  # _AUTHOR_SEP expects single spaces
     names: list[str] = []
     for part in _AUTHOR_SEP.split(text):
-        name = " ".join(part.split())
+        name = part.strip()
         if not name:
             continue
         if names and name.lower() in _SUFFIXES:
@@ -253,30 +313,35 @@ def _kaggle(obj: dict[str, Any], key: str, line: bytes) -> ParseItem:
         for entry in versions:
             if isinstance(entry, dict):
                 label = str(entry.get("version") or "").lstrip("v")
-                if label.isdigit():
+                # isdecimal, not isdigit: int() refuses superscripts; and int() refuses
+                # thousands of digits, so keep to what a version number can be.
+                if label.isdecimal() and len(label) <= 6:
                     numbered.append((int(label), entry.get("created")))
         if numbered:
             numbered.sort(key=lambda pair: pair[0])
             submitted, updated = _when(numbered[0][1]), _when(numbered[-1][1])
             version = numbered[-1][0]
-    parsed = obj.get("authors_parsed")
-    if isinstance(parsed, list) and parsed:
-        authors = [_parsed_name(n) for n in parsed if isinstance(n, list) and n]
-    else:
-        raw_authors = obj.get("authors")
-        authors = split_arxiv_authors(raw_authors) if isinstance(raw_authors, str) else []
-    categories = obj.get("categories")
+    try:
+        title = _title(obj)
+        parsed = obj.get("authors_parsed")
+        if isinstance(parsed, list) and parsed:
+            authors = [_parsed_name(n) for n in parsed if isinstance(n, list) and n]
+        else:
+            authors = _authors(obj.get("authors"))
+        categories = _categories(obj.get("categories"))
+    except _Shape as problem:
+        return RecordError(SOURCE, key, str(problem))
     return build_record(
         source=SOURCE,
         source_key=key,
-        title=obj.get("title"),
+        title=title,
         abstract=obj.get("abstract") or "",
         authors=authors,
         arxiv_id=obj.get("id"),
         version=version,
         # arXiv lists several DOIs space-separated; the first is the paper's.
         doi=doi.split()[0] if isinstance(doi := obj.get("doi"), str) and doi.strip() else None,
-        categories=categories.split() if isinstance(categories, str) else (),
+        categories=categories,
         submitted_at=submitted,
         updated_at=updated,
         comments=obj.get("comments"),

@@ -39,6 +39,7 @@ ARXIV_RAW_NS = "http://arxiv.org/OAI/arXivRaw/"
 ARXIV_NS = "http://arxiv.org/OAI/arXiv/"
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 _ARXIV_OAI_PREFIX = "oai:arxiv.org:"
+NESTED_TOO_DEEPLY = "XML nested too deeply"
 
 
 # --- XML loading, shared with the arXiv API parser -------------------------------------------
@@ -314,7 +315,11 @@ def _parse_record(record: ET.Element, fallback_key: str) -> tuple[ParseItem | No
     parser = _FORMATS.get(namespace(meta)) or _FORMATS_BY_NAME.get(local_name(meta))
     if parser is None:
         return RecordError(SOURCE, key, f"unsupported metadata format {meta.tag!r}"), datestamp
-    return parser(meta, key, ET.tostring(meta, encoding="utf-8")), datestamp
+    try:
+        # ET.tostring recurses once per level: thousands of nested elements exhaust the stack.
+        return parser(meta, key, ET.tostring(meta, encoding="utf-8")), datestamp
+    except RecursionError:
+        return RecordError(SOURCE, key, NESTED_TOO_DEEPLY), datestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +353,15 @@ def _int_attr(element: ET.Element, name: str) -> int | None:
 
 def parse_oai(data: bytes, *, document: str = "response") -> OaiPage:
     """Parse a ListRecords or GetRecord response. Never raises for bad input."""
+    try:
+        return _parse_oai(data, document)
+    except RecursionError:
+        # Records guard themselves; this is the last line for anything walked recursively.
+        reason = NESTED_TOO_DEEPLY
+        return OaiPage(items=(RecordError(SOURCE, document, reason),), error=reason)
+
+
+def _parse_oai(data: bytes, document: str) -> OaiPage:
     loaded = load_xml(data)
     if loaded.root is None:
         reason = loaded.error or "unreadable document"

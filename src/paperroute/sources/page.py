@@ -212,11 +212,14 @@ def _record(
             "save the page as UTF-8",
         )
     daily = (DailyEntry(day=day, source="hf", kind="listed"),) if day else ()
+    text = f"{title.text}\n\n{abstract.text}"
     return build_record(
         source=SOURCE,
         source_key=key,
         title=title.text,
         abstract=abstract.text,
         daily=daily,
-        raw=f"{title.text}\n\n{abstract.text}",
+        # The day is part of the record (its DailyEntry), so part of its fingerprint: the same
+        # paper on another day's page is a change, not a repeat.
+        raw=f"{day}\n{text}" if day else text,
     )

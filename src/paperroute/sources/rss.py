@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .http import HttpClient
 
 SOURCE = "arxiv-rss"
+NESTED_TOO_DEEPLY = "XML nested too deeply"
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -44,10 +45,15 @@ _KIND: dict[str, EntryKind] = {
     "replace": "replace",
     "replace-cross": "replace-cross",
 }
-_DESC_ID = re.compile(r"arXiv:(\S+?)\s+Announce Type:\s*([\w\-]+)", re.IGNORECASE)
+# Bounded repeats: with \S+? / \s+ a text of many "arXiv:" (or one long run of spaces) was
+# rescanned from every start position, quadratic in its length.
+_DESC_ID = re.compile(
+    r"arXiv:(\S{1,80}?)\s{1,20}Announce Type:\s{0,20}([\w\-]{1,40})", re.IGNORECASE
+)
 _ABSTRACT = re.compile(r"Abstract:\s*", re.IGNORECASE)
 # The pre-2024 feed appended "(arXiv:2401.01234v1 [cs.LG])" to titles; harmless to strip.
-_OLD_TITLE_SUFFIX = re.compile(r"\s*\(arXiv:[^)]*\)\s*$")
+# Matched on the whitespace-squashed title, so a single optional space stands for \s*.
+_OLD_TITLE_SUFFIX = re.compile(r" ?\(arXiv:[^)]{0,200}\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,15 @@ def parse_feed(data: bytes, *, document: str = "feed") -> FeedBatch:
     whose source_key is ``document``; a bad item gives a RecordError and the other items
     still come out.
     """
+    try:
+        return _parse_feed(data, document)
+    except RecursionError:
+        # Items guard themselves; this is the last line for anything walked recursively.
+        error = RecordError(SOURCE, document, NESTED_TOO_DEEPLY)
+        return FeedBatch((error,), None, batch_fingerprint(set()))
+
+
+def _parse_feed(data: bytes, document: str) -> FeedBatch:
     root = _parse_xml(data, document)
     if isinstance(root, RecordError):
         return FeedBatch((root,), None, batch_fingerprint(set()))
@@ -236,10 +251,11 @@ def _split_authors(creator: str | None) -> list[str]:
     """arXiv's dc:creator is one comma-separated list, sometimes ending "..., and Name"."""
     if not creator:
         return []
-    parts = [part.strip() for part in creator.split(",")]
+    # Squashed first, so that single spaces stand for \s+ (long runs made \s+ quadratic).
+    parts = [part.strip() for part in " ".join(creator.split()).split(",")]
     # Only the last part can hold "A and B"; names themselves rarely contain " and ".
-    parts[-1:] = re.split(r"\s+and\s+", parts[-1])
-    return [name for name in (re.sub(r"^and\s+", "", part) for part in parts) if name]
+    parts[-1:] = parts[-1].split(" and ")
+    return [name.removeprefix("and ") for name in parts if name.removeprefix("and ")]
 
 
 def _parse_item(
@@ -294,11 +310,16 @@ def _parse_item(
     kind = _KIND.get(announce_type, "listed")
     daily = (DailyEntry(day=day, source="arxiv", kind=kind),) if day else ()
     doi = (_text(element, f"{_ARXIV}DOI") or "").split()
+    try:
+        # ET.tostring recurses once per level: thousands of nested elements exhaust the stack.
+        raw = ET.tostring(element, encoding="utf-8")
+    except RecursionError:
+        return RecordError(SOURCE, parsed.id, NESTED_TOO_DEEPLY), announce_type
 
     record = build_record(
         source=SOURCE,
         source_key=parsed.id,
-        title=_OLD_TITLE_SUFFIX.sub("", _text(element, f"{ns}title") or ""),
+        title=_OLD_TITLE_SUFFIX.sub("", " ".join((_text(element, f"{ns}title") or "").split())),
         abstract=abstract,
         authors=_split_authors(_text(element, f"{_DC}creator")),
         arxiv_id=str(parsed),
@@ -310,6 +331,6 @@ def _parse_item(
         license=_text(element, f"{_DC}rights"),
         abs_url=link if link and link.startswith("http") else None,
         daily=daily,
-        raw=ET.tostring(element, encoding="utf-8"),
+        raw=raw,
     )
     return record, announce_type

@@ -31,7 +31,9 @@ _PERIODICAL_TYPES = {
     "article-newspaper",
     "paper-conference",
 }
-_EXTRA_FIELD = re.compile(r"^\s*([\w.\- ]+?)\s*:\s*(.*?)\s*$")
+# An Extra line "key: value"; the key is matched alone, after line.partition(":") and strip():
+# a pattern spanning the whole line backtracked quadratically on long runs of spaces.
+_EXTRA_KEY = re.compile(r"[\w.\- ]+")
 # Zotero keeps rich text in titles as a few HTML tags.
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _HTML_TAG = re.compile(r"</?(?:i|b|sub|sup|span|sc)(?:\s[^>]*)?>", re.IGNORECASE)
@@ -117,9 +119,10 @@ def _extra_fields(extra: str | None) -> tuple[dict[str, str], list[str]]:
     fields: dict[str, str] = {}
     lines = extra.splitlines() if extra else []
     for line in lines:
-        match = _EXTRA_FIELD.match(line)
-        if match:
-            fields.setdefault(match.group(1).lower(), match.group(2))
+        key, colon, value = line.partition(":")
+        key = key.strip()
+        if colon and key and _EXTRA_KEY.fullmatch(key):
+            fields.setdefault(key.lower(), value.strip())
     return fields, lines
 
 
