@@ -75,8 +75,9 @@ class PaperWriter:
         hashes = self._stored_hashes(connection, records)
         pending: list[int] = []
         for index, record in enumerate(records):
-            key = record.arxiv_id or (f"doi:{record.doi}" if record.doi else None)
-            if key is not None and record.record_hash and hashes.get(key) == record.record_hash:
+            # The same raw record as this source's last one for the paper changes nothing.
+            stored = hashes.get(record.arxiv_id) if record.arxiv_id else None
+            if record.record_hash and stored == record.record_hash:
                 outcomes[index] = "unchanged"
             else:
                 pending.append(index)
