@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 # Where a record came from; provenance rows and CLI summaries use these names.
 SourceName = Literal[
@@ -28,6 +28,12 @@ class DailyEntry:
     num_comments: int | None = None
     submitted_at: dt.datetime | None = None  # UTC
     ai_keywords: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DailyEntry, tuple(getattr(self, name) for name in _ENTRY_FIELDS))
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(DailyEntry))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,14 @@ class PaperRecord:
     record_hash: str | None = None
     title_hash: int = 0  # ids.title_hash(title), computed once where the record is parsed
     warnings: tuple[str, ...] = ()  # what validation repaired or dropped; the record is usable
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By position: loads ~3x faster than the generic dataclass state, and bulk imports
+        # send every record from the parser process to the writer.
+        return (PaperRecord, tuple(getattr(self, name) for name in _RECORD_FIELDS))
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(PaperRecord))
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,10 +131,8 @@ def merge_into(state: PaperState, record: PaperRecord) -> None:
         state.title_hash = record.title_hash or title_hash(record.title)
     # The authors table keeps one spelling per folded name: a list that differs only in case
     # or spacing is the same list, and must not count as a change.
-    if (
-        record.authors
-        and (replaces or not state.authors)
-        and _folded(record.authors) != _folded(state.authors)
+    if record.authors and (
+        not state.authors or (replaces and _folded(record.authors) != _folded(state.authors))
     ):
         state.authors = record.authors
     if record.categories and (replaces or not state.categories):

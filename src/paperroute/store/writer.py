@@ -249,18 +249,13 @@ class PaperWriter:
             for part in chunks(stale):
                 connection.execute(delete(table).where(table.c.paper_pk.in_(part)))
 
-        author_pks = self._author_ids(
-            connection, [name for s in author_slots for name in s.state.authors]
-        )
+        named = [(s.state.pk, [(fold_name(n), n) for n in s.state.authors]) for s in author_slots]
+        author_pks = self._author_ids(connection, [pair for _, pairs in named for pair in pairs])
         bulk_insert(
             connection,
             paper_authors,
             ("paper_pk", "position", "author_pk"),
-            [
-                (s.state.pk, i, author_pks[fold_name(name)])
-                for s in author_slots
-                for i, name in enumerate(s.state.authors)
-            ],
+            [(pk, i, author_pks[key]) for pk, pairs in named for i, (key, _) in enumerate(pairs)],
         )
         bulk_insert(
             connection,
@@ -288,12 +283,15 @@ class PaperWriter:
             update=_ENTRY_COLUMNS[3:],
         )
 
-    def _author_ids(self, connection: Connection, names: Sequence[str]) -> dict[str, int]:
+    def _author_ids(
+        self, connection: Connection, names: Sequence[tuple[str, str]]
+    ) -> dict[str, int]:
+        """Author primary keys by folded name, for (folded, spelled) names; new names are
+        stored with the first spelling seen."""
         if len(self._author_pks) > _AUTHOR_CACHE_LIMIT:
             self._author_pks.clear()
         wanted: dict[str, str] = {}
-        for name in names:
-            key = fold_name(name)
+        for key, name in names:
             if key not in self._author_pks:
                 wanted.setdefault(key, name)
         missing = sorted(wanted)
