@@ -93,7 +93,7 @@ def bulk_insert(
         sql = head + ", ".join(row_sql for _ in part) + tail
         result = connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
         if returning:
-            returned.extend(tuple(row) for row in result)
+            returned.extend(tuple(row) for row in result.fetchall())
     return returned
 
 
