@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import PaperrouteError, SourceError
 from ..model import ParseItem
 
 _CHUNK = 1000
@@ -28,17 +28,22 @@ def _produce(
 ) -> None:  # pragma: no cover - runs in the child process
     # Ctrl-C reaches the whole process group: the parent reports it and stops this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    chunk: list[ParseItem] = []
     try:
-        chunk: list[ParseItem] = []
         for item in parse(path):
             chunk.append(item)
             if len(chunk) >= _CHUNK:
                 out.put(("items", chunk))
                 chunk = []
-        out.put(("items", chunk))
-        out.put(("done", None))
-    except Exception as exc:  # any failure is reported to the parent, which raises it
-        out.put(("error", f"{exc.__class__.__name__}: {exc}"))
+    except PaperrouteError as exc:  # already a message for the user
+        failure: str | None = str(exc)
+    except Exception as exc:  # any other failure is reported to the parent, which raises it
+        failure = f"cannot read {path}: {exc.__class__.__name__}: {exc}"
+    else:
+        failure = None
+    # What was parsed before a failure is still good: send it first.
+    out.put(("items", chunk))
+    out.put(("error", failure) if failure else ("done", None))
 
 
 def parse_in_background(
@@ -63,7 +68,7 @@ def parse_in_background(
             if kind == "items":
                 yield from payload
             elif kind == "error":
-                raise SourceError(f"cannot read {path}: {payload}")
+                raise SourceError(payload)
             else:
                 return
     finally:
