@@ -96,14 +96,14 @@ class Hub:
     ) -> None:
         try:
             outcomes = self._writer.write(batch)
-        except (IntegrityError, DataError) as exc:
+        except (IntegrityError, DataError, UnicodeEncodeError) as exc:
             # A record the database refuses: find it, store the others.
             log.warning("batch of %d failed (%s); writing its records one by one", len(batch), exc)
             outcomes = []
             for record in batch:
                 try:
                     outcomes.extend(self._writer.write([record]))
-                except (IntegrityError, DataError) as single:
+                except (IntegrityError, DataError, UnicodeEncodeError) as single:
                     cause = getattr(single, "orig", None) or single
                     reason = f"the database refused it: {cause.__class__.__name__}: {cause}"
                     report.skipped.append(RecordError(record.source, record.source_key, reason))

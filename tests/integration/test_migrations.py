@@ -253,3 +253,14 @@ def test_a_missing_postgresql_database_is_a_storage_error(postgres_url: str) -> 
     base = postgres_url.rsplit("/", 1)[0]
     with pytest.raises(StorageError, match="cannot migrate the database"):
         open_hub(Config(database_url=f"{base}/no_such_database_here"))
+
+
+def test_an_old_sqlite_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(StorageError, match=r"SQLite 3\.34\.1 is too old: paperroute needs 3\.35"):
+        create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")

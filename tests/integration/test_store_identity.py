@@ -69,3 +69,30 @@ def test_the_same_hf_item_on_two_days_gives_two_daily_entries(hub: Hub) -> None:
     with hub.engine.connect() as connection:
         days = connection.scalars(select(daily_entries.c.day).order_by(daily_entries.c.day))
         assert list(days) == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+
+
+def test_the_same_paper_twice_in_a_batch_is_not_skipped_by_its_stored_hash(hub: Hub) -> None:
+    def hf(stars: int) -> PaperRecord:
+        return rec(
+            "hf-daily",
+            f"s{stars}",
+            title="Starred",
+            arxiv_id="2401.00003",
+            code_url="https://github.com/a/b",
+            code_stars=stars,
+            raw=f"stars={stars}",
+        )
+
+    hub.ingest([hf(50)])
+    assert [hub.ingest([hf(10), hf(50)]).updated, hub.paper("2401.00003").code_stars] == [2, 50]
+    again = hub.ingest([hf(10), hf(50)])
+    assert (again.updated, hub.paper("2401.00003").code_stars) == (2, 50)
+
+
+def test_text_no_database_can_store_is_refused_and_the_rest_lands(hub: Hub) -> None:
+    good = rec("bibtex", "g", title="Good")
+    bad = rec("bibtex", "b", title="Bad", journal_ref="J. \ud800 Phys.")
+    report = hub.ingest([good, bad])
+    assert report.inserted == 1
+    assert [e.source_key for e in report.skipped] == ["b"]
+    assert "UnicodeEncodeError" in report.skipped[0].reason

@@ -22,3 +22,10 @@ def three_then_broken(path: Path) -> Iterator[ParseItem]:
 def crashes(path: Path) -> Iterator[ParseItem]:
     raise ZeroDivisionError("boom")
     yield  # pragma: no cover
+
+
+def one_then_silent_failure(path: Path) -> Iterator[ParseItem]:
+    record = build_record(source="jsonl", source_key="1", title="Only")
+    assert isinstance(record, PaperRecord)
+    yield record
+    raise SourceError("")

@@ -76,3 +76,10 @@ def test_arxiv_links_and_code_links_are_filled_in() -> None:
 def test_an_arxiv_doi_names_the_arxiv_id() -> None:
     record = ok(doi="https://doi.org/10.48550/arXiv.2401.01234")
     assert (record.doi, record.arxiv_id) == ("10.48550/arxiv.2401.01234", "2401.01234")
+
+
+def test_lone_surrogates_are_refused() -> None:
+    assert refused(title="Bad \ud800 title") == (
+        "text is not valid Unicode (a lone surrogate code point)"
+    )
+    assert refused(authors=["Ann \udfff"]).startswith("text is not valid Unicode")

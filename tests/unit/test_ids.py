@@ -97,3 +97,8 @@ def test_title_hash_is_stable_under_case_and_spacing(title: str) -> None:
     assert title_hash(title) == title_hash("  " + title.upper().lower() + " ") or (
         title.upper().lower() != title.lower()
     )
+
+
+def test_a_doi_with_control_characters_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="not a DOI"):
+        normalize_doi("10.1000/ab\x00c")

@@ -36,14 +36,14 @@ def _produce(
                 out.put(("items", chunk))
                 chunk = []
     except PaperrouteError as exc:  # already a message for the user
-        failure: str | None = str(exc)
+        failure: str | None = str(exc) or f"cannot read {path}: {exc.__class__.__name__}"
     except Exception as exc:  # any other failure is reported to the parent, which raises it
         failure = f"cannot read {path}: {exc.__class__.__name__}: {exc}"
     else:
         failure = None
     # What was parsed before a failure is still good: send it first.
     out.put(("items", chunk))
-    out.put(("error", failure) if failure else ("done", None))
+    out.put(("error", failure) if failure is not None else ("done", None))
 
 
 def parse_in_background(

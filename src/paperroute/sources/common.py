@@ -207,6 +207,13 @@ def build_record(
         clean_abs = clean_abs or f"https://arxiv.org/abs/{parsed_id}"
         clean_pdf = clean_pdf or f"https://arxiv.org/pdf/{parsed_id}"
 
+    texts = [clean_title, clean_abstract, clean_comments or "", *names]
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON can spell lone surrogates ("\ud800"); no database stores them.
+        return fail("text is not valid Unicode (a lone surrogate code point)")
+
     return PaperRecord(
         source=source,
         source_key=source_key,

@@ -26,7 +26,7 @@ _MAX_PARAMS = 30_000  # PostgreSQL allows 65,535 bind parameters, SQLite 32,766 
 def _max_params(connection: Connection) -> int:
     driver = connection.connection.dbapi_connection
     if isinstance(driver, sqlite3.Connection):
-        # Builds of SQLite before 3.32 allow only 999.
+        # SQLite can be built with a lower limit (999 was the default before 3.32).
         return min(_MAX_PARAMS, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     return _MAX_PARAMS
 

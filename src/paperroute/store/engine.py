@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from ..errors import StorageError
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_SQLITE_MIN = (3, 35)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -45,6 +47,11 @@ def create_db_engine(url: str) -> Engine:
         raise StorageError(f"invalid database URL {url!r}: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if sqlite3.sqlite_version_info < _SQLITE_MIN:
+            raise StorageError(
+                f"SQLite {sqlite3.sqlite_version} is too old: paperroute needs 3.35 or newer "
+                "(INSERT ... RETURNING); use a newer Python build or PostgreSQL"
+            )
         database = parsed.database
         if database and database != ":memory:":
             parent = Path(database).expanduser().resolve().parent

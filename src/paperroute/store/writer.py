@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -74,9 +75,13 @@ class PaperWriter:
         outcomes: list[Outcome | None] = [None] * len(records)
         hashes = self._stored_hashes(connection, records)
         pending: list[int] = []
+        # A paper named twice in the batch goes the long way: its first record may change
+        # what its second one would otherwise be compared with.
+        named = Counter(record.arxiv_id for record in records if record.arxiv_id)
         for index, record in enumerate(records):
             # The same raw record as this source's last one for the paper changes nothing.
-            stored = hashes.get(record.arxiv_id) if record.arxiv_id else None
+            once = record.arxiv_id is not None and named[record.arxiv_id] == 1
+            stored = hashes.get(record.arxiv_id) if once and record.arxiv_id else None
             if record.record_hash and stored == record.record_hash:
                 outcomes[index] = "unchanged"
             else:
