@@ -6,11 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, final
 
-# Where a record came from; provenance rows and CLI summaries use these names.
-SourceName = Literal[
-    "arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily", "jsonl", "bibtex", "zotero", "page"
-]
-
 # How a paper appeared in a day's listing. arXiv announcement types, plus "listed" for a
 # listing whose type is unknown and "submitted" for a Hugging Face daily submission.
 EntryKind = Literal["new", "cross", "replace", "replace-cross", "listed", "submitted"]
@@ -49,7 +44,7 @@ class PaperRecord:
     raw record so that re-importing an unchanged record costs almost nothing.
     """
 
-    source: str
+    source: str  # arxiv-oai, arxiv-api, arxiv-rss, hf-daily, jsonl, bibtex, zotero or page
     source_key: str
     title: str
     abstract: str = ""
@@ -152,10 +147,6 @@ class IngestReport:
         self.warnings += 1
         if self.warnings <= MAX_NOTICES:
             self.notices.append(f"warning: {message}")
-
-    @property
-    def total(self) -> int:
-        return self.inserted + self.updated + self.unchanged + len(self.skipped)
 
     @property
     def failed(self) -> bool:
