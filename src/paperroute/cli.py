@@ -31,6 +31,7 @@ from .config import Config, load_config
 from .errors import PaperrouteError
 from .hub import Hub, open_hub
 from .model import MAX_NOTICES, IngestReport, Paper
+from .search.keyword import MARK_END, MARK_START
 from .sources.http import HttpClient
 from .sources.rss import fetch_feed
 
@@ -432,6 +433,55 @@ def show(
     out.print(table)
     out.print()
     out.print(paper.abstract, markup=False)
+
+
+class SearchMode(StrEnum):
+    keyword = "keyword"
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*, -excluded, filters.')],
+    mode: Annotated[
+        SearchMode, typer.Option("--mode", help="Only keyword search exists so far.")
+    ] = SearchMode.keyword,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 20,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Keyword search: BM25 over title > authors > abstract, with filters cat:, author:,
+    after:, before:, has:code."""
+    with _hub(ctx) as hub:
+        result = hub.search(query, limit=limit)
+    for notice in result.notices:
+        err.print(notice, markup=False)
+    if format is Format.json:
+        rows = [
+            {
+                "id": hit.id,
+                "title": hit.title,
+                "authors": hit.authors,
+                "categories": hit.categories.split(),
+                "announced_on": _jsonable(hit.announced_on),
+                "code_url": hit.code_url,
+                "score": round(hit.score, 6),
+                "snippet": hit.snippet.replace(MARK_START, "").replace(MARK_END, ""),
+            }
+            for hit in result.hits
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    if not result.hits:
+        out.print("no papers found", markup=False)
+        return
+    for hit in result.hits:
+        out.print(Text.assemble((hit.id, "cyan"), "  ", (hit.title, "bold")))
+        out.print(Text(hit.authors, style="dim"))
+        snippet = Text()
+        for index, part in enumerate(hit.snippet.replace(MARK_END, MARK_START).split(MARK_START)):
+            snippet.append(part, style="reverse" if index % 2 else "")
+        out.print(snippet)
+        out.print()
 
 
 @app.command()

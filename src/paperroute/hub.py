@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -16,6 +17,8 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from .config import Config
 from .errors import NotFound, SourceError, StorageError
 from .model import IngestReport, Paper, PaperRecord, ParseItem, RecordError
+from .search.keyword import KeywordHit, keyword_search
+from .search.query import Query, parse_query
 from .store import queries
 from .store.engine import create_db_engine, migrate
 from .store.state import get_state, put_state
@@ -147,9 +150,36 @@ class Hub:
                 raise NotFound(f"no paper {ref.strip()[:100]!r}")
             return queries.load_paper(connection, pk)
 
+    def search(self, text: str, *, limit: int = 20) -> SearchResult:
+        """Keyword search (semantic and hybrid modes come with the embedder). Any text is a
+        valid query: what cannot be used is reported in ``notices``, never raised."""
+        query = parse_query(text)
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        notices = list(query.notices)
+        if query.empty:
+            notices.append(
+                "a search needs at least one word that is not excluded"
+                if query.terms
+                else "the query has no words to search for"
+            )
+            return SearchResult(query, (), tuple(notices))
+        with self._read() as connection:
+            hits = keyword_search(connection, query, limit=limit)
+        return SearchResult(query, tuple(hits), tuple(notices))
+
     def stats(self) -> queries.Stats:
         with self._read() as connection:
             return queries.stats(connection)
+
+
+MAX_SEARCH_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: Query
+    hits: tuple[KeywordHit, ...]
+    notices: tuple[str, ...]
 
 
 def _storage_error(exc: SQLAlchemyError) -> StorageError:

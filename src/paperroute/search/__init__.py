@@ -1,0 +1,1 @@
+"""Search: query language, keyword search; semantic and hybrid search come later."""

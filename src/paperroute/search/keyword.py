@@ -1,0 +1,189 @@
+"""Keyword search: a parsed Query translated to SQLite FTS5 or PostgreSQL tsquery.
+
+Every value reaches the database as a bound parameter; the only text spliced into SQL is
+built here from the parser's terms, which hold letters, digits and single spaces only, and
+is quoted for FTS5. Ranking: BM25 with field weights (title > authors > abstract) on
+SQLite, ts_rank_cd over the weighted tsvector on PostgreSQL. Snippets mark matches with
+MARK_START / MARK_END (control characters no abstract contains), for the caller to render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from ..store.merge import fold_name
+from .query import Query, Term
+
+MARK_START = "\x02"
+MARK_END = "\x03"
+# BM25 weights of the FTS5 columns (title, authors_text, abstract).
+TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT = 10.0, 4.0, 1.0
+# ts_rank_cd weights for the tsvector's D, C (abstract), B (authors), A (title) labels.
+PG_WEIGHTS = "{0.1, 0.25, 0.4, 1.0}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    id: str
+    title: str
+    authors: str
+    categories: str
+    announced_on: dt.date | None
+    code_url: str | None
+    score: float
+    snippet: str
+
+
+def _fts5_term(term: Term) -> str:
+    quoted = f'"{term.text}"'  # parser guarantees no quote inside
+    return quoted + "*" if term.prefix else quoted
+
+
+def fts5_match(query: Query) -> str | None:
+    """The FTS5 MATCH expression of the query's terms, or None without a positive term."""
+    positive = [_fts5_term(t) for t in query.terms if not t.negated]
+    if not positive:
+        return None
+    expression = "(" + " AND ".join(positive) + ")"
+    negative = [_fts5_term(t) for t in query.terms if t.negated]
+    if negative:
+        expression += " NOT (" + " OR ".join(negative) + ")"
+    return expression
+
+
+def _tsquery(query: Query, params: dict[str, Any]) -> str | None:
+    """A tsquery expression over bound parameters, or None without a positive term."""
+    parts: list[str] = []
+    for index, term in enumerate(query.terms):
+        name = f"t{index}"
+        if term.phrase:
+            params[name] = term.text
+            function = "phraseto_tsquery"
+        elif term.prefix:
+            params[name] = term.text + ":*"
+            function = "to_tsquery"
+        else:
+            params[name] = term.text
+            function = "plainto_tsquery"
+        # Titles and abstracts are indexed stemmed ('english'), author names as they are
+        # ('simple'): a term matches either form.
+        sql = f"({function}('english', :{name}) || {function}('simple', :{name}))"
+        parts.append(f"!! {sql}" if term.negated else sql)
+    if not any(not t.negated for t in query.terms):
+        return None
+    return " && ".join(parts)
+
+
+def _filters(query: Query, params: dict[str, Any], dialect: str) -> list[str]:
+    clauses: list[str] = []
+    if query.categories:
+        params["categories"] = [category.lower() for category in query.categories]
+        clauses.append(
+            "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = p.pk "
+            "AND lower(c.category) IN :categories)"
+        )
+    for index, author in enumerate(query.authors):
+        key = fold_name(author)
+        params[f"author{index}"] = key
+        params[f"surname{index}"] = f"% {key}"
+        # A full name matches exactly; one word matches a surname too ("author:vaswani").
+        match = f"a.name_key = :author{index}"
+        if " " not in key:
+            match = f"({match} OR a.name_key LIKE :surname{index})"
+        clauses.append(
+            "EXISTS (SELECT 1 FROM paper_authors pa JOIN authors a ON a.pk = pa.author_pk "
+            f"WHERE pa.paper_pk = p.pk AND {match})"
+        )
+    day = (
+        "coalesce(p.announced_on, substr(p.submitted_at, 1, 10))"
+        if dialect == "sqlite"
+        else "coalesce(p.announced_on, CAST(p.submitted_at AS date))"
+    )
+    if query.after is not None:
+        params["after"] = query.after.isoformat() if dialect == "sqlite" else query.after
+        clauses.append(f"{day} >= :after")
+    if query.before is not None:
+        params["before"] = query.before.isoformat() if dialect == "sqlite" else query.before
+        clauses.append(f"{day} < :before")
+    if query.has_code:
+        clauses.append("p.code_url IS NOT NULL")
+    return clauses
+
+
+_COLUMNS = "p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
+
+
+def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> list[KeywordHit]:
+    """The best ``limit`` papers for ``query``. A query without a positive term but with
+    filters lists the newest papers that pass them; an empty query finds nothing."""
+    dialect = connection.dialect.name
+    params: dict[str, Any] = {"limit": limit}
+    where = _filters(query, params, dialect)
+    if dialect == "sqlite":
+        match = fts5_match(query)
+        if match is not None:
+            params["match"] = match
+            rank = f"bm25(papers_fts, {TITLE_WEIGHT}, {AUTHORS_WEIGHT}, {ABSTRACT_WEIGHT})"
+            sql = (
+                f"SELECT {_COLUMNS}, -{rank} AS score, "
+                "snippet(papers_fts, 2, char(2), char(3), '…', 24) AS snippet "
+                "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
+                f"ORDER BY {rank} LIMIT :limit"
+            )
+            return _run(connection, sql, params)
+    else:
+        tsquery = _tsquery(query, params)
+        if tsquery is not None:
+            inner = (
+                f"SELECT {_COLUMNS}, p.abstract, q.q, "
+                f"ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
+                f"FROM papers p, (SELECT {tsquery} AS q) q "
+                f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where])} "
+                "ORDER BY score DESC LIMIT :limit"
+            )
+            sql = (
+                "SELECT top.id, top.title, top.authors_text, top.categories, top.announced_on, "
+                "top.code_url, top.score, ts_headline('english', top.abstract, top.q, "
+                "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
+                "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+                f"FROM ({inner}) top ORDER BY top.score DESC"
+            )
+            return _run(connection, sql, params)
+    if not where:
+        return []
+    sql = (
+        f"SELECT {_COLUMNS}, 0.0 AS score, substr(p.abstract, 1, 200) AS snippet FROM papers p "
+        f"WHERE {' AND '.join(where)} ORDER BY p.announced_on DESC, p.pk DESC LIMIT :limit"
+    )
+    return _run(connection, sql, params)
+
+
+def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[KeywordHit]:
+    statement = text(sql)
+    if "categories" in params:
+        statement = statement.bindparams(bindparam("categories", expanding=True))
+    rows = connection.execute(statement, params)
+    return [
+        KeywordHit(
+            id=row.id,
+            title=row.title,
+            authors=row.authors_text,
+            categories=row.categories,
+            announced_on=_day(row.announced_on),
+            code_url=row.code_url,
+            score=float(row.score),
+            snippet=row.snippet or "",
+        )
+        for row in rows
+    ]
+
+
+def _day(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,181 @@
+"""Keyword search on SQLite (FTS5) and PostgreSQL (tsquery): the same query language, the
+same answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from paperroute import Hub, PaperRecord
+from paperroute.search.keyword import MARK_END, MARK_START
+from paperroute.sources.common import build_record
+from paperroute.sources.jsonl import parse_jsonl
+from support.cli import cli
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def rec(key: str, **fields: Any) -> PaperRecord:
+    made = build_record(source="arxiv-api", source_key=key, **fields)
+    assert isinstance(made, PaperRecord), made
+    return made
+
+
+@pytest.fixture
+def corpus(hub: Hub) -> list[PaperRecord]:
+    records = [r for r in parse_jsonl((DATA / "jsonl" / "corpus-300.jsonl.gz").read_bytes())]
+    papers = [r for r in records if isinstance(r, PaperRecord)]
+    assert hub.ingest(papers).inserted == 300
+    return papers
+
+
+def _words(record: PaperRecord) -> set[str]:
+    text = f"{record.title} {record.abstract} {' '.join(record.authors)}".casefold()
+    return set(re.findall(r"\w+", text))
+
+
+def ids(hub: Hub, query: str, limit: int = 200) -> list[str]:
+    return [hit.id for hit in hub.search(query, limit=limit).hits]
+
+
+@pytest.mark.parametrize("word", ["holomorphic", "soliton", "viscous", "wave"])
+def test_a_word_finds_every_paper_that_has_it(
+    hub: Hub, corpus: list[PaperRecord], word: str
+) -> None:
+    exact = {r.arxiv_id for r in corpus if word in _words(r)}
+    stem = word[:-2] if len(word) > 6 else word
+    near = {r.arxiv_id for r in corpus if any(w.startswith(stem) for w in _words(r))}
+    found = set(ids(hub, word))
+    assert exact  # the word is in the corpus
+    assert exact <= found <= near
+
+
+def test_title_outranks_authors_outranks_abstract(hub: Hub) -> None:
+    hub.ingest(
+        [
+            rec("a", arxiv_id="2401.00001", title="Other things", abstract="About quasicrystals."),
+            rec("t", arxiv_id="2401.00002", title="Quasicrystals", abstract="About things."),
+            rec("n", arxiv_id="2401.00003", title="More", authors=["Ann Quasicrystals"]),
+        ]
+    )
+    assert ids(hub, "quasicrystals") == ["2401.00002", "2401.00003", "2401.00001"]
+
+
+def test_phrases_prefixes_and_exclusions(hub: Hub) -> None:
+    hub.ingest(
+        [
+            rec("1", arxiv_id="2401.00011", title="Graph neural networks for molecules"),
+            rec("2", arxiv_id="2401.00012", title="Neural graph networks"),
+            rec("3", arxiv_id="2401.00013", title="Transformers on graphs"),
+        ]
+    )
+    assert ids(hub, '"graph neural"') == ["2401.00011"]
+    assert set(ids(hub, "graph neural")) == {"2401.00011", "2401.00012"}
+    assert set(ids(hub, "transform*")) == {"2401.00013"}
+    assert set(ids(hub, "graph -molecules")) == {"2401.00012", "2401.00013"}
+    assert ids(hub, "-graph") == []
+    assert hub.search("-graph").notices == (
+        "a search needs at least one word that is not excluded",
+    )
+
+
+def test_filters(hub: Hub) -> None:
+    day = dt.date(2025, 3, 1)
+    hub.ingest(
+        [
+            rec(
+                "1",
+                arxiv_id="2503.00001",
+                title="Diffusion models",
+                categories=["cs.LG", "cs.CV"],
+                authors=["Ashish Vaswani"],
+                announced_on=day,
+                code_url="https://github.com/a/b",
+            ),
+            rec(
+                "2",
+                arxiv_id="2503.00002",
+                title="Diffusion in porous media",
+                categories=["physics.flu-dyn"],
+                authors=["Jane Doe"],
+                announced_on=day + dt.timedelta(days=10),
+            ),
+        ]
+    )
+    assert ids(hub, "diffusion cat:cs.CV") == ["2503.00001"]
+    assert set(ids(hub, "diffusion cat:cs.CV cat:physics.flu-dyn")) == {
+        "2503.00001",
+        "2503.00002",
+    }
+    assert ids(hub, 'diffusion author:"ashish  VASWANI"') == ["2503.00001"]
+    assert ids(hub, "diffusion author:doe") == ["2503.00002"]
+    assert ids(hub, "diffusion after:2025-03-05") == ["2503.00002"]
+    assert ids(hub, "diffusion before:2025-03-05") == ["2503.00001"]
+    assert ids(hub, "diffusion has:code") == ["2503.00001"]
+    assert ids(hub, "cat:physics.flu-dyn") == ["2503.00002"]  # filters alone list papers
+    result = hub.search("diffusion after:2025-02-30")
+    assert {h.id for h in result.hits} == {"2503.00001", "2503.00002"}
+    assert any("2025-02-30" in notice for notice in result.notices)
+
+
+def test_snippets_mark_the_match(hub: Hub) -> None:
+    abstract = "We study the thermal conductivity of graphene ribbons at low temperature."
+    hub.ingest([rec("s", arxiv_id="2401.00021", title="Ribbons", abstract=abstract)])
+    [hit] = hub.search("graphene").hits
+    assert f"{MARK_START}graphene{MARK_END}" in hit.snippet
+
+
+HOSTILE = [
+    "",
+    "   ",
+    "x" * 10_000,
+    'AND OR NOT NEAR( "unbalanced',
+    "title:foo ^bar {a b}: * -",
+    "a\x00b",
+    "😀 🚀 نموذج لغوي",
+    "'; DROP TABLE papers; --",
+    '" OR 1=1 --',
+    "cat:../../etc author: after:9999-99-99 before:2025-02-30 has:nothing",
+    "((((((((((a))))))))))",
+    "a:b:c:d",
+    "!!!&&&|||<->",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_queries_give_a_result_not_an_error(
+    hub: Hub, corpus: list[PaperRecord], text: str
+) -> None:
+    result = hub.search(text)
+    assert isinstance(result.hits, tuple)
+    assert hub.stats().papers == 300  # and nothing was harmed
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=200))
+def test_any_text_is_a_valid_query(hub: Hub, text: str) -> None:
+    hub.search(text)
+
+
+def test_search_from_the_command_line(database_url: str, hub: Hub) -> None:
+    hub.ingest([rec("c", arxiv_id="2401.00031", title="Graphene ribbons", abstract="Graphene.")])
+    listed = cli(database_url, "search", "graphene", "--format", "json")
+    assert listed.exit_code == 0
+    [row] = json.loads(listed.stdout)
+    assert (row["id"], row["title"]) == ("2401.00031", "Graphene ribbons")
+    assert row["snippet"].rstrip(".") == "Graphene"  # ts_headline drops the full stop
+    table = cli(database_url, "search", "graphene")
+    assert table.stdout.splitlines()[0] == "2401.00031  Graphene ribbons"
+    nothing = cli(database_url, "search", "--", '-graphene "')
+    assert nothing.exit_code == 0
+    assert nothing.stdout.strip() == "no papers found"
+    assert "not excluded" in nothing.stderr
