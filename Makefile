@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= demo.db
 CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
+HF_DUMPS ?= $(wildcard ../shared/data/hf-daily/hf-daily-papers-*.tar.gz)
 
-.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest demo-data clean
+.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search demo-data clean
 
 venv: $(STAMP)
 
@@ -42,10 +43,13 @@ typecheck: venv
 	$(BIN)/mypy
 
 ## bench: the figures quoted in issue notes (needs the shared 200k corpus)
-bench: bench-ingest
+bench: bench-ingest bench-search
 
 bench-ingest: venv
 	$(BIN)/python benchmarks/ingest.py $(CORPUS)
+
+bench-search: venv
+	$(BIN)/python benchmarks/search.py $(CORPUS) --hf $(HF_DUMPS)
 
 ## demo-data: rebuild the bundled demo data set from the shared real data
 demo-data: venv

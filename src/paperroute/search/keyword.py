@@ -94,9 +94,10 @@ def _filters(query: Query, params: dict[str, Any], dialect: str) -> list[str]:
         match = f"a.name_key = :author{index}"
         if " " not in key:
             match = f"({match} OR a.name_key LIKE :surname{index})"
+        # Driven from the authors index: an author has few papers, the corpus many.
         clauses.append(
-            "EXISTS (SELECT 1 FROM paper_authors pa JOIN authors a ON a.pk = pa.author_pk "
-            f"WHERE pa.paper_pk = p.pk AND {match})"
+            "p.pk IN (SELECT pa.paper_pk FROM authors a JOIN paper_authors pa "
+            f"ON pa.author_pk = a.pk WHERE {match})"
         )
     day = (
         "coalesce(p.announced_on, substr(p.submitted_at, 1, 10))"
