@@ -10,7 +10,7 @@ MARK_START / MARK_END (control characters no abstract contains), for the caller 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -129,14 +129,21 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
         if match is not None:
             params["match"] = match
             rank = f"bm25(papers_fts, {TITLE_WEIGHT}, {AUTHORS_WEIGHT}, {ABSTRACT_WEIGHT})"
-            sql = (
-                f"SELECT {_COLUMNS}, -{rank} AS score, "
-                "snippet(papers_fts, 2, char(2), char(3), '…', 24) AS snippet "
-                "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+            # Rank touching only the index (and papers when filtered), then fetch the top
+            # rows' columns and, in a second query, their snippets: SQLite computes a
+            # SELECT's columns for every match before sorting, and when the index is joined
+            # back it scans every match again; a common word matches half the corpus.
+            source = "papers_fts" + (" JOIN papers p ON p.pk = papers_fts.rowid" if where else "")
+            top = (
+                f"SELECT papers_fts.rowid AS pk, {rank} AS rank FROM {source} "
                 f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
-                f"ORDER BY {rank} LIMIT :limit"
+                "ORDER BY rank LIMIT :limit"
             )
-            return _run(connection, sql, params)
+            sql = (
+                f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
+                f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
+            )
+            return _with_snippets(connection, match, _run(connection, sql, params))
     else:
         tsquery = _tsquery(query, params)
         if tsquery is not None:
@@ -162,6 +169,21 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
         f"WHERE {' AND '.join(where)} ORDER BY p.announced_on DESC, p.pk DESC LIMIT :limit"
     )
     return _run(connection, sql, params)
+
+
+def _with_snippets(connection: Connection, match: str, hits: list[KeywordHit]) -> list[KeywordHit]:
+    """The hits with FTS5 snippets, computed for these rows only."""
+    if not hits:
+        return []
+    statement = text(
+        "SELECT p.id, snippet(papers_fts, 2, char(2), char(3), '…', 24) AS snippet "
+        "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+        "WHERE papers_fts MATCH :match AND papers_fts.rowid IN "
+        "(SELECT pk FROM papers WHERE id IN :ids)"
+    ).bindparams(bindparam("ids", expanding=True))
+    rows = connection.execute(statement, {"match": match, "ids": [hit.id for hit in hits]})
+    snippets = {row.id: row.snippet for row in rows}
+    return [replace(hit, snippet=snippets.get(hit.id) or "") for hit in hits]
 
 
 def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[KeywordHit]:
