@@ -110,6 +110,8 @@ def test_filters(hub: Hub) -> None:
         ]
     )
     assert ids(hub, "diffusion cat:cs.CV") == ["2503.00001"]
+    assert ids(hub, "diffusion cat:CS.cv") == ["2503.00001"]  # arXiv's case is restored
+    assert ids(hub, "diffusion cat:cs.CV author:vaswani") == ["2503.00001"]
     assert set(ids(hub, "diffusion cat:cs.CV cat:physics.flu-dyn")) == {
         "2503.00001",
         "2503.00002",

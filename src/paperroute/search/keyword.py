@@ -78,25 +78,38 @@ def _tsquery(query: Query, params: dict[str, Any]) -> str | None:
     return " && ".join(parts)
 
 
-def _filters(query: Query, params: dict[str, Any], dialect: str) -> list[str]:
+def _category_spellings(category: str) -> list[str]:
+    """The category as typed and in arXiv's case (archive lower case; a two-letter subject
+    class upper case: cs.LG, astro-ph.CO; longer ones lower case: physics.flu-dyn), so that
+    the (category, paper) index answers ``cat:cs.lg``."""
+    archive, _, subject = category.partition(".")
+    canonical = archive.lower()
+    if subject:
+        canonical += "." + (subject.upper() if len(subject) == 2 else subject.lower())
+    return [category] if canonical == category else [category, canonical]
+
+
+def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.pk") -> list[str]:
+    """SQL conditions for the query's filters. Category and author filters test ``key`` (the
+    paper's pk, or the FTS5 rowid) against a set drawn from their own indexes, so a search
+    restricted by them need not read the papers table for every match."""
     clauses: list[str] = []
     if query.categories:
-        params["categories"] = [category.lower() for category in query.categories]
+        params["categories"] = [s for c in query.categories for s in _category_spellings(c)]
         clauses.append(
-            "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = p.pk "
-            "AND lower(c.category) IN :categories)"
+            f"{key} IN (SELECT paper_pk FROM paper_categories WHERE category IN :categories)"
         )
     for index, author in enumerate(query.authors):
-        key = fold_name(author)
-        params[f"author{index}"] = key
-        params[f"surname{index}"] = f"% {key}"
+        folded = fold_name(author)
+        params[f"author{index}"] = folded
+        params[f"surname{index}"] = f"% {folded}"
         # A full name matches exactly; one word matches a surname too ("author:vaswani").
         match = f"a.name_key = :author{index}"
-        if " " not in key:
+        if " " not in folded:
             match = f"({match} OR a.name_key LIKE :surname{index})"
         # Driven from the authors index: an author has few papers, the corpus many.
         clauses.append(
-            "p.pk IN (SELECT pa.paper_pk FROM authors a JOIN paper_authors pa "
+            f"{key} IN (SELECT pa.paper_pk FROM authors a JOIN paper_authors pa "
             f"ON pa.author_pk = a.pk WHERE {match})"
         )
     day = (
@@ -123,17 +136,23 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
     filters lists the newest papers that pass them; an empty query finds nothing."""
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
-    where = _filters(query, params, dialect)
+    match = fts5_match(query) if dialect == "sqlite" else None
+    # "+rowid": a plain rowid constraint would be handed to FTS5, which then runs the MATCH
+    # once per candidate (seconds); as an expression SQLite tests it against the set.
+    where = _filters(query, params, dialect, key="p.pk" if match is None else "+papers_fts.rowid")
     if dialect == "sqlite":
-        match = fts5_match(query)
         if match is not None:
             params["match"] = match
             rank = f"bm25(papers_fts, {TITLE_WEIGHT}, {AUTHORS_WEIGHT}, {ABSTRACT_WEIGHT})"
-            # Rank touching only the index (and papers when filtered), then fetch the top
-            # rows' columns and, in a second query, their snippets: SQLite computes a
-            # SELECT's columns for every match before sorting, and when the index is joined
-            # back it scans every match again; a common word matches half the corpus.
-            source = "papers_fts" + (" JOIN papers p ON p.pk = papers_fts.rowid" if where else "")
+            # Rank touching only the index (and papers when a filter needs its columns),
+            # then fetch the top rows' columns and, in a second query, their snippets:
+            # SQLite computes a SELECT's columns for every match before sorting, and when
+            # the index is joined back it scans every match again; a common word matches
+            # half the corpus.
+            needs_papers = query.has_code or query.after is not None or query.before is not None
+            source = "papers_fts"
+            if needs_papers:
+                source += " JOIN papers p ON p.pk = papers_fts.rowid"
             top = (
                 f"SELECT papers_fts.rowid AS pk, {rank} AS rank FROM {source} "
                 f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
