@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -174,6 +174,15 @@ def _report(report: IngestReport) -> None:
         raise typer.Exit(1)
 
 
+def _import(
+    ctx: typer.Context, label: str, run: Callable[[Hub, Callable[[int], None]], IngestReport]
+) -> None:
+    """Run an import with a progress bar, then print its report (and exit 1 on a skip)."""
+    with _hub(ctx) as hub, _progress(label) as progress:
+        report = run(hub, progress)
+    _report(report)
+
+
 def _arxiv_client(config: Config) -> HttpClient:
     return HttpClient(
         min_interval=config.arxiv_min_interval,
@@ -203,9 +212,7 @@ def init(ctx: typer.Context) -> None:
 @ingest_app.command("jsonl")
 def ingest_jsonl(ctx: typer.Context, paths: Paths) -> None:
     """JSON Lines: the Kaggle arXiv snapshot or the listings corpus shape, plain or gzip."""
-    with _hub(ctx) as hub, _progress("JSON Lines") as progress:
-        report = use.ingest_jsonl(hub, paths, progress)
-    _report(report)
+    _import(ctx, "JSON Lines", lambda hub, progress: use.ingest_jsonl(hub, paths, progress))
 
 
 @ingest_app.command("hf-daily")
@@ -326,17 +333,13 @@ def ingest_rss(
 @ingest_app.command("bibtex")
 def ingest_bibtex(ctx: typer.Context, paths: Paths) -> None:
     """BibTeX / BibLaTeX files."""
-    with _hub(ctx) as hub, _progress("BibTeX") as progress:
-        report = use.ingest_bibtex(hub, paths, progress)
-    _report(report)
+    _import(ctx, "BibTeX", lambda hub, progress: use.ingest_bibtex(hub, paths, progress))
 
 
 @ingest_app.command("zotero")
 def ingest_zotero(ctx: typer.Context, paths: Paths) -> None:
     """Zotero / Better BibTeX JSON or CSL JSON exports."""
-    with _hub(ctx) as hub, _progress("Zotero") as progress:
-        report = use.ingest_zotero(hub, paths, progress)
-    _report(report)
+    _import(ctx, "Zotero", lambda hub, progress: use.ingest_zotero(hub, paths, progress))
 
 
 @ingest_app.command("page")
@@ -348,17 +351,13 @@ def ingest_page(
     ] = None,
 ) -> None:
     """Plain-text paper pages: a title line, a blank line, an abstract paragraph."""
-    with _hub(ctx) as hub, _progress("pages") as progress:
-        report = use.ingest_pages(hub, paths, year, progress)
-    _report(report)
+    _import(ctx, "pages", lambda hub, progress: use.ingest_pages(hub, paths, year, progress))
 
 
 @demo_app.command("load")
 def demo_load(ctx: typer.Context) -> None:
     """Load the bundled real data: recent Hugging Face daily papers and arXiv listings."""
-    with _hub(ctx) as hub, _progress("demo data") as progress:
-        report = use.ingest_demo(hub, progress)
-    _report(report)
+    _import(ctx, "demo data", use.ingest_demo)
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -11,6 +12,11 @@ from ..ids import try_arxiv_id, try_doi
 from ..model import Paper, Provenance
 from .rows import load_states, utc
 from .schema import authors, daily_entries, paper_categories, papers, provenance
+
+# Paper's fields that PaperState holds too; daily entries and provenance are read apart.
+_MERGED_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Paper) if f.name not in {"daily", "provenance"}
+)
 
 
 def find_paper_pk(connection: Connection, ref: str) -> int | None:
@@ -40,29 +46,8 @@ def load_paper(connection: Connection, pk: int) -> Paper:
         Provenance(r.source, r.source_key, utc(r.fetched_at) or r.fetched_at, r.record_hash)
         for r in rows
     )
-    return Paper(
-        id=state.id,
-        title=state.title,
-        abstract=state.abstract,
-        authors=state.authors,
-        categories=state.categories,
-        arxiv_id=state.arxiv_id,
-        version=state.version,
-        doi=state.doi,
-        submitted_at=state.submitted_at,
-        updated_at=state.updated_at,
-        announced_on=state.announced_on,
-        comments=state.comments,
-        journal_ref=state.journal_ref,
-        license=state.license,
-        abs_url=state.abs_url,
-        pdf_url=state.pdf_url,
-        code_url=state.code_url,
-        code_stars=state.code_stars,
-        project_url=state.project_url,
-        daily=daily,
-        provenance=prov,
-    )
+    merged = {name: getattr(state, name) for name in _MERGED_FIELDS}
+    return Paper(**merged, daily=daily, provenance=prov)
 
 
 @dataclass(frozen=True, slots=True)
