@@ -31,14 +31,38 @@ class Config:
     oai_url: str = "https://oaipmh.arxiv.org/oai"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     hf_daily_url: str = "https://huggingface.co/api/daily_papers"
+    # Demo mode: mail goes to the local outbox (shown at /dev/outbox) and a throwaway secret
+    # key is allowed. Never on a public server.
+    demo: bool = False
+    # Signs session cookies, magic links and unsubscribe links. Required outside demo mode.
+    secret_key: str = ""
+    # The address readers reach the hub at; links in mail are built from it.
+    base_url: str = "http://127.0.0.1:8000"
+    # smtp://[user:password@]host[:port] (STARTTLS with ?starttls=1), smtps://..., or
+    # "outbox" to keep mail in the database (the default in demo mode).
+    smtp_url: str = ""
+    mail_from: str = "paperroute <noreply@localhost>"
 
 
 _INT = {"ingest_batch_size", "http_max_retries"}
 _FLOAT = {"arxiv_min_interval", "http_timeout"}
 _NONZERO = {"http_timeout"}
+_BOOL = {"demo"}
+_MAY_BE_EMPTY = {"secret_key", "smtp_url"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 def _coerce(name: str, value: object, where: str) -> object:
+    if name in _BOOL:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in _TRUE | _FALSE:
+            return word in _TRUE
+        raise ConfigError(f"{where}: {name} must be true or false, not {value!r}")
+    if name in _MAY_BE_EMPTY and isinstance(value, str):
+        return value.strip()
     try:
         if name in _INT:
             number = int(str(value))

@@ -41,7 +41,13 @@ def test_every_cli_command_has_a_section_in_docs_cli() -> None:
 def test_every_setting_is_in_docs_configuration() -> None:
     doc = (ROOT / "docs" / "configuration.md").read_text()
     for field in dataclasses.fields(Config):
-        assert f"| `{field.name}` | `{field.default}` |" in doc, field.name
+        if isinstance(field.default, bool):
+            shown = f"`{str(field.default).lower()}`"
+        elif field.default == "":
+            shown = "(none)"
+        else:
+            shown = f"`{field.default}`"
+        assert f"| `{field.name}` | {shown} |" in doc, field.name
 
 
 def test_readme_quick_start_is_the_two_commands() -> None:

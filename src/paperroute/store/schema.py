@@ -125,3 +125,7 @@ harvest_state = Table(
     Column("value", Text, nullable=False),  # JSON object
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# The other domains' tables register themselves on the same metadata (one module each, next to
+# their migration), so that migrations and schema comparisons see every table.
+from . import schema_community, schema_digests, schema_mail, schema_vectors  # noqa: E402, F401

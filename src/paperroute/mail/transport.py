@@ -1,0 +1,168 @@
+"""Sending one message: through SMTP (``smtp://``, ``smtps://``, STARTTLS, auth) or into the
+database outbox (demo mode). Digests build their pooled, rate-limited delivery on top of
+``SmtpSettings``; sign-in links and confirmations use ``open_mailer(config, engine).send``."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy import Engine, insert
+
+from ..config import Config
+from ..errors import ConfigError, PaperrouteError
+from ..store.schema_mail import outbox
+
+OUTBOX = "outbox"
+
+
+class MailError(PaperrouteError):
+    """A message could not be handed over. ``permanent`` for a 5xx reply (do not retry)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "plain" | "starttls" | "ssl"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+
+def parse_smtp_url(url: str, *, timeout: float = 30.0) -> SmtpSettings:
+    """``smtp://[user:password@]host[:port][?starttls=1]`` or ``smtps://...``. Raises
+    ConfigError naming what is wrong (never echoing the password)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"smtp_url is not a valid URL: {exc}") from None
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise ConfigError("smtp_url must start with smtp:// or smtps:// (or be 'outbox')")
+    if not parts.hostname:
+        raise ConfigError("smtp_url has no host")
+    query = parse_qs(parts.query)
+    starttls = query.get("starttls", ["0"])[-1].lower() in {"1", "true", "yes"}
+    if parts.scheme == "smtps":
+        security, default_port = "ssl", 465
+    elif starttls:
+        security, default_port = "starttls", 587
+    else:
+        security, default_port = "plain", 25
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or default_port,
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        timeout=timeout,
+    )
+
+
+def connect(settings: SmtpSettings) -> smtplib.SMTP:
+    """An open, authenticated SMTP connection. Raises MailError."""
+    try:
+        client: smtplib.SMTP
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                settings.host,
+                settings.port,
+                timeout=settings.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            if settings.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+    except smtplib.SMTPResponseException as exc:
+        raise MailError(
+            f"SMTP server {settings.host}:{settings.port} refused us: {exc.smtp_code}",
+            permanent=500 <= exc.smtp_code < 600,
+            code=exc.smtp_code,
+        ) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(f"cannot reach SMTP server {settings.host}:{settings.port}: {exc}") from exc
+    return client
+
+
+class SmtpMailer:
+    """One connection per message: right for sign-in links; digests use a pool."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def send(self, message: EmailMessage) -> None:
+        client = connect(self.settings)
+        try:
+            client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise MailError(
+                f"recipient refused ({codes[0] if codes else '?'})",
+                permanent=all(500 <= c < 600 for c in codes),
+                code=codes[0] if codes else None,
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise MailError(
+                f"SMTP server refused the message: {exc.smtp_code}",
+                permanent=500 <= exc.smtp_code < 600,
+                code=exc.smtp_code,
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"the SMTP connection failed: {exc}") from exc
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+
+class OutboxMailer:
+    """Keeps every message in the ``outbox`` table (demo mode, shown at /dev/outbox)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def send(self, message: EmailMessage) -> None:
+        raw = message.as_bytes(policy=SMTP)
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(outbox).values(
+                    message_id=str(message.get("Message-ID", "")),
+                    recipient=str(message.get("To", "")),
+                    subject=str(message.get("Subject", "")),
+                    raw=raw,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+
+def open_mailer(config: Config, engine: Engine) -> Mailer:
+    """The mailer the configuration asks for. Raises ConfigError when mail cannot be sent."""
+    url = config.smtp_url
+    if url == OUTBOX or (not url and config.demo):
+        return OutboxMailer(engine)
+    if not url:
+        raise ConfigError(
+            "sending mail needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
+            "'outbox' to keep messages in the database)"
+        )
+    return SmtpMailer(parse_smtp_url(url, timeout=config.http_timeout))
