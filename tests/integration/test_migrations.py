@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, UniqueConstraint, inspect, text
 
 from paperroute import Config, StorageError, open_hub
 from paperroute.sources.common import build_record
@@ -105,7 +105,14 @@ def expected_schema() -> dict[str, Any]:
             "indexes": sorted(
                 (i.name, tuple(c.name for c in i.columns)) for i in table.indexes if not i.unique
             ),
-            "unique": sorted((c.name,) for c in table.columns if c.unique),
+            "unique": sorted(
+                {(c.name,) for c in table.columns if c.unique}
+                | {
+                    tuple(c.name for c in constraint.columns)
+                    for constraint in table.constraints
+                    if isinstance(constraint, UniqueConstraint)
+                }
+            ),
         }
     return expected
 
