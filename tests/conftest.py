@@ -18,11 +18,15 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 
 from paperroute import Config, Hub, open_hub
+
+if TYPE_CHECKING:
+    from support.smtp import SmtpServer
 
 REQUIRE_ALL = os.environ.get("PAPERROUTE_REQUIRE_ALL") == "1"
 DATA = Path(__file__).parent / "data"
@@ -147,3 +151,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def hub(database_url: str) -> Iterator[Hub]:
     with open_hub(Config(database_url=database_url, arxiv_min_interval=0.0)) as opened:
         yield opened
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 recording messages, with fault injection (see
+    tests/support/smtp.py); point ``Config(smtp_url=smtp_server.url)`` at it."""
+    try:
+        from support.smtp import SmtpServer as Server
+    except ImportError as exc:  # aiosmtpd is a dev dependency
+        unavailable(f"aiosmtpd is not installed: {exc}")
+    with Server() as server:
+        yield server

@@ -31,7 +31,6 @@ from .config import Config, load_config
 from .errors import PaperrouteError
 from .hub import Hub, open_hub
 from .model import MAX_NOTICES, IngestReport, Paper
-from .search.keyword import MARK_END, MARK_START
 from .sources.http import HttpClient
 from .sources.rss import fetch_feed
 
@@ -78,6 +77,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 class _State:
     database_url: str | None = None
     verbose: bool = False
+    embed_model: str | None = None  # `paperroute embed --model`
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -110,7 +110,7 @@ def main_options(
 def _config(ctx: typer.Context) -> Config:
     state: _State = ctx.obj
     try:
-        return load_config(database_url=state.database_url)
+        return load_config(database_url=state.database_url, embed_model=state.embed_model)
     except PaperrouteError as exc:
         _fail(str(exc))
 
@@ -356,8 +356,16 @@ def ingest_page(
 
 @demo_app.command("load")
 def demo_load(ctx: typer.Context) -> None:
-    """Load the bundled real data: recent Hugging Face daily papers and arXiv listings."""
-    _import(ctx, "demo data", use.ingest_demo)
+    """Load the bundled real data: recent Hugging Face daily papers and arXiv listings, with
+    their precomputed vectors for semantic search."""
+
+    def load(hub: Hub, progress: Callable[[int], None]) -> IngestReport:
+        report = use.ingest_demo(hub, progress)
+        vectors = hub.searcher.import_demo_vectors()
+        report.notices.append(f"{vectors:,} precomputed vectors of {hub.searcher.model} stored")
+        return report
+
+    _import(ctx, "demo data", load)
 
 
 def _jsonable(value: Any) -> Any:
@@ -434,55 +442,6 @@ def show(
     out.print(paper.abstract, markup=False)
 
 
-class SearchMode(StrEnum):
-    keyword = "keyword"
-
-
-@app.command()
-def search(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*, -excluded, filters.')],
-    mode: Annotated[
-        SearchMode, typer.Option("--mode", help="Only keyword search exists so far.")
-    ] = SearchMode.keyword,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 20,
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
-) -> None:
-    """Keyword search: BM25 over title > authors > abstract, with filters cat:, author:,
-    after:, before:, has:code."""
-    with _hub(ctx) as hub:
-        result = hub.search(query, limit=limit)
-    for notice in result.notices:
-        err.print(notice, markup=False)
-    if format is Format.json:
-        rows = [
-            {
-                "id": hit.id,
-                "title": hit.title,
-                "authors": hit.authors,
-                "categories": hit.categories.split(),
-                "announced_on": _jsonable(hit.announced_on),
-                "code_url": hit.code_url,
-                "score": round(hit.score, 6),
-                "snippet": hit.snippet.replace(MARK_START, "").replace(MARK_END, ""),
-            }
-            for hit in result.hits
-        ]
-        out.print_json(json.dumps(rows))
-        return
-    if not result.hits:
-        out.print("no papers found", markup=False)
-        return
-    for hit in result.hits:
-        out.print(Text.assemble((hit.id, "cyan"), "  ", (hit.title, "bold")))
-        out.print(Text(hit.authors, style="dim"))
-        snippet = Text()
-        for index, part in enumerate(hit.snippet.replace(MARK_END, MARK_START).split(MARK_START)):
-            snippet.append(part, style="reverse" if index % 2 else "")
-        out.print(snippet)
-        out.print()
-
-
 @app.command()
 def stats(
     ctx: typer.Context, format: Annotated[Format, typer.Option("--format")] = Format.table
@@ -510,6 +469,12 @@ def stats(
     for category, count in result.top_categories:
         table.add_row(f"primary {category}", f"{count:,}")
     out.print(table)
+
+
+# Commands of other parts register on ``app`` when their module is imported.
+from . import cli_search, cli_web  # noqa: E402, F401
+from . import cli_users  # noqa: E402, F401
+from . import cli_digest  # noqa: E402, F401
 
 
 def main() -> None:

@@ -42,13 +42,90 @@ class Config:
     # "outbox" to keep mail in the database (the default in demo mode).
     smtp_url: str = ""
     mail_from: str = "paperroute <noreply@localhost>"
+    # Search (issue 4). The embedding model: "all-MiniLM-L6-v2" (bundled weights package) or
+    # the path of a sentence-transformers-style BERT folder (model.safetensors,
+    # tokenizer.json, config.json).
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_max_length: int = 128  # tokens per text, [CLS]/[SEP] included
+    embed_batch_size: int = 64  # texts per stored batch of `paperroute embed`
+    # Where the vector index is kept: "" = next to a SQLite database (none for PostgreSQL:
+    # built in memory at start), else a folder.
+    vector_index_dir: str = ""
+    # Exact inner-product search up to this many vectors, HNSW beyond.
+    vector_exact_max: int = 300_000
+    # Hybrid search: weight of the semantic score (the keyword score gets 1 - it).
+    hybrid_semantic_weight: float = 0.5
+    # Community: minutes a sign-in link stays valid, days a sign-in lasts, and the hourly
+    # limits on sign-in requests (per address, per client IP) and paper submissions (per reader).
+    login_link_minutes: int = 15
+    session_days: int = 30
+    login_rate_per_email: int = 5
+    login_rate_per_ip: int = 30
+    submit_rate_per_reader: int = 20
+    # Digests (issue 5): SMTP connections in parallel, messages per second over all of them
+    # (0 = no limit), tries per message on 4xx / dropped connections, the first back-off.
+    digest_pool_size: int = 4
+    digest_rate_per_s: float = 50.0
+    digest_max_attempts: int = 5
+    digest_retry_base_s: float = 1.0
+    # Send a short "nothing new" digest rather than nothing when no paper matches.
+    digest_send_empty: bool = False
+    # Bounces within digest_bounce_window_days that suppress an address (hard, soft).
+    digest_bounce_hard_limit: int = 1
+    digest_bounce_soft_limit: int = 3
+    digest_bounce_window_days: int = 30
+    # The token the bounce webhook (POST /api/v1/bounces) requires; empty = no webhook.
+    digest_bounce_token: str = ""
+    # Subscribe requests per client IP per hour, and per address per day.
+    digest_subscribe_per_ip_hour: int = 10
+    digest_subscribe_per_address_day: int = 3
+    # Seconds between passes of `paperroute digest run-scheduler`.
+    digest_scheduler_interval_s: float = 300.0
+    # Trending (docs/trending.md): upvotes decay as (age in days + 1) ^ -gravity; code stars
+    # count log10(1 + stars); recency halves every trending_recency_half_life days.
+    trending_gravity: float = 1.5
+    trending_upvote_weight: float = 1.0
+    trending_star_weight: float = 0.5
+    trending_recency_weight: float = 1.0
+    trending_recency_half_life: float = 3.0
 
 
-_INT = {"ingest_batch_size", "http_max_retries"}
-_FLOAT = {"arxiv_min_interval", "http_timeout"}
-_NONZERO = {"http_timeout"}
-_BOOL = {"demo"}
-_MAY_BE_EMPTY = {"secret_key", "smtp_url"}
+_INT = {
+    "ingest_batch_size",
+    "http_max_retries",
+    "embed_max_length",
+    "embed_batch_size",
+    "vector_exact_max",
+    "login_link_minutes",
+    "session_days",
+    "login_rate_per_email",
+    "login_rate_per_ip",
+    "submit_rate_per_reader",
+    "digest_pool_size",
+    "digest_max_attempts",
+    "digest_bounce_hard_limit",
+    "digest_bounce_soft_limit",
+    "digest_bounce_window_days",
+    "digest_subscribe_per_ip_hour",
+    "digest_subscribe_per_address_day",
+}
+_FLOAT = {
+    "arxiv_min_interval",
+    "http_timeout",
+    "hybrid_semantic_weight",
+    "digest_rate_per_s",
+    "digest_retry_base_s",
+    "digest_scheduler_interval_s",
+    "trending_gravity",
+    "trending_upvote_weight",
+    "trending_star_weight",
+    "trending_recency_weight",
+    "trending_recency_half_life",
+}
+_NONZERO = {"http_timeout", "trending_recency_half_life"}
+_AT_MOST_ONE = {"hybrid_semantic_weight"}
+_BOOL = {"demo", "digest_send_empty"}
+_MAY_BE_EMPTY = {"secret_key", "smtp_url", "vector_index_dir", "digest_bounce_token"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -73,6 +150,8 @@ def _coerce(name: str, value: object, where: str) -> object:
             real = float(str(value))
             if not math.isfinite(real) or real < 0 or (real == 0 and name in _NONZERO):
                 raise ValueError
+            if name in _AT_MOST_ONE and real > 1:
+                raise ConfigError(f"{where}: {name} must be between 0 and 1, not {value!r}")
             return real
     except ValueError:
         raise ConfigError(f"{where}: {name} must be a positive number, not {value!r}") from None

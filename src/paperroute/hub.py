@@ -17,8 +17,9 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from .config import Config
 from .errors import NotFound, SourceError, StorageError
 from .model import IngestReport, Paper, PaperRecord, ParseItem, RecordError
-from .search.keyword import KeywordHit, keyword_search
-from .search.query import Query, parse_query
+from .search.embedder import Embedder
+from .search.keyword import KeywordHit
+from .search.service import MAX_SEARCH_LIMIT, Mode, Searcher, SearchResult
 from .store import queries
 from .store.engine import create_db_engine, migrate
 from .store.state import get_state, put_state
@@ -33,10 +34,12 @@ class Hub:
     """paperroute's use cases over one database. Not thread-safe for writes: one importer at
     a time per database; any number of readers."""
 
-    def __init__(self, engine: Engine, config: Config) -> None:
+    def __init__(self, engine: Engine, config: Config, embedder: Embedder | None = None) -> None:
         self.engine = engine
         self.config = config
         self._writer = PaperWriter(engine)
+        # Search: the embedder and the vector index, loaded when first needed.
+        self.searcher = Searcher(engine, config, embedder)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -150,34 +153,57 @@ class Hub:
                 raise NotFound(f"no paper {ref.strip()[:100]!r}")
             return queries.load_paper(connection, pk)
 
-    def search(self, text: str, *, limit: int = 20) -> SearchResult:
-        """Keyword search (semantic and hybrid modes come with the embedder). Any text is a
-        valid query: what cannot be used is reported in ``notices``, never raised."""
-        query = parse_query(text)
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        notices = list(query.notices)
-        if query.empty:
-            notices.append(
-                "a search needs at least one word that is not excluded"
-                if query.terms
-                else "the query has no words to search for"
-            )
-            return SearchResult(query, (), tuple(notices))
+    def search(
+        self, text: str, *, mode: Mode | str = Mode.keyword, limit: int = 20
+    ) -> SearchResult:
+        """Search in ``mode`` (keyword, semantic or hybrid). Any text is a valid query: what
+        cannot be used is reported in ``notices``, never raised; hybrid falls back to keyword
+        search while no paper has a vector."""
+        try:
+            return self.searcher.search(text, mode=Mode(mode), limit=limit)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
+        """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours
+        fused with its vector neighbours. Raises NotFound."""
         with self._read() as connection:
-            hits = keyword_search(connection, query, limit=limit)
-        return SearchResult(query, tuple(hits), tuple(notices))
+            pk = queries.find_paper_pk(connection, ref)
+            if pk is None:
+                raise NotFound(f"no paper {ref.strip()[:100]!r}")
+            paper = queries.load_paper(connection, pk)
+        try:
+            hits, notices = self.searcher.similar(pk, paper.title, paper.abstract, limit=limit)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+        return SimilarResult(paper, pk, tuple(hits), tuple(notices))
+
+    def embed(
+        self,
+        *,
+        batch_size: int | None = None,
+        on_start: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Embed every paper without a current vector, a batch per transaction (an
+        interruption keeps every finished batch). Returns how many were embedded."""
+        try:
+            return self.searcher.embed(batch_size=batch_size, on_start=on_start, progress=progress)
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from exc
 
     def stats(self) -> queries.Stats:
         with self._read() as connection:
             return queries.stats(connection)
 
 
-MAX_SEARCH_LIMIT = 200
+__all__ = ["MAX_SEARCH_LIMIT", "Hub", "Mode", "SearchResult", "SimilarResult", "open_hub"]
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResult:
-    query: Query
+class SimilarResult:
+    paper: Paper
+    pk: int
     hits: tuple[KeywordHit, ...]
     notices: tuple[str, ...]
 
@@ -190,8 +216,9 @@ def _storage_error(exc: SQLAlchemyError) -> StorageError:
     )
 
 
-def open_hub(config: Config) -> Hub:
-    """Open (creating and migrating when needed) the database named by ``config``."""
+def open_hub(config: Config, embedder: Embedder | None = None) -> Hub:
+    """Open (creating and migrating when needed) the database named by ``config``.
+    ``embedder`` replaces the configured one (tests use small deterministic ones)."""
     engine = create_db_engine(config.database_url)
     try:
         migrate(engine)
@@ -201,4 +228,4 @@ def open_hub(config: Config) -> Hub:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StorageError(f"cannot open {config.database_url}: {exc}") from exc
-    return Hub(engine, config)
+    return Hub(engine, config, embedder)

@@ -15,8 +15,11 @@ import contextlib
 import importlib.metadata
 import importlib.resources
 import importlib.util
+import json
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +35,7 @@ __all__ = [
     "WEIGHTS_PACKAGE",
     "Embedder",
     "MiniLMEmbedder",
+    "load_embedder",
     "load_minilm",
 ]
 
@@ -129,8 +133,9 @@ def _softmax_inplace(x: F32) -> F32:
 class _Layer:
     """One BERT encoder layer's weights, pre-transposed for ``x @ W``."""
 
-    def __init__(self, w: dict[str, npt.NDArray[np.generic]], i: int) -> None:
+    def __init__(self, w: dict[str, npt.NDArray[np.generic]], i: int, heads: int) -> None:
         p = f"encoder.layer.{i}."
+        self.heads = heads
 
         def t(name: str) -> F32:
             return np.ascontiguousarray(np.asarray(w[p + name], dtype=np.float32).T)
@@ -168,11 +173,12 @@ class _Layer:
 
     def __call__(self, x: F32, mask_bias: F32) -> F32:
         b, n, h = x.shape
-        d = h // _HEADS
+        heads = self.heads
+        d = h // heads
         qkv = x @ self.qkv_w
         qkv += self.qkv_b
         # (b, n, 3, heads, d) -> (3, b, heads, n, d)
-        qkv = qkv.reshape(b, n, 3, _HEADS, d).transpose(2, 0, 3, 1, 4)
+        qkv = qkv.reshape(b, n, 3, heads, d).transpose(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         scores = (q * np.float32(1.0 / math.sqrt(d))) @ k.transpose(0, 1, 3, 2)
         scores += mask_bias
@@ -195,7 +201,11 @@ class _Layer:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 in numpy; see the module docstring. Implements :class:`Embedder`."""
+    """all-MiniLM-L6-v2 in numpy; see the module docstring. Implements :class:`Embedder`.
+
+    Any BERT encoder in the same layout (a sentence-transformers folder with
+    ``model.safetensors``, ``tokenizer.json`` and a ``config.json`` giving ``hidden_size``,
+    ``num_attention_heads``, ``num_hidden_layers``) runs the same way, with mean pooling."""
 
     name: str = MODEL_NAME
     version: str
@@ -209,6 +219,9 @@ class MiniLMEmbedder:
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         weights_version: str = "unknown",
+        name: str = MODEL_NAME,
+        weights_package: str = WEIGHTS_PACKAGE,
+        workers: int | None = None,
     ) -> None:
         if not 2 <= max_length <= _MAX_POSITIONS:
             raise ConfigError(
@@ -229,8 +242,14 @@ class MiniLMEmbedder:
 
         self.max_length = max_length
         self.threads = threads
+        # Batches embedded at once by as many Python threads (default: one per core, at most
+        # 2; ``threads`` set means the caller manages BLAS threads: one worker).
+        self.workers = workers or (1 if threads else min(2, os.cpu_count() or 1))
         self.batch_size = batch_size
-        self.version = f"{WEIGHTS_PACKAGE}=={weights_version};max_length={max_length}"
+        self.name = name
+        self.version = f"{weights_package}=={weights_version};max_length={max_length}"
+        hidden, heads, layers = _architecture(model_dir / "config.json")
+        self.dimension = hidden
 
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         # The shipped tokenizer.json pins truncation at 128 and fixed padding to 128: override.
@@ -238,7 +257,13 @@ class MiniLMEmbedder:
         tokenizer.enable_truncation(max_length=max_length)
         self._tokenizer = tokenizer
 
-        w: dict[str, npt.NDArray[np.generic]] = load_file(str(weights_path))
+        w: dict[str, npt.NDArray[np.generic]] = {
+            # Some exports prefix every weight with the architecture's name.
+            key.removeprefix("bert."): value
+            for key, value in load_file(str(weights_path)).items()
+        }
+        if "embeddings.word_embeddings.weight" not in w:
+            raise ConfigError(f"{weights_path} does not hold BERT weights")
 
         def f32(name: str) -> F32:
             return np.ascontiguousarray(np.asarray(w[name], dtype=np.float32))
@@ -251,7 +276,17 @@ class MiniLMEmbedder:
         )
         self._emb_ln_w = f32("embeddings.LayerNorm.weight")
         self._emb_ln_b = f32("embeddings.LayerNorm.bias")
-        self._layers = [_Layer(w, i) for i in range(_LAYERS)]
+        try:
+            self._layers = [_Layer(w, i, heads) for i in range(layers)]
+        except KeyError as exc:
+            raise ConfigError(f"{weights_path} lacks the weight {exc}") from None
+        if self._word.shape[1] != hidden:
+            raise ConfigError(f"{weights_path}: hidden size {self._word.shape[1]} != {hidden}")
+        self._max_positions = int(self._pos.shape[0])
+        if max_length > self._max_positions:
+            raise ConfigError(
+                f"embedder max_length {max_length} exceeds the model's {self._max_positions}"
+            )
 
     # ---------------------------------------------------------------- public
 
@@ -266,9 +301,22 @@ class MiniLMEmbedder:
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         # Sort by length so that each batch pads little; restore the order at the end.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        if self.workers > 1 and len(batches) > 1:
+            # Python threads, one BLAS thread each: numpy releases the GIL in its kernels,
+            # and small matrices use one core better than a BLAS split across two.
+            from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+            with (
+                threadpool_limits(limits=1, user_api="blas"),
+                ThreadPoolExecutor(self.workers) as pool,
+            ):
+                done = pool.map(lambda idx: self._embed_ids([ids[i] for i in idx]), batches)
+                for idx, vectors in zip(batches, done, strict=True):
+                    out[idx] = vectors
+            return out
         with self._thread_limit():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
+            for idx in batches:
                 out[idx] = self._embed_ids([ids[i] for i in idx])
         return out
 
@@ -279,7 +327,7 @@ class MiniLMEmbedder:
         if self.threads is None:
             yield
             return
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+        from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=self.threads, user_api="blas"):
             yield
@@ -307,6 +355,49 @@ class MiniLMEmbedder:
         pooled = summed / counts
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
         return np.asarray(pooled / norms, dtype=np.float32)
+
+
+def _architecture(config_path: Path) -> tuple[int, int, int]:
+    """(hidden size, attention heads, layers) from a BERT config.json; MiniLM's without one."""
+    if not config_path.is_file():
+        return _HIDDEN, _HEADS, _LAYERS
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+        hidden = int(data.get("hidden_size", _HIDDEN))
+        heads = int(data.get("num_attention_heads", _HEADS))
+        layers = int(data.get("num_hidden_layers", _LAYERS))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"cannot read the model configuration {config_path}: {exc}") from None
+    if not (
+        0 < hidden <= 8192 and 0 < heads <= hidden and hidden % heads == 0 and 0 < layers <= 64
+    ):
+        raise ConfigError(f"{config_path}: unsupported BERT shape {hidden}/{heads}/{layers}")
+    return hidden, heads, layers
+
+
+def load_embedder(
+    model: str, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None
+) -> MiniLMEmbedder:
+    """The embedder a configuration names: ``all-MiniLM-L6-v2`` (the bundled weights
+    package) or the path of a sentence-transformers-style BERT folder. Raises ConfigError."""
+    if model == MODEL_NAME:
+        return load_minilm(max_length=max_length, threads=threads)
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ConfigError(
+            f"embed_model must be {MODEL_NAME!r} or a folder with model.safetensors and "
+            f"tokenizer.json, not {model!r}"
+        )
+    weights = path / "model.safetensors"
+    stamp = weights.stat().st_size if weights.is_file() else 0
+    return MiniLMEmbedder(
+        path,
+        max_length=max_length,
+        threads=threads,
+        name=path.resolve().name[:200],
+        weights_package=str(path.resolve())[:200],
+        weights_version=str(stamp),
+    )
 
 
 def _model_dir() -> tuple[Path, str]:

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+import snowballstemmer  # type: ignore[import-untyped]
 from sqlalchemy import Connection, bindparam, text
 
 from ..store.merge import fold_name
@@ -24,6 +25,8 @@ MARK_END = "\x03"
 TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT = 10.0, 4.0, 1.0
 # ts_rank_cd weights for the tsvector's D, C (abstract), B (authors), A (title) labels.
 PG_WEIGHTS = "{0.1, 0.25, 0.4, 1.0}"
+# The Porter stemmer FTS5's "porter" tokenizer applies (stateless once made).
+_STEMMER = snowballstemmer.stemmer("porter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class KeywordHit:
     code_url: str | None
     score: float
     snippet: str
+    pk: int = 0
 
 
 def _fts5_term(term: Term) -> str:
@@ -72,6 +76,11 @@ def _tsquery(query: Query, params: dict[str, Any]) -> str | None:
         # Titles and abstracts are indexed stemmed ('english'), author names as they are
         # ('simple'): a term matches either form.
         sql = f"({function}('english', :{name}) || {function}('simple', :{name}))"
+        if function == "plainto_tsquery" and not term.negated:
+            # An English stop word ("and", "the") is not in the stemmed title or abstract:
+            # required as a 'simple' word it would only match author names. Drop it.
+            english = f"plainto_tsquery('english', :{name})"
+            sql = f"(CASE WHEN numnode({english}) = 0 THEN {english} ELSE {sql} END)"
         parts.append(f"!! {sql}" if term.negated else sql)
     if not any(not t.negated for t in query.terms):
         return None
@@ -128,7 +137,7 @@ def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.p
     return clauses
 
 
-_COLUMNS = "p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
+_COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
 
 
 def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> list[KeywordHit]:
@@ -162,6 +171,15 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
                 f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
                 f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
             )
+            if _all_common(connection, query):
+                # Every word is in tens of thousands of papers: BM25 over all of them costs
+                # 50-100 ms. With the title weighted 10x, papers with the words in their
+                # title rank first anyway: rank those, and only when there are too few of
+                # them, everything.
+                bounded = dict(params, match=title_match(query))
+                hits = _run(connection, sql, bounded)
+                if len(hits) >= limit:
+                    return _with_snippets(connection, match, hits)
             return _with_snippets(connection, match, _run(connection, sql, params))
     else:
         tsquery = _tsquery(query, params)
@@ -174,8 +192,9 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
                 "ORDER BY score DESC LIMIT :limit"
             )
             sql = (
-                "SELECT top.id, top.title, top.authors_text, top.categories, top.announced_on, "
-                "top.code_url, top.score, ts_headline('english', top.abstract, top.q, "
+                "SELECT top.pk, top.id, top.title, top.authors_text, top.categories, "
+                "top.announced_on, top.code_url, top.score, "
+                "ts_headline('english', top.abstract, top.q, "
                 "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
                 "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet "
                 f"FROM ({inner}) top ORDER BY top.score DESC"
@@ -188,6 +207,47 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
         f"WHERE {' AND '.join(where)} ORDER BY p.announced_on DESC, p.pk DESC LIMIT :limit"
     )
     return _run(connection, sql, params)
+
+
+# A word in more papers than this is "common" (see keyword_search).
+COMMON_WORD_DOCS = 20_000
+
+
+def title_match(query: Query) -> str:
+    """The MATCH expression with every positive term required in the title."""
+    positive = " AND ".join(_fts5_term(t) for t in query.terms if not t.negated)
+    expression = f"title : ({positive})"
+    negative = [_fts5_term(t) for t in query.terms if t.negated]
+    if negative:
+        expression += " NOT (" + " OR ".join(negative) + ")"
+    return expression
+
+
+def stems(words: list[str]) -> list[str]:
+    """Porter stems, as the SQLite keyword index (FTS5 ``porter``) stores its terms."""
+    return [str(w) for w in _STEMMER.stemWords(words)]
+
+
+def document_frequencies(connection: Connection, words: list[str]) -> dict[str, int]:
+    """How many papers each word (by its stem) occurs in, from the FTS5 vocabulary (SQLite
+    only). Words missing from the index get 0."""
+    if not words:
+        return {}
+    stemmed = stems(words)
+    statement = text("SELECT term, doc FROM papers_fts_vocab WHERE term IN :terms").bindparams(
+        bindparam("terms", expanding=True)
+    )
+    rows = connection.execute(statement, {"terms": sorted(set(stemmed))}).all()
+    counts: dict[str, int] = {str(term): int(doc) for term, doc in rows}
+    return {word: int(counts.get(stem, 0)) for word, stem in zip(words, stemmed, strict=True)}
+
+
+def _all_common(connection: Connection, query: Query) -> bool:
+    positive = query.positive
+    if not positive or any(t.prefix or t.phrase for t in positive):
+        return False
+    counts = document_frequencies(connection, [t.text for t in positive])
+    return min(counts.values()) > COMMON_WORD_DOCS
 
 
 def _with_snippets(connection: Connection, match: str, hits: list[KeywordHit]) -> list[KeywordHit]:
@@ -220,6 +280,7 @@ def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[Keywo
             code_url=row.code_url,
             score=float(row.score),
             snippet=row.snippet or "",
+            pk=int(row.pk),
         )
         for row in rows
     ]

@@ -146,3 +146,23 @@ rate_limits = Table(
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("key", "window_start"),
 )
+
+# Values the hub generates once and every worker shares: the demo mode's throwaway secret key.
+site_secrets = Table(
+    "site_secrets",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", TZ, nullable=False),
+)
+
+# Signed-in sessions: the cookie holds a random nonce (signed); only its hash is kept here, so
+# signing out (or a ban) ends a session on the server, not only in the browser.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Index("ix_user_sessions_user", "user_pk"),
+)

@@ -1,7 +1,45 @@
-"""Tables of the vectors domain, registered on the store's one MetaData (see schema.py)."""
+"""Tables of the vectors domain (migration 0003): one embedding per (paper, model), stored as
+float16 little-endian bytes, and one row per model describing how its vectors were made."""
 
 from __future__ import annotations
 
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
+
 from .schema import metadata
 
-__all__ = ["metadata"]
+TZ = DateTime(timezone=True)
+
+# The model a vector was made with. ``version`` names the weights and settings (max length):
+# when it changes, every vector of that model is stale and is made again.
+embedding_models = Table(
+    "embedding_models",
+    metadata,
+    Column("model", String(200), primary_key=True),
+    Column("version", String(300), nullable=False),
+    Column("dimension", Integer, nullable=False),
+    Column("max_length", Integer, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("paper_pk", Integer, ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float16, little-endian, unit length
+    # Hash of the text the vector was made from: a changed title or abstract makes it stale.
+    Column("text_hash", String(32), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    PrimaryKeyConstraint("paper_pk", "model"),
+    Index("ix_embeddings_model_created", "model", "created_at"),
+)

@@ -130,9 +130,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("collection_pk", "paper_pk"),
     )
     op.create_index("ix_collection_papers_paper", "collection_papers", ["paper_pk"], unique=False)
+    op.create_table(
+        "site_secrets",
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
+        "user_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_pk", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_pk"], ["users.pk"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_user_sessions_user", "user_sessions", ["user_pk"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_user_sessions_user", table_name="user_sessions")
+    op.drop_table("user_sessions")
+    op.drop_table("site_secrets")
     op.drop_index("ix_collection_papers_paper", table_name="collection_papers")
     op.drop_table("collection_papers")
     op.drop_index("ix_votes_user", table_name="votes")

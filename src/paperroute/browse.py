@@ -1,0 +1,392 @@
+"""Reading the hub as a reader does: cards for lists, days with papers, daily / weekly /
+monthly listings, authors and categories. Shared by the web pages, the JSON API and feeds.
+
+Every list leaves out papers a moderator hid (``hidden_papers``) and counts reader votes and
+visible comments from the community tables, plus Hugging Face's upvotes from daily entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import NotFound, StorageError
+from .hub import Hub
+from .model import Paper
+from .store.schema import authors, daily_entries, paper_authors, paper_categories, papers
+from .store.schema_community import comments, hidden_papers, votes
+
+MAX_PAGE = 200
+SNIPPET_CHARS = 420
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One paper as a list shows it."""
+
+    pk: int
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    day: dt.date | None  # the day it was listed (first listing), else announced
+    submitted_at: dt.datetime | None
+    code_url: str | None
+    code_stars: int | None
+    project_url: str | None
+    abs_url: str | None
+    pdf_url: str | None
+    hf_upvotes: int
+    votes: int  # readers of this hub
+    comments: int  # visible comments on this hub
+    hf_comments: int
+    submitter: str | None
+
+    @property
+    def upvotes(self) -> int:
+        return self.hf_upvotes + self.votes
+
+    @property
+    def snippet(self) -> str:
+        """The abstract cut near SNIPPET_CHARS at a word boundary (lists show three lines)."""
+        if len(self.abstract) <= SNIPPET_CHARS:
+            return self.abstract
+        cut = self.abstract[:SNIPPET_CHARS].rsplit(" ", 1)[0]
+        return cut.rstrip(" ,;:.") + "…"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _as_date(value: object) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def storable(text: str) -> bool:
+    """Whether ``text`` can be looked up at all: PostgreSQL refuses NUL characters and
+    neither database stores lone surrogates, so such names match nothing."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def find_paper(hub: Hub, ref: str) -> Paper:
+    """``hub.paper(ref)``, with text no database can hold answered as not found."""
+    if not storable(ref):
+        raise NotFound(f"no paper {ref[:100]!r}")
+    return hub.paper(ref)
+
+
+def visible(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``column`` (a paper pk) is not hidden by a moderator."""
+    return ~select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk == column).exists()
+
+
+def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
+    """Cards for ``pks``, in that order; hidden and unknown papers are left out."""
+    if not pks:
+        return []
+    wanted = list(dict.fromkeys(pks))
+    rows = {
+        row.pk: row
+        for row in connection.execute(
+            select(papers).where(papers.c.pk.in_(wanted), visible(papers.c.pk))
+        )
+    }
+    if not rows:
+        return []
+    keys = list(rows)
+    names: dict[int, list[str]] = {pk: [] for pk in keys}
+    for paper_pk, name in connection.execute(
+        select(paper_authors.c.paper_pk, authors.c.name)
+        .join(authors, authors.c.pk == paper_authors.c.author_pk)
+        .where(paper_authors.c.paper_pk.in_(keys))
+        .order_by(paper_authors.c.paper_pk, paper_authors.c.position)
+    ):
+        names[paper_pk].append(name)
+    cats: dict[int, list[str]] = {pk: [] for pk in keys}
+    for paper_pk, category in connection.execute(
+        select(paper_categories.c.paper_pk, paper_categories.c.category)
+        .where(paper_categories.c.paper_pk.in_(keys))
+        .order_by(paper_categories.c.paper_pk, paper_categories.c.position)
+    ):
+        cats[paper_pk].append(category)
+    hf: dict[int, tuple[int, int, str | None, dt.date | None]] = {}
+    for paper_pk, up, n_comments, submitter, first_day in connection.execute(
+        select(
+            daily_entries.c.paper_pk,
+            func.max(daily_entries.c.upvotes),
+            func.max(daily_entries.c.num_comments),
+            func.max(daily_entries.c.submitter),
+            func.min(daily_entries.c.day),
+        )
+        .where(daily_entries.c.paper_pk.in_(keys))
+        .group_by(daily_entries.c.paper_pk)
+    ):
+        hf[paper_pk] = (up or 0, n_comments or 0, submitter, _as_date(first_day))
+    vote_counts: dict[int, int] = dict(
+        connection.execute(
+            select(votes.c.paper_pk, func.count())
+            .where(votes.c.paper_pk.in_(keys))
+            .group_by(votes.c.paper_pk)
+        ).all()
+    )
+    comment_counts: dict[int, int] = dict(
+        connection.execute(
+            select(comments.c.paper_pk, func.count())
+            .where(comments.c.paper_pk.in_(keys), comments.c.hidden_at.is_(None))
+            .group_by(comments.c.paper_pk)
+        ).all()
+    )
+    cards = []
+    for pk in wanted:
+        row = rows.get(pk)
+        if row is None:
+            continue
+        up, n_comments, submitter, first_day = hf.get(pk, (0, 0, None, None))
+        cards.append(
+            Card(
+                pk=pk,
+                id=row.id,
+                title=row.title,
+                abstract=row.abstract,
+                authors=tuple(names[pk]),
+                categories=tuple(cats[pk]),
+                day=first_day or _as_date(row.announced_on),
+                submitted_at=_utc(row.submitted_at),
+                code_url=row.code_url,
+                code_stars=row.code_stars,
+                project_url=row.project_url,
+                abs_url=row.abs_url,
+                pdf_url=row.pdf_url,
+                hf_upvotes=up,
+                votes=int(vote_counts.get(pk, 0)),
+                comments=int(comment_counts.get(pk, 0)),
+                hf_comments=n_comments,
+                submitter=submitter,
+            )
+        )
+    return cards
+
+
+def first_listed(
+    connection: Connection, pks: Sequence[int], source: str, start: dt.date, end: dt.date
+) -> dict[int, dt.date]:
+    """Each paper's first listing day by ``source`` within [start, end]."""
+    if not pks:
+        return {}
+    rows = connection.execute(
+        select(daily_entries.c.paper_pk, func.min(daily_entries.c.day))
+        .where(
+            daily_entries.c.paper_pk.in_(list(pks)),
+            daily_entries.c.source == source,
+            daily_entries.c.day.between(start, end),
+        )
+        .group_by(daily_entries.c.paper_pk)
+    )
+    return {pk: day for pk, value in rows if (day := _as_date(value)) is not None}
+
+
+def listing_days(connection: Connection) -> list[dt.date]:
+    """Every day that has a listing, oldest first."""
+    rows = connection.execute(select(daily_entries.c.day).distinct().order_by(daily_entries.c.day))
+    return [day for (value,) in rows if (day := _as_date(value)) is not None]
+
+
+def newest_day(connection: Connection) -> dt.date | None:
+    return _as_date(connection.scalar(select(func.max(daily_entries.c.day))))
+
+
+def neighbour_days(connection: Connection, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The nearest days before and after ``day`` that have listings."""
+    before = connection.scalar(
+        select(func.max(daily_entries.c.day)).where(daily_entries.c.day < day)
+    )
+    after = connection.scalar(
+        select(func.min(daily_entries.c.day)).where(daily_entries.c.day > day)
+    )
+    return _as_date(before), _as_date(after)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a longer list."""
+
+    cards: list[Card]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.cards) < self.total
+
+
+def _upvote_rank(start: dt.date, end: dt.date) -> Select[tuple[int, int]]:
+    """(paper_pk, score) of Hugging Face entries in [start, end]: HF upvotes + reader votes."""
+    reader = select(votes.c.paper_pk, func.count().label("n")).group_by(votes.c.paper_pk).subquery()
+    hf = (
+        select(
+            daily_entries.c.paper_pk.label("pk"),
+            func.max(daily_entries.c.upvotes).label("up"),
+            func.min(daily_entries.c.day).label("day"),
+        )
+        .where(daily_entries.c.source == "hf", daily_entries.c.day.between(start, end))
+        .group_by(daily_entries.c.paper_pk)
+        .subquery()
+    )
+    score = (func.coalesce(hf.c.up, 0) + func.coalesce(reader.c.n, 0)).label("score")
+    return (
+        select(hf.c.pk, score)
+        .outerjoin(reader, reader.c.paper_pk == hf.c.pk)
+        .where(visible(hf.c.pk))
+        .order_by(score.desc(), hf.c.day.desc(), hf.c.pk)
+    )
+
+
+def top_between(
+    connection: Connection, start: dt.date, end: dt.date, *, offset: int = 0, limit: int = 30
+) -> Page:
+    """Hugging Face papers listed in [start, end], most upvoted first (HF + reader votes)."""
+    ranked = _upvote_rank(start, end).subquery()
+    total = connection.scalar(select(func.count()).select_from(ranked)) or 0
+    pks = [pk for (pk,) in connection.execute(select(ranked.c.pk).offset(offset).limit(limit))]
+    return Page(load_cards(connection, pks), total, offset, limit)
+
+
+def arxiv_listed(connection: Connection, day: dt.date, *, offset: int = 0, limit: int = 50) -> Page:
+    """arXiv listings of ``day`` (that Hugging Face did not also list that day), by id."""
+    hf_same_day = (
+        select(daily_entries.c.paper_pk)
+        .where(daily_entries.c.source == "hf", daily_entries.c.day == day)
+        .scalar_subquery()
+    )
+    condition = and_(
+        daily_entries.c.source == "arxiv",
+        daily_entries.c.day == day,
+        daily_entries.c.paper_pk.not_in(hf_same_day),
+        visible(daily_entries.c.paper_pk),
+    )
+    total = connection.scalar(select(func.count()).where(condition)) or 0
+    pks = [
+        pk
+        for (pk,) in connection.execute(
+            select(daily_entries.c.paper_pk)
+            .join(papers, papers.c.pk == daily_entries.c.paper_pk)
+            .where(condition)
+            .order_by(papers.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ]
+    return Page(load_cards(connection, pks), total, offset, limit)
+
+
+def by_author(connection: Connection, name: str, *, offset: int = 0, limit: int = 30) -> Page:
+    """Papers by an author (matched up to case and spacing), newest first."""
+    if not storable(name):
+        return Page([], 0, offset, limit)
+    key = " ".join(name.split()).casefold()
+    author_pk = connection.scalar(select(authors.c.pk).where(authors.c.name_key == key))
+    if author_pk is None:
+        return Page([], 0, offset, limit)
+    condition = and_(paper_authors.c.author_pk == author_pk, visible(paper_authors.c.paper_pk))
+    total = connection.scalar(select(func.count()).select_from(paper_authors).where(condition))
+    pks = [
+        pk
+        for (pk,) in connection.execute(
+            select(paper_authors.c.paper_pk)
+            .join(papers, papers.c.pk == paper_authors.c.paper_pk)
+            .where(condition)
+            .order_by(papers.c.announced_on.desc(), papers.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ]
+    return Page(load_cards(connection, pks), total or 0, offset, limit)
+
+
+def author_name(connection: Connection, name: str) -> str | None:
+    """The stored spelling of an author's name, or None when nobody has that name."""
+    if not storable(name):
+        return None
+    key = " ".join(name.split()).casefold()
+    found: str | None = connection.scalar(select(authors.c.name).where(authors.c.name_key == key))
+    return found
+
+
+def in_category(connection: Connection, category: str, *, offset: int = 0, limit: int = 30) -> Page:
+    """Papers in a category (any position), newest first."""
+    if not storable(category):
+        return Page([], 0, offset, limit)
+    condition = and_(
+        paper_categories.c.category == category,
+        visible(paper_categories.c.paper_pk),
+    )
+    total = connection.scalar(select(func.count()).select_from(paper_categories).where(condition))
+    pks = [
+        pk
+        for (pk,) in connection.execute(
+            select(paper_categories.c.paper_pk)
+            .join(papers, papers.c.pk == paper_categories.c.paper_pk)
+            .where(condition)
+            .order_by(papers.c.announced_on.desc(), papers.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ]
+    return Page(load_cards(connection, pks), total or 0, offset, limit)
+
+
+def categories(connection: Connection) -> list[tuple[str, int]]:
+    """Every category with its number of (visible) papers, largest first."""
+    count = func.count()
+    rows = connection.execute(
+        select(paper_categories.c.category, count)
+        .where(visible(paper_categories.c.paper_pk))
+        .group_by(paper_categories.c.category)
+        .order_by(count.desc(), paper_categories.c.category)
+    )
+    return [(category, int(n)) for category, n in rows]
+
+
+def paper_pk(connection: Connection, paper_id: str) -> int | None:
+    """The pk of a visible paper with exactly this public id."""
+    if not storable(paper_id):
+        return None
+    pk = connection.scalar(select(papers.c.pk).where(papers.c.id == paper_id, visible(papers.c.pk)))
+    return int(pk) if pk is not None else None
+
+
+def is_hidden(connection: Connection, pk: int) -> bool:
+    return (
+        connection.scalar(select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk == pk))
+        is not None
+    )

@@ -1,0 +1,145 @@
+"""Search commands: ``search``, ``similar``, ``embed`` (registered on the main app by cli.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from .cli import Format, _fail, _hub, _jsonable, app, err, out
+from .errors import ConfigError, PaperrouteError
+from .search.keyword import MARK_END, MARK_START, KeywordHit
+from .search.service import Mode
+
+
+def _hit_json(hit: KeywordHit) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "title": hit.title,
+        "authors": hit.authors,
+        "categories": hit.categories.split(),
+        "announced_on": _jsonable(hit.announced_on),
+        "code_url": hit.code_url,
+        "score": round(hit.score, 6),
+        "snippet": hit.snippet.replace(MARK_START, "").replace(MARK_END, ""),
+    }
+
+
+def _print_hits(hits: Sequence[KeywordHit], format: Format, empty: str) -> None:
+    if format is Format.json:
+        out.print_json(json.dumps([_hit_json(hit) for hit in hits]))
+        return
+    if not hits:
+        out.print(empty, markup=False)
+        return
+    for hit in hits:
+        out.print(Text.assemble((hit.id, "cyan"), "  ", (hit.title, "bold")))
+        out.print(Text(hit.authors, style="dim"))
+        snippet = Text()
+        for index, part in enumerate(hit.snippet.replace(MARK_END, MARK_START).split(MARK_START)):
+            snippet.append(part, style="reverse" if index % 2 else "")
+        out.print(snippet)
+        out.print()
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*, -excluded, filters.')],
+    mode: Annotated[
+        Mode,
+        typer.Option("--mode", help="hybrid (keyword + semantic, the default), keyword, semantic."),
+    ] = Mode.hybrid,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 20,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Search papers: BM25 over title > authors > abstract, MiniLM vectors, or both fused;
+    filters cat:, author:, after:, before:, has:code."""
+    with _hub(ctx) as hub:
+        result = hub.search(query, mode=mode, limit=limit)
+    for notice in result.notices:
+        err.print(notice, markup=False)
+    _print_hits(result.hits, format, "no papers found")
+
+
+@app.command()
+def similar(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id, doi:..., or URL.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 10,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Papers similar to one paper: its text's BM25 neighbours fused with its vector
+    neighbours."""
+    with _hub(ctx) as hub:
+        try:
+            result = hub.similar(paper_id, limit=limit)
+        except PaperrouteError as exc:
+            _fail(str(exc), 1)
+    for notice in result.notices:
+        err.print(notice, markup=False)
+    _print_hits(result.hits, format, "no similar papers found")
+
+
+@app.command()
+def embed(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="all-MiniLM-L6-v2 or a sentence-transformers BERT folder "
+            "(default: the embed_model setting).",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, max=4096, help="Texts per stored batch.")
+    ] = None,
+) -> None:
+    """Compute the vectors of every paper that has none (or a stale one): resumable, an
+    interruption keeps every finished batch."""
+    if model is not None:
+        ctx.obj.embed_model = model
+    with _hub(ctx) as hub:
+        bar = Progress(
+            SpinnerColumn(),
+            TextColumn("embedding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("papers"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        try:
+            embedder = hub.searcher.embedder()
+        except ConfigError as exc:
+            _fail(str(exc))
+        err.print(f"model: {embedder.name} ({embedder.version})", markup=False)
+        with bar:
+            task = bar.add_task("embed", total=None)
+            done = hub.embed(
+                batch_size=batch_size,
+                on_start=lambda total: bar.update(task, total=total),
+                progress=lambda n: bar.advance(task, n),
+            )
+        status = hub.searcher.index.status()
+    out.print(
+        f"embedded {done:,} papers with {hub.searcher.model}; "
+        f"{status.vectors:,} vectors in the index",
+        markup=False,
+    )

@@ -1,0 +1,152 @@
+"""Commands of the web hub: ``paperroute serve`` and ``paperroute trending``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from . import browse, trending
+from .cli import Format, _config, _fail, _hub, app, out
+from .config import load_config
+from .errors import PaperrouteError
+from .trending import WINDOW_DAYS as WINDOWS
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes (default: one per core)."),
+    ] = None,
+) -> None:
+    """Serve the web hub (pages, JSON API, feeds) with uvicorn."""
+    import uvicorn
+
+    config = _config(ctx)
+    # Each worker process builds its own app (and engine) from the environment.
+    os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
+    try:
+        load_config()
+        from .web.app import create_app
+
+        create_app(config).state.hub.close()  # migrate once, and fail here if it cannot open
+    except PaperrouteError as exc:
+        _fail(str(exc))
+    count = workers or os.cpu_count() or 1
+    uvicorn.run(
+        "paperroute.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        loop="auto",
+        http="auto",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+@app.command("trending")
+def trending_command(
+    ctx: typer.Context,
+    window: Annotated[str, typer.Option("--window", help="week, month or all.")] = "week",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
+    explain: Annotated[
+        str | None, typer.Option("--explain", metavar="ID", help="Each term of one paper.")
+    ] = None,
+    format: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """The trending ranking, or each term of one paper's score (docs/trending.md)."""
+    if window not in WINDOWS:
+        _fail(f"--window must be week, month or all, not {window!r}")
+    with _hub(ctx) as hub:
+        weights = trending.Weights.from_config(hub.config)
+        if explain is not None:
+            try:
+                paper = hub.paper(explain)
+            except PaperrouteError as exc:
+                _fail(str(exc), 1)
+            with browse.reading(hub.engine) as connection:
+                pk = browse.paper_pk(connection, paper.id)
+                terms = trending.explain(connection, weights, pk, window) if pk else None
+            if terms is None:
+                _fail(f"paper {paper.id} is hidden", 1)
+            rows = [_row(terms)]
+        else:
+            with browse.reading(hub.engine) as connection:
+                ranked = trending.rank(connection, weights, window)[:limit]
+                titles = {
+                    c.pk: c.title for c in browse.load_cards(connection, [t.pk for t in ranked])
+                }
+            rows = [
+                {**_row(t), "rank": i, "title": titles.get(t.pk, "")}
+                for i, t in enumerate(ranked, 1)
+            ]
+    if format is Format.json:
+        out.print_json(json.dumps(rows[0] if explain is not None else rows))
+        return
+    if explain is not None:
+        row = rows[0]
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="dim")
+        table.add_column(justify="right")
+        table.add_row("paper", row["id"])
+        table.add_row(
+            "upvotes",
+            f"{row['upvotes']} (Hugging Face {row['hf_upvotes']} + readers {row['votes']})",
+        )
+        table.add_row("code stars", "unknown" if row["stars"] is None else str(row["stars"]))
+        table.add_row("age (days)", f"{row['age_days']:.2f}")
+        table.add_row(
+            f"upvote term  {weights.upvote_weight}·U/(age+1)^{weights.gravity}",
+            f"{row['upvote_term']:.4f}",
+        )
+        table.add_row(
+            f"star term    {weights.star_weight}·log10(1+stars)", f"{row['star_term']:.4f}"
+        )
+        table.add_row(
+            f"recency term {weights.recency_weight}·0.5^(age/{weights.recency_half_life})",
+            f"{row['recency_term']:.4f}",
+        )
+        table.add_row("score", f"{row['score']:.4f}")
+        out.print(table)
+        return
+    table = Table(title=f"trending ({window})")
+    for name in ("#", "score", "up", "stars", "age", "id", "title"):
+        table.add_column(
+            name, justify="right" if name in {"#", "score", "up", "stars", "age"} else "left"
+        )
+    for row in rows:
+        table.add_row(
+            str(row["rank"]),
+            f"{row['score']:.2f}",
+            str(row["upvotes"]),
+            "" if row["stars"] is None else str(row["stars"]),
+            f"{row['age_days']:.1f}",
+            row["id"],
+            row["title"][:70],
+        )
+    out.print(table)
+
+
+def _row(terms: trending.Terms) -> dict[str, Any]:
+    return {
+        "id": terms.id,
+        "score": round(terms.score, 6),
+        "upvotes": terms.upvotes,
+        "hf_upvotes": terms.hf_upvotes,
+        "votes": terms.votes,
+        "stars": terms.stars,
+        "age_days": round(terms.age_days, 4),
+        "upvote_term": round(terms.upvote_term, 6),
+        "star_term": round(terms.star_term, 6),
+        "recency_term": round(terms.recency_term, 6),
+    }

@@ -1,0 +1,110 @@
+"""Signed, timestamped values (session cookies) and the demo mode's shared secret key.
+
+A signed value is ``base64(payload) "." base64(HMAC-SHA256(key, base64(payload)))`` where the
+payload is ``value "|" issued-at``; each purpose (session, CSRF...) derives its own key from
+the secret, so a value signed for one purpose is worthless for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ..config import Config
+from ..errors import ConfigError
+from ..store.schema_community import site_secrets
+
+DEMO_SECRET = "demo_secret_key"  # noqa: S105 (the name of a row)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _key(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"paperroute:{purpose}:{secret}".encode()).digest()
+
+
+def mac(secret: str, purpose: str, value: str) -> str:
+    """A keyed digest of ``value`` (for CSRF tokens: deterministic, unforgeable)."""
+    digest = hmac.new(_key(secret, purpose), value.encode(), hashlib.sha256).digest()
+    return _b64(digest)
+
+
+def sign(secret: str, purpose: str, value: str, *, now: float | None = None) -> str:
+    issued = int(time.time() if now is None else now)
+    payload = _b64(f"{value}|{issued}".encode())
+    return f"{payload}.{mac(secret, purpose, payload)}"
+
+
+def unsign(
+    secret: str, purpose: str, token: str, *, max_age: float, now: float | None = None
+) -> str | None:
+    """The value of a token made by :func:`sign`, or None when it is forged, malformed or
+    older than ``max_age`` seconds."""
+    payload, dot, signature = token.partition(".")
+    if not dot or len(token) > 4096:
+        return None
+    if not hmac.compare_digest(mac(secret, purpose, payload), signature):
+        return None
+    try:
+        value, _, issued = _unb64(payload).decode().rpartition("|")
+        age = (time.time() if now is None else now) - int(issued)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if age > max_age or age < -300:
+        return None
+    return value
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a sign-in link or API token: never the token itself."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def resolve_secret_key(config: Config, engine: Engine) -> str:
+    """The key that signs cookies: ``config.secret_key``; in demo mode without one, a random
+    key made once and kept in the database so that every worker process agrees on it.
+    Raises ConfigError outside demo mode without a key."""
+    if config.secret_key:
+        if len(config.secret_key) < 16 and not config.demo:
+            raise ConfigError("secret_key is too short: use at least 16 random characters")
+        return config.secret_key
+    if not config.demo:
+        raise ConfigError(
+            "serving the hub needs a secret key: set PAPERROUTE_SECRET_KEY (for example "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"), or use demo mode'
+        )
+    with engine.begin() as connection:
+        found = connection.scalar(
+            select(site_secrets.c.value).where(site_secrets.c.name == DEMO_SECRET)
+        )
+    if found:
+        return str(found)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(site_secrets).values(
+                    name=DEMO_SECRET, value=secrets.token_urlsafe(32), created_at=datetime.now(UTC)
+                )
+            )
+    except IntegrityError:
+        pass  # another worker made it first: use theirs
+    with engine.begin() as connection:
+        return str(
+            connection.scalar(
+                select(site_secrets.c.value).where(site_secrets.c.name == DEMO_SECRET)
+            )
+        )

@@ -1,0 +1,170 @@
+"""Plain types of the digests domain and the validation of a subscriber's preferences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..errors import InvalidInput
+
+Frequency = Literal["weekdays", "daily", "weekly"]
+FREQUENCIES: tuple[Frequency, ...] = ("weekdays", "daily", "weekly")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+Status = Literal["pending", "confirmed", "unsubscribed"]
+
+MAX_PAPERS_LIMIT = 50
+MAX_LIST = 20  # categories, keyword queries or authors per subscriber
+MAX_KEYWORD_CHARS = 200
+MAX_AUTHOR_CHARS = 120
+_CATEGORY = re.compile(r"[A-Za-z][A-Za-z\-]{0,20}(?:\.[A-Za-z\-]{1,20})?")
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """What a subscriber wants, and when. Build with :func:`preferences` to validate."""
+
+    frequency: Frequency = "weekdays"
+    weekday: int = 0  # weekly only; 0 = Monday
+    send_hour: int = 7
+    timezone: str = "UTC"
+    trending: bool = True
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    max_papers: int = 10
+
+    @property
+    def chooses_something(self) -> bool:
+        return self.trending or bool(self.categories or self.keywords or self.authors)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    pk: int
+    email: str
+    status: Status
+    prefs: Preferences
+    token_version: int
+    through_day: dt.date | None
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A paper chosen for a digest and why ("new in cs.CL", "matches 'diffusion'")."""
+
+    paper_pk: int
+    reason: str
+
+
+@dataclass(slots=True)
+class SubscribeOutcome:
+    """What subscribing did: whom it concerns and what to tell the person."""
+
+    subscriber: Subscriber
+    confirmation_sent: bool
+    message: str
+    notices: list[str] = field(default_factory=list)
+
+
+def _clean_text(value: str, limit: int, what: str) -> str:
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in value):
+        raise InvalidInput(f"{what} cannot contain line breaks or control characters")
+    text = " ".join(value.split())
+    if len(text) > limit:
+        raise InvalidInput(f"{what} {text[:30]!r}… is longer than {limit} characters")
+    return text
+
+
+def _list(values: Iterable[str] | str | None, limit: int, what: str) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [part for line in values.splitlines() for part in line.split(",")]
+    items: list[str] = []
+    seen: set[str] = set()
+    for raw in values:
+        if not isinstance(raw, str):
+            raise InvalidInput(f"each of {what} must be text")
+        if len(raw) > 4 * limit:
+            raise InvalidInput(f"one of {what} is longer than {limit} characters")
+        text = _clean_text(raw.replace("\r", " ").replace("\n", " "), limit, what)
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            items.append(text)
+    if len(items) > MAX_LIST:
+        raise InvalidInput(f"at most {MAX_LIST} {what}, not {len(items)}")
+    return tuple(items)
+
+
+def _int(value: object, low: int, high: int, what: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{what} must be a whole number from {low} to {high}") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{what} must be from {low} to {high}, not {number}")
+    return number
+
+
+def valid_timezone(name: str) -> str:
+    """An IANA time zone name, or InvalidInput."""
+    text = str(name).strip()
+    if not text or len(text) > 64 or ".." in text or text.startswith("/"):
+        raise InvalidInput(f"{text[:40]!r} is not a time zone (use a name like Europe/Berlin)")
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInput(
+            f"{text[:40]!r} is not a time zone (use a name like Europe/Berlin)"
+        ) from None
+    return text
+
+
+def preferences(data: Mapping[str, object], base: Preferences | None = None) -> Preferences:
+    """Validated preferences from form or JSON fields (missing ones keep ``base``'s).
+
+    Lists may be given as lists or as comma/line separated text. Raises InvalidInput with a
+    message that names the field."""
+    current = base or Preferences()
+    frequency = str(data.get("frequency", current.frequency)).strip().lower()
+    if frequency not in FREQUENCIES:
+        raise InvalidInput(f"frequency must be one of {', '.join(FREQUENCIES)}")
+    weekday_raw = data.get("weekday", current.weekday)
+    if isinstance(weekday_raw, str) and weekday_raw.strip().title() in WEEKDAYS:
+        weekday = WEEKDAYS.index(weekday_raw.strip().title())
+    else:
+        weekday = _int(weekday_raw, 0, 6, "weekday (0 = Monday)")
+    trending_raw = data.get("trending", current.trending)
+    if isinstance(trending_raw, str):
+        trending = trending_raw.strip().lower() in {"1", "true", "yes", "on"}
+    else:
+        trending = bool(trending_raw)
+    categories = _list(data.get("categories", current.categories), 41, "categories")  # type: ignore[arg-type]
+    for category in categories:
+        if not _CATEGORY.fullmatch(category):
+            raise InvalidInput(f"{category[:41]!r} is not an arXiv category (like cs.CL)")
+    prefs = Preferences(
+        frequency=frequency,
+        weekday=weekday,
+        send_hour=_int(data.get("send_hour", current.send_hour), 0, 23, "send hour"),
+        timezone=valid_timezone(str(data.get("timezone", current.timezone))),
+        trending=trending,
+        categories=categories,
+        keywords=_list(data.get("keywords", current.keywords), MAX_KEYWORD_CHARS, "keywords"),  # type: ignore[arg-type]
+        authors=_list(data.get("authors", current.authors), MAX_AUTHOR_CHARS, "authors"),  # type: ignore[arg-type]
+        max_papers=_int(
+            data.get("max_papers", current.max_papers), 1, MAX_PAPERS_LIMIT, "max papers"
+        ),
+    )
+    if not prefs.chooses_something:
+        raise InvalidInput(
+            "choose at least one thing to receive: trending, categories, keywords or authors"
+        )
+    return prefs

@@ -1,0 +1,282 @@
+"""A digest as an email: HTML with inline CSS in a table layout, a plain-text part, and the
+headers of RFC 8058 one-click unsubscribe.
+
+Everything a paper or a subscriber contributes goes into the bodies, escaped; the headers
+hold only the validated address, our own words, numbers, dates and signed tokens (base64url),
+so no field can inject a header. email.policy.SMTP refuses CR/LF in header values anyway.
+A message is a pure function of (run, subscriber, papers, picks): a digest re-sent after a
+crash is byte-for-byte the same message, Message-ID included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+from dataclasses import dataclass
+from email.utils import format_datetime
+from urllib.parse import quote
+
+from ..browse import Card
+from ..config import Config
+from ..errors import ConfigError
+from ..ids import try_arxiv_id
+from . import links, style
+from .address import display_email
+from .mime import assemble, encoded_header
+from .model import WEEKDAYS, Pick, Subscriber
+
+SITE = "paperroute"
+ABSTRACT_CHARS = 320
+MAX_AUTHORS = 6
+
+
+def mail_domain(config: Config) -> str:
+    address = config.mail_from.rpartition("<")[2].rstrip(">").strip()
+    return address.rpartition("@")[2] or "localhost"
+
+
+def mail_address(config: Config) -> str:
+    return config.mail_from.rpartition("<")[2].rstrip(">").strip()
+
+
+def message_id(config: Config, secret: str, run_pk: int, subscriber_pk: int) -> str:
+    """Stable per (run, subscriber): a resend after a crash carries the same id, so the
+    receiving mailbox can recognise it (see docs/digests.md)."""
+    tag = hashlib.sha256(f"{secret}:{run_pk}:{subscriber_pk}".encode()).hexdigest()[:12]
+    return f"<digest.{run_pk}.{subscriber_pk}.{tag}@{mail_domain(config)}>"
+
+
+def _short(text: str, limit: int = ABSTRACT_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
+
+
+def _authors(card: Card) -> str:
+    names = list(card.authors[:MAX_AUTHORS])
+    more = len(card.authors) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def _pdf(card: Card) -> str | None:
+    if card.pdf_url:
+        return card.pdf_url
+    return f"https://arxiv.org/pdf/{card.id}" if try_arxiv_id(card.id) else None
+
+
+def _safe_url(url: str | None) -> str | None:
+    if url and url.startswith(("https://", "http://")) and not any(c in url for c in '\r\n"<>'):
+        return url
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One digest, ready for the wire (``raw``: CRLF line ends, headers and both parts)."""
+
+    to: str
+    subject: str
+    message_id: str
+    papers: int
+    html: str
+    raw: bytes
+
+
+class Renderer:
+    """Renders digests of one run; caches each paper's HTML and text (shared by every
+    subscriber who gets it). Thread-safe: the cache only ever gains identical values."""
+
+    def __init__(self, config: Config, secret: str) -> None:
+        self.config = config
+        self.secret = secret
+        self.base = config.base_url.rstrip("/")
+        self.domain = mail_domain(config)
+        self.reply = mail_address(config)
+        self._html: dict[int, tuple[str, str]] = {}
+        self._text: dict[int, str] = {}
+        try:
+            self.from_header = encoded_header("From", config.mail_from)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ConfigError(f"mail_from is not a valid From address: {exc}") from None
+        if (
+            not self.base.startswith(("https://", "http://"))
+            or not self.base.isprintable()
+            or (any(ch.isspace() or ch in '<>"' for ch in self.base))
+        ):
+            raise ConfigError("base_url must be an http(s) URL without spaces or quotes")
+
+    def page_url(self, card: Card) -> str:
+        return f"{self.base}/papers/{quote(card.id, safe='/.')}"
+
+    def _paper_html(self, card: Card) -> tuple[str, str]:
+        cached = self._html.get(card.pk)
+        if cached is not None:
+            return cached
+        e = html.escape
+        links_html = [f'<a href="{e(self.page_url(card))}" style="{style.LINK}">Paper page</a>']
+        pdf = _safe_url(_pdf(card))
+        if pdf:
+            links_html.append(f'<a href="{e(pdf)}" style="{style.LINK}">PDF</a>')
+        code = _safe_url(card.code_url)
+        if code:
+            stars = f" ★ {card.code_stars:,}" if card.code_stars else ""
+            links_html.append(f'<a href="{e(code)}" style="{style.LINK}">Code{stars}</a>')
+        head = '<tr><td style="padding:14px 0;border-top:1px solid #d8dee4">'
+        body = (
+            f'<a href="{e(self.page_url(card))}" style="{style.TITLE}">{e(card.title)}</a>'
+            f'<p style="{style.AUTHORS}">{e(_authors(card))}</p>'
+            f'<p style="{style.ABSTRACT}">{e(_short(card.abstract))}</p>'
+            f'<p style="margin:6px 0 0 0">{" &nbsp;·&nbsp; ".join(links_html)}'
+            + (
+                f' &nbsp;·&nbsp; <span style="{style.AUTHORS}">▲ {card.upvotes}</span>'
+                if card.upvotes
+                else ""
+            )
+            + "</p></td></tr>"
+        )
+        self._html[card.pk] = (head, body)
+        return head, body
+
+    def _paper_text(self, card: Card) -> str:
+        cached = self._text.get(card.pk)
+        if cached is not None:
+            return cached
+        lines = [card.title, f"  {_authors(card)}", f"  {_short(card.abstract)}"]
+        lines.append(f"  Page: {self.page_url(card)}")
+        pdf = _safe_url(_pdf(card))
+        if pdf:
+            lines.append(f"  PDF:  {pdf}")
+        code = _safe_url(card.code_url)
+        if code:
+            lines.append(f"  Code: {code}")
+        text = "\n".join(lines)
+        self._text[card.pk] = text
+        return text
+
+    def subject(self, day: dt.date, count: int) -> str:
+        when = f"{WEEKDAYS[day.weekday()][:3]} {day.day} {day:%b %Y}"
+        if count == 0:
+            return f"{SITE} digest, {when}: nothing new"
+        return f"{SITE} digest, {when}: {count} paper{'s' if count != 1 else ''}"
+
+    def message(
+        self,
+        subscriber: Subscriber,
+        picks: list[Pick],
+        cards: dict[int, Card],
+        *,
+        day: dt.date,
+        message_id: str,
+        sent_at: dt.datetime,
+        links_issued: dt.datetime | None = None,
+    ) -> Rendered:
+        shown = [(pick, cards[pick.paper_pk]) for pick in picks if pick.paper_pk in cards]
+        # Signed as of the run's start, not the clock: a resent digest has the same bytes.
+        issued = (links_issued or sent_at).timestamp()
+        unsubscribe = links.make_token(
+            self.secret, "unsubscribe", subscriber.pk, subscriber.email, now=issued
+        )
+        manage = links.make_token(
+            self.secret, "manage", subscriber.pk, subscriber.email, now=issued
+        )
+        unsubscribe_url = links.link(self.base, "/unsubscribe/", unsubscribe)
+        manage_url = links.link(self.base, "/subscription/", manage)
+        subject = self.subject(day, len(shown))
+        headers = [
+            ("From", self.from_header),
+            ("To", subscriber.email),
+            ("Subject", subject),
+            ("Date", format_datetime(sent_at.astimezone(dt.UTC))),
+            ("Message-ID", message_id),
+            ("List-Id", f"{SITE} digest <digest.{self.domain}>"),
+            (
+                "List-Unsubscribe",
+                f"<{unsubscribe_url}>, <mailto:{self.reply}?subject=unsubscribe%20{unsubscribe}>",
+            ),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Auto-Submitted", "auto-generated"),
+            ("Precedence", "bulk"),
+        ]
+        text = self._text_body(subscriber, shown, subject, manage_url, unsubscribe_url)
+        body = self.html(subscriber, shown, subject, manage_url, unsubscribe_url)
+        return Rendered(
+            to=subscriber.email,
+            subject=subject,
+            message_id=message_id,
+            papers=len(shown),
+            html=body,
+            raw=assemble(headers, text, body),
+        )
+
+    def _why(self, subscriber: Subscriber) -> str:
+        prefs = subscriber.prefs
+        when = {
+            "weekdays": "every weekday",
+            "daily": "every day",
+            "weekly": f"every {WEEKDAYS[prefs.weekday]}",
+        }[prefs.frequency]
+        return f"You get this digest {when} at {prefs.send_hour:02d}:00 ({prefs.timezone})."
+
+    def _text_body(
+        self,
+        subscriber: Subscriber,
+        shown: list[tuple[Pick, Card]],
+        subject: str,
+        manage_url: str,
+        unsubscribe_url: str,
+    ) -> str:
+        parts = [subject, "-" * min(len(subject), 72), ""]
+        if not shown:
+            parts.append("No new papers matched your choices since your last digest.\n")
+        for number, (pick, card) in enumerate(shown, 1):
+            parts.append(f"{number}. [{pick.reason}]")
+            parts.append(self._paper_text(card))
+            parts.append("")
+        parts += [
+            "-- ",
+            self._why(subscriber),
+            f"Change what you get: {manage_url}",
+            f"Unsubscribe: {unsubscribe_url}",
+        ]
+        return "\n".join(parts) + "\n"
+
+    def html(
+        self,
+        subscriber: Subscriber,
+        shown: list[tuple[Pick, Card]],
+        subject: str,
+        manage_url: str,
+        unsubscribe_url: str,
+    ) -> str:
+        e = html.escape
+        rows: list[str] = []
+        for pick, card in shown:
+            head, body = self._paper_html(card)
+            rows.append(f'{head}<span style="{style.REASON}">{e(pick.reason)}</span><br>{body}')
+        if not rows:
+            rows.append(
+                f'<tr><td style="{style.ABSTRACT}">No new papers matched your choices since '
+                "your last digest.</td></tr>"
+            )
+        return (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width">'
+            f"<title>{e(subject)}</title></head>"
+            f'<body style="{style.PAGE}">'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+            'style="background:#f4f5f7"><tr><td align="center" style="padding:16px 8px">'
+            f'<table role="presentation" width="560" cellpadding="0" cellspacing="0" '
+            f'style="{style.CARD}"><tr><td>'
+            f'<h1 style="{style.HEADING}">{e(subject)}</h1>'
+            f'<p style="{style.SUBTLE}">For {e(display_email(subscriber.email))}</p>'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0">'
+            + "".join(rows)
+            + "</table>"
+            f'<hr style="{style.RULE}"><p style="{style.FOOTER}">{e(self._why(subscriber))}<br>'
+            f'<a href="{e(manage_url)}" style="{style.LINK}">Change what you get</a>'
+            f' &nbsp;·&nbsp; <a href="{e(unsubscribe_url)}" style="{style.LINK}">Unsubscribe</a>'
+            "</p></td></tr></table></td></tr></table></body></html>"
+        )

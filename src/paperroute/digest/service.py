@@ -1,0 +1,211 @@
+"""The digest use cases, called alike by the CLI, the web routes and the scheduler.
+
+``Digests(engine, config)`` holds nothing but what it was given and the signing key; build
+one per process (the web app keeps one on ``app.state``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from ..community.signing import resolve_secret_key
+from ..config import Config
+from ..errors import NotFound
+from ..store.schema_digests import digest_runs
+from . import plan as planning
+from . import subscriptions as subs
+from .address import normalise_email
+from .bounces import BounceProcessor, BounceReport
+from .delivery import Delivery, Report
+from .links import make_token
+from .model import Preferences, SubscribeOutcome, Subscriber, preferences
+from .render import Rendered, Renderer
+from .schedule import current_slot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SendResult:
+    """One `digest send`: what was planned and what delivery did."""
+
+    resumed_runs: list[int] = field(default_factory=list)
+    run_pk: int | None = None
+    due: int = 0
+    planned: int = 0
+    nothing_new: int = 0
+    ref_day: dt.date | None = None
+    report: Report = field(default_factory=Report)
+    dry_run: list[tuple[str, int]] = field(default_factory=list)  # (email, papers)
+
+
+class Digests:
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.config = config
+        self._secret: str | None = None
+
+    @property
+    def secret(self) -> str:
+        if self._secret is None:
+            self._secret = resolve_secret_key(self.config, self.engine)
+        return self._secret
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def subscribe(
+        self, email: str, fields: Mapping[str, object], *, client: str | None = None
+    ) -> SubscribeOutcome:
+        prefs = preferences(fields)
+        return subs.subscribe(self.engine, self.config, self.secret, email, prefs, client=client)
+
+    def subscribe_signed_in(self, email: str, fields: Mapping[str, object]) -> SubscribeOutcome:
+        """A signed-in reader subscribing their own account's address: it was proven by the
+        sign-in link, so it is confirmed at once, unless it is suppressed (then the usual
+        confirmation round trip applies)."""
+        prefs = preferences(fields)
+        subscriber = subs.subscribe_verified(self.engine, email, prefs)
+        if subscriber is None:
+            return subs.subscribe(self.engine, self.config, self.secret, email, prefs)
+        return SubscribeOutcome(
+            subscriber, False, f"{subscriber.email} is subscribed: no confirmation needed."
+        )
+
+    def confirm(self, token: str) -> Subscriber:
+        return subs.confirm(self.engine, self.secret, token)
+
+    def by_manage_link(self, token: str) -> Subscriber:
+        return subs.from_manage_link(self.engine, self.secret, token)
+
+    def by_unsubscribe_link(self, token: str) -> Subscriber:
+        return subs.from_unsubscribe_link(self.engine, self.secret, token)
+
+    def update(self, token: str, fields: Mapping[str, object]) -> Subscriber:
+        subscriber = self.by_manage_link(token)
+        prefs = preferences(fields, subscriber.prefs)
+        return subs.update_preferences(self.engine, subscriber.pk, prefs)
+
+    def unsubscribe(self, token: str, *, how: str = "unsubscribe link") -> Subscriber:
+        subscriber = self.by_unsubscribe_link(token)
+        return subs.unsubscribe(self.engine, subscriber.pk, how)
+
+    def unsubscribe_by_manage_link(self, token: str) -> Subscriber:
+        subscriber = self.by_manage_link(token)
+        return subs.unsubscribe(self.engine, subscriber.pk, "manage page")
+
+    def find(self, email: str) -> Subscriber | None:
+        address = normalise_email(email)
+        with self.engine.connect() as connection:
+            return subs.find(connection, address)
+
+    def manage_token(self, subscriber: Subscriber) -> str:
+        return make_token(self.secret, "manage", subscriber.pk, subscriber.email)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(
+        self,
+        *,
+        as_of: dt.datetime | None = None,
+        ignore_hour: bool = False,
+        dry_run: bool = False,
+        only: Collection[str] | None = None,
+        delivery: Delivery | None = None,
+    ) -> SendResult:
+        """Finish every unfinished run, then plan and send the digests due at ``as_of``.
+        ``dry_run``: plan only, write and send nothing."""
+        clock = as_of or dt.datetime.now(dt.UTC)
+        result = SendResult()
+        sender = None if dry_run else (delivery or Delivery(self.engine, self.config, self.secret))
+        if sender is not None:
+            with self.engine.connect() as connection:
+                open_runs = planning.open_runs(connection)
+            for run_pk in open_runs:
+                result.resumed_runs.append(run_pk)
+                result.report.merge(sender.run(run_pk))
+        addresses = [normalise_email(e) for e in only] if only is not None else None
+        plan = planning.compute(
+            self.engine, self.config, clock, ignore_hour=ignore_hour, only=addresses
+        )
+        result.due, result.nothing_new, result.ref_day = plan.due, plan.nothing_new, plan.ref_day
+        result.planned = len(plan.digests)
+        if dry_run:
+            result.dry_run = [(d.subscriber.email, len(d.picks)) for d in plan.digests]
+            return result
+        assert sender is not None
+        result.run_pk = planning.store(self.engine, self.config, self.secret, plan)
+        if result.run_pk is not None:
+            result.report.merge(sender.run(result.run_pk))
+        return result
+
+    def preview(self, email: str, *, as_of: dt.datetime | None = None) -> Rendered:
+        """The digest ``email`` would get next, whatever the hour (nothing is stored)."""
+        address = normalise_email(email)
+        clock = as_of or dt.datetime.now(dt.UTC)
+        with self.engine.connect() as connection:
+            subscriber = subs.find(connection, address)
+        if subscriber is None:
+            raise NotFound(f"no subscriber {address}")
+        plan = planning.compute(
+            self.engine,
+            self.config,
+            clock,
+            ignore_hour=True,
+            only=[address],
+            send_empty=True,
+            preview=True,
+        )
+        picks = plan.digests[0].picks if plan.digests else []
+        cards = {c.pk: c for c in plan.candidates.cards} if plan.candidates else {}
+        day = current_slot(subscriber.prefs, clock, ignore_hour=True)
+        return Renderer(self.config, self.secret).message(
+            subscriber,
+            picks,
+            cards,
+            day=day,
+            message_id="<preview@paperroute>",
+            sent_at=clock,
+        )
+
+    def last_run(self) -> int | None:
+        with self.engine.connect() as connection:
+            return connection.scalar(select(digest_runs.c.pk).order_by(digest_runs.c.pk.desc()))
+
+    # -- bounces ---------------------------------------------------------------------------
+
+    def bounces_from_path(self, path: Path) -> BounceReport:
+        return BounceProcessor(self.engine, self.config, self.secret).process_path(path)
+
+    def bounce_message(self, raw: bytes, source: str = "webhook") -> BounceReport:
+        return BounceProcessor(self.engine, self.config, self.secret).process(
+            "message", raw, source
+        )
+
+    # -- the scheduler -----------------------------------------------------------------------
+
+    def run_scheduler(self, stop: threading.Event, *, interval: float | None = None) -> None:
+        """Send due digests every ``interval`` seconds until ``stop`` is set. A failing pass
+        is logged and retried at the next one."""
+        wait = self.config.digest_scheduler_interval_s if interval is None else interval
+        while not stop.is_set():
+            try:
+                result = self.send()
+                if result.planned or result.resumed_runs:
+                    log.warning(
+                        "digests: %d sent, %d deferred, %d suppressed",
+                        result.report.sent,
+                        result.report.deferred,
+                        result.report.suppressed,
+                    )
+            except Exception:
+                log.exception("digest scheduler pass failed; retrying at the next one")
+            stop.wait(max(1.0, wait))
+
+
+__all__ = ["Digests", "Preferences", "SendResult"]

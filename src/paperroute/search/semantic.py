@@ -1,0 +1,385 @@
+"""Semantic, hybrid and similar-papers search over the vector index and the keyword index.
+
+Filters of the query language apply to both sides: the semantic side over-fetches nearest
+neighbours and keeps those that pass the filters (SQL over the candidates' pks); when too few
+pass, it searches again restricted to the set of papers the filters allow. Excluded words
+(``-word``) remove papers that contain them from every mode. Papers hidden by moderators
+(``hidden_papers``) never appear.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, bindparam, text
+
+from .fusion import fuse_weighted
+from .index import VectorIndex
+from .keyword import (
+    MARK_END,
+    MARK_START,
+    KeywordHit,
+    _day,
+    _filters,
+    _fts5_term,
+    document_frequencies,
+    keyword_search,
+)
+from .query import Query, split_words
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+# Candidates per side before fusion, as a multiple of the limit (and at least this many).
+CANDIDATES = 100
+OVERFETCH = 10
+SNIPPET_CHARS = 240
+# Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
+# words in more papers than SIMILAR_MAX_DF are too common to say anything (and slow).
+SIMILAR_TERMS = 12
+SIMILAR_MAX_DF = 3000
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "over",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "those",
+        "through",
+        "to",
+        "under",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "using",
+        "based",
+        "paper",
+        "propose",
+        "proposed",
+        "show",
+        "shows",
+        "results",
+        "method",
+        "methods",
+        "approach",
+        "new",
+        "two",
+        "one",
+        "also",
+        "both",
+        "each",
+        "more",
+        "most",
+        "other",
+        "only",
+        "than",
+        "very",
+        "well",
+        "may",
+        "can",
+        "however",
+    ]
+)
+
+
+def semantic_text(query: Query) -> str:
+    """What the semantic side embeds: the query's positive words and phrases."""
+    return " ".join(term.text for term in query.positive)
+
+
+def has_filters(query: Query) -> bool:
+    return bool(
+        query.categories
+        or query.authors
+        or query.after
+        or query.before
+        or query.has_code
+        or any(t.negated for t in query.terms)
+    )
+
+
+def _exclusion(connection: Connection, query: Query, params: dict[str, Any]) -> str | None:
+    """SQL condition on p.pk removing papers that contain an excluded word."""
+    negated = [t for t in query.terms if t.negated]
+    if not negated:
+        return None
+    if connection.dialect.name == "sqlite":
+        params["neg"] = " OR ".join(_fts5_term(t) for t in negated)
+        return "p.pk NOT IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH :neg)"
+    parts = []
+    for index, term in enumerate(negated):
+        name = f"neg{index}"
+        params[name] = term.text + (":*" if term.prefix else "")
+        function = (
+            "phraseto_tsquery"
+            if term.phrase
+            else "to_tsquery"
+            if term.prefix
+            else "plainto_tsquery"
+        )
+        parts.append(f"({function}('english', :{name}) || {function}('simple', :{name}))")
+    return f"NOT (p.search_vector @@ ({' || '.join(parts)}))"
+
+
+_NOT_HIDDEN = "p.pk NOT IN (SELECT paper_pk FROM hidden_papers)"
+
+
+def _conditions(connection: Connection, query: Query, params: dict[str, Any]) -> list[str]:
+    where = _filters(query, params, connection.dialect.name, key="p.pk")
+    exclusion = _exclusion(connection, query, params)
+    if exclusion:
+        where.append(exclusion)
+    where.append(_NOT_HIDDEN)
+    return where
+
+
+def _execute(connection: Connection, sql: str, params: dict[str, Any]) -> Any:
+    statement = text(sql)
+    for name in ("categories", "pks"):
+        if name in params:
+            statement = statement.bindparams(bindparam(name, expanding=True))
+    return connection.execute(statement, params)
+
+
+def passing(connection: Connection, query: Query, pks: Sequence[int]) -> set[int]:
+    """The pks among ``pks`` that pass the query's filters and exclusions and are not hidden."""
+    if not pks:
+        return set()
+    params: dict[str, Any] = {"pks": list(pks)}
+    where = ["p.pk IN :pks", *_conditions(connection, query, params)]
+    rows = _execute(connection, f"SELECT p.pk FROM papers p WHERE {' AND '.join(where)}", params)
+    return {int(row[0]) for row in rows}
+
+
+def allowed(connection: Connection, query: Query) -> I64:
+    """Every pk that passes the query's filters and exclusions."""
+    params: dict[str, Any] = {}
+    where = _conditions(connection, query, params)
+    rows = _execute(connection, f"SELECT p.pk FROM papers p WHERE {' AND '.join(where)}", params)
+    return np.fromiter((row[0] for row in rows), dtype=np.int64)
+
+
+def semantic_ranking(
+    connection: Connection, index: VectorIndex, vector: F32, query: Query, k: int
+) -> list[tuple[int, float]]:
+    """The ``k`` nearest papers to ``vector`` that pass the query's filters."""
+    first = index.search(vector, max(k * OVERFETCH, 200))
+    keep = passing(connection, query, [pk for pk, _ in first])
+    found = [(pk, score) for pk, score in first if pk in keep][:k]
+    if len(found) >= k or len(first) >= len(index):
+        return found
+    return index.search(vector, k, allowed(connection, query))
+
+
+def keyword_ranking(connection: Connection, query: Query, k: int) -> list[KeywordHit]:
+    """Keyword hits that are not hidden."""
+    hits = keyword_search(connection, query, limit=k)
+    hidden = _hidden(connection, [hit.pk for hit in hits])
+    return [hit for hit in hits if hit.pk not in hidden]
+
+
+def _hidden(connection: Connection, pks: Sequence[int]) -> set[int]:
+    if not pks:
+        return set()
+    rows = _execute(
+        connection, "SELECT paper_pk FROM hidden_papers WHERE paper_pk IN :pks", {"pks": list(pks)}
+    )
+    return {int(row[0]) for row in rows}
+
+
+def hybrid_ranking(
+    connection: Connection,
+    index: VectorIndex,
+    vector: F32,
+    query: Query,
+    limit: int,
+    weight: float,
+) -> tuple[list[tuple[int, float]], dict[int, KeywordHit]]:
+    """Keyword and semantic candidates fused by a weighted sum of normalised scores.
+    Keyword hits missing from the semantic candidates get their exact cosine."""
+    k = max(limit * 3, CANDIDATES)
+    keyword_hits = keyword_ranking(connection, query, k)
+    semantic = dict(semantic_ranking(connection, index, vector, query, k))
+    missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
+    if missing and semantic:
+        floor = min(semantic.values())
+        for pk, score in index.scores(vector, missing).items():
+            semantic[pk] = max(score, floor)
+    keyword = {hit.pk: hit.score for hit in keyword_hits}
+    fused = fuse_weighted(keyword, semantic, weight)[:limit]
+    return fused, {hit.pk: hit for hit in keyword_hits}
+
+
+def similar_keyword(
+    connection: Connection, pk: int, title: str, abstract: str, k: int
+) -> dict[int, float]:
+    """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
+    (itself and hidden papers excluded)."""
+    words = [w for w in split_words(title) if _useful(w)]
+    counts = Counter(words * 3 + [w for w in split_words(abstract) if _useful(w)])
+    if not counts:
+        return {}
+    if connection.dialect.name == "sqlite":
+        frequency = document_frequencies(connection, list(counts))
+        total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+        scored = [
+            (tf * math.log(1 + total / df), word)
+            for word, tf in counts.items()
+            if 0 < (df := frequency[word]) <= SIMILAR_MAX_DF
+        ]
+        chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
+        if not chosen:
+            return {}
+        match = " OR ".join(f'"{word}"' for word in chosen)
+        sql = (
+            "SELECT papers_fts.rowid AS pk, bm25(papers_fts, 10.0, 4.0, 1.0) AS rank "
+            "FROM papers_fts WHERE papers_fts MATCH :match AND +papers_fts.rowid != :pk "
+            "AND +papers_fts.rowid NOT IN (SELECT paper_pk FROM hidden_papers) "
+            "ORDER BY rank LIMIT :k"
+        )
+        rows = connection.execute(text(sql), {"match": match, "pk": pk, "k": k})
+        return {int(row.pk): -float(row.rank) for row in rows}
+    chosen = [word for word, _tf in counts.most_common(SIMILAR_TERMS)]
+    sql = (
+        "SELECT p.pk, ts_rank_cd('{0.1, 0.25, 0.4, 1.0}', p.search_vector, q.q) AS score "
+        "FROM papers p, (SELECT to_tsquery('english', :terms) AS q) q "
+        f"WHERE p.search_vector @@ q.q AND p.pk != :pk AND {_NOT_HIDDEN} "
+        "ORDER BY score DESC LIMIT :k"
+    )
+    rows = connection.execute(text(sql), {"terms": " | ".join(chosen), "pk": pk, "k": k})
+    return {int(row.pk): float(row.score) for row in rows}
+
+
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def _useful(word: str) -> bool:
+    return len(word) > 2 and word not in _STOP and not _DIGITS.match(word) and word.isascii()
+
+
+def similar_ranking(
+    connection: Connection,
+    index: VectorIndex,
+    pk: int,
+    vector: F32 | None,
+    title: str,
+    abstract: str,
+    limit: int,
+    weight: float,
+) -> list[tuple[int, float]]:
+    """Similar papers: BM25 neighbours of the paper's text fused with its vector neighbours."""
+    k = max(limit * 3, 50)
+    keyword = similar_keyword(connection, pk, title, abstract, k)
+    semantic: dict[int, float] = {}
+    if vector is not None:
+        near = [(p, s) for p, s in index.search(vector, k + 1) if p != pk]
+        hidden = _hidden(connection, [p for p, _ in near])
+        semantic = {p: s for p, s in near if p not in hidden}
+        missing = [p for p in keyword if p not in semantic]
+        if missing and semantic:
+            floor = min(semantic.values())
+            for other, score in index.scores(vector, missing).items():
+                semantic[other] = max(score, floor)
+    if not semantic:
+        return sorted(keyword.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return fuse_weighted(keyword, semantic, weight)[:limit]
+
+
+def load_hits(
+    connection: Connection,
+    ranked: Sequence[tuple[int, float]],
+    known: dict[int, KeywordHit] | None = None,
+) -> list[KeywordHit]:
+    """Hits for ranked pks, in order, with the given scores; keyword hits keep their
+    snippets, the others show the abstract's beginning."""
+    if not ranked:
+        return []
+    known = known or {}
+    rows = _execute(
+        connection,
+        "SELECT p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url, "
+        f"substr(p.abstract, 1, {SNIPPET_CHARS + 40}) AS snippet FROM papers p "
+        "WHERE p.pk IN :pks",
+        {"pks": [pk for pk, _ in ranked]},
+    )
+    by_pk = {int(row.pk): row for row in rows}
+    hits: list[KeywordHit] = []
+    for pk, score in ranked:
+        row = by_pk.get(pk)
+        if row is None:
+            continue
+        snippet = known[pk].snippet if pk in known and known[pk].snippet else _clip(row.snippet)
+        hits.append(
+            KeywordHit(
+                id=row.id,
+                title=row.title,
+                authors=row.authors_text,
+                categories=row.categories,
+                announced_on=_day(row.announced_on),
+                code_url=row.code_url,
+                score=float(score),
+                snippet=snippet,
+                pk=pk,
+            )
+        )
+    return hits
+
+
+def _clip(abstract: str | None) -> str:
+    """The abstract's beginning, cut at a word, without mark characters."""
+    value = " ".join((abstract or "").replace(MARK_START, "").replace(MARK_END, "").split())
+    if len(value) <= SNIPPET_CHARS:
+        return value
+    return value[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"

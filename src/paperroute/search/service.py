@@ -1,0 +1,220 @@
+"""Search use cases over one database: keyword, semantic and hybrid search, similar papers and
+embedding. Held by the Hub (``hub.searcher``); the embedder and the vector index live on this
+object, loaded when first needed."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Engine
+
+from ..config import Config
+from ..errors import ConfigError
+from .demo_vectors import import_demo_vectors
+from .embedder import MODEL_NAME, Embedder, load_embedder
+from .index import VectorIndex, default_index_folder
+from .keyword import KeywordHit
+from .query import Query, parse_query
+from .semantic import (
+    hybrid_ranking,
+    keyword_ranking,
+    load_hits,
+    semantic_ranking,
+    semantic_text,
+    similar_ranking,
+)
+from .vectors import embed_pending
+
+F32 = npt.NDArray[np.float32]
+MAX_SEARCH_LIMIT = 200
+_QUERY_CACHE = 256
+
+
+class Mode(StrEnum):
+    keyword = "keyword"
+    semantic = "semantic"
+    hybrid = "hybrid"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: Query
+    hits: tuple[KeywordHit, ...]
+    notices: tuple[str, ...]
+    mode: Mode = Mode.keyword  # the mode that produced the hits (hybrid may fall back)
+
+
+def model_name(config_value: str) -> str:
+    """The model name vectors are stored under for an ``embed_model`` setting."""
+    if config_value == MODEL_NAME:
+        return MODEL_NAME
+    return Path(config_value).expanduser().resolve().name[:200]
+
+
+class Searcher:
+    """See the module docstring. Thread-safe for reads."""
+
+    def __init__(self, engine: Engine, config: Config, embedder: Embedder | None = None) -> None:
+        self.engine = engine
+        self.config = config
+        self._embedder = embedder
+        self._embedder_error: str | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, F32] = OrderedDict()
+        self.model = embedder.name if embedder else model_name(config.embed_model)
+        self.index = VectorIndex(
+            engine,
+            self.model,
+            exact_max=config.vector_exact_max,
+            folder=default_index_folder(config.database_url, config.vector_index_dir),
+        )
+
+    # ------------------------------------------------------------------ embedder
+
+    def embedder(self) -> Embedder:
+        """The configured embedder (loaded once). Raises ConfigError."""
+        with self._lock:
+            if self._embedder is None:
+                if self._embedder_error:
+                    raise ConfigError(self._embedder_error)
+                try:
+                    self._embedder = load_embedder(
+                        self.config.embed_model, max_length=self.config.embed_max_length
+                    )
+                except ConfigError as exc:
+                    self._embedder_error = str(exc)
+                    raise
+            return self._embedder
+
+    def query_vector(self, text: str) -> F32:
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        vector = np.asarray(self.embedder().embed([text])[0], dtype=np.float32)
+        with self._lock:
+            self._cache[text] = vector
+            while len(self._cache) > _QUERY_CACHE:
+                self._cache.popitem(last=False)
+        return vector
+
+    def embed(
+        self,
+        *,
+        batch_size: int | None = None,
+        on_start: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Embed every paper without a current vector (see vectors.embed_pending)."""
+        done = embed_pending(
+            self.engine,
+            self.embedder(),
+            max_length=self.config.embed_max_length,
+            batch_size=batch_size or self.config.embed_batch_size,
+            on_start=on_start,
+            progress=progress,
+        )
+        self.index.refresh(force=True)
+        return done
+
+    def import_demo_vectors(self) -> int:
+        """Store the demo data's precomputed vectors (when they fit the configured model)."""
+        stored = import_demo_vectors(
+            self.engine, model=self.model, max_length=self.config.embed_max_length
+        )
+        if stored:
+            self.index.refresh(force=True)
+        return stored
+
+    # ------------------------------------------------------------------ search
+
+    def _vectors_ready(self, notices: list[str]) -> bool:
+        self.index.refresh()
+        if len(self.index) == 0:
+            notices.append(
+                f"no paper has a vector of {self.model} yet: run `paperroute embed` "
+                "for semantic search"
+            )
+            return False
+        return True
+
+    def search(self, text: str, *, mode: Mode = Mode.keyword, limit: int = 20) -> SearchResult:
+        """Search in ``mode``; any text is a valid query: what cannot be used is reported in
+        ``notices``, never raised. Hybrid falls back to keyword without vectors."""
+        query = parse_query(text)
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        notices = list(query.notices)
+        if query.empty:
+            notices.append(
+                "a search needs at least one word that is not excluded"
+                if query.terms
+                else "the query has no words to search for"
+            )
+            return SearchResult(query, (), tuple(notices), mode)
+        wanted = semantic_text(query)
+        used = mode
+        vector: F32 | None = None
+        if mode is not Mode.keyword and wanted:
+            if self._vectors_ready(notices):
+                try:
+                    vector = self.query_vector(wanted)
+                except ConfigError as exc:
+                    notices.append(f"semantic search is unavailable: {exc}")
+            if vector is None:
+                if mode is Mode.semantic:
+                    return SearchResult(query, (), tuple(notices), mode)
+                notices.append("showing keyword results only")
+                used = Mode.keyword
+        elif mode is not Mode.keyword:
+            used = Mode.keyword  # filters alone: the newest papers that pass them
+        with self.engine.connect() as connection:
+            if used is Mode.keyword or vector is None:
+                hits = keyword_ranking(connection, query, limit)
+            elif used is Mode.semantic:
+                ranked = semantic_ranking(connection, self.index, vector, query, limit)
+                hits = load_hits(connection, ranked)
+            else:
+                fused, known = hybrid_ranking(
+                    connection,
+                    self.index,
+                    vector,
+                    query,
+                    limit,
+                    self.config.hybrid_semantic_weight,
+                )
+                hits = load_hits(connection, fused, known)
+        return SearchResult(query, tuple(hits), tuple(notices), used)
+
+    def similar(
+        self, pk: int, title: str, abstract: str, *, limit: int = 10
+    ) -> tuple[list[KeywordHit], list[str]]:
+        """Papers similar to paper ``pk`` (itself excluded), and notices."""
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        notices: list[str] = []
+        vector: F32 | None = None
+        if self._vectors_ready(notices):
+            vector = self.index.vector(pk)
+            if vector is None:
+                notices.append("this paper has no vector yet: showing keyword neighbours only")
+        else:
+            notices.append("showing keyword neighbours only")
+        with self.engine.connect() as connection:
+            ranked = similar_ranking(
+                connection,
+                self.index,
+                pk,
+                vector,
+                title,
+                abstract,
+                limit,
+                self.config.hybrid_semantic_weight,
+            )
+            return load_hits(connection, ranked), notices

@@ -1,0 +1,383 @@
+"""JSON API, read side, under /api/v1: daily, trending, papers, authors, categories.
+
+Lists are cursor-paginated: a response's ``next_cursor`` (opaque; null at the end) is passed
+back as ``?cursor=``. Errors are RFC 9457 problem documents (problems.py). Anonymous answers
+come from the page cache, like the pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from .. import browse, trending
+from ..errors import InvalidInput, NotFound
+from ..model import Paper
+from . import params
+from .deps import get_hub, page_cache
+from .templating import paper_url
+
+router = APIRouter(prefix="/api/v1", tags=["papers"])
+
+JSON_TYPE = "application/json"
+Limit = Annotated[int, Query(ge=1, le=browse.MAX_PAGE, description="items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="next_cursor of the previous page")
+]
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+class PaperItem(BaseModel):
+    id: str
+    url: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    listed_on: dt.date | None
+    published_at: dt.datetime | None
+    upvotes: int
+    hf_upvotes: int
+    votes: int
+    comments: int
+    code_url: str | None
+    code_stars: int | None
+    project_url: str | None
+    abs_url: str | None
+    pdf_url: str | None
+    score: float | None = None
+
+
+class PaperList(BaseModel):
+    items: list[PaperItem]
+    total: int
+    next_cursor: str | None
+
+
+class DailyList(PaperList):
+    date: dt.date | None
+    previous_date: dt.date | None
+    next_date: dt.date | None
+
+
+class TrendingList(PaperList):
+    window: str
+    formula: str
+
+
+class Listing(BaseModel):
+    day: dt.date
+    source: str
+    kind: str
+    upvotes: int | None
+    submitter: str | None
+
+
+class TrendingTerms(BaseModel):
+    score: float
+    upvote_term: float
+    star_term: float
+    recency_term: float
+    age_days: float
+
+
+class PaperDetail(PaperItem):
+    arxiv_id: str | None
+    version: int | None
+    doi: str | None
+    updated_at: dt.datetime | None
+    journal_ref: str | None
+    license: str | None
+    notes: str | None
+    listings: list[Listing]
+    trending: TrendingTerms | None
+
+
+class CategoryCount(BaseModel):
+    category: str
+    papers: int
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryCount]
+
+
+class AuthorList(PaperList):
+    name: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "bad parameter or cursor (problem+json)"},
+    404: {"model": Problem, "description": "not found (problem+json)"},
+}
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def card_json(card: browse.Card, score: float | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": card.id,
+        "url": paper_url(card.id),
+        "title": card.title,
+        "abstract": card.abstract,
+        "authors": list(card.authors),
+        "categories": list(card.categories),
+        "listed_on": _iso(card.day),
+        "published_at": _iso(card.submitted_at),
+        "upvotes": card.upvotes,
+        "hf_upvotes": card.hf_upvotes,
+        "votes": card.votes,
+        "comments": card.comments,
+        "code_url": card.code_url,
+        "code_stars": card.code_stars,
+        "project_url": card.project_url,
+        "abs_url": card.abs_url,
+        "pdf_url": card.pdf_url,
+    }
+    if score is not None:
+        item["score"] = round(score, 6)
+    return item
+
+
+# -- cursors ----------------------------------------------------------------------------
+
+
+def encode_cursor(scope: str, offset: int) -> str:
+    raw = json.dumps({"s": scope, "o": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, scope: str) -> int:
+    """The offset a cursor stands for; InvalidInput when it is not one of this list's."""
+    if cursor is None:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        offset = data["o"]
+        ok = data["s"] == scope and isinstance(offset, int) and 0 <= offset <= 10_000_000
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise InvalidInput("invalid cursor: pass back the next_cursor of this same list")
+    return int(offset)
+
+
+def _next(scope: str, offset: int, count: int, total: int) -> str | None:
+    return encode_cursor(scope, offset + count) if offset + count < total else None
+
+
+async def _cached_json(request: Request, build: Callable[[], Any]) -> Response:
+    cache = page_cache(request)
+    hit = cache.get(request)
+    if hit is not None:
+        return hit
+    data = await run_in_threadpool(build)
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    cache.put(request, body, JSON_TYPE)
+    return Response(body, media_type=JSON_TYPE)
+
+
+# -- endpoints ----------------------------------------------------------------------------
+
+
+@router.get("/daily", response_model=DailyList, responses=ERRORS)
+async def daily(
+    request: Request,
+    date: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response:
+    """The papers of a day (default: the newest day with listings): Hugging Face's daily
+    papers by upvotes, then the day's arXiv listings."""
+    day = params.parse_day(date) if date is not None else None
+    scope = f"daily:{day}"
+    offset = decode_cursor(cursor, scope)
+
+    def build() -> dict[str, Any]:
+        hub = get_hub(request)
+        with browse.reading(hub.engine) as connection:
+            chosen = day or browse.newest_day(connection)
+            if chosen is None:
+                return {"date": None, "previous_date": None, "next_date": None, "items": [],
+                        "total": 0, "next_cursor": None}  # fmt: skip
+            hf = browse.top_between(connection, chosen, chosen, limit=browse.MAX_PAGE).cards
+            cards = hf[offset : offset + limit]
+            room = limit - len(cards)
+            arxiv = browse.arxiv_listed(
+                connection, chosen, offset=max(0, offset - len(hf)), limit=max(room, 1)
+            )
+            if room:
+                cards += arxiv.cards
+            before, after = browse.neighbour_days(connection, chosen)
+        total = len(hf) + arxiv.total
+        return {
+            "date": chosen.isoformat(),
+            "previous_date": _iso(before),
+            "next_date": _iso(after),
+            "items": [card_json(c) for c in cards],
+            "total": total,
+            "next_cursor": _next(scope, offset, len(cards), total),
+        }
+
+    return await _cached_json(request, build)
+
+
+@router.get("/trending", response_model=TrendingList, responses=ERRORS)
+async def trending_list(
+    request: Request,
+    window: Annotated[str, Query(max_length=20, description="week, month or all")] = "week",
+    cursor: Cursor = None,
+    limit: Limit = 30,
+) -> Response:
+    """Trending papers with their scores (docs/trending.md explains the formula)."""
+    chosen = params.parse_window(window)
+    scope = f"trending:{chosen}"
+    offset = decode_cursor(cursor, scope)
+
+    def build() -> dict[str, Any]:
+        hub = get_hub(request)
+        weights = trending.Weights.from_config(hub.config)
+        with browse.reading(hub.engine) as connection:
+            ranked = trending.rank(connection, weights, chosen)
+            page = ranked[offset : offset + limit]
+            cards = browse.load_cards(connection, [t.pk for t in page])
+        scores = {t.pk: t.score for t in page}
+        return {
+            "window": chosen,
+            "formula": (
+                f"{weights.upvote_weight}*upvotes/(age_days+1)^{weights.gravity}"
+                f" + {weights.star_weight}*log10(1+stars)"
+                f" + {weights.recency_weight}*0.5^(age_days/{weights.recency_half_life})"
+                + (" (all: no decay, no recency)" if chosen == "all" else "")
+            ),
+            "items": [card_json(c, scores[c.pk]) for c in cards],
+            "total": len(ranked),
+            "next_cursor": _next(scope, offset, len(page), len(ranked)),
+        }
+
+    return await _cached_json(request, build)
+
+
+def _paper_detail(request: Request, paper: Paper) -> dict[str, Any]:
+    hub = get_hub(request)
+    with browse.reading(hub.engine) as connection:
+        pk = browse.paper_pk(connection, paper.id)
+        if pk is None:
+            raise NotFound(f"no paper {paper.id!r}")
+        card = browse.load_cards(connection, [pk])[0]
+        terms = trending.explain(connection, trending.Weights.from_config(hub.config), pk, "week")
+    data = card_json(card)
+    data.update(
+        arxiv_id=paper.arxiv_id,
+        version=paper.version,
+        doi=paper.doi,
+        updated_at=_iso(paper.updated_at),
+        journal_ref=paper.journal_ref,
+        license=paper.license,
+        notes=paper.comments,
+        listings=[
+            {
+                "day": e.day.isoformat(),
+                "source": e.source,
+                "kind": e.kind,
+                "upvotes": e.upvotes,
+                "submitter": e.submitter,
+            }
+            for e in paper.daily
+        ],
+        trending=None
+        if terms is None
+        else {
+            "score": round(terms.score, 6),
+            "upvote_term": round(terms.upvote_term, 6),
+            "star_term": round(terms.star_term, 6),
+            "recency_term": round(terms.recency_term, 6),
+            "age_days": round(terms.age_days, 4),
+        },
+    )
+    return data
+
+
+@router.get("/authors/{name:path}", response_model=AuthorList, responses=ERRORS)
+async def author(request: Request, name: str, cursor: Cursor = None, limit: Limit = 30) -> Response:
+    """An author's papers, newest first (the name matches up to case and spacing)."""
+    scope = "author"
+    offset = decode_cursor(cursor, scope)
+
+    def build() -> dict[str, Any]:
+        with browse.reading(get_hub(request).engine) as connection:
+            stored = browse.author_name(connection, name)
+            if stored is None:
+                raise NotFound(f"no author named {name[:100]!r}")
+            found = browse.by_author(connection, name, offset=offset, limit=limit)
+        return {
+            "name": stored,
+            "items": [card_json(c) for c in found.cards],
+            "total": found.total,
+            "next_cursor": _next(scope, offset, len(found.cards), found.total),
+        }
+
+    return await _cached_json(request, build)
+
+
+@router.get("/categories", response_model=CategoryList)
+async def category_list(request: Request) -> Response:
+    """Every category with its number of papers, largest first."""
+
+    def build() -> dict[str, Any]:
+        with browse.reading(get_hub(request).engine) as connection:
+            found = browse.categories(connection)
+        return {"items": [{"category": c, "papers": n} for c, n in found]}
+
+    return await _cached_json(request, build)
+
+
+@router.get("/categories/{category}", response_model=PaperList, responses=ERRORS)
+async def category(
+    request: Request, category: str, cursor: Cursor = None, limit: Limit = 30
+) -> Response:
+    """Papers of one category, newest first."""
+    scope = "category"
+    offset = decode_cursor(cursor, scope)
+
+    def build() -> dict[str, Any]:
+        with browse.reading(get_hub(request).engine) as connection:
+            found = browse.in_category(connection, category, offset=offset, limit=limit)
+        if found.total == 0:
+            raise NotFound(f"no papers in category {category[:60]!r}")
+        return {
+            "category": category,
+            "items": [card_json(c) for c in found.cards],
+            "total": found.total,
+            "next_cursor": _next(scope, offset, len(found.cards), found.total),
+        }
+
+    return await _cached_json(request, build)
+
+
+# Last: its {paper_id:path} would otherwise take /api/v1/papers/{id}/similar, /vote, ...
+@router.get("/papers/{paper_id:path}", response_model=PaperDetail, responses=ERRORS)
+async def paper(request: Request, paper_id: str) -> Response:
+    """One paper by id, arXiv id (any version) or DOI, with its listings and trending terms."""
+
+    def build() -> dict[str, Any]:
+        return _paper_detail(request, browse.find_paper(get_hub(request), paper_id))
+
+    return await _cached_json(request, build)

@@ -1,0 +1,113 @@
+"""The ASGI app. ``create_app(config)`` wires it; ``app_from_env()`` is the factory that
+``paperroute serve`` hands to uvicorn, so that each worker process opens its own engine.
+
+Extension points on ``app.state`` (other parts append inside their ``install(app)``):
+
+- ``paper_sections``: callables ``(request, paper, paper_pk) -> (template, context) | None``
+  rendered in order on the paper page, below the abstract.
+- ``me_sections``: callables ``(request, user) -> (template, context) | None`` for /me.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..config import Config, load_config
+from ..hub import open_hub
+from . import problems
+from .cache import DataVersion, PageCache
+from .templating import configure_templates
+
+HERE = Path(__file__).parent
+
+PaperSection = Callable[[Request, Any, int], "tuple[str, dict[str, Any]] | None"]
+MeSection = Callable[[Request, Any], "tuple[str, dict[str, Any]] | None"]
+
+
+class StateDefaults:
+    """Gives every request ``state.user = None`` and ``state.csrf_token = ""`` until the
+    session middleware (community, outside this one) sets the real ones; then answers an
+    anonymous GET from the page cache before any routing. Pure ASGI: a hit costs next to
+    nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = scope.setdefault("state", {})
+            state.setdefault("user", None)
+            state.setdefault("csrf_token", "")
+            if scope["method"] == "GET" and state["user"] is None:
+                cache: PageCache = scope["app"].state.page_cache
+                query = scope["query_string"].decode("latin-1")
+                hit = cache.lookup(scope["path"], query, state["csrf_token"] or "")
+                if hit is not None:
+                    body, media_type = hit
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 200,
+                            "headers": [
+                                (b"content-type", media_type),
+                                (b"content-length", str(len(body)).encode()),
+                            ],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
+
+
+def create_app(config: Config) -> FastAPI:
+    """The hub's web app over the database named by ``config``."""
+    hub = open_hub(config)
+    data_version = DataVersion(hub.engine)
+    app = FastAPI(
+        title="paperroute",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        on_shutdown=[data_version.close, hub.close],
+    )
+    app.state.config = config
+    app.state.hub = hub
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    configure_templates(templates, config)
+    app.state.templates = templates
+    app.state.page_cache = PageCache(data_version)
+    app.state.paper_sections = []
+    app.state.me_sections = []
+    problems.install_error_handlers(app)
+    app.add_middleware(StateDefaults)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    from . import api, community_setup, feeds, hf_compat, pages
+
+    app.include_router(hf_compat.router)
+    app.include_router(feeds.router)
+    # Other parts: one include_router / install line each, here: above api and pages, whose
+    # GET /api/v1/papers/{id:path} and /papers/{id:path} catch every longer path.
+    community_setup.install(app)
+    from . import digest_routes
+
+    digest_routes.install(app)  # after the community's: its one-click route runs before CSRF
+    from . import search_routes
+
+    search_routes.install(app)  # /api/v1/papers/{id}/similar: above api's catch-all
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn (``--factory``): configuration from the environment."""
+    return create_app(load_config())

@@ -1,0 +1,164 @@
+"""In-process cache of what anonymous readers get: rendered pages, JSON and feeds, keyed by
+path and query, dropped as a whole when the data changes.
+
+The data version is read at most once per ``check_interval`` seconds: on SQLite
+``PRAGMA data_version`` of a connection kept for it (it changes whenever any other connection
+commits), elsewhere a cheap aggregate (newest paper change, votes, comments, hidden papers).
+So an anonymous hit does no database work, and ``StateDefaults`` serves it before routing.
+One cache per worker process (on ``app.state.page_cache``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import Engine, func, select
+
+from ..store.schema import papers
+from ..store.schema_community import comments, hidden_papers, votes
+
+MAX_KEY = 512  # longer queries are served fresh, never stored
+
+
+class DataVersion:
+    """A value that changes whenever a list, a page or a count a reader sees may change."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._watch: Any = None  # a DBAPI connection kept for PRAGMA data_version
+
+    def __call__(self) -> tuple[Any, ...]:
+        if self.engine.dialect.name == "sqlite":
+            with self._lock:
+                if self._watch is None:
+                    self._watch = self.engine.raw_connection()
+                cursor = self._watch.cursor()
+                try:
+                    cursor.execute("PRAGMA data_version")
+                    return ("sqlite", cursor.fetchone()[0])
+                finally:
+                    cursor.close()
+        return self._aggregate()
+
+    def _aggregate(self) -> tuple[Any, ...]:
+        query = select(
+            select(func.max(papers.c.modified_at)).scalar_subquery(),
+            select(func.max(papers.c.pk)).scalar_subquery(),
+            select(func.count()).select_from(votes).scalar_subquery(),
+            select(func.max(votes.c.created_at)).scalar_subquery(),
+            select(func.count()).select_from(comments).scalar_subquery(),
+            select(func.count(comments.c.hidden_at)).scalar_subquery(),
+            select(func.count()).select_from(hidden_papers).scalar_subquery(),
+            select(func.max(hidden_papers.c.hidden_at)).scalar_subquery(),
+        )
+        with self.engine.connect() as connection:
+            return tuple(connection.execute(query).one())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+
+
+class PageCache:
+    """Thread-safe LRU of response bodies for anonymous GETs. A body is stored split at the
+    CSRF placeholder, so that each reader's token is joined in without a search."""
+
+    TOKEN_PLACEHOLDER = "csrf-placeholder-3f9c1e7a"  # noqa: S105 - not a secret
+    _TOKEN_BYTES = TOKEN_PLACEHOLDER.encode()
+
+    def __init__(
+        self,
+        version: Callable[[], tuple[Any, ...]],
+        *,
+        max_entries: int = 2000,
+        check_interval: float = 1.0,
+    ) -> None:
+        self._version_of = version
+        self._max = max_entries
+        self._interval = check_interval
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[list[bytes], bytes]] = OrderedDict()
+        self._version: tuple[Any, ...] | None = None
+        self._checked = 0.0
+
+    @staticmethod
+    def key_of(path: str, query: str) -> str | None:
+        key = path + ("?" + query if query else "")
+        return key if len(key) <= MAX_KEY else None
+
+    def _fresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < self._interval:
+            return
+        version = self._version_of()
+        with self._lock:
+            self._checked = now
+            if version != self._version:
+                self._version = version
+                self._entries.clear()
+
+    def clear(self) -> None:
+        """Forget everything (after a write this process made, so that it shows at once)."""
+        with self._lock:
+            self._entries.clear()
+            self._checked = 0.0
+
+    def lookup(self, path: str, query: str, token: str) -> tuple[bytes, bytes] | None:
+        """(body, media type) of a stored answer, with ``token`` in place, or None."""
+        key = self.key_of(path, query)
+        if key is None:
+            return None
+        self._fresh()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            self._entries.move_to_end(key)
+        parts, media_type = hit
+        if len(parts) == 1:
+            return parts[0], media_type
+        return escape(token, quote=True).encode().join(parts), media_type
+
+    def get(self, request: Request) -> Response | None:
+        if request.method != "GET" or getattr(request.state, "user", None) is not None:
+            return None
+        token = getattr(request.state, "csrf_token", "") or ""
+        found = self.lookup(request.scope["path"], _query(request), token)
+        if found is None:
+            return None
+        return Response(found[0], media_type=found[1].decode())
+
+    def put(self, request: Request, body: bytes, media_type: str) -> None:
+        if request.method != "GET" or getattr(request.state, "user", None) is not None:
+            return
+        key = self.key_of(request.scope["path"], _query(request))
+        if key is None:
+            return
+        with self._lock:
+            self._entries[key] = (body.split(self._TOKEN_BYTES), media_type.encode())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def respond(self, body: bytes, media_type: str, token: str) -> Response:
+        if self._TOKEN_BYTES in body:
+            body = body.replace(self._TOKEN_BYTES, escape(token, quote=True).encode())
+        return Response(body, media_type=media_type)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _query(request: Request) -> str:
+    raw: bytes = request.scope.get("query_string", b"")
+    return raw.decode("latin-1")

@@ -1,0 +1,105 @@
+"""Wiring of the community into the app: ``install(app)`` (one line in create_app).
+
+It resolves the secret key (a ConfigError at start-up outside demo mode without one), puts
+:class:`~paperroute.community.Community` and :class:`~paperroute.web.session.Sessions` on
+``app.state``, adds the session/CSRF middleware, maps the community's errors to statuses,
+adds the paper page's and /me's sections, and in demo mode makes ``demo@paperroute.local``
+an admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ..community import (
+    DEMO_ADMIN,
+    BadLink,
+    Community,
+    Conflict,
+    Forbidden,
+    NotSignedIn,
+    RateLimited,
+    TooLarge,
+    Unavailable,
+)
+from ..community.signing import resolve_secret_key
+from ..hub import Hub
+from ..model import Paper
+from .problems import error_response, wants_problem
+from .session import SessionMiddleware, Sessions, current_user
+
+STYLESHEET = "/static/css/community.css"
+
+
+def install(app: FastAPI) -> None:
+    hub: Hub = app.state.hub
+    secret = resolve_secret_key(hub.config, hub.engine)
+    community = Community(hub)
+    app.state.community = community
+    app.state.sessions = Sessions(community, hub.config, secret)
+    app.add_middleware(SessionMiddleware)
+    _install_error_handlers(app)
+    app.state.paper_sections.append(paper_section)
+    app.state.templates.env.globals["community_css"] = STYLESHEET
+    if hub.config.demo:
+        community.ensure_user(DEMO_ADMIN, admin=True)
+
+    from .community_admin import router as admin
+    from .community_api import router as api
+    from .community_auth import router as auth
+    from .community_pages import router as pages
+
+    # Ahead of every other route: the paper page's catch-all /papers/{id:path} and the
+    # API's paper routes would otherwise take /papers/{id}/vote and friends.
+    for router in (api, auth, pages, admin):
+        app.router.routes[0:0] = router.routes
+
+
+async def _community_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, NotSignedIn):
+        if not wants_problem(request) and request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return error_response(
+            request, 401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="paperroute"'}
+        )
+    if isinstance(exc, Forbidden):
+        return error_response(request, 403, str(exc))
+    if isinstance(exc, RateLimited):
+        return error_response(request, 429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, Conflict):
+        return error_response(request, 409, str(exc))
+    if isinstance(exc, TooLarge):
+        return error_response(request, 413, str(exc))
+    if isinstance(exc, BadLink):
+        return error_response(request, 400, str(exc))
+    if isinstance(exc, Unavailable):
+        return error_response(request, 503, str(exc))
+    return error_response(request, 400, str(exc))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    for kind in (NotSignedIn, Forbidden, RateLimited, Conflict, TooLarge, BadLink, Unavailable):
+        app.add_exception_handler(kind, _community_error)
+
+
+def paper_section(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
+    """Votes, the collections that hold the paper, and its comments."""
+    community: Community = request.app.state.community
+    user = current_user(request)
+    own = community.own_collections(user) if user else []
+    holding = community.collections_holding(paper_pk, user)
+    return "community/paper_section.html", {
+        "paper": paper,
+        "state": community.vote_state(paper_pk, user),
+        "comments": community.comments(paper_pk, user),
+        "holding": [c for c in holding if c.public or (user and c.owner_pk == user.pk)],
+        "own": own,
+        "in_own": {c.pk for c in holding if user and c.owner_pk == user.pk},
+        "hidden": community.paper_hidden(paper_pk) if user and user.is_admin else False,
+        "max_comment": 10_000,
+    }

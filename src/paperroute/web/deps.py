@@ -1,0 +1,69 @@
+"""What routes receive: the hub, and ``render`` for templates (with the anonymous page cache)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..hub import Hub
+from .cache import PageCache
+
+
+def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def page_cache(request: Request) -> PageCache:
+    cache: PageCache = request.app.state.page_cache
+    return cache
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+    *,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render ``template`` in the site layout (``request`` is added to the context)."""
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, {"request": request, **context}, status_code=status, headers=headers
+    )
+    return response
+
+
+def render_cached(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """Render a page every anonymous reader sees alike, and keep it for the next one.
+
+    The CSRF token is per reader, so the page is rendered with a placeholder that is swapped
+    for the reader's token on the way out. Signed-in readers always get a fresh render."""
+    cache = page_cache(request)
+    if getattr(request.state, "user", None) is not None:
+        return render(request, template, context)
+    token = getattr(request.state, "csrf_token", "") or ""
+    request.state.csrf_token = cache.TOKEN_PLACEHOLDER
+    try:
+        body = render(request, template, context).body
+    finally:
+        request.state.csrf_token = token
+    cache.put(request, bytes(body), "text/html; charset=utf-8")
+    return cache.respond(bytes(body), "text/html; charset=utf-8", token)
+
+
+async def cached_page(
+    request: Request, template: str, build: Callable[[], dict[str, Any]]
+) -> Response:
+    """An anonymous reader's page from the cache, else ``build()`` (run in a worker thread:
+    it reads the database) rendered and kept."""
+    hit = page_cache(request).get(request)
+    if hit is not None:
+        return hit
+    context = await run_in_threadpool(build)
+    return render_cached(request, template, context)

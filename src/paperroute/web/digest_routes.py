@@ -1,0 +1,422 @@
+"""Digest subscriptions on the web: subscribe (footer form, /subscribe page, JSON API),
+confirm, manage and unsubscribe by signed link, RFC 8058 one-click unsubscribe, the admin's
+preview, the bounce webhook and the /me section. ``install(app)`` wires it (one line in
+create_app, after the community's install).
+
+The one-click endpoint (``POST /unsubscribe/{token}``) is answered by a small middleware
+ahead of the session middleware: mail providers post to it without cookies or a CSRF token
+(RFC 8058 3.1), and the signed token in its URL is what authorises it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..community.errors import RateLimited
+from ..config import Config
+from ..digest import Digests
+from ..digest.address import display_email, normalise_email
+from ..digest.links import BadLink
+from ..digest.model import FREQUENCIES, WEEKDAYS, Preferences, Subscriber
+from ..digest.subscriptions import Suppressed
+from ..errors import ConfigError, InvalidInput, NotFound, PaperrouteError
+from ..mail.transport import MailError
+from .deps import render
+from .problems import problem_response
+from .session import client_ip, current_user, require_admin
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+MAX_FORM_FIELD = 4000
+MAX_WEBHOOK_BYTES = 1024 * 1024
+FORM_FIELDS = (
+    "frequency",
+    "weekday",
+    "send_hour",
+    "timezone",
+    "categories",
+    "keywords",
+    "authors",
+    "max_papers",
+)
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+)
+
+
+def get_digests(request: Request) -> Digests:
+    digests: Digests = request.app.state.digests
+    return digests
+
+
+DigestsDep = Annotated[Digests, Depends(get_digests)]
+
+
+def _form_context(prefs: Preferences, **extra: Any) -> dict[str, Any]:
+    return {
+        "prefs": prefs,
+        "frequencies": FREQUENCIES,
+        "weekdays": list(enumerate(WEEKDAYS)),
+        "zones": COMMON_ZONES,
+        "hours": range(24),
+        "error": None,
+        "email": "",
+        **extra,
+    }
+
+
+async def _fields(request: Request) -> dict[str, Any]:
+    """Form fields as the preference parser takes them (lists as newline-separated text)."""
+    form = await request.form(max_files=0, max_fields=50)
+    fields: dict[str, Any] = {}
+    for name in ("email", "full", *FORM_FIELDS, "trending"):
+        value = form.get(name)
+        if isinstance(value, str):
+            if len(value) > MAX_FORM_FIELD:
+                raise InvalidInput(f"the field {name} is too long")
+            fields[name] = value
+    if fields.pop("full", None) and "trending" not in fields:
+        fields["trending"] = "off"  # an unticked box sends nothing
+    return fields
+
+
+def _entered(fields: dict[str, Any]) -> Preferences:
+    """What the reader typed, for showing the form again (no validation)."""
+
+    def items(name: str) -> tuple[str, ...]:
+        raw = str(fields.get(name, ""))
+        return tuple(p.strip() for line in raw.splitlines() for p in line.split(",") if p.strip())
+
+    return Preferences(
+        categories=items("categories"),
+        keywords=tuple(line.strip() for line in str(fields.get("keywords", "")).splitlines()),
+        authors=items("authors"),
+        trending=str(fields.get("trending", "on")).lower() in {"on", "1", "true", "yes"},
+    )
+
+
+# -- subscribe ------------------------------------------------------------------------------
+
+
+@router.get("/subscribe", response_class=HTMLResponse)
+def subscribe_page(request: Request, email: str = "") -> Response:
+    return render(request, "digest/subscribe.html", _form_context(Preferences(), email=email[:320]))
+
+
+@router.post("/subscribe", response_class=HTMLResponse)
+async def subscribe(request: Request, digests: DigestsDep) -> Response:
+    fields = await _fields(request)
+    email = str(fields.pop("email", ""))
+    user = current_user(request)
+    try:
+        if user is not None and _same_address(email, user.email):
+            outcome = await run_in_threadpool(digests.subscribe_signed_in, email, fields)
+        else:
+            outcome = await run_in_threadpool(
+                digests.subscribe, email, fields, client=client_ip(request)
+            )
+    except RateLimited as exc:
+        context = _form_context(_entered(fields), email=email[:320], error=str(exc))
+        return render(
+            request,
+            "digest/subscribe.html",
+            context,
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    except Suppressed as exc:
+        context = _form_context(_entered(fields), email=email[:320], error=str(exc))
+        return render(request, "digest/subscribe.html", context, status=403)
+    except InvalidInput as exc:
+        context = _form_context(_entered(fields), email=email[:320], error=str(exc))
+        return render(request, "digest/subscribe.html", context, status=400)
+    except (MailError, ConfigError) as exc:
+        log.error("subscription mail failed: %s", exc)
+        context = _form_context(
+            _entered(fields),
+            email=email[:320],
+            error="we could not send the confirmation mail just now; please try again later",
+        )
+        return render(request, "digest/subscribe.html", context, status=503)
+    return render(
+        request,
+        "digest/subscribe_sent.html",
+        {"message": outcome.message, "confirmed": not outcome.confirmation_sent},
+        status=200,
+    )
+
+
+def _same_address(typed: str, account: str) -> bool:
+    try:
+        return normalise_email(typed) == normalise_email(account)
+    except InvalidInput:
+        return False
+
+
+@router.get("/subscribe/confirm", response_class=HTMLResponse)
+async def confirm(request: Request, digests: DigestsDep, token: str = "") -> Response:
+    try:
+        subscriber = await run_in_threadpool(digests.confirm, token[:600])
+    except (BadLink, NotFound) as exc:
+        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+    except Suppressed as exc:
+        return render(request, "digest/message.html", _message("Address suppressed", str(exc)), 403)
+    return render(
+        request,
+        "digest/confirmed.html",
+        {"subscriber": subscriber, "manage_url": _manage_path(digests, subscriber)},
+    )
+
+
+def _message(title: str, detail: str) -> dict[str, Any]:
+    return {"title": title, "detail": detail}
+
+
+def _manage_path(digests: Digests, subscriber: Subscriber) -> str:
+    return f"/subscription/{digests.manage_token(subscriber)}"
+
+
+# -- manage ---------------------------------------------------------------------------------
+
+
+def _manage_context(subscriber: Subscriber, token: str, **extra: Any) -> dict[str, Any]:
+    return _form_context(
+        subscriber.prefs,
+        subscriber=subscriber,
+        shown_email=display_email(subscriber.email),
+        token=token,
+        **extra,
+    )
+
+
+@router.get("/subscription/{token}", response_class=HTMLResponse)
+async def manage_page(request: Request, token: str, digests: DigestsDep) -> Response:
+    try:
+        subscriber = await run_in_threadpool(digests.by_manage_link, token[:600])
+    except (BadLink, NotFound) as exc:
+        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+    return render(request, "digest/manage.html", _manage_context(subscriber, token))
+
+
+@router.post("/subscription/{token}", response_class=HTMLResponse)
+async def manage_save(request: Request, token: str, digests: DigestsDep) -> Response:
+    fields = await _fields(request)
+    fields.pop("email", None)
+    try:
+        subscriber = await run_in_threadpool(digests.by_manage_link, token[:600])
+    except (BadLink, NotFound) as exc:
+        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+    try:
+        subscriber = await run_in_threadpool(digests.update, token[:600], fields)
+    except InvalidInput as exc:
+        context = _manage_context(subscriber, token, error=str(exc))
+        context["prefs"] = _entered(fields)
+        return render(request, "digest/manage.html", context, status=400)
+    return render(request, "digest/manage.html", _manage_context(subscriber, token, saved=True))
+
+
+@router.post("/subscription/{token}/unsubscribe", response_class=HTMLResponse)
+async def manage_unsubscribe(request: Request, token: str, digests: DigestsDep) -> Response:
+    try:
+        subscriber = await run_in_threadpool(digests.unsubscribe_by_manage_link, token[:600])
+    except (BadLink, NotFound) as exc:
+        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+    return render(request, "digest/unsubscribed.html", {"email": display_email(subscriber.email)})
+
+
+# -- unsubscribe ----------------------------------------------------------------------------
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe_page(request: Request, token: str, digests: DigestsDep) -> Response:
+    """A confirmation page, not the action: link scanners follow GET links in mail."""
+    try:
+        subscriber = await run_in_threadpool(digests.by_unsubscribe_link, token[:600])
+    except (BadLink, NotFound) as exc:
+        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+    return render(
+        request,
+        "digest/unsubscribe.html",
+        {"email": display_email(subscriber.email), "token": token, "status": subscriber.status},
+    )
+
+
+class OneClickUnsubscribe:
+    """Answers ``POST /unsubscribe/{token}`` before the session middleware's CSRF check."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not path.startswith("/unsubscribe/")
+            or path.count("/") != 2
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await _one_click(request, path.removeprefix("/unsubscribe/"))
+        await response(scope, receive, send)
+
+
+async def _one_click(request: Request, token: str) -> Response:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > 10_000:
+            return PlainTextResponse("request body too large", status_code=413)
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+    browser = "text/html" in request.headers.get("accept", "")
+    digests: Digests = request.app.state.digests
+    try:
+        subscriber = await run_in_threadpool(digests.unsubscribe, token[:600], how="one-click")
+    except (BadLink, NotFound) as exc:
+        if browser:
+            return _page(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return PlainTextResponse(str(exc), status_code=400)
+    except PaperrouteError as exc:
+        log.error("one-click unsubscribe failed: %s", exc)
+        return PlainTextResponse("please try again shortly", status_code=503)
+    one_click = fields.get("List-Unsubscribe") == ["One-Click"]
+    if browser and not one_click:
+        return _page(
+            request, "digest/unsubscribed.html", {"email": display_email(subscriber.email)}, 200
+        )
+    return PlainTextResponse("unsubscribed", status_code=200)
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status: int) -> Response:
+    request.state.user = None  # answered outside the session: render as signed out
+    request.state.csrf_token = ""
+    return render(request, template, context, status=status)
+
+
+# -- admin preview --------------------------------------------------------------------------
+
+
+@router.get("/digest/preview", response_class=HTMLResponse, dependencies=[Depends(require_admin)])
+async def preview(request: Request, digests: DigestsDep, email: str = "") -> Response:
+    if not email:
+        return render(
+            request, "digest/preview.html", {"email": "", "rendered": None, "error": None}
+        )
+    try:
+        rendered = await run_in_threadpool(digests.preview, email[:400])
+    except (InvalidInput, NotFound) as exc:
+        status = 404 if isinstance(exc, NotFound) else 400
+        context = {"email": email[:320], "rendered": None, "error": str(exc)}
+        return render(request, "digest/preview.html", context, status=status)
+    return render(
+        request, "digest/preview.html", {"email": email, "rendered": rendered, "error": None}
+    )
+
+
+# -- JSON API -------------------------------------------------------------------------------
+
+
+@router.post("/api/v1/subscriptions", status_code=202)
+async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
+    """Subscribe an address (JSON: email, frequency, weekday, send_hour, timezone, trending,
+    categories, keywords, authors, max_papers). Mails the confirmation link: 202."""
+    try:
+        data = await request.json()
+    except ValueError:
+        return problem_response(400, "Bad Request", "the body must be a JSON object")
+    if not isinstance(data, dict):
+        return problem_response(400, "Bad Request", "the body must be a JSON object")
+    email = data.get("email")
+    if not isinstance(email, str):
+        return problem_response(400, "Bad Request", "email is required (a string)")
+    fields = {k: v for k, v in data.items() if k in (*FORM_FIELDS, "trending")}
+    try:
+        outcome = await run_in_threadpool(
+            digests.subscribe, email, fields, client=client_ip(request)
+        )
+    except RateLimited as exc:
+        return problem_response(
+            429, "Too Many Requests", str(exc), headers={"Retry-After": str(exc.retry_after)}
+        )
+    except Suppressed as exc:
+        return problem_response(403, "Forbidden", str(exc))
+    except InvalidInput as exc:
+        return problem_response(400, "Bad Request", str(exc))
+    except (MailError, ConfigError) as exc:
+        log.error("subscription mail failed: %s", exc)
+        return problem_response(
+            503, "Service Unavailable", "the confirmation mail cannot be sent now"
+        )
+    return JSONResponse({"status": "pending", "detail": outcome.message}, status_code=202)
+
+
+@router.post("/api/v1/bounces")
+async def bounce_webhook(request: Request, digests: DigestsDep) -> Response:
+    """A bounce (the raw DSN message as the body), from a mail server's pipe or a provider's
+    webhook; authorised by ``X-Bounce-Token`` equal to ``digest_bounce_token``."""
+    config: Config = request.app.state.config
+    if not config.digest_bounce_token:
+        return problem_response(404, "Not Found", "the bounce webhook is not enabled")
+    supplied = request.headers.get("x-bounce-token", "")
+    if not hmac.compare_digest(supplied.encode(), config.digest_bounce_token.encode()):
+        return problem_response(401, "Unauthorized", "X-Bounce-Token is missing or wrong")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return problem_response(413, "Content Too Large", "a bounce is at most 1 MB")
+    report = await run_in_threadpool(digests.bounce_message, body)
+    if report.not_dsn:
+        return problem_response(422, "Unprocessable Content", report.not_dsn[0].split(": ", 1)[1])
+    return JSONResponse(
+        {
+            "bounces": [
+                {"email": b.email, "kind": b.kind, "status": b.status} for b in report.bounces
+            ],
+            "suppressed": sorted(set(report.suppressed)),
+            "unsubscribed": report.unsubscribed,
+        }
+    )
+
+
+# -- /me ------------------------------------------------------------------------------------
+
+
+def me_section(request: Request, user: Any) -> tuple[str, dict[str, Any]] | None:
+    digests: Digests = request.app.state.digests
+    try:
+        subscriber = digests.find(user.email)
+    except InvalidInput:
+        return None
+    manage = _manage_path(digests, subscriber) if subscriber else None
+    return "digest/me_section.html", {
+        "subscriber": subscriber,
+        "manage_url": manage,
+        "email": user.email,
+    }
+
+
+def install(app: FastAPI) -> None:
+    app.state.digests = Digests(app.state.hub.engine, app.state.config)
+    app.state.me_sections.append(me_section)
+    app.add_middleware(OneClickUnsubscribe)
+    app.include_router(router)

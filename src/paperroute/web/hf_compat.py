@@ -1,0 +1,135 @@
+"""``/api/daily_papers`` in the JSON shape of Hugging Face's endpoint, so that tools written
+for Hugging Face (its ``huggingface_hub`` client, scripts reading the dumps) work against a
+self-hosted hub.
+
+Parameters as Hugging Face's: ``date`` (YYYY-MM-DD), ``week`` (YYYY-Www) or ``month``
+(YYYY-MM) — at most one, default the newest day with daily papers; ``p`` page from 0;
+``limit`` 1..100 (default 50); ``sort`` ``publishedAt`` (newest first) or ``trending``
+(the hub's trending score); without ``sort``, most upvoted first. Items are the Hugging Face
+daily papers of the period (reader votes added to upvotes); hidden papers are left out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from .. import browse, trending
+from ..errors import InvalidInput
+from . import params
+from .deps import get_hub, page_cache
+
+router = APIRouter(tags=["compatibility"])
+
+SORTS = ("publishedAt", "trending")
+
+
+def hf_time(value: dt.date | dt.datetime | None) -> str | None:
+    """Hugging Face's timestamp format: 2026-08-20T00:00:00.000Z."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def hf_item(card: browse.Card, listed: dt.date | None) -> dict[str, Any]:
+    """One item of /api/daily_papers (the fields huggingface_hub reads, and a few more)."""
+    submitter = (
+        None if card.submitter is None else {"name": card.submitter, "fullname": card.submitter}
+    )
+    paper: dict[str, Any] = {
+        "id": card.id,
+        "authors": [{"name": name} for name in card.authors],
+        "publishedAt": hf_time(card.submitted_at or card.day),
+        "submittedOnDailyAt": hf_time(listed),
+        "title": card.title,
+        "summary": card.abstract,
+        "upvotes": card.upvotes,
+        "numComments": card.hf_comments + card.comments,
+    }
+    if submitter is not None:
+        paper["submittedOnDailyBy"] = submitter
+    if card.code_url:
+        paper["githubRepo"] = card.code_url
+    if card.code_stars is not None:
+        paper["githubStars"] = card.code_stars
+    if card.project_url:
+        paper["projectPage"] = card.project_url
+    return {
+        "paper": paper,
+        "publishedAt": hf_time(listed or card.day),
+        "title": card.title,
+        "summary": card.abstract,
+        "numComments": card.hf_comments + card.comments,
+        "submittedBy": submitter,
+    }
+
+
+def _period(
+    date: str | None, week: str | None, month: str | None
+) -> tuple[dt.date, dt.date] | None:
+    given = [value for value in (date, week, month) if value is not None]
+    if len(given) > 1:
+        raise InvalidInput("give at most one of date, week and month")
+    if date is not None:
+        day = params.parse_day(date)
+        return day, day
+    if week is not None:
+        return params.parse_week(week)
+    if month is not None:
+        return params.parse_month(month)
+    return None
+
+
+@router.get("/api/daily_papers")
+async def daily_papers(
+    request: Request,
+    date: Annotated[str | None, Query(max_length=40)] = None,
+    week: Annotated[str | None, Query(max_length=40)] = None,
+    month: Annotated[str | None, Query(max_length=40)] = None,
+    p: Annotated[int, Query(ge=0, le=100_000, description="page, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    sort: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """Hugging Face daily papers of a day, week or month, in Hugging Face's JSON shape."""
+    period = _period(date, week, month)
+    if sort is not None and sort not in SORTS:
+        raise InvalidInput(f"sort must be publishedAt or trending, not {sort[:40]!r}")
+    cache = page_cache(request)
+    hit = cache.get(request)
+    if hit is not None:
+        return hit
+
+    def build() -> list[dict[str, Any]]:
+        hub = get_hub(request)
+        with browse.reading(hub.engine) as connection:
+            if period is None:
+                newest = browse.newest_day(connection)
+                if newest is None:
+                    return []
+                start, end = newest, newest
+            else:
+                start, end = period
+            ranked = browse.top_between(connection, start, end, limit=10_000).cards
+            listed = browse.first_listed(connection, [c.pk for c in ranked], "hf", start, end)
+            if sort == "publishedAt":
+                ranked.sort(
+                    key=lambda c: c.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+                    reverse=True,
+                )
+            elif sort == "trending":
+                weights = trending.Weights.from_config(hub.config)
+                scores = trending.scores_for(connection, weights, [c.pk for c in ranked], "week")
+                ranked.sort(key=lambda c: -scores[c.pk].score if c.pk in scores else 0.0)
+        chosen = ranked[p * limit : (p + 1) * limit]
+        return [hf_item(card, listed.get(card.pk)) for card in chosen]
+
+    body = json.dumps(await run_in_threadpool(build), ensure_ascii=False).encode()
+    cache.put(request, body, "application/json")
+    return Response(body, media_type="application/json")

@@ -1,0 +1,69 @@
+"""Parsing what readers put in URLs: days, ISO weeks, months, page numbers, windows.
+
+Each parser raises InvalidInput with a message that says what was expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from ..errors import InvalidInput
+
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+WINDOWS = ("week", "month", "all")
+
+
+def _show(value: str) -> str:
+    return repr(value[:40] + ("…" if len(value) > 40 else ""))
+
+
+def parse_day(value: str) -> dt.date:
+    match = _DAY.match(value)
+    if match:
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            pass
+    raise InvalidInput(f"{_show(value)} is not a date: use YYYY-MM-DD, e.g. 2026-08-21")
+
+
+def parse_week(value: str) -> tuple[dt.date, dt.date]:
+    """An ISO week (2026-W34) as its Monday and Sunday."""
+    match = _WEEK.match(value)
+    if match:
+        try:
+            monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            return monday, monday + dt.timedelta(days=6)
+        except ValueError:
+            pass
+    raise InvalidInput(f"{_show(value)} is not an ISO week: use YYYY-Www, e.g. 2026-W34")
+
+
+def parse_month(value: str) -> tuple[dt.date, dt.date]:
+    """A month (2026-08) as its first and last day."""
+    match = _MONTH.match(value)
+    if match and 1 <= int(match[2]) <= 12 and int(match[1]) >= 1:
+        first = dt.date(int(match[1]), int(match[2]), 1)
+        return first, next_month(first) - dt.timedelta(days=1)
+    raise InvalidInput(f"{_show(value)} is not a month: use YYYY-MM, e.g. 2026-08")
+
+
+def next_month(first: dt.date) -> dt.date:
+    return dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def prev_month(first: dt.date) -> dt.date:
+    return dt.date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_window(value: str) -> str:
+    if value not in WINDOWS:
+        raise InvalidInput(f"window must be week, month or all, not {_show(value)}")
+    return value

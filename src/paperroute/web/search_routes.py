@@ -1,0 +1,239 @@
+"""Search on the web: the results page (/search), results as you type (/search/suggest), an
+Atom feed of any search (/search/feed), the JSON API (/api/v1/search,
+/api/v1/papers/{id}/similar) and the "Similar papers" section of the paper page.
+
+Every query is valid: what the parser cannot use comes back as notices, never as an error.
+Snippets carry the keyword index's match marks; they are escaped first, then the marks
+become <mark> elements. Papers hidden by moderators never appear (the search use cases and
+``browse.load_cards`` both leave them out)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
+
+from .. import browse
+from ..hub import SearchResult
+from ..search.keyword import MARK_END, MARK_START, KeywordHit
+from ..search.query import parse_query
+from ..search.service import MAX_SEARCH_LIMIT, Mode
+from .api import card_json
+from .deps import get_hub, render
+from .feeds import card_entries
+from .feedxml import ATOM_TYPE, build_atom
+from .problems import problem_response
+
+router = APIRouter()
+_EMPTY = parse_query("")  # frozen: the query of a similar-papers result
+
+PAGE_LIMIT = 30
+SUGGEST_LIMIT = 6
+FEED_LIMIT = 50
+SIMILAR_ON_PAGE = 6
+MAX_FIELD = 300
+Text = Annotated[
+    str,
+    Query(
+        description='the query: words, "phrases", prefix*, -excluded, '
+        "cat:, author:, after:, before:, has:code"
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="results to return")]
+
+
+def highlight(snippet: str) -> Markup:
+    """The snippet escaped, with the keyword index's match marks as <mark> elements."""
+    escaped = str(escape(snippet.replace(MARK_END, MARK_START).replace(MARK_START, "\x00")))
+    parts = escaped.split("\x00")
+    html = "".join(
+        f"<mark>{part}</mark>" if index % 2 else part for index, part in enumerate(parts)
+    )
+    return Markup(html)  # noqa: S704 - every part was escaped above
+
+
+class _ResultCard:
+    """A browse.Card whose snippet is the search's highlighted one (for _paper_card.html)."""
+
+    def __init__(self, card: browse.Card, hit: KeywordHit) -> None:
+        self._card = card
+        self.hit = hit
+        self.snippet = highlight(hit.snippet) if hit.snippet else card.snippet
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._card, name)
+
+
+def _mode(value: str | None, notices: list[str]) -> Mode:
+    if not value:
+        return Mode.hybrid
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        notices.append(f"unknown mode {value[:20]!r}: showing hybrid results")
+        return Mode.hybrid
+
+
+def _compose(q: str, fields: dict[str, str]) -> str:
+    """The query with the filter form's fields appended as filters."""
+    parts = [q]
+    for name in ("cat", "author"):
+        value = " ".join(fields.get(name, "").replace('"', " ").split())[:MAX_FIELD]
+        if value:
+            parts.append(f'{name}:"{value}"' if " " in value else f"{name}:{value}")
+    for name in ("after", "before"):
+        value = fields.get(name, "").strip()[:20]
+        if value:
+            parts.append(f"{name}:{value.replace(' ', '')}")
+    if fields.get("code"):
+        parts.append("has:code")
+    return " ".join(p for p in parts if p.strip())
+
+
+def _cards(request: Request, result: SearchResult) -> list[_ResultCard]:
+    hits = {hit.pk: hit for hit in result.hits}
+    with browse.reading(get_hub(request).engine) as connection:
+        cards = browse.load_cards(connection, list(hits))
+    return [_ResultCard(card, hits[card.pk]) for card in cards]
+
+
+def _search(request: Request, text: str, mode: Mode, limit: int) -> SearchResult:
+    return get_hub(request).search(text, mode=mode, limit=limit)
+
+
+@router.get("/search", response_class=HTMLResponse, include_in_schema=False)
+async def search_page(
+    request: Request,
+    q: str = "",
+    mode: str | None = None,
+    cat: str = "",
+    author: str = "",
+    after: str = "",
+    before: str = "",
+    code: str = "",
+) -> Response:
+    notices: list[str] = []
+    chosen = _mode(mode, notices)
+    fields = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
+    text = _compose(q, fields)
+    context: dict[str, Any] = {
+        "search_query": q,
+        "query": text,
+        "mode": chosen.value,
+        "modes": [m.value for m in Mode],
+        "fields": fields,
+        "cards": [],
+        "notices": notices,
+        "searched": bool(text.strip()),
+        "used_mode": chosen.value,
+    }
+    if text.strip():
+
+        def work() -> tuple[SearchResult, list[_ResultCard]]:
+            result = _search(request, text, chosen, PAGE_LIMIT)
+            return result, _cards(request, result)
+
+        result, cards = await run_in_threadpool(work)
+        context.update(cards=cards, used_mode=result.mode.value)
+        notices.extend(result.notices)
+    return render(request, "search/results.html", context)
+
+
+@router.get("/search/suggest", response_class=HTMLResponse, include_in_schema=False)
+async def suggest(request: Request, q: str = "") -> Response:
+    """Results as you type: a few titles for the header's search box (htmx fragment)."""
+    text = q.strip()
+    if len(text) < 2:
+        return HTMLResponse("")
+    if text[-1].isalnum() and ":" not in text.split()[-1]:
+        text += "*"  # the word being typed is a prefix
+
+    def work() -> list[_ResultCard]:
+        result = _search(request, text, Mode.hybrid, SUGGEST_LIMIT)
+        return _cards(request, result)
+
+    cards = await run_in_threadpool(work)
+    return render(request, "search/suggest.html", {"cards": cards, "query": q})
+
+
+@router.get("/search/feed", include_in_schema=False)
+async def search_feed(request: Request, q: str = "", mode: str | None = None) -> Response:
+    """An Atom feed of any search (its newest results are its best matches)."""
+    chosen = _mode(mode, [])
+
+    def work() -> bytes:
+        cards = _cards(request, _search(request, q, chosen, FEED_LIMIT)) if q.strip() else []
+        base = request.app.state.config.base_url.rstrip("/")
+        self_url = f"{base}/search/feed?{request.url.query}"
+        alternate = f"{base}/search?{request.url.query}"
+        entries = card_entries([c._card for c in cards], request.app.state.config.base_url)
+        title = f"paperroute: search for {' '.join(q.split())[:100]}"
+        return build_atom(title, self_url, entries, alternate_url=alternate)
+
+    return Response(await run_in_threadpool(work), media_type=ATOM_TYPE)
+
+
+def _item(card: _ResultCard) -> dict[str, Any]:
+    item = card_json(card._card, card.hit.score)
+    item["snippet"] = card.hit.snippet.replace(MARK_START, "").replace(MARK_END, "")
+    return item
+
+
+@router.get("/api/v1/search", tags=["search"])
+async def api_search(
+    request: Request, q: Text = "", mode: str = "hybrid", limit: Limit = 20
+) -> Response:
+    """Search papers (keyword, semantic or hybrid). Notices say what in the query was not
+    used; an empty query gives no items and a notice."""
+    try:
+        chosen = Mode(mode.strip().lower())
+    except ValueError:
+        return problem_response(
+            400, "Bad Request", f"mode must be keyword, semantic or hybrid, not {mode[:20]!r}"
+        )
+
+    def work() -> dict[str, Any]:
+        result = _search(request, q, chosen, limit)
+        return {
+            "query": q,
+            "mode": result.mode.value,
+            "notices": list(result.notices),
+            "items": [_item(card) for card in _cards(request, result)],
+        }
+
+    return _json(await run_in_threadpool(work))
+
+
+@router.get("/api/v1/papers/{paper_id:path}/similar", tags=["search"])
+async def api_similar(request: Request, paper_id: str, limit: Limit = 10) -> Response:
+    """Papers similar to one paper (itself excluded); 404 problem for an unknown paper."""
+
+    def work() -> dict[str, Any]:
+        result = get_hub(request).similar(paper_id, limit=limit)
+        hits = SearchResult(query=_EMPTY, hits=result.hits, notices=result.notices)
+        return {
+            "id": result.paper.id,
+            "notices": list(result.notices),
+            "items": [_item(card) for card in _cards(request, hits)],
+        }
+
+    return _json(await run_in_threadpool(work))
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return JSONResponse(body)
+
+
+def similar_section(request: Request, paper: Any, paper_pk: int) -> tuple[str, dict[str, Any]]:
+    """The paper page's "Similar papers" (empty list: the template says so)."""
+    result = get_hub(request).similar(paper.id, limit=SIMILAR_ON_PAGE)
+    hits = SearchResult(query=_EMPTY, hits=result.hits, notices=())
+    return "search/similar_section.html", {"similar": _cards(request, hits), "paper": paper}
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.state.paper_sections.append(similar_section)

@@ -1,0 +1,279 @@
+"""Who is asking, and is it really them: signed session cookies, CSRF tokens, API tokens.
+
+:class:`SessionMiddleware` (pure ASGI) runs before every route and sets
+
+- ``request.state.user``: the signed-in :class:`~paperroute.community.User`, or None (a
+  banned reader counts as signed out). The cookie is a signed ``reader:nonce``; the nonce's
+  hash is a row of ``user_sessions``, so signing out or a ban ends it on the server;
+- ``request.state.csrf_token``: the token every form sends as ``csrf_token`` (htmx sends it
+  as the ``X-CSRF-Token`` header). Signed in, it is an HMAC of the session's random nonce;
+  signed out, of a random ``pr_csrf`` cookie (double submit), so it needs no storage;
+- ``request.state.via_api_token``: True when an ``Authorization: Bearer prt_...`` personal
+  token authenticated an ``/api/`` request (other bearer tokens are left to their routes).
+  Such requests carry no ambient authority, so they skip the CSRF check, as do ``/api/``
+  requests without a session cookie.
+
+A POST, PUT, PATCH or DELETE without the right token gets 403 before any route runs, and a
+body over ``MAX_BODY`` gets 413. The cookie is ``HttpOnly``, ``SameSite=Lax``, and
+``Secure`` when ``base_url`` is https.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from http.cookies import SimpleCookie
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import Path, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..community import Community, Forbidden, NotSignedIn, User
+from ..community.accounts import API_TOKEN_PREFIX
+from ..community.signing import mac, sign, unsign
+from ..config import Config
+from . import problems
+
+SESSION_COOKIE = "pr_session"
+CSRF_COOKIE = "pr_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = b"x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_BODY = 1024 * 1024  # bytes: comments are capped far below; nothing else is bigger
+MAX_PK = 2**31 - 1  # the largest INTEGER key: a bigger number in a URL names nothing
+Pk = Annotated[int, Path(ge=1, le=MAX_PK)]
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class Sessions:
+    """Makes and reads the session cookie; lives on ``app.state.sessions``."""
+
+    def __init__(self, community: Community, config: Config, secret: str) -> None:
+        self.community = community
+        self.secret = secret
+        self.max_age = config.session_days * 86400
+        self.secure = config.base_url.lower().startswith("https://")
+
+    def csrf_for(self, nonce: str, signed_in: bool) -> str:
+        return mac(self.secret, "csrf", ("s:" if signed_in else "a:") + nonce)
+
+    def session_nonce(self, cookie: str | None) -> tuple[int, str] | None:
+        if not cookie:
+            return None
+        value = unsign(self.secret, "session", cookie, max_age=self.max_age)
+        if value is None:
+            return None
+        pk, _, nonce = value.partition(":")
+        if not pk.isdigit() or not nonce:
+            return None
+        return int(pk), nonce
+
+    def _cookie(self, name: str, value: str, max_age: int) -> str:
+        jar: SimpleCookie = SimpleCookie()
+        jar[name] = value
+        morsel = jar[name]
+        morsel["path"] = "/"
+        morsel["httponly"] = True
+        morsel["samesite"] = "Lax"
+        morsel["max-age"] = max_age
+        if self.secure:
+            morsel["secure"] = True
+        return morsel.OutputString()
+
+    def sign_in(self, response: Response, user: User) -> None:
+        """Start a session (kept on the server) and set its cookie. Its nonce is new, so the
+        signed-out CSRF token stops working."""
+        nonce = self.community.open_session(user)
+        token = sign(self.secret, "session", f"{user.pk}:{nonce}")
+        response.headers.append("set-cookie", self._cookie(SESSION_COOKIE, token, self.max_age))
+
+    def sign_out(self, request: Request, response: Response) -> None:
+        """End the session on the server too: its cookie, if copied, no longer works."""
+        nonce = getattr(request.state, "session_nonce", None)
+        if nonce:
+            self.community.close_session(nonce)
+        response.headers.append("set-cookie", self._cookie(SESSION_COOKIE, "", 0))
+
+    def anonymous_cookie(self, nonce: str) -> str:
+        return self._cookie(CSRF_COOKIE, nonce, 365 * 86400)
+
+
+class SessionMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sessions: Sessions = scope["app"].state.sessions
+        headers = dict(scope["headers"])
+        state = scope.setdefault("state", {})
+        state["user"], state["csrf_token"], state["via_api_token"] = None, "", False
+        path: str = scope["path"]
+        method: str = scope["method"]
+        cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+        new_cookie: str | None = None
+
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, credential = authorization.partition(" ")
+        personal = credential.strip().startswith(API_TOKEN_PREFIX)
+        # Other bearer tokens (the bounce webhook's) are for their own routes to check.
+        if path.startswith("/api/") and scheme.lower() == "bearer" and personal:
+            user = await run_in_threadpool(sessions.community.api_user, credential.strip())
+            if user is None or user.banned:
+                await self._refuse(
+                    scope, receive, send, 401, "the API token is unknown, revoked or suspended"
+                )
+                return
+            state["user"], state["via_api_token"] = user, True
+        else:
+            session = sessions.session_nonce(cookies.get(SESSION_COOKIE))
+            if session is not None:
+                user = await run_in_threadpool(sessions.community.session_user, *session)
+                if user is not None:
+                    state["user"], state["session_nonce"] = user, session[1]
+                    state["csrf_token"] = sessions.csrf_for(session[1], True)
+            if state["user"] is None:
+                nonce = cookies.get(CSRF_COOKIE, "")
+                if not (
+                    20 <= len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum()
+                ):
+                    nonce = secrets.token_urlsafe(24)
+                    new_cookie = sessions.anonymous_cookie(nonce)
+                state["csrf_token"] = sessions.csrf_for(nonce, False)
+
+        if method in UNSAFE:
+            body = await _read_body(receive)
+            if body is None:
+                await self._refuse(
+                    scope, receive, send, 413, f"the request body is over {MAX_BODY:,} bytes"
+                )
+                return
+            receive = _replay(body)
+            if not state["via_api_token"] and not (
+                path.startswith("/api/") and SESSION_COOKIE not in cookies
+            ):
+                supplied = await _supplied_token(scope, headers, body)
+                if not supplied:
+                    await self._refuse(
+                        scope, receive, send, 403,
+                        "this form is missing its security token (CSRF): reload the page and "
+                        "try again",
+                    )  # fmt: skip
+                    return
+                if not hmac.compare_digest(supplied.encode(), state["csrf_token"].encode()):
+                    await self._refuse(
+                        scope, receive, send, 403,
+                        "this form's security token (CSRF) is not valid for your session: "
+                        "reload the page and try again",
+                    )  # fmt: skip
+                    return
+
+        if new_cookie is None:
+            await self.app(scope, receive, send)
+            return
+        cookie = new_cookie.encode("latin-1")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+        response = problems.error_response(Request(scope, receive), status, detail)
+        await response(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None once it passes MAX_BODY."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _supplied_token(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> str:
+    header = headers.get(CSRF_HEADER)
+    if header:
+        return header.decode("latin-1").strip()
+    content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+    if content_type.startswith(_FORM_TYPES[0]):
+        try:
+            fields = parse_qs(body.decode("utf-8"), max_num_fields=1000)
+        except (UnicodeDecodeError, ValueError):
+            return ""
+        return (fields.get(CSRF_FIELD) or [""])[0]
+    if content_type.startswith(_FORM_TYPES[1]):
+        try:
+            form = await Request(scope, _replay(body)).form()
+        except Exception:  # a malformed multipart body: no token to be found in it
+            return ""
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def current_user(request: Request) -> User | None:
+    user: User | None = getattr(request.state, "user", None)
+    return user
+
+
+def require_user(request: Request) -> User:
+    """Dependency: the signed-in reader, else NotSignedIn (401, or a redirect to /login)."""
+    user = current_user(request)
+    if user is None:
+        raise NotSignedIn("sign in first")
+    return user
+
+
+def require_admin(request: Request) -> User:
+    """Dependency: a signed-in admin, else 401/403."""
+    user = require_user(request)
+    if not user.is_admin:
+        raise Forbidden("only admins can do this")
+    return user
+
+
+def get_community(request: Request) -> Community:
+    community: Community = request.app.state.community
+    return community
+
+
+def get_sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,33 @@
+// Math in titles and abstracts: the server escapes the text; KaTeX renders $...$ in place.
+// A formula KaTeX rejects stays as the text it was (throwOnError + a quiet errorCallback).
+(function () {
+  "use strict";
+  var options = {
+    delimiters: [
+      { left: "$$", right: "$$", display: true },
+      { left: "\\[", right: "\\]", display: true },
+      { left: "\\(", right: "\\)", display: false },
+      { left: "$", right: "$", display: false },
+    ],
+    throwOnError: true,
+    errorCallback: function () {},
+    trust: false,
+    strict: "ignore",
+    maxExpand: 200,
+  };
+  function render(root) {
+    if (typeof window.renderMathInElement !== "function") return;
+    var nodes = (root || document).querySelectorAll(".math:not([data-math-done])");
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].setAttribute("data-math-done", "");
+      try {
+        window.renderMathInElement(nodes[i], options);
+      } catch (e) {
+        /* leave the text as it is */
+      }
+    }
+    document.documentElement.setAttribute("data-math", "ready");
+  }
+  document.addEventListener("DOMContentLoaded", function () { render(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { render(event.target); });
+})();

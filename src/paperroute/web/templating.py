@@ -1,0 +1,94 @@
+"""Jinja2 setup: URL helpers for papers, authors and categories, number and date filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi.templating import Jinja2Templates
+
+from ..config import Config
+
+STATIC = Path(__file__).parent / "static"
+
+
+def paper_url(paper_id: str) -> str:
+    """/papers/{id}: old arXiv ids keep their '/', hash and DOI ids their ':'."""
+    return "/papers/" + quote(paper_id, safe="/:")
+
+
+def author_url(name: str) -> str:
+    return "/authors/" + quote(name, safe="")
+
+
+def category_url(category: str) -> str:
+    return "/categories/" + quote(category, safe="")
+
+
+def day_url(day: dt.date) -> str:
+    return f"/papers/date/{day.isoformat()}"
+
+
+def http_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL, else None: stored links come from outside, and a
+    ``javascript:`` or ``data:`` link must never reach an href."""
+    if not url:
+        return None
+    text = url.strip()
+    lowered = text.lower()
+    if lowered.startswith(("https://", "http://")) and not any(c in text for c in '"<> \t\n'):
+        return text
+    return None
+
+
+def compact(number: int | None) -> str:
+    """1234 -> 1.2k; what a card shows for stars."""
+    if number is None:
+        return ""
+    if number >= 10_000:
+        return f"{number / 1000:.0f}k"
+    if number >= 1000:
+        return f"{number / 1000:.1f}k"
+    return str(number)
+
+
+def long_date(day: dt.date | dt.datetime | None) -> str:
+    if day is None:
+        return ""
+    return f"{day:%A}, {day:%B} {day.day}, {day.year}"
+
+
+def short_date(day: dt.date | dt.datetime | None) -> str:
+    if day is None:
+        return ""
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def _asset_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*.css")) + sorted(STATIC.rglob("*.js")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def configure_templates(templates: Jinja2Templates, config: Config) -> None:
+    env = templates.env
+    env.filters.update(
+        paper_url=paper_url,
+        author_url=author_url,
+        category_url=category_url,
+        day_url=day_url,
+        compact=compact,
+        http_url=http_url,
+        long_date=long_date,
+        short_date=short_date,
+    )
+    env.globals.update(
+        asset_version=_asset_version(),
+        demo=config.demo,
+        site_name="paperroute",
+    )
+    env.trim_blocks = True
+    env.lstrip_blocks = True

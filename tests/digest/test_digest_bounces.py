@@ -1,0 +1,159 @@
+"""Bounces: real delivery status notifications (RFC 3464) from a file, an mbox and a
+Maildir, thresholds for soft and hard bounces, unsubscribe requests by mail, and input that
+is not a DSN (clear message, nothing changed)."""
+
+from __future__ import annotations
+
+import mailbox
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import DATA, SECRET
+from paperroute import Hub
+from paperroute.digest import Digests
+from paperroute.digest.bounces import parse_dsn
+from paperroute.digest.model import preferences
+from paperroute.digest.subscriptions import add_confirmed
+from paperroute.errors import InvalidInput
+from paperroute.store.schema_digests import bounces, subscribers, suppressions
+from support.cli import cli
+
+HARD = DATA / "dsn-mailbox-full-hard.eml"  # user@aol.com, 5.2.2
+SOFT = DATA / "dsn-delayed-rfc3464.eml"  # louisl@larry.slip.umd.edu, 4.0.0
+DELAYED = DATA / "dsn-no-mx-delayed.eml"  # user@example.com, 4.4.4 delayed
+NOT_DSN = DATA / "not-dsn-gmail-plain.eml"
+
+
+def counts(hub: Hub) -> tuple[int, int]:
+    with hub.engine.connect() as connection:
+        return (
+            connection.scalar(select(func.count()).select_from(bounces)) or 0,
+            connection.scalar(select(func.count()).select_from(suppressions)) or 0,
+        )
+
+
+def test_parse_real_dsns() -> None:
+    from email import message_from_bytes
+    from email.policy import compat32
+
+    def parse(path: Path) -> list[tuple[str, str, str]] | None:
+        found = parse_dsn(message_from_bytes(path.read_bytes(), policy=compat32))
+        return None if found is None else [(b.email, b.kind, b.status) for b in found]
+
+    assert parse(HARD) == [("user@aol.com", "hard", "5.2.2")]
+    assert parse(SOFT) == [("louisl@larry.slip.umd.edu", "soft", "4.0.0")]
+    assert parse(DELAYED) == [("user@example.com", "soft", "4.4.4")]
+    assert parse(NOT_DSN) is None
+
+
+def test_hard_bounce_suppresses_at_once(papers_hub: Hub, digests: Digests) -> None:
+    add_confirmed(papers_hub.engine, "user@aol.com", preferences({"trending": "on"}))
+    report = digests.bounces_from_path(HARD)
+    assert [b.email for b in report.bounces] == ["user@aol.com"]
+    assert report.suppressed == ["user@aol.com"] and not report.not_dsn
+    with papers_hub.engine.connect() as connection:
+        assert connection.scalar(select(suppressions.c.reason)) == "hard-bounce"
+    assert digests.send(ignore_hour=True, dry_run=True).due == 0
+
+
+def test_soft_bounces_suppress_at_the_threshold(
+    papers_hub: Hub, digests_for: Callable[..., Digests]
+) -> None:
+    digests = digests_for(digest_bounce_soft_limit=3)
+    for attempt in range(1, 4):
+        report = digests.bounces_from_path(SOFT)
+        assert [b.kind for b in report.bounces] == ["soft"]
+        assert bool(report.suppressed) == (attempt == 3)
+    with papers_hub.engine.connect() as connection:
+        assert connection.scalar(select(suppressions.c.reason)) == "soft-bounce"
+
+
+def test_mbox_and_maildir(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
+    box = mailbox.mbox(tmp_path / "bounces.mbox")
+    for path in (HARD, DELAYED, NOT_DSN):
+        box.add(path.read_bytes())
+    box.flush()
+    report = digests.bounces_from_path(tmp_path / "bounces.mbox")
+    assert report.messages == 3
+    assert sorted(b.email for b in report.bounces) == ["user@aol.com", "user@example.com"]
+    assert len(report.not_dsn) == 1 and "not a delivery status notification" in report.not_dsn[0]
+    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    maildir.add(SOFT.read_bytes())
+    maildir.add(HARD.read_bytes())
+    again = digests.bounces_from_path(tmp_path / "Maildir")
+    assert again.messages == 2 and len(again.bounces) == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        NOT_DSN.read_bytes(),
+        b"",
+        b"\x00\xff\xfe garbage \x89PNG\r\n",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n"
+        b"--x\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; "
+        b"not an address\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--x--\r\n",
+        (b"Subject: x\r\n\r\n" + b"A" * 100 + b"\r\n") * 10,
+    ],
+)
+def test_not_a_dsn_changes_nothing(
+    papers_hub: Hub, digests: Digests, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "message.eml"
+    path.write_bytes(content)
+    report = digests.bounces_from_path(path)
+    assert report.not_dsn and not report.bounces
+    assert counts(papers_hub) == (0, 0)
+
+
+def test_unreadable_paths_are_clear_errors(digests: Digests, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="cannot read"):
+        digests.bounces_from_path(tmp_path / "missing.mbox")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InvalidInput, match="not a Maildir"):
+        digests.bounces_from_path(tmp_path / "folder")
+    huge = tmp_path / "huge.eml"
+    huge.write_bytes(b"X" * (6 * 1024 * 1024))
+    with pytest.raises(InvalidInput, match="larger than"):
+        digests.bounces_from_path(huge)
+
+
+def test_unsubscribe_by_mail(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
+    subscriber = add_confirmed(papers_hub.engine, "reader@example.org", preferences({}))
+    from paperroute.digest.links import make_token
+
+    token = make_token(SECRET, "unsubscribe", subscriber.pk, subscriber.email)
+    message = EmailMessage()
+    message["From"] = "reader@example.org"
+    message["To"] = "digest@papers.example.org"
+    message["Subject"] = f"unsubscribe {token}"
+    (tmp_path / "request.eml").write_bytes(message.as_bytes())
+    report = digests.bounces_from_path(tmp_path / "request.eml")
+    assert report.unsubscribed == ["reader@example.org"]
+    with papers_hub.engine.connect() as connection:
+        assert connection.scalar(select(subscribers.c.status)) == "unsubscribed"
+    del message["Subject"]
+    message["Subject"] = f"unsubscribe {token[:-3]}xyz"
+    (tmp_path / "forged.eml").write_bytes(message.as_bytes())
+    forged = digests.bounces_from_path(tmp_path / "forged.eml")
+    assert forged.not_dsn and "invalid token" in forged.not_dsn[0]
+
+
+def test_cli_bounces_process(papers_hub: Hub, tmp_path: Path) -> None:
+    url = papers_hub.config.database_url
+    env = {"PAPERROUTE_SECRET_KEY": SECRET}
+    result = cli(url, "bounces", "process", str(HARD), **env)
+    assert result.exit_code == 0, result.stderr
+    assert "hard bounce user@aol.com 5.2.2" in result.stdout
+    assert "suppressed 1" in result.stdout
+    result = cli(url, "bounces", "process", str(NOT_DSN), **env)
+    assert result.exit_code == 1
+    assert "not a delivery status notification" in result.stderr
+    result = cli(url, "bounces", "process", str(tmp_path / "nope"), **env)
+    assert result.exit_code == 1 and "cannot read" in result.stderr
+    assert counts(papers_hub) == (1, 1)

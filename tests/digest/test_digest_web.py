@@ -1,0 +1,267 @@
+"""The digest pages and API over the real app (TestClient), mail to a real SMTP server:
+subscribe from the footer and the full form, confirm, manage, unsubscribe by page and by
+RFC 8058 one-click POST, the admin preview, the JSON API and the bounce webhook, with
+malformed and hostile input everywhere."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import DATA, make_config, paper_records
+from paperroute import Config, open_hub
+from paperroute.community import Community
+from paperroute.store.schema_digests import subscribers, suppressions
+from paperroute.web.app import create_app
+from support.community import csrf_of, web_sign_in
+from support.smtp import SmtpServer
+
+TOKEN = "bounce-webhook-token-0123456789"
+
+
+@pytest.fixture
+def web_config(database_url: str, smtp_server: SmtpServer) -> Config:
+    config = make_config(
+        database_url,
+        smtp_url=smtp_server.url,
+        digest_bounce_token=TOKEN,
+        digest_subscribe_per_ip_hour=6,
+        http_timeout=5.0,
+    )
+    with open_hub(config) as hub:
+        hub.ingest(paper_records())
+    return config
+
+
+@pytest.fixture
+def client(web_config: Config) -> Iterator[TestClient]:
+    app = create_app(web_config)
+    with TestClient(app) as made:
+        yield made
+    app.state.hub.close()
+
+
+def status_of(client: TestClient, email: str) -> tuple[str | None, str | None]:
+    engine = client.app.state.hub.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        status = connection.scalar(select(subscribers.c.status).where(subscribers.c.email == email))
+        reason = connection.scalar(
+            select(suppressions.c.reason).where(suppressions.c.email == email)
+        )
+    return status, reason
+
+
+def mailed_link(server: SmtpServer, email: str, path: str) -> str:
+    server.wait_for(1)
+    messages = server.to(email)
+    assert messages, f"no mail to {email}"
+    match = re.search(rf"https://papers\.example\.org({re.escape(path)}\S+)", messages[-1].text())
+    assert match, messages[-1].text()
+    return match.group(1)
+
+
+def subscribe(client: TestClient, **fields: str) -> Any:
+    page = client.get("/subscribe")
+    return client.post("/subscribe", data={"csrf_token": csrf_of(page.text), **fields})
+
+
+def test_footer_form_then_confirm_then_manage(client: TestClient, smtp_server: SmtpServer) -> None:
+    home = client.get("/subscribe")
+    answer = client.post(
+        "/subscribe", data={"email": "Reader@Example.org", "csrf_token": csrf_of(home.text)}
+    )
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    assert status_of(client, "reader@example.org") == ("pending", None)
+    confirm = mailed_link(smtp_server, "reader@example.org", "/subscribe/confirm?token=")
+    page = client.get(confirm)
+    assert page.status_code == 200 and "Subscription confirmed" in page.text
+    assert status_of(client, "reader@example.org") == ("confirmed", None)
+    manage = re.search(r'href="(/subscription/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    form = client.get(manage)
+    assert form.status_code == 200 and 'name="keywords"' in form.text
+    saved = client.post(
+        manage,
+        data={
+            "csrf_token": csrf_of(form.text),
+            "full": "1",
+            "categories": "cs.CL",
+            "keywords": "diffusion\nagents",
+            "frequency": "weekly",
+            "weekday": "4",
+            "send_hour": "18",
+            "timezone": "Asia/Tokyo",
+            "max_papers": "5",
+        },
+    )
+    assert saved.status_code == 200 and "Saved" in saved.text
+    assert "Asia/Tokyo" in saved.text and "diffusion" in saved.text
+    bad = client.post(
+        manage, data={"csrf_token": csrf_of(form.text), "full": "1", "timezone": "Mars/Base"}
+    )
+    assert bad.status_code == 400 and "not a time zone" in bad.text
+    gone = client.post(f"{manage}/unsubscribe", data={"csrf_token": csrf_of(form.text)})
+    assert gone.status_code == 200 and "Unsubscribed" in gone.text
+    assert status_of(client, "reader@example.org") == ("unsubscribed", "unsubscribed")
+
+
+def test_subscribe_needs_its_csrf_token(client: TestClient) -> None:
+    answer = client.post("/subscribe", data={"email": "reader@example.org"})
+    assert answer.status_code == 403
+    assert status_of(client, "reader@example.org") == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"email": "not-an-address"}, 400, "needs a name, an @"),
+        ({"email": "reader@example.org\r\nBcc: x@example.org"}, 400, "line breaks"),
+        ({"email": "üser@example.org"}, 400, "SMTPUTF8"),
+        ({"email": "x" * 3000 + "@example.org"}, 400, "longer than"),
+        ({"email": "reader@example.org", "full": "1", "trending": ""}, 400, "choose at least"),
+        ({"email": "reader@example.org", "timezone": "../../etc/passwd"}, 400, "time zone"),
+        ({"email": "reader@example.org", "max_papers": "99999999999999999999"}, 400, "max"),
+        ({"email": "reader@example.org", "keywords": "x" * 5000}, 400, "too long"),
+    ],
+)
+def test_bad_subscriptions_are_explained(
+    client: TestClient, smtp_server: SmtpServer, fields: dict[str, str], status: int, message: str
+) -> None:
+    answer = subscribe(client, **fields)
+    assert answer.status_code == status
+    assert message in answer.text and "Traceback" not in answer.text
+    assert smtp_server.messages == []
+
+
+def test_rate_limit_answers_429(client: TestClient, smtp_server: SmtpServer) -> None:
+    for n in range(6):
+        assert subscribe(client, email=f"r{n}@example.org").status_code == 200
+    answer = subscribe(client, email="r9@example.org")
+    assert answer.status_code == 429 and int(answer.headers["retry-after"]) > 0
+    assert "too many" in answer.text
+
+
+def test_one_click_unsubscribe(client: TestClient, smtp_server: SmtpServer) -> None:
+    subscribe(client, email="reader@example.org")
+    client.get(mailed_link(smtp_server, "reader@example.org", "/subscribe/confirm?token="))
+    app = client.app
+    result = app.state.digests.send(ignore_hour=True)  # type: ignore[attr-defined]
+    assert result.report.sent == 1
+    digest = smtp_server.to("reader@example.org")[-1].message
+    header = str(digest["List-Unsubscribe"])
+    url = re.search(r"<https://papers\.example\.org(/unsubscribe/[^>]+)>", header).group(1)  # type: ignore[union-attr]
+    # The GET is a page, not the action (link scanners follow links).
+    assert client.get(url).status_code == 200
+    assert status_of(client, "reader@example.org")[0] == "confirmed"
+    # A mail provider's POST: no cookie, no CSRF token, the RFC 8058 body.
+    with TestClient(app) as provider:
+        forged = provider.post(url[:-4] + "AAAA", content=b"List-Unsubscribe=One-Click")
+        assert forged.status_code == 400
+        assert status_of(client, "reader@example.org")[0] == "confirmed"
+        done = provider.post(
+            url,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert done.status_code == 200
+        again = provider.post(url, content=b"List-Unsubscribe=One-Click")
+        assert again.status_code == 200
+    assert status_of(client, "reader@example.org") == ("unsubscribed", "unsubscribed")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/subscribe/confirm?token=",
+        "/subscribe/confirm?token=abc.def",
+        "/subscribe/confirm?token=" + "A" * 5000,
+        "/subscription/abc.def",
+        "/subscription/%00%0d%0a",
+        "/unsubscribe/abc.def",
+    ],
+)
+def test_forged_links_are_400_pages(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 400 and "not valid" in answer.text
+
+
+def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
+    ok = client.post(
+        "/api/v1/subscriptions",
+        json={"email": "api@bücher.de", "categories": ["cs.CL"], "frequency": "daily"},
+    )
+    assert ok.status_code == 202 and ok.json()["status"] == "pending"
+    assert smtp_server.wait_for(1)[0].recipients == ("api@xn--bcher-kva.de",)
+    for body, status in [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"email": 5}', 400),
+        (b'{"email": "a@example.org", "frequency": "hourly"}', 400),
+        (b'{"email": "a@example.org\\r\\nBcc: b@example.org"}', 400),
+    ]:
+        answer = client.post(
+            "/api/v1/subscriptions", content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == status, body
+        assert answer.headers["content-type"] == "application/problem+json"
+    huge = client.post(
+        "/api/v1/subscriptions",
+        content=b'{"email": "' + b"a" * 2_000_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+
+
+def test_bounce_webhook(client: TestClient) -> None:
+    dsn = (DATA / "dsn-mailbox-full-hard.eml").read_bytes()
+    assert client.post("/api/v1/bounces", content=dsn).status_code == 401
+    wrong = client.post("/api/v1/bounces", content=dsn, headers={"X-Bounce-Token": "nope"})
+    assert wrong.status_code == 401
+    not_dsn = client.post(
+        "/api/v1/bounces",
+        content=(DATA / "not-dsn-gmail-plain.eml").read_bytes(),
+        headers={"X-Bounce-Token": TOKEN},
+    )
+    assert not_dsn.status_code == 422 and "not a delivery status" in not_dsn.json()["detail"]
+    assert status_of(client, "user@aol.com") == (None, None)
+    ok = client.post("/api/v1/bounces", content=dsn, headers={"X-Bounce-Token": TOKEN})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["suppressed"] == ["user@aol.com"]
+    assert status_of(client, "user@aol.com") == (None, "hard-bounce")
+    # A hard-bounced address cannot subscribe again from the form.
+    answer = subscribe(client, email="user@aol.com")
+    assert answer.status_code == 403 and "suppression list" in answer.text
+
+
+def test_admin_preview_and_me_section(
+    client: TestClient, smtp_server: SmtpServer, web_config: Config
+) -> None:
+    assert client.get(
+        "/digest/preview?email=x@example.org", follow_redirects=False
+    ).status_code in (
+        303,
+        401,
+    )
+    with open_hub(web_config) as hub:
+        Community(hub).ensure_user("admin@example.org", admin=True)
+    web_sign_in(client, smtp_server, "admin@example.org")
+    me = client.get("/me")
+    assert "Email digest" in me.text and "Subscribe with this address" in me.text
+    answer = client.post(
+        "/subscribe", data={"email": "admin@example.org", "csrf_token": csrf_of(me.text)}
+    )
+    assert answer.status_code == 200 and "no confirmation needed" in answer.text
+    assert "Manage your digest" in client.get("/me").text
+    preview = client.get("/digest/preview?email=admin@example.org")
+    assert preview.status_code == 200
+    assert re.search(
+        r'data-testid="preview-subject">paperroute digest, \w{3} \d+ \w{3} \d{4}: \d+ papers?<',
+        preview.text,
+    )
+    assert "srcdoc=" in preview.text and "sandbox" in preview.text
+    assert client.get("/digest/preview?email=nobody@example.org").status_code == 404
+    assert client.get("/digest/preview?email=bad").status_code == 400

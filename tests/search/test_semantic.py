@@ -1,0 +1,293 @@
+"""Semantic, hybrid and similar-papers search on SQLite and PostgreSQL, with a deterministic
+embedder: vectors stored and resumed, filters on both sides, hidden papers, fallbacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from sqlalchemy import insert, select, update
+
+from paperroute import Config, Hub, NotFound, open_hub
+from paperroute.search.service import Mode
+from paperroute.store.schema import papers
+from paperroute.store.schema_community import hidden_papers
+from paperroute.store.schema_vectors import embedding_models, embeddings
+from support.embedders import FailingEmbedder, HashEmbedder
+from support.search_corpus import corpus_records, rec
+
+MODES = [Mode.keyword, Mode.semantic, Mode.hybrid]
+
+
+def ids(hub: Hub, text: str, mode: Mode, limit: int = 20) -> list[str]:
+    return [hit.id for hit in hub.search(text, mode=mode, limit=limit).hits]
+
+
+def stored(hub: Hub) -> int:
+    with hub.engine.connect() as connection:
+        return len(connection.execute(select(embeddings.c.paper_pk)).all())
+
+
+# -- storing vectors ----------------------------------------------------------------------
+
+
+def test_embed_stores_float16_unit_vectors_once(shub: Hub, embedder: HashEmbedder) -> None:
+    assert shub.embed() == 300
+    with shub.engine.connect() as connection:
+        rows = connection.execute(select(embeddings)).all()
+        model = connection.execute(select(embedding_models)).one()
+    assert len(rows) == 300 and model.model == "test-hash" and model.dimension == 256
+    vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype="<f2").reshape(300, 256)
+    assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
+    calls = embedder.texts
+    assert shub.embed() == 0 and embedder.texts == calls  # resumable: nothing left to do
+
+
+def test_a_changed_abstract_is_embedded_again_and_only_it(
+    shub: Hub, embedder: HashEmbedder
+) -> None:
+    shub.embed()
+    first = corpus_records()[0]
+    changed = rec(
+        first.source_key,
+        arxiv_id=first.arxiv_id,
+        title=first.title,
+        abstract="A completely new abstract about turbulence.",
+        authors=first.authors,
+    )
+    shub.ingest([changed])
+    before = embedder.texts
+    assert shub.embed() == 1 and embedder.texts == before + 1
+
+
+def test_a_new_model_version_makes_every_vector_stale(config: Config) -> None:
+    with open_hub(config, embedder=HashEmbedder(version="1")) as hub:
+        hub.ingest(corpus_records()[:20])
+        assert hub.embed() == 20
+    with open_hub(config, embedder=HashEmbedder(version="2")) as hub:
+        assert hub.embed() == 20
+        assert stored(hub) == 20
+
+
+def test_an_interrupted_embed_keeps_finished_batches_and_resumes(config: Config) -> None:
+    with open_hub(config, embedder=FailingEmbedder(fail_at=3)) as hub:
+        hub.ingest(corpus_records())
+        with pytest.raises(KeyboardInterrupt):
+            hub.embed(batch_size=40)
+        assert stored(hub) == 80  # two finished batches
+    with open_hub(config, embedder=HashEmbedder()) as hub:
+        assert hub.embed(batch_size=40) == 220
+        assert stored(hub) == 300
+
+
+def test_deleting_a_paper_deletes_its_vector(embedded: Hub) -> None:
+    with embedded.engine.begin() as connection:
+        connection.execute(papers.delete().where(papers.c.id == corpus_records()[0].arxiv_id))
+    assert stored(embedded) == 299
+
+
+# -- the vector index ---------------------------------------------------------------------
+
+
+def test_the_index_is_persisted_and_reloaded(config: Config, embedded: Hub) -> None:
+    assert embedded.searcher.index.status().vectors == 300
+    folder = embedded.searcher.index.folder
+    assert folder is not None and any(folder.iterdir())
+    with open_hub(config, embedder=HashEmbedder()) as again:
+        index = again.searcher.index
+        index.refresh(force=True)
+        assert len(index) == 300 and index.status().kind == "exact"
+
+
+def test_new_vectors_are_added_without_a_rebuild(embedded: Hub) -> None:
+    index = embedded.searcher.index
+    before = index._faiss
+    embedded.ingest(
+        [
+            rec(
+                "new-1",
+                arxiv_id="2601.00001",
+                title="Gravitational wave lensing",
+                abstract="Lensing of gravitational waves by galaxies.",
+            )
+        ]
+    )
+    assert embedded.embed() == 1
+    assert len(index) == 301 and index._faiss is before  # added in place
+    top = embedded.search("gravitational lensing galaxies", mode=Mode.semantic, limit=1).hits
+    assert [hit.id for hit in top] == ["2601.00001"]
+
+
+def test_deleted_vectors_make_the_index_rebuild(embedded: Hub) -> None:
+    index = embedded.searcher.index
+    before = index._faiss
+    gone = corpus_records()[0].arxiv_id
+    with embedded.engine.begin() as connection:
+        connection.execute(papers.delete().where(papers.c.id == gone))
+    index.refresh(force=True)
+    assert len(index) == 299 and index._faiss is not before
+    assert gone not in ids(embedded, corpus_records()[0].title, Mode.semantic, 50)
+
+
+def test_hnsw_beyond_the_exact_limit(config: Config) -> None:
+    small = Config(
+        database_url=config.database_url,
+        vector_index_dir=config.vector_index_dir,
+        vector_exact_max=100,
+    )
+    with open_hub(small, embedder=HashEmbedder()) as hub:
+        hub.ingest(corpus_records())
+        hub.embed()
+        assert hub.searcher.index.status().kind == "hnsw"
+        index = hub.searcher.index
+        embedder = HashEmbedder()
+        agree = 0
+        for record in corpus_records()[:20]:
+            vector = embedder.embed([record.title])[0]
+            approximate = [pk for pk, _ in index.search(vector, 5)]
+            exact = [pk for pk, _ in index._brute(vector, index._ids, 5)]
+            agree += approximate[0] == exact[0]
+        assert agree >= 19
+    with open_hub(small, embedder=HashEmbedder()) as again:  # the graph is reloaded
+        again.searcher.index.refresh(force=True)
+        assert again.searcher.index.status().kind == "hnsw"
+        assert len(again.searcher.index) == 300
+
+
+# -- semantic and hybrid ------------------------------------------------------------------
+
+
+def test_semantic_search_finds_a_paper_by_its_title(embedded: Hub) -> None:
+    # (0704.0125 "... Part I" has a "Part II" whose text is as close.)
+    records = corpus_records()[:20]
+    first = sum(ids(embedded, r.title, Mode.semantic, 3)[0] == r.arxiv_id for r in records)
+    within = sum(r.arxiv_id in ids(embedded, r.title, Mode.semantic, 3) for r in records)
+    assert first >= 16 and within >= 19
+
+
+def test_hybrid_ranks_the_titled_paper_first(embedded: Hub) -> None:
+    for record in corpus_records()[10:20]:
+        assert ids(embedded, record.title, Mode.hybrid, 3)[0] == record.arxiv_id
+
+
+def test_scores_are_descending_and_limits_hold(embedded: Hub) -> None:
+    for mode in MODES:
+        hits = embedded.search("elliptic equations", mode=mode, limit=7).hits
+        assert 0 < len(hits) <= 7
+        scores = [hit.score for hit in hits]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_without_vectors_semantic_says_so_and_hybrid_falls_back(shub: Hub) -> None:
+    semantic = shub.search("elliptic equations", mode=Mode.semantic)
+    assert semantic.hits == () and any("paperroute embed" in n for n in semantic.notices)
+    hybrid = shub.search("elliptic equations", mode=Mode.hybrid)
+    keyword = shub.search("elliptic equations", mode=Mode.keyword)
+    assert [h.id for h in hybrid.hits] == [h.id for h in keyword.hits] != []
+    assert hybrid.mode is Mode.keyword
+    assert any("keyword results only" in n for n in hybrid.notices)
+
+
+def test_a_missing_model_is_a_notice_not_an_error(database_url: str, tmp_path: object) -> None:
+    config = Config(database_url=database_url, embed_model="/nonexistent/model-folder")
+    with open_hub(config) as hub:
+        hub.ingest(corpus_records()[:5])
+        hub.searcher.index.refresh(force=True)
+        result = hub.search("equations", mode=Mode.hybrid)
+        assert result.mode is Mode.keyword and result.notices
+
+
+@pytest.mark.parametrize("mode", [Mode.semantic, Mode.hybrid])
+def test_filters_apply_to_both_sides(embedded: Hub, mode: Mode) -> None:
+    by_id = {r.arxiv_id: r for r in corpus_records()}
+    for text, check in [
+        ("equations cat:math.DG", lambda r: "math.DG" in r.categories),
+        ("equations cat:math-ph", lambda r: "math-ph" in r.categories),
+        ("equations -elliptic", lambda r: "elliptic" not in (r.title + r.abstract).lower()),
+    ]:
+        found = ids(embedded, text, mode, 30)
+        assert found, text
+        assert all(check(by_id[i]) for i in found), text
+
+
+def test_author_and_date_and_code_filters(embedded: Hub) -> None:
+    record = corpus_records()[3]
+    surname = record.authors[0].split()[-1]
+    for mode in (Mode.semantic, Mode.hybrid):
+        found = ids(embedded, f"equations author:{surname}", mode)
+        assert found and record.arxiv_id in found
+        assert ids(embedded, "equations after:2100-01-01", mode) == []
+        assert ids(embedded, "equations has:code", mode) == []
+
+
+def test_a_narrow_filter_still_finds_its_papers(embedded: Hub) -> None:
+    """Over-fetched neighbours may all fail a filter: the restricted search finds the rest."""
+    rare = [r for r in corpus_records() if "math.PR" in r.categories]
+    found = ids(embedded, "fluid dynamics cat:math.PR", Mode.semantic, 50)
+    assert sorted(found) == sorted(r.arxiv_id for r in rare)
+
+
+def test_hidden_papers_never_appear(embedded: Hub) -> None:
+    record = corpus_records()[7]
+    with embedded.engine.begin() as connection:
+        pk = connection.execute(select(papers.c.pk).where(papers.c.id == record.arxiv_id)).scalar()
+        connection.execute(
+            insert(hidden_papers).values(
+                paper_pk=pk, reason="spam", hidden_at=dt.datetime.now(dt.UTC)
+            )
+        )
+    for mode in MODES:
+        assert record.arxiv_id not in ids(embedded, record.title, mode, 50)
+    other = corpus_records()[8].arxiv_id
+    assert record.arxiv_id not in [h.id for h in embedded.similar(other, limit=50).hits]
+
+
+# -- similar papers -----------------------------------------------------------------------
+
+
+def test_similar_papers_exclude_the_paper_and_share_its_subject(embedded: Hub) -> None:
+    record = corpus_records()[0]
+    result = embedded.similar(record.arxiv_id, limit=10)
+    found = [hit.id for hit in result.hits]
+    assert len(found) == 10 and record.arxiv_id not in found and len(set(found)) == 10
+    scores = [hit.score for hit in result.hits]
+    assert scores == sorted(scores, reverse=True) and result.notices == ()
+
+
+def test_a_near_duplicate_is_the_most_similar(embedded: Hub) -> None:
+    record = corpus_records()[42]
+    embedded.ingest(
+        [
+            rec(
+                "dup",
+                arxiv_id="2601.00042",
+                title=record.title + " (extended)",
+                abstract=record.abstract,
+            )
+        ]
+    )
+    embedded.embed()
+    assert embedded.similar(record.arxiv_id, limit=3).hits[0].id == "2601.00042"
+
+
+def test_similar_without_vectors_uses_keyword_neighbours(shub: Hub) -> None:
+    result = shub.similar(corpus_records()[0].arxiv_id, limit=5)
+    assert result.hits and any("keyword" in n for n in result.notices)
+
+
+def test_similar_of_an_unknown_paper_is_not_found(embedded: Hub) -> None:
+    with pytest.raises(NotFound):
+        embedded.similar("9999.99999")
+
+
+def test_a_changed_title_updates_search(embedded: Hub) -> None:
+    record = corpus_records()[1]
+    with embedded.engine.begin() as connection:
+        connection.execute(
+            update(papers)
+            .where(papers.c.id == record.arxiv_id)
+            .values(title="Quantum chromodynamics on the lattice", abstract="Lattice QCD gluons.")
+        )
+    assert embedded.embed() == 1
+    assert ids(embedded, "lattice chromodynamics gluons", Mode.semantic, 1) == [record.arxiv_id]
