@@ -8,7 +8,7 @@ DEMO_DB ?= demo.db
 CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
 HF_DUMPS ?= $(wildcard ../shared/data/hf-daily/hf-daily-papers-*.tar.gz)
 
-.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search demo-data clean
+.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search bench-quality demo-data demo-vectors clean
 
 venv: $(STAMP)
 
@@ -58,6 +58,14 @@ bench-ingest: venv
 
 bench-search: venv
 	$(BIN)/python benchmarks/search.py $(CORPUS) --hf $(HF_DUMPS)
+
+## demo-vectors: recompute the demo data's precomputed vectors (paperroute embed; minutes)
+demo-vectors: venv
+	$(BIN)/python scripts/build_demo_vectors.py
+
+## bench-quality: search quality against arxiv-sanity-lite's ranking and plain BM25 (minutes)
+bench-quality: venv
+	$(BIN)/python benchmarks/search_quality.py $(CORPUS) --hf $(HF_DUMPS)
 
 ## demo-data: rebuild the bundled demo data set from the shared real data
 demo-data: venv

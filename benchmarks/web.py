@@ -94,7 +94,7 @@ def run_wrk(base: str, path: str, connections: int, duration: int) -> dict[str, 
             "--timeout",
             "5s",
             base + path,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -169,7 +169,7 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60)
         if process.poll() is not None:
             raise SystemExit(f"paperroute serve exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(base + "/static/css/app.css", timeout=1):
+            with urllib.request.urlopen(base + "/static/css/app.css", timeout=1):  # noqa: S310
                 return
         except OSError:
             time.sleep(0.2)
@@ -199,8 +199,13 @@ def main() -> None:
             print(f"demo database loaded in {time.perf_counter() - started:.1f} s")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PAPERROUTE_DATABASE_URL": url, "PAPERROUTE_DEMO": "1",
-               "PAPERROUTE_SECRET_KEY": "benchmark-throwaway-secret", "PAPERROUTE_BASE_URL": base}  # fmt: skip
+        env = {
+            **os.environ,
+            "PAPERROUTE_DATABASE_URL": url,
+            "PAPERROUTE_DEMO": "1",
+            "PAPERROUTE_SECRET_KEY": "benchmark-throwaway-secret",
+            "PAPERROUTE_BASE_URL": base,
+        }
         env.pop("PAPERROUTE_CONFIG", None)
         server = subprocess.Popen(
             paperroute("serve", "--port", str(port), "--workers", str(args.workers)),
@@ -213,7 +218,7 @@ def main() -> None:
             wait_ready(base, server)
             for path in PATHS:  # warm: each worker renders and caches on its first hit
                 for _ in range(args.workers * 4):
-                    with urllib.request.urlopen(base + path, timeout=10) as response:
+                    with urllib.request.urlopen(base + path, timeout=10) as response:  # noqa: S310
                         response.read()
             watch.start()
             print(f"generator: {generator}; {args.connections} connections, {args.duration} s "

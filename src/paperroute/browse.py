@@ -71,7 +71,7 @@ def reading(engine: Engine) -> Iterator[Connection]:
         raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
 
-def _as_date(value: object) -> dt.date | None:
+def as_date(value: object) -> dt.date | None:
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, dt.datetime):
@@ -150,7 +150,7 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
         .where(daily_entries.c.paper_pk.in_(keys))
         .group_by(daily_entries.c.paper_pk)
     ):
-        hf[paper_pk] = (up or 0, n_comments or 0, submitter, _as_date(first_day))
+        hf[paper_pk] = (up or 0, n_comments or 0, submitter, as_date(first_day))
     vote_counts: dict[int, int] = dict(
         connection.execute(
             select(votes.c.paper_pk, func.count())
@@ -179,7 +179,7 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
                 abstract=row.abstract,
                 authors=tuple(names[pk]),
                 categories=tuple(cats[pk]),
-                day=first_day or _as_date(row.announced_on),
+                day=first_day or as_date(row.announced_on),
                 submitted_at=_utc(row.submitted_at),
                 code_url=row.code_url,
                 code_stars=row.code_stars,
@@ -211,17 +211,17 @@ def first_listed(
         )
         .group_by(daily_entries.c.paper_pk)
     )
-    return {pk: day for pk, value in rows if (day := _as_date(value)) is not None}
+    return {pk: day for pk, value in rows if (day := as_date(value)) is not None}
 
 
 def listing_days(connection: Connection) -> list[dt.date]:
     """Every day that has a listing, oldest first."""
     rows = connection.execute(select(daily_entries.c.day).distinct().order_by(daily_entries.c.day))
-    return [day for (value,) in rows if (day := _as_date(value)) is not None]
+    return [day for (value,) in rows if (day := as_date(value)) is not None]
 
 
 def newest_day(connection: Connection) -> dt.date | None:
-    return _as_date(connection.scalar(select(func.max(daily_entries.c.day))))
+    return as_date(connection.scalar(select(func.max(daily_entries.c.day))))
 
 
 def neighbour_days(connection: Connection, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
@@ -232,7 +232,7 @@ def neighbour_days(connection: Connection, day: dt.date) -> tuple[dt.date | None
     after = connection.scalar(
         select(func.min(daily_entries.c.day)).where(daily_entries.c.day > day)
     )
-    return _as_date(before), _as_date(after)
+    return as_date(before), as_date(after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -472,9 +472,7 @@ def stats(
 
 
 # Commands of other parts register on ``app`` when their module is imported.
-from . import cli_search, cli_web  # noqa: E402, F401
-from . import cli_users  # noqa: E402, F401
-from . import cli_digest  # noqa: E402, F401
+from . import cli_digest, cli_search, cli_users, cli_web  # noqa: E402, F401
 
 
 def main() -> None:

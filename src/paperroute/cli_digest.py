@@ -20,7 +20,7 @@ from .digest import Digests
 from .digest import subscriptions as subs
 from .digest.delivery import Report
 from .digest.model import FREQUENCIES, Subscriber, preferences
-from .errors import PaperrouteError
+from .errors import ConfigError, PaperrouteError
 
 digest_app = typer.Typer(help="Email digests: send, schedule, preview.", no_args_is_help=True)
 app.add_typer(digest_app, name="digest")
@@ -76,6 +76,8 @@ def digest_send(
             result = Digests(hub.engine, hub.config).send(
                 as_of=_instant(at), ignore_hour=now, dry_run=dry_run, only=only
             )
+        except ConfigError as exc:
+            _fail(str(exc), 2)
         except PaperrouteError as exc:
             _fail(str(exc), 1)
     if result.resumed_runs:
@@ -88,7 +90,7 @@ def digest_send(
     )
     if dry_run:
         for email, count in result.dry_run[:200]:
-            out.print(f"{email}\t{count} papers", markup=False)
+            out.print(f"{email}  {count} papers", markup=False)
         if len(result.dry_run) > 200:
             out.print(f"... and {len(result.dry_run) - 200:,} more", markup=False)
         return

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from . import browse, trending
 from .cli import Format, _config, _fail, _hub, app, out
-from .config import load_config
 from .errors import PaperrouteError
 from .trending import WINDOW_DAYS as WINDOWS
 
@@ -33,7 +32,6 @@ def serve(
     # Each worker process builds its own app (and engine) from the environment.
     os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
     try:
-        load_config()
         from .web.app import create_app
 
         create_app(config).state.hub.close()  # migrate once, and fail here if it cannot open

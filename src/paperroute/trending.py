@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from .browse import newest_day, visible
 from .config import Config
@@ -121,8 +121,16 @@ def _midnight(value: object) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
-def candidates(connection: Connection, pks: Iterable[int] | None = None) -> list[Candidate]:
-    """Every visible paper (or those of ``pks``) with what its score needs."""
+def candidates(
+    connection: Connection,
+    pks: Iterable[int] | None = None,
+    since: dt.datetime | None = None,
+    *,
+    signals_only: bool = False,
+) -> list[Candidate]:
+    """Every visible paper (or those of ``pks``) with what its score needs; with ``since``,
+    at least those listed since then (the database narrows the set, the caller filters);
+    with ``signals_only``, only papers with an upvote, a reader vote or code stars."""
     entries = (
         select(
             daily_entries.c.paper_pk.label("pk"),
@@ -154,6 +162,24 @@ def candidates(connection: Connection, pks: Iterable[int] | None = None) -> list
     )
     if pks is not None:
         query = query.where(papers.c.pk.in_(list(pks)))
+    if signals_only:
+        query = query.where(or_(entries.c.up > 0, reader_votes.c.n > 0, papers.c.code_stars > 0))
+    if since is not None:
+        recent = select(daily_entries.c.paper_pk).where(daily_entries.c.day >= since.date())
+        unlisted = entries.c.first_day.is_(None)
+        query = query.where(
+            or_(
+                papers.c.pk.in_(recent),
+                and_(unlisted, papers.c.announced_on >= since.date()),
+                and_(unlisted, papers.c.announced_on.is_(None), papers.c.submitted_at >= since),
+                and_(
+                    unlisted,
+                    papers.c.announced_on.is_(None),
+                    papers.c.submitted_at.is_(None),
+                    papers.c.created_at >= since,
+                ),
+            )
+        )
     found = []
     for row in connection.execute(query):
         listed = (
@@ -168,7 +194,8 @@ def candidates(connection: Connection, pks: Iterable[int] | None = None) -> list
 
 
 def rank(connection: Connection, weights: Weights, window: str) -> list[Terms]:
-    """Papers of ``window`` (week, month, all) by score, highest first."""
+    """Papers of ``window`` by score, highest first: week and month, every paper first listed
+    in their last 7 / 30 days; all, every paper with an upvote, a reader vote or code stars."""
     reference = reference_time(connection)
     if reference is None:
         reference = dt.datetime.now(dt.UTC)
@@ -176,7 +203,7 @@ def rank(connection: Connection, weights: Weights, window: str) -> list[Terms]:
     start = reference - dt.timedelta(days=days) if days is not None else None
     scored = [
         score(candidate, reference, weights, window)
-        for candidate in candidates(connection)
+        for candidate in candidates(connection, since=start, signals_only=window == "all")
         if start is None or candidate.listed_at >= start
     ]
     scored.sort(key=lambda t: (-t.score, t.age_days, t.id))

@@ -46,6 +46,23 @@ def test_katex_renders_math_and_leaves_broken_math_as_text(page: object, live_se
     assert title.locator(".katex").count() >= 1
     assert "$" not in title.inner_text()
     screenshot(p, "paper-light")
+    # Text arriving later (an htmx swap) is rendered too; math KaTeX rejects stays as text,
+    # and untrusted commands never become links.
+    p.evaluate(  # type: ignore[attr-defined]
+        r"""() => {
+        const el = document.createElement('p');
+        el.className = 'math';
+        el.id = 'swapped';
+        el.textContent = 'ok $x^2$ bad $\\frac{1}{$ link $\\href{javascript:alert(1)}{c}$ end';
+        document.querySelector('main').appendChild(el);
+        el.dispatchEvent(new CustomEvent('htmx:afterSwap', {bubbles: true}));
+    }"""
+    )
+    swapped = p.locator("#swapped")  # type: ignore[attr-defined]
+    assert swapped.locator(".katex").count() >= 1
+    text = swapped.inner_text()
+    assert "$\\frac{1}{$" in text and text.startswith("ok") and text.endswith("end")
+    assert p.locator("#swapped a[href^='javascript']").count() == 0  # type: ignore[attr-defined]
 
 
 def test_keyboard_skip_link_and_landmarks(page: object, live_server: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 
@@ -345,3 +347,30 @@ def test_pathological_markdown_renders(community: Community, markdown: str) -> N
     reader = community.ensure_user("writer@example.org")
     comment = community.comment(reader, PAPERS[0], markdown)
     assert comment.body_html and "<script" not in comment.body_html
+
+
+def test_comments_are_rate_limited(community: Community) -> None:
+    from paperroute.community.service import COMMENTS_PER_HOUR
+
+    reader = community.ensure_user("chatty@example.org")
+    for n in range(COMMENTS_PER_HOUR):
+        community.comment(reader, PAPERS[n % 2], f"comment {n}")
+    with pytest.raises(RateLimited, match="too many comments"):
+        community.comment(reader, PAPERS[0], "one more")
+    other = community.ensure_user("calm@example.org")
+    assert community.comment(other, PAPERS[0], "fine").body == "fine"
+
+
+def test_session_cookie_is_secure_behind_https(community: Community) -> None:
+    from fastapi.responses import Response
+
+    from paperroute.web.session import Sessions
+
+    reader = community.ensure_user("reader@example.org")
+    for base, secure in (("https://papers.example.org", True), ("http://127.0.0.1:8000", False)):
+        config = dataclasses.replace(community.config, base_url=base)
+        response = Response()
+        Sessions(community, config, SECRET).sign_in(response, reader)
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert ("Secure" in cookie) is secure

@@ -178,6 +178,14 @@ def test_collections_pages_feeds_and_privacy(client: TestClient, smtp_server: Sm
     atom = client.get(f"/collections/{pk}/feed.atom")
     assert atom.status_code == 200 and "hep-th/9901001" in atom.text
     assert client.get(f"/collections/{pk}/feed.rss").status_code == 200
+    assert 'name="next" value="/collections/' in page.text  # removal comes back here
+    removed = client.post(
+        f"/collections/{pk}/papers",
+        data={"csrf_token": csrf, "paper_id": PAPERS[2], "action": "remove", "next": url},
+        follow_redirects=False,
+    )
+    assert removed.status_code == 303 and removed.headers["location"] == url
+    assert "No papers yet" in client.get(url).text
     client.post(f"/collections/{pk}/edit", data={"csrf_token": csrf, "title": "Private now"})
     other = TestClient(client.app)
     assert other.get(f"/collections/{pk}").status_code == 404
@@ -366,3 +374,13 @@ def test_other_bearer_tokens_are_left_to_their_routes(client: TestClient) -> Non
     other = TestClient(client.app, headers={"Authorization": "Bearer some-webhook-secret"})
     assert other.get("/api/v1/collections").status_code == 200
     _problem(other.post(f"/api/v1/papers/{PAPERS[0]}/vote"), 401)
+
+
+def test_a_vote_shows_at_once_on_cached_anonymous_pages(
+    client: TestClient, smtp_server: SmtpServer
+) -> None:
+    anonymous = TestClient(client.app)
+    assert ">3<" in anonymous.get(f"/papers/{PAPERS[0]}").text  # now cached
+    csrf = web_sign_in(client, smtp_server, "reader@example.org")
+    client.post(f"/papers/{PAPERS[0]}/vote", headers={"X-CSRF-Token": csrf})
+    assert 'class="vote-count">4<' in anonymous.get(f"/papers/{PAPERS[0]}").text

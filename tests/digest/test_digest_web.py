@@ -29,6 +29,8 @@ def web_config(database_url: str, smtp_server: SmtpServer) -> Config:
     config = make_config(
         database_url,
         smtp_url=smtp_server.url,
+        # http: the session cookie of an https site is Secure, and TestClient speaks http.
+        base_url="http://papers.example.org",
         digest_bounce_token=TOKEN,
         digest_subscribe_per_ip_hour=6,
         http_timeout=5.0,
@@ -60,7 +62,7 @@ def mailed_link(server: SmtpServer, email: str, path: str) -> str:
     server.wait_for(1)
     messages = server.to(email)
     assert messages, f"no mail to {email}"
-    match = re.search(rf"https://papers\.example\.org({re.escape(path)}\S+)", messages[-1].text())
+    match = re.search(rf"http://papers\.example\.org({re.escape(path)}\S+)", messages[-1].text())
     assert match, messages[-1].text()
     return match.group(1)
 
@@ -153,7 +155,7 @@ def test_one_click_unsubscribe(client: TestClient, smtp_server: SmtpServer) -> N
     assert result.report.sent == 1
     digest = smtp_server.to("reader@example.org")[-1].message
     header = str(digest["List-Unsubscribe"])
-    url = re.search(r"<https://papers\.example\.org(/unsubscribe/[^>]+)>", header).group(1)  # type: ignore[union-attr]
+    url = re.search(r"<http://papers\.example\.org(/unsubscribe/[^>]+)>", header).group(1)  # type: ignore[union-attr]
     # The GET is a page, not the action (link scanners follow links).
     assert client.get(url).status_code == 200
     assert status_of(client, "reader@example.org")[0] == "confirmed"

@@ -77,6 +77,14 @@ def test_a_day_without_papers_says_so(demo: TestClient) -> None:
         "/?page=0",
         "/?page=abc",
         "/trending?page=-1",
+        "/papers/date/0001-01-01",
+        "/papers/date/9999-12-31",
+        "/papers/date/2026-08-21%0A",
+        "/papers/date/%D9%A2%D9%A0%D9%A2%D9%A6-08-21",  # Arabic-Indic digits
+        "/papers/week/0001-W01",
+        "/papers/week/9999-W52",
+        "/papers/month/0001-01",
+        "/papers/month/9999-12",
     ],
 )
 def test_bad_dates_weeks_months_and_pages_are_400_with_a_message(

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -44,7 +45,19 @@ from .text import clean_text
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True, slots=True)
+class PaperPanel:
+    votes: VoteState
+    comments: list[Comment]
+    holding: list[Collection]  # visible to the viewer: public, or theirs
+    own: list[Collection]  # the viewer's collections
+    in_own: set[int]  # those of them that hold the paper
+    hidden: bool  # hidden by a moderator (told to admins only)
+
+
 HOUR = 3600
+COMMENTS_PER_HOUR = 60  # per reader: a conversation, not a flood
 MAX_REF = 400  # characters of a paper reference (ids are at most 320)
 DEMO_ADMIN = "demo@paperroute.local"
 
@@ -300,6 +313,14 @@ class Community:
         reader = self._active(user)
         with self._tx() as connection:
             pk = self._paper_pk(connection, paper_ref, reader)
+            ratelimit.hit(
+                connection,
+                f"comment:{reader.pk}",
+                limit=COMMENTS_PER_HOUR,
+                window=HOUR,
+                now=self._now().timestamp(),
+                what="comments",
+            )
             return comments.add_comment(connection, self.markdown, pk, reader.pk, text, self._now())
 
     def comments(self, paper_pk: int, viewer: User | None = None) -> list[Comment]:
@@ -385,8 +406,20 @@ class Community:
         with self._tx() as connection:
             return lists.holding_paper(connection, paper_pk, viewer.pk if viewer else None)
 
-    def collection_pks_holding(self, paper_pk: int, user: User) -> set[int]:
-        return {c.pk for c in self.collections_holding(paper_pk, user) if c.owner_pk == user.pk}
+    def paper_panel(self, paper_pk: int, viewer: User | None) -> PaperPanel:
+        """Everything the paper page shows of the community, in one transaction."""
+        viewer_pk = viewer.pk if viewer else None
+        admin = bool(viewer and viewer.is_admin)
+        with self._tx() as connection:
+            holding = lists.holding_paper(connection, paper_pk, viewer_pk)
+            return PaperPanel(
+                votes=votes.vote_state(connection, paper_pk, viewer_pk),
+                comments=comments.paper_comments(connection, paper_pk, include_hidden=admin),
+                holding=holding,
+                own=lists.owned_by(connection, viewer_pk) if viewer_pk else [],
+                in_own={c.pk for c in holding if c.owner_pk == viewer_pk},
+                hidden=moderation.is_hidden(connection, paper_pk) if admin else False,
+            )
 
     # -- submission -------------------------------------------------------------------
 

@@ -33,14 +33,18 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _key(secret: str, purpose: str) -> bytes:
+def derive_key(secret: str, purpose: str) -> bytes:
+    """The HMAC key of one purpose (callers on a hot path keep it)."""
     return hashlib.sha256(f"paperroute:{purpose}:{secret}".encode()).digest()
+
+
+def mac_with_key(key: bytes, value: str) -> str:
+    return _b64(hmac.new(key, value.encode(), hashlib.sha256).digest())
 
 
 def mac(secret: str, purpose: str, value: str) -> str:
     """A keyed digest of ``value`` (for CSRF tokens: deterministic, unforgeable)."""
-    digest = hmac.new(_key(secret, purpose), value.encode(), hashlib.sha256).digest()
-    return _b64(digest)
+    return mac_with_key(derive_key(secret, purpose), value)
 
 
 def sign(secret: str, purpose: str, value: str, *, now: float | None = None) -> str:

@@ -26,15 +26,17 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..browse import Card, load_cards
 from ..config import Config
+from ..errors import ConfigError
 from ..mail.transport import OUTBOX, MailError, SmtpSettings, parse_smtp_url
 from ..store.schema_digests import (
     bounces,
@@ -108,11 +110,65 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _insert_ignore(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(dialect.insert(digest_received).on_conflict_do_nothing(), rows)
+class _Statements:
+    """The send log's per-message statements, built once per delivery."""
+
+    def __init__(self) -> None:
+        row = (digest_sends.c.run_pk == bindparam("run")) & (
+            digest_sends.c.subscriber_pk == bindparam("sub")
+        )
+        self.committing = (
+            update(digest_sends)
+            .where(row)
+            .values(
+                status="committing",
+                attempts=digest_sends.c.attempts + 1,
+                updated_at=bindparam("now"),
+            )
+        )
+        self.sent = (
+            update(digest_sends)
+            .where(row)
+            .values(status="sent", last_error=None, updated_at=bindparam("now"))
+        )
+        self.received_sqlite = sqlite.insert(digest_received).on_conflict_do_nothing()
+        self.received_postgresql = postgresql.insert(digest_received).on_conflict_do_nothing()
+        day = bindparam("day")
+        self.through = (
+            update(subscribers)
+            .where(subscribers.c.pk == bindparam("sub"))
+            .where(subscribers.c.through_day.is_(None) | (subscribers.c.through_day < day))
+            .values(through_day=day)
+        )
+
+
+class _WorkerLog:
+    """One worker's writes to the send log. A digest's ``sent`` mark is committed with the
+    next write of the same worker (usually the next digest's ``committing`` mark): one
+    transaction per message instead of two. A connection still has at most one row that
+    may be in doubt after a crash: the last one whose dot was written (docs/digests.md)."""
+
+    def __init__(self, delivery: Delivery, run_pk: int, ref_day: Any) -> None:
+        self.delivery = delivery
+        self.run_pk = run_pk
+        self.ref_day = ref_day
+        self.unsaved: list[_Item] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.delivery.engine.begin() as connection:
+            for item in self.unsaved:
+                self.delivery._mark_sent(connection, self.run_pk, item, self.ref_day)
+            yield connection
+        self.unsaved.clear()
+
+    def sent(self, item: _Item) -> None:
+        self.unsaved.append(item)
+
+    def flush(self) -> None:
+        if self.unsaved:
+            with self.transaction():
+                pass
 
 
 class Delivery:
@@ -131,8 +187,14 @@ class Delivery:
         self.secret = secret
         self.sleep = sleep
         self.renderer = Renderer(config, secret)
+        self._statements = _Statements()
         self.sender = mail_address(config)
         self.outbox = config.smtp_url == OUTBOX or (not config.smtp_url and config.demo)
+        if not config.smtp_url and not self.outbox:
+            raise ConfigError(
+                "sending digests needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
+                "'outbox' to keep messages in the database)"
+            )
         self.settings: SmtpSettings | None = (
             None if self.outbox else parse_smtp_url(config.smtp_url, timeout=config.http_timeout)
         )
@@ -205,23 +267,29 @@ class Delivery:
         )
 
     def _mark_sent(self, connection: Connection, run_pk: int, item: _Item, ref_day: Any) -> None:
-        self._mark(connection, run_pk, item, status="sent", last_error=None)
-        _insert_ignore(
-            connection,
-            [
-                {"subscriber_pk": item.subscriber.pk, "paper_pk": p.paper_pk, "run_pk": run_pk}
-                for p in item.picks
-            ],
-        )
-        if ref_day is not None:
+        # Statements built once (_Statements): this runs for every message.
+        st = self._statements
+        now = dt.datetime.now(dt.UTC)
+        connection.execute(st.sent, {"run": run_pk, "sub": item.subscriber.pk, "now": now})
+        if item.picks:
+            received = st.received_sqlite
+            if connection.dialect.name == "postgresql":
+                received = st.received_postgresql
             connection.execute(
-                update(subscribers)
-                .where(subscribers.c.pk == item.subscriber.pk)
-                .where(
-                    (subscribers.c.through_day.is_(None)) | (subscribers.c.through_day < ref_day)
-                )
-                .values(through_day=ref_day)
+                received,
+                [
+                    {"subscriber_pk": item.subscriber.pk, "paper_pk": p.paper_pk, "run_pk": run_pk}
+                    for p in item.picks
+                ],
             )
+        if ref_day is not None:
+            connection.execute(st.through, {"sub": item.subscriber.pk, "day": ref_day})
+
+    def _mark_committing(self, connection: Connection, run_pk: int, item: _Item) -> None:
+        connection.execute(
+            self._statements.committing,
+            {"run": run_pk, "sub": item.subscriber.pk, "now": dt.datetime.now(dt.UTC)},
+        )
 
     def _record_bounce(self, connection: Connection, email: str, code: int, text: str) -> None:
         connection.execute(
@@ -288,6 +356,7 @@ class Delivery:
     ) -> None:
         session = None if self.settings is None else SmtpSession(self.settings)
         local = Report()
+        sendlog = _WorkerLog(self, run_pk, run.ref_day)
         try:
             while True:
                 try:
@@ -295,11 +364,16 @@ class Delivery:
                 except queue.Empty:
                     break
                 try:
-                    self._deliver(run_pk, run, item, cards, limiter, session, local)
+                    self._deliver(run_pk, run, item, cards, limiter, session, local, sendlog)
                 except Exception as exc:  # a bug or the database: keep the row open
                     log.exception("digest to %s failed", item.subscriber.email)
                     local.errors.append(f"{item.subscriber.email}: {exc}")
         finally:
+            try:
+                sendlog.flush()
+            except Exception as exc:  # the rows stay 'committing': resent by the next run
+                log.exception("could not record the last digests as sent")
+                local.errors.append(f"send log: {exc}")
             if session is not None:
                 session.close()
             with lock:
@@ -314,6 +388,7 @@ class Delivery:
         limiter: RateLimiter,
         session: SmtpSession | None,
         report: Report,
+        sendlog: _WorkerLog,
     ) -> None:
         rendered = self.renderer.message(
             item.subscriber,
@@ -346,21 +421,15 @@ class Delivery:
                 return
 
             def before_dot() -> None:
-                with self.engine.begin() as connection:
-                    self._mark(
-                        connection,
-                        run_pk,
-                        item,
-                        status="committing",
-                        attempts=digest_sends.c.attempts + 1,
-                    )
+                with sendlog.transaction() as connection:
+                    self._mark_committing(connection, run_pk, item)
 
             error: str
             try:
                 session.send(self.sender, rendered.to, rendered.raw, before_dot)
             except Rejected as exc:
                 if exc.permanent:
-                    with self.engine.begin() as connection:
+                    with sendlog.transaction() as connection:
                         self._mark(connection, run_pk, item, status="failed", last_error=str(exc))
                         if exc.stage == "rcpt":
                             self._record_bounce(connection, rendered.to, exc.code, exc.text)
@@ -371,28 +440,27 @@ class Delivery:
                     return
                 error = str(exc)
                 # Refused before or at the dot: the server did not take it.
-                with self.engine.begin() as connection:
+                with sendlog.transaction() as connection:
                     self._mark(connection, run_pk, item, status="pending", last_error=error)
             except Dropped as exc:
                 error = str(exc)
                 if not exc.after_dot:
-                    with self.engine.begin() as connection:
+                    with sendlog.transaction() as connection:
                         self._mark(connection, run_pk, item, status="pending", last_error=error)
                 # After the dot the row stays 'committing': it may have been delivered.
             except MailError as exc:  # cannot connect
                 error = str(exc)
                 if exc.permanent and attempts >= 2:
-                    with self.engine.begin() as connection:
+                    with sendlog.transaction() as connection:
                         self._mark(connection, run_pk, item, status="deferred", last_error=error)
                     report.deferred += 1
                     return
             else:
-                with self.engine.begin() as connection:
-                    self._mark_sent(connection, run_pk, item, run.ref_day)
+                sendlog.sent(item)
                 report.sent += 1
                 return
             if attempts >= self.config.digest_max_attempts:
-                with self.engine.begin() as connection:
+                with sendlog.transaction() as connection:
                     self._mark(
                         connection,
                         run_pk,
@@ -404,5 +472,6 @@ class Delivery:
                 report.errors.append(f"{rendered.to}: {error}")
                 return
             report.retried += 1
+            sendlog.flush()  # nothing waits in doubt during the back-off
             log.info("digest to %s: %s; retrying", rendered.to, error)
             self.sleep(self.config.digest_retry_base_s * 2 ** (attempts - 1))

@@ -2,7 +2,7 @@
 
 The email package takes ~2 ms per digest (header objects, folding, a line-by-line
 generator); a run renders 100,000 of them, so this module writes the few headers a digest
-has and base64 bodies itself (~0.1 ms). It is deliberately small: every header value must be
+has and the bodies itself (~0.1 ms). It is deliberately small: every header value must be
 ASCII without CR or LF (checked here, so a bug elsewhere fails loudly instead of injecting a
 header), long values are folded at spaces, and the result is parsed back by the email
 package in the tests. Anything with user-chosen header text (the From display name) is
@@ -11,7 +11,7 @@ encoded once with the email package (see :func:`encoded_header`).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -58,26 +58,18 @@ def _header(name: str, value: str) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def _body(data: bytes) -> bytes:
-    # encodebytes: 76-character lines, in C; MIME wants CRLF on the wire.
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
-
-
 def _text_part(subtype: str, text: str) -> bytes:
-    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    if text.isascii() and all(len(line) <= MAX_LINE for line in data.split(b"\r\n")):
-        return (
-            (
-                f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-                "Content-Transfer-Encoding: 7bit\r\n\r\n"
-            ).encode()
-            + data
-            + (b"" if data.endswith(b"\r\n") else b"\r\n")
-        )
-    return (
-        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-    ).encode() + _body(data)
+    plain = text.replace("\r\n", "\n").replace("\r", "\n")
+    head = f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+    if plain.isascii() and all(len(line) <= MAX_LINE for line in plain.split("\n")):
+        data = plain.replace("\n", "\r\n").encode("ascii")
+        head += "Content-Transfer-Encoding: 7bit\r\n\r\n"
+    else:
+        # Quoted-printable, encoded in C (binascii): mostly-ASCII text stays small and
+        # readable (base64 would add a third, and the email package's encoder is Python).
+        data = binascii.b2a_qp(plain.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+        head += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    return head.encode() + data + (b"" if data.endswith(b"\r\n") else b"\r\n")
 
 
 def assemble(headers: Sequence[tuple[str, str]], text: str, html: str) -> bytes:

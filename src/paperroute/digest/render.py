@@ -67,6 +67,15 @@ def _pdf(card: Card) -> str | None:
     return f"https://arxiv.org/pdf/{card.id}" if try_arxiv_id(card.id) else None
 
 
+def _wire_html(html_text: str) -> str:
+    """The HTML as it goes on the wire: a line break after each block, every non-ASCII
+    character as a character reference, so it travels as 7bit (no transfer encoding)."""
+    broken = (
+        html_text.replace("</p>", "</p>\n").replace("</tr>", "</tr>\n").replace("<br>", "<br>\n")
+    )
+    return broken.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
 def _safe_url(url: str | None) -> str | None:
     if url and url.startswith(("https://", "http://")) and not any(c in url for c in '\r\n"<>'):
         return url
@@ -208,7 +217,7 @@ class Renderer:
             message_id=message_id,
             papers=len(shown),
             html=body,
-            raw=assemble(headers, text, body),
+            raw=assemble(headers, text, _wire_html(body)),
         )
 
     def _why(self, subscriber: Subscriber) -> str:

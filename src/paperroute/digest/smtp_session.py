@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 from collections.abc import Callable
 
 from ..mail.transport import MailError, SmtpSettings, connect
@@ -82,6 +83,11 @@ class SmtpSession:
         Dropped; whatever ``before_dot`` raises propagates with the transaction aborted."""
         if self.client is None:
             self.client = connect(self.settings)
+            if self.client.sock is not None:
+                # The content and the dot go out as two writes with no reply between them:
+                # with Nagle's algorithm the dot would wait for the server's delayed ACK
+                # (40 ms on Linux), capping a connection at ~25 messages a second.
+                self.client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = self.client
         stage = "mail"
         try:

@@ -188,9 +188,10 @@ async def _cached_json(request: Request, build: Callable[[], Any]) -> Response:
     hit = cache.get(request)
     if hit is not None:
         return hit
+    generation = cache.generation()
     data = await run_in_threadpool(build)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    cache.put(request, body, JSON_TYPE)
+    cache.put(request, body, JSON_TYPE, generation)
     return Response(body, media_type=JSON_TYPE)
 
 

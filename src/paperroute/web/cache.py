@@ -90,6 +90,7 @@ class PageCache:
         self._entries: OrderedDict[str, tuple[list[bytes], bytes]] = OrderedDict()
         self._version: tuple[Any, ...] | None = None
         self._checked = 0.0
+        self._generation = 0  # bumped whenever entries are dropped
 
     @staticmethod
     def key_of(path: str, query: str) -> str | None:
@@ -106,12 +107,20 @@ class PageCache:
             if version != self._version:
                 self._version = version
                 self._entries.clear()
+                self._generation += 1
 
     def clear(self) -> None:
         """Forget everything (after a write this process made, so that it shows at once)."""
         with self._lock:
             self._entries.clear()
             self._checked = 0.0
+            self._generation += 1
+
+    def generation(self) -> int:
+        """Call before building an answer and hand the result to ``put``: an answer built
+        while the data changed is then not stored."""
+        self._fresh()
+        return self._generation
 
     def lookup(self, path: str, query: str, token: str) -> tuple[bytes, bytes] | None:
         """(body, media type) of a stored answer, with ``token`` in place, or None."""
@@ -138,13 +147,15 @@ class PageCache:
             return None
         return Response(found[0], media_type=found[1].decode())
 
-    def put(self, request: Request, body: bytes, media_type: str) -> None:
+    def put(self, request: Request, body: bytes, media_type: str, generation: int) -> None:
         if request.method != "GET" or getattr(request.state, "user", None) is not None:
             return
         key = self.key_of(request.scope["path"], _query(request))
         if key is None:
             return
         with self._lock:
+            if generation != self._generation:
+                return
             self._entries[key] = (body.split(self._TOKEN_BYTES), media_type.encode())
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:

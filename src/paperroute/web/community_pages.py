@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import browse
 from ..community import Collection, Community, User
 from ..community.comments import MAX_COMMENT
+from .community_auth import safe_next
 from .deps import render
 from .feeds import card_entries
 from .feedxml import ATOM_TYPE, RSS_TYPE, build_atom, build_rss
@@ -178,6 +179,7 @@ def collection_add(
     pk: Pk,
     paper_id: Annotated[str, Form(max_length=400)] = "",
     action: Annotated[str, Form(max_length=10)] = "add",
+    next: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     if action == "remove":
         community.remove_from_collection(user, pk, paper_id)
@@ -188,8 +190,8 @@ def collection_add(
         return render(
             request, "community/_collections_picker.html", _picker(community, user, paper_pk)
         )
-    if request.headers.get("referer", "").split("?")[0].endswith(f"/collections/{pk}"):
-        return RedirectResponse(f"/collections/{pk}", status_code=303)
+    if next:
+        return RedirectResponse(safe_next(next), status_code=303)
     return _back_to_paper(community.paper(paper_pk).id, "#collections")
 
 

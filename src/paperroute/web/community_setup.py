@@ -26,6 +26,7 @@ from ..community import (
     TooLarge,
     Unavailable,
 )
+from ..community.comments import MAX_COMMENT
 from ..community.signing import resolve_secret_key
 from ..hub import Hub
 from ..model import Paper
@@ -90,16 +91,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 def paper_section(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
     """Votes, the collections that hold the paper, and its comments."""
     community: Community = request.app.state.community
-    user = current_user(request)
-    own = community.own_collections(user) if user else []
-    holding = community.collections_holding(paper_pk, user)
+    panel = community.paper_panel(paper_pk, current_user(request))
     return "community/paper_section.html", {
         "paper": paper,
-        "state": community.vote_state(paper_pk, user),
-        "comments": community.comments(paper_pk, user),
-        "holding": [c for c in holding if c.public or (user and c.owner_pk == user.pk)],
-        "own": own,
-        "in_own": {c.pk for c in holding if user and c.owner_pk == user.pk},
-        "hidden": community.paper_hidden(paper_pk) if user and user.is_admin else False,
-        "max_comment": 10_000,
+        "state": panel.votes,
+        "comments": panel.comments,
+        "holding": panel.holding,
+        "own": panel.own,
+        "in_own": panel.in_own,
+        "hidden": panel.hidden,
+        "max_comment": MAX_COMMENT,
     }

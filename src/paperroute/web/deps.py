@@ -39,11 +39,14 @@ def render(
     return response
 
 
-def render_cached(request: Request, template: str, context: dict[str, Any]) -> Response:
+def render_cached(
+    request: Request, template: str, context: dict[str, Any], generation: int
+) -> Response:
     """Render a page every anonymous reader sees alike, and keep it for the next one.
 
     The CSRF token is per reader, so the page is rendered with a placeholder that is swapped
-    for the reader's token on the way out. Signed-in readers always get a fresh render."""
+    for the reader's token on the way out. Signed-in readers always get a fresh render.
+    ``generation``: the cache's, taken before the context was built."""
     cache = page_cache(request)
     if getattr(request.state, "user", None) is not None:
         return render(request, template, context)
@@ -53,7 +56,7 @@ def render_cached(request: Request, template: str, context: dict[str, Any]) -> R
         body = render(request, template, context).body
     finally:
         request.state.csrf_token = token
-    cache.put(request, bytes(body), "text/html; charset=utf-8")
+    cache.put(request, bytes(body), "text/html; charset=utf-8", generation)
     return cache.respond(bytes(body), "text/html; charset=utf-8", token)
 
 
@@ -62,8 +65,10 @@ async def cached_page(
 ) -> Response:
     """An anonymous reader's page from the cache, else ``build()`` (run in a worker thread:
     it reads the database) rendered and kept."""
-    hit = page_cache(request).get(request)
+    cache = page_cache(request)
+    hit = cache.get(request)
     if hit is not None:
         return hit
+    generation = cache.generation()
     context = await run_in_threadpool(build)
-    return render_cached(request, template, context)
+    return render_cached(request, template, context, generation)

@@ -69,6 +69,7 @@ async def _feed(
     hit = cache.get(request)
     if hit is not None:
         return hit
+    generation = cache.generation()
 
     def work() -> bytes:
         title, alternate, cards = build()
@@ -77,7 +78,7 @@ async def _feed(
 
     body = await run_in_threadpool(work)
     media_type = ATOM_TYPE if fmt == "atom" else RSS_TYPE
-    cache.put(request, body, media_type)
+    cache.put(request, body, media_type, generation)
     return Response(body, media_type=media_type)
 
 

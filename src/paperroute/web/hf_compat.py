@@ -105,6 +105,7 @@ async def daily_papers(
     hit = cache.get(request)
     if hit is not None:
         return hit
+    generation = cache.generation()
 
     def build() -> list[dict[str, Any]]:
         hub = get_hub(request)
@@ -131,5 +132,5 @@ async def daily_papers(
         return [hf_item(card, listed.get(card.pk)) for card in chosen]
 
     body = json.dumps(await run_in_threadpool(build), ensure_ascii=False).encode()
-    cache.put(request, body, "application/json")
+    cache.put(request, body, "application/json", generation)
     return Response(body, media_type="application/json")

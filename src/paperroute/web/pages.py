@@ -90,7 +90,7 @@ def _range_context(
             connection, start, end, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         days = [
-            (browse._as_date(d), n)
+            (browse.as_date(d), n)
             for d, n in connection.execute(
                 select(daily_entries.c.day, func.count())
                 .where(daily_entries.c.day.between(start, end))
@@ -100,16 +100,12 @@ def _range_context(
         ]
         if kind == "week":
             prev_start, next_start = start - dt.timedelta(days=7), end + dt.timedelta(days=1)
-            prev_end, next_end = start - dt.timedelta(days=1), end + dt.timedelta(days=7)
             prev_key, next_key = params.iso_week(prev_start), params.iso_week(next_start)
         else:
             prev_start, next_start = params.prev_month(start), params.next_month(start)
-            prev_end = start - dt.timedelta(days=1)
-            next_end = params.next_month(next_start) - dt.timedelta(days=1)
             prev_key, next_key = f"{prev_start:%Y-%m}", f"{next_start:%Y-%m}"
-        has_prev = _has_days(connection, dt.date.min, prev_end)
+        has_prev = _has_days(connection, dt.date.min, start - dt.timedelta(days=1))
         has_next = _has_days(connection, next_start, dt.date.max)
-    del next_end
     return {
         "kind": kind,
         "label": label,
@@ -201,13 +197,15 @@ def _paper_context(request: Request, ref: str) -> dict[str, Any] | str:
 
 @router.get("/papers/{paper_id:path}")
 async def paper_page(request: Request, paper_id: str) -> Response:
-    hit = page_cache(request).get(request)
+    cache = page_cache(request)
+    hit = cache.get(request)
     if hit is not None:
         return hit
+    generation = cache.generation()
     context = await run_in_threadpool(_paper_context, request, paper_id)
     if isinstance(context, str):
         return RedirectResponse(paper_url(context), status_code=301)
-    return render_cached(request, "paper.html", context)
+    return render_cached(request, "paper.html", context, generation)
 
 
 def _author_context(request: Request, name: str, number: int) -> dict[str, Any]:

@@ -9,10 +9,12 @@ import re
 
 from ..errors import InvalidInput
 
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_WEEK = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 WINDOWS = ("week", "month", "all")
+# Years a reader may ask for: room on both sides for the neighbours of a day, week or month.
+MIN_YEAR, MAX_YEAR = 1000, 9998
 
 
 def _show(value: str) -> str:
@@ -20,8 +22,8 @@ def _show(value: str) -> str:
 
 
 def parse_day(value: str) -> dt.date:
-    match = _DAY.match(value)
-    if match:
+    match = _DAY.fullmatch(value)
+    if match and MIN_YEAR <= int(match[1]) <= MAX_YEAR:
         try:
             return dt.date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
@@ -31,8 +33,8 @@ def parse_day(value: str) -> dt.date:
 
 def parse_week(value: str) -> tuple[dt.date, dt.date]:
     """An ISO week (2026-W34) as its Monday and Sunday."""
-    match = _WEEK.match(value)
-    if match:
+    match = _WEEK.fullmatch(value)
+    if match and MIN_YEAR <= int(match[1]) <= MAX_YEAR:
         try:
             monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
             return monday, monday + dt.timedelta(days=6)
@@ -43,8 +45,8 @@ def parse_week(value: str) -> tuple[dt.date, dt.date]:
 
 def parse_month(value: str) -> tuple[dt.date, dt.date]:
     """A month (2026-08) as its first and last day."""
-    match = _MONTH.match(value)
-    if match and 1 <= int(match[2]) <= 12 and int(match[1]) >= 1:
+    match = _MONTH.fullmatch(value)
+    if match and 1 <= int(match[2]) <= 12 and MIN_YEAR <= int(match[1]) <= MAX_YEAR:
         first = dt.date(int(match[1]), int(match[2]), 1)
         return first, next_month(first) - dt.timedelta(days=1)
     raise InvalidInput(f"{_show(value)} is not a month: use YYYY-MM, e.g. 2026-08")

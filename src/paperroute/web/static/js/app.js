@@ -17,7 +17,9 @@
   };
   function render(root) {
     if (typeof window.renderMathInElement !== "function") return;
-    var nodes = (root || document).querySelectorAll(".math:not([data-math-done])");
+    var scope = root || document;
+    var nodes = Array.prototype.slice.call(scope.querySelectorAll(".math:not([data-math-done])"));
+    if (scope.matches && scope.matches(".math:not([data-math-done])")) nodes.push(scope);
     for (var i = 0; i < nodes.length; i++) {
       nodes[i].setAttribute("data-math-done", "");
       try {

@@ -1,0 +1,369 @@
+"""Email digests at scale: select and render a digest for 100,000 subscribers over a day of
+2,000 new papers, then deliver to a local SMTP server in another process.
+
+    python benchmarks/digest.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
+        [--hf ../shared/data/hf-daily/hf-daily-papers-*.tar.gz] [--subscribers 100000] \
+        [--papers 2000] [--send 20000] [--pool 8] [--profile]
+
+The day: the ``--papers`` most recently listed real papers of the corpus, all listed on one
+benchmark day (with their real Hugging Face upvotes when ``--hf`` names the dumps), in a
+fresh SQLite database in a temporary folder. Subscribers: varied real preferences (trending
+or not, 0-3 of the day's categories, 0-2 keyword queries from the day's title words and
+phrases, sometimes an author of the day, 5-20 papers, every frequency, 12 time zones).
+
+Phases, each timed: planning (who is due, candidates loaded and indexed, each subscriber's
+picks), storing the run (one send-log row each), rendering every message to its bytes, and
+delivery of ``--send`` of them through the real pooled sender (send log written around each
+message) to an aiosmtpd server running in a subprocess that counts what it accepts.
+``render_s`` in the last line is planning + rendering. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import datetime as dt
+import gzip
+import io
+import itertools
+import json
+import pstats
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import insert, update
+
+from paperroute import Config, open_hub
+from paperroute.digest.delivery import Delivery
+from paperroute.digest.model import preferences
+from paperroute.digest.plan import compute, store
+from paperroute.digest.render import Renderer
+from paperroute.digest.subscriptions import _prefs_columns
+from paperroute.model import DailyEntry, PaperRecord
+from paperroute.search.query import split_words
+from paperroute.sources.jsonl import parse_jsonl
+from paperroute.store.schema_digests import digest_sends, subscribers
+
+DAY = dt.date(2026, 8, 24)  # a Monday
+AS_OF = dt.datetime(2026, 8, 24, 22, 0, tzinfo=dt.UTC)
+ZONES = [
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "Asia/Kolkata", "Asia/Shanghai",
+    "Asia/Tokyo", "Australia/Sydney", "America/New_York", "America/Chicago",
+    "America/Los_Angeles", "America/Sao_Paulo",
+]  # fmt: skip
+STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "and",
+        "in",
+        "on",
+        "with",
+        "to",
+        "from",
+        "by",
+        "via",
+        "at",
+        "is",
+        "are",
+        "we",
+        "our",
+        "using",
+        "based",
+        "towards",
+        "toward",
+        "into",
+        "its",
+        "as",
+        "or",
+        "new",
+        "model",
+        "models",
+        "learning",
+        "data",
+        "study",
+        "analysis",
+        "approach",
+        "method",
+        "methods",
+        "large",
+        "language",
+    ]
+)
+
+SINK = r"""
+import asyncio, sys
+from aiosmtpd.controller import Controller
+class Count:
+    n = 0
+    async def handle_DATA(self, server, session, envelope):
+        Count.n += 1
+        return "250 OK"
+c = Controller(Count(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+import time
+for line in sys.stdin:
+    print(Count.n, time.process_time(), flush=True)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def latest_papers(corpus: Path, count: int) -> list[bytes]:
+    """The ``count`` most recently listed records of the corpus (raw JSON lines)."""
+    dated: list[tuple[str, bytes]] = []
+    with gzip.open(corpus, "rb") as stream:
+        for line in stream:
+            record = json.loads(line)
+            dates = record.get("listing_dates") or ["0000"]
+            dated.append((min(dates), line))
+    dated.sort(key=lambda item: item[0], reverse=True)
+    return [line for _, line in dated[:count]]
+
+
+def hf_upvotes(paths: list[Path]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for path in paths:
+        with tarfile.open(path) as archive:
+            for member in archive:
+                handle = archive.extractfile(member) if member.isfile() else None
+                if handle is None or not member.name.endswith(".json"):
+                    continue
+                try:
+                    items = json.loads(handle.read())
+                except ValueError:
+                    continue
+                for item in items if isinstance(items, list) else []:
+                    paper = item.get("paper") if isinstance(item, dict) else None
+                    if isinstance(paper, dict) and isinstance(paper.get("id"), str):
+                        found[paper["id"]] = max(
+                            found.get(paper["id"], 0), paper.get("upvotes") or 0
+                        )
+    return found
+
+
+def records(lines: list[bytes], upvotes: dict[str, int]) -> list[PaperRecord]:
+    found = []
+    for item in parse_jsonl(b"".join(lines), document="corpus"):
+        if not isinstance(item, PaperRecord):
+            continue
+        daily = [DailyEntry(DAY, "arxiv", "new")]
+        if item.arxiv_id in upvotes:
+            daily.append(DailyEntry(DAY, "hf", "submitted", upvotes=upvotes[item.arxiv_id]))
+        found.append(dataclasses.replace(item, daily=tuple(daily), announced_on=DAY))
+    return found
+
+
+def vocabulary(papers: list[PaperRecord]) -> tuple[list[str], list[str], list[str]]:
+    """Categories, keyword queries (frequent title words and two-word phrases) and authors
+    of the day, most frequent first."""
+    categories = Counter(c for p in papers for c in p.categories[:2])
+    words: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for paper in papers:
+        title = [w for w in split_words(paper.title) if w.isalpha() and len(w) > 3]
+        words.update(w for w in title if w not in STOP)
+        pairs.update(f'"{a} {b}"' for a, b in itertools.pairwise(title))
+    queries = [w for w, _ in words.most_common(400)] + [
+        p for p, n in pairs.most_common(100) if n > 2
+    ]
+    queries += [f"{w}*" for w, _ in words.most_common(50)[:20]]
+    authors = [a for p in papers for a in p.authors[:3]]
+    return [c for c, _ in categories.most_common(40)], queries, authors
+
+
+def subscriber_rows(count: int, papers: list[PaperRecord], seed: int) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    categories, queries, authors = vocabulary(papers)
+    now = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
+    weights = [1 / (i + 1) for i in range(len(categories))]
+    rows = []
+    for n in range(count):
+        fields: dict[str, object] = {
+            "trending": "on" if rng.random() < 0.6 else "off",
+            "categories": list(
+                dict.fromkeys(rng.choices(categories, weights, k=rng.randint(0, 3)))
+            ),
+            "keywords": rng.sample(queries, rng.choice([0, 0, 1, 1, 2])),
+            "authors": [rng.choice(authors)] if rng.random() < 0.15 else [],
+            "max_papers": str(rng.choice([5, 10, 10, 15, 20])),
+            "frequency": rng.choice(["weekdays", "weekdays", "daily", "weekly"]),
+            "weekday": str(rng.randint(0, 6)),
+            "send_hour": str(rng.randint(0, 23)),
+            "timezone": rng.choice(ZONES),
+        }
+        if not (fields["categories"] or fields["keywords"] or fields["authors"]):
+            fields["trending"] = "on"
+        rows.append(
+            {
+                "email": f"reader{n:06d}@example.org",
+                "status": "confirmed",
+                "token_version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "confirmed_at": now,
+                **_prefs_columns(preferences(fields)),
+            }
+        )
+    return rows
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--hf", type=Path, nargs="*", default=[])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--papers", type=int, default=2000)
+    parser.add_argument("--send", type=int, default=20_000)
+    parser.add_argument("--pool", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="cProfile planning + rendering")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="paperroute-digest-bench-"))
+    config = Config(
+        database_url=f"sqlite:///{folder / 'bench.db'}",
+        secret_key="benchmark-secret-key-0123456789",  # noqa: S106 - a throwaway database
+        base_url="https://papers.example.org",
+        mail_from="paperroute <digest@papers.example.org>",
+        digest_rate_per_s=0.0,
+        digest_pool_size=args.pool,
+    )
+    started = time.perf_counter()
+    papers = records(latest_papers(args.corpus, args.papers), hf_upvotes(args.hf))
+    with open_hub(config) as hub:
+        report = hub.ingest(papers)
+        rows = subscriber_rows(args.subscribers, papers, args.seed)
+        with hub.engine.begin() as connection:
+            for start in range(0, len(rows), 10_000):
+                connection.execute(insert(subscribers), rows[start : start + 10_000])
+        del rows
+        with_upvotes = sum(1 for p in papers if len(p.daily) > 1)
+        print(
+            f"setup: {report.inserted:,} papers ({with_upvotes:,} with HF upvotes), "
+            f"{args.subscribers:,} subscribers in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        t0 = time.perf_counter()
+        plan = compute(hub.engine, config, AS_OF, ignore_hour=True, send_empty=False)
+        plan_s = time.perf_counter() - t0
+        pool = plan.candidates
+        assert pool is not None
+        cards = {card.pk: card for card in pool.cards}
+        renderer = Renderer(config, config.secret_key)
+        t0 = time.perf_counter()
+        size = 0
+        for n, item in enumerate(plan.digests):
+            rendered = renderer.message(
+                item.subscriber,
+                item.picks,
+                cards,
+                day=dt.date.fromisoformat(item.period),
+                message_id=f"<bench.{n}@papers.example.org>",
+                sent_at=AS_OF,
+            )
+            size += len(rendered.raw)
+        render_only_s = time.perf_counter() - t0
+        if profiler:
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+            print(out.getvalue(), file=sys.stderr)
+        picks = sum(len(d.picks) for d in plan.digests)
+        print(
+            f"plan: {plan.due:,} due, {len(plan.digests):,} digests ({picks:,} picks, "
+            f"{plan.nothing_new:,} with nothing new) over {len(pool.cards):,} candidates in "
+            f"{plan_s:.1f} s; render: {len(plan.digests):,} messages "
+            f"({size / 1e6:,.0f} MB) in {render_only_s:.1f} s "
+            f"({render_only_s / max(1, len(plan.digests)) * 1e6:.0f} µs each)",
+            file=sys.stderr,
+        )
+
+        t0 = time.perf_counter()
+        run_pk = store(hub.engine, config, config.secret_key, plan)
+        store_s = time.perf_counter() - t0
+        assert run_pk is not None
+        print(f"store: {len(plan.digests):,} send-log rows in {store_s:.1f} s", file=sys.stderr)
+        del plan, pool, cards
+
+        # Delivery of the first --send digests; the rest are set aside (cancelled).
+        with hub.engine.begin() as connection:
+            connection.execute(
+                update(digest_sends)
+                .where(digest_sends.c.run_pk == run_pk, digest_sends.c.subscriber_pk > args.send)
+                .values(status="cancelled")
+            )
+        port = _free_port()
+        sink = subprocess.Popen(
+            [sys.executable, "-c", SINK, str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert sink.stdout is not None and sink.stdin is not None
+            assert sink.stdout.readline().strip() == "ready"
+            smtp = dataclasses.replace(config, smtp_url=f"smtp://127.0.0.1:{port}")
+            delivery = Delivery(hub.engine, smtp, config.secret_key)
+            sink.stdin.write("count\n")
+            sink.stdin.flush()
+            server_cpu0 = float(sink.stdout.readline().split()[1])
+            cpu0 = time.process_time()
+            t0 = time.perf_counter()
+            result = delivery.run(run_pk)
+            send_s = time.perf_counter() - t0
+            client_cpu = time.process_time() - cpu0
+            sink.stdin.write("count\n")
+            sink.stdin.flush()
+            counted, server_cpu = sink.stdout.readline().split()
+            accepted = int(counted)
+            server_cpu_s = float(server_cpu) - server_cpu0
+        finally:
+            sink.kill()
+        send_per_s = result.sent / send_s if send_s else 0.0
+        print(
+            f"send: {result.sent:,} sent ({accepted:,} accepted by the server), "
+            f"{result.retried} retried, in {send_s:.1f} s over {args.pool} connections; "
+            f"CPU: this process {client_cpu:.1f} s, the SMTP server {server_cpu_s:.1f} s",
+            file=sys.stderr,
+        )
+    figures = {
+        "subscribers": args.subscribers,
+        "render_s": round(plan_s + render_only_s, 1),
+        "plan_s": round(plan_s, 1),
+        "render_only_s": round(render_only_s, 1),
+        "store_s": round(store_s, 1),
+        "send_per_s": round(send_per_s, 1),
+        "sent": result.sent,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
