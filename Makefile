@@ -59,6 +59,9 @@ bench-ingest: venv
 bench-search: venv
 	$(BIN)/python benchmarks/search.py $(CORPUS) --hf $(HF_DUMPS)
 
+bench-digest: venv
+	$(BIN)/python benchmarks/digest.py $(CORPUS) --hf $(HF_DUMPS)
+
 ## demo-vectors: recompute the demo data's precomputed vectors (paperroute embed; minutes)
 demo-vectors: venv
 	$(BIN)/python scripts/build_demo_vectors.py

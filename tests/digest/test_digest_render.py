@@ -4,10 +4,10 @@ subscriber contains, the bodies escape everything, and equal input gives equal b
 from __future__ import annotations
 
 import datetime as dt
-from html import unescape
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from html import unescape
 
 import pytest
 
@@ -122,7 +122,7 @@ def test_headers_are_ours_alone_whatever_the_papers_hold() -> None:
 
 def test_rendering_is_deterministic() -> None:
     cards = [card(1), card(2)]
-    picks = [Pick(2, "trending · 13 upvotes"), Pick(1, "new in cs.CL")]
+    picks = [Pick(2, "trending, 13 upvotes"), Pick(1, "new in cs.CL")]
     assert render(cards, picks)[0] == render(cards, picks)[0]
 
 
@@ -136,7 +136,7 @@ def test_each_paper_has_links_authors_abstract_and_reason() -> None:
     assert "https://github.com/example/repo" in html and "★ 1,234" in unescape(html)
     assert "and 3 more" in text and "[by Author 3]" in text
     assert text.count("An abstract.") < 60  # shortened
-    assert "…" in text
+    assert text.count("An abstract.") > 5 and "..." in text  # cut at a word, marked
     unsubscribe = message["List-Unsubscribe"]
     assert unsubscribe.startswith("<https://papers.example.org/unsubscribe/")
     assert "https://papers.example.org/subscription/" in text

@@ -67,6 +67,17 @@ def mailed_link(server: SmtpServer, email: str, path: str) -> str:
     return match.group(1)
 
 
+def confirm(client: TestClient, link: str) -> Any:
+    """Follow a confirmation link and press its Confirm button."""
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token, page.text
+    return client.post(
+        "/subscribe/confirm", data={"token": token.group(1), "csrf_token": csrf_of(page.text)}
+    )
+
+
 def subscribe(client: TestClient, **fields: str) -> Any:
     page = client.get("/subscribe")
     return client.post("/subscribe", data={"csrf_token": csrf_of(page.text), **fields})
@@ -79,10 +90,15 @@ def test_footer_form_then_confirm_then_manage(client: TestClient, smtp_server: S
     )
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     assert status_of(client, "reader@example.org") == ("pending", None)
-    confirm = mailed_link(smtp_server, "reader@example.org", "/subscribe/confirm?token=")
-    page = client.get(confirm)
+    link = mailed_link(smtp_server, "reader@example.org", "/subscribe/confirm?token=")
+    # Following the link shows a button: a mail scanner's GET confirms nothing.
+    shown = client.get(link)
+    assert shown.status_code == 200 and "Confirm my subscription" in shown.text
+    assert status_of(client, "reader@example.org") == ("pending", None)
+    page = confirm(client, link)
     assert page.status_code == 200 and "Subscription confirmed" in page.text
     assert status_of(client, "reader@example.org") == ("confirmed", None)
+    assert "Subscription confirmed" in client.get(link).text  # following it again is fine
     manage = re.search(r'href="(/subscription/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     form = client.get(manage)
     assert form.status_code == 200 and 'name="keywords"' in form.text
@@ -149,7 +165,8 @@ def test_rate_limit_answers_429(client: TestClient, smtp_server: SmtpServer) -> 
 
 def test_one_click_unsubscribe(client: TestClient, smtp_server: SmtpServer) -> None:
     subscribe(client, email="reader@example.org")
-    client.get(mailed_link(smtp_server, "reader@example.org", "/subscribe/confirm?token="))
+    confirm(client, mailed_link(smtp_server, "reader@example.org", "/subscribe/confirm?token="))
+    assert status_of(client, "reader@example.org") == ("confirmed", None)
     app = client.app
     result = app.state.digests.send(ignore_hour=True)  # type: ignore[attr-defined]
     assert result.report.sent == 1
@@ -189,6 +206,15 @@ def test_one_click_unsubscribe(client: TestClient, smtp_server: SmtpServer) -> N
 def test_forged_links_are_400_pages(client: TestClient, path: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 400 and "not valid" in answer.text
+
+
+def test_forged_confirmation_post_is_refused(client: TestClient) -> None:
+    page = client.get("/subscribe")
+    for token in ("abc.def", "", "x" * 5000):
+        answer = client.post(
+            "/subscribe/confirm", data={"token": token, "csrf_token": csrf_of(page.text)}
+        )
+        assert answer.status_code == 400 and "not valid" in answer.text
 
 
 def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperroute.web.cache import MAX_KEY, PageCache
@@ -64,6 +65,13 @@ def test_bounded_and_long_keys_are_not_stored() -> None:
     long_query = "q=" + "x" * MAX_KEY
     cache.put(FakeRequest("/long", long_query), b"x", "text/plain", generation)  # type: ignore[arg-type]
     assert cache.lookup("/long", long_query, "") is None
+    small = PageCache(Version(), max_bytes=800)
+    generation = small.generation()
+    for n in range(10):
+        small.put(FakeRequest(f"/{n}"), b"y" * 100, "text/plain", generation)  # type: ignore[arg-type]
+    assert len(small) == 8 and small.lookup("/9", "", "") is not None
+    small.put(FakeRequest("/big"), b"z" * 101, "text/plain", generation)  # type: ignore[arg-type]
+    assert small.lookup("/big", "", "") is None  # over an eighth of the budget
 
 
 def test_each_reader_gets_their_own_escaped_token() -> None:
@@ -75,18 +83,19 @@ def test_each_reader_gets_their_own_escaped_token() -> None:
     assert hit is not None and hit[0] == b"<a>tok&quot;&lt;1&gt;</a><b>tok&quot;&lt;1&gt;</b>"
 
 
-def test_cached_pages_carry_each_readers_csrf_token(sqlite_demo: TestClient) -> None:
-    first = sqlite_demo.get("/trending")
-    other = TestClient(sqlite_demo.app)  # another reader: no cookies
-    second = other.get("/trending")
-    tokens = [
-        re.search(r'name="csrf_token" value="([^"]*)"', r.text)[1]  # type: ignore[index]
-        for r in (first, second)
+@pytest.mark.parametrize("path", ["/trending", "/papers/2608.16590", "/"])
+def test_cached_pages_carry_each_readers_csrf_token(sqlite_demo: TestClient, path: str) -> None:
+    readers = [sqlite_demo, TestClient(sqlite_demo.app), TestClient(sqlite_demo.app)]
+    pages = [reader.get(path).text for reader in readers]  # the first fills the cache
+    found = [
+        set(re.findall(r'(?:name="csrf_token" value|X-CSRF-Token": )"([^"]*)"', p)) for p in pages
     ]
-    assert PageCache.TOKEN_PLACEHOLDER not in first.text + second.text
+    assert all(len(tokens) == 1 for tokens in found), found  # one token per page
+    tokens = [tokens.pop() for tokens in found]
+    assert PageCache.TOKEN_PLACEHOLDER not in "".join(pages)
     if all(tokens):  # the session middleware (community) gives each reader a token
-        assert tokens[0] != tokens[1]
-    assert first.text.replace(tokens[0], "") == second.text.replace(tokens[1], "")
+        assert len(set(tokens)) == 3
+    assert len({page.replace(token, "") for page, token in zip(pages, tokens, strict=True)}) == 1
 
 
 def test_serve_refuses_bad_options(tmp_path: Any) -> None:
@@ -98,3 +107,22 @@ def test_serve_refuses_bad_options(tmp_path: Any) -> None:
     no_secret = cli(url, "serve", PAPERROUTE_DEMO="0", PAPERROUTE_SECRET_KEY="")
     assert no_secret.exit_code == 2
     assert "secret" in no_secret.stderr.lower()
+
+
+def test_paper_sections_built_for_the_cache_hold_no_readers_token(sqlite_demo: TestClient) -> None:
+    def section(request: Any, paper: Any, pk: int) -> tuple[str, dict[str, Any]]:
+        # A section that captures the token while the page is built (as a form would).
+        token = request.state.csrf_token
+        return "_pagination.html", {"page": 1, "last_page": 2, "request": request, "t": token}
+
+    sqlite_demo.app.state.paper_sections.append(section)  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def spy(request: Any, paper: Any, pk: int) -> None:
+        seen.append(request.state.csrf_token)
+
+    sqlite_demo.app.state.paper_sections.append(spy)  # type: ignore[attr-defined]
+    first = sqlite_demo.get("/papers/2608.16590")
+    second = TestClient(sqlite_demo.app).get("/papers/2608.16590")
+    assert first.status_code == second.status_code == 200
+    assert seen == [PageCache.TOKEN_PLACEHOLDER]  # built once, with the placeholder

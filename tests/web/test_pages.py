@@ -198,3 +198,37 @@ def test_static_assets_are_vendored(sqlite_demo: TestClient) -> None:
     css = sqlite_demo.get("/static/vendor/katex/katex.min.css").text
     for font in set(re.findall(r"url\((fonts/[^)]+\.woff2)\)", css)):
         assert sqlite_demo.get(f"/static/vendor/katex/{font}").status_code == 200, font
+
+
+def test_ids_with_slashes_and_colons(fresh: TestClient) -> None:
+    import datetime as dt
+
+    from paperroute import Config, open_hub
+    from paperroute.ids import title_hash
+    from paperroute.model import DailyEntry, PaperRecord
+
+    day = DailyEntry(day=dt.date(2026, 8, 3), source="hf", kind="submitted", upvotes=4)
+    records = [
+        PaperRecord(source="jsonl", source_key="old", title="An old-style arXiv id",
+                    arxiv_id="hep-th/9901001", authors=("Ann Old",), daily=(day,),
+                    title_hash=title_hash("An old-style arXiv id")),
+        PaperRecord(source="bibtex", source_key="doi", title="Known by its DOI only",
+                    doi="10.1234/abc.(5)", authors=("Dee Oi",), daily=(day,),
+                    title_hash=title_hash("Known by its DOI only")),
+        PaperRecord(source="page", source_key="none", title="No identifier at all",
+                    authors=("Noah Id",), daily=(day,),
+                    title_hash=title_hash("No identifier at all")),
+    ]  # fmt: skip
+    config: Config = fresh.app.state.config  # type: ignore[attr-defined]
+    with open_hub(config) as hub:
+        assert hub.ingest(records).inserted == 3
+    fresh.app.state.page_cache.clear()  # type: ignore[attr-defined]
+    links = _card_ids(fresh.get("/papers/date/2026-08-03").text)
+    assert "hep-th/9901001" in links and len(links) == 3
+    for link in links:
+        page = fresh.get(f"/papers/{link}")
+        assert page.status_code == 200, link
+        api = fresh.get(f"/api/v1/papers/{link}").json()
+        assert fresh.get(api["url"]).status_code == 200
+    assert any(link.startswith("doi:") for link in links)
+    assert any(link.startswith("hash:") for link in links)

@@ -112,12 +112,20 @@ def get_comment(connection: Connection, pk: int) -> Comment:
 
 
 def paper_comments(
-    connection: Connection, paper_pk: int, *, include_hidden: bool = False, limit: int = 500
+    connection: Connection,
+    paper_pk: int,
+    *,
+    include_hidden: bool = False,
+    after_pk: int | None = None,
+    limit: int = 500,
 ) -> list[Comment]:
+    """A paper's comments in the order they were written; ``after_pk`` continues a page."""
     query = _select().where(comments.c.paper_pk == paper_pk)
     if not include_hidden:
         query = query.where(comments.c.hidden_at.is_(None))
-    rows = connection.execute(query.order_by(comments.c.created_at, comments.c.pk).limit(limit))
+    if after_pk is not None:
+        query = query.where(comments.c.pk > after_pk)
+    rows = connection.execute(query.order_by(comments.c.pk).limit(limit))
     return [_comment(r) for r in rows]
 
 

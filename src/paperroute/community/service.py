@@ -8,6 +8,7 @@ the admin flag, so no edge can forget it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,6 +85,7 @@ class Community:
         self._clock = clock
         self._arxiv_client = arxiv_client
         self.markdown = comments.MarkdownRenderer()
+        self._ingest_lock = threading.Lock()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -323,10 +325,22 @@ class Community:
             )
             return comments.add_comment(connection, self.markdown, pk, reader.pk, text, self._now())
 
-    def comments(self, paper_pk: int, viewer: User | None = None) -> list[Comment]:
+    def comments(
+        self,
+        paper_pk: int,
+        viewer: User | None = None,
+        *,
+        after: int | None = None,
+        limit: int = 500,
+    ) -> list[Comment]:
+        """A paper's comments, oldest first (hidden ones too for admins)."""
         with self._tx() as connection:
             return comments.paper_comments(
-                connection, paper_pk, include_hidden=bool(viewer and viewer.is_admin)
+                connection,
+                paper_pk,
+                include_hidden=bool(viewer and viewer.is_admin),
+                after_pk=after,
+                limit=limit,
             )
 
     def user_comments(self, user: User) -> list[Comment]:
@@ -445,7 +459,9 @@ class Community:
             )
         record = submit.fetch_record(self.hub, arxiv_id, self._arxiv_client)
         now = self._now()
-        report = self.hub.ingest([submit.as_submission(record, reader.display_name, now)])
+        # The hub's writer is for one importer at a time; web requests run in threads.
+        with self._ingest_lock:
+            report = self.hub.ingest([submit.as_submission(record, reader.display_name, now)])
         if report.skipped:
             raise InvalidInput(f"the paper could not be stored: {report.skipped[0].reason}")
         with self._tx() as connection:

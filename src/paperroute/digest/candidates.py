@@ -15,6 +15,7 @@ match "models" (write model*).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,8 +42,7 @@ def canonical_category(category: str) -> str:
 
 @dataclass(slots=True)
 class _Text:
-    words: set[str]
-    sequence: list[str]
+    sequence: list[str]  # every word, in order: phrases are checked against it
 
 
 @dataclass(slots=True)
@@ -133,6 +133,17 @@ def _has_sequence(sequence: list[str], words: list[str]) -> bool:
     )
 
 
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _split(text: str) -> list[str]:
+    """split_words(text), with a fast path for ASCII text: there the query parser's rule
+    (runs of str.isalnum characters, case-folded) is exactly [A-Za-z0-9]+ lower-cased."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text.lower())
+    return split_words(text)
+
+
 def first_listed(connection: Connection, start: dt.date, end: dt.date) -> list[int]:
     """Visible papers whose first listing day lies in [start, end], newest first."""
     first = func.min(daily_entries.c.day)
@@ -204,11 +215,10 @@ def index(start: dt.date, end: dt.date, cards: Sequence[Card], trend: list[float
             surname = folded.rpartition(" ")[2]
             if surname:
                 by_surname[surname].append(i)
-        sequence = split_words(f"{card.title} . {card.abstract} . {' . '.join(card.authors)}")
-        words = set(sequence)
-        for word in words:
+        sequence = _split(f"{card.title} . {card.abstract} . {' . '.join(card.authors)}")
+        for word in set(sequence):
             by_word[word].add(i)
-        found.texts.append(_Text(words, sequence))
+        found.texts.append(_Text(sequence))
     found.by_category = dict(by_category)
     found.by_author = dict(by_author)
     found.by_surname = dict(by_surname)

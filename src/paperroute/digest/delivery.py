@@ -33,6 +33,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter
 
 from ..browse import Card, load_cards
 from ..config import Config
@@ -133,7 +135,7 @@ class _Statements:
         )
         self.received_sqlite = sqlite.insert(digest_received).on_conflict_do_nothing()
         self.received_postgresql = postgresql.insert(digest_received).on_conflict_do_nothing()
-        day = bindparam("day")
+        day: BindParameter[dt.date] = bindparam("day")
         self.through = (
             update(subscribers)
             .where(subscribers.c.pk == bindparam("sub"))
@@ -272,7 +274,7 @@ class Delivery:
         now = dt.datetime.now(dt.UTC)
         connection.execute(st.sent, {"run": run_pk, "sub": item.subscriber.pk, "now": now})
         if item.picks:
-            received = st.received_sqlite
+            received: Executable = st.received_sqlite
             if connection.dialect.name == "postgresql":
                 received = st.received_postgresql
             connection.execute(

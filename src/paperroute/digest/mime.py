@@ -58,9 +58,15 @@ def _header(name: str, value: str) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def _text_part(subtype: str, text: str) -> bytes:
-    plain = text.replace("\r\n", "\n").replace("\r", "\n")
+def _text_part(subtype: str, text: str, *, wire_ready: bool = False) -> bytes:
+    """A text part. ``wire_ready``: the caller guarantees ASCII, CRLF line ends and lines
+    of at most 998 characters (the digest's HTML is built that way), so it goes as is."""
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+    if wire_ready:
+        data = text.encode("ascii")
+        head += "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        return head.encode() + data + (b"" if data.endswith(b"\r\n") else b"\r\n")
+    plain = text.replace("\r\n", "\n").replace("\r", "\n")
     if plain.isascii() and all(len(line) <= MAX_LINE for line in plain.split("\n")):
         data = plain.replace("\n", "\r\n").encode("ascii")
         head += "Content-Transfer-Encoding: 7bit\r\n\r\n"
@@ -72,9 +78,12 @@ def _text_part(subtype: str, text: str) -> bytes:
     return head.encode() + data + (b"" if data.endswith(b"\r\n") else b"\r\n")
 
 
-def assemble(headers: Sequence[tuple[str, str]], text: str, html: str) -> bytes:
+def assemble(
+    headers: Sequence[tuple[str, str]], text: str, html: str, *, html_wire_ready: bool = False
+) -> bytes:
     """The message: ``headers`` (name, ASCII value) then a text and an HTML alternative.
-    The boundary derives from the headers, so equal input gives equal bytes."""
+    The boundary derives from the headers, so equal input gives equal bytes.
+    ``html_wire_ready``: see _text_part."""
     head = "".join(_header(name, value) for name, value in headers)
     seed = hashlib.sha256(head.encode()).hexdigest()[:24]
     boundary = f"==paperroute-{seed}=="
@@ -85,6 +94,6 @@ def assemble(headers: Sequence[tuple[str, str]], text: str, html: str) -> bytes:
         + f"--{boundary}\r\n".encode()
         + _text_part("plain", text)
         + f"--{boundary}\r\n".encode()
-        + _text_part("html", html)
+        + _text_part("html", html, wire_ready=html_wire_ready)
         + f"--{boundary}--\r\n".encode()
     )

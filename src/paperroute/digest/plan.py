@@ -13,8 +13,9 @@ import json
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Config
@@ -90,9 +91,10 @@ def due_subscribers(
     if only is not None:
         query = query.where(subscribers.c.email.in_(list(only)))
     due: list[tuple[Subscriber, str]] = []
+    zones: dict[str, ZoneInfo] = {}
     for row in connection.execute(query):
         subscriber = to_subscriber(row)
-        day = current_slot(subscriber.prefs, as_of, ignore_hour=ignore_hour)
+        day = current_slot(subscriber.prefs, as_of, ignore_hour=ignore_hour, zones=zones)
         # Confirmed after the slot: the first digest waits for the next slot.
         if (
             not ignore_hour
@@ -207,16 +209,3 @@ def open_runs(connection: Connection) -> list[int]:
         .order_by(digest_runs.c.pk)
     )
     return [int(row.pk) for row in rows]
-
-
-def unfinished_rows(connection: Connection, run_pk: int) -> int:
-    return len(
-        connection.execute(
-            select(digest_sends.c.subscriber_pk).where(
-                and_(
-                    digest_sends.c.run_pk == run_pk,
-                    digest_sends.c.status.in_(["pending", "committing", "deferred"]),
-                )
-            )
-        ).all()
-    )

@@ -52,7 +52,7 @@ def _short(text: str, limit: int = ABSTRACT_CHARS) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:.") + "…"
+    return cut.rstrip(",;:.") + "..."
 
 
 def _authors(card: Card) -> str:
@@ -67,13 +67,16 @@ def _pdf(card: Card) -> str | None:
     return f"https://arxiv.org/pdf/{card.id}" if try_arxiv_id(card.id) else None
 
 
-def _wire_html(html_text: str) -> str:
-    """The HTML as it goes on the wire: a line break after each block, every non-ASCII
-    character as a character reference, so it travels as 7bit (no transfer encoding)."""
-    broken = (
-        html_text.replace("</p>", "</p>\n").replace("</tr>", "</tr>\n").replace("<br>", "<br>\n")
-    )
-    return broken.encode("ascii", "xmlcharrefreplace").decode("ascii")
+def _ascii(html_text: str) -> str:
+    """Every non-ASCII character as a character reference: the HTML part then travels as
+    7bit, with no transfer encoding to compute."""
+    if html_text.isascii():
+        return html_text
+    return html_text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _short_lines(html_text: str) -> bool:
+    return all(len(line) <= 990 for line in html_text.split("\r\n"))
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -104,7 +107,8 @@ class Renderer:
         self.base = config.base_url.rstrip("/")
         self.domain = mail_domain(config)
         self.reply = mail_address(config)
-        self._html: dict[int, tuple[str, str]] = {}
+        # Per paper: HTML (ASCII, CRLF after each block) and whether its lines fit SMTP's.
+        self._html: dict[int, tuple[str, bool]] = {}
         self._text: dict[int, str] = {}
         try:
             self.from_header = encoded_header("From", config.mail_from)
@@ -120,7 +124,7 @@ class Renderer:
     def page_url(self, card: Card) -> str:
         return f"{self.base}/papers/{quote(card.id, safe='/.')}"
 
-    def _paper_html(self, card: Card) -> tuple[str, str]:
+    def _paper_html(self, card: Card) -> tuple[str, bool]:
         cached = self._html.get(card.pk)
         if cached is not None:
             return cached
@@ -133,21 +137,21 @@ class Renderer:
         if code:
             stars = f" ★ {card.code_stars:,}" if card.code_stars else ""
             links_html.append(f'<a href="{e(code)}" style="{style.LINK}">Code{stars}</a>')
-        head = '<tr><td style="padding:14px 0;border-top:1px solid #d8dee4">'
-        body = (
-            f'<a href="{e(self.page_url(card))}" style="{style.TITLE}">{e(card.title)}</a>'
-            f'<p style="{style.AUTHORS}">{e(_authors(card))}</p>'
-            f'<p style="{style.ABSTRACT}">{e(_short(card.abstract))}</p>'
-            f'<p style="margin:6px 0 0 0">{" &nbsp;·&nbsp; ".join(links_html)}'
-            + (
-                f' &nbsp;·&nbsp; <span style="{style.AUTHORS}">▲ {card.upvotes}</span>'
-                if card.upvotes
-                else ""
-            )
-            + "</p></td></tr>"
+        votes = (
+            f' &nbsp;·&nbsp; <span style="{style.AUTHORS}">▲ {card.upvotes}</span>'
+            if card.upvotes
+            else ""
         )
-        self._html[card.pk] = (head, body)
-        return head, body
+        body = _ascii(
+            f'<a href="{e(self.page_url(card))}" style="{style.TITLE}">{e(card.title)}</a>\r\n'
+            f'<p style="{style.AUTHORS}">{e(_authors(card))}</p>\r\n'
+            f'<p style="{style.ABSTRACT}">{e(_short(card.abstract))}</p>\r\n'
+            f'<p style="margin:6px 0 0 0">{" &nbsp;·&nbsp; ".join(links_html)}{votes}</p>'
+            "</td></tr>\r\n"
+        )
+        found = (body, _short_lines(body))
+        self._html[card.pk] = found
+        return found
 
     def _paper_text(self, card: Card) -> str:
         cached = self._text.get(card.pk)
@@ -161,7 +165,7 @@ class Renderer:
         code = _safe_url(card.code_url)
         if code:
             lines.append(f"  Code: {code}")
-        text = "\n".join(lines)
+        text = "\r\n".join(lines)
         self._text[card.pk] = text
         return text
 
@@ -210,14 +214,14 @@ class Renderer:
             ("Precedence", "bulk"),
         ]
         text = self._text_body(subscriber, shown, subject, manage_url, unsubscribe_url)
-        body = self.html(subscriber, shown, subject, manage_url, unsubscribe_url)
+        body, short = self.html(subscriber, shown, subject, manage_url, unsubscribe_url)
         return Rendered(
             to=subscriber.email,
             subject=subject,
             message_id=message_id,
             papers=len(shown),
             html=body,
-            raw=assemble(headers, text, _wire_html(body)),
+            raw=assemble(headers, text, body, html_wire_ready=short),
         )
 
     def _why(self, subscriber: Subscriber) -> str:
@@ -239,7 +243,7 @@ class Renderer:
     ) -> str:
         parts = [subject, "-" * min(len(subject), 72), ""]
         if not shown:
-            parts.append("No new papers matched your choices since your last digest.\n")
+            parts += ["No new papers matched your choices since your last digest.", ""]
         for number, (pick, card) in enumerate(shown, 1):
             parts.append(f"{number}. [{pick.reason}]")
             parts.append(self._paper_text(card))
@@ -250,7 +254,7 @@ class Renderer:
             f"Change what you get: {manage_url}",
             f"Unsubscribe: {unsubscribe_url}",
         ]
-        return "\n".join(parts) + "\n"
+        return "\r\n".join(parts) + "\r\n"
 
     def html(
         self,
@@ -259,33 +263,45 @@ class Renderer:
         subject: str,
         manage_url: str,
         unsubscribe_url: str,
-    ) -> str:
+    ) -> tuple[str, bool]:
+        """The HTML part (ASCII, a CRLF after each block) and whether every line is short
+        enough to send it without a transfer encoding."""
         e = html.escape
+        short = True
         rows: list[str] = []
         for pick, card in shown:
-            head, body = self._paper_html(card)
-            rows.append(f'{head}<span style="{style.REASON}">{e(pick.reason)}</span><br>{body}')
+            body, fits = self._paper_html(card)
+            short = short and fits
+            reason = _ascii(e(pick.reason))
+            rows.append(
+                '<tr><td style="padding:14px 0;border-top:1px solid #d8dee4">'
+                f'<span style="{style.REASON}">{reason}</span><br>\r\n{body}'
+            )
         if not rows:
             rows.append(
                 f'<tr><td style="{style.ABSTRACT}">No new papers matched your choices since '
-                "your last digest.</td></tr>"
+                "your last digest.</td></tr>\r\n"
             )
-        return (
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width">'
-            f"<title>{e(subject)}</title></head>"
-            f'<body style="{style.PAGE}">'
+        head = _ascii(
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">\r\n'
+            '<meta name="viewport" content="width=device-width">\r\n'
+            f"<title>{e(subject)}</title></head>\r\n"
+            f'<body style="{style.PAGE}">\r\n'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-            'style="background:#f4f5f7"><tr><td align="center" style="padding:16px 8px">'
+            'style="background:#f4f5f7"><tr><td align="center" style="padding:16px 8px">\r\n'
             f'<table role="presentation" width="560" cellpadding="0" cellspacing="0" '
-            f'style="{style.CARD}"><tr><td>'
-            f'<h1 style="{style.HEADING}">{e(subject)}</h1>'
-            f'<p style="{style.SUBTLE}">For {e(display_email(subscriber.email))}</p>'
-            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0">'
-            + "".join(rows)
-            + "</table>"
-            f'<hr style="{style.RULE}"><p style="{style.FOOTER}">{e(self._why(subscriber))}<br>'
-            f'<a href="{e(manage_url)}" style="{style.LINK}">Change what you get</a>'
-            f' &nbsp;·&nbsp; <a href="{e(unsubscribe_url)}" style="{style.LINK}">Unsubscribe</a>'
-            "</p></td></tr></table></td></tr></table></body></html>"
+            f'style="{style.CARD}"><tr><td>\r\n'
+            f'<h1 style="{style.HEADING}">{e(subject)}</h1>\r\n'
+            f'<p style="{style.SUBTLE}">For {e(display_email(subscriber.email))}</p>\r\n'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0">\r\n'
         )
+        foot = _ascii(
+            "</table>\r\n"
+            f'<hr style="{style.RULE}">\r\n<p style="{style.FOOTER}">{e(self._why(subscriber))}'
+            f'<br>\r\n<a href="{e(manage_url)}" style="{style.LINK}">Change what you get</a>'
+            f' &nbsp;&#183;&nbsp; <a href="{e(unsubscribe_url)}" style="{style.LINK}">'
+            "Unsubscribe</a></p>\r\n</td></tr></table></td></tr></table></body></html>\r\n"
+        )
+        short = short and _short_lines(head) and _short_lines(foot)
+        short = short and all(len(row.split("\r\n", 1)[0]) <= 990 for row in rows)
+        return head + "".join(rows) + foot, short

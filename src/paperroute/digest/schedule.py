@@ -23,12 +23,23 @@ def _allowed(prefs: Preferences, day: dt.date) -> bool:
     return True
 
 
-def current_slot(prefs: Preferences, now: dt.datetime, *, ignore_hour: bool = False) -> dt.date:
+def current_slot(
+    prefs: Preferences,
+    now: dt.datetime,
+    *,
+    ignore_hour: bool = False,
+    zones: dict[str, ZoneInfo] | None = None,
+) -> dt.date:
     """The local date of the subscriber's latest slot at ``now`` (UTC-aware).
 
     ``ignore_hour`` (``digest send --now``): today counts as soon as it is an allowed day,
-    whatever the hour."""
-    zone = ZoneInfo(prefs.timezone)
+    whatever the hour. ``zones``: a cache of time zones for a caller with many subscribers
+    (ZoneInfo keeps only a few strongly and rereads tzdata for the rest)."""
+    zone = zones.get(prefs.timezone) if zones is not None else None
+    if zone is None:
+        zone = ZoneInfo(prefs.timezone)
+        if zones is not None:
+            zones[prefs.timezone] = zone
     local = now.astimezone(zone)
     for back in range(8):
         day = local.date() - dt.timedelta(days=back)

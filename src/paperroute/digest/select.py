@@ -10,7 +10,8 @@ start of their window (the day after the last day their previous digest covered)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from .candidates import MAX_WINDOW_DAYS, Candidates
 from .model import Pick, Preferences, Subscriber
@@ -57,6 +58,8 @@ class Selector:
         self._sorted: dict[tuple[str, str], list[int]] = {}
         self.trending_set = set(candidates.trending_order)
         self._day_ordinals = [(c.day or dt.date.min).toordinal() for c in candidates.cards]
+        self._first_day = min(self._day_ordinals, default=0)
+        self._index = {card.pk: i for i, card in enumerate(candidates.cards)}
 
     def _source(self, kind: str, value: str) -> list[int]:
         key = (kind, value)
@@ -74,17 +77,21 @@ class Selector:
             self._sorted[key] = found
         return found
 
+    def _eligible(self, items: list[int], first_day: int, blocked: set[int]) -> Iterator[int]:
+        """``items`` without papers listed before ``first_day`` or in ``blocked``."""
+        if first_day <= self._first_day and not blocked:
+            return iter(items)  # the common case: every candidate qualifies
+        days = self._day_ordinals
+        return (i for i in items if days[i] >= first_day and i not in blocked)
+
     def pick(
         self, prefs: Preferences, start: dt.date, received: set[int] | frozenset[int] = frozenset()
     ) -> list[Pick]:
+        """The subscriber's picks, best first; ``received``: paper pks never to pick again."""
         cards = self.candidates.cards
         first_day = start.toordinal()
         limit = prefs.max_papers
-        window = limit * 2
-
-        def eligible(i: int) -> bool:
-            return self._day_ordinals[i] >= first_day and cards[i].pk not in received
-
+        blocked = {self._index[pk] for pk in received if pk in self._index}
         reasons: dict[int, list[str]] = {}
         sources = [
             *(("category", v, f"new in {v}") for v in prefs.categories),
@@ -92,40 +99,41 @@ class Selector:
             *(("author", v, f"by {v}") for v in prefs.authors),
         ]
         for kind, value, reason in sources:
-            taken = 0
-            for i in self._source(kind, value):
-                if taken >= window:
-                    break
-                if eligible(i):
-                    reasons.setdefault(i, []).append(reason)
-                    taken += 1
-        matched = sorted(reasons, key=lambda i: (-len(reasons[i]), self.position[i]))
+            listed = self._source(kind, value)
+            for i in islice(self._eligible(listed, first_day, blocked), limit * 2):
+                found = reasons.get(i)
+                if found is None:
+                    reasons[i] = [reason]
+                else:
+                    found.append(reason)
+        if len(sources) > 1:
+            position = self.position
+            matched = sorted(reasons, key=lambda i: (-len(reasons[i]), position[i]))
+        else:
+            matched = list(reasons)  # one source: already in the global order
         chosen: list[int] = []
+        trending = self.candidates.trending_order
         if prefs.trending:
             share = limit if not sources else max(1, (limit + 1) // 2)
-            for i in self.candidates.trending_order:
-                if len(chosen) >= share:
-                    break
-                if eligible(i):
-                    chosen.append(i)
-        taken_set = set(chosen)
+            chosen = list(islice(self._eligible(trending, first_day, blocked), share))
+        taken = set(chosen)
         for i in matched:
             if len(chosen) >= limit:
                 break
-            if i not in taken_set:
+            if i not in taken:
                 chosen.append(i)
-                taken_set.add(i)
+                taken.add(i)
         if prefs.trending and len(chosen) < limit:
-            for i in self.candidates.trending_order:
+            for i in self._eligible(trending, first_day, blocked):
                 if len(chosen) >= limit:
                     break
-                if i not in taken_set and eligible(i):
+                if i not in taken:
                     chosen.append(i)
-                    taken_set.add(i)
+                    taken.add(i)
         picks = []
         for i in chosen:
-            why = list(reasons.get(i, []))
+            why = reasons.get(i, [])
             if prefs.trending and i in self.trending_set:
-                why.insert(0, f"trending · {cards[i].upvotes} upvotes")
+                why = [f"trending, {cards[i].upvotes} upvotes", *why]
             picks.append(Pick(cards[i].pk, "; ".join(why) or "trending"))
         return picks

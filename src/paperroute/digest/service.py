@@ -77,6 +77,9 @@ class Digests:
             subscriber, False, f"{subscriber.email} is subscribed: no confirmation needed."
         )
 
+    def check_confirmation(self, token: str) -> tuple[Subscriber, bool]:
+        return subs.check_confirmation(self.engine, self.secret, token)
+
     def confirm(self, token: str) -> Subscriber:
         return subs.confirm(self.engine, self.secret, token)
 

@@ -62,6 +62,10 @@ def _utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _json_list(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
 def to_subscriber(row: Any) -> Subscriber:
     prefs = Preferences(
         frequency=row.frequency,
@@ -69,9 +73,9 @@ def to_subscriber(row: Any) -> Subscriber:
         send_hour=int(row.send_hour),
         timezone=row.timezone,
         trending=bool(row.trending),
-        categories=tuple(json.loads(row.categories)),
-        keywords=tuple(json.loads(row.keywords)),
-        authors=tuple(json.loads(row.authors)),
+        categories=_json_list(row.categories),
+        keywords=_json_list(row.keywords),
+        authors=_json_list(row.authors),
         max_papers=int(row.max_papers),
     )
     created = _utc(row.created_at)
@@ -241,16 +245,32 @@ def _from_link(
     return to_subscriber(row)
 
 
+def _confirmable(connection: Connection, secret: str, token: str) -> tuple[Subscriber, bool]:
+    """The subscriber a confirmation link names, and whether it is confirmed already.
+    Raises BadLink for a link that can no longer confirm anything."""
+    subscriber = _from_link(connection, secret, "confirm", token)
+    target = links.read_token(secret, "confirm", token)
+    if subscriber.status == "confirmed" and target.version == subscriber.token_version - 1:
+        return subscriber, True
+    if subscriber.status != "pending" or target.version != subscriber.token_version:
+        raise links.BadLink("this confirmation link is not valid any more: subscribe again")
+    return subscriber, False
+
+
+def check_confirmation(engine: Engine, secret: str, token: str) -> tuple[Subscriber, bool]:
+    """What :func:`confirm` would confirm, changing nothing (the page a GET shows: mail
+    scanners follow links, and must not confirm a subscription on their own)."""
+    with engine.connect() as connection:
+        return _confirmable(connection, secret, token)
+
+
 def confirm(engine: Engine, secret: str, token: str) -> Subscriber:
-    """Follow a confirmation link: pending -> confirmed, lifting a soft suppression.
-    Following it twice is fine. Raises BadLink, Suppressed."""
+    """Confirm with the mailed link's token: pending -> confirmed, lifting a soft
+    suppression. Confirming twice is fine. Raises BadLink, Suppressed."""
     with engine.begin() as connection:
-        subscriber = _from_link(connection, secret, "confirm", token)
-        target = links.read_token(secret, "confirm", token)
-        if subscriber.status == "confirmed" and target.version == subscriber.token_version - 1:
+        subscriber, done = _confirmable(connection, secret, token)
+        if done:
             return subscriber
-        if subscriber.status != "pending" or target.version != subscriber.token_version:
-            raise links.BadLink("this confirmation link is not valid any more: subscribe again")
         suppressed = suppression(connection, subscriber.email)
         if suppressed and suppressed[0] in HARD_REASONS:
             raise Suppressed(f"{subscriber.email} is suppressed ({suppressed[0]})")

@@ -11,14 +11,13 @@ Transformer (BERT, 6 layers, hidden 384, 12 heads) -> mean pooling over non-padd
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import importlib.resources
 import importlib.util
 import json
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -242,9 +241,12 @@ class MiniLMEmbedder:
 
         self.max_length = max_length
         self.threads = threads
-        # Batches embedded at once by as many Python threads (default: one per core, at most
-        # 2; ``threads`` set means the caller manages BLAS threads: one worker).
-        self.workers = workers or (1 if threads else min(2, os.cpu_count() or 1))
+        # Batches embedded at once by as many Python threads, one BLAS thread each (default:
+        # one per core, at most 2); ``threads`` gives each worker that many BLAS threads.
+        self.workers = workers or min(2, os.cpu_count() or 1)
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+        self._controller = ThreadpoolController()
         self.batch_size = batch_size
         self.name = name
         self.version = f"{weights_package}=={weights_version};max_length={max_length}"
@@ -302,35 +304,21 @@ class MiniLMEmbedder:
         # Sort by length so that each batch pads little; restore the order at the end.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
-        if self.workers > 1 and len(batches) > 1:
-            # Python threads, one BLAS thread each: numpy releases the GIL in its kernels,
-            # and small matrices use one core better than a BLAS split across two.
-            from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-            with (
-                threadpool_limits(limits=1, user_api="blas"),
-                ThreadPoolExecutor(self.workers) as pool,
-            ):
-                done = pool.map(lambda idx: self._embed_ids([ids[i] for i in idx]), batches)
-                for idx, vectors in zip(batches, done, strict=True):
-                    out[idx] = vectors
-            return out
-        with self._thread_limit():
-            for idx in batches:
-                out[idx] = self._embed_ids([ids[i] for i in idx])
+        # One BLAS thread per Python worker: numpy releases the GIL in its kernels, and these
+        # small matrices use a core better alone than split across two (on a busy machine,
+        # two BLAS threads spinning for each other are many times slower).
+        with self._controller.limit(limits=self.threads or 1, user_api="blas"):
+            if self.workers > 1 and len(batches) > 1:
+                with ThreadPoolExecutor(self.workers) as pool:
+                    done = pool.map(lambda idx: self._embed_ids([ids[i] for i in idx]), batches)
+                    for idx, vectors in zip(batches, done, strict=True):
+                        out[idx] = vectors
+            else:
+                for idx in batches:
+                    out[idx] = self._embed_ids([ids[i] for i in idx])
         return out
 
     # ---------------------------------------------------------------- internals
-
-    @contextlib.contextmanager
-    def _thread_limit(self) -> Iterator[None]:
-        if self.threads is None:
-            yield
-            return
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=self.threads, user_api="blas"):
-            yield
 
     def _embed_ids(self, batch: list[I64]) -> F32:
         n = max(len(x) for x in batch)
@@ -419,7 +407,7 @@ def load_minilm(max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None
     """Load the default embedder (all-MiniLM-L6-v2, numpy forward pass, fully offline).
 
     ``max_length`` is the token limit (including [CLS]/[SEP]); longer texts are truncated.
-    ``threads`` caps the BLAS threads used while embedding (None: BLAS default).
+    ``threads``: BLAS threads per embedding worker (None: 1; workers: one per core, <= 2).
     Raises :class:`ConfigError` if the weights package is missing.
     """
     path, version = _model_dir()

@@ -140,9 +140,36 @@ def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.p
 _COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
 
 
+# Plain words (no phrase, no prefix) of a query that are also tried as one phrase.
+PHRASE_FIRST_MAX_WORDS = 6
+
+
 def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> list[KeywordHit]:
     """The best ``limit`` papers for ``query``. A query without a positive term but with
-    filters lists the newest papers that pass them; an empty query finds nothing."""
+    filters lists the newest papers that pass them; an empty query finds nothing.
+
+    Two to six plain words are tried as a phrase too: papers that have them side by side, in
+    that order, rank first (by BM25 among themselves), then the others. People type the
+    names of things ("video generation", a title), and adjacency is the best evidence that
+    a paper is about the thing rather than about its words."""
+    words = [t for t in query.terms if not t.negated]
+    if 2 <= len(words) <= PHRASE_FIRST_MAX_WORDS and not any(t.phrase or t.prefix for t in words):
+        phrase = Term(" ".join(t.text for t in words), phrase=True)
+        negated = tuple(t for t in query.terms if t.negated)
+        first = _keyword_search(connection, replace(query, terms=(phrase, *negated)), limit)
+        if len(first) >= limit:
+            return first
+        rest = _keyword_search(connection, query, limit)
+        seen = {hit.pk for hit in first}
+        top = max((hit.score for hit in rest), default=0.0)
+        # Scores stay in one order: the phrase matches above every other match.
+        return [replace(hit, score=hit.score + top) for hit in first] + [
+            hit for hit in rest if hit.pk not in seen
+        ][: limit - len(first)]
+    return _keyword_search(connection, query, limit)
+
+
+def _keyword_search(connection: Connection, query: Query, limit: int) -> list[KeywordHit]:
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
     match = fts5_match(query) if dialect == "sqlite" else None

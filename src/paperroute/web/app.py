@@ -10,7 +10,8 @@ Extension points on ``app.state`` (other parts append inside their ``install(app
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,20 @@ def create_app(config: Config) -> FastAPI:
     """The hub's web app over the database named by ``config``."""
     hub = open_hub(config)
     data_version = DataVersion(hub.engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        data_version.close()
+        hub.close()
+
     app = FastAPI(
         title="paperroute",
         version="1",
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
-        on_shutdown=[data_version.close, hub.close],
+        lifespan=lifespan,
     )
     app.state.config = config
     app.state.hub = hub

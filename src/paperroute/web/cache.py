@@ -70,8 +70,9 @@ class DataVersion:
 
 
 class PageCache:
-    """Thread-safe LRU of response bodies for anonymous GETs. A body is stored split at the
-    CSRF placeholder, so that each reader's token is joined in without a search."""
+    """Thread-safe LRU of response bodies for anonymous GETs, bounded in entries and bytes.
+    A body is stored split at the CSRF placeholder, so that each reader's token is joined in
+    without a search."""
 
     TOKEN_PLACEHOLDER = "csrf-placeholder-3f9c1e7a"  # noqa: S105 - not a secret
     _TOKEN_BYTES = TOKEN_PLACEHOLDER.encode()
@@ -81,10 +82,13 @@ class PageCache:
         version: Callable[[], tuple[Any, ...]],
         *,
         max_entries: int = 2000,
+        max_bytes: int = 64 * 1024 * 1024,
         check_interval: float = 1.0,
     ) -> None:
         self._version_of = version
         self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._interval = check_interval
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[list[bytes], bytes]] = OrderedDict()
@@ -106,15 +110,18 @@ class PageCache:
             self._checked = now
             if version != self._version:
                 self._version = version
-                self._entries.clear()
-                self._generation += 1
+                self._drop_all()
 
     def clear(self) -> None:
         """Forget everything (after a write this process made, so that it shows at once)."""
         with self._lock:
-            self._entries.clear()
+            self._drop_all()
             self._checked = 0.0
-            self._generation += 1
+
+    def _drop_all(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+        self._generation += 1
 
     def generation(self) -> int:
         """Call before building an answer and hand the result to ``put``: an answer built
@@ -156,10 +163,16 @@ class PageCache:
         with self._lock:
             if generation != self._generation:
                 return
+            if len(body) > self._max_bytes // 8:
+                return  # one answer never takes more than an eighth of the cache
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= sum(map(len, old[0]))
             self._entries[key] = (body.split(self._TOKEN_BYTES), media_type.encode())
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._bytes += len(body) - len(self._TOKEN_BYTES) * (body.count(self._TOKEN_BYTES))
+            while len(self._entries) > self._max or self._bytes > self._max_bytes:
+                _, (parts, _type) = self._entries.popitem(last=False)
+                self._bytes -= sum(map(len, parts))
 
     def respond(self, body: bytes, media_type: str, token: str) -> Response:
         if self._TOKEN_BYTES in body:

@@ -53,6 +53,11 @@ class CommentOut(BaseModel):
     created_at: dt.datetime
 
 
+class CommentPage(BaseModel):
+    items: list[CommentOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
 class CollectionIn(BaseModel):
     title: str = Field(max_length=1000)
     description: str = Field(default="", max_length=10_000)
@@ -134,10 +139,27 @@ def unvote(community: CommunityDep, user: UserDep, paper_id: str) -> VoteOut:
 
 
 @router.get("/papers/{paper_id:path}/comments", summary="A paper's comments, oldest first")
-def list_comments(request: Request, community: CommunityDep, paper_id: str) -> list[CommentOut]:
+def list_comments(
+    request: Request,
+    community: CommunityDep,
+    paper_id: str,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> CommentPage:
     viewer = current_user(request)
     pk = community.paper_pk(paper_id, viewer)
-    return [_comment(c) for c in community.comments(pk, viewer) if c.hidden_at is None]
+    found = community.comments(pk, None, after=_cursor(cursor), limit=limit + 1)
+    items = [_comment(c) for c in found[:limit]]
+    more = len(found) > limit
+    return CommentPage(items=items, next_cursor=str(items[-1].id) if more and items else None)
+
+
+def _cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    if not (cursor.isdigit() and 0 < int(cursor) <= MAX_PK):
+        raise InvalidInput("cursor must be the next_cursor of a previous page")
+    return int(cursor)
 
 
 @router.post(
@@ -158,10 +180,8 @@ def public_collections(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 30,
 ) -> CollectionPage:
-    if cursor is not None and not (cursor.isdigit() and 0 < int(cursor) <= MAX_PK):
-        raise InvalidInput("cursor must be the next_cursor of a previous page")
     size = max(1, min(limit, MAX_PAGE))
-    found = community.public_collections(limit=size + 1, before=int(cursor) if cursor else None)
+    found = community.public_collections(limit=size + 1, before=_cursor(cursor))
     more = len(found) > size
     items = [_collection(c) for c in found[:size]]
     return CollectionPage(items=items, next_cursor=str(items[-1].id) if more and items else None)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..community import DEMO_ADMIN, Community
 from ..errors import NotFound
+from ..mail.transport import OUTBOX
 from .deps import render
 from .session import Pk, Sessions, client_ip, current_user, get_community, get_sessions
 
@@ -32,13 +33,18 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _outbox_on(request: Request) -> bool:
+    """Mail goes to the outbox at /dev/outbox (demo mode without an SMTP server)."""
+    config = request.app.state.config
+    return bool(config.demo and config.smtp_url in {"", OUTBOX})
+
+
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
     if current_user(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(
-        request, "community/login.html", {"next": safe_next(next), "demo_admin": DEMO_ADMIN}
-    )
+    context = {"next": safe_next(next), "demo_admin": DEMO_ADMIN, "outbox": _outbox_on(request)}
+    return render(request, "community/login.html", context)
 
 
 @router.post("/login")
@@ -52,7 +58,8 @@ def login_request(
     address = community.request_sign_in(
         email, client_ip(request), "" if target == "/me" else target
     )
-    return render(request, "community/login_sent.html", {"email": address, "next": safe_next(next)})
+    context = {"email": address, "next": target, "outbox": _outbox_on(request)}
+    return render(request, "community/login_sent.html", context)
 
 
 @router.get("/auth/verify")

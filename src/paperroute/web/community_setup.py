@@ -28,6 +28,7 @@ from ..community import (
 )
 from ..community.comments import MAX_COMMENT
 from ..community.signing import resolve_secret_key
+from ..errors import ConfigError
 from ..hub import Hub
 from ..model import Paper
 from .problems import error_response, wants_problem
@@ -38,7 +39,11 @@ STYLESHEET = "/static/css/community.css"
 
 def install(app: FastAPI) -> None:
     hub: Hub = app.state.hub
-    secret = resolve_secret_key(hub.config, hub.engine)
+    try:
+        secret = resolve_secret_key(hub.config, hub.engine)
+    except ConfigError:
+        hub.close()  # the app will not start: do not leave its database connections open
+        raise
     community = Community(hub)
     app.state.community = community
     app.state.sessions = Sessions(community, hub.config, secret)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
@@ -39,6 +40,22 @@ def render(
     return response
 
 
+@contextmanager
+def anonymous_token(request: Request) -> Iterator[str]:
+    """While an anonymous page is built and rendered, ``request.state.csrf_token`` is the
+    cache's placeholder (so that sections rendered along the way hold it too); yields the
+    reader's real token."""
+    token = getattr(request.state, "csrf_token", "") or ""
+    if getattr(request.state, "user", None) is not None:
+        yield token
+        return
+    request.state.csrf_token = page_cache(request).TOKEN_PLACEHOLDER
+    try:
+        yield token
+    finally:
+        request.state.csrf_token = token
+
+
 def render_cached(
     request: Request, template: str, context: dict[str, Any], generation: int
 ) -> Response:
@@ -50,14 +67,10 @@ def render_cached(
     cache = page_cache(request)
     if getattr(request.state, "user", None) is not None:
         return render(request, template, context)
-    token = getattr(request.state, "csrf_token", "") or ""
-    request.state.csrf_token = cache.TOKEN_PLACEHOLDER
-    try:
-        body = render(request, template, context).body
-    finally:
-        request.state.csrf_token = token
-    cache.put(request, bytes(body), "text/html; charset=utf-8", generation)
-    return cache.respond(bytes(body), "text/html; charset=utf-8", token)
+    with anonymous_token(request) as token:
+        body = bytes(render(request, template, context).body)
+    cache.put(request, body, "text/html; charset=utf-8", generation)
+    return cache.respond(body, "text/html; charset=utf-8", token)
 
 
 async def cached_page(
@@ -70,5 +83,6 @@ async def cached_page(
     if hit is not None:
         return hit
     generation = cache.generation()
-    context = await run_in_threadpool(build)
+    with anonymous_token(request):
+        context = await run_in_threadpool(build)
     return render_cached(request, template, context, generation)

@@ -172,8 +172,33 @@ def _same_address(typed: str, account: str) -> bool:
 
 
 @router.get("/subscribe/confirm", response_class=HTMLResponse)
-async def confirm(request: Request, digests: DigestsDep, token: str = "") -> Response:
+async def confirm_page(request: Request, digests: DigestsDep, token: str = "") -> Response:
+    """A page with a Confirm button, not the action: mail scanners follow links, and a
+    subscription must be confirmed by the person who reads the mail."""
     try:
+        subscriber, done = await run_in_threadpool(digests.check_confirmation, token[:600])
+    except (BadLink, NotFound) as exc:
+        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+    if done:
+        return render(
+            request,
+            "digest/confirmed.html",
+            {"subscriber": subscriber, "manage_url": _manage_path(digests, subscriber)},
+        )
+    return render(
+        request,
+        "digest/confirm.html",
+        {"email": display_email(subscriber.email), "token": token[:600]},
+    )
+
+
+@router.post("/subscribe/confirm", response_class=HTMLResponse)
+async def confirm(request: Request, digests: DigestsDep) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    token = form.get("token")
+    try:
+        if not isinstance(token, str):
+            raise BadLink("this link is not valid")
         subscriber = await run_in_threadpool(digests.confirm, token[:600])
     except (BadLink, NotFound) as exc:
         return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)

@@ -16,7 +16,7 @@ from .. import browse, trending
 from ..errors import NotFound
 from ..store.schema import daily_entries
 from . import params
-from .deps import cached_page, get_hub, page_cache, render_cached
+from .deps import anonymous_token, cached_page, get_hub, page_cache, render_cached
 from .templating import paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -202,7 +202,8 @@ async def paper_page(request: Request, paper_id: str) -> Response:
     if hit is not None:
         return hit
     generation = cache.generation()
-    context = await run_in_threadpool(_paper_context, request, paper_id)
+    with anonymous_token(request):  # the sections render forms with the CSRF token
+        context = await run_in_threadpool(_paper_context, request, paper_id)
     if isinstance(context, str):
         return RedirectResponse(paper_url(context), status_code=301)
     return render_cached(request, "paper.html", context, generation)

@@ -4,6 +4,7 @@ mailed link, CSRF, sizes, votes, comments, collections, moderation, the JSON API
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from fastapi.testclient import TestClient
@@ -176,8 +177,15 @@ def test_collections_pages_feeds_and_privacy(client: TestClient, smtp_server: Sm
     assert page.status_code == 200 and "Tools &lt;b&gt;!&lt;/b&gt;" in page.text
     assert "Paper 3 &lt;script&gt;" in page.text
     atom = client.get(f"/collections/{pk}/feed.atom")
-    assert atom.status_code == 200 and "hep-th/9901001" in atom.text
-    assert client.get(f"/collections/{pk}/feed.rss").status_code == 200
+    assert atom.status_code == 200 and atom.headers["content-type"].startswith("application/atom")
+    entries = ET.fromstring(atom.content).findall("{http://www.w3.org/2005/Atom}entry")
+    assert [e.findtext("{http://www.w3.org/2005/Atom}id") for e in entries] == [
+        "http://127.0.0.1:8000/papers/hep-th/9901001"
+    ]
+    rss = client.get(f"/collections/{pk}/feed.rss")
+    assert [i.findtext("title") for i in ET.fromstring(rss.content).iter("item")] == [
+        "Paper 3 <script>alert('t3')</script>"
+    ]
     assert 'name="next" value="/collections/' in page.text  # removal comes back here
     removed = client.post(
         f"/collections/{pk}/papers",
@@ -245,8 +253,14 @@ def test_api_with_personal_token(client: TestClient, smtp_server: SmtpServer) ->
         comment.status_code == 201
         and comment.json()["body_html"] == "<p>&lt;b&gt;hi&lt;/b&gt; <em>there</em></p>\n"
     )
-    listed = api.get(f"/api/v1/papers/{PAPERS[0]}/comments").json()
-    assert [c["id"] for c in listed] == [comment.json()["id"]]
+    second = api.post(f"/api/v1/papers/{PAPERS[0]}/comments", json={"body": "two"}).json()
+    first_page = api.get(f"/api/v1/papers/{PAPERS[0]}/comments?limit=1").json()
+    assert [c["id"] for c in first_page["items"]] == [comment.json()["id"]]
+    cursor = first_page["next_cursor"]
+    rest = api.get(f"/api/v1/papers/{PAPERS[0]}/comments?limit=1&cursor={cursor}").json()
+    assert [c["id"] for c in rest["items"]] == [second["id"]] and rest["next_cursor"] is None
+    _problem(api.get(f"/api/v1/papers/{PAPERS[0]}/comments?cursor=x"), 400)
+    _problem(api.get(f"/api/v1/papers/{PAPERS[0]}/comments?limit=1000"), 400)
     created = api.post("/api/v1/collections", json={"title": "Bot list", "public": True})
     assert created.status_code == 201
     pk = created.json()["id"]
