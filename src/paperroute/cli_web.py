@@ -38,6 +38,8 @@ def serve(
     except PaperrouteError as exc:
         _fail(str(exc))
     count = workers or os.cpu_count() or 1
+    shown = f"[{host}]" if ":" in host else host
+    out.print(f"paperroute: serving http://{shown}:{port}/ with {count} worker(s)", markup=False)
     uvicorn.run(
         "paperroute.web.app:app_from_env",
         factory=True,

@@ -55,7 +55,9 @@ def server_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_server(browser_demo_db: str, server_env: dict[str, str]) -> Iterator[str]:
+def live_server(
+    browser_demo_db: str, server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -68,14 +70,15 @@ def live_server(browser_demo_db: str, server_env: dict[str, str]) -> Iterator[st
     }
     env.pop("PAPERROUTE_CONFIG", None)
     command = [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    # A file, not a pipe: nobody reads the server's output while it runs.
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
+                output = log.read_text(errors="replace")
                 pytest.fail(f"paperroute serve exited with {process.returncode}:\n{output}")
             try:
                 if httpx.get(base + "/static/css/app.css", timeout=1).status_code == 200:

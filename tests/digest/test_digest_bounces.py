@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import DATA, SECRET
 from paperroute import Hub
 from paperroute.digest import Digests
 from paperroute.digest.bounces import parse_dsn
@@ -21,6 +20,7 @@ from paperroute.digest.subscriptions import add_confirmed
 from paperroute.errors import InvalidInput
 from paperroute.store.schema_digests import bounces, subscribers, suppressions
 from support.cli import cli
+from support.digest_data import DATA, SECRET
 
 HARD = DATA / "dsn-mailbox-full-hard.eml"  # user@aol.com, 5.2.2
 SOFT = DATA / "dsn-delayed-rfc3464.eml"  # louisl@larry.slip.umd.edu, 4.0.0

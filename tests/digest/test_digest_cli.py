@@ -6,10 +6,10 @@ import json
 
 from sqlalchemy import select
 
-from conftest import AS_OF, SECRET
 from paperroute import Hub
 from paperroute.store.schema_mail import outbox
 from support.cli import cli
+from support.digest_data import AS_OF, SECRET
 
 ENV = {
     "PAPERROUTE_SECRET_KEY": SECRET,

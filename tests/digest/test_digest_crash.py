@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from conftest import AS_OF, SECRET, make_config, paper_records
 from paperroute import open_hub
 from paperroute.digest.model import preferences
 from paperroute.digest.subscriptions import _prefs_columns
 from paperroute.store.schema_digests import digest_sends, subscribers
+from support.digest_data import AS_OF, SECRET, make_config, paper_records
 from support.digest_smtp import DigestSmtp
 
 SUBSCRIBERS = 2000

@@ -15,12 +15,12 @@ from email.policy import default
 import pytest
 from sqlalchemy import func, select
 
-from conftest import AS_OF
 from paperroute import Hub
 from paperroute.digest import Digests
 from paperroute.digest.model import preferences
 from paperroute.digest.subscriptions import add_confirmed, unsubscribe
 from paperroute.store.schema_digests import bounces, digest_sends, suppressions
+from support.digest_data import AS_OF
 from support.digest_smtp import DigestSmtp
 
 CHOICES = [

@@ -9,7 +9,6 @@ import re
 
 from sqlalchemy import select
 
-from conftest import AS_OF, paper_records
 from paperroute import Hub
 from paperroute.digest import Digests
 from paperroute.digest import candidates as cands
@@ -18,6 +17,7 @@ from paperroute.digest.plan import compute
 from paperroute.digest.select import Selector
 from paperroute.digest.subscriptions import add_confirmed
 from paperroute.store.schema_digests import digest_sends, subscribers
+from support.digest_data import AS_OF, paper_records
 
 RECORDS = {r.arxiv_id: r for r in paper_records()}
 

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import DATA, make_config, paper_records
 from paperroute import Config, open_hub
 from paperroute.community import Community
 from paperroute.store.schema_digests import subscribers, suppressions
+from paperroute.store.schema_mail import outbox as outbox_table
 from paperroute.web.app import create_app
 from support.community import csrf_of, web_sign_in
+from support.digest_data import DATA, make_config, paper_records
 from support.smtp import SmtpServer
 
 TOKEN = "bounce-webhook-token-0123456789"
@@ -293,3 +296,29 @@ def test_admin_preview_and_me_section(
     assert "srcdoc=" in preview.text and "sandbox" in preview.text
     assert client.get("/digest/preview?email=nobody@example.org").status_code == 404
     assert client.get("/digest/preview?email=bad").status_code == 400
+
+
+def test_demo_mode_puts_the_first_digest_in_the_outbox(database_url: str) -> None:
+    """`make demo`: subscribe, confirm, and read a real digest at /dev/outbox."""
+    config = make_config(database_url, smtp_url="", demo=True, base_url="http://testserver")
+    with open_hub(config) as hub:
+        hub.ingest(paper_records())
+    app = create_app(config)
+    with TestClient(app) as client:
+        assert subscribe(client, email="newcomer@example.org").status_code == 200
+        outbox = client.get("/dev/outbox")
+        assert outbox.status_code == 200 and "Confirm your paperroute digest" in outbox.text
+        engine = app.state.hub.engine
+        with engine.connect() as connection:
+            raw = connection.scalar(select(outbox_table.c.raw).order_by(outbox_table.c.pk))
+        text = message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()
+        link = re.search(r"http://testserver(/subscribe/confirm\?token=\S+)", text)
+        assert link, text
+        page = confirm(client, link.group(1))
+        assert "your first digest is already in the" in page.text
+        with engine.connect() as connection:
+            subjects = connection.scalars(
+                select(outbox_table.c.subject).order_by(outbox_table.c.pk)
+            ).all()
+        assert len(subjects) == 2 and subjects[1].startswith("paperroute digest, ")
+    app.state.hub.close()

@@ -33,7 +33,7 @@ class _Handler:
     def __init__(self, owner: DigestSmtp) -> None:
         self.owner = owner
 
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         owner = self.owner
@@ -51,7 +51,7 @@ class _Handler:
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_RCPT(  # noqa: N802
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         owner = self.owner
@@ -70,7 +70,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         owner = self.owner
         if owner.delay:
             await asyncio.sleep(owner.delay)

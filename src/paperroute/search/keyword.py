@@ -61,6 +61,12 @@ def fts5_match(query: Query) -> str | None:
 
 def _tsquery(query: Query, params: dict[str, Any]) -> str | None:
     """A tsquery expression over bound parameters, or None without a positive term."""
+    if not any(not t.negated for t in query.terms):
+        return None
+    return " && ".join(_tsquery_parts(query, params))
+
+
+def _tsquery_parts(query: Query, params: dict[str, Any]) -> list[str]:
     parts: list[str] = []
     for index, term in enumerate(query.terms):
         name = f"t{index}"
@@ -82,9 +88,18 @@ def _tsquery(query: Query, params: dict[str, Any]) -> str | None:
             english = f"plainto_tsquery('english', :{name})"
             sql = f"(CASE WHEN numnode({english}) = 0 THEN {english} ELSE {sql} END)"
         parts.append(f"!! {sql}" if term.negated else sql)
-    if not any(not t.negated for t in query.terms):
-        return None
-    return " && ".join(parts)
+    return parts
+
+
+def _title_tsquery(query: Query, params: dict[str, Any]) -> str:
+    """Every positive word in the title (the tsvector's A label; plain words only), and none
+    of the excluded terms anywhere."""
+    words = [t.text for t in query.terms if not t.negated]
+    params["title_words"] = " & ".join(f"{word}:A" for word in words)  # letters and digits
+    parts = ["to_tsquery('english', :title_words)"]
+    excluded = replace(query, terms=tuple(t for t in query.terms if t.negated))
+    negative = _tsquery_parts(excluded, params)
+    return " && ".join(parts + negative)
 
 
 def _category_spellings(category: str) -> list[str]:
@@ -140,36 +155,56 @@ def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.p
 _COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
 
 
-# Plain words (no phrase, no prefix) of a query that are also tried as one phrase.
-PHRASE_FIRST_MAX_WORDS = 6
+# Queries of up to this many plain words (no phrase, no prefix) are ranked in tiers.
+TIERED_MAX_WORDS = 6
 
 
 def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> list[KeywordHit]:
     """The best ``limit`` papers for ``query``. A query without a positive term but with
     filters lists the newest papers that pass them; an empty query finds nothing.
 
-    Two to six plain words are tried as a phrase too: papers that have them side by side, in
-    that order, rank first (by BM25 among themselves), then the others. People type the
-    names of things ("video generation", a title), and adjacency is the best evidence that
-    a paper is about the thing rather than about its words."""
-    words = [t for t in query.terms if not t.negated]
-    if 2 <= len(words) <= PHRASE_FIRST_MAX_WORDS and not any(t.phrase or t.prefix for t in words):
-        phrase = Term(" ".join(t.text for t in words), phrase=True)
-        negated = tuple(t for t in query.terms if t.negated)
-        first = _keyword_search(connection, replace(query, terms=(phrase, *negated)), limit)
-        if len(first) >= limit:
-            return first
-        rest = _keyword_search(connection, query, limit)
-        seen = {hit.pk for hit in first}
-        top = max((hit.score for hit in rest), default=0.0)
-        # Scores stay in one order: the phrase matches above every other match.
-        return [replace(hit, score=hit.score + top) for hit in first] + [
-            hit for hit in rest if hit.pk not in seen
-        ][: limit - len(first)]
-    return _keyword_search(connection, query, limit)
+    A query of one to six plain words is ranked in tiers, each by BM25 within itself:
+    papers that have the words side by side in that order (two words or more), then papers
+    with every word in the title, then every other match. People type the names of things
+    ("video generation", a title they half remember); adjacency and the title are the best
+    evidence that a paper is about the thing rather than merely using its words. It also
+    keeps common words fast: "model" ranks the papers with it in the title, not half the
+    corpus. Later tiers are only queried while the earlier ones leave places."""
+    positive = query.positive
+    plain = 0 < len(positive) <= TIERED_MAX_WORDS and not any(
+        t.phrase or t.prefix for t in positive
+    )
+    if not plain:
+        return _keyword_search(connection, query, limit)
+    negated = tuple(t for t in query.terms if t.negated)
+    tiers: list[tuple[Query, bool]] = []
+    if len(positive) >= 2:
+        phrase = Term(" ".join(t.text for t in positive), phrase=True)
+        tiers.append((replace(query, terms=(phrase, *negated)), False))
+    tiers.append((query, True))  # every word in the title
+    tiers.append((query, False))
+    found: list[list[KeywordHit]] = []
+    seen: set[int] = set()
+    for tier_query, title_only in tiers:
+        hits = _keyword_search(connection, tier_query, limit, title_only=title_only)
+        fresh = [hit for hit in hits if hit.pk not in seen]
+        seen.update(hit.pk for hit in fresh)
+        found.append(fresh)
+        if len(seen) >= limit:
+            break
+    # One descending score order: each tier above every later one.
+    offset = 0.0
+    ranked: list[list[KeywordHit]] = []
+    for hits in reversed(found):
+        lifted = [replace(hit, score=hit.score + offset) for hit in hits]
+        offset = max([offset, *(hit.score for hit in lifted)])
+        ranked.append(lifted)
+    return [hit for hits in reversed(ranked) for hit in hits][:limit]
 
 
-def _keyword_search(connection: Connection, query: Query, limit: int) -> list[KeywordHit]:
+def _keyword_search(
+    connection: Connection, query: Query, limit: int, *, title_only: bool = False
+) -> list[KeywordHit]:
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
     match = fts5_match(query) if dialect == "sqlite" else None
@@ -178,7 +213,7 @@ def _keyword_search(connection: Connection, query: Query, limit: int) -> list[Ke
     where = _filters(query, params, dialect, key="p.pk" if match is None else "+papers_fts.rowid")
     if dialect == "sqlite":
         if match is not None:
-            params["match"] = match
+            params["match"] = title_match(query) if title_only else match
             rank = f"bm25(papers_fts, {TITLE_WEIGHT}, {AUTHORS_WEIGHT}, {ABSTRACT_WEIGHT})"
             # Rank touching only the index (and papers when a filter needs its columns),
             # then fetch the top rows' columns and, in a second query, their snippets:
@@ -198,18 +233,9 @@ def _keyword_search(connection: Connection, query: Query, limit: int) -> list[Ke
                 f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
                 f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
             )
-            if _all_common(connection, query):
-                # Every word is in tens of thousands of papers: BM25 over all of them costs
-                # 50-100 ms. With the title weighted 10x, papers with the words in their
-                # title rank first anyway: rank those, and only when there are too few of
-                # them, everything.
-                bounded = dict(params, match=title_match(query))
-                hits = _run(connection, sql, bounded)
-                if len(hits) >= limit:
-                    return _with_snippets(connection, match, hits)
             return _with_snippets(connection, match, _run(connection, sql, params))
     else:
-        tsquery = _tsquery(query, params)
+        tsquery = _title_tsquery(query, params) if title_only else _tsquery(query, params)
         if tsquery is not None:
             inner = (
                 f"SELECT {_COLUMNS}, p.abstract, q.q, "
@@ -234,10 +260,6 @@ def _keyword_search(connection: Connection, query: Query, limit: int) -> list[Ke
         f"WHERE {' AND '.join(where)} ORDER BY p.announced_on DESC, p.pk DESC LIMIT :limit"
     )
     return _run(connection, sql, params)
-
-
-# A word in more papers than this is "common" (see keyword_search).
-COMMON_WORD_DOCS = 20_000
 
 
 def title_match(query: Query) -> str:
@@ -267,14 +289,6 @@ def document_frequencies(connection: Connection, words: list[str]) -> dict[str, 
     rows = connection.execute(statement, {"terms": sorted(set(stemmed))}).all()
     counts: dict[str, int] = {str(term): int(doc) for term, doc in rows}
     return {word: int(counts.get(stem, 0)) for word, stem in zip(words, stemmed, strict=True)}
-
-
-def _all_common(connection: Connection, query: Query) -> bool:
-    positive = query.positive
-    if not positive or any(t.prefix or t.phrase for t in positive):
-        return False
-    counts = document_frequencies(connection, [t.text for t in positive])
-    return min(counts.values()) > COMMON_WORD_DOCS
 
 
 def _with_snippets(connection: Connection, match: str, hits: list[KeywordHit]) -> list[KeywordHit]:

@@ -28,7 +28,7 @@ from ..digest.links import BadLink
 from ..digest.model import FREQUENCIES, WEEKDAYS, Preferences, Subscriber
 from ..digest.subscriptions import Suppressed
 from ..errors import ConfigError, InvalidInput, NotFound, PaperrouteError
-from ..mail.transport import MailError
+from ..mail.transport import OUTBOX, MailError
 from .deps import render
 from .problems import problem_response
 from .session import client_ip, current_user, require_admin
@@ -204,11 +204,30 @@ async def confirm(request: Request, digests: DigestsDep) -> Response:
         return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
     except Suppressed as exc:
         return render(request, "digest/message.html", _message("Address suppressed", str(exc)), 403)
+    first = await run_in_threadpool(_demo_first_digest, request, digests, subscriber)
     return render(
         request,
         "digest/confirmed.html",
-        {"subscriber": subscriber, "manage_url": _manage_path(digests, subscriber)},
+        {
+            "subscriber": subscriber,
+            "manage_url": _manage_path(digests, subscriber),
+            "demo_digest": first,
+        },
     )
+
+
+def _demo_first_digest(request: Request, digests: Digests, subscriber: Subscriber) -> bool:
+    """Demo mode with the local outbox: send the first digest now, so that a newcomer can
+    read one in /dev/outbox without waiting for the hour or running the scheduler."""
+    config: Config = request.app.state.config
+    if not config.demo or config.smtp_url not in ("", OUTBOX):
+        return False
+    try:
+        result = digests.send(ignore_hour=True, only=[subscriber.email])
+    except PaperrouteError as exc:
+        log.warning("demo digest for %s not sent: %s", subscriber.email, exc)
+        return False
+    return result.report.sent > 0
 
 
 def _message(title: str, detail: str) -> dict[str, Any]:
