@@ -25,6 +25,7 @@ import cProfile
 import dataclasses
 import datetime as dt
 import gzip
+import heapq
 import io
 import itertools
 import json
@@ -38,6 +39,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import insert, update
@@ -127,15 +129,16 @@ def _free_port() -> int:
 
 
 def latest_papers(corpus: Path, count: int) -> list[bytes]:
-    """The ``count`` most recently listed records of the corpus (raw JSON lines)."""
-    dated: list[tuple[str, bytes]] = []
-    with gzip.open(corpus, "rb") as stream:
+    """The ``count`` most recently listed records of the corpus (raw JSON lines), keeping
+    only those in memory (the peak RSS is then the digest work's, not the corpus')."""
+
+    def dated(stream: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
         for line in stream:
-            record = json.loads(line)
-            dates = record.get("listing_dates") or ["0000"]
-            dated.append((min(dates), line))
-    dated.sort(key=lambda item: item[0], reverse=True)
-    return [line for _, line in dated[:count]]
+            dates = json.loads(line).get("listing_dates") or ["0000"]
+            yield min(dates), line
+
+    with gzip.open(corpus, "rb") as stream:
+        return [line for _, line in heapq.nlargest(count, dated(stream), key=lambda d: d[0])]
 
 
 def hf_upvotes(paths: list[Path]) -> dict[str, int]:

@@ -529,9 +529,9 @@ def main() -> None:
                 for q, relevant in cases:
                     query = parse_query(q)
                     vector = hub.searcher.query_vector(semantic_text(query))
-                    kw = {h.pk: h.score for h in keyword_ranking(connection, query, 100)}
+                    kw = {h.pk: h.score for h in keyword_ranking(connection, query, 40)}
                     index = hub.searcher.index
-                    sem = dict(semantic_ranking(connection, index, vector, query, 100))
+                    sem = dict(semantic_ranking(connection, index, vector, query, 40))
                     _complete(index, vector, kw, sem)
                     candidates.append((kw, sem, relevant))
                 for name, fuse in fusions.items():
@@ -544,7 +544,9 @@ def main() -> None:
             for paper_id, relevant in similar_cases:
                 pk = pk_of[paper_id]
                 doc = docs[position[paper_id]]
-                kw = similar_keyword(connection, pk, doc.title, doc.abstract, 100)
+                kw = similar_keyword(
+                    connection, pk, doc.title, doc.abstract, 100, hub.searcher.frequencies
+                )
                 vector = hub.searcher.index.vector(pk)
                 assert vector is not None
                 near = hub.searcher.index.search(vector, 101)

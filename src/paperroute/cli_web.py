@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from typing import Annotated, Any
@@ -29,6 +30,12 @@ def serve(
     import uvicorn
 
     config = _config(ctx)
+    if config.demo and not _loopback(host):
+        # /dev/outbox shows every sign-in link, the demo admin's too.
+        _fail(
+            f"demo mode lets anyone sign in as its admin through /dev/outbox: serve it on "
+            f"127.0.0.1 (or ::1), not {host}, or turn demo mode off (PAPERROUTE_DEMO=0)"
+        )
     # Each worker process builds its own app (and engine) from the environment.
     os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
     try:
@@ -52,6 +59,15 @@ def serve(
         log_level="warning",
         proxy_headers=False,
     )
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command("trending")

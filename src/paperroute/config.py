@@ -54,7 +54,7 @@ class Config:
     # Exact inner-product search up to this many vectors, HNSW beyond.
     vector_exact_max: int = 300_000
     # Hybrid search: weight of the semantic score (the keyword score gets 1 - it).
-    hybrid_semantic_weight: float = 0.5
+    hybrid_semantic_weight: float = 0.3
     # Community: minutes a sign-in link stays valid, days a sign-in lasts, and the hourly
     # limits on sign-in requests (per address, per client IP) and paper submissions (per reader).
     login_link_minutes: int = 15

@@ -117,6 +117,6 @@ def test_sign_in_vote_comment_collect_and_sign_out(
 
     # Sign out.
     p.get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
-    p.get_by_role("link", name="Sign in").wait_for()  # type: ignore[attr-defined]
+    p.get_by_role("link", name="Sign in", exact=True).wait_for()  # type: ignore[attr-defined]
     p.goto(live_server + "/me")  # type: ignore[attr-defined]
     p.wait_for_url(re.compile(r"/login\?next="))  # type: ignore[attr-defined]

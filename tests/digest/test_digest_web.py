@@ -322,3 +322,18 @@ def test_demo_mode_puts_the_first_digest_in_the_outbox(database_url: str) -> Non
             ).all()
         assert len(subjects) == 2 and subjects[1].startswith("paperroute digest, ")
     app.state.hub.close()
+
+
+def test_the_answer_does_not_tell_who_is_subscribed(
+    client: TestClient, smtp_server: SmtpServer
+) -> None:
+    def answer(email: str) -> str:
+        page = subscribe(client, email=email)
+        assert page.status_code == 200
+        found = re.search(r'role="status">([^<]+)<', page.text)
+        assert found
+        return found.group(1).replace(email, "ADDRESS")
+
+    first = answer("known@example.org")
+    confirm(client, mailed_link(smtp_server, "known@example.org", "/subscribe/confirm?token="))
+    assert answer("known@example.org") == first == answer("stranger@example.org")

@@ -107,6 +107,10 @@ def test_serve_refuses_bad_options(tmp_path: Any) -> None:
     no_secret = cli(url, "serve", PAPERROUTE_DEMO="0", PAPERROUTE_SECRET_KEY="")
     assert no_secret.exit_code == 2
     assert "secret" in no_secret.stderr.lower()
+    for host in ("0.0.0.0", "192.0.2.1", "::", "example.org"):
+        exposed = cli(url, "serve", "--host", host, PAPERROUTE_DEMO="1")
+        assert exposed.exit_code == 2, host
+        assert "/dev/outbox" in exposed.stderr and host in exposed.stderr
 
 
 def test_paper_sections_built_for_the_cache_hold_no_readers_token(sqlite_demo: TestClient) -> None:

@@ -59,6 +59,9 @@ class PaperPanel:
 
 HOUR = 3600
 COMMENTS_PER_HOUR = 60  # per reader: a conversation, not a flood
+# Per reader: far more than a person clicks, and every vote is a write that refreshes the
+# cached pages of every worker, so a script toggling one in a loop must not keep them cold.
+VOTES_PER_MINUTE = 30
 MAX_REF = 400  # characters of a paper reference (ids are at most 320)
 DEMO_ADMIN = "demo@paperroute.local"
 
@@ -300,6 +303,14 @@ class Community:
         reader = self._active(user)
         with self._tx() as connection:
             pk = self._paper_pk(connection, paper_ref, reader)
+            ratelimit.hit(
+                connection,
+                f"vote:{reader.pk}",
+                limit=VOTES_PER_MINUTE,
+                window=60,
+                now=self._now().timestamp(),
+                what="votes",
+            )
             if on is None:
                 on = not votes.vote_state(connection, pk, reader.pk).voted
             return votes.set_vote(connection, pk, reader.pk, on, self._now())

@@ -129,6 +129,13 @@ def suppress(connection: Connection, email: str, reason: str, detail: str = "") 
         connection.execute(update(suppressions).where(suppressions.c.email == email).values(values))
 
 
+def _sent_text(address: str) -> str:
+    return (
+        f"We sent a message to {address}: check your inbox. A new subscription starts only "
+        "when the confirmation link in it is followed."
+    )
+
+
 def _check_rate(engine: Engine, config: Config, email: str, client: str | None, now: float) -> None:
     # Committed on its own: a refused request still counts, and counting never waits for
     # the mail server.
@@ -186,9 +193,9 @@ def subscribe(
                 links.make_token(secret, "manage", existing.pk, address),
             )
             message = notices.already_subscribed(config, address, manage)
-            outcome = SubscribeOutcome(
-                existing, False, f"We sent a message to {address}: check your inbox."
-            )
+            # Worded as for a new address: the answer must not tell a stranger who is
+            # subscribed (the mail itself says so, to the address's owner only).
+            outcome = SubscribeOutcome(existing, False, _sent_text(address))
         else:
             values = {**_prefs_columns(prefs), "status": "pending", "updated_at": clock}
             if existing is None:
@@ -218,9 +225,7 @@ def subscribe(
             message = notices.confirmation(
                 config, address, confirm, resubscribe=suppressed is not None
             )
-            text = (
-                f"We sent a confirmation link to {address}: nothing is sent until it is followed."
-            )
+            text = _sent_text(address)
             if suppressed is not None:
                 text = (
                     f"{address} unsubscribed earlier, so it stays suppressed until the "

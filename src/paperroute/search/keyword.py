@@ -10,6 +10,8 @@ MARK_START / MARK_END (control characters no abstract contains), for the caller 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -159,7 +161,9 @@ _COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p
 TIERED_MAX_WORDS = 6
 
 
-def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> list[KeywordHit]:
+def keyword_search(
+    connection: Connection, query: Query, *, limit: int = 20, snippets: bool = True
+) -> list[KeywordHit]:
     """The best ``limit`` papers for ``query``. A query without a positive term but with
     filters lists the newest papers that pass them; an empty query finds nothing.
 
@@ -170,6 +174,11 @@ def keyword_search(connection: Connection, query: Query, *, limit: int = 20) -> 
     evidence that a paper is about the thing rather than merely using its words. It also
     keeps common words fast: "model" ranks the papers with it in the title, not half the
     corpus. Later tiers are only queried while the earlier ones leave places."""
+    hits = _tiered(connection, query, limit)
+    return add_snippets(connection, query, hits) if snippets else hits
+
+
+def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit]:
     positive = query.positive
     plain = 0 < len(positive) <= TIERED_MAX_WORDS and not any(
         t.phrase or t.prefix for t in positive
@@ -233,24 +242,16 @@ def _keyword_search(
                 f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
                 f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
             )
-            return _with_snippets(connection, match, _run(connection, sql, params))
+            return _run(connection, sql, params)
     else:
         tsquery = _title_tsquery(query, params) if title_only else _tsquery(query, params)
         if tsquery is not None:
-            inner = (
-                f"SELECT {_COLUMNS}, p.abstract, q.q, "
+            sql = (
+                f"SELECT {_COLUMNS}, '' AS snippet, "
                 f"ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
                 f"FROM papers p, (SELECT {tsquery} AS q) q "
                 f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where])} "
                 "ORDER BY score DESC LIMIT :limit"
-            )
-            sql = (
-                "SELECT top.pk, top.id, top.title, top.authors_text, top.categories, "
-                "top.announced_on, top.code_url, top.score, "
-                "ts_headline('english', top.abstract, top.q, "
-                "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
-                "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet "
-                f"FROM ({inner}) top ORDER BY top.score DESC"
             )
             return _run(connection, sql, params)
     if not where:
@@ -277,18 +278,57 @@ def stems(words: list[str]) -> list[str]:
     return [str(w) for w in _STEMMER.stemWords(words)]
 
 
-def document_frequencies(connection: Connection, words: list[str]) -> dict[str, int]:
-    """How many papers each word (by its stem) occurs in, from the FTS5 vocabulary (SQLite
-    only). Words missing from the index get 0."""
-    if not words:
-        return {}
-    stemmed = stems(words)
-    statement = text("SELECT term, doc FROM papers_fts_vocab WHERE term IN :terms").bindparams(
-        bindparam("terms", expanding=True)
-    )
-    rows = connection.execute(statement, {"terms": sorted(set(stemmed))}).all()
-    counts: dict[str, int] = {str(term): int(doc) for term, doc in rows}
-    return {word: int(counts.get(stem, 0)) for word, stem in zip(words, stemmed, strict=True)}
+class FrequencyCache:
+    """Document frequencies by stem, remembered (FTS5's vocabulary table counts a term's
+    documents by reading its whole posting list: ~1 ms for a common word). Approximate by
+    design (a word's frequency drifts slowly); least recently used entries are dropped."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, connection: Connection, words: list[str]) -> dict[str, int]:
+        stemmed = stems(words)
+        with self._lock:
+            known = {stem: self._counts[stem] for stem in stemmed if stem in self._counts}
+            for stem in known:
+                self._counts.move_to_end(stem)
+        missing = sorted(set(stemmed) - known.keys())
+        if missing:
+            statement = text(
+                "SELECT term, doc FROM papers_fts_vocab WHERE term IN :terms"
+            ).bindparams(bindparam("terms", expanding=True))
+            found = {str(t): int(d) for t, d in connection.execute(statement, {"terms": missing})}
+            fresh = {stem: found.get(stem, 0) for stem in missing}
+            known.update(fresh)
+            with self._lock:
+                self._counts.update(fresh)
+                while len(self._counts) > self.size:
+                    self._counts.popitem(last=False)
+        return {word: known[stem] for word, stem in zip(words, stemmed, strict=True)}
+
+
+def add_snippets(connection: Connection, query: Query, hits: list[KeywordHit]) -> list[KeywordHit]:
+    """The hits with highlighted abstract snippets for ``query``'s words (computed for these
+    rows only); hits the query's words do not match keep theirs."""
+    if not hits:
+        return hits
+    if connection.dialect.name == "sqlite":
+        match = fts5_match(query)
+        return hits if match is None else _with_snippets(connection, match, hits)
+    params: dict[str, Any] = {"pks": [hit.pk for hit in hits]}
+    tsquery = _tsquery(query, params)
+    if tsquery is None:
+        return hits
+    statement = text(
+        "SELECT p.pk, ts_headline('english', p.abstract, q.q, "
+        "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
+        "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+        f"FROM papers p, (SELECT {tsquery} AS q) q WHERE p.pk IN :pks"
+    ).bindparams(bindparam("pks", expanding=True))
+    snippets = {row.pk: row.snippet for row in connection.execute(statement, params)}
+    return [replace(hit, snippet=snippets.get(hit.pk) or hit.snippet) for hit in hits]
 
 
 def _with_snippets(connection: Connection, match: str, hits: list[KeywordHit]) -> list[KeywordHit]:
@@ -303,7 +343,7 @@ def _with_snippets(connection: Connection, match: str, hits: list[KeywordHit]) -
     ).bindparams(bindparam("ids", expanding=True))
     rows = connection.execute(statement, {"match": match, "ids": [hit.id for hit in hits]})
     snippets = {row.id: row.snippet for row in rows}
-    return [replace(hit, snippet=snippets.get(hit.id) or "") for hit in hits]
+    return [replace(hit, snippet=snippets.get(hit.id) or hit.snippet) for hit in hits]
 
 
 def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[KeywordHit]:

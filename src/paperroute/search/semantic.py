@@ -9,6 +9,7 @@ pass, it searches again restricted to the set of papers the filters allow. Exclu
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -24,11 +25,12 @@ from .index import VectorIndex
 from .keyword import (
     MARK_END,
     MARK_START,
+    FrequencyCache,
     KeywordHit,
     _day,
     _filters,
     _fts5_term,
-    document_frequencies,
+    add_snippets,
     keyword_search,
 )
 from .query import Query, split_words
@@ -37,13 +39,18 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
 # Candidates per side before fusion, as a multiple of the limit (and at least this many).
-CANDIDATES = 100
+CANDIDATES = 40
 OVERFETCH = 10
 SNIPPET_CHARS = 240
 # Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
-# words in more papers than SIMILAR_MAX_DF are too common to say anything (and slow).
-SIMILAR_TERMS = 12
-SIMILAR_MAX_DF = 3000
+# words in more than SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say
+# little, and each costs BM25 over every paper that has it.
+SIMILAR_TERMS = 24
+SIMILAR_PHRASES = 10
+SIMILAR_CANDIDATES = 40
+SIMILAR_PHRASE_DF = 5  # x the words' cap
+SIMILAR_MAX_DF_SHARE = 0.005
+SIMILAR_MIN_DF_CAP = 200
 _STOP = frozenset(
     [
         "a",
@@ -215,17 +222,25 @@ def semantic_ranking(
     connection: Connection, index: VectorIndex, vector: F32, query: Query, k: int
 ) -> list[tuple[int, float]]:
     """The ``k`` nearest papers to ``vector`` that pass the query's filters."""
-    first = index.search(vector, max(k * OVERFETCH, 200))
-    keep = passing(connection, query, [pk for pk, _ in first])
+    # Without filters only hidden papers drop out (rare): a small margin is enough.
+    wanted = max(k * OVERFETCH, 200) if has_filters(query) else k + 20
+    first = index.search(vector, wanted)
+    if has_filters(query):
+        keep = passing(connection, query, [pk for pk, _ in first])
+    else:
+        hidden = _hidden(connection, [pk for pk, _ in first])
+        keep = {pk for pk, _ in first if pk not in hidden}
     found = [(pk, score) for pk, score in first if pk in keep][:k]
     if len(found) >= k or len(first) >= len(index):
         return found
     return index.search(vector, k, allowed(connection, query))
 
 
-def keyword_ranking(connection: Connection, query: Query, k: int) -> list[KeywordHit]:
+def keyword_ranking(
+    connection: Connection, query: Query, k: int, *, snippets: bool = True
+) -> list[KeywordHit]:
     """Keyword hits that are not hidden."""
-    hits = keyword_search(connection, query, limit=k)
+    hits = keyword_search(connection, query, limit=k, snippets=snippets)
     hidden = _hidden(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]
 
@@ -249,8 +264,8 @@ def hybrid_ranking(
 ) -> tuple[list[tuple[int, float]], dict[int, KeywordHit]]:
     """Keyword and semantic candidates fused by a weighted sum of normalised scores.
     Keyword hits missing from the semantic candidates get their exact cosine."""
-    k = max(limit * 3, CANDIDATES)
-    keyword_hits = keyword_ranking(connection, query, k)
+    k = max(limit * 2, CANDIDATES)
+    keyword_hits = keyword_ranking(connection, query, k, snippets=False)
     semantic = dict(semantic_ranking(connection, index, vector, query, k))
     missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
     if missing and semantic:
@@ -259,11 +274,19 @@ def hybrid_ranking(
             semantic[pk] = max(score, floor)
     keyword = {hit.pk: hit.score for hit in keyword_hits}
     fused = fuse_weighted(keyword, semantic, weight)[:limit]
-    return fused, {hit.pk: hit for hit in keyword_hits}
+    # Snippets for the keyword hits that made it (computed for those rows only).
+    by_pk = {hit.pk: hit for hit in keyword_hits}
+    shown = add_snippets(connection, query, [by_pk[pk] for pk, _ in fused if pk in by_pk])
+    return fused, {hit.pk: hit for hit in shown}
 
 
 def similar_keyword(
-    connection: Connection, pk: int, title: str, abstract: str, k: int
+    connection: Connection,
+    pk: int,
+    title: str,
+    abstract: str,
+    k: int,
+    frequencies: FrequencyCache | None = None,
 ) -> dict[int, float]:
     """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
     (itself and hidden papers excluded)."""
@@ -272,17 +295,34 @@ def similar_keyword(
     if not counts:
         return {}
     if connection.dialect.name == "sqlite":
-        frequency = document_frequencies(connection, list(counts))
+        # Frequencies of its most repeated words only (each look-up reads a posting list).
+        candidates = [word for word, _ in counts.most_common(SIMILAR_CANDIDATES)]
+        counts = Counter({word: counts[word] for word in candidates})
+        frequency = (frequencies or FrequencyCache()).get(connection, candidates)
         total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+        cap = max(SIMILAR_MIN_DF_CAP, int(total * SIMILAR_MAX_DF_SHARE))
         scored = [
             (tf * math.log(1 + total / df), word)
             for word, tf in counts.items()
-            if 0 < (df := frequency[word]) <= SIMILAR_MAX_DF
+            if 0 < (df := frequency[word]) <= cap
         ]
         chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
-        if not chosen:
+        # Its repeated two-word names ("video generation") as phrases: the things it is about.
+        sequence = [*split_words(title), "", *split_words(abstract)]
+        pairs = Counter(
+            f"{a} {b}" for a, b in itertools.pairwise(sequence) if _useful(a) and _useful(b)
+        )
+        title_pairs = set(itertools.pairwise(split_words(title)))
+        # (A phrase reads both words' posting lists: both must be looked up and not common.)
+        phrases = [
+            pair
+            for pair, count in pairs.most_common()
+            if (count >= 2 or tuple(pair.split()) in title_pairs)
+            and all(0 < frequency.get(word, 0) <= cap * SIMILAR_PHRASE_DF for word in pair.split())
+        ][:SIMILAR_PHRASES]
+        if not chosen and not phrases:
             return {}
-        match = " OR ".join(f'"{word}"' for word in chosen)
+        match = " OR ".join(f'"{term}"' for term in chosen + phrases)
         sql = (
             "SELECT papers_fts.rowid AS pk, bm25(papers_fts, 10.0, 4.0, 1.0) AS rank "
             "FROM papers_fts WHERE papers_fts MATCH :match AND +papers_fts.rowid != :pk "
@@ -318,10 +358,11 @@ def similar_ranking(
     abstract: str,
     limit: int,
     weight: float,
+    frequencies: FrequencyCache | None = None,
 ) -> list[tuple[int, float]]:
     """Similar papers: BM25 neighbours of the paper's text fused with its vector neighbours."""
     k = max(limit * 3, 50)
-    keyword = similar_keyword(connection, pk, title, abstract, k)
+    keyword = similar_keyword(connection, pk, title, abstract, k, frequencies)
     semantic: dict[int, float] = {}
     if vector is not None:
         near = [(p, s) for p, s in index.search(vector, k + 1) if p != pk]

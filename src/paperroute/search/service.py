@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from .demo_vectors import import_demo_vectors
 from .embedder import MODEL_NAME, Embedder, load_embedder
 from .index import VectorIndex, default_index_folder
-from .keyword import KeywordHit
+from .keyword import FrequencyCache, KeywordHit
 from .query import Query, parse_query
 from .semantic import (
     hybrid_ranking,
@@ -68,6 +68,7 @@ class Searcher:
         self._embedder_error: str | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, F32] = OrderedDict()
+        self.frequencies = FrequencyCache()
         self.model = embedder.name if embedder else model_name(config.embed_model)
         self.index = VectorIndex(
             engine,
@@ -216,5 +217,6 @@ class Searcher:
                 abstract,
                 limit,
                 self.config.hybrid_semantic_weight,
+                self.frequencies,
             )
             return load_hits(connection, ranked), notices

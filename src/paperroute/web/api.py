@@ -6,8 +6,6 @@ come from the page cache, like the pages."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -19,11 +17,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from .. import browse, trending
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..model import Paper
 from . import params
 from .deps import get_hub, page_cache
-from .templating import paper_url
+from .templating import http_url, paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["papers"])
 
@@ -144,11 +142,11 @@ def card_json(card: browse.Card, score: float | None = None) -> dict[str, Any]:
         "hf_upvotes": card.hf_upvotes,
         "votes": card.votes,
         "comments": card.comments,
-        "code_url": card.code_url,
+        "code_url": http_url(card.code_url),
         "code_stars": card.code_stars,
-        "project_url": card.project_url,
-        "abs_url": card.abs_url,
-        "pdf_url": card.pdf_url,
+        "project_url": http_url(card.project_url),
+        "abs_url": http_url(card.abs_url),
+        "pdf_url": http_url(card.pdf_url),
     }
     if score is not None:
         item["score"] = round(score, 6)
@@ -158,29 +156,13 @@ def card_json(card: browse.Card, score: float | None = None) -> dict[str, Any]:
 # -- cursors ----------------------------------------------------------------------------
 
 
-def encode_cursor(scope: str, offset: int) -> str:
-    raw = json.dumps({"s": scope, "o": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def decode_cursor(cursor: str | None, scope: str) -> int:
-    """The offset a cursor stands for; InvalidInput when it is not one of this list's."""
-    if cursor is None:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        offset = data["o"]
-        ok = data["s"] == scope and isinstance(offset, int) and 0 <= offset <= 10_000_000
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        ok = False
-    if not ok:
-        raise InvalidInput("invalid cursor: pass back the next_cursor of this same list")
-    return int(offset)
+    """The offset a list starts at: 0, or the one its cursor stands for."""
+    return 0 if cursor is None else params.decode_cursor(cursor, scope)
 
 
 def _next(scope: str, offset: int, count: int, total: int) -> str | None:
-    return encode_cursor(scope, offset + count) if offset + count < total else None
+    return params.encode_cursor(scope, offset + count) if offset + count < total else None
 
 
 async def _cached_json(request: Request, build: Callable[[], Any]) -> Response:

@@ -18,7 +18,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config, load_config
 from ..hub import open_hub
@@ -32,11 +33,21 @@ PaperSection = Callable[[Request, Any, int], "tuple[str, dict[str, Any]] | None"
 MeSection = Callable[[Request, Any], "tuple[str, dict[str, Any]] | None"]
 
 
+# On every answer: no framing by other sites (a hidden vote or sign-in button under a
+# decoy), no content sniffing, and no full URL (a sign-in link's token) sent to other sites.
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
 class StateDefaults:
     """Gives every request ``state.user = None`` and ``state.csrf_token = ""`` until the
     session middleware (community, outside this one) sets the real ones; then answers an
     anonymous GET from the page cache before any routing. Pure ASGI: a hit costs next to
-    nothing."""
+    nothing. Adds ``SECURITY_HEADERS`` to every answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,6 +59,8 @@ class StateDefaults:
             state.setdefault("csrf_token", "")
             if scope["method"] == "GET" and state["user"] is None:
                 cache: PageCache = scope["app"].state.page_cache
+                if cache.due():  # a query: never on the event loop
+                    await run_in_threadpool(cache.refresh)
                 query = scope["query_string"].decode("latin-1")
                 hit = cache.lookup(scope["path"], query, state["csrf_token"] or "")
                 if hit is not None:
@@ -59,11 +72,21 @@ class StateDefaults:
                             "headers": [
                                 (b"content-type", media_type),
                                 (b"content-length", str(len(body)).encode()),
+                                *SECURITY_HEADERS,
                             ],
                         }
                     )
                     await send({"type": "http.response.body", "body": body})
                     return
+
+            async def secured(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [*message["headers"], *SECURITY_HEADERS]
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, secured)
+            return
         await self.app(scope, receive, send)
 
 

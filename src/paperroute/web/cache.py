@@ -94,6 +94,7 @@ class PageCache:
         self._entries: OrderedDict[str, tuple[list[bytes], bytes]] = OrderedDict()
         self._version: tuple[Any, ...] | None = None
         self._checked = 0.0
+        self._checking = False  # a thread is reading the data version now
         self._generation = 0  # bumped whenever entries are dropped
 
     @staticmethod
@@ -101,11 +102,26 @@ class PageCache:
         key = path + ("?" + query if query else "")
         return key if len(key) <= MAX_KEY else None
 
-    def _fresh(self) -> None:
+    def due(self) -> bool:
+        """Whether the data version should be read again (and nobody is reading it): then
+        the caller on the event loop runs ``refresh`` in a worker thread, since the read is a
+        database query."""
+        return not self._checking and time.monotonic() - self._checked >= self._interval
+
+    def refresh(self) -> None:
+        """Read the data version when it is due, dropping every entry if it changed. While
+        one thread reads it, the others go on with the entries they have (at most one
+        interval old) instead of waiting or querying too."""
         now = time.monotonic()
-        if now - self._checked < self._interval:
-            return
-        version = self._version_of()
+        with self._lock:
+            if self._checking or now - self._checked < self._interval:
+                return
+            self._checking = True
+        try:
+            version = self._version_of()
+        finally:
+            with self._lock:
+                self._checking = False
         with self._lock:
             self._checked = now
             if version != self._version:
@@ -126,7 +142,7 @@ class PageCache:
     def generation(self) -> int:
         """Call before building an answer and hand the result to ``put``: an answer built
         while the data changed is then not stored."""
-        self._fresh()
+        self.refresh()
         return self._generation
 
     def lookup(self, path: str, query: str, token: str) -> tuple[bytes, bytes] | None:
@@ -134,7 +150,7 @@ class PageCache:
         key = self.key_of(path, query)
         if key is None:
             return None
-        self._fresh()
+        self.refresh()
         with self._lock:
             hit = self._entries.get(key)
             if hit is None:

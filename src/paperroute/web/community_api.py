@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from .. import browse
 from ..community import Collection, Comment, Community, User, VoteState
-from ..errors import InvalidInput
+from . import params
 from .session import MAX_PK, Pk, current_user, get_community, require_user
 
 router = APIRouter(prefix="/api/v1", tags=["community"])
@@ -148,18 +148,22 @@ def list_comments(
 ) -> CommentPage:
     viewer = current_user(request)
     pk = community.paper_pk(paper_id, viewer)
-    found = community.comments(pk, None, after=_cursor(cursor), limit=limit + 1)
+    scope = f"comments:{pk}"
+    found = community.comments(pk, None, after=_cursor(cursor, scope), limit=limit + 1)
     items = [_comment(c) for c in found[:limit]]
     more = len(found) > limit
-    return CommentPage(items=items, next_cursor=str(items[-1].id) if more and items else None)
+    return CommentPage(
+        items=items, next_cursor=_next_cursor(scope, items[-1].id if more and items else None)
+    )
 
 
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not (cursor.isdigit() and 0 < int(cursor) <= MAX_PK):
-        raise InvalidInput("cursor must be the next_cursor of a previous page")
-    return int(cursor)
+def _cursor(cursor: str | None, scope: str) -> int | None:
+    """The last key of the previous page (keyset pagination), from its opaque cursor."""
+    return None if cursor is None else params.decode_cursor(cursor, scope, low=1, high=MAX_PK)
+
+
+def _next_cursor(scope: str, last_pk: int | None) -> str | None:
+    return None if last_pk is None else params.encode_cursor(scope, last_pk)
 
 
 @router.post(
@@ -181,10 +185,11 @@ def public_collections(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 30,
 ) -> CollectionPage:
     size = max(1, min(limit, MAX_PAGE))
-    found = community.public_collections(limit=size + 1, before=_cursor(cursor))
+    found = community.public_collections(limit=size + 1, before=_cursor(cursor, "collections"))
     more = len(found) > size
     items = [_collection(c) for c in found[:size]]
-    return CollectionPage(items=items, next_cursor=str(items[-1].id) if more and items else None)
+    last = items[-1].id if more and items else None
+    return CollectionPage(items=items, next_cursor=_next_cursor("collections", last))
 
 
 @router.get("/collections/{pk}", summary="One collection and its papers")

@@ -35,6 +35,7 @@ from .problems import error_response, wants_problem
 from .session import SessionMiddleware, Sessions, current_user
 
 STYLESHEET = "/static/css/community.css"
+VOTES_SHOWN = 10_000  # a reader's latest upvotes that the cards of a list show as theirs
 
 
 def install(app: FastAPI) -> None:
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
     _install_error_handlers(app)
     app.state.paper_sections.append(paper_section)
     app.state.templates.env.globals["community_css"] = STYLESHEET
+    app.state.templates.env.globals["voted_pks"] = voted_pks
     if hub.config.demo:
         community.ensure_user(DEMO_ADMIN, admin=True)
 
@@ -91,6 +93,20 @@ async def _community_error(request: Request, exc: Exception) -> Response:
 def _install_error_handlers(app: FastAPI) -> None:
     for kind in (NotSignedIn, Forbidden, RateLimited, Conflict, TooLarge, BadLink, Unavailable):
         app.add_exception_handler(kind, _community_error)
+
+
+def voted_pks(request: Request) -> frozenset[int]:
+    """The papers the signed-in reader has upvoted (read once per request), for the vote
+    buttons of the cards in a list; empty when signed out."""
+    found: frozenset[int] | None = getattr(request.state, "voted_pks", None)
+    if found is None:
+        user = current_user(request)
+        community: Community = request.app.state.community
+        found = (
+            frozenset(community.voted_paper_pks(user, limit=VOTES_SHOWN)) if user else frozenset()
+        )
+        request.state.voted_pks = found
+    return found
 
 
 def paper_section(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:

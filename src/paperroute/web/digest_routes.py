@@ -126,8 +126,9 @@ async def subscribe(request: Request, digests: DigestsDep) -> Response:
     fields = await _fields(request)
     email = str(fields.pop("email", ""))
     user = current_user(request)
+    own_address = user is not None and _same_address(email, user.email)
     try:
-        if user is not None and _same_address(email, user.email):
+        if own_address:
             outcome = await run_in_threadpool(digests.subscribe_signed_in, email, fields)
         else:
             outcome = await run_in_threadpool(
@@ -159,7 +160,7 @@ async def subscribe(request: Request, digests: DigestsDep) -> Response:
     return render(
         request,
         "digest/subscribe_sent.html",
-        {"message": outcome.message, "confirmed": not outcome.confirmation_sent},
+        {"message": outcome.message, "confirmed": own_address and not outcome.confirmation_sent},
         status=200,
     )
 
@@ -379,7 +380,39 @@ async def preview(request: Request, digests: DigestsDep, email: str = "") -> Res
 # -- JSON API -------------------------------------------------------------------------------
 
 
-@router.post("/api/v1/subscriptions", status_code=202)
+_SUBSCRIPTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email"],
+    "properties": {
+        "email": {"type": "string", "maxLength": 320},
+        "frequency": {"type": "string", "enum": list(FREQUENCIES)},
+        "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday"},
+        "send_hour": {"type": "integer", "minimum": 0, "maximum": 23},
+        "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Berlin"},
+        "trending": {"type": "boolean"},
+        "categories": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+        "keywords": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 200},
+            "maxItems": 20,
+            "description": "searches in the search box's language",
+        },
+        "authors": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+        "max_papers": {"type": "integer", "minimum": 1, "maximum": 50},
+    },
+}
+
+
+@router.post(
+    "/api/v1/subscriptions",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _SUBSCRIPTION_SCHEMA}},
+        }
+    },
+)
 async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     """Subscribe an address (JSON: email, frequency, weekday, send_hour, timezone, trending,
     categories, keywords, authors, max_papers). Mails the confirmation link: 202."""
@@ -413,7 +446,15 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     return JSONResponse({"status": "pending", "detail": outcome.message}, status_code=202)
 
 
-@router.post("/api/v1/bounces")
+@router.post(
+    "/api/v1/bounces",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def bounce_webhook(request: Request, digests: DigestsDep) -> Response:
     """A bounce (the raw DSN message as the body), from a mail server's pipe or a provider's
     webhook; authorised by ``X-Bounce-Token`` equal to ``digest_bounce_token``."""

@@ -22,6 +22,7 @@ from .. import browse, trending
 from ..errors import InvalidInput
 from . import params
 from .deps import get_hub, page_cache
+from .templating import http_url
 
 router = APIRouter(tags=["compatibility"])
 
@@ -55,12 +56,13 @@ def hf_item(card: browse.Card, listed: dt.date | None) -> dict[str, Any]:
     }
     if submitter is not None:
         paper["submittedOnDailyBy"] = submitter
-    if card.code_url:
-        paper["githubRepo"] = card.code_url
+    # Stored links come from outside: only http(s) ones reach a client (as on the pages).
+    if (code := http_url(card.code_url)) is not None:
+        paper["githubRepo"] = code
     if card.code_stars is not None:
         paper["githubStars"] = card.code_stars
-    if card.project_url:
-        paper["projectPage"] = card.project_url
+    if (project := http_url(card.project_url)) is not None:
+        paper["projectPage"] = project
     return {
         "paper": paper,
         "publishedAt": hf_time(listed or card.day),

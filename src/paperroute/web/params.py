@@ -1,10 +1,14 @@
-"""Parsing what readers put in URLs: days, ISO weeks, months, page numbers, windows.
+"""Parsing what readers put in URLs: days, ISO weeks, months, page numbers, windows, and
+the API's opaque pagination cursors.
 
 Each parser raises InvalidInput with a message that says what was expected."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import re
 
 from ..errors import InvalidInput
@@ -69,3 +73,30 @@ def parse_window(value: str) -> str:
     if value not in WINDOWS:
         raise InvalidInput(f"window must be week, month or all, not {_show(value)}")
     return value
+
+
+# -- cursors ----------------------------------------------------------------------------
+
+MAX_OFFSET = 10_000_000
+
+
+def encode_cursor(scope: str, value: int) -> str:
+    """An opaque ``next_cursor`` for position ``value`` (an offset, or the last key seen) of
+    the list named by ``scope``: every list of the API pages alike."""
+    raw = json.dumps({"s": scope, "o": value}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, scope: str, *, low: int = 0, high: int = MAX_OFFSET) -> int:
+    """The position a cursor stands for; InvalidInput when it is not one of this list's or
+    its position is outside ``low..high``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        value = data["o"]
+        ok = data["s"] == scope and type(value) is int and low <= value <= high
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise InvalidInput("invalid cursor: pass back the next_cursor of this same list")
+    return int(value)

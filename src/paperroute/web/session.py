@@ -172,7 +172,14 @@ class SessionMiddleware:
                     return
 
         wrote = method in UNSAFE
-        if new_cookie is None and not wrote:
+        # What a signed-in reader sees (their address, their token) and any answer that sets
+        # a cookie is for that browser alone: never kept by a shared cache.
+        personal = (
+            state["user"] is not None
+            and not state["via_api_token"]
+            and not path.startswith("/static/")
+        )
+        if new_cookie is None and not wrote and not personal:
             await self.app(scope, receive, send)
             return
         cookie = new_cookie.encode("latin-1") if new_cookie else None
@@ -180,8 +187,13 @@ class SessionMiddleware:
 
         async def outgoing(message: Message) -> None:
             if message["type"] == "http.response.start":
+                headers = list(message["headers"])
                 if cookie is not None:
-                    message = {**message, "headers": [*message["headers"], (b"set-cookie", cookie)]}
+                    headers.append((b"set-cookie", cookie))
+                if personal or any(name.lower() == b"set-cookie" for name, _ in headers):
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"private, no-store"))
+                message = {**message, "headers": headers}
                 # A write this process made shows at once on the cached anonymous pages
                 # (other workers see it within a second, through the data version).
                 if wrote and cache is not None and message["status"] < 400:

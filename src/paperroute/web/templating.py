@@ -38,7 +38,9 @@ def http_url(url: str | None) -> str | None:
         return None
     text = url.strip()
     lowered = text.lower()
-    if lowered.startswith(("https://", "http://")) and not any(c in text for c in '"<> \t\n'):
+    if lowered.startswith(("https://", "http://")) and not any(
+        c in '"<>\\ ' or ord(c) < 32 or ord(c) == 127 for c in text
+    ):
         return text
     return None
 

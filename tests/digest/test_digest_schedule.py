@@ -1,0 +1,86 @@
+"""Who is due when: each subscriber at their hour in their time zone, once per slot, and the
+scheduler loop that sends them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from sqlalchemy import func, select, update
+
+from paperroute import Hub
+from paperroute.digest import Digests
+from paperroute.digest.model import preferences
+from paperroute.digest.plan import due_subscribers
+from paperroute.digest.subscriptions import add_confirmed
+from paperroute.store.schema_digests import subscribers
+from paperroute.store.schema_mail import outbox
+
+
+def _add(hub: Hub, email: str, **prefs: str) -> None:
+    add_confirmed(hub.engine, email, preferences({"trending": "on", **prefs}))
+
+
+def test_each_subscriber_at_their_hour_in_their_zone(papers_hub: Hub) -> None:
+    _add(
+        papers_hub, "berlin@example.org", frequency="daily", send_hour="7", timezone="Europe/Berlin"
+    )
+    _add(papers_hub, "tokyo@example.org", frequency="daily", send_hour="7", timezone="Asia/Tokyo")
+    _add(
+        papers_hub, "ny@example.org", frequency="daily", send_hour="7", timezone="America/New_York"
+    )
+    _add(papers_hub, "weekly@example.org", frequency="weekly", weekday="4", send_hour="9")
+    with papers_hub.engine.begin() as connection:  # confirmed long before these slots
+        connection.execute(
+            update(subscribers).values(confirmed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        )
+
+    def due(at: dt.datetime) -> dict[str, str]:
+        with papers_hub.engine.connect() as connection:
+            return {s.email: period for s, period in due_subscribers(connection, at)}
+
+    # Thursday 2026-08-20, 05:30 UTC: 07:30 in Berlin, 14:30 in Tokyo, 01:30 in New York.
+    thursday = due(dt.datetime(2026, 8, 20, 5, 30, tzinfo=dt.UTC))
+    assert thursday["berlin@example.org"] == "2026-08-20"
+    assert thursday["tokyo@example.org"] == "2026-08-20"
+    assert thursday["ny@example.org"] == "2026-08-19"  # yesterday's slot, never sent
+    assert thursday["weekly@example.org"] == "2026-08-14"  # last Friday's
+    # 04:30 UTC: Berlin's 07:00 has not come yet.
+    assert due(dt.datetime(2026, 8, 20, 4, 30, tzinfo=dt.UTC))["berlin@example.org"] == (
+        "2026-08-19"
+    )
+
+
+def test_a_new_subscriber_waits_for_the_next_slot(papers_hub: Hub) -> None:
+    _add(papers_hub, "new@example.org", frequency="daily", send_hour="0")
+    now = dt.datetime.now(dt.UTC)
+    with papers_hub.engine.connect() as connection:
+        assert due_subscribers(connection, now) == []  # confirmed after today's 00:00
+        assert len(due_subscribers(connection, now, ignore_hour=True)) == 1
+
+
+def test_the_scheduler_loop_sends_due_digests(papers_hub: Hub, digests: Digests) -> None:
+    _add(papers_hub, "loop@example.org", frequency="daily", send_hour="0")
+    with papers_hub.engine.begin() as connection:
+        connection.execute(
+            update(subscribers).values(confirmed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        )
+    stop = threading.Event()
+    worker = threading.Thread(target=digests.run_scheduler, args=(stop,), kwargs={"interval": 1})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with papers_hub.engine.connect() as connection:
+                sent = connection.scalar(select(func.count()).select_from(outbox))
+            if sent:
+                break
+            assert time.monotonic() < deadline, "the scheduler sent nothing"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.join(timeout=20)
+    assert not worker.is_alive()
+    with papers_hub.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(outbox)) == 1  # once
