@@ -51,7 +51,7 @@ def test_card_vote_toggles_in_place(client: TestClient, smtp_server: SmtpServer)
     assert swapped.status_code == 200
     fragment = swapped.text
     assert fragment.lstrip().startswith('<form class="card-vote"'), fragment[:200]
-    assert 'aria-pressed="true"' in fragment and "Take back your upvote of" in fragment
+    assert 'aria-pressed="true"' in fragment and 'aria-label="Upvote “Paper 1' in fragment
     assert f'data-testid="card-vote-count">{before + 1}<' in fragment
     assert "paper-upvotes" not in fragment  # no out-of-band swap aimed at a paper page
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
 
 from support.community import PAPERS, csrf_of, web_sign_in
 from support.smtp import SmtpServer
@@ -40,12 +42,22 @@ def _concrete(path: str) -> str:
     return _PARAM.sub(value, path)
 
 
+def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, those of included routers too (FastAPI keeps an included router as
+    one entry that holds the original router, no prefixes here)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
 def _unsafe_routes(client: TestClient) -> list[tuple[str, str]]:
     found = []
-    for route in client.app.routes:  # type: ignore[attr-defined]
-        if isinstance(route, APIRoute):
-            for method in sorted(route.methods & UNSAFE):
-                found.append((method, route.path))
+    for route in _api_routes(client.app.routes):  # type: ignore[attr-defined]
+        for method in sorted(route.methods & UNSAFE):
+            found.append((method, route.path))
     return found
 
 
@@ -53,7 +65,8 @@ def test_every_state_changing_route_needs_the_csrf_token(
     client: TestClient, smtp_server: SmtpServer
 ) -> None:
     routes = _unsafe_routes(client)
-    assert len(routes) >= 20 and ("POST", "/papers/{paper_id:path}/vote") in routes
+    for expected in ("/papers/{paper_id:path}/vote", "/subscribe", "/api/v1/subscriptions"):
+        assert ("POST", expected) in routes, expected  # the community's, D's, W's...
     signed_out = [
         (method, path, client.request(method, _concrete(path), data={"x": "1"}))
         for method, path in routes
@@ -266,3 +279,21 @@ def test_api_cursors_are_opaque_and_scoped(client: TestClient, smtp_server: Smtp
     assert [c["body"] for c in first["items"] + rest["items"]] == ["c0", "c1", "c2"]
     other = api.get(f"/api/v1/papers/{PAPERS[1]}/comments?cursor={first['next_cursor']}")
     assert other.status_code == 400  # nor one of another paper's
+
+
+def test_a_hidden_paper_is_404_for_readers_and_no_500_for_admins(
+    client: TestClient, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "mod@example.org")
+    community = client.app.state.community  # type: ignore[attr-defined]
+    community.set_admin("mod@example.org", True)
+    hidden = client.post(f"/papers/{PAPERS[1]}/hide", data={"csrf_token": csrf, "reason": "x"})
+    assert hidden.status_code == 200
+    anonymous = TestClient(client.app)
+    for path in (f"/papers/{PAPERS[1]}", f"/api/v1/papers/{PAPERS[1]}"):
+        assert anonymous.get(path).status_code == 404, path
+        answer = client.get(path)  # the admin: the page (to unhide it) or a 404, never a 500
+        assert answer.status_code in {200, 404}, (path, answer.status_code, answer.text[:300])
+    page = client.get(f"/papers/{PAPERS[1]}")
+    if page.status_code == 200:
+        assert f"/papers/{PAPERS[1]}/unhide" in page.text

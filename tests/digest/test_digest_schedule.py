@@ -4,17 +4,23 @@ scheduler loop that sends them."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import delete, func, insert, select, update
 
 from paperroute import Hub
 from paperroute.digest import Digests
+from paperroute.digest.lease import SenderBusy
 from paperroute.digest.model import preferences
 from paperroute.digest.plan import due_subscribers
 from paperroute.digest.subscriptions import add_confirmed
-from paperroute.store.schema_digests import subscribers
+from paperroute.store.schema_digests import digest_lease, subscribers
 from paperroute.store.schema_mail import outbox
 
 
@@ -84,3 +90,44 @@ def test_the_scheduler_loop_sends_due_digests(papers_hub: Hub, digests: Digests)
     assert not worker.is_alive()
     with papers_hub.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(outbox)) == 1  # once
+
+
+def _hold(hub: Hub, holder: str, seconds: float) -> None:
+    with hub.engine.begin() as connection:
+        connection.execute(
+            insert(digest_lease).values(
+                name="send",
+                holder=holder,
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds),
+            )
+        )
+
+
+def test_one_sender_at_a_time(papers_hub: Hub, digests: Digests) -> None:
+    _add(papers_hub, "lease@example.org")
+    here = socket.gethostname()
+    _hold(papers_hub, f"{here}:{os.getppid()}:alive", 60)  # a live process on this host
+    with pytest.raises(SenderBusy, match="another `paperroute digest send` is running"):
+        digests.send(ignore_hour=True)
+    assert digests.send(ignore_hour=True, dry_run=True).planned == 1  # a dry run needs none
+    with papers_hub.engine.begin() as connection:
+        connection.execute(delete(digest_lease))
+    _hold(papers_hub, "elsewhere.example.org:1:x", 60)  # another host, not expired
+    with pytest.raises(SenderBusy):
+        digests.send(ignore_hour=True)
+    with papers_hub.engine.begin() as connection:
+        connection.execute(delete(digest_lease))
+    _hold(papers_hub, "elsewhere.example.org:1:x", -1)  # another host, expired
+    assert digests.send(ignore_hour=True).report.sent == 1
+    with papers_hub.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(digest_lease)) == 0
+
+
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(
+    papers_hub: Hub, digests: Digests
+) -> None:
+    _add(papers_hub, "lease@example.org")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    _hold(papers_hub, f"{socket.gethostname()}:{gone.pid}:dead", 600)
+    assert digests.send(ignore_hour=True).report.sent == 1

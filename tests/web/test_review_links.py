@@ -5,16 +5,19 @@ where a client would put them in an href as they are."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
 
 from paperroute import Config, open_hub
 from paperroute.sources.hf_daily import parse_daily
-from paperroute.web.templating import http_url
+from paperroute.web.templating import author_url, http_url
 
 DAY = "2026-09-02"
+ODD = "O'Neil/Ng ?x=1&y #z 100% ~é+"
 BAD = ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<b>x</b>",
        "https://example.org/\x00x", "https://example.org/a\\b", "vbscript:x", "//evil.example",
        "https://example.org/\x7f", "https://exa mple.org/"]  # fmt: skip
@@ -37,7 +40,7 @@ def hostile_links(fresh: TestClient) -> TestClient:
             "id": "2609.00002",
             "title": "A paper with bad links",
             "summary": "Abstract.",
-            "authors": [{"name": "Ada"}],
+            "authors": [{"name": "Ada"}, {"name": ODD}],
             "publishedAt": "2026-09-01T00:00:00.000Z",
             "upvotes": 1,
             "githubRepo": "javascript:alert(3)",
@@ -66,3 +69,17 @@ def test_json_answers_carry_no_script_links(hostile_links: TestClient) -> None:
     assert hf and "githubRepo" not in hf[0]["paper"] and "projectPage" not in hf[0]["paper"]
     for answer in (detail.text, json.dumps(daily), json.dumps(hf)):
         assert "javascript:" not in answer and "data:text/html" not in answer
+
+
+def test_author_and_category_feed_links_reach_their_feeds(hostile_links: TestClient) -> None:
+    page = hostile_links.get(author_url(ODD))
+    assert page.status_code == 200
+    links = re.findall(r'href="(/feeds/authors/[^"]+)"', page.text)
+    assert len(links) == 3
+    for link in links:
+        feed = hostile_links.get(html.unescape(link))
+        assert feed.status_code == 200, link
+        assert ODD in feed.text or html.escape(ODD, quote=False) in feed.text
+    feeds = hostile_links.get("/feeds").text
+    for link in re.findall(r'href="(/feeds/categories/[^"]+)"', feeds):
+        assert hostile_links.get(html.unescape(link)).status_code == 200, link

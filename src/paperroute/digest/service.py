@@ -23,6 +23,7 @@ from . import subscriptions as subs
 from .address import normalise_email
 from .bounces import BounceProcessor, BounceReport
 from .delivery import Delivery, Report
+from .lease import SendLease
 from .links import make_token
 from .model import Preferences, SubscribeOutcome, Subscriber, preferences
 from .render import Rendered, Renderer
@@ -124,8 +125,21 @@ class Digests:
         """Finish every unfinished run, then plan and send the digests due at ``as_of``.
         ``dry_run``: plan only, write and send nothing."""
         clock = as_of or dt.datetime.now(dt.UTC)
+        if dry_run:
+            return self._send(clock, ignore_hour, True, only, None)
+        sender = delivery or Delivery(self.engine, self.config, self.secret)
+        with SendLease(self.engine):
+            return self._send(clock, ignore_hour, False, only, sender)
+
+    def _send(
+        self,
+        clock: dt.datetime,
+        ignore_hour: bool,
+        dry_run: bool,
+        only: Collection[str] | None,
+        sender: Delivery | None,
+    ) -> SendResult:
         result = SendResult()
-        sender = None if dry_run else (delivery or Delivery(self.engine, self.config, self.secret))
         if sender is not None:
             with self.engine.connect() as connection:
                 open_runs = planning.open_runs(connection)

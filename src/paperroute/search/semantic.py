@@ -47,10 +47,10 @@ SNIPPET_CHARS = 240
 # little, and each costs BM25 over every paper that has it.
 SIMILAR_TERMS = 24
 SIMILAR_PHRASES = 10
-SIMILAR_CANDIDATES = 40
+SIMILAR_CANDIDATES = 60
 SIMILAR_PHRASE_DF = 5  # x the words' cap
 SIMILAR_MAX_DF_SHARE = 0.005
-SIMILAR_MIN_DF_CAP = 200
+SIMILAR_MIN_DF_CAP = 1000
 _STOP = frozenset(
     [
         "a",
@@ -296,7 +296,9 @@ def similar_keyword(
         return {}
     if connection.dialect.name == "sqlite":
         # Frequencies of its most repeated words only (each look-up reads a posting list).
-        candidates = [word for word, _ in counts.most_common(SIMILAR_CANDIDATES)]
+        # (Longer words first among equals: they are the rarer ones, more often.)
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
+        candidates = [word for word, _ in ordered[:SIMILAR_CANDIDATES]]
         counts = Counter({word: counts[word] for word in candidates})
         frequency = (frequencies or FrequencyCache()).get(connection, candidates)
         total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)

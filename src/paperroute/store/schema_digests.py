@@ -118,3 +118,13 @@ digest_received = Table(
     PrimaryKeyConstraint("subscriber_pk", "paper_pk"),
     Index("ix_digest_received_paper", "paper_pk"),
 )
+
+# One sender at a time: `digest send` holds this lease while it plans and delivers, renewing
+# it; a holder that died (kill -9) is recognised by its host and pid and taken over at once.
+digest_lease = Table(
+    "digest_lease",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("holder", String(200), nullable=False),  # host:pid:random
+    Column("expires_at", TZ, nullable=False),
+)

@@ -20,7 +20,7 @@ from .. import browse, trending
 from ..errors import NotFound
 from ..model import Paper
 from . import params
-from .deps import get_hub, page_cache
+from .deps import get_hub, page_cache, paper_view
 from .templating import http_url, paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["papers"])
@@ -259,13 +259,7 @@ async def trending_list(
 
 
 def _paper_detail(request: Request, paper: Paper) -> dict[str, Any]:
-    hub = get_hub(request)
-    with browse.reading(hub.engine) as connection:
-        pk = browse.paper_pk(connection, paper.id)
-        if pk is None:
-            raise NotFound(f"no paper {paper.id!r}")
-        card = browse.load_cards(connection, [pk])[0]
-        terms = trending.explain(connection, trending.Weights.from_config(hub.config), pk, "week")
+    _pk, card, terms = paper_view(request, paper)
     data = card_json(card)
     data.update(
         arxiv_id=paper.arxiv_id,

@@ -16,7 +16,7 @@ from .. import browse, trending
 from ..errors import NotFound
 from ..store.schema import daily_entries
 from . import params
-from .deps import anonymous_token, cached_page, get_hub, page_cache, render_cached
+from .deps import anonymous_token, cached_page, get_hub, page_cache, paper_view, render_cached
 from .templating import paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -174,16 +174,10 @@ async def trending_page(request: Request, window: str = "week", page: PageNo = 1
 
 def _paper_context(request: Request, ref: str) -> dict[str, Any] | str:
     """The paper page's context, or the canonical id to redirect to."""
-    hub = get_hub(request)
-    paper = browse.find_paper(hub, ref)
+    paper = browse.find_paper(get_hub(request), ref)
     if paper.id != ref:
         return paper.id
-    with browse.reading(hub.engine) as connection:
-        pk = browse.paper_pk(connection, paper.id)
-        if pk is None:
-            raise NotFound(f"no paper {ref[:100]!r}")
-        card = browse.load_cards(connection, [pk])[0]
-        terms = trending.explain(connection, trending.Weights.from_config(hub.config), pk, "week")
+    pk, card, terms = paper_view(request, paper)
     sections = []
     templates = request.app.state.templates
     for section in request.app.state.paper_sections:

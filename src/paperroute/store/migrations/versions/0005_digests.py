@@ -102,9 +102,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("subscriber_pk", "paper_pk"),
     )
     op.create_index("ix_digest_received_paper", "digest_received", ["paper_pk"])
+    op.create_table(
+        "digest_lease",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("expires_at", TZ, nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("digest_lease")
     op.drop_index("ix_digest_received_paper", table_name="digest_received")
     op.drop_table("digest_received")
     op.drop_index("ix_digest_sends_status", table_name="digest_sends")
