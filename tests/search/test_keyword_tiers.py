@@ -1,0 +1,98 @@
+"""Keyword ranking in tiers (phrase, then title, then the rest) on both databases, and the
+document-frequency cache of similar papers."""
+
+from __future__ import annotations
+
+from paperroute import Hub
+from paperroute.search.keyword import FrequencyCache, stems
+from paperroute.search.service import Mode
+from support.search_corpus import rec
+
+
+def ids(hub: Hub, text: str, limit: int = 10) -> list[str]:
+    return [hit.id for hit in hub.search(text, mode=Mode.keyword, limit=limit).hits]
+
+
+def test_adjacent_words_rank_first_then_title_matches(hub: Hub) -> None:
+    hub.ingest(
+        [
+            # Both words many times, never side by side: BM25 alone would put it first.
+            rec(
+                "a",
+                arxiv_id="2601.00001",
+                title="Generation of turbulence in a video of a river",
+                abstract="generation generation generation video video video video of heat.",
+            ),
+            rec(
+                "b",
+                arxiv_id="2601.00002",
+                title="Learning from sound",
+                abstract="We study video generation with sound.",
+            ),
+            rec(
+                "c",
+                arxiv_id="2601.00003",
+                title="Streaming video and its generation",
+                abstract="A paper about codecs.",
+            ),
+            rec(
+                "d",
+                arxiv_id="2601.00004",
+                title="Codecs",
+                abstract="Video codecs; the generation of keyframes.",
+            ),
+        ]
+    )
+    found = ids(hub, "video generation")
+    assert found[0] == "2601.00002"  # the phrase
+    assert found[1:3] == ["2601.00001", "2601.00003"] or found[1:3] == ["2601.00003", "2601.00001"]
+    assert found[3] == "2601.00004"  # words in the abstract only
+    result = hub.search("video generation", mode=Mode.keyword)
+    scores = [hit.score for hit in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all("\x02" in hit.snippet for hit in result.hits if "video" in hit.snippet.lower())
+
+
+def test_exclusions_and_filters_hold_in_every_tier(hub: Hub) -> None:
+    hub.ingest(
+        [
+            rec(
+                "a",
+                arxiv_id="2601.00011",
+                title="Graph neural networks",
+                abstract="Survey.",
+                categories=["cs.LG"],
+            ),
+            rec(
+                "b",
+                arxiv_id="2601.00012",
+                title="Graph neural networks again",
+                abstract="Method.",
+                categories=["cs.CV"],
+            ),
+        ]
+    )
+    assert ids(hub, "graph neural -survey") == ["2601.00012"]
+    assert ids(hub, "graph neural cat:cs.LG") == ["2601.00011"]
+
+
+def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
+    if hub.engine.dialect.name != "sqlite":
+        return  # the FTS5 vocabulary only exists on SQLite
+    hub.ingest(
+        [
+            rec(
+                str(i),
+                arxiv_id=f"2601.{i:05d}",
+                title=f"Models of things {i}",
+                abstract="Modeling models." if i % 2 else "Other.",
+            )
+            for i in range(1, 11)
+        ]
+    )
+    cache = FrequencyCache(common_docs=5)
+    with hub.engine.connect() as connection:
+        counts = cache.get(connection, ["models", "modeling", "other", "absentword"])
+        assert counts == {"models": 10, "modeling": 10, "other": 5, "absentword": 0}
+        assert stems(["models"]) == ["model"]
+        assert cache.get(connection, ["other"]) == {"other": 5}  # remembered
