@@ -291,3 +291,28 @@ def test_a_changed_title_updates_search(embedded: Hub) -> None:
         )
     assert embedded.embed() == 1
     assert ids(embedded, "lattice chromodynamics gluons", Mode.semantic, 1) == [record.arxiv_id]
+
+
+def test_a_corrupt_saved_index_is_ignored_and_rebuilt(config: Config, embedded: Hub) -> None:
+    folder = embedded.searcher.index.folder
+    assert folder is not None
+    for path in folder.iterdir():
+        if path.suffix == ".npz":
+            path.write_bytes(b"not an index")
+    with open_hub(config, embedder=HashEmbedder()) as again:
+        record = corpus_records()[9]
+        assert ids(again, record.title, Mode.semantic, 3)[0] == record.arxiv_id
+        assert len(again.searcher.index) == 300
+
+
+def test_the_saved_index_is_used_at_start(config: Config, embedded: Hub) -> None:
+    """A start with the saved index reads no vector from the database: vectors stored behind
+    its back with the same count and time stay unseen (proof that the file was used)."""
+    index = embedded.searcher.index
+    with embedded.engine.begin() as connection:
+        connection.execute(update(embeddings).values(vector=b"\x00" * len(index._vectors[0]) * 2))
+    with open_hub(config, embedder=HashEmbedder()) as again:
+        again.searcher.index.refresh(force=True)
+        loaded = again.searcher.index
+        assert len(loaded) == 300
+        assert np.array_equal(loaded._vectors, index._vectors)

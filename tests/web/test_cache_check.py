@@ -68,3 +68,30 @@ def test_the_event_loop_never_reads_the_version(sqlite_demo: TestClient) -> None
     assert seen
     loop_thread = sqlite_demo.portal.call(lambda: threading.current_thread().name)  # type: ignore[union-attr]
     assert loop_thread not in seen, (loop_thread, seen)
+
+
+def test_the_data_version_moves_with_a_write_by_another_connection(database_url: str) -> None:
+    """On both databases: the version stays put while nothing is written, and changes once
+    another connection commits (a vote, an import, a moderation)."""
+    from sqlalchemy import create_engine, text
+
+    from paperroute import Config, open_hub
+    from paperroute.web.cache import DataVersion
+
+    with open_hub(Config(database_url=database_url)) as hub:
+        version = DataVersion(hub.engine)
+        try:
+            before = version()
+            assert version() == before
+            other = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+            with other.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO harvest_state (key, value, updated_at) VALUES ('k', '{}', :t)"
+                    ),
+                    {"t": "2026-11-27 00:00:00+00:00"},
+                )
+            other.dispose()
+            assert version() != before
+        finally:
+            version.close()
