@@ -167,6 +167,8 @@ class Hub:
     def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
         """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours
         fused with its vector neighbours. Raises NotFound."""
+        if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
+            raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
         with self._read() as connection:
             pk = queries.find_paper_pk(connection, ref)
             if pk is None:

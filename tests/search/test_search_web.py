@@ -142,6 +142,7 @@ def test_api_similar(client: TestClient) -> None:
     assert response.status_code == 200
     ids = [item["id"] for item in response.json()["items"]]
     assert len(ids) == 5 and first_id() not in ids
+    assert client.get("/api/v1/papers/a%00b/similar").status_code == 404
     missing = client.get("/api/v1/papers/9999.99999/similar")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")

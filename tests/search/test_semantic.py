@@ -277,8 +277,9 @@ def test_similar_without_vectors_uses_keyword_neighbours(shub: Hub) -> None:
 
 
 def test_similar_of_an_unknown_paper_is_not_found(embedded: Hub) -> None:
-    with pytest.raises(NotFound):
-        embedded.similar("9999.99999")
+    for ref in ("9999.99999", "2601.\x0000001", "", "x" * 10_000, "doi:10.1/\u202e"):
+        with pytest.raises(NotFound):
+            embedded.similar(ref)
 
 
 def test_a_changed_title_updates_search(embedded: Hub) -> None:

@@ -48,6 +48,7 @@ SNIPPET_CHARS = 240
 SIMILAR_TERMS = 24
 SIMILAR_PHRASES = 10
 SIMILAR_CANDIDATES = 60
+SIMILAR_K = 100  # neighbours a side before fusion
 SIMILAR_PHRASE_DF = 5  # x the words' cap
 SIMILAR_MAX_DF_SHARE = 0.005
 SIMILAR_MIN_DF_CAP = 1000
@@ -363,7 +364,7 @@ def similar_ranking(
     frequencies: FrequencyCache | None = None,
 ) -> list[tuple[int, float]]:
     """Similar papers: BM25 neighbours of the paper's text fused with its vector neighbours."""
-    k = max(limit * 3, 50)
+    k = max(limit * 3, SIMILAR_K)
     keyword = similar_keyword(connection, pk, title, abstract, k, frequencies)
     semantic: dict[int, float] = {}
     if vector is not None:
