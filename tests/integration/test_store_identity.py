@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from paperroute import Hub, PaperRecord
+from paperroute import Hub, NotFound, PaperRecord
 from paperroute.sources.common import build_record
 from paperroute.sources.hf_daily import parse_daily
 from paperroute.store.schema import daily_entries, papers
@@ -96,3 +97,11 @@ def test_text_no_database_can_store_is_refused_and_the_rest_lands(hub: Hub) -> N
     assert report.inserted == 1
     assert [e.source_key for e in report.skipped] == ["b"]
     assert "UnicodeEncodeError" in report.skipped[0].reason
+
+
+@pytest.mark.parametrize("ref", ["\x00", "2401.00001\x00", "a\nb", "x" * 5000, "\x1b[31m"])
+def test_hostile_refs_are_simply_not_found(hub: Hub, ref: str) -> None:
+    """A NUL (which PostgreSQL refuses), control characters or a huge ref: NotFound, never a
+    database error."""
+    with pytest.raises(NotFound):
+        hub.paper(ref)

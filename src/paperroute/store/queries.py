@@ -22,6 +22,9 @@ _MERGED_FIELDS = tuple(
 def find_paper_pk(connection: Connection, ref: str) -> int | None:
     """The paper named by ``ref``: its id, an arXiv id (any version, URL form), a DOI."""
     text = ref.strip()
+    if "\x00" in text or len(text) > 1000 or not text.isprintable():
+        # No stored id holds a NUL or a control character (PostgreSQL refuses NUL outright).
+        return None
     candidates = [papers.c.id == text]
     parsed = try_arxiv_id(text)
     if parsed is not None:
