@@ -50,14 +50,17 @@ format: venv
 typecheck: venv
 	$(BIN)/mypy
 
-## bench: the figures quoted in issue notes (needs the shared 200k corpus)
-bench: bench-ingest bench-search
+## bench: the figures quoted in issue notes (needs the shared 200k corpus; ~20 min)
+bench: bench-ingest bench-search bench-quality bench-web bench-digest
 
 bench-ingest: venv
 	$(BIN)/python benchmarks/ingest.py $(CORPUS)
 
 bench-search: venv
 	$(BIN)/python benchmarks/search.py $(CORPUS) --hf $(HF_DUMPS)
+
+bench-web: venv
+	$(BIN)/python benchmarks/web.py
 
 bench-digest: venv
 	$(BIN)/python benchmarks/digest.py $(CORPUS) --hf $(HF_DUMPS)
