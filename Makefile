@@ -8,7 +8,8 @@ DEMO_DB ?= demo.db
 CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
 HF_DUMPS ?= $(wildcard ../shared/data/hf-daily/hf-daily-papers-*.tar.gz)
 
-.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search bench-quality demo-data demo-vectors clean
+.PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search \
+	bench-quality bench-web bench-digest demo-data demo-vectors clean
 
 venv: $(STAMP)
 
