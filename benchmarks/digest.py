@@ -31,11 +31,8 @@ import itertools
 import json
 import pstats
 import random
-import resource
-import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections import Counter
@@ -44,6 +41,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
+from _common import free_port, hf_dump_items, peak_rss_mb
 from paperroute import Config, open_hub
 from paperroute.digest.delivery import Delivery
 from paperroute.digest.model import preferences
@@ -122,12 +120,6 @@ for line in sys.stdin:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def latest_papers(corpus: Path, count: int) -> list[bytes]:
     """The ``count`` most recently listed records of the corpus (raw JSON lines), keeping
     only those in memory (the peak RSS is then the digest work's, not the corpus')."""
@@ -144,21 +136,10 @@ def latest_papers(corpus: Path, count: int) -> list[bytes]:
 def hf_upvotes(paths: list[Path]) -> dict[str, int]:
     found: dict[str, int] = {}
     for path in paths:
-        with tarfile.open(path) as archive:
-            for member in archive:
-                handle = archive.extractfile(member) if member.isfile() else None
-                if handle is None or not member.name.endswith(".json"):
-                    continue
-                try:
-                    items = json.loads(handle.read())
-                except ValueError:
-                    continue
-                for item in items if isinstance(items, list) else []:
-                    paper = item.get("paper") if isinstance(item, dict) else None
-                    if isinstance(paper, dict) and isinstance(paper.get("id"), str):
-                        found[paper["id"]] = max(
-                            found.get(paper["id"], 0), paper.get("upvotes") or 0
-                        )
+        for item in hf_dump_items(path):
+            paper = item.get("paper") if isinstance(item, dict) else None
+            if isinstance(paper, dict) and isinstance(paper.get("id"), str):
+                found[paper["id"]] = max(found.get(paper["id"], 0), paper.get("upvotes") or 0)
     return found
 
 
@@ -226,10 +207,6 @@ def subscriber_rows(count: int, papers: list[PaperRecord], seed: int) -> list[di
             }
         )
     return rows
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -321,7 +298,7 @@ def main() -> None:
                 .where(digest_sends.c.run_pk == run_pk, digest_sends.c.subscriber_pk > args.send)
                 .values(status="cancelled")
             )
-        port = _free_port()
+        port = free_port()
         sink = subprocess.Popen(
             [sys.executable, "-c", SINK, str(port)],
             stdin=subprocess.PIPE,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from _common import peak_rss_mb
 from paperroute import Config, open_hub
 from paperroute.ingest import _jsonl_items, ingest_jsonl
 from paperroute.store.schema import papers
@@ -108,7 +108,7 @@ def main() -> None:
             size = sum(p.stat().st_size for p in Path(folder).glob("bench.db*"))
             print(f"database size: {size / 2**20:,.0f} MB")
     sampler.running = False
-    writer_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    writer_mb = peak_rss_mb()
     parser_mb = sampler.peak_kb / 1024
     print(f"peak memory: writer {writer_mb:,.0f} MB, parser process {parser_mb:,.0f} MB")
     figures["peak_rss_mb"] = round(writer_mb + parser_mb)

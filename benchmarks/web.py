@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,13 +31,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from _common import free_port
+
 PATHS = ["/", "/trending", "/papers/2608.16590", "/api/v1/trending"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def paperroute(*args: str) -> list[str]:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import NotFound, StorageError
@@ -317,20 +317,8 @@ def by_author(connection: Connection, name: str, *, offset: int = 0, limit: int 
     author_pk = connection.scalar(select(authors.c.pk).where(authors.c.name_key == key))
     if author_pk is None:
         return Page([], 0, offset, limit)
-    condition = and_(paper_authors.c.author_pk == author_pk, visible(paper_authors.c.paper_pk))
-    total = connection.scalar(select(func.count()).select_from(paper_authors).where(condition))
-    pks = [
-        pk
-        for (pk,) in connection.execute(
-            select(paper_authors.c.paper_pk)
-            .join(papers, papers.c.pk == paper_authors.c.paper_pk)
-            .where(condition)
-            .order_by(papers.c.announced_on.desc(), papers.c.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-    ]
-    return Page(load_cards(connection, pks), total or 0, offset, limit)
+    condition = paper_authors.c.author_pk == author_pk
+    return _linked_newest_first(connection, paper_authors.c.paper_pk, condition, offset, limit)
 
 
 def author_name(connection: Connection, name: str) -> str | None:
@@ -346,16 +334,26 @@ def in_category(connection: Connection, category: str, *, offset: int = 0, limit
     """Papers in a category (any position), newest first."""
     if not storable(category):
         return Page([], 0, offset, limit)
-    condition = and_(
-        paper_categories.c.category == category,
-        visible(paper_categories.c.paper_pk),
-    )
-    total = connection.scalar(select(func.count()).select_from(paper_categories).where(condition))
+    condition = paper_categories.c.category == category
+    return _linked_newest_first(connection, paper_categories.c.paper_pk, condition, offset, limit)
+
+
+def _linked_newest_first(
+    connection: Connection,
+    paper_pk: Column[int],
+    condition: ColumnElement[bool],
+    offset: int,
+    limit: int,
+) -> Page:
+    """A page of the visible papers that rows of ``paper_pk``'s link table (paper_authors,
+    paper_categories) matching ``condition`` point to, newest first."""
+    condition = and_(condition, visible(paper_pk))
+    total = connection.scalar(select(func.count()).select_from(paper_pk.table).where(condition))
     pks = [
         pk
         for (pk,) in connection.execute(
-            select(paper_categories.c.paper_pk)
-            .join(papers, papers.c.pk == paper_categories.c.paper_pk)
+            select(paper_pk)
+            .join(papers, papers.c.pk == paper_pk)
             .where(condition)
             .order_by(papers.c.announced_on.desc(), papers.c.id.desc())
             .offset(offset)

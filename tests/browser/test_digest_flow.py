@@ -19,27 +19,27 @@ import httpx
 import pytest
 
 from support.browser import screenshot
-from support.digest_smtp import DigestSmtp
+from support.smtp import SmtpServer
 
 SECRET = "browser-tests-throwaway-secret"
 EMAIL = "browser.reader@example.org"
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[DigestSmtp]:
-    with DigestSmtp() as server:
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def server_env(smtp: DigestSmtp) -> dict[str, str]:
+def server_env(smtp: SmtpServer) -> dict[str, str]:
     return {"PAPERROUTE_SMTP_URL": smtp.url}
 
 
-def _mail_to(smtp: DigestSmtp, email: str, count: int) -> EmailMessage:
+def _mail_to(smtp: SmtpServer, email: str, count: int) -> EmailMessage:
     deadline = time.monotonic() + 15
     while True:
-        found = [t for t in smtp.transactions if t.recipient == email]
+        found = smtp.to(email)
         if len(found) >= count:
             message = message_from_bytes(found[count - 1].data, policy=default)
             assert isinstance(message, EmailMessage)
@@ -57,7 +57,7 @@ def _text(message: EmailMessage) -> str:
 
 
 def test_subscribe_confirm_receive_and_unsubscribe(
-    page: object, live_server: str, smtp: DigestSmtp, browser_demo_db: str
+    page: object, live_server: str, smtp: SmtpServer, browser_demo_db: str
 ) -> None:
     p = page
     p.goto(live_server + "/")  # type: ignore[attr-defined]

@@ -95,7 +95,7 @@ def test_refused_or_unreachable_mail_is_a_clear_error(
     smtp_server.refuse("bounce@example.org", 550)
     with pytest.raises(Unavailable, match="refused the address"):
         community.request_sign_in("bounce@example.org", "192.0.2.1")
-    smtp_server.drop_next()
+    smtp_server.drop_at_dot()
     with pytest.raises(Unavailable, match="could not be sent"):
         community.request_sign_in("dropped@example.org", "192.0.2.1")
 

@@ -37,7 +37,7 @@ def test_records_and_injects_faults(smtp_server: SmtpServer) -> None:
     assert not temporary.value.permanent and temporary.value.code == 421
     assert smtp_server.refusals == [("gone@example.org", 550), ("later@example.org", 421)]
 
-    smtp_server.drop_next()
+    smtp_server.drop_at_dot()
     with pytest.raises(MailError) as dropped:
         mailer.send(_message("two@example.org"))
     assert not dropped.value.permanent

@@ -21,7 +21,7 @@ from paperroute.digest.model import preferences
 from paperroute.digest.subscriptions import add_confirmed, unsubscribe
 from paperroute.store.schema_digests import bounces, digest_sends, suppressions
 from support.digest_data import AS_OF
-from support.digest_smtp import DigestSmtp
+from support.smtp import SmtpServer
 
 CHOICES = [
     {"trending": "on"},
@@ -33,8 +33,8 @@ CHOICES = [
 
 
 @pytest.fixture
-def smtp() -> Iterator[DigestSmtp]:
-    with DigestSmtp() as server:
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
         yield server
 
 
@@ -48,7 +48,7 @@ def add_subscribers(hub: Hub, count: int) -> list[str]:
 
 
 @pytest.fixture
-def over_smtp(digests_for: Callable[..., Digests], smtp: DigestSmtp) -> Callable[..., Digests]:
+def over_smtp(digests_for: Callable[..., Digests], smtp: SmtpServer) -> Callable[..., Digests]:
     def make(**overrides: object) -> Digests:
         return digests_for(smtp_url=smtp.url, digest_pool_size=3, **overrides)
 
@@ -62,7 +62,7 @@ def parsed(data: bytes) -> EmailMessage:
 
 
 def test_every_subscriber_gets_one_well_formed_digest(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     emails = add_subscribers(papers_hub, 10)
     result = over_smtp().send(as_of=AS_OF, ignore_hour=True)
@@ -72,7 +72,7 @@ def test_every_subscriber_gets_one_well_formed_digest(
         stored = dict(
             connection.execute(select(digest_sends.c.message_id, digest_sends.c.status)).all()
         )
-    for item in smtp.transactions:
+    for item in smtp.messages:
         message = parsed(item.data)
         assert stored[message["Message-ID"]] == "sent"  # stable, stored before sending
         assert re.fullmatch(
@@ -84,7 +84,7 @@ def test_every_subscriber_gets_one_well_formed_digest(
             r"<mailto:digest@papers\.example\.org\?subject=unsubscribe%20", unsubscribe_header
         )
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert message["To"] == item.recipient
+        assert (message["To"],) == item.recipients
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "<style" not in html and 'style="' in html and "<table" in html
@@ -96,7 +96,7 @@ def test_every_subscriber_gets_one_well_formed_digest(
 
 
 def test_550_for_one_address_suppresses_it(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     emails = add_subscribers(papers_hub, 6)
     smtp.refuse(emails[2], 550)
@@ -116,7 +116,7 @@ def test_550_for_one_address_suppresses_it(
 
 
 def test_4xx_is_retried_with_back_off(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     emails = add_subscribers(papers_hub, 4)
     smtp.refuse(emails[1], 450, times=2)
@@ -127,7 +127,7 @@ def test_4xx_is_retried_with_back_off(
 
 
 def test_421_mid_run_reconnects_and_finishes(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     emails = add_subscribers(papers_hub, 9)
     smtp.close_with_421_after(3)
@@ -138,7 +138,7 @@ def test_421_mid_run_reconnects_and_finishes(
 
 
 def test_dropped_connections_are_resent_exactly_once(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     emails = add_subscribers(papers_hub, 8)
     smtp.drop_at_dot(3)  # closed before accepting: the server has nothing
@@ -149,7 +149,7 @@ def test_dropped_connections_are_resent_exactly_once(
 
 
 def test_accepted_but_unacknowledged_message_is_resent_identically(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     """RFC 1047: the server took the message but the 250 never arrived. The sender cannot
     know; it sends the same bytes with the same Message-ID again, which a mailbox collapses."""
@@ -159,16 +159,16 @@ def test_accepted_but_unacknowledged_message_is_resent_identically(
     assert result.report.sent == 5 and result.report.retried == 1
     counts = smtp.recipients()
     [twice] = [e for e, n in counts.items() if n == 2]
-    first, second = [t for t in smtp.transactions if t.recipient == twice]
+    first, second = smtp.to(twice)
     assert first.data == second.data
     assert {e: len(v) for e, v in smtp.mailbox().items()} == {e: 1 for e in emails}
 
 
 def test_a_slow_server_is_sent_to_in_parallel(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     emails = add_subscribers(papers_hub, 6)
-    smtp.delay = 0.4
+    smtp.slow(0.4)
     started = time.monotonic()
     result = over_smtp().send(as_of=AS_OF, ignore_hour=True)
     elapsed = time.monotonic() - started
@@ -178,7 +178,7 @@ def test_a_slow_server_is_sent_to_in_parallel(
 
 
 def test_rate_limit_spaces_messages(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     add_subscribers(papers_hub, 6)
     started = time.monotonic()
@@ -191,14 +191,14 @@ def test_server_down_defers_then_the_next_run_delivers(
     papers_hub: Hub, digests_for: Callable[..., Digests]
 ) -> None:
     emails = add_subscribers(papers_hub, 3)
-    with DigestSmtp() as server:
+    with SmtpServer() as server:
         url = server.url
     down = digests_for(smtp_url=url, digest_max_attempts=2, digest_pool_size=2)
     result = down.send(as_of=AS_OF, ignore_hour=True)
     assert result.report.sent == 0 and result.report.deferred == 3
     with papers_hub.engine.connect() as connection:
         assert set(connection.scalars(select(digest_sends.c.status))) == {"deferred"}
-    with DigestSmtp() as server:
+    with SmtpServer() as server:
         up = digests_for(smtp_url=server.url)
         again = up.send(as_of=AS_OF, ignore_hour=True)
         assert again.resumed_runs and again.report.sent == 3 and again.planned == 0
@@ -206,7 +206,7 @@ def test_server_down_defers_then_the_next_run_delivers(
 
 
 def test_unsubscribed_after_planning_gets_nothing(
-    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: DigestSmtp
+    papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
     from paperroute.digest.plan import compute, store
 

@@ -4,6 +4,7 @@ document-frequency cache of similar papers."""
 from __future__ import annotations
 
 from paperroute import Hub
+from paperroute.model import PaperRecord
 from paperroute.search.keyword import FrequencyCache, stems
 from paperroute.search.service import Mode
 from support.search_corpus import rec
@@ -96,3 +97,31 @@ def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
         assert counts == {"models": 10, "modeling": 10, "other": 5, "absentword": 0}
         assert stems(["models"]) == ["model"]
         assert cache.get(connection, ["other"]) == {"other": 5}  # remembered
+
+
+def _known_item_papers() -> list[PaperRecord]:
+    return [
+        # Every query word in the title as typed: the paper someone half remembers.
+        rec(
+            "exact",
+            arxiv_id="2601.00021",
+            title="Planning agents with graph search over long horizons in partial worlds",
+            abstract="We plan.",
+        ),
+        # The same stems in a shorter title, and the words again and again in the abstract:
+        # BM25 alone puts it first.
+        rec(
+            "stems",
+            arxiv_id="2601.00022",
+            title="Graphs for agent planning",
+            abstract="Graphs, graphs and agent planning; planning agents on graphs.",
+        ),
+    ]
+
+
+def test_titles_with_the_words_as_typed_come_before_stem_matches(hub: Hub) -> None:
+    hub.ingest(_known_item_papers())
+    assert ids(hub, "graph planning agents") == ["2601.00021", "2601.00022"]
+    assert ids(hub, "graphs agent planning") == ["2601.00022", "2601.00021"]
+    scores = [hit.score for hit in hub.search("graph planning agents", mode=Mode.keyword).hits]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[1]

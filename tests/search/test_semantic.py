@@ -171,6 +171,29 @@ def test_hybrid_ranks_the_titled_paper_first(embedded: Hub) -> None:
         assert ids(embedded, record.title, Mode.hybrid, 3)[0] == record.arxiv_id
 
 
+def test_hybrid_ranks_a_title_with_the_words_as_typed_first(embedded: Hub) -> None:
+    embedded.ingest(
+        [
+            rec(
+                "exact",
+                arxiv_id="2601.00031",
+                title="Planning agents with graph search over long horizons in partial worlds",
+                abstract="We plan.",
+            ),
+            rec(
+                "stems",
+                arxiv_id="2601.00032",
+                title="Graphs for agent planning",
+                abstract="Graphs, graphs and agent planning; planning agents on graphs.",
+            ),
+        ]
+    )
+    embedded.embed()
+    found = ids(embedded, "graph planning agents", Mode.hybrid, 5)
+    assert found[0] == "2601.00031"
+    assert ids(embedded, "graphs agent planning", Mode.hybrid, 5)[0] == "2601.00032"
+
+
 def test_scores_are_descending_and_limits_hold(embedded: Hub) -> None:
     for mode in MODES:
         hits = embedded.search("elliptic equations", mode=mode, limit=7).hits
@@ -269,6 +292,51 @@ def test_a_near_duplicate_is_the_most_similar(embedded: Hub) -> None:
     )
     embedded.embed()
     assert embedded.similar(record.arxiv_id, limit=3).hits[0].id == "2601.00042"
+
+
+def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) -> None:
+    record = corpus_records()[7]
+    # A paper that repeats the record's title words (its most distinctive ones) ranks
+    # among its nearest neighbours; one about something else does not.
+    embedded.ingest(
+        [
+            rec(
+                "twin",
+                arxiv_id="2601.00051",
+                title="A note on " + record.title,
+                abstract="Unrelated opening. " + record.title + ". " + record.abstract[:200],
+            ),
+            rec(
+                "other",
+                arxiv_id="2601.00052",
+                title="Bird migration over oceans",
+                abstract="Birds fly over oceans in spring; we count them.",
+            ),
+        ]
+    )
+    embedded.embed()
+    found = [hit.id for hit in embedded.similar(record.arxiv_id, limit=10).hits]
+    assert found[0] == "2601.00051" and "2601.00052" not in found
+
+
+def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
+    if embedded.engine.dialect.name != "sqlite":
+        return  # document frequencies come from the FTS5 vocabulary (SQLite)
+    from paperroute.search.keyword import FrequencyCache
+    from paperroute.search.semantic import tfidf_rerank
+
+    records = corpus_records()
+    with embedded.engine.connect() as connection:
+        pk = {row.id: row.pk for row in connection.execute(select(papers.c.pk, papers.c.id))}
+        same, other = pk[records[3].arxiv_id], pk[records[200].arxiv_id]
+        head = [(other, 0.9), (same, 0.5)]
+        ranked = tfidf_rerank(
+            connection, records[3].title, records[3].abstract, head, FrequencyCache()
+        )
+        assert [p for p, _ in ranked] == [same, other]
+        assert ranked[0][1] > 0.99 and ranked[1][1] < ranked[0][1]
+        assert tfidf_rerank(connection, "", "", head, FrequencyCache()) == head
+        assert tfidf_rerank(connection, "x", "y", [], FrequencyCache()) == []
 
 
 def test_similar_without_vectors_uses_keyword_neighbours(shub: Hub) -> None:

@@ -93,14 +93,16 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
         if settings.username:
             client.login(settings.username, settings.password or "")
     except smtplib.SMTPResponseException as exc:
-        raise MailError(
-            f"SMTP server {settings.host}:{settings.port} refused us: {exc.smtp_code}",
-            permanent=500 <= exc.smtp_code < 600,
-            code=exc.smtp_code,
-        ) from exc
+        raise _refused(exc, f"SMTP server {settings.host}:{settings.port} refused us") from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"cannot reach SMTP server {settings.host}:{settings.port}: {exc}") from exc
     return client
+
+
+def _refused(exc: smtplib.SMTPResponseException, what: str) -> MailError:
+    """The MailError for an SMTP reply code: 5xx is permanent, anything else worth a retry."""
+    code = exc.smtp_code
+    return MailError(f"{what}: {code}", permanent=500 <= code < 600, code=code)
 
 
 class SmtpMailer:
@@ -121,11 +123,7 @@ class SmtpMailer:
                 code=codes[0] if codes else None,
             ) from exc
         except smtplib.SMTPResponseException as exc:
-            raise MailError(
-                f"SMTP server refused the message: {exc.smtp_code}",
-                permanent=500 <= exc.smtp_code < 600,
-                code=exc.smtp_code,
-            ) from exc
+            raise _refused(exc, "SMTP server refused the message") from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"the SMTP connection failed: {exc}") from exc
         finally:

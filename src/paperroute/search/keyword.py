@@ -20,12 +20,15 @@ import snowballstemmer  # type: ignore[import-untyped]
 from sqlalchemy import Connection, bindparam, text
 
 from ..store.merge import fold_name
-from .query import Query, Term
+from .query import Query, Term, split_words
 
 MARK_START = "\x02"
 MARK_END = "\x03"
 # BM25 weights of the FTS5 columns (title, authors_text, abstract).
 TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT = 10.0, 4.0, 1.0
+# BM25 weights within the title tier: every query word is in the title already, so the
+# title says little more; the fields count alike (best on the evaluation, docs/search.md).
+TITLE_TIER_WEIGHTS = (1.0, 1.0, 1.0)
 # ts_rank_cd weights for the tsvector's D, C (abstract), B (authors), A (title) labels.
 PG_WEIGHTS = "{0.1, 0.25, 0.4, 1.0}"
 # The Porter stemmer FTS5's "porter" tokenizer applies (stateless once made).
@@ -160,6 +163,8 @@ _COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p
 
 # Queries of up to this many plain words (no phrase, no prefix) are ranked in tiers.
 TIERED_MAX_WORDS = 6
+# Title-tier papers read to find those with every word in the title as typed.
+TITLE_TIER_FETCH = 100
 
 
 def keyword_search(
@@ -195,9 +200,17 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
     tiers.append((query, False))
     found: list[list[KeywordHit]] = []
     seen: set[int] = set()
+    words = {t.text for t in positive}
     for tier_query, title_only in tiers:
-        hits = _keyword_search(connection, tier_query, limit, title_only=title_only)
+        wanted = max(limit, TITLE_TIER_FETCH) if title_only else limit
+        hits = _keyword_search(connection, tier_query, wanted, title_only=title_only)
         fresh = [hit for hit in hits if hit.pk not in seen]
+        if title_only:
+            # Titles with every word as typed (not only its stem) first: a remembered title.
+            exact = [hit for hit in fresh if words <= set(split_words(hit.title))][:limit]
+            found.append(exact)
+            seen.update(hit.pk for hit in exact)
+            fresh = [hit for hit in fresh if hit.pk not in seen][: limit - len(exact)]
         seen.update(hit.pk for hit in fresh)
         found.append(fresh)
         if len(seen) >= limit:
@@ -224,7 +237,12 @@ def _keyword_search(
     if dialect == "sqlite":
         if match is not None:
             params["match"] = title_match(query) if title_only else match
-            rank = f"bm25(papers_fts, {TITLE_WEIGHT}, {AUTHORS_WEIGHT}, {ABSTRACT_WEIGHT})"
+            weights = (
+                TITLE_TIER_WEIGHTS
+                if title_only
+                else (TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT)
+            )
+            rank = "bm25(papers_fts, {}, {}, {})".format(*weights)
             # Rank touching only the index (and papers when a filter needs its columns),
             # then fetch the top rows' columns and, in a second query, their snippets:
             # SQLite computes a SELECT's columns for every match before sorting, and when
@@ -296,7 +314,22 @@ class FrequencyCache:
         self._common: dict[str, int] = {}
         self._scanned = -1e18
         self._counts: OrderedDict[str, int] = OrderedDict()
+        self._stems: dict[str, str] = {}  # word -> stem (the stemmer is slow in Python)
         self._lock = threading.Lock()
+
+    def stems(self, words: list[str]) -> list[str]:
+        """Porter stems of ``words``, remembered (at most ``size``; then forgotten at once)."""
+        with self._lock:
+            known = self._stems
+            missing = [word for word in words if word not in known]
+        if missing:
+            fresh = dict(zip(missing, stems(missing), strict=True))
+            with self._lock:
+                if len(self._stems) + len(fresh) > self.size:
+                    self._stems = {}
+                self._stems.update(fresh)
+                known = {**self._stems, **fresh}
+        return [known[word] for word in words]
 
     def _scan(self, connection: Connection) -> None:
         rows = connection.execute(
@@ -311,7 +344,7 @@ class FrequencyCache:
     def get(self, connection: Connection, words: list[str]) -> dict[str, int]:
         if time.monotonic() - self._scanned > self.max_age:
             self._scan(connection)
-        stemmed = stems(words)
+        stemmed = self.stems(words)
         with self._lock:
             known = {stem: self._common[stem] for stem in stemmed if stem in self._common}
             for stem in stemmed:

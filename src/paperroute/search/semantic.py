@@ -45,10 +45,12 @@ SNIPPET_CHARS = 240
 # Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
 # words in more than SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say
 # little, and each costs BM25 over every paper that has it.
-SIMILAR_TERMS = 24
+SIMILAR_TERMS = 32
 SIMILAR_PHRASES = 10
-SIMILAR_CANDIDATES = 60
+SIMILAR_CANDIDATES = 100
 SIMILAR_K = 100  # neighbours a side before fusion
+# The fused head re-ranked by tf-idf cosine (tfidf_rerank).
+SIMILAR_RERANK = 30
 SIMILAR_PHRASE_DF = 5  # x the words' cap
 SIMILAR_MAX_DF_SHARE = 0.005
 SIMILAR_MIN_DF_CAP = 1000
@@ -346,6 +348,9 @@ def similar_keyword(
 
 
 _DIGITS = re.compile(r"^[0-9]+$")
+# Words for the tf-idf re-ranking: letters and digits (split_words without its per-word
+# normalisation, which costs more than the whole re-ranking; both texts are split alike).
+_WORD = re.compile(r"[^\W_]+")
 
 
 def _useful(word: str) -> bool:
@@ -377,8 +382,78 @@ def similar_ranking(
             for other, score in index.scores(vector, missing).items():
                 semantic[other] = max(score, floor)
     if not semantic:
-        return sorted(keyword.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return fuse_weighted(keyword, semantic, weight)[:limit]
+        fused = sorted(keyword.items(), key=lambda item: (-item[1], item[0]))
+    else:
+        fused = fuse_weighted(keyword, semantic, weight)
+    if frequencies is None or connection.dialect.name != "sqlite":
+        return fused[:limit]
+    head = fused[: max(limit, SIMILAR_RERANK)]
+    return tfidf_rerank(connection, title, abstract, head, frequencies)[:limit]
+
+
+BagTerm = str | tuple[str, str]
+
+
+def _bag(title: str, abstract: str) -> Counter[BagTerm]:
+    """Useful words and two-word sequences of a paper, with their counts."""
+    tokens = _WORD.findall(f"{title} {abstract}".casefold())
+    useful = {w for w in set(tokens) if _useful(w)}
+    words = [w for w in tokens if w in useful]
+    bag: Counter[BagTerm] = Counter(words)
+    bag.update(itertools.pairwise(words))
+    return bag
+
+
+def tfidf_rerank(
+    connection: Connection,
+    title: str,
+    abstract: str,
+    head: Sequence[tuple[int, float]],
+    frequencies: FrequencyCache,
+) -> list[tuple[int, float]]:
+    """The fused head re-ranked by the tf-idf cosine of each candidate's text with the
+    paper's (sublinear tf, words and two-word sequences, as arxiv-sanity-lite's similar).
+    Document frequencies are needed for the paper's own words only (a two-word sequence
+    counts as its rarer word): the candidates' other words enter their norm at the mean
+    weight of the paper's words."""
+    if not head:
+        return []
+    source = _bag(title, abstract)
+    words = sorted(t for t in source if isinstance(t, str))
+    if not words:
+        return list(head)
+    frequency = frequencies.get(connection, words)
+    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+    idf: dict[BagTerm, float] = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
+    for term in source:
+        if isinstance(term, tuple):
+            idf[term] = max(idf[term[0]], idf[term[1]])
+    weights = {t: (1.0 + math.log(tf)) * idf[t] for t, tf in source.items()}
+    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+    typical = sum(idf.values()) / len(idf)
+    rows = _execute(
+        connection,
+        "SELECT pk, title, abstract FROM papers WHERE pk IN :pks",
+        {"pks": [pk for pk, _ in head]},
+    )
+    texts = {int(row.pk): (row.title or "", row.abstract or "") for row in rows}
+    scored: list[tuple[int, float]] = []
+    for rank, (pk, _score) in enumerate(head):
+        bag = _bag(*texts.get(pk, ("", "")))
+        # Every term at the typical weight, then the paper's own terms corrected.
+        squares = (
+            typical
+            * typical
+            * sum(n * (1.0 + math.log(tf)) ** 2 for tf, n in Counter(bag.values()).items())
+        )
+        dot = 0.0
+        for term in bag.keys() & weights.keys():
+            sublinear = 1.0 + math.log(bag[term])
+            squares += sublinear * sublinear * (idf[term] ** 2 - typical * typical)
+            dot += sublinear * idf[term] * weights[term]
+        cosine = dot / (norm * math.sqrt(squares)) if squares > 0 else 0.0
+        scored.append((pk, cosine - rank * 1e-9))  # ties keep the fused order
+    return sorted(scored, key=lambda item: -item[1])
 
 
 def load_hits(

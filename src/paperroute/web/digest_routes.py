@@ -179,7 +179,7 @@ async def confirm_page(request: Request, digests: DigestsDep, token: str = "") -
     try:
         subscriber, done = await run_in_threadpool(digests.check_confirmation, token[:600])
     except (BadLink, NotFound) as exc:
-        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return _bad_link(request, exc)
     if done:
         return render(
             request,
@@ -202,7 +202,7 @@ async def confirm(request: Request, digests: DigestsDep) -> Response:
             raise BadLink("this link is not valid")
         subscriber = await run_in_threadpool(digests.confirm, token[:600])
     except (BadLink, NotFound) as exc:
-        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return _bad_link(request, exc)
     except Suppressed as exc:
         return render(request, "digest/message.html", _message("Address suppressed", str(exc)), 403)
     first = await run_in_threadpool(_demo_first_digest, request, digests, subscriber)
@@ -235,6 +235,12 @@ def _message(title: str, detail: str) -> dict[str, Any]:
     return {"title": title, "detail": detail}
 
 
+def _bad_link(request: Request, exc: Exception) -> Response:
+    """The 400 page for a confirmation, manage or unsubscribe link that is not (or no
+    longer) valid."""
+    return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+
+
 def _manage_path(digests: Digests, subscriber: Subscriber) -> str:
     return f"/subscription/{digests.manage_token(subscriber)}"
 
@@ -257,7 +263,7 @@ async def manage_page(request: Request, token: str, digests: DigestsDep) -> Resp
     try:
         subscriber = await run_in_threadpool(digests.by_manage_link, token[:600])
     except (BadLink, NotFound) as exc:
-        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return _bad_link(request, exc)
     return render(request, "digest/manage.html", _manage_context(subscriber, token))
 
 
@@ -268,7 +274,7 @@ async def manage_save(request: Request, token: str, digests: DigestsDep) -> Resp
     try:
         subscriber = await run_in_threadpool(digests.by_manage_link, token[:600])
     except (BadLink, NotFound) as exc:
-        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return _bad_link(request, exc)
     try:
         subscriber = await run_in_threadpool(digests.update, token[:600], fields)
     except InvalidInput as exc:
@@ -283,7 +289,7 @@ async def manage_unsubscribe(request: Request, token: str, digests: DigestsDep) 
     try:
         subscriber = await run_in_threadpool(digests.unsubscribe_by_manage_link, token[:600])
     except (BadLink, NotFound) as exc:
-        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return _bad_link(request, exc)
     return render(request, "digest/unsubscribed.html", {"email": display_email(subscriber.email)})
 
 
@@ -296,7 +302,7 @@ async def unsubscribe_page(request: Request, token: str, digests: DigestsDep) ->
     try:
         subscriber = await run_in_threadpool(digests.by_unsubscribe_link, token[:600])
     except (BadLink, NotFound) as exc:
-        return render(request, "digest/message.html", _message("Link not valid", str(exc)), 400)
+        return _bad_link(request, exc)
     return render(
         request,
         "digest/unsubscribe.html",
