@@ -62,12 +62,7 @@ def status_of(client: TestClient, email: str) -> tuple[str | None, str | None]:
 
 
 def mailed_link(server: SmtpServer, email: str, path: str) -> str:
-    server.wait_for(1)
-    messages = server.to(email)
-    assert messages, f"no mail to {email}"
-    match = re.search(rf"http://papers\.example\.org({re.escape(path)}\S+)", messages[-1].text())
-    assert match, messages[-1].text()
-    return match.group(1)
+    return server.found_in_last(email, rf"http://papers\.example\.org({re.escape(path)}\S+)")
 
 
 def confirm(client: TestClient, link: str) -> Any:

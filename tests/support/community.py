@@ -55,12 +55,7 @@ class Clock:
 
 def link_token(server: SmtpServer, email: str) -> str:
     """The token of the newest sign-in link mailed to ``email``."""
-    server.wait_for(1)
-    messages = server.to(email)
-    assert messages, f"no mail to {email}"
-    match = re.search(r"/auth/verify\?token=([A-Za-z0-9_\-]+)", messages[-1].text())
-    assert match, messages[-1].text()
-    return match.group(1)
+    return server.found_in_last(email, r"/auth/verify\?token=([A-Za-z0-9_\-]+)")
 
 
 def signed_in(community: Community, server: SmtpServer, email: str) -> User:

@@ -23,6 +23,7 @@ Sieve's ``duplicate`` test (RFC 7352) do.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -229,6 +230,16 @@ class SmtpServer:
         """The accepted messages for ``recipient``, repeats included, in order."""
         with self._lock:
             return [m for m in self.messages if recipient.lower() in m.recipients]
+
+    def found_in_last(self, recipient: str, pattern: str) -> str:
+        """Group 1 of ``pattern`` in the text of the newest message to ``recipient`` (waiting
+        for the first message); fails the test when there is no such mail or match."""
+        self.wait_for(1)
+        messages = self.to(recipient)
+        assert messages, f"no mail to {recipient}"
+        match = re.search(pattern, messages[-1].text())
+        assert match, messages[-1].text()
+        return match.group(1)
 
     def recipients(self) -> Counter[str]:
         """How many messages each recipient was sent (repeats counted)."""
