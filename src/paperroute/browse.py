@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .errors import NotFound, StorageError
 from .hub import Hub
 from .model import Paper
+from .store.rows import utc
 from .store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from .store.schema_community import comments, hidden_papers, votes
 
@@ -77,12 +78,6 @@ def as_date(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     return dt.date.fromisoformat(str(value)[:10])
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def storable(text: str) -> bool:
@@ -180,7 +175,7 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
                 authors=tuple(names[pk]),
                 categories=tuple(cats[pk]),
                 day=first_day or as_date(row.announced_on),
-                submitted_at=_utc(row.submitted_at),
+                submitted_at=utc(row.submitted_at),
                 code_url=row.code_url,
                 code_stars=row.code_stars,
                 project_url=row.project_url,
@@ -381,10 +376,3 @@ def paper_pk(connection: Connection, paper_id: str) -> int | None:
         return None
     pk = connection.scalar(select(papers.c.pk).where(papers.c.id == paper_id, visible(papers.c.pk)))
     return int(pk) if pk is not None else None
-
-
-def is_hidden(connection: Connection, pk: int) -> bool:
-    return (
-        connection.scalar(select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk == pk))
-        is not None
-    )

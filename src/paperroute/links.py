@@ -1,4 +1,5 @@
-"""Code repository and project page links found in abstracts and comments."""
+"""Code repository and project page links found in abstracts and comments; which stored
+links are safe to show."""
 
 from __future__ import annotations
 
@@ -22,6 +23,20 @@ _NOT_PROJECT = re.compile(
 _PROJECT_HINT = re.compile(
     r"\b(?:project|page|website|homepage|demo|available)\b[^.;]{0,16}$", re.I
 )
+
+
+def http_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL, else None: stored links come from outside, and a
+    ``javascript:`` or ``data:`` link must never reach an href."""
+    if not url:
+        return None
+    text = url.strip()
+    lowered = text.lower()
+    if lowered.startswith(("https://", "http://")) and not any(
+        c in '"<>\\ ' or ord(c) < 32 or ord(c) == 127 for c in text
+    ):
+        return text
+    return None
 
 
 def _clean(url: str) -> str:

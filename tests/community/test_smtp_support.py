@@ -3,11 +3,13 @@ offers: what the sign-in mail and the digests are tested against."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from email.message import EmailMessage
 
 import pytest
 
-from paperroute.mail.transport import MailError, SmtpMailer, parse_smtp_url
+from paperroute.mail.transport import MailError, SmtpMailer, connect, parse_smtp_url
 from support.smtp import SmtpServer
 
 
@@ -50,3 +52,36 @@ def test_records_and_injects_faults(smtp_server: SmtpServer) -> None:
     assert smtp_server.messages == []
     mailer.send(_message("four@example.org"))
     assert [m.recipients for m in smtp_server.wait_for(1)] == [("four@example.org",)]
+
+
+def test_a_failed_login_closes_the_connection() -> None:
+    """A server without AUTH: connect() fails on login and must not leave the socket open
+    (the caller never gets the client to close)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5.0)
+    port = listener.getsockname()[1]
+    closed = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5.0)
+            conn.sendall(b"220 test ESMTP\r\n")
+            conn.recv(1024)  # EHLO
+            conn.sendall(b"250 test\r\n")  # no AUTH offered
+            try:
+                if conn.recv(1024) == b"":
+                    closed.set()
+            except TimeoutError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(MailError, match="cannot reach SMTP server") as failed:
+            connect(parse_smtp_url(f"smtp://user:secret@127.0.0.1:{port}", timeout=5.0))
+        thread.join(10.0)
+        assert closed.is_set(), "the client socket was left open after the failed login"
+        assert failed.value is not None  # keeps the traceback (and its frames) alive
+    finally:
+        listener.close()

@@ -120,6 +120,28 @@ def test_headers_are_ours_alone_whatever_the_papers_hold() -> None:
                 assert len(line) <= 998
 
 
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (" https://github.com/example/trimmed \n", "https://github.com/example/trimmed"),
+        ("HTTPS://github.com/example/upper", "HTTPS://github.com/example/upper"),
+        ("https://github.com/example/tab\there", None),
+        ("https://github.com/example/back\\slash", None),
+        ("https://github.com/example/space here", None),
+        ("https://github.com/example/ctl\x0bchar", None),
+        (" javascript:alert(1)", None),
+    ],
+)
+def test_code_links_follow_the_same_rule_as_the_web_pages(stored: str, shown: str | None) -> None:
+    _, message = render([card(1, code_url=stored)], [Pick(1, "new in cs.CL")])
+    html = unescape(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    if shown is None:
+        assert "Code" not in html and "Code:" not in text
+    else:
+        assert f'href="{shown}"' in html and f"Code: {shown}" in text
+
+
 def test_rendering_is_deterministic() -> None:
     cards = [card(1), card(2)]
     picks = [Pick(2, "trending, 13 upvotes"), Pick(1, "new in cs.CL")]

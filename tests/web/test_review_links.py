@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperroute import Config, open_hub
+from paperroute.links import http_url
 from paperroute.sources.hf_daily import parse_daily
-from paperroute.web.templating import author_url, http_url
+from paperroute.web.templating import author_url
 
 DAY = "2026-09-02"
 ODD = "O'Neil/Ng ?x=1&y #z 100% ~é+"

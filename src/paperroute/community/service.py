@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -499,10 +498,6 @@ class Community:
             moderation.record(connection, actor.pk, action, f"paper:{paper_id}", reason, now)
             return pk
 
-    def paper_hidden(self, paper_pk: int) -> bool:
-        with self._tx() as connection:
-            return moderation.is_hidden(connection, paper_pk)
-
     def set_comment_hidden(self, user: User | None, comment_pk: int, hidden: bool) -> Comment:
         actor = self._admin(user)
         with self._tx() as connection:
@@ -547,11 +542,6 @@ class Community:
         if row is None:
             raise NotFound(f"no message {pk}")
         return _outbox(row)
-
-    def rate_limit(self, key: str, *, limit: int, window: int, what: str) -> None:
-        """Count one request against a limit for another part of the hub (subscriptions)."""
-        with self._tx() as connection:
-            ratelimit.hit(connection, key, limit=limit, window=window, now=time.time(), what=what)
 
 
 def _encodable(text: str) -> bool:

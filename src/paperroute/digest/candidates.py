@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, func, select
 
 from .. import trending
-from ..browse import Card, load_cards, visible
+from ..browse import Card, as_date, load_cards, visible
 from ..config import Config
 from ..search.query import Query, Term, parse_query, split_words
 from ..store.merge import fold_name
@@ -163,9 +163,7 @@ def reference_day(connection: Connection, as_of: dt.datetime) -> dt.date | None:
     value = connection.scalar(
         select(func.max(daily_entries.c.day)).where(daily_entries.c.day <= as_of.date())
     )
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+    return as_date(value)
 
 
 def load(connection: Connection, config: Config, start: dt.date, end: dt.date) -> Candidates:

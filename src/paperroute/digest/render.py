@@ -21,6 +21,7 @@ from ..browse import Card
 from ..config import Config
 from ..errors import ConfigError
 from ..ids import try_arxiv_id
+from ..links import http_url
 from . import links, style
 from .address import display_email
 from .mime import assemble, encoded_header
@@ -79,12 +80,6 @@ def _short_lines(html_text: str) -> bool:
     return all(len(line) <= 990 for line in html_text.split("\r\n"))
 
 
-def _safe_url(url: str | None) -> str | None:
-    if url and url.startswith(("https://", "http://")) and not any(c in url for c in '\r\n"<>'):
-        return url
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """One digest, ready for the wire (``raw``: CRLF line ends, headers and both parts)."""
@@ -130,10 +125,10 @@ class Renderer:
             return cached
         e = html.escape
         links_html = [f'<a href="{e(self.page_url(card))}" style="{style.LINK}">Paper page</a>']
-        pdf = _safe_url(_pdf(card))
+        pdf = http_url(_pdf(card))
         if pdf:
             links_html.append(f'<a href="{e(pdf)}" style="{style.LINK}">PDF</a>')
-        code = _safe_url(card.code_url)
+        code = http_url(card.code_url)
         if code:
             stars = f" ★ {card.code_stars:,}" if card.code_stars else ""
             links_html.append(f'<a href="{e(code)}" style="{style.LINK}">Code{stars}</a>')
@@ -159,10 +154,10 @@ class Renderer:
             return cached
         lines = [card.title, f"  {_authors(card)}", f"  {_short(card.abstract)}"]
         lines.append(f"  Page: {self.page_url(card)}")
-        pdf = _safe_url(_pdf(card))
+        pdf = http_url(_pdf(card))
         if pdf:
             lines.append(f"  PDF:  {pdf}")
-        code = _safe_url(card.code_url)
+        code = http_url(card.code_url)
         if code:
             lines.append(f"  Code: {code}")
         text = "\r\n".join(lines)

@@ -12,12 +12,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from ..community.signing import resolve_secret_key
 from ..config import Config
 from ..errors import NotFound
-from ..store.schema_digests import digest_runs
 from . import plan as planning
 from . import subscriptions as subs
 from .address import normalise_email
@@ -189,10 +188,6 @@ class Digests:
             message_id="<preview@paperroute>",
             sent_at=clock,
         )
-
-    def last_run(self) -> int | None:
-        with self.engine.connect() as connection:
-            return connection.scalar(select(digest_runs.c.pk).order_by(digest_runs.c.pk.desc()))
 
     # -- bounces ---------------------------------------------------------------------------
 

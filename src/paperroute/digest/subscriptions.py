@@ -21,6 +21,7 @@ from ..community.ratelimit import hit
 from ..config import Config
 from ..errors import InvalidInput, NotFound, PaperrouteError
 from ..mail.transport import open_mailer
+from ..store.rows import utc
 from ..store.schema_digests import subscribers, suppressions
 from . import links, notices
 from .address import normalise_email
@@ -56,12 +57,6 @@ def _prefs_columns(prefs: Preferences) -> dict[str, Any]:
     }
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _json_list(text: str) -> tuple[str, ...]:
     return () if text == "[]" else tuple(json.loads(text))
 
@@ -78,7 +73,7 @@ def to_subscriber(row: Any) -> Subscriber:
         authors=_json_list(row.authors),
         max_papers=int(row.max_papers),
     )
-    created = _utc(row.created_at)
+    created = utc(row.created_at)
     assert created is not None
     return Subscriber(
         pk=int(row.pk),
@@ -88,7 +83,7 @@ def to_subscriber(row: Any) -> Subscriber:
         token_version=int(row.token_version),
         through_day=row.through_day,
         created_at=created,
-        confirmed_at=_utc(row.confirmed_at),
+        confirmed_at=utc(row.confirmed_at),
     )
 
 

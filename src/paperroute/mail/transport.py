@@ -76,9 +76,10 @@ def parse_smtp_url(url: str, *, timeout: float = 30.0) -> SmtpSettings:
 
 
 def connect(settings: SmtpSettings) -> smtplib.SMTP:
-    """An open, authenticated SMTP connection. Raises MailError."""
+    """An open, authenticated SMTP connection. Raises MailError, having closed the socket
+    when the server was reached but TLS or the login failed."""
+    client: smtplib.SMTP | None = None
     try:
-        client: smtplib.SMTP
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(
                 settings.host,
@@ -93,10 +94,17 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
         if settings.username:
             client.login(settings.username, settings.password or "")
     except smtplib.SMTPResponseException as exc:
+        _close(client)
         raise _refused(exc, f"SMTP server {settings.host}:{settings.port} refused us") from exc
     except (OSError, smtplib.SMTPException) as exc:
+        _close(client)
         raise MailError(f"cannot reach SMTP server {settings.host}:{settings.port}: {exc}") from exc
     return client
+
+
+def _close(client: smtplib.SMTP | None) -> None:
+    if client is not None:
+        client.close()
 
 
 def _refused(exc: smtplib.SMTPResponseException, what: str) -> MailError:

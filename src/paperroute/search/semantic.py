@@ -50,7 +50,7 @@ SIMILAR_PHRASES = 10
 SIMILAR_CANDIDATES = 100
 SIMILAR_K = 100  # neighbours a side before fusion
 # The fused head re-ranked by tf-idf cosine (tfidf_rerank).
-SIMILAR_RERANK = 30
+SIMILAR_RERANK = 20
 SIMILAR_PHRASE_DF = 5  # x the words' cap
 SIMILAR_MAX_DF_SHARE = 0.0025
 SIMILAR_MIN_DF_CAP = 500

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import Connection, select
 
@@ -24,6 +24,10 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
+@overload
+def utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def utc(value: dt.datetime | None) -> dt.datetime | None: ...
 def utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     if value is None:

@@ -18,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import browse, trending
 from ..errors import NotFound
+from ..links import http_url
 from ..model import Paper
 from . import params
 from .deps import get_hub, page_cache, paper_view
-from .templating import http_url, paper_url
+from .templating import paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["papers"])
 

@@ -15,10 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import browse, trending
 from ..errors import NotFound
+from ..links import http_url
 from . import params
 from .deps import get_hub, page_cache
 from .feedxml import ATOM_TYPE, RSS_TYPE, FeedEntry, build_atom, build_rss
-from .templating import author_url, category_url, http_url, paper_url
+from .templating import author_url, category_url, paper_url
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
+from ..store.rows import utc
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -38,10 +40,6 @@ def clean(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, {k: clean(v) for k, v in attrs.items()})
     if text is not None:
@@ -52,7 +50,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 def _newest(entries: Sequence[FeedEntry]) -> dt.datetime:
     if not entries:
         return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return max(_utc(e.updated) for e in entries)
+    return max(utc(e.updated) for e in entries)
 
 
 def build_atom(
@@ -85,7 +83,7 @@ def build_atom(
         _sub(entry, "link", rel="alternate", href=item.link, type="text/html")
         for rel, href in item.extra_links:
             _sub(entry, "link", rel="related", title=rel, href=href)
-        _sub(entry, "updated", _utc(item.updated).isoformat())
+        _sub(entry, "updated", utc(item.updated).isoformat())
         names = [n for n in item.authors if clean(n).strip()] or ["unknown"]
         for name in names:
             author = _sub(entry, "author")
@@ -121,7 +119,7 @@ def build_rss(
         _sub(node, "link", item.link)
         permalink = "true" if item.id.startswith(("http://", "https://")) else "false"
         _sub(node, "guid", item.id, isPermaLink=permalink)
-        _sub(node, "pubDate", format_datetime(_utc(item.updated)))
+        _sub(node, "pubDate", format_datetime(utc(item.updated)))
         if item.authors:
             # RSS's <author> wants an email address; Dublin Core's creator is a plain name.
             _sub(node, "dc:creator", ", ".join(item.authors))

@@ -20,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import browse, trending
 from ..errors import InvalidInput
+from ..links import http_url
 from . import params
 from .deps import get_hub, page_cache
-from .templating import http_url
 
 router = APIRouter(tags=["compatibility"])
 

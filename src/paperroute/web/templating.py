@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi.templating import Jinja2Templates
 
 from ..config import Config
+from ..links import http_url
 
 STATIC = Path(__file__).parent / "static"
 
@@ -29,20 +30,6 @@ def category_url(category: str) -> str:
 
 def day_url(day: dt.date) -> str:
     return f"/papers/date/{day.isoformat()}"
-
-
-def http_url(url: str | None) -> str | None:
-    """``url`` when it is an http(s) URL, else None: stored links come from outside, and a
-    ``javascript:`` or ``data:`` link must never reach an href."""
-    if not url:
-        return None
-    text = url.strip()
-    lowered = text.lower()
-    if lowered.startswith(("https://", "http://")) and not any(
-        c in '"<>\\ ' or ord(c) < 32 or ord(c) == 127 for c in text
-    ):
-        return text
-    return None
 
 
 def compact(number: int | None) -> str:
