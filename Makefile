@@ -30,7 +30,7 @@ demo: venv
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load; fi
 	$(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) stats
 	@echo "paperroute demo: http://127.0.0.1:8000 (Ctrl-C to stop)"
-	PAPERROUTE_DEMO=1 PAPERROUTE_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))') \
+	PAPERROUTE_DEMO=1 \
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) serve --host 127.0.0.1 --port 8000
 
 ## test: lint, type-check, then every test (PostgreSQL tests too when a server is available)
