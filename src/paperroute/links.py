@@ -4,6 +4,7 @@ links are safe to show."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 _URL = re.compile(r"https?://[^\s<>\"'{}|\\^`\]\[]+", re.IGNORECASE)
 _CODE_HOST = re.compile(
@@ -23,6 +24,12 @@ _NOT_PROJECT = re.compile(
 _PROJECT_HINT = re.compile(
     r"\b(?:project|page|website|homepage|demo|available)\b[^.;]{0,16}$", re.I
 )
+
+
+def paper_path(paper_id: str) -> str:
+    """/papers/{id}: old arXiv ids keep their '/', hash and DOI ids their ':' (the web hub and
+    the links in mail build paper URLs alike)."""
+    return "/papers/" + quote(paper_id, safe="/:")
 
 
 def http_url(url: str | None) -> str | None:

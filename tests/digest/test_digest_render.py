@@ -187,3 +187,12 @@ def test_a_hostile_configuration_is_refused(config: dict[str, object]) -> None:
 def test_assemble_refuses_any_header_that_could_inject(value: str) -> None:
     with pytest.raises(HeaderError):
         assemble([("Subject", value)], "text", "<p>html</p>")
+
+
+@pytest.mark.parametrize("paper_id", ["doi:10.1000/xyz-1", "hash:0123abcd", "hep-th/9901001v2"])
+def test_paper_links_in_mail_are_the_web_hubs_urls(paper_id: str) -> None:
+    from paperroute.web.templating import paper_url
+
+    _, message = render([card(1, id=paper_id)], [Pick(1, "new in cs.CL")])
+    html = unescape(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    assert f'href="https://papers.example.org{paper_url(paper_id)}"' in html

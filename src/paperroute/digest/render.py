@@ -15,13 +15,12 @@ import hashlib
 import html
 from dataclasses import dataclass
 from email.utils import format_datetime
-from urllib.parse import quote
 
 from ..browse import Card
 from ..config import Config
 from ..errors import ConfigError
 from ..ids import try_arxiv_id
-from ..links import http_url
+from ..links import http_url, paper_path
 from . import links, style
 from .address import display_email
 from .mime import assemble, encoded_header
@@ -117,7 +116,7 @@ class Renderer:
             raise ConfigError("base_url must be an http(s) URL without spaces or quotes")
 
     def page_url(self, card: Card) -> str:
-        return f"{self.base}/papers/{quote(card.id, safe='/.')}"
+        return f"{self.base}{paper_path(card.id)}"
 
     def _paper_html(self, card: Card) -> tuple[str, bool]:
         cached = self._html.get(card.pk)

@@ -10,14 +10,12 @@ from urllib.parse import quote
 from fastapi.templating import Jinja2Templates
 
 from ..config import Config
-from ..links import http_url
+from ..links import http_url, paper_path
 
 STATIC = Path(__file__).parent / "static"
 
 
-def paper_url(paper_id: str) -> str:
-    """/papers/{id}: old arXiv ids keep their '/', hash and DOI ids their ':'."""
-    return "/papers/" + quote(paper_id, safe="/:")
+paper_url = paper_path
 
 
 def author_url(name: str) -> str:
