@@ -48,6 +48,8 @@ class Config:
     embed_model: str = "all-MiniLM-L6-v2"
     embed_max_length: int = 128  # tokens per text, [CLS]/[SEP] included
     embed_batch_size: int = 64  # texts per stored batch of `paperroute embed`
+    # The forward pass: "numpy" or "onnxruntime" (pip install 'paperroute[onnx]').
+    embed_backend: str = "numpy"
     # Where the vector index is kept: "" = next to a SQLite database (none for PostgreSQL:
     # built in memory at start), else a folder.
     vector_index_dir: str = ""
@@ -126,6 +128,7 @@ _NONZERO = {"http_timeout", "trending_recency_half_life"}
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
 _BOOL = {"demo", "digest_send_empty"}
 _MAY_BE_EMPTY = {"secret_key", "smtp_url", "vector_index_dir", "digest_bounce_token"}
+_CHOICES = {"embed_backend": ("numpy", "onnxruntime")}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -138,6 +141,12 @@ def _coerce(name: str, value: object, where: str) -> object:
         if word in _TRUE | _FALSE:
             return word in _TRUE
         raise ConfigError(f"{where}: {name} must be true or false, not {value!r}")
+    if name in _CHOICES:
+        word = str(value).strip().lower()
+        if word not in _CHOICES[name]:
+            allowed = ", ".join(_CHOICES[name])
+            raise ConfigError(f"{where}: {name} must be one of {allowed}, not {value!r}")
+        return word
     if name in _MAY_BE_EMPTY and isinstance(value, str):
         return value.strip()
     try:

