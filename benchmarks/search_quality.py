@@ -326,6 +326,10 @@ def precision_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
     return sum(item in relevant for item in ranked[:k]) / k
 
 
+def _rank(ranked: Sequence[str], wanted: str) -> str:
+    return str(ranked.index(wanted) + 1) if wanted in ranked else "-"
+
+
 def mean(values: Iterable[float]) -> float:
     items = list(values)
     return round(sum(items) / len(items), 4) if items else 0.0
@@ -357,6 +361,11 @@ def main() -> None:
     parser.add_argument("--hf-papers", type=int, default=3000)
     parser.add_argument("--distractors", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument(
+        "--show-misses",
+        action="store_true",
+        help="list the three-word queries whose first hybrid hit is not the wanted paper",
+    )
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "paperroute-quality"
     )
@@ -508,6 +517,23 @@ def main() -> None:
                 "topic_p10",
                 [precision_at(r, rel, K) for r, (_, rel) in zip(topical, topics, strict=True)],
             )
+
+        if args.show_misses:
+            print("\nthree-word misses (hybrid recall@1), with keyword / semantic ranks:")
+            title_of = {doc.id: doc.title for doc in docs}
+            for n, (q, i) in enumerate(by_words):
+                hybrid = systems["hybrid"](q)
+                if hybrid[:1] == [i] or not hybrid:
+                    continue
+                kw_ranked, sem_ranked = systems["keyword"](q), systems["semantic"](q)
+                half = "odd" if n % 2 else "even"
+                print(
+                    f"  [{n} {half}] {q!r}: wanted {title_of[i]!r} (hybrid rank "
+                    f"{_rank(hybrid, i)}, keyword {_rank(kw_ranked, i)}, semantic "
+                    f"{_rank(sem_ranked, i)}); first {title_of.get(hybrid[0], '?')!r} "
+                    f"(keyword {_rank(kw_ranked, hybrid[0])}, semantic "
+                    f"{_rank(sem_ranked, hybrid[0])})"
+                )
 
         similar_systems: dict[str, Callable[[str], list[str]]] = {
             "hybrid": lambda i: [h.id for h in hub.similar(i, limit=K).hits],
