@@ -28,7 +28,6 @@ import json
 import random
 import resource
 import statistics
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from _common import hf_dump_items
 from paperroute import Config, open_hub
 from paperroute.ingest import ingest_jsonl
 from paperroute.search.service import Mode
@@ -59,19 +59,10 @@ def _queries(corpus: Path, hf: Path | None, rng: random.Random) -> dict[str, lis
         fragments.append(" ".join(words[start : start + 3]))
     phrases: list[str] = []
     if hf is not None:
-        with tarfile.open(hf) as archive:
-            for member in archive:
-                handle = archive.extractfile(member) if member.isfile() else None
-                if handle is None or not member.name.endswith(".json"):
-                    continue
-                try:
-                    items = json.loads(handle.read())
-                except ValueError:
-                    continue
-                for item in items if isinstance(items, list) else []:
-                    if isinstance(item, str):
-                        item = ast.literal_eval(item)
-                    phrases.extend(item.get("paper", {}).get("ai_keywords") or [])
+        for item in hf_dump_items(hf):
+            if isinstance(item, str):
+                item = ast.literal_eval(item)
+            phrases.extend(item.get("paper", {}).get("ai_keywords") or [])
     return {
         "phrase": [f'"{p}"' for p in rng.sample(phrases, min(100, len(phrases)))],
         "title": fragments,

@@ -40,7 +40,6 @@ import json
 import math
 import random
 import re
-import tarfile
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -52,6 +51,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from _common import hf_dump_items
 from paperroute import Config, open_hub
 from paperroute.search.embedder import load_minilm
 from paperroute.search.fusion import fuse_rrf, fuse_weighted
@@ -131,33 +131,24 @@ class Doc:
 
 def load_hf(path: Path) -> dict[str, Doc]:
     docs: dict[str, Doc] = {}
-    with tarfile.open(path) as archive:
-        for member in archive:
-            handle = archive.extractfile(member) if member.isfile() else None
-            if handle is None or not member.name.endswith(".json"):
-                continue
+    for item in hf_dump_items(path):
+        if isinstance(item, str):
             try:
-                items = json.loads(handle.read())
-            except ValueError:
+                item = ast.literal_eval(item)
+            except (ValueError, SyntaxError):
                 continue
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, str):
-                    try:
-                        item = ast.literal_eval(item)
-                    except (ValueError, SyntaxError):
-                        continue
-                paper = item.get("paper") or {}
-                keywords = {k.strip().lower() for k in paper.get("ai_keywords") or [] if k}
-                if not keywords or not paper.get("id") or not paper.get("summary"):
-                    continue
-                authors = [a.get("name", "") for a in paper.get("authors") or [] if a.get("name")]
-                docs[paper["id"]] = Doc(
-                    paper["id"],
-                    " ".join(paper["title"].split()),
-                    paper["summary"],
-                    authors,
-                    keywords,
-                )
+        paper = item.get("paper") or {}
+        keywords = {k.strip().lower() for k in paper.get("ai_keywords") or [] if k}
+        if not keywords or not paper.get("id") or not paper.get("summary"):
+            continue
+        authors = [a.get("name", "") for a in paper.get("authors") or [] if a.get("name")]
+        docs[paper["id"]] = Doc(
+            paper["id"],
+            " ".join(paper["title"].split()),
+            paper["summary"],
+            authors,
+            keywords,
+        )
     return docs
 
 
