@@ -326,6 +326,19 @@ def mean(values: Iterable[float]) -> float:
     return round(sum(items) / len(items), 4) if items else 0.0
 
 
+def paired_interval(
+    ours: Sequence[float], theirs: Sequence[float], rounds: int = 2000
+) -> tuple[float, float]:
+    """The 95% bootstrap interval of the mean per-case difference (cases resampled)."""
+    diff = np.asarray(ours, dtype=np.float64) - np.asarray(theirs, dtype=np.float64)
+    if not len(diff):
+        return 0.0, 0.0
+    picks = np.random.default_rng(7).integers(0, len(diff), size=(rounds, len(diff)))
+    means = diff[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
 def _complete(index: Any, vector: Any, kw: dict[int, float], sem: dict[int, float]) -> None:
     """Keyword candidates missing from the semantic ones get their exact cosine (as the
     hybrid search does)."""
@@ -351,7 +364,9 @@ def main() -> None:
     parser.add_argument("--hf", type=Path, required=True)
     parser.add_argument("--hf-papers", type=int, default=3000)
     parser.add_argument("--distractors", type=int, default=1000)
-    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--queries", type=int, default=2000, help="known items (titles)")
+    parser.add_argument("--topics", type=int, default=1000)
+    parser.add_argument("--similar", type=int, default=1000, help="similar-paper cases")
     parser.add_argument(
         "--show-misses",
         action="store_true",
@@ -418,7 +433,9 @@ def main() -> None:
 
         # ---- tasks
         stored_ids = [doc.id for doc in docs if doc.id in pk_of]
-        known = rng.sample(stored_ids, min(args.queries, len(stored_ids)))
+        # Each task draws from its own stream: its size does not change the others' cases.
+        known_rng, topic_rng, similar_rng = (random.Random(f"11-{t}") for t in range(3))
+        known = known_rng.sample(stored_ids, min(args.queries, len(stored_ids)))
         by_title = [(docs[position[i]].title, i) for i in known]
         by_words = []
         for i in known:
@@ -426,7 +443,7 @@ def main() -> None:
                 w for w in split_words(docs[position[i]].title) if w not in STOP and len(w) > 2
             ]
             if len(words) >= 3:
-                chosen = rng.sample(words, 3)
+                chosen = known_rng.sample(words, 3)
                 by_words.append((" ".join(chosen), i))
         holders: dict[str, set[str]] = defaultdict(set)
         for doc in hf_docs:
@@ -434,15 +451,17 @@ def main() -> None:
                 for keyword in doc.keywords:
                     holders[keyword].add(doc.id)
         phrases = sorted(k for k, v in holders.items() if 5 <= len(v) <= 40)
-        topics = [(p, holders[p]) for p in rng.sample(phrases, min(200, len(phrases)))]
+        topics = [
+            (p, holders[p]) for p in topic_rng.sample(phrases, min(args.topics, len(phrases)))
+        ]
         similar_cases = []
-        for doc in rng.sample(hf_docs, min(200, len(hf_docs))):
+        for doc in similar_rng.sample(hf_docs, len(hf_docs)):
             related = set()
             for keyword in doc.keywords:
                 if len(holders.get(keyword, ())) <= 40:
                     related |= holders.get(keyword, set())
             related.discard(doc.id)
-            if related and doc.id in pk_of:
+            if related and doc.id in pk_of and len(similar_cases) < args.similar:
                 similar_cases.append((doc.id, related))
         print(
             f"tasks: {len(by_title)} titles, {len(by_words)} word sets, {len(topics)} topics, "
@@ -470,7 +489,10 @@ def main() -> None:
         # the even half (see docs/search.md), and the fusion variants below use it only.
         heldout: dict[str, dict[str, float]] = defaultdict(dict)
 
+        per_case: dict[str, dict[str, list[float]]] = defaultdict(dict)
+
         def record(name: str, metric: str, values: list[float]) -> None:
+            per_case[name][metric] = values
             table[name][metric] = mean(values)
             heldout[name][metric] = mean(values[1::2])
 
@@ -631,6 +653,14 @@ def main() -> None:
         for task, value in row.items():
             figures[f"fusion_{name}_{task}_ndcg10"] = value
     metrics = [m for m in table["hybrid"]]
+    print("\nhybrid minus the better baseline, per case (paired bootstrap, 95% interval):")
+    for metric in metrics:
+        rival = max(("sanity", "bm25"), key=lambda name: table[name].get(metric, 0.0))
+        low, high = paired_interval(per_case["hybrid"][metric], per_case[rival][metric])
+        margin = table["hybrid"][metric] - table[rival][metric]
+        print(f"  {metric:>15}: {margin:+.4f} [{low:+.4f}, {high:+.4f}] against {rival}")
+        figures[f"margin_{metric}"] = round(margin, 4)
+        figures[f"margin_{metric}_low"] = low
     figures["hybrid_beats_baselines"] = float(
         all(
             table["hybrid"][m] > max(table["sanity"].get(m, 0), table["bm25"].get(m, 0))
