@@ -4,6 +4,7 @@ throughput; vector index build time; peak memory.
     python benchmarks/search.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
         [--hf ../shared/data/hf-daily/hf-daily-papers-*.tar.gz] [--database-url URL]
         [--modes keyword,semantic,hybrid,similar] [--skip-embed-rate]
+        [--scale N] [--prepare-only]
 
 Loads the corpus into a fresh SQLite database (or uses --database-url as it is, loading
 the corpus only when it has no papers: a SQLite file named there is kept for the next run),
@@ -15,6 +16,13 @@ common terms. Queries are embedded by the real all-MiniLM-L6-v2 each time (no qu
 cache). Embedding throughput is measured on real abstracts cut at 128 tokens. Prints
 p50/p99 per kind and mode (``--modes`` picks which); the last
 line is one JSON object of the figures.
+
+``--scale N`` (N above the corpus size) loads the corpus followed by perturbed copies of it
+until N papers: each copy has a distinct arXiv id (``27MM.NNNNN`` onwards, past any real one),
+its abstract's sentences shuffled and its title with a word dropped and two swapped, so that
+posting lists and BM25 statistics grow as with real papers rather than as exact duplicates.
+``--prepare-only`` stops once the papers and vectors are stored (build a large --database-url
+once, then time it in later runs).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import functools
 import gzip
 import json
 import random
+import re
 import resource
 import statistics
 import tempfile
@@ -69,6 +78,64 @@ def _queries(corpus: Path, hf: Path | None, rng: random.Random) -> dict[str, lis
         "author": [f'author:"{a}"' for a in rng.sample(authors, 100)],
         "common": COMMON * 5,
     }
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _scaled_copy(record: dict[str, Any], serial: int, rng: random.Random) -> dict[str, Any]:
+    """A perturbed copy of a corpus record under the ``serial``-th synthetic arXiv id."""
+    month = serial // 99_999
+    paper_id = f"{27 + month // 12:02d}{month % 12 + 1:02d}.{serial % 99_999 + 1:05d}"
+    words = str(record["title"]).split()
+    if len(words) >= 4:
+        del words[rng.randrange(1, len(words))]
+    if len(words) >= 2:
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    else:
+        words.append(rng.choice(["revisited", "extended", "II", "a survey", "in practice"]))
+    sentences = _SENTENCE.split(str(record.get("summary") or ""))
+    rng.shuffle(sentences)
+    return record | {"id": paper_id, "title": " ".join(words), "summary": " ".join(sentences)}
+
+
+def _write_scaled(corpus: Path, target: int, out: Path) -> int:
+    """The corpus then perturbed copies of it, ``target`` records in all, as plain JSON
+    Lines in ``out``; answers the count written."""
+    rng = random.Random(11)
+    written = serial = 0
+    with out.open("w", encoding="utf-8") as sink:
+        while written < target:
+            copy = written > 0
+            with gzip.open(corpus, "rb") as lines:
+                for line in lines:
+                    if written >= target:
+                        break
+                    record = json.loads(line)
+                    if copy:
+                        record = _scaled_copy(record, serial, rng)
+                        serial += 1
+                    sink.write(json.dumps(record) + "\n")
+                    written += 1
+            if not written:
+                break  # an empty corpus
+    return written
+
+
+def _load(hub: Any, corpus: Path, scale: int | None, folder: Path) -> None:
+    start = time.perf_counter()
+    if scale is None:
+        ingest_jsonl(hub, [corpus])
+    else:
+        scaled = folder / "scaled.jsonl"
+        written = _write_scaled(corpus, scale, scaled)
+        print(f"corpus scaled to {written:,} records in {time.perf_counter() - start:.0f} s")
+        ingest_jsonl(hub, [scaled])
+        scaled.unlink()
+    with hub.engine.connect() as connection:
+        count = connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
+    print(f"loaded {count:,} papers in {time.perf_counter() - start:.0f} s")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -157,6 +224,12 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--skip-embed-rate", action="store_true")
     parser.add_argument(
+        "--scale", type=int, help="load the corpus plus perturbed copies of it up to N papers"
+    )
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="stop once papers and vectors are stored"
+    )
+    parser.add_argument(
         "--modes",
         default="keyword,semantic,hybrid,similar",
         help="comma-separated subset of keyword,semantic,hybrid,similar to time",
@@ -173,12 +246,16 @@ def main() -> None:
             with hub.engine.connect() as connection:
                 empty = not connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
             if empty:  # a fresh database (or an empty --database-url): load the corpus
-                ingest_jsonl(hub, [args.corpus])
+                _load(hub, args.corpus, args.scale, Path(folder))
             if hub.searcher.index.status().vectors == 0:
                 with hub.engine.connect() as connection:
                     has = connection.exec_driver_sql("SELECT count(*) FROM embeddings").scalar()
                 if not has:
+                    start = time.perf_counter()
                     _store_synthetic_vectors(hub, np.random.default_rng(7))
+                    print(f"vectors stored in {time.perf_counter() - start:.0f} s")
+            if args.prepare_only:
+                return
             # The index from stored vectors, as a server's first start builds it.
             start = time.perf_counter()
             hub.searcher.index.refresh(force=True)

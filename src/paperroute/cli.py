@@ -363,6 +363,7 @@ def demo_load(ctx: typer.Context) -> None:
         report = use.ingest_demo(hub, progress)
         vectors = hub.searcher.import_demo_vectors()
         report.notices.append(f"{vectors:,} precomputed vectors of {hub.searcher.model} stored")
+        hub.store_term_bags()
         return report
 
     _import(ctx, "demo data", load)

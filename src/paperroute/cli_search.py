@@ -108,14 +108,14 @@ def embed(
         int | None, typer.Option("--batch-size", min=1, max=4096, help="Texts per stored batch.")
     ] = None,
 ) -> None:
-    """Compute the vectors of every paper that has none (or a stale one): resumable, an
-    interruption keeps every finished batch."""
+    """Compute the vectors of every paper that has none (or a stale one), and the term bags
+    similar papers re-rank by: resumable, an interruption keeps every finished batch."""
     if model is not None:
         ctx.obj.embed_model = model
     with _hub(ctx) as hub:
         bar = Progress(
             SpinnerColumn(),
-            TextColumn("embedding"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("papers"),
@@ -131,7 +131,13 @@ def embed(
             _fail(str(exc))
         err.print(f"model: {embedder.name} ({embedder.version})", markup=False)
         with bar:
-            task = bar.add_task("embed", total=None)
+            terms = bar.add_task("term bags", total=None)
+            bags = hub.store_term_bags(
+                on_start=lambda total: bar.update(terms, total=total),
+                progress=lambda n: bar.advance(terms, n),
+            )
+            bar.remove_task(terms)
+            task = bar.add_task("embedding", total=None)
             done = hub.embed(
                 batch_size=batch_size,
                 on_start=lambda total: bar.update(task, total=total),
@@ -139,7 +145,7 @@ def embed(
             )
         status = hub.searcher.index.status()
     out.print(
-        f"embedded {done:,} papers with {hub.searcher.model}; "
+        f"term bags of {bags:,} papers stored; embedded {done:,} papers with {hub.searcher.model}; "
         f"{status.vectors:,} vectors in the index",
         markup=False,
     )

@@ -194,6 +194,18 @@ class Hub:
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from exc
 
+    def store_term_bags(
+        self,
+        on_start: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Store the term bags (for similar papers) of every paper without one; returns how
+        many were made."""
+        try:
+            return self.searcher.store_term_bags(on_start, progress)
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from exc
+
     def stats(self) -> queries.Stats:
         with self._read() as connection:
             return queries.stats(connection)

@@ -124,7 +124,7 @@ def test_migrate_brings_an_empty_database_to_head(engine: Engine) -> None:
     assert tables(engine) == set()
     assert current_revision(engine) is None
     migrate(engine)
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     assert tables(engine) == TABLES | {"alembic_version"}
 
 
@@ -137,7 +137,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     assert schema_of(engine) == before
     with engine.connect() as connection:
         again = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0005",)]
+    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0006",)]
 
 
 def test_reopening_keeps_the_data(database_url: str) -> None:

@@ -90,8 +90,10 @@ def test_cli_search_similar_embed(config: Config, database_url: str, tmp_path: o
     assert empty.exit_code == 0 and "paperroute embed" in empty.stderr
     embedded = cli(database_url, "embed", "--batch-size", "5")
     assert embedded.exit_code == 0 and "embedded 12 papers" in embedded.stdout
+    assert "term bags of 12 papers stored" in embedded.stdout
     again = cli(database_url, "embed")
     assert again.exit_code == 0 and "embedded 0 papers" in again.stdout
+    assert "term bags of 0 papers" in again.stdout
     record = corpus_records()[2]
     for mode in ("hybrid", "semantic", "keyword"):
         found = cli(database_url, "search", record.title, "--mode", mode, "--format", "json")

@@ -323,20 +323,25 @@ def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
     if embedded.engine.dialect.name != "sqlite":
         return  # document frequencies come from the FTS5 vocabulary (SQLite)
     from paperroute.search.keyword import FrequencyCache
-    from paperroute.search.semantic import tfidf_rerank
+    from paperroute.search.semantic import SIMILAR_VECTOR_WEIGHT, tfidf_rerank
 
     records = corpus_records()
     with embedded.engine.connect() as connection:
         pk = {row.id: row.pk for row in connection.execute(select(papers.c.pk, papers.c.id))}
         same, other = pk[records[3].arxiv_id], pk[records[200].arxiv_id]
         head = [(other, 0.9), (same, 0.5)]
-        ranked = tfidf_rerank(
-            connection, records[3].title, records[3].abstract, head, FrequencyCache()
-        )
+        text_of = (records[3].title, records[3].abstract)
+        ranked = tfidf_rerank(connection, *text_of, head, FrequencyCache(), {})
         assert [p for p, _ in ranked] == [same, other]
         assert ranked[0][1] > 0.99 and ranked[1][1] < ranked[0][1]
-        assert tfidf_rerank(connection, "", "", head, FrequencyCache()) == head
-        assert tfidf_rerank(connection, "x", "y", [], FrequencyCache()) == []
+        # Each candidate's vector cosine is added SIMILAR_VECTOR_WEIGHT times.
+        gap = ranked[0][1] - ranked[1][1]
+        lifted = {other: 1.1 * gap / SIMILAR_VECTOR_WEIGHT, same: 0.0}
+        assert [
+            p for p, _ in tfidf_rerank(connection, *text_of, head, FrequencyCache(), lifted)
+        ] == [other, same]
+        assert tfidf_rerank(connection, "", "", head, FrequencyCache(), {}) == head
+        assert tfidf_rerank(connection, "x", "y", [], FrequencyCache(), {}) == []
 
 
 def test_similar_without_vectors_uses_keyword_neighbours(shub: Hub) -> None:

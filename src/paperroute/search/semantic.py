@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from .keyword import (
     keyword_search,
 )
 from .query import Query, split_words
+from .terms import load_bags, term_counts, tfidf_cosines, useful
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -49,99 +49,12 @@ SIMILAR_TERMS = 32
 SIMILAR_PHRASES = 10
 SIMILAR_CANDIDATES = 100
 SIMILAR_K = 100  # neighbours a side before fusion
-# The fused head re-ranked by tf-idf cosine (tfidf_rerank).
-SIMILAR_RERANK = 20
+# The fused head re-ranked by tf-idf cosine plus this weight x the vectors' cosine.
+SIMILAR_RERANK = 200  # (all: at most SIMILAR_K a side)
+SIMILAR_VECTOR_WEIGHT = 0.1
 SIMILAR_PHRASE_DF = 5  # x the words' cap
 SIMILAR_MAX_DF_SHARE = 0.0025
 SIMILAR_MIN_DF_CAP = 500
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "over",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "this",
-        "those",
-        "through",
-        "to",
-        "under",
-        "via",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "why",
-        "will",
-        "with",
-        "within",
-        "without",
-        "using",
-        "based",
-        "paper",
-        "propose",
-        "proposed",
-        "show",
-        "shows",
-        "results",
-        "method",
-        "methods",
-        "approach",
-        "new",
-        "two",
-        "one",
-        "also",
-        "both",
-        "each",
-        "more",
-        "most",
-        "other",
-        "only",
-        "than",
-        "very",
-        "well",
-        "may",
-        "can",
-        "however",
-    ]
-)
 
 
 def semantic_text(query: Query) -> str:
@@ -293,8 +206,8 @@ def similar_keyword(
 ) -> dict[int, float]:
     """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
     (itself and hidden papers excluded)."""
-    words = [w for w in split_words(title) if _useful(w)]
-    counts = Counter(words * 3 + [w for w in split_words(abstract) if _useful(w)])
+    words = [w for w in split_words(title) if useful(w)]
+    counts = Counter(words * 3 + [w for w in split_words(abstract) if useful(w)])
     if not counts:
         return {}
     if connection.dialect.name == "sqlite":
@@ -315,7 +228,7 @@ def similar_keyword(
         # Its repeated two-word names ("video generation") as phrases: the things it is about.
         sequence = [*split_words(title), "", *split_words(abstract)]
         pairs = Counter(
-            f"{a} {b}" for a, b in itertools.pairwise(sequence) if _useful(a) and _useful(b)
+            f"{a} {b}" for a, b in itertools.pairwise(sequence) if useful(a) and useful(b)
         )
         title_pairs = set(itertools.pairwise(split_words(title)))
         # (A phrase reads both words' posting lists: both must be looked up and not common.)
@@ -345,16 +258,6 @@ def similar_keyword(
     )
     rows = connection.execute(text(sql), {"terms": " | ".join(chosen), "pk": pk, "k": k})
     return {int(row.pk): float(row.score) for row in rows}
-
-
-_DIGITS = re.compile(r"^[0-9]+$")
-# Words for the tf-idf re-ranking: letters and digits (split_words without its per-word
-# normalisation, which costs more than the whole re-ranking; both texts are split alike).
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _useful(word: str) -> bool:
-    return len(word) > 2 and word not in _STOP and not _DIGITS.match(word) and word.isascii()
 
 
 def similar_ranking(
@@ -388,20 +291,7 @@ def similar_ranking(
     if frequencies is None or connection.dialect.name != "sqlite":
         return fused[:limit]
     head = fused[: max(limit, SIMILAR_RERANK)]
-    return tfidf_rerank(connection, title, abstract, head, frequencies)[:limit]
-
-
-BagTerm = str | tuple[str, str]
-
-
-def _bag(title: str, abstract: str) -> Counter[BagTerm]:
-    """Useful words and two-word sequences of a paper, with their counts."""
-    tokens = _WORD.findall(f"{title} {abstract}".casefold())
-    useful = {w for w in set(tokens) if _useful(w)}
-    words = [w for w in tokens if w in useful]
-    bag: Counter[BagTerm] = Counter(words)
-    bag.update(itertools.pairwise(words))
-    return bag
+    return tfidf_rerank(connection, title, abstract, head, frequencies, semantic)[:limit]
 
 
 def tfidf_rerank(
@@ -410,49 +300,35 @@ def tfidf_rerank(
     abstract: str,
     head: Sequence[tuple[int, float]],
     frequencies: FrequencyCache,
+    semantic: Mapping[int, float],
 ) -> list[tuple[int, float]]:
-    """The fused head re-ranked by the tf-idf cosine of each candidate's text with the
-    paper's (sublinear tf, words and two-word sequences, as arxiv-sanity-lite's similar).
-    Document frequencies are needed for the paper's own words only (a two-word sequence
-    counts as its rarer word): the candidates' other words enter their norm at the mean
-    weight of the paper's words."""
+    """The fused head re-ranked by the tf-idf cosine of each candidate's terms with the
+    paper's (sublinear tf, words and two-word sequences, as arxiv-sanity-lite's similar;
+    terms.tfidf_cosines) plus SIMILAR_VECTOR_WEIGHT x their vectors' cosine. Document
+    frequencies are needed for the paper's own words only (a two-word sequence counts as
+    its rarer word)."""
     if not head:
         return []
-    source = _bag(title, abstract)
-    words = sorted(t for t in source if isinstance(t, str))
+    source = term_counts(title, abstract)
+    words = sorted(t for t in source if " " not in t)
     if not words:
         return list(head)
     frequency = frequencies.get(connection, words)
     total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
-    idf: dict[BagTerm, float] = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
+    idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
     for term in source:
-        if isinstance(term, tuple):
-            idf[term] = max(idf[term[0]], idf[term[1]])
-    weights = {t: (1.0 + math.log(tf)) * idf[t] for t, tf in source.items()}
-    norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-    typical = sum(idf.values()) / len(idf)
-    rows = _execute(
-        connection,
-        "SELECT pk, title, abstract FROM papers WHERE pk IN :pks",
-        {"pks": [pk for pk, _ in head]},
-    )
-    texts = {int(row.pk): (row.title or "", row.abstract or "") for row in rows}
-    scored: list[tuple[int, float]] = []
-    for rank, (pk, _score) in enumerate(head):
-        bag = _bag(*texts.get(pk, ("", "")))
-        # Every term at the typical weight, then the paper's own terms corrected.
-        squares = (
-            typical
-            * typical
-            * sum(n * (1.0 + math.log(tf)) ** 2 for tf, n in Counter(bag.values()).items())
-        )
-        dot = 0.0
-        for term in bag.keys() & weights.keys():
-            sublinear = 1.0 + math.log(bag[term])
-            squares += sublinear * sublinear * (idf[term] ** 2 - typical * typical)
-            dot += sublinear * idf[term] * weights[term]
-        cosine = dot / (norm * math.sqrt(squares)) if squares > 0 else 0.0
-        scored.append((pk, cosine - rank * 1e-9))  # ties keep the fused order
+        if " " in term:
+            first, second = term.split(" ")
+            idf[term] = max(idf[first], idf[second])
+    pks = [pk for pk, _ in head]
+    bags = load_bags(connection, pks)
+    empty = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
+    cosines = tfidf_cosines(source, idf, [bags.get(pk, empty) for pk in pks])
+    scored = [
+        # (ties keep the fused order)
+        (pk, float(cosine) + SIMILAR_VECTOR_WEIGHT * semantic.get(pk, 0.0) - rank * 1e-9)
+        for rank, (pk, cosine) in enumerate(zip(pks, cosines, strict=True))
+    ]
     return sorted(scored, key=lambda item: -item[1])
 
 

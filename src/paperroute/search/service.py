@@ -30,6 +30,7 @@ from .semantic import (
     semantic_text,
     similar_ranking,
 )
+from .terms import store_missing_bags
 from .vectors import embed_pending
 
 F32 = npt.NDArray[np.float32]
@@ -127,6 +128,14 @@ class Searcher:
         )
         self.index.refresh(force=True)
         return done
+
+    def store_term_bags(
+        self,
+        on_start: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Store the term bags of every paper without one (terms.store_missing_bags)."""
+        return store_missing_bags(self.engine, on_start, progress)
 
     def import_demo_vectors(self) -> int:
         """Store the demo data's precomputed vectors (when they fit the configured model)."""

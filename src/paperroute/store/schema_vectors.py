@@ -43,3 +43,12 @@ embeddings = Table(
     PrimaryKeyConstraint("paper_pk", "model"),
     Index("ix_embeddings_model_created", "model", "created_at"),
 )
+
+# Each paper's words and two-word sequences with their counts (search/terms.py), for the
+# tf-idf re-ranking of similar papers; dropped when the paper's text changes (migration 0006).
+paper_terms = Table(
+    "paper_terms",
+    metadata,
+    Column("paper_pk", Integer, ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("terms", LargeBinary, nullable=False),  # sorted uint32 hashes, then uint8 counts
+)

@@ -29,6 +29,7 @@ from .schema import (
     papers,
     provenance,
 )
+from .schema_vectors import paper_terms
 
 Outcome = Literal["inserted", "updated", "unchanged"]
 _AUTHOR_CACHE_LIMIT = 300_000
@@ -248,6 +249,15 @@ class PaperWriter:
         category_slots = list(new) + [
             s for s in changed if s.before is not None and s.before.categories != s.state.categories
         ]
+        # A changed text makes its stored term bag stale (made again by `paperroute embed`).
+        reworded = [
+            s.state.pk
+            for s in changed
+            if s.before is not None
+            and (s.before.title, s.before.abstract) != (s.state.title, s.state.abstract)
+        ]
+        for part in chunks(reworded):
+            connection.execute(delete(paper_terms).where(paper_terms.c.paper_pk.in_(part)))
         stale_authors = [s.state.pk for s in author_slots if s.before is not None]
         stale_categories = [s.state.pk for s in category_slots if s.before is not None]
         for table, stale in ((paper_authors, stale_authors), (paper_categories, stale_categories)):
