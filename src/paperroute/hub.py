@@ -42,6 +42,7 @@ class Hub:
         self.searcher = Searcher(engine, config, embedder)
 
     def close(self) -> None:
+        self.searcher.close()
         self.engine.dispose()
 
     def __enter__(self) -> Hub:

@@ -13,6 +13,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
@@ -270,13 +271,19 @@ def similar_ranking(
     limit: int,
     weight: float,
     frequencies: FrequencyCache | None = None,
+    executor: Executor | None = None,
 ) -> list[tuple[int, float]]:
-    """Similar papers: BM25 neighbours of the paper's text fused with its vector neighbours."""
+    """Similar papers: BM25 neighbours of the paper's text fused with its vector neighbours
+    (the vector search runs on ``executor`` meanwhile, when given), re-ranked (SQLite)."""
     k = max(limit * 3, SIMILAR_K)
+    neighbours: Future[list[tuple[int, float]]] | None = None
+    if vector is not None and executor is not None:
+        neighbours = executor.submit(index.search, vector, k + 1)
     keyword = similar_keyword(connection, pk, title, abstract, k, frequencies)
     semantic: dict[int, float] = {}
     if vector is not None:
-        near = [(p, s) for p, s in index.search(vector, k + 1) if p != pk]
+        found = neighbours.result() if neighbours else index.search(vector, k + 1)
+        near = [(p, s) for p, s in found if p != pk]
         hidden = _hidden(connection, [p for p, _ in near])
         semantic = {p: s for p, s in near if p not in hidden}
         missing = [p for p in keyword if p not in semantic]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -70,6 +71,8 @@ class Searcher:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, F32] = OrderedDict()
         self.frequencies = FrequencyCache()
+        # Similar papers search the vectors on it while the keyword side runs.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="paperroute-vectors")
         self.model = embedder.name if embedder else model_name(config.embed_model)
         self.index = VectorIndex(
             engine,
@@ -128,6 +131,9 @@ class Searcher:
         )
         self.index.refresh(force=True)
         return done
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def store_term_bags(
         self,
@@ -229,5 +235,6 @@ class Searcher:
                 limit,
                 self.config.hybrid_semantic_weight,
                 self.frequencies,
+                self._pool,
             )
             return load_hits(connection, ranked), notices
