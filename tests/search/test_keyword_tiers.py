@@ -78,25 +78,44 @@ def test_exclusions_and_filters_hold_in_every_tier(hub: Hub) -> None:
 
 
 def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
-    if hub.engine.dialect.name != "sqlite":
-        return  # the FTS5 vocabulary only exists on SQLite
     hub.ingest(
         [
             rec(
                 str(i),
                 arxiv_id=f"2601.{i:05d}",
                 title=f"Models of things {i}",
-                abstract="Modeling models." if i % 2 else "Other.",
+                abstract="Modeling models." if i % 2 else "Gluons.",
             )
             for i in range(1, 11)
         ]
     )
     cache = FrequencyCache(common_docs=5)
     with hub.engine.connect() as connection:
-        counts = cache.get(connection, ["models", "modeling", "other", "absentword"])
-        assert counts == {"models": 10, "modeling": 10, "other": 5, "absentword": 0}
-        assert stems(["models"]) == ["model"]
-        assert cache.get(connection, ["other"]) == {"other": 5}  # remembered
+        counts = cache.get(connection, ["models", "modeling", "gluons", "absentword"])
+        if hub.engine.dialect.name == "sqlite":  # counted in the FTS5 vocabulary
+            assert counts == {"models": 10, "modeling": 10, "gluons": 5, "absentword": 0}
+            assert stems(["models"]) == ["model"]
+        else:  # ts_stat over every paper (fewer than sample_docs); an unknown word: 1
+            assert counts == {"models": 10, "modeling": 10, "gluons": 5, "absentword": 1}
+            assert stems(["modeling"], "postgresql") == ["model"]
+        assert cache.get(connection, ["gluons"]) == {"gluons": 5}  # remembered
+
+
+def test_frequencies_on_postgresql_are_estimated_from_a_sample(hub: Hub) -> None:
+    if hub.engine.dialect.name == "sqlite":
+        return  # SQLite counts them exactly (test above)
+    hub.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{i:05d}", title=f"Lattice gauge fields {i}")
+            for i in range(1, 401)
+        ]
+    )
+    cache = FrequencyCache(sample_docs=100)
+    with hub.engine.connect() as connection:
+        counts = cache.get(connection, ["lattice", "gauge", "nowhere"])
+    # Every paper holds "lattice": a quarter sampled, scaled back up (sampling varies).
+    assert 250 <= counts["lattice"] <= 600 and counts["gauge"] == counts["lattice"]
+    assert counts["nowhere"] == 1
 
 
 def _known_item_papers() -> list[PaperRecord]:

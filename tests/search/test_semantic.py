@@ -320,8 +320,6 @@ def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) 
 
 
 def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
-    if embedded.engine.dialect.name != "sqlite":
-        return  # document frequencies come from the FTS5 vocabulary (SQLite)
     from paperroute.search.keyword import FrequencyCache
     from paperroute.search.semantic import SIMILAR_VECTOR_WEIGHT, tfidf_rerank
 
