@@ -3,15 +3,15 @@
     python benchmarks/embed.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
         [--count 512] [--rounds 3] [--threads 2]
 
-Uses ``paperroute.search.embedder_onnx`` (the ``embed_backend = "onnxruntime"`` setting): an
+Uses ``paperroute.search.embedder_onnx`` (the default ``embed_backend``, "auto"): an
 ONNX graph of all-MiniLM-L6-v2 built with ``onnx.helper`` from the safetensors weights (no
 torch); tokenisation, length-sorted batching, mean pooling and L2 normalisation are shared with
 the numpy embedder. ``--spinning`` lets idle onnxruntime threads spin (off by default). Both
 get the same thread budget (``--threads`` cores: numpy as that many workers of one BLAS thread
 each, onnxruntime as that many intra-op threads) and run in alternation on the same real
 abstracts (title + abstract, long enough to fill 128 tokens).
-Checks that every onnxruntime vector has cosine >= 0.9999 with the numpy one. Needs
-``pip install 'paperroute[onnx]'``. The last line is one JSON object of the figures.
+Checks that every onnxruntime vector has cosine >= 0.9999 with the numpy one. The last line
+is one JSON object of the figures.
 """
 
 from __future__ import annotations

