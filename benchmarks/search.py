@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import gzip
@@ -43,7 +45,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
+import numpy.typing as npt
 
 from _common import hf_dump_items
 from paperroute import Config, open_hub
@@ -217,6 +221,64 @@ def _time_similar(hub: Any, figures: dict[str, float | int]) -> None:
     )
 
 
+def _server_peak_reset() -> None:
+    """Start a new peak-RSS reading (Linux: clear_refs 5 resets VmHWM)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _status_mb(field: str) -> int | None:
+    """VmHWM (peak since the last reset) or VmRSS (now) of this process, in MiB (Linux)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024)
+    return None
+
+
+def _recall(index: Any, figures: dict[str, float | int]) -> None:
+    """recall@10 of the HNSW index against exact search, per efSearch, for 200 papers' own
+    vectors plus a little noise (text queries against synthetic vectors mean nothing), with
+    the index alone's p99."""
+    rng = np.random.default_rng(5)
+    near = index._vectors[rng.integers(0, len(index), 200)].astype(np.float32)
+    near += 0.02 * rng.standard_normal(near.shape).astype(np.float32)
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    graph = faiss.downcast_index(index._faiss.index)
+    kept = graph.hnsw.efSearch
+    truth = _exact_top10(index, near)
+    for ef in (64, 128, 256, 512):
+        graph.hnsw.efSearch = ef
+        hits, timings = 0, []
+        for query, want in zip(near, truth, strict=True):
+            start = time.perf_counter()
+            found = index.search(query, 10)
+            timings.append((time.perf_counter() - start) * 1000)
+            hits += len({pk for pk, _ in found} & want)
+        recall = hits / (10 * len(near))
+        figures[f"recall10_ef{ef}"] = round(recall, 3)
+        print(
+            f"recall@10, efSearch {ef:3}: {recall:.3f}, index p50 "
+            f"{statistics.median(timings):.2f} ms, p99 {_percentile(timings, 0.99):.2f} ms"
+        )
+    graph.hnsw.efSearch = kept
+
+
+def _exact_top10(index: Any, queries: npt.NDArray[np.float32]) -> list[set[int]]:
+    best = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    where = np.zeros((len(queries), 10), dtype=np.int64)
+    for start in range(0, len(index), 100_000):
+        scores = index._vectors[start : start + 100_000].astype(np.float32) @ queries.T
+        top = np.argpartition(-scores, 10, axis=0)[:10].T  # (queries, 10) rows in the chunk
+        values = np.take_along_axis(scores.T, top, axis=1)
+        both = np.concatenate([best, values], axis=1)
+        rows = np.concatenate([where, top + start], axis=1)
+        keep = np.argsort(-both, axis=1)[:, :10]
+        best = np.take_along_axis(both, keep, axis=1)
+        where = np.take_along_axis(rows, keep, axis=1)
+    return [set(index._ids[row].tolist()) for row in where]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
@@ -225,6 +287,9 @@ def main() -> None:
     parser.add_argument("--skip-embed-rate", action="store_true")
     parser.add_argument(
         "--scale", type=int, help="load the corpus plus perturbed copies of it up to N papers"
+    )
+    parser.add_argument(
+        "--exact-max", type=int, help="vector_exact_max: beyond it the index is HNSW"
     )
     parser.add_argument(
         "--prepare-only", action="store_true", help="stop once papers and vectors are stored"
@@ -242,6 +307,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="paperroute-search-") as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'search.db'}"
         config = Config(database_url=url, vector_index_dir=str(Path(folder) / "index"))
+        if args.exact_max is not None:
+            config = dataclasses.replace(config, vector_exact_max=args.exact_max)
         with open_hub(config) as hub:
             with hub.engine.connect() as connection:
                 empty = not connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
@@ -265,12 +332,19 @@ def main() -> None:
                 f"index: {len(hub.searcher.index):,} vectors built in "
                 f"{figures['index_build_s']} s ({hub.searcher.index.status().kind})"
             )
+        # The build's peak (a first start, or a rebuild after deletions), then a server's:
+        figures["build_peak_rss_mb"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
+        _server_peak_reset()
         with open_hub(config) as hub:  # a second start loads the saved index
             start = time.perf_counter()
             hub.searcher.index.refresh(force=True)
             figures["index_load_s"] = round(time.perf_counter() - start, 2)
+            print(f"index loaded: RSS {_status_mb('VmRSS')} MiB")
             hub.searcher.embedder()
             hub.search("warm up", mode=Mode.hybrid)
+            print(f"embedder loaded, one search: RSS {_status_mb('VmRSS')} MiB")
             for mode in (Mode.keyword, Mode.semantic, Mode.hybrid):
                 if mode.value not in modes:
                     continue
@@ -292,9 +366,19 @@ def main() -> None:
                         figures[f"keyword_{kind}_p99_ms"] = round(p99, 1)
                 figures[f"{mode.value}_p50_ms"] = round(statistics.median(everything), 1)
                 figures[f"{mode.value}_p99_ms"] = round(_percentile(everything, 0.99), 1)
+                print(f"after {mode.value}: RSS {_status_mb('VmRSS')} MiB")
             if "similar" in modes:
                 _time_similar(hub, figures)
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                print(f"after similar: RSS {_status_mb('VmRSS')} MiB")
+            server = _status_mb("VmHWM")  # from the second start on: a server's own memory
+            if server is not None:
+                figures["server_peak_rss_mb"] = server
+            figures["peak_rss_mb"] = max(
+                figures["build_peak_rss_mb"],
+                server or round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            )
+            if hub.searcher.index.status().kind == "hnsw":
+                _recall(hub.searcher.index, figures)
     if not args.skip_embed_rate:
         figures["embed_per_s"] = round(_embed_rate(args.corpus), 1)
         print(f"embedding: {figures['embed_per_s']} abstracts/s at 128 tokens")

@@ -184,7 +184,8 @@ def test_a_graph_built_from_many_chunks(tmp_path: Path) -> None:
     assert index.status().kind == "hnsw" and len(index) == 60_000
     assert np.array_equal(index._vectors, halves) and not index._vectors.flags.owndata
     assert _recall_at_10(index, halves[:30].astype(np.float32)) >= 0.95
-    assert np.array_equal(index.vector(1000 + 57_777), halves[57_777].astype(np.float32))
+    found = index.vector(1000 + 57_777)
+    assert found is not None and np.array_equal(found, halves[57_777].astype(np.float32))
     assert index.vector(5) is None
 
 
