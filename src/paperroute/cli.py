@@ -363,7 +363,8 @@ def demo_load(ctx: typer.Context) -> None:
         report = use.ingest_demo(hub, progress)
         vectors = hub.searcher.import_demo_vectors()
         report.notices.append(f"{vectors:,} precomputed vectors of {hub.searcher.model} stored")
-        hub.store_term_bags()
+        bags = hub.store_term_bags()
+        report.notices.append(f"term bags of {bags:,} papers stored (for similar papers)")
         return report
 
     _import(ctx, "demo data", load)

@@ -54,8 +54,10 @@ def test_demo_load_ships_vectors_and_semantic_search_works(tmp_path: Path) -> No
     result = cli(url, "demo", "load")
     assert result.exit_code == 0
     assert "6,338 precomputed vectors of all-MiniLM-L6-v2 stored" in result.stderr
+    assert "term bags of 6,338 papers stored" in result.stderr
     with open_hub(Config(database_url=url)) as hub:
         assert hub.embed() == 0  # nothing left to embed
+        assert hub.store_term_bags() == 0
         hits = hub.search("video generation with diffusion models", mode=Mode.semantic).hits
         assert len(hits) == 20
         text = " ".join(h.title.lower() for h in hits)
