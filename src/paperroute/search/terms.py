@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
 from ..store.schema_vectors import paper_terms
@@ -211,8 +212,10 @@ def store_missing_bags(
             ).all()
             if not rows:
                 return made
+            # Another `paperroute embed` may store the same bags meanwhile: theirs stay.
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
             connection.execute(
-                insert(paper_terms),
+                dialect.insert(paper_terms).on_conflict_do_nothing(index_elements=["paper_pk"]),
                 [
                     {
                         "paper_pk": pk,
