@@ -3,6 +3,7 @@ module imports as ``_common``)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import resource
 import socket
@@ -22,6 +23,20 @@ def free_port() -> int:
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def long_abstracts(corpus: Path, count: int) -> list[str]:
+    """The first ``count`` corpus papers' "title. abstract" texts long enough to fill 128
+    tokens (for embedding throughput)."""
+    texts: list[str] = []
+    with gzip.open(corpus, "rb") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if len(record["summary"]) > 1000:
+                texts.append(f"{record['title']}. {record['summary']}")
+            if len(texts) >= count:
+                break
+    return texts
 
 
 def hf_dump_items(path: Path) -> Iterator[Any]:

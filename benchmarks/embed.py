@@ -17,7 +17,6 @@ is one JSON object of the figures.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 import time
@@ -25,21 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import peak_rss_mb
+from _common import long_abstracts, peak_rss_mb
 from paperroute.search.embedder import load_minilm
 from paperroute.search.embedder_onnx import OrtEmbedder
-
-
-def _texts(corpus: Path, count: int) -> list[str]:
-    texts: list[str] = []
-    with gzip.open(corpus, "rb") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if len(record["summary"]) > 1000:  # long enough to fill 128 tokens
-                texts.append(f"{record['title']}. {record['summary']}")
-            if len(texts) >= count:
-                break
-    return texts
 
 
 def main() -> None:
@@ -53,7 +40,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    texts = _texts(args.corpus, args.count)
+    texts = long_abstracts(args.corpus, args.count)
     numpy_embedder = load_minilm(max_length=128)
     numpy_embedder.workers = args.threads
     started = time.perf_counter()

@@ -49,7 +49,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from _common import hf_dump_items
+from _common import hf_dump_items, long_abstracts
 from paperroute import Config, open_hub
 from paperroute.ingest import ingest_jsonl
 from paperroute.search.service import Mode
@@ -186,14 +186,7 @@ def _store_synthetic_vectors(hub: Any, rng: np.random.Generator) -> None:
 def _embed_rate(corpus: Path, backend: str, count: int = 256) -> float:
     from paperroute.search.embedder import MODEL_NAME, load_embedder
 
-    texts = []
-    with gzip.open(corpus, "rb") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if len(record["summary"]) > 1000:  # long enough to fill 128 tokens
-                texts.append(f"{record['title']}. {record['summary']}")
-            if len(texts) >= count:
-                break
+    texts = long_abstracts(corpus, count)
     embedder = load_embedder(MODEL_NAME, backend=backend)
     embedder.embed(texts[:8])  # warm up
     start = time.perf_counter()
