@@ -233,7 +233,7 @@ def main() -> None:
     started = time.perf_counter()
     papers = records(latest_papers(args.corpus, args.papers), hf_upvotes(args.hf))
     with open_hub(config) as hub:
-        report = hub.ingest(papers)
+        report = hub.papers.ingest(papers)
         rows = subscriber_rows(args.subscribers, papers, args.seed)
         with hub.engine.begin() as connection:
             for start in range(0, len(rows), 10_000):

@@ -208,8 +208,8 @@ def _time_similar(hub: Any, figures: dict[str, float | int]) -> None:
                 f"SELECT id FROM papers ORDER BY random() LIMIT {SIMILAR_PAPERS}"
             )
         ]
-    hub.similar(ids[0], limit=10)  # warm up (the frequency scan)
-    timings = [_timed(functools.partial(hub.similar, i, limit=10)) for i in ids]
+    hub.search.similar(ids[0], limit=10)  # warm up (the frequency scan)
+    timings = [_timed(functools.partial(hub.search.similar, i, limit=10)) for i in ids]
     figures["similar_p50_ms"] = round(statistics.median(timings), 1)
     figures["similar_p99_ms"] = round(_percentile(timings, 0.99), 1)
     print(
@@ -311,7 +311,7 @@ def main() -> None:
                 empty = not connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
             if empty:  # a fresh database (or an empty --database-url): load the corpus
                 _load(hub, args.corpus, args.scale, Path(folder))
-            if hub.searcher.index.status().vectors == 0:
+            if hub.search.index.status().vectors == 0:
                 with hub.engine.connect() as connection:
                     has = connection.exec_driver_sql("SELECT count(*) FROM embeddings").scalar()
                 if not has:
@@ -319,19 +319,19 @@ def main() -> None:
                     _store_synthetic_vectors(hub, np.random.default_rng(7))
                     print(f"vectors stored in {time.perf_counter() - start:.0f} s")
             start = time.perf_counter()
-            bags = hub.store_term_bags()  # as `paperroute embed` does
+            bags = hub.search.store_term_bags()  # as `paperroute embed` does
             if bags:
                 print(f"term bags of {bags:,} papers stored in {time.perf_counter() - start:.0f} s")
             if args.prepare_only:
                 return
             # The index from stored vectors, as a server's first start builds it.
             start = time.perf_counter()
-            hub.searcher.index.refresh(force=True)
+            hub.search.index.refresh(force=True)
             figures["index_build_s"] = round(time.perf_counter() - start, 2)
-            figures["vectors"] = len(hub.searcher.index)
+            figures["vectors"] = len(hub.search.index)
             print(
-                f"index: {len(hub.searcher.index):,} vectors built in "
-                f"{figures['index_build_s']} s ({hub.searcher.index.status().kind})"
+                f"index: {len(hub.search.index):,} vectors built in "
+                f"{figures['index_build_s']} s ({hub.search.index.status().kind})"
             )
         # The build's peak (a first start, or a rebuild after deletions), then a server's:
         figures["build_peak_rss_mb"] = round(
@@ -340,11 +340,11 @@ def main() -> None:
         _server_peak_reset()
         with open_hub(config) as hub:  # a second start loads the saved index
             start = time.perf_counter()
-            hub.searcher.index.refresh(force=True)
+            hub.search.index.refresh(force=True)
             figures["index_load_s"] = round(time.perf_counter() - start, 2)
             print(f"index loaded: RSS {_status_mb('VmRSS')} MiB")
-            hub.searcher.embedder()
-            hub.search("warm up", mode=Mode.hybrid)
+            hub.search.embedder()
+            hub.search.query("warm up", mode=Mode.hybrid)
             print(f"embedder loaded, one search: RSS {_status_mb('VmRSS')} MiB")
             for mode in (Mode.keyword, Mode.semantic, Mode.hybrid):
                 if mode.value not in modes:
@@ -353,9 +353,9 @@ def main() -> None:
                 for kind, texts in queries.items():
                     timings = []
                     for text in texts:
-                        hub.searcher._cache.clear()  # embed every query, as a new one would be
+                        hub.search._cache.clear()  # embed every query, as a new one would be
                         timings.append(
-                            _timed(functools.partial(hub.search, text, mode=mode, limit=20))
+                            _timed(functools.partial(hub.search.query, text, mode=mode, limit=20))
                         )
                     everything.extend(timings)
                     p50, p99 = statistics.median(timings), _percentile(timings, 0.99)
@@ -378,8 +378,8 @@ def main() -> None:
                 figures["build_peak_rss_mb"],
                 server or round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             )
-            if hub.searcher.index.status().kind == "hnsw":
-                _recall(hub.searcher.index, figures)
+            if hub.search.index.status().kind == "hnsw":
+                _recall(hub.search.index, figures)
     if not args.skip_embed_rate:
         # The default backend ("auto": onnxruntime), and the numpy forward pass.
         figures["embed_per_s"] = round(_embed_rate(args.corpus, "auto"), 1)

@@ -405,7 +405,7 @@ def main() -> None:
             )
             if not isinstance(made, Exception) and hasattr(made, "title"):
                 records.append(made)
-        hub.ingest(records)
+        hub.papers.ingest(records)
         with hub.engine.connect() as connection:
             rows = connection.execute(
                 select(papers.c.pk, papers.c.id, papers.c.title, papers.c.abstract)
@@ -427,9 +427,9 @@ def main() -> None:
         ]
         matrix = np.stack([vectors[position[row.id]] for row in rows if row.id in position])
         store_batch(hub.engine, embedder_stub.name, pending, matrix)
-        hub.searcher._embedder = embedder_stub  # the one already loaded
-        hub.searcher.index.refresh(force=True)
-        print(f"stored: {len(rows)} papers, {len(hub.searcher.index)} vectors")
+        hub.search._embedder = embedder_stub  # the one already loaded
+        hub.search.index.refresh(force=True)
+        print(f"stored: {len(rows)} papers, {len(hub.search.index)} vectors")
 
         # ---- tasks
         stored_ids = [doc.id for doc in docs if doc.id in pk_of]
@@ -474,7 +474,7 @@ def main() -> None:
         print(f"baselines built ({time.perf_counter() - started:.1f} s)")
 
         def ours(mode: Mode) -> Callable[[str], list[str]]:
-            return lambda q: [h.id for h in hub.search(q, mode=mode, limit=K).hits]
+            return lambda q: [h.id for h in hub.search.query(q, mode=mode, limit=K).hits]
 
         systems: dict[str, Callable[[str], list[str]]] = {
             "keyword": ours(Mode.keyword),
@@ -549,7 +549,7 @@ def main() -> None:
                 )
 
         similar_systems: dict[str, Callable[[str], list[str]]] = {
-            "hybrid": lambda i: [h.id for h in hub.similar(i, limit=K).hits],
+            "hybrid": lambda i: [h.id for h in hub.search.similar(i, limit=K).hits],
             "sanity": lambda i: [docs[j].id for j in tfidf.similar(position[i], K)],
             "bm25": lambda i: [
                 docs[j].id
@@ -595,9 +595,9 @@ def main() -> None:
                 candidates = []
                 for q, relevant in cases[::2]:  # the tuning half
                     query = parse_query(q)
-                    vector = hub.searcher.query_vector(semantic_text(query))
+                    vector = hub.search.query_vector(semantic_text(query))
                     kw = {h.pk: h.score for h in keyword_ranking(connection, query, 40)}
-                    index = hub.searcher.index
+                    index = hub.search.index
                     sem = dict(semantic_ranking(connection, index, vector, query, 40))
                     _complete(index, vector, kw, sem)
                     candidates.append((kw, sem, relevant))
@@ -612,13 +612,13 @@ def main() -> None:
                 pk = pk_of[paper_id]
                 doc = docs[position[paper_id]]
                 kw = similar_keyword(
-                    connection, pk, doc.title, doc.abstract, 100, hub.searcher.frequencies
+                    connection, pk, doc.title, doc.abstract, 100, hub.search.frequencies
                 )
-                vector = hub.searcher.index.vector(pk)
+                vector = hub.search.index.vector(pk)
                 assert vector is not None
-                near = hub.searcher.index.search(vector, 101)
+                near = hub.search.index.search(vector, 101)
                 sem = {other: score for other, score in near if other != pk}
-                _complete(hub.searcher.index, vector, kw, sem)
+                _complete(hub.search.index, vector, kw, sem)
                 candidates.append((kw, sem, relevant))
             for name, fuse in fusions.items():
                 scores = []

@@ -19,7 +19,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from .errors import NotFound, StorageError
 from .hub import Hub
 from .model import Paper
-from .store.rows import utc
 from .store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from .store.schema_community import comments, hidden_papers, votes
 
@@ -93,10 +92,10 @@ def storable(text: str) -> bool:
 
 
 def find_paper(hub: Hub, ref: str) -> Paper:
-    """``hub.paper(ref)``, with text no database can hold answered as not found."""
+    """``hub.papers.show(ref)``, with text no database can hold answered as not found."""
     if not storable(ref):
         raise NotFound(f"no paper {ref[:100]!r}")
-    return hub.paper(ref)
+    return hub.papers.show(ref)
 
 
 def visible(column: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -175,7 +174,7 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
                 authors=tuple(names[pk]),
                 categories=tuple(cats[pk]),
                 day=first_day or as_date(row.announced_on),
-                submitted_at=utc(row.submitted_at),
+                submitted_at=row.submitted_at,
                 code_url=row.code_url,
                 code_stars=row.code_stars,
                 project_url=row.project_url,

@@ -361,9 +361,9 @@ def demo_load(ctx: typer.Context) -> None:
 
     def load(hub: Hub, progress: Callable[[int], None]) -> IngestReport:
         report = use.ingest_demo(hub, progress)
-        vectors = hub.searcher.import_demo_vectors()
-        report.notices.append(f"{vectors:,} precomputed vectors of {hub.searcher.model} stored")
-        bags = hub.store_term_bags()
+        vectors = hub.search.import_demo_vectors()
+        report.notices.append(f"{vectors:,} precomputed vectors of {hub.search.model} stored")
+        bags = hub.search.store_term_bags()
         report.notices.append(f"term bags of {bags:,} papers stored (for similar papers)")
         return report
 
@@ -394,7 +394,7 @@ def show(
     """One paper, with its daily listings and provenance."""
     with _hub(ctx) as hub:
         try:
-            paper = hub.paper(paper_id)
+            paper = hub.papers.show(paper_id)
         except PaperrouteError as exc:
             _fail(str(exc), 1)
     if format is Format.json:
@@ -450,7 +450,7 @@ def stats(
 ) -> None:
     """How many papers, authors, daily listings; by source and category."""
     with _hub(ctx) as hub:
-        result = hub.stats()
+        result = hub.papers.stats()
     data = _jsonable(dataclasses.asdict(result))
     if format is Format.json:
         out.print_json(json.dumps(data))

@@ -68,7 +68,7 @@ def search(
     """Search papers: BM25 over title > authors > abstract, MiniLM vectors, or both fused;
     filters cat:, author:, after:, before:, has:code."""
     with _hub(ctx) as hub:
-        result = hub.search(query, mode=mode, limit=limit)
+        result = hub.search.query(query, mode=mode, limit=limit)
     for notice in result.notices:
         err.print(notice, markup=False)
     _print_hits(result.hits, format, "no papers found")
@@ -85,7 +85,7 @@ def similar(
     neighbours."""
     with _hub(ctx) as hub:
         try:
-            result = hub.similar(paper_id, limit=limit)
+            result = hub.search.similar(paper_id, limit=limit)
         except PaperrouteError as exc:
             _fail(str(exc), 1)
     for notice in result.notices:
@@ -126,26 +126,26 @@ def embed(
             disable=not err.is_terminal,
         )
         try:
-            embedder = hub.searcher.embedder()
+            embedder = hub.search.embedder()
         except ConfigError as exc:
             _fail(str(exc))
         err.print(f"model: {embedder.name} ({embedder.version})", markup=False)
         with bar:
             terms = bar.add_task("term bags", total=None)
-            bags = hub.store_term_bags(
+            bags = hub.search.store_term_bags(
                 on_start=lambda total: bar.update(terms, total=total),
                 progress=lambda n: bar.advance(terms, n),
             )
             bar.remove_task(terms)
             task = bar.add_task("embedding", total=None)
-            done = hub.embed(
+            done = hub.search.embed(
                 batch_size=batch_size,
                 on_start=lambda total: bar.update(task, total=total),
                 progress=lambda n: bar.advance(task, n),
             )
-        status = hub.searcher.index.status()
+        status = hub.search.index.status()
     out.print(
-        f"term bags of {bags:,} papers stored; embedded {done:,} papers with {hub.searcher.model}; "
+        f"term bags of {bags:,} papers stored; embedded {done:,} papers with {hub.search.model}; "
         f"{status.vectors:,} vectors in the index",
         markup=False,
     )

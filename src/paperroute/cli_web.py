@@ -87,7 +87,7 @@ def trending_command(
         weights = trending.Weights.from_config(hub.config)
         if explain is not None:
             try:
-                paper = hub.paper(explain)
+                paper = hub.papers.show(explain)
             except PaperrouteError as exc:
                 _fail(str(exc), 1)
             with browse.reading(hub.engine) as connection:

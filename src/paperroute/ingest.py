@@ -16,8 +16,9 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import InvalidInput, SourceError
-from .hub import Hub, Progress
+from .hub import Hub
 from .model import IngestReport, ParseItem, RecordError
+from .papers import Progress
 from .sources import arxiv_api, hf_daily, oai, rss
 from .sources.background import parse_in_background
 from .sources.bibtex import parse_bibtex
@@ -58,7 +59,7 @@ def ingest_documents(
         except SourceError as exc:
             _document_failed(report, source, str(path), str(exc))
             continue
-        report.merge(hub.ingest(parse(data, str(path)), progress=progress))
+        report.merge(hub.papers.ingest(parse(data, str(path)), progress=progress))
     return report
 
 
@@ -98,7 +99,7 @@ def ingest_oai_files(
             _document_failed(report, "arxiv-oai", str(path), str(exc))
             continue
         report.notices.extend(f"{path}: {notice}" for notice in page.notices)
-        report.merge(hub.ingest(page.items, progress=progress))
+        report.merge(hub.papers.ingest(page.items, progress=progress))
     return report
 
 
@@ -129,7 +130,7 @@ def ingest_jsonl(
             _document_failed(report, "jsonl", str(path), "no such file")
             continue
         items = parse_in_background(_jsonl_items, path) if background else _jsonl_items(path)
-        report.merge(hub.ingest(items, progress=progress))
+        report.merge(hub.papers.ingest(items, progress=progress))
     return report
 
 
@@ -190,7 +191,7 @@ def ingest_hf_files(
                 _document_failed(report, "hf-daily", name, str(data))
                 continue
             items = hf_daily.parse_daily(data, day=_day_from_name(name), document=name)
-            report.merge(hub.ingest(items, progress=progress))
+            report.merge(hub.papers.ingest(items, progress=progress))
     return report
 
 
@@ -214,7 +215,7 @@ def ingest_hf_days(
         except SourceError as exc:
             _document_failed(report, "hf-daily", day.isoformat(), str(exc))
         else:
-            report.merge(hub.ingest(items, progress=progress))
+            report.merge(hub.papers.ingest(items, progress=progress))
         day += dt.timedelta(days=1)
     return report
 
@@ -242,7 +243,7 @@ def harvest_oai(
     unfinished harvest is no safe starting point: it is kept apart until the harvest ends.
     """
     key = f"oai|{base_url}|{prefix}|{set_spec or ''}"
-    state = hub.checkpoint(key) or {}
+    state = hub.papers.checkpoint(key) or {}
     finished = state.get("last_datestamp")
     report = IngestReport()
     token: str | None = None
@@ -267,7 +268,7 @@ def harvest_oai(
     )
     try:
         for page in pages:
-            report.merge(hub.ingest(page.items, progress=progress))
+            report.merge(hub.papers.ingest(page.items, progress=progress))
             report.notices.extend(page.notices)
             if page.deleted:
                 report.notices.append(f"records deleted upstream, skipped: {page.deleted}")
@@ -281,15 +282,15 @@ def harvest_oai(
                     "newest": newest,
                     "last_datestamp": finished,
                 }
-                hub.save_checkpoint(key, progress_state)
+                hub.papers.save_checkpoint(key, progress_state)
             else:
                 done = max(filter(None, (finished, newest)), default=None)
-                hub.save_checkpoint(key, {"token": None, "last_datestamp": done})
+                hub.papers.save_checkpoint(key, {"token": None, "last_datestamp": done})
     except SourceError as exc:
         if "badResumptionToken" in str(exc):
             # arXiv's tokens expire: forget it, so that the next run starts this harvest
             # again from where the last finished one ended, skipping nothing.
-            hub.save_checkpoint(key, {"token": None, "last_datestamp": finished})
+            hub.papers.save_checkpoint(key, {"token": None, "last_datestamp": finished})
             report.notices.append("the resumption token expired: run again to restart")
         _document_failed(report, "arxiv-oai", base_url, str(exc))
     return report
@@ -314,7 +315,7 @@ def ingest_arxiv_api(
             base_url=hub.config.arxiv_api_url,
         ):
             report.notices.extend(page.notices)
-            report.merge(hub.ingest(page.items, progress=progress))
+            report.merge(hub.papers.ingest(page.items, progress=progress))
     except SourceError as exc:
         _document_failed(report, "arxiv-api", query or ",".join(ids), str(exc))
     return report
@@ -330,7 +331,7 @@ def ingest_feed(
     """Store an announcement feed's batch; a batch that repeats the previous one of the same
     feed is stored (idempotently) and reported, never taken for a day without papers."""
     key = f"rss|{feed_key}"
-    state = hub.checkpoint(key) or {}
+    state = hub.papers.checkpoint(key) or {}
     previous_date = state.get("feed_date")
     report = IngestReport()
     repeat = rss.is_repeat(
@@ -342,11 +343,11 @@ def ingest_feed(
         report.notices.append(f"warning: {repeat}")
     elif batch.empty:
         report.notices.append("the feed lists no papers (arXiv announces none on weekends)")
-    report.merge(hub.ingest(batch.items, progress=progress))
+    report.merge(hub.papers.ingest(batch.items, progress=progress))
     # Only a batch with papers in it is "the previous batch": an error page must not make
     # the next stale feed look new.
     if not repeat and batch.records:
-        hub.save_checkpoint(
+        hub.papers.save_checkpoint(
             key,
             {
                 "fingerprint": batch.fingerprint,

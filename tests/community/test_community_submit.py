@@ -43,7 +43,7 @@ def test_submit_fetches_stores_and_lists_the_paper(
         reader = community.ensure_user("sub@example.org")
         outcome = community.submit(reader, f"https://arxiv.org/abs/{RECORDED}v2")
         assert (outcome.paper_id, outcome.created) == (RECORDED, True)
-        paper = hub.paper(RECORDED)
+        paper = hub.papers.show(RECORDED)
         assert paper.title and paper.authors
         assert [(e.source, e.kind, e.submitter) for e in paper.daily] == [
             ("hub", "submitted", "sub")

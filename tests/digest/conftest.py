@@ -17,7 +17,7 @@ from support.digest_data import make_config, paper_records
 @pytest.fixture
 def papers_hub(database_url: str) -> Iterator[Hub]:
     with open_hub(make_config(database_url)) as hub:
-        report = hub.ingest(paper_records())
+        report = hub.papers.ingest(paper_records())
         assert not report.skipped
         yield hub
 

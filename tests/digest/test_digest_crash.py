@@ -46,7 +46,7 @@ def _populate(database_url: str) -> list[str]:
     now = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
     emails = [f"crash{n:05d}@example.org" for n in range(SUBSCRIBERS)]
     with open_hub(make_config(database_url)) as hub:
-        assert not hub.ingest(paper_records()).skipped
+        assert not hub.papers.ingest(paper_records()).skipped
         rows = [
             {
                 "email": email,

@@ -39,7 +39,7 @@ def web_config(database_url: str, smtp_server: SmtpServer) -> Config:
         http_timeout=5.0,
     )
     with open_hub(config) as hub:
-        hub.ingest(paper_records())
+        hub.papers.ingest(paper_records())
     return config
 
 
@@ -297,7 +297,7 @@ def test_demo_mode_puts_the_first_digest_in_the_outbox(database_url: str) -> Non
     """`make demo`: subscribe, confirm, and read a real digest at /dev/outbox."""
     config = make_config(database_url, smtp_url="", demo=True, base_url="http://testserver")
     with open_hub(config) as hub:
-        hub.ingest(paper_records())
+        hub.papers.ingest(paper_records())
     app = create_app(config)
     with TestClient(app) as client:
         assert subscribe(client, email="newcomer@example.org").status_code == 200

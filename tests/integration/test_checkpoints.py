@@ -1,4 +1,4 @@
-"""Checkpoints of long-running imports (Hub.checkpoint / Hub.save_checkpoint), on SQLite and
+"""Checkpoints of long-running imports (hub.papers.checkpoint / save_checkpoint), on SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def updated_at(hub: Hub, key: str) -> dt.datetime:
 
 
 def test_a_missing_checkpoint_is_none(hub: Hub) -> None:
-    assert hub.checkpoint("oai:arXiv:cs") is None
+    assert hub.papers.checkpoint("oai:arXiv:cs") is None
 
 
 def test_a_checkpoint_round_trips(hub: Hub) -> None:
@@ -44,8 +44,8 @@ def test_a_checkpoint_round_trips(hub: Hub) -> None:
         "text": "Zürich — 東京 ✓",
     }
     before = dt.datetime.now(dt.UTC)
-    hub.save_checkpoint("oai:arXiv:cs", value)
-    assert hub.checkpoint("oai:arXiv:cs") == value
+    hub.papers.save_checkpoint("oai:arXiv:cs", value)
+    assert hub.papers.checkpoint("oai:arXiv:cs") == value
     stamp = updated_at(hub, "oai:arXiv:cs")
     assert before - dt.timedelta(seconds=1) <= stamp <= dt.datetime.now(dt.UTC)
     assert rows(hub) == [
@@ -59,24 +59,24 @@ def test_a_checkpoint_round_trips(hub: Hub) -> None:
 
 
 def test_saving_again_overwrites_the_one_row(hub: Hub) -> None:
-    hub.save_checkpoint("feed", {"etag": "a", "seen": [1]})
+    hub.papers.save_checkpoint("feed", {"etag": "a", "seen": [1]})
     first = updated_at(hub, "feed")
-    hub.save_checkpoint("feed", {"etag": "b"})
-    assert hub.checkpoint("feed") == {"etag": "b"}
+    hub.papers.save_checkpoint("feed", {"etag": "b"})
+    assert hub.papers.checkpoint("feed") == {"etag": "b"}
     assert rows(hub) == [("feed", '{"etag": "b"}')]
     assert updated_at(hub, "feed") >= first
-    hub.save_checkpoint("feed", {})
-    assert hub.checkpoint("feed") == {}
+    hub.papers.save_checkpoint("feed", {})
+    assert hub.papers.checkpoint("feed") == {}
     assert rows(hub) == [("feed", "{}")]
 
 
 def test_keys_are_independent(hub: Hub) -> None:
     long_key = "k" * 300
-    hub.save_checkpoint("a", {"n": 1})
-    hub.save_checkpoint("b", {"n": 2})
-    hub.save_checkpoint(long_key, {"n": 3})
-    hub.save_checkpoint("a", {"n": 10})
-    assert [hub.checkpoint(k) for k in ("a", "b", long_key, "c")] == [
+    hub.papers.save_checkpoint("a", {"n": 1})
+    hub.papers.save_checkpoint("b", {"n": 2})
+    hub.papers.save_checkpoint(long_key, {"n": 3})
+    hub.papers.save_checkpoint("a", {"n": 10})
+    assert [hub.papers.checkpoint(k) for k in ("a", "b", long_key, "c")] == [
         {"n": 10},
         {"n": 2},
         {"n": 3},
@@ -93,35 +93,35 @@ def test_a_stored_value_that_is_not_an_object_reads_as_none(hub: Hub, stored: st
                 key="odd", value=stored, updated_at=dt.datetime.now(dt.UTC)
             )
         )
-    assert hub.checkpoint("odd") is None
-    hub.save_checkpoint("odd", {"fixed": True})
-    assert hub.checkpoint("odd") == {"fixed": True}
+    assert hub.papers.checkpoint("odd") is None
+    hub.papers.save_checkpoint("odd", {"fixed": True})
+    assert hub.papers.checkpoint("odd") == {"fixed": True}
 
 
 def test_checkpoints_survive_reopening(hub: Hub, database_url: str) -> None:
-    hub.save_checkpoint("oai", {"token": "t1"})
+    hub.papers.save_checkpoint("oai", {"token": "t1"})
     hub.close()
     with open_hub(Config(database_url=database_url)) as reopened:
-        assert reopened.checkpoint("oai") == {"token": "t1"}
-        reopened.save_checkpoint("oai", {"token": "t2"})
+        assert reopened.papers.checkpoint("oai") == {"token": "t1"}
+        reopened.papers.save_checkpoint("oai", {"token": "t2"})
     with open_hub(Config(database_url=database_url)) as reopened:
-        assert reopened.checkpoint("oai") == {"token": "t2"}
+        assert reopened.papers.checkpoint("oai") == {"token": "t2"}
         with reopened.engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM harvest_state")) == 1
 
 
 def test_a_saved_checkpoint_is_committed(hub: Hub) -> None:
     """save_checkpoint commits on its own: a later rolled-back transaction cannot undo it."""
-    hub.save_checkpoint("oai", {"token": "kept"})
+    hub.papers.save_checkpoint("oai", {"token": "kept"})
     with pytest.raises(RuntimeError), hub.engine.begin() as connection:
         connection.execute(harvest_state.delete())
         raise RuntimeError("import failed")
-    assert hub.checkpoint("oai") == {"token": "kept"}
+    assert hub.papers.checkpoint("oai") == {"token": "kept"}
 
 
 def test_long_keys_fit_and_stay_distinct(hub: Hub) -> None:
     base = "rss|https://example.org/" + "x" * 400
-    hub.save_checkpoint(base + "a", {"n": 1})
-    hub.save_checkpoint(base + "b", {"n": 2})
-    assert hub.checkpoint(base + "a") == {"n": 1}
-    assert hub.checkpoint(base + "b") == {"n": 2}
+    hub.papers.save_checkpoint(base + "a", {"n": 1})
+    hub.papers.save_checkpoint(base + "b", {"n": 2})
+    assert hub.papers.checkpoint(base + "a") == {"n": 1}
+    assert hub.papers.checkpoint(base + "b") == {"n": 2}

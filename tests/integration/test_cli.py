@@ -51,7 +51,7 @@ def test_every_command_reads_the_database_url_from_the_environment(database_url:
     assert cli(database_url, "ingest", "page", str(PAGE)).stdout == summary(60) + "\n"
     assert stats(database_url)["papers"] == 60
     with open_hub(Config(database_url=database_url)) as hub:  # the same database, directly
-        assert hub.stats().papers == 60
+        assert hub.papers.stats().papers == 60
 
 
 def test_database_url_option_wins_over_the_environment(database_url: str, tmp_path: Path) -> None:

@@ -25,10 +25,10 @@ def test_an_input_that_breaks_off_keeps_the_records_before_it(hub: Hub) -> None:
             yield made
         raise SourceError("cannot read big.jsonl.gz: the parser stopped")
 
-    report = hub.ingest(items(), batch_size=100)
+    report = hub.papers.ingest(items(), batch_size=100)
     assert report.inserted == 3
     assert [e.reason for e in report.skipped] == ["cannot read big.jsonl.gz: the parser stopped"]
-    assert hub.stats().papers == 3
+    assert hub.papers.stats().papers == 3
 
 
 def test_an_error_page_between_two_stale_feeds_does_not_hide_the_repeat(hub: Hub) -> None:

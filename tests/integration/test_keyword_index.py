@@ -54,7 +54,7 @@ def check_sqlite_index(hub: Hub) -> None:
 
 
 def test_a_new_paper_is_found_by_title_abstract_and_author_words(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(
                 title="Quixotic lattices of hyperbolic tilings",
@@ -76,7 +76,7 @@ def test_a_new_paper_is_found_by_title_abstract_and_author_words(hub: Hub) -> No
 
 def test_every_paper_of_a_dump_is_found_by_a_word_of_its_title(hub: Hub) -> None:
     records = [r for r in parse_jsonl(CORPUS.read_bytes()) if isinstance(r, PaperRecord)]
-    hub.ingest(records, batch_size=128)
+    hub.papers.ingest(records, batch_size=128)
     with hub.engine.connect() as connection:
         pks = {r.id: r.pk for r in connection.execute(select(papers.c.id, papers.c.pk))}
     for record in records:
@@ -90,19 +90,19 @@ def test_every_paper_of_a_dump_is_found_by_a_word_of_its_title(hub: Hub) -> None
 def test_a_newer_version_reindexes_title_and_authors(hub: Hub) -> None:
     v1 = rec(title="Quixotic lattices", authors=["Wojciechowska"], arxiv_id="2401.00001v1")
     v2 = rec(title="Sesquilinear manifolds", authors=["Okonkwo"], arxiv_id="2401.00001v2")
-    hub.ingest([v1])
+    hub.papers.ingest([v1])
     pk = pk_of(hub, "2401.00001")
     assert search(hub, "quixotic") == search(hub, "wojciechowska") == {pk}
-    assert hub.ingest([v2]).updated == 1
+    assert hub.papers.ingest([v2]).updated == 1
     assert search(hub, "quixotic") == search(hub, "wojciechowska") == set()
     assert search(hub, "sesquilinear") == search(hub, "okonkwo") == {pk}
     check_sqlite_index(hub)
 
 
 def test_an_abstract_filled_later_is_indexed(hub: Hub) -> None:
-    hub.ingest([rec("page", "p", title="Bare title", authors=["A"])])
+    hub.papers.ingest([rec("page", "p", title="Bare title", authors=["A"])])
     filled = rec("bibtex", "b", title="Bare title", abstract="Ornithopter aerodynamics.")
-    assert hub.ingest([filled]).updated == 1
+    assert hub.papers.ingest([filled]).updated == 1
     with hub.engine.connect() as connection:
         pk = connection.scalar(select(papers.c.pk))
     assert search(hub, "ornithopter") == {pk}
@@ -110,7 +110,7 @@ def test_an_abstract_filled_later_is_indexed(hub: Hub) -> None:
 
 
 def test_a_deleted_paper_leaves_the_index(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(title="Quixotic lattices", authors=["Wojciechowska"], arxiv_id="2401.00001"),
             rec(key="2", title="Quixotic groups", arxiv_id="2401.00002"),
@@ -163,12 +163,12 @@ def test_a_star_count_update_does_not_reindex(hub: Hub) -> None:
     # On PostgreSQL a stored generated column is recomputed on every update of its row;
     # only the result (the same vector) is observable there.
     base = rec("jsonl", "j", title="Quixotic lattices", arxiv_id="2401.00001", authors=["W"])
-    hub.ingest([base])
+    hub.papers.ingest([base])
     hf = rec("hf-daily", "h1", title="Other", code_stars=3)
     hf = dataclasses.replace(hf, arxiv_id=base.arxiv_id)
-    hub.ingest([hf])
+    hub.papers.ingest([hf])
     before = _index_state(hub)
-    assert hub.ingest([dataclasses.replace(hf, source_key="h2", code_stars=50)]).updated == 1
-    assert hub.paper("2401.00001").code_stars == 50
+    assert hub.papers.ingest([dataclasses.replace(hf, source_key="h2", code_stars=50)]).updated == 1
+    assert hub.papers.show("2401.00001").code_stars == 50
     assert _index_state(hub) == before
     check_sqlite_index(hub)

@@ -32,7 +32,7 @@ def rec(key: str, **fields: Any) -> PaperRecord:
 def corpus(hub: Hub) -> list[PaperRecord]:
     records = [r for r in parse_jsonl((DATA / "jsonl" / "corpus-300.jsonl.gz").read_bytes())]
     papers = [r for r in records if isinstance(r, PaperRecord)]
-    assert hub.ingest(papers).inserted == 300
+    assert hub.papers.ingest(papers).inserted == 300
     return papers
 
 
@@ -42,7 +42,7 @@ def _words(record: PaperRecord) -> set[str]:
 
 
 def ids(hub: Hub, query: str, limit: int = 200) -> list[str]:
-    return [hit.id for hit in hub.search(query, limit=limit).hits]
+    return [hit.id for hit in hub.search.query(query, limit=limit).hits]
 
 
 @pytest.mark.parametrize("word", ["holomorphic", "soliton", "viscous", "wave"])
@@ -58,7 +58,7 @@ def test_a_word_finds_every_paper_that_has_it(
 
 
 def test_title_outranks_authors_outranks_abstract(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec("a", arxiv_id="2401.00001", title="Other things", abstract="About quasicrystals."),
             rec("t", arxiv_id="2401.00002", title="Quasicrystals", abstract="About things."),
@@ -69,7 +69,7 @@ def test_title_outranks_authors_outranks_abstract(hub: Hub) -> None:
 
 
 def test_phrases_prefixes_and_exclusions(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec("1", arxiv_id="2401.00011", title="Graph neural networks for molecules"),
             rec("2", arxiv_id="2401.00012", title="Neural graph networks"),
@@ -81,14 +81,14 @@ def test_phrases_prefixes_and_exclusions(hub: Hub) -> None:
     assert set(ids(hub, "transform*")) == {"2401.00013"}
     assert set(ids(hub, "graph -molecules")) == {"2401.00012", "2401.00013"}
     assert ids(hub, "-graph") == []
-    assert hub.search("-graph").notices == (
+    assert hub.search.query("-graph").notices == (
         "a search needs at least one word that is not excluded",
     )
 
 
 def test_filters(hub: Hub) -> None:
     day = dt.date(2025, 3, 1)
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(
                 "1",
@@ -122,15 +122,15 @@ def test_filters(hub: Hub) -> None:
     assert ids(hub, "diffusion before:2025-03-05") == ["2503.00001"]
     assert ids(hub, "diffusion has:code") == ["2503.00001"]
     assert ids(hub, "cat:physics.flu-dyn") == ["2503.00002"]  # filters alone list papers
-    result = hub.search("diffusion after:2025-02-30")
+    result = hub.search.query("diffusion after:2025-02-30")
     assert {h.id for h in result.hits} == {"2503.00001", "2503.00002"}
     assert any("2025-02-30" in notice for notice in result.notices)
 
 
 def test_snippets_mark_the_match(hub: Hub) -> None:
     abstract = "We study the thermal conductivity of graphene ribbons at low temperature."
-    hub.ingest([rec("s", arxiv_id="2401.00021", title="Ribbons", abstract=abstract)])
-    [hit] = hub.search("graphene").hits
+    hub.papers.ingest([rec("s", arxiv_id="2401.00021", title="Ribbons", abstract=abstract)])
+    [hit] = hub.search.query("graphene").hits
     assert f"{MARK_START}graphene{MARK_END}" in hit.snippet
 
 
@@ -155,9 +155,9 @@ HOSTILE = [
 def test_hostile_queries_give_a_result_not_an_error(
     hub: Hub, corpus: list[PaperRecord], text: str
 ) -> None:
-    result = hub.search(text)
+    result = hub.search.query(text)
     assert isinstance(result.hits, tuple)
-    assert hub.stats().papers == 300  # and nothing was harmed
+    assert hub.papers.stats().papers == 300  # and nothing was harmed
 
 
 @settings(
@@ -165,11 +165,13 @@ def test_hostile_queries_give_a_result_not_an_error(
 )
 @given(text=st.text(max_size=200))
 def test_any_text_is_a_valid_query(hub: Hub, text: str) -> None:
-    hub.search(text)
+    hub.search.query(text)
 
 
 def test_search_from_the_command_line(database_url: str, hub: Hub) -> None:
-    hub.ingest([rec("c", arxiv_id="2401.00031", title="Graphene ribbons", abstract="Graphene.")])
+    hub.papers.ingest(
+        [rec("c", arxiv_id="2401.00031", title="Graphene ribbons", abstract="Graphene.")]
+    )
     listed = cli(database_url, "search", "graphene", "--format", "json")
     assert listed.exit_code == 0
     [row] = json.loads(listed.stdout)

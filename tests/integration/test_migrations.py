@@ -144,11 +144,11 @@ def test_reopening_keeps_the_data(database_url: str) -> None:
     record = build_record(source="page", source_key="p", title="Kept across opens")
     config = Config(database_url=database_url)
     with open_hub(config) as hub:
-        assert hub.ingest([record]).inserted == 1
-        hub.save_checkpoint("k", {"n": 1})
+        assert hub.papers.ingest([record]).inserted == 1
+        hub.papers.save_checkpoint("k", {"n": 1})
     with open_hub(config) as hub:
-        assert hub.stats().papers == 1
-        assert hub.checkpoint("k") == {"n": 1}
+        assert hub.papers.stats().papers == 1
+        assert hub.papers.checkpoint("k") == {"n": 1}
 
 
 def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds_it(engine: Engine) -> None:

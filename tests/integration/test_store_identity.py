@@ -26,11 +26,11 @@ def test_same_title_different_first_author_is_another_paper(hub: Hub) -> None:
     carol = rec(
         "arxiv-api", "c", title="INTRODUCTION", authors=["Carol King"], arxiv_id="2401.00001"
     )
-    assert hub.ingest([alice]).inserted == 1
-    assert hub.ingest([bob]).inserted == 1
-    assert hub.ingest([carol]).inserted == 1
-    assert hub.stats().papers == 3
-    assert hub.paper("2401.00001").authors == ("Carol King",)
+    assert hub.papers.ingest([alice]).inserted == 1
+    assert hub.papers.ingest([bob]).inserted == 1
+    assert hub.papers.ingest([carol]).inserted == 1
+    assert hub.papers.stats().papers == 3
+    assert hub.papers.show("2401.00001").authors == ("Carol King",)
 
 
 def test_same_title_same_first_author_is_the_same_paper(hub: Hub) -> None:
@@ -43,20 +43,22 @@ def test_same_title_same_first_author_is_the_same_paper(hub: Hub) -> None:
         arxiv_id="1703.06114",
         abstract="Permutation invariance.",
     )
-    hub.ingest([bare])
-    assert hub.ingest([known]).updated == 1
-    assert hub.stats().papers == 1
-    assert hub.paper("1703.06114").abstract == "Permutation invariance."
+    hub.papers.ingest([bare])
+    assert hub.papers.ingest([known]).updated == 1
+    assert hub.papers.stats().papers == 1
+    assert hub.papers.show("1703.06114").abstract == "Permutation invariance."
 
 
 def test_bulk_written_times_are_stored_as_sqlalchemy_writes_them(hub: Hub) -> None:
     when = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    hub.ingest([rec("arxiv-api", "t", title="Timed", arxiv_id="2401.00002", submitted_at=when)])
+    hub.papers.ingest(
+        [rec("arxiv-api", "t", title="Timed", arxiv_id="2401.00002", submitted_at=when)]
+    )
     with hub.engine.connect() as connection:
         found = connection.scalar(select(papers.c.id).where(papers.c.submitted_at == when))
         later = connection.scalar(select(papers.c.id).where(papers.c.submitted_at >= when))
     assert found == later == "2401.00002"
-    assert hub.paper("2401.00002").submitted_at == when
+    assert hub.papers.show("2401.00002").submitted_at == when
 
 
 def test_the_same_hf_item_on_two_days_gives_two_daily_entries(hub: Hub) -> None:
@@ -65,7 +67,7 @@ def test_the_same_hf_item_on_two_days_gives_two_daily_entries(hub: Hub) -> None:
         b'"authors": [{"name": "Chunjiang Ge"}], "upvotes": 3}, "numComments": 0}]'
     )
     for day in (dt.date(2024, 1, 2), dt.date(2024, 1, 3)):
-        report = hub.ingest(parse_daily(item, day=day))
+        report = hub.papers.ingest(parse_daily(item, day=day))
         assert report.inserted + report.updated == 1
     with hub.engine.connect() as connection:
         days = connection.scalars(select(daily_entries.c.day).order_by(daily_entries.c.day))
@@ -84,16 +86,19 @@ def test_the_same_paper_twice_in_a_batch_is_not_skipped_by_its_stored_hash(hub: 
             raw=f"stars={stars}",
         )
 
-    hub.ingest([hf(50)])
-    assert [hub.ingest([hf(10), hf(50)]).updated, hub.paper("2401.00003").code_stars] == [2, 50]
-    again = hub.ingest([hf(10), hf(50)])
-    assert (again.updated, hub.paper("2401.00003").code_stars) == (2, 50)
+    hub.papers.ingest([hf(50)])
+    assert [
+        hub.papers.ingest([hf(10), hf(50)]).updated,
+        hub.papers.show("2401.00003").code_stars,
+    ] == [2, 50]
+    again = hub.papers.ingest([hf(10), hf(50)])
+    assert (again.updated, hub.papers.show("2401.00003").code_stars) == (2, 50)
 
 
 def test_text_no_database_can_store_is_refused_and_the_rest_lands(hub: Hub) -> None:
     good = rec("bibtex", "g", title="Good")
     bad = rec("bibtex", "b", title="Bad", journal_ref="J. \ud800 Phys.")
-    report = hub.ingest([good, bad])
+    report = hub.papers.ingest([good, bad])
     assert report.inserted == 1
     assert [e.source_key for e in report.skipped] == ["b"]
     assert "UnicodeEncodeError" in report.skipped[0].reason
@@ -104,4 +109,4 @@ def test_hostile_refs_are_simply_not_found(hub: Hub, ref: str) -> None:
     """A NUL (which PostgreSQL refuses), control characters or a huge ref: NotFound, never a
     database error."""
     with pytest.raises(NotFound):
-        hub.paper(ref)
+        hub.papers.show(ref)

@@ -72,8 +72,8 @@ def broken(key: str, arxiv_id: str, **fields: Any) -> PaperRecord:
 
 def test_a_failed_batch_leaves_the_database_exactly_as_before(hub: Hub) -> None:
     stored = corpus(20)
-    hub.ingest(stored)
-    hub.save_checkpoint("oai", {"token": "abc"})
+    hub.papers.ingest(stored)
+    hub.papers.save_checkpoint("oai", {"token": "abc"})
     before = snapshot(hub)
     assert len(before["papers"]) == 20 and len(before["daily_entries"]) >= 20
 
@@ -96,14 +96,14 @@ def test_a_failed_batch_leaves_the_database_exactly_as_before(hub: Hub) -> None:
 
     # The writer forgot the author ids of the rolled-back transaction: it can write them now.
     assert writer.write([newer, fresh]) == ["updated", "inserted"]
-    assert hub.paper(target.arxiv_id).authors[0] == "Brand New Author"
+    assert hub.papers.show(target.arxiv_id).authors[0] == "Brand New Author"
     assert count(hub, authors) == len(before["authors"]) + 2
 
 
 def test_a_failure_after_every_row_is_written_rolls_all_of_it_back(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub.ingest(corpus(10))
+    hub.papers.ingest(corpus(10))
     before = snapshot(hub)
     real = PaperWriter._write_provenance
 
@@ -119,14 +119,14 @@ def test_a_failure_after_every_row_is_written_rolls_all_of_it_back(
 
 
 def test_the_hub_writes_a_failed_batch_one_by_one(hub: Hub) -> None:
-    hub.ingest(corpus(5))
+    hub.papers.ingest(corpus(5))
     before = snapshot(hub)
     good = [
         rec("jsonl", f"good{n}", title=f"Good {n}", arxiv_id=f"2501.0000{n}", authors=["G"])
         for n in range(1, 4)
     ]
     bad = broken("bad", "2501.00009")
-    report = hub.ingest([good[0], bad, good[1], good[2]], batch_size=100)
+    report = hub.papers.ingest([good[0], bad, good[1], good[2]], batch_size=100)
 
     assert (report.inserted, report.updated, report.unchanged) == (3, 0, 0)
     assert [(e.source, e.source_key) for e in report.skipped] == [("hf-daily", "bad")]
@@ -143,10 +143,10 @@ def test_the_hub_writes_a_failed_batch_one_by_one(hub: Hub) -> None:
 
 
 def test_a_batch_fails_on_an_update_and_the_stored_paper_stays_intact(hub: Hub) -> None:
-    hub.ingest([rec("jsonl", "a", title="Kept", arxiv_id="2501.00001", authors=["K"])])
+    hub.papers.ingest([rec("jsonl", "a", title="Kept", arxiv_id="2501.00001", authors=["K"])])
     before = snapshot(hub)
     bad = broken("bad", "2501.00001", abstract="Would replace.", categories=["cs.AI"])
-    report = hub.ingest([bad])
+    report = hub.papers.ingest([bad])
     assert [e.source_key for e in report.skipped] == ["bad"]
     assert report.inserted + report.updated + report.unchanged == 0
     assert snapshot(hub) == before
@@ -164,7 +164,7 @@ def test_values_build_record_accepts_are_stored_on_both_databases(
     build_record must only let through what both can store."""
     record = rec("bibtex", "long", title="Long values", **{field: value})
     ok = rec("bibtex", "ok", title="Fine")
-    report = hub.ingest([record, ok])
+    report = hub.papers.ingest([record, ok])
     assert report.inserted == 2, report.skipped
 
 
@@ -175,7 +175,7 @@ def test_a_one_megabyte_abstract_is_refused_and_the_rest_lands(hub: Hub) -> None
     huge = build_record(source="page", source_key="huge", title="Huge", abstract="word " * 200_000)
     assert isinstance(huge, RecordError)
     assert huge.reason == "abstract too long (999,999 characters, limit 20,000)"
-    report = hub.ingest([rec(key="a", title="A"), huge, rec(key="b", title="B")])
+    report = hub.papers.ingest([rec(key="a", title="A"), huge, rec(key="b", title="B")])
     assert (report.inserted, report.skipped) == (2, [huge])
     assert count(hub, papers) == 2
 
@@ -187,7 +187,7 @@ def test_a_one_megabyte_line_in_a_dump_is_skipped_and_the_rest_lands(hub: Hub) -
     ).encode()
     assert len(big) > 1_000_000
     data = b"".join([*lines[:150], big + b"\n", *lines[150:]])
-    report = hub.ingest(parse_jsonl(data, document="dump"), batch_size=50)
+    report = hub.papers.ingest(parse_jsonl(data, document="dump"), batch_size=50)
     assert report.inserted == 300
     assert [(e.source, e.source_key) for e in report.skipped] == [
         ("jsonl", "dump:151 (2501.99999)")
@@ -204,9 +204,9 @@ def test_an_interrupted_import_keeps_its_finished_batches(hub: Hub) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        hub.ingest(interrupted(), batch_size=10)
+        hub.papers.ingest(interrupted(), batch_size=10)
     assert count(hub, papers) == 20
-    report = hub.ingest(records, batch_size=10)
+    report = hub.papers.ingest(records, batch_size=10)
     assert (report.inserted, report.unchanged) == (5, 20)
 
 
@@ -218,7 +218,7 @@ def test_foreign_keys_are_enforced(hub: Hub) -> None:
         connection.execute(
             insert(paper_categories).values(paper_pk=424242, category="x", position=0)
         )
-    hub.ingest([rec(title="T", arxiv_id="2501.00001", authors=["A"])])
+    hub.papers.ingest([rec(title="T", arxiv_id="2501.00001", authors=["A"])])
     with pytest.raises(IntegrityError), hub.engine.begin() as connection:
         pk = connection.scalar(select(papers.c.pk))
         connection.execute(insert(paper_authors).values(paper_pk=pk, position=1, author_pk=999))
@@ -226,7 +226,7 @@ def test_foreign_keys_are_enforced(hub: Hub) -> None:
 
 def test_deleting_a_paper_deletes_its_rows_but_not_shared_authors(hub: Hub) -> None:
     day = DailyEntry(day=dt.date(2024, 5, 1), source="arxiv", kind="new")
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(
                 key="1",
@@ -239,7 +239,7 @@ def test_deleting_a_paper_deletes_its_rows_but_not_shared_authors(hub: Hub) -> N
             rec(key="2", title="Two", arxiv_id="2501.00002", authors=["B"], categories=["cs.AI"]),
         ]
     )
-    hub.ingest([rec("bibtex", "one", title="One", arxiv_id="2501.00001", journal_ref="J")])
+    hub.papers.ingest([rec("bibtex", "one", title="One", arxiv_id="2501.00001", journal_ref="J")])
     assert count(hub, provenance) == 3
     with hub.engine.begin() as connection:
         connection.execute(text("DELETE FROM papers WHERE id = '2501.00001'"))
@@ -251,7 +251,7 @@ def test_deleting_a_paper_deletes_its_rows_but_not_shared_authors(hub: Hub) -> N
         (authors, 2),
     ):
         assert count(hub, table) == expected, table.name
-    assert hub.paper("2501.00002").authors == ("B",)
+    assert hub.papers.show("2501.00002").authors == ("B",)
 
 
 def test_a_failing_database_stops_the_import_with_a_clear_error(
@@ -260,13 +260,13 @@ def test_a_failing_database_stops_the_import_with_a_clear_error(
     """A database that fails as a whole (gone, locked, full) is not a bad record: the import
     stops with one clear error instead of reporting every record as refused."""
     first = rec(key="1", title="Stored first", arxiv_id="2401.00101")
-    assert hub.ingest([first]).inserted == 1
+    assert hub.papers.ingest([first]).inserted == 1
 
     def broken(self: PaperWriter, records: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(PaperWriter, "write", broken)
     with pytest.raises(StorageError, match=r"database is locked.*run the import again"):
-        hub.ingest([rec(key="2", title="Never", arxiv_id="2401.00102")])
+        hub.papers.ingest([rec(key="2", title="Never", arxiv_id="2401.00102")])
     monkeypatch.undo()
-    assert hub.paper("2401.00101").title == "Stored first"
+    assert hub.papers.show("2401.00101").title == "Stored first"

@@ -73,24 +73,24 @@ def hf_day(name: str) -> list[PaperRecord]:
 
 def test_reimport_of_a_dump_changes_nothing(hub: Hub) -> None:
     records = corpus()
-    first = hub.ingest(records, batch_size=64)
+    first = hub.papers.ingest(records, batch_size=64)
     assert (first.inserted, first.updated, first.unchanged, first.skipped) == (300, 0, 0, [])
     assert count(hub, papers) == 300
     assert count(hub, daily_entries) == sum(len(r.daily) for r in records)
     assert count(hub, provenance) == 300
     before = snapshot(hub)
 
-    again = hub.ingest(records, batch_size=64)
+    again = hub.papers.ingest(records, batch_size=64)
     assert (again.inserted, again.updated, again.unchanged, again.skipped) == (0, 0, 300, [])
     assert snapshot(hub) == before
 
 
 def test_reimport_of_hf_days_changes_nothing(hub: Hub) -> None:
     records = hf_day("2025-06-10.json") + hf_day("2026-08-21.json")
-    first = hub.ingest(records)
+    first = hub.papers.ingest(records)
     assert first.inserted == len({r.arxiv_id for r in records}) == 45
     before = snapshot(hub)
-    again = hub.ingest(records)
+    again = hub.papers.ingest(records)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 45)
     assert snapshot(hub) == before
 
@@ -101,9 +101,9 @@ def test_reimport_without_record_hash_is_unchanged_but_refreshes_provenance(hub:
         for n in range(1, 4)
     ]
     assert records[0].record_hash is None
-    assert hub.ingest(records).inserted == 3
+    assert hub.papers.ingest(records).inserted == 3
     before = snapshot(hub, provenance=("fetched_at",))
-    report = hub.ingest(records)
+    report = hub.papers.ingest(records)
     assert (report.inserted, report.updated, report.unchanged) == (0, 0, 3)
     assert snapshot(hub, provenance=("fetched_at",)) == before
 
@@ -133,10 +133,10 @@ def test_newer_version_replaces_metadata(hub: Hub) -> None:
         submitted_at=T2,  # later than v1's: the earliest must stay
         updated_at=T3,
     )
-    assert hub.ingest([v1]).inserted == 1
-    report = hub.ingest([v2])
+    assert hub.papers.ingest([v1]).inserted == 1
+    report = hub.papers.ingest([v2])
     assert (report.inserted, report.updated) == (0, 1)
-    paper = hub.paper("2401.00001")
+    paper = hub.papers.show("2401.00001")
     assert (paper.title, paper.abstract, paper.version) == ("New title", "New abstract.", 2)
     assert paper.authors == ("Bob Two", "Cy Three", "Di Four")
     assert paper.categories == ("cs.CL",)
@@ -161,21 +161,21 @@ def test_older_version_does_not_overwrite(hub: Hub) -> None:
         submitted_at=T1,
         updated_at=T1,
     )
-    hub.ingest([v2])
-    report = hub.ingest([v1])
+    hub.papers.ingest([v2])
+    report = hub.papers.ingest([v1])
     assert report.updated == 1  # it still fills the empty fields and the earliest date
-    paper = hub.paper("2401.00001")
+    paper = hub.papers.show("2401.00001")
     assert (paper.title, paper.version, paper.authors) == ("New title", 2, ("Bob",))
     assert paper.abstract == "Old abstract."
     assert paper.categories == ("cs.LG",)
     assert (paper.submitted_at, paper.updated_at) == (T1, T3)
 
-    again = hub.ingest([dataclasses.replace(v1, source_key="v1-again")])
+    again = hub.papers.ingest([dataclasses.replace(v1, source_key="v1-again")])
     assert (again.updated, again.unchanged) == (0, 1)
 
 
 def test_non_authoritative_sources_fill_empty_fields_only(hub: Hub) -> None:
-    hub.ingest([rec(title="Arxiv title", arxiv_id="2401.00001v1", authors=["Ann"])])
+    hub.papers.ingest([rec(title="Arxiv title", arxiv_id="2401.00001v1", authors=["Ann"])])
     bib = rec(
         "bibtex",
         "key2024",
@@ -188,9 +188,9 @@ def test_non_authoritative_sources_fill_empty_fields_only(hub: Hub) -> None:
     )
     hf = rec("hf-daily", "2024-01-05/2401.00001", title="HF title", abstract="From HF.")
     hf = dataclasses.replace(hf, arxiv_id="2401.00001")
-    report = hub.ingest([bib, hf])
+    report = hub.papers.ingest([bib, hf])
     assert report.updated == 1 and report.unchanged == 1
-    paper = hub.paper("2401.00001")
+    paper = hub.papers.show("2401.00001")
     assert (paper.title, paper.authors, paper.version) == ("Arxiv title", ("Ann",), 1)
     assert paper.abstract == "From BibTeX."
     assert paper.journal_ref == "J. Things 1 (2024) 1"
@@ -199,18 +199,20 @@ def test_non_authoritative_sources_fill_empty_fields_only(hub: Hub) -> None:
 
 
 def test_a_strictly_newer_version_from_any_source_replaces(hub: Hub) -> None:
-    hub.ingest([rec("jsonl", title="Version one", arxiv_id="2401.00001", authors=["Ann"])])
-    hub.ingest([rec("bibtex", title="Version three", arxiv_id="2401.00001v3", authors=["Bo"])])
-    paper = hub.paper("2401.00001")
+    hub.papers.ingest([rec("jsonl", title="Version one", arxiv_id="2401.00001", authors=["Ann"])])
+    hub.papers.ingest(
+        [rec("bibtex", title="Version three", arxiv_id="2401.00001v3", authors=["Bo"])]
+    )
+    paper = hub.papers.show("2401.00001")
     assert (paper.title, paper.version, paper.authors) == ("Version three", 3, ("Bo",))
 
 
 def test_curated_links_override_extracted_ones_and_stars_update(hub: Hub) -> None:
     text = "We study X. Code: https://github.com/extracted/repo and https://extracted.github.io/"
-    hub.ingest([rec("jsonl", title="Linked", arxiv_id="2401.00001", abstract=text)])
+    hub.papers.ingest([rec("jsonl", title="Linked", arxiv_id="2401.00001", abstract=text)])
 
     def links() -> tuple[str | None, str | None, int | None]:
-        paper = hub.paper("2401.00001")
+        paper = hub.papers.show("2401.00001")
         return paper.code_url, paper.project_url, paper.code_stars
 
     def hf(day: int, stars: int | None, **links: str) -> PaperRecord:
@@ -219,14 +221,14 @@ def test_curated_links_override_extracted_ones_and_stars_update(hub: Hub) -> Non
 
     assert links() == ("https://github.com/extracted/repo", "https://extracted.github.io/", None)
     code, page = "https://github.com/real/repo", "https://real.org/p"
-    hub.ingest([hf(1, 10, code_url=code, project_url=page)])
+    hub.papers.ingest([hf(1, 10, code_url=code, project_url=page)])
     assert links() == (code, page, 10)
-    assert hub.ingest([hf(2, 25)]).updated == 1
+    assert hub.papers.ingest([hf(2, 25)]).updated == 1
     assert links() == (code, page, 25)
-    assert hub.ingest([hf(3, 20)]).updated == 1  # the latest count wins, even a lower one
+    assert hub.papers.ingest([hf(3, 20)]).updated == 1  # the latest count wins, even a lower one
     assert links() == (code, page, 20)
     # An authoritative re-import with the extracted link leaves the curated ones in place.
-    hub.ingest([rec("jsonl", "other", title="Linked", arxiv_id="2401.00001", abstract=text)])
+    hub.papers.ingest([rec("jsonl", "other", title="Linked", arxiv_id="2401.00001", abstract=text)])
     assert links() == (code, page, 20)
 
 
@@ -238,80 +240,80 @@ def test_arxiv_record_adopts_a_paper_known_by_doi(hub: Hub, one_batch: bool) -> 
     bib = rec("bibtex", "smith2024", title="Known by DOI", doi="https://doi.org/10.1234/ABC.5")
     arx = rec(title="Known by DOI", arxiv_id="2401.00001v1", doi="10.1234/abc.5")
     if one_batch:
-        report = hub.ingest([bib, arx])
+        report = hub.papers.ingest([bib, arx])
         assert (report.inserted, report.updated) == (1, 1)
     else:
-        assert hub.ingest([bib]).inserted == 1
-        assert hub.paper("doi:10.1234/abc.5").id == "doi:10.1234/abc.5"
-        assert hub.ingest([arx]).updated == 1
+        assert hub.papers.ingest([bib]).inserted == 1
+        assert hub.papers.show("doi:10.1234/abc.5").id == "doi:10.1234/abc.5"
+        assert hub.papers.ingest([arx]).updated == 1
     assert count(hub, papers) == 1
-    paper = hub.paper("10.1234/abc.5")
+    paper = hub.papers.show("10.1234/abc.5")
     assert (paper.id, paper.arxiv_id, paper.doi) == ("2401.00001", "2401.00001", "10.1234/abc.5")
-    assert hub.paper("2401.00001v1").id == "2401.00001"
+    assert hub.papers.show("2401.00001v1").id == "2401.00001"
     assert sorted(p.source for p in paper.provenance) == ["arxiv-api", "bibtex"]
 
 
 def test_a_doi_only_record_merges_into_the_arxiv_paper(hub: Hub) -> None:
-    hub.ingest([rec(title="T", arxiv_id="2401.00001", doi="10.1234/x")])
+    hub.papers.ingest([rec(title="T", arxiv_id="2401.00001", doi="10.1234/x")])
     bib = rec("bibtex", "b", title="Other title", doi="10.1234/X", journal_ref="J. 1")
-    assert hub.ingest([bib]).updated == 1
+    assert hub.papers.ingest([bib]).updated == 1
     assert count(hub, papers) == 1
-    paper = hub.paper("10.1234/x")
+    paper = hub.papers.show("10.1234/x")
     assert (paper.id, paper.title, paper.journal_ref) == ("2401.00001", "T", "J. 1")
 
 
 def test_an_arxiv_doi_names_the_arxiv_paper(hub: Hub) -> None:
-    hub.ingest([rec(title="T", arxiv_id="2401.00001")])
-    hub.ingest([rec("bibtex", "b", title="T", doi="10.48550/arXiv.2401.00001")])
+    hub.papers.ingest([rec(title="T", arxiv_id="2401.00001")])
+    hub.papers.ingest([rec("bibtex", "b", title="T", doi="10.48550/arXiv.2401.00001")])
     assert count(hub, papers) == 1
-    assert hub.paper("2401.00001").doi == "10.48550/arxiv.2401.00001"
+    assert hub.papers.show("2401.00001").doi == "10.48550/arxiv.2401.00001"
 
 
 def test_arxiv_record_adopts_a_paper_known_by_title_only(hub: Hub) -> None:
     page = rec("page", "https://example.org/p", title="A Study of Things", authors=["Ann Lee"])
-    assert hub.ingest([page]).inserted == 1
+    assert hub.papers.ingest([page]).inserted == 1
     with hub.engine.connect() as connection:
         seed_id = connection.scalar(select(papers.c.id))
     assert seed_id is not None and seed_id.startswith("hash:")
 
     arx = rec(title="A study of things.", arxiv_id="2402.00002v1", authors=["Ann Lee", "Bo"])
-    assert hub.ingest([arx]).updated == 1
+    assert hub.papers.ingest([arx]).updated == 1
     assert count(hub, papers) == 1
-    paper = hub.paper("2402.00002")
+    paper = hub.papers.show("2402.00002")
     assert (paper.id, paper.title) == ("2402.00002", "A study of things.")
     assert sorted(p.source for p in paper.provenance) == ["arxiv-api", "page"]
     with pytest.raises(NotFound):
-        hub.paper(seed_id)
+        hub.papers.show(seed_id)
     # The seed page again: it merges into the adopted paper instead of coming back.
     again = rec("page", "https://example.org/p2", title="A Study of Things", authors=["Ann Lee"])
-    assert hub.ingest([again]).inserted == 0
+    assert hub.papers.ingest([again]).inserted == 0
     assert count(hub, papers) == 1
 
 
 def test_a_title_shared_by_several_papers_is_not_guessed(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(key="a1", title="Deep Learning", arxiv_id="2401.00001", authors=["Ann"]),
             rec(key="a2", title="Deep Learning", arxiv_id="2401.00002", authors=["Bob"]),
         ]
     )
     page = rec("page", "p", title="Deep learning!", authors=["Cy"], abstract="Mine.")
-    assert hub.ingest([page]).inserted == 1
-    assert hub.ingest([dataclasses.replace(page, source_key="p2")]).unchanged == 1
+    assert hub.papers.ingest([page]).inserted == 1
+    assert hub.papers.ingest([dataclasses.replace(page, source_key="p2")]).unchanged == 1
     assert count(hub, papers) == 3
-    assert [hub.paper(i).abstract for i in ("2401.00001", "2401.00002")] == ["", ""]
+    assert [hub.papers.show(i).abstract for i in ("2401.00001", "2401.00002")] == ["", ""]
 
 
 def test_a_record_without_ids_merges_into_the_one_paper_of_that_title(hub: Hub) -> None:
-    hub.ingest([rec("page", "p1", title="Deep Learning", authors=["Ann Lee"])])
+    hub.papers.ingest([rec("page", "p1", title="Deep Learning", authors=["Ann Lee"])])
     page = rec("page", "p2", title="Deep Learning", authors=["A. Lee"], abstract="Filled.")
-    assert hub.ingest([page]).updated == 1
+    assert hub.papers.ingest([page]).updated == 1
     assert count(hub, papers) == 1
     with hub.engine.connect() as connection:
         assert connection.scalar(select(papers.c.abstract)) == "Filled."
     # Another first author: another paper that happens to share the title.
     other = rec("page", "p3", title="Deep Learning", authors=["Bob Moss"], abstract="Other.")
-    assert hub.ingest([other]).inserted == 1
+    assert hub.papers.ingest([other]).inserted == 1
     assert count(hub, papers) == 2
 
 
@@ -319,10 +321,10 @@ def test_the_same_paper_twice_in_one_batch(hub: Hub) -> None:
     a = rec("jsonl", "l1", title="T", abstract="First.", arxiv_id="2401.00001", authors=["A"])
     b = rec("jsonl", "l2", title="T", abstract="Second.", arxiv_id="2401.00001", authors=["A"])
     c = rec("jsonl", "l3", title="T", abstract="Second.", arxiv_id="2401.00001", authors=["A"])
-    report = hub.ingest([a, b, c])
+    report = hub.papers.ingest([a, b, c])
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 1)
     assert count(hub, papers) == 1
-    assert hub.paper("2401.00001").abstract == "Second."
+    assert hub.papers.show("2401.00001").abstract == "Second."
     assert rows(hub, provenance, skip=("paper_pk", "first_seen_at", "fetched_at")) == [
         ("jsonl", "l3", None)
     ]
@@ -338,13 +340,13 @@ def test_the_same_paper_twice_in_one_batch(hub: Hub) -> None:
     ],
 )
 def test_old_and_new_style_ids(hub: Hub, given: str, canonical: str) -> None:
-    hub.ingest([rec(title=f"Paper {given}", arxiv_id=given)])
-    paper = hub.paper(f"https://arxiv.org/abs/{canonical}v9")
+    hub.papers.ingest([rec(title=f"Paper {given}", arxiv_id=given)])
+    paper = hub.papers.show(f"https://arxiv.org/abs/{canonical}v9")
     assert (paper.id, paper.arxiv_id) == (canonical, canonical)
     assert paper.abs_url == f"https://arxiv.org/abs/{canonical}"
     newer = rec(title="Newer", arxiv_id=f"{canonical}v7")
-    assert hub.ingest([newer]).updated == 1
-    assert (hub.paper(canonical).title, hub.paper(canonical).version) == ("Newer", 7)
+    assert hub.papers.ingest([newer]).updated == 1
+    assert (hub.papers.show(canonical).title, hub.papers.show(canonical).version) == ("Newer", 7)
     assert count(hub, papers) == 1
 
 
@@ -359,14 +361,14 @@ def _hf(day: dt.date, upvotes: int) -> PaperRecord:
 def test_daily_entries_per_day_and_updated_on_reimport(hub: Hub) -> None:
     d1, d2 = dt.date(2024, 5, 1), dt.date(2024, 5, 2)
     arxiv = DailyEntry(day=d1, source="arxiv", kind="new")
-    hub.ingest([rec("arxiv-rss", "r", title="T", arxiv_id="2401.00001", daily=[arxiv])])
-    hub.ingest([_hf(d1, 5), _hf(d2, 7)])
-    paper = hub.paper("2401.00001")
+    hub.papers.ingest([rec("arxiv-rss", "r", title="T", arxiv_id="2401.00001", daily=[arxiv])])
+    hub.papers.ingest([_hf(d1, 5), _hf(d2, 7)])
+    paper = hub.papers.show("2401.00001")
     got = [(e.day, e.source, e.upvotes) for e in paper.daily]
     assert got == [(d1, "arxiv", None), (d1, "hf", 5), (d2, "hf", 7)]
     assert paper.daily[1].ai_keywords == ("x",)
-    assert hub.ingest([_hf(d1, 12)]).updated == 1
-    assert [e.upvotes for e in hub.paper("2401.00001").daily] == [None, 12, 7]
+    assert hub.papers.ingest([_hf(d1, 12)]).updated == 1
+    assert [e.upvotes for e in hub.papers.show("2401.00001").daily] == [None, 12, 7]
     assert count(hub, daily_entries) == 3
 
 
@@ -374,7 +376,7 @@ def test_an_author_shares_one_row_across_papers_and_order_is_kept(hub: Hub) -> N
     many = [f"Author {n:02d}" for n in range(30, 0, -1)]
     two = rec(key="2", title="Two", arxiv_id="2401.00002")
     two = dataclasses.replace(two, authors=("Zed Zee", " JANE \t  doe "))  # unsquashed
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(key="1", title="One", arxiv_id="2401.00001", authors=["Jane Doe", "John Smith"]),
             two,
@@ -385,15 +387,15 @@ def test_an_author_shares_one_row_across_papers_and_order_is_kept(hub: Hub) -> N
     query = select(authors.c.name, authors.c.name_key).where(authors.c.name.ilike("%doe%"))
     with hub.engine.connect() as connection:
         assert [tuple(k) for k in connection.execute(query)] == [("Jane Doe", "jane doe")]
-    assert hub.paper("2401.00001").authors == ("Jane Doe", "John Smith")
+    assert hub.papers.show("2401.00001").authors == ("Jane Doe", "John Smith")
     # One row per name up to case and spacing: it shows the first spelling stored.
-    assert hub.paper("2401.00002").authors == ("Zed Zee", "Jane Doe")
-    assert hub.paper("2401.00003").authors == tuple(many)
-    assert hub.stats().authors == 33
+    assert hub.papers.show("2401.00002").authors == ("Zed Zee", "Jane Doe")
+    assert hub.papers.show("2401.00003").authors == tuple(many)
+    assert hub.papers.stats().authors == 33
 
 
 def test_reimport_with_a_differently_cased_author_is_unchanged(hub: Hub) -> None:
-    hub.ingest([rec(key="1", title="One", arxiv_id="2401.00001", authors=["Jane Doe"])])
+    hub.papers.ingest([rec(key="1", title="One", arxiv_id="2401.00001", authors=["Jane Doe"])])
     second = rec(key="2", title="Two", arxiv_id="2401.00002", authors=["JANE DOE"])
-    hub.ingest([second])
-    assert hub.ingest([second]).unchanged == 1
+    hub.papers.ingest([second])
+    assert hub.papers.ingest([second]).unchanged == 1

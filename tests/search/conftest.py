@@ -31,11 +31,11 @@ def config(database_url: str, tmp_path: Path) -> Config:
 def shub(config: Config, embedder: HashEmbedder) -> Iterator[Hub]:
     """A hub over the 300-paper corpus, not embedded yet."""
     with open_hub(config, embedder=embedder) as opened:
-        assert opened.ingest(corpus_records()).inserted == 300
+        assert opened.papers.ingest(corpus_records()).inserted == 300
         yield opened
 
 
 @pytest.fixture
 def embedded(shub: Hub) -> Hub:
-    assert shub.embed() == 300
+    assert shub.search.embed() == 300
     return shub

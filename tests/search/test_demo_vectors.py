@@ -34,7 +34,7 @@ def test_export_then_import_keeps_matching_papers_only(embedded: Hub, tmp_path: 
     records = corpus_records()
     changed = records[5].arxiv_id
     with open_hub(Config(database_url=f"sqlite:///{tmp_path / 'other.db'}")) as other:
-        other.ingest(records)
+        other.papers.ingest(records)
         with other.engine.begin() as connection:
             connection.execute(
                 update(papers).where(papers.c.id == changed).values(abstract="Rewritten.")
@@ -45,8 +45,10 @@ def test_export_then_import_keeps_matching_papers_only(embedded: Hub, tmp_path: 
         theirs, ours = vectors(other), vectors(embedded)
         assert changed not in theirs and all(theirs[i] == ours[i] for i in theirs)
         # The paper left out is made by `embed`; nothing else is.
-        other.searcher = type(other.searcher)(other.engine, other.config, HashEmbedder())
-        assert other.embed() == 1
+    with open_hub(
+        Config(database_url=f"sqlite:///{tmp_path / 'other.db'}"), HashEmbedder()
+    ) as other:
+        assert other.search.embed() == 1
 
 
 def test_demo_load_ships_vectors_and_semantic_search_works(tmp_path: Path) -> None:
@@ -56,9 +58,9 @@ def test_demo_load_ships_vectors_and_semantic_search_works(tmp_path: Path) -> No
     assert "6,338 precomputed vectors of all-MiniLM-L6-v2 stored" in result.stderr
     assert "term bags of 6,338 papers stored" in result.stderr
     with open_hub(Config(database_url=url)) as hub:
-        assert hub.embed() == 0  # nothing left to embed
-        assert hub.store_term_bags() == 0
-        hits = hub.search("video generation with diffusion models", mode=Mode.semantic).hits
+        assert hub.search.embed() == 0  # nothing left to embed
+        assert hub.search.store_term_bags() == 0
+        hits = hub.search.query("video generation with diffusion models", mode=Mode.semantic).hits
         assert len(hits) == 20
         text = " ".join(h.title.lower() for h in hits)
         assert text.count("video") >= 10

@@ -29,7 +29,7 @@ def _small(config: Config, exact_max: int = 100) -> Config:
 def _stored_vectors(hub: Hub) -> dict[int, np.ndarray]:
     from paperroute.search.vectors import iter_vectors
 
-    index = hub.searcher.index
+    index = hub.search.index
     with hub.engine.connect() as connection:
         chunks = list(iter_vectors(connection, index.model, index.dimension))
     return {int(pk): v for ids, vectors in chunks for pk, v in zip(ids, vectors, strict=True)}
@@ -46,9 +46,9 @@ def _recall_at_10(index: VectorIndex, queries: np.ndarray) -> float:
 
 def test_the_graph_holds_the_only_copy_of_the_vectors(config: Config) -> None:
     with open_hub(_small(config), embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        assert hub.embed() == 300
-        index = hub.searcher.index
+        hub.papers.ingest(corpus_records())
+        assert hub.search.embed() == 300
+        index = hub.search.index
         assert index.status().kind == "hnsw" and len(index) == 300
         graph = faiss.downcast_index(index._faiss.index)
         assert isinstance(graph, faiss.IndexHNSWSQ)
@@ -71,12 +71,12 @@ def test_the_graph_holds_the_only_copy_of_the_vectors(config: Config) -> None:
 
 def test_adds_grow_the_graph_in_place_and_keep_the_view_right(config: Config) -> None:
     with open_hub(_small(config), embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        hub.embed()
-        index = hub.searcher.index
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
+        index = hub.search.index
         before = index._faiss
         for n in range(1, 41):  # enough adds for faiss to move its storage
-            hub.ingest(
+            hub.papers.ingest(
                 [
                     rec(
                         f"new-{n}",
@@ -86,24 +86,24 @@ def test_adds_grow_the_graph_in_place_and_keep_the_view_right(config: Config) ->
                     )
                 ]
             )
-            assert hub.embed() == 1
+            assert hub.search.embed() == 1
         assert len(index) == 340 and index._faiss is before and index.status().kind == "hnsw"
         stored = _stored_vectors(hub)
         assert len(stored) == 340
         for position, pk in enumerate(index._ids):
             assert np.array_equal(index._vectors[position], stored[int(pk)])
-        top = hub.search("Gravitational wave lensing number 17", mode=Mode.semantic, limit=1)
+        top = hub.search.query("Gravitational wave lensing number 17", mode=Mode.semantic, limit=1)
         assert [hit.id for hit in top.hits] == ["2601.00017"]
 
 
 def test_an_exact_index_that_outgrows_its_limit_becomes_a_graph(config: Config) -> None:
     with open_hub(_small(config, exact_max=300), embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        hub.embed()
-        index = hub.searcher.index
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
+        index = hub.search.index
         assert index.status().kind == "exact"
-        hub.ingest([rec("new", arxiv_id="2601.00001", title="One more", abstract="Beyond.")])
-        hub.embed()
+        hub.papers.ingest([rec("new", arxiv_id="2601.00001", title="One more", abstract="Beyond.")])
+        hub.search.embed()
         assert index.status().kind == "hnsw" and len(index) == 301
         assert not index._vectors.flags.owndata
         assert index.vector(int(index._ids[-1])) is not None
@@ -112,9 +112,9 @@ def test_an_exact_index_that_outgrows_its_limit_becomes_a_graph(config: Config) 
 def test_the_graph_is_saved_once_and_reloaded(config: Config) -> None:
     small = _small(config)
     with open_hub(small, embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        hub.embed()
-        first = hub.searcher.index
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
+        first = hub.search.index
         vectors = np.array(first._vectors)
         ids = first._ids.copy()
         folder = first.folder
@@ -123,16 +123,16 @@ def test_the_graph_is_saved_once_and_reloaded(config: Config) -> None:
     with np.load(saved) as data:
         assert len(data["ids"]) == 300 and data["vectors"].size == 0  # vectors: in the graph
     with open_hub(small, embedder=HashEmbedder()) as again:
-        index = again.searcher.index
+        index = again.search.index
         index.refresh(force=True)
         assert index.status().kind == "hnsw" and len(index) == 300
         assert np.array_equal(index._ids, ids) and np.array_equal(index._vectors, vectors)
         record = corpus_records()[5]
-        top = again.search(record.title, mode=Mode.semantic, limit=1).hits
+        top = again.search.query(record.title, mode=Mode.semantic, limit=1).hits
         assert [hit.id for hit in top] == [record.arxiv_id]
     # A larger limit: the saved graph's vectors are rebuilt into an exact index.
     with open_hub(_small(config, exact_max=1000), embedder=HashEmbedder()) as exact:
-        index = exact.searcher.index
+        index = exact.search.index
         index.refresh(force=True)
         assert index.status().kind == "exact" and len(index) == 300
         assert np.array_equal(np.sort(index._ids), np.sort(ids))
@@ -141,10 +141,10 @@ def test_the_graph_is_saved_once_and_reloaded(config: Config) -> None:
 def test_a_foreign_or_broken_graph_file_is_ignored(config: Config) -> None:
     small = _small(config)
     with open_hub(small, embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        hub.embed()
-        folder = hub.searcher.index.folder
-        dimension = hub.searcher.index.dimension
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
+        folder = hub.search.index.folder
+        dimension = hub.search.index.dimension
     assert folder is not None
     (graph,) = folder.glob("*.hnsw")
     # A float32 graph of the old format with the right count: not ours, so rebuilt.
@@ -159,9 +159,9 @@ def test_a_foreign_or_broken_graph_file_is_ignored(config: Config) -> None:
             graph.write_bytes(content)
         with open_hub(small, embedder=HashEmbedder()) as again:
             record = corpus_records()[5]
-            top = again.search(record.title, mode=Mode.semantic, limit=1).hits
+            top = again.search.query(record.title, mode=Mode.semantic, limit=1).hits
             assert [hit.id for hit in top] == [record.arxiv_id]
-            index = again.searcher.index
+            index = again.search.index
             assert len(index) == 300 and not index._vectors.flags.owndata
             stored = _stored_vectors(again)  # rebuilt from the database, not the file
             assert all(
@@ -191,8 +191,8 @@ def test_a_graph_built_from_many_chunks(tmp_path: Path) -> None:
 
 def test_no_paper_is_lost_between_the_database_and_the_graph(config: Config) -> None:
     with open_hub(_small(config), embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        hub.embed()
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
         with hub.engine.connect() as connection:
             pks = set(connection.scalars(select(papers.c.pk)))
-        assert set(hub.searcher.index._ids.tolist()) == pks
+        assert set(hub.search.index._ids.tolist()) == pks

@@ -11,11 +11,11 @@ from support.search_corpus import rec
 
 
 def ids(hub: Hub, text: str, limit: int = 10) -> list[str]:
-    return [hit.id for hit in hub.search(text, mode=Mode.keyword, limit=limit).hits]
+    return [hit.id for hit in hub.search.query(text, mode=Mode.keyword, limit=limit).hits]
 
 
 def test_adjacent_words_rank_first_then_title_matches(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             # Both words many times, never side by side: BM25 alone would put it first.
             rec(
@@ -48,14 +48,14 @@ def test_adjacent_words_rank_first_then_title_matches(hub: Hub) -> None:
     assert found[0] == "2601.00002"  # the phrase
     assert found[1:3] == ["2601.00001", "2601.00003"] or found[1:3] == ["2601.00003", "2601.00001"]
     assert found[3] == "2601.00004"  # words in the abstract only
-    result = hub.search("video generation", mode=Mode.keyword)
+    result = hub.search.query("video generation", mode=Mode.keyword)
     scores = [hit.score for hit in result.hits]
     assert scores == sorted(scores, reverse=True)
     assert all("\x02" in hit.snippet for hit in result.hits if "video" in hit.snippet.lower())
 
 
 def test_exclusions_and_filters_hold_in_every_tier(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(
                 "a",
@@ -78,7 +78,7 @@ def test_exclusions_and_filters_hold_in_every_tier(hub: Hub) -> None:
 
 
 def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(
                 str(i),
@@ -104,7 +104,7 @@ def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
 def test_frequencies_on_postgresql_are_estimated_from_a_sample(hub: Hub) -> None:
     if hub.engine.dialect.name == "sqlite":
         return  # SQLite counts them exactly (test above)
-    hub.ingest(
+    hub.papers.ingest(
         [
             rec(str(i), arxiv_id=f"2601.{i:05d}", title=f"Lattice gauge fields {i}")
             for i in range(1, 401)
@@ -139,8 +139,10 @@ def _known_item_papers() -> list[PaperRecord]:
 
 
 def test_titles_with_the_words_as_typed_come_before_stem_matches(hub: Hub) -> None:
-    hub.ingest(_known_item_papers())
+    hub.papers.ingest(_known_item_papers())
     assert ids(hub, "graph planning agents") == ["2601.00021", "2601.00022"]
     assert ids(hub, "graphs agent planning") == ["2601.00022", "2601.00021"]
-    scores = [hit.score for hit in hub.search("graph planning agents", mode=Mode.keyword).hits]
+    scores = [
+        hit.score for hit in hub.search.query("graph planning agents", mode=Mode.keyword).hits
+    ]
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[1]

@@ -20,25 +20,25 @@ def test_minilm_vectors_are_stored_and_found(database_url: str, tmp_path: Path) 
     records = corpus_records()[:24]
     config = Config(database_url=database_url, vector_index_dir=str(tmp_path / "index"))
     with open_hub(config) as hub:
-        hub.ingest(records)
-        assert hub.embed(batch_size=10) == 24
-        assert hub.searcher.model == MODEL_NAME
+        hub.papers.ingest(records)
+        assert hub.search.embed(batch_size=10) == 24
+        assert hub.search.model == MODEL_NAME
         with hub.engine.connect() as connection:
             blob = connection.execute(select(embeddings.c.vector).limit(1)).scalar_one()
         assert len(blob) == 384 * 2
         top1 = 0
         for record in records:
-            found = [h.id for h in hub.search(record.title, mode=Mode.semantic, limit=3).hits]
+            found = [h.id for h in hub.search.query(record.title, mode=Mode.semantic, limit=3).hits]
             assert record.arxiv_id in found
             top1 += found[0] == record.arxiv_id
         assert top1 >= 22
         # The stored float16 vector is the model's vector of the paper's text.
-        direct = hub.searcher.embedder().embed([paper_text(records[0].title, records[0].abstract)])
-        pk = hub.searcher.index._ids[0]
-        stored = hub.searcher.index.vector(int(pk))
+        direct = hub.search.embedder().embed([paper_text(records[0].title, records[0].abstract)])
+        pk = hub.search.index._ids[0]
+        stored = hub.search.index.vector(int(pk))
         assert stored is not None
         cosines = [
-            float(direct[0] @ hub.searcher.index.vector(int(p))) for p in hub.searcher.index._ids
+            float(direct[0] @ hub.search.index.vector(int(p))) for p in hub.search.index._ids
         ]  # type: ignore[operator]
         assert max(cosines) > 0.999
 

@@ -47,7 +47,7 @@ HOSTILE = [
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_queries_in_every_mode(embedded: Hub, text: str) -> None:
     for mode in MODES:
-        result = embedded.search(text, mode=mode, limit=10)
+        result = embedded.search.query(text, mode=mode, limit=10)
         assert result.hits or result.notices or text.strip(), (mode, text)
         assert len(result.hits) <= 10
         for hit in result.hits:
@@ -61,7 +61,7 @@ def test_hostile_queries_in_every_mode(embedded: Hub, text: str) -> None:
 )
 @given(text=st.text(max_size=80), mode=st.sampled_from(MODES), limit=st.integers(-5, 500))
 def test_random_text_in_every_mode(embedded: Hub, text: str, mode: Mode, limit: int) -> None:
-    result = embedded.search(text, mode=mode, limit=limit)
+    result = embedded.search.query(text, mode=mode, limit=limit)
     assert len(result.hits) <= max(1, min(limit, 200))
     ids = [hit.id for hit in result.hits]
     assert len(ids) == len(set(ids))
@@ -73,7 +73,7 @@ def test_random_text_in_every_mode(embedded: Hub, text: str, mode: Mode, limit: 
 @given(ref=st.text(max_size=40))
 def test_random_similar_refs(embedded: Hub, ref: str) -> None:
     try:
-        result = embedded.similar(ref, limit=5)
+        result = embedded.search.similar(ref, limit=5)
     except Exception as exc:
         assert type(exc).__name__ == "NotFound", exc
     else:
@@ -85,7 +85,7 @@ def test_cli_search_similar_embed(config: Config, database_url: str, tmp_path: o
     from paperroute import open_hub
 
     with open_hub(Config(database_url=database_url)) as hub:
-        hub.ingest(corpus_records()[:12])
+        hub.papers.ingest(corpus_records()[:12])
     empty = cli(database_url, "search", "elliptic", "--format", "json")
     assert empty.exit_code == 0 and "paperroute embed" in empty.stderr
     embedded = cli(database_url, "embed", "--batch-size", "5")

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from paperroute import Config
-from paperroute.search.service import Searcher
 from paperroute.store.schema import papers
 from paperroute.store.schema_community import hidden_papers
 from paperroute.web.app import create_app
@@ -41,12 +40,11 @@ HOSTILE = [
 @pytest.fixture
 def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
     config = Config(database_url=database_url, demo=True, secret_key="search-web-tests-secret")
-    app = create_app(config)
-    hub = app.state.hub
     # The deterministic embedder instead of MiniLM (the real model: test_minilm_search.py).
-    hub.searcher = Searcher(hub.engine, config, HashEmbedder())
-    hub.ingest(corpus_records())
-    hub.embed()
+    app = create_app(config, embedder=HashEmbedder())
+    hub = app.state.hub
+    hub.papers.ingest(corpus_records())
+    hub.search.embed()
     with TestClient(app) as test_client:
         yield test_client
 

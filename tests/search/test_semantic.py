@@ -21,7 +21,7 @@ MODES = [Mode.keyword, Mode.semantic, Mode.hybrid]
 
 
 def ids(hub: Hub, text: str, mode: Mode, limit: int = 20) -> list[str]:
-    return [hit.id for hit in hub.search(text, mode=mode, limit=limit).hits]
+    return [hit.id for hit in hub.search.query(text, mode=mode, limit=limit).hits]
 
 
 def stored(hub: Hub) -> int:
@@ -33,7 +33,7 @@ def stored(hub: Hub) -> int:
 
 
 def test_embed_stores_float16_unit_vectors_once(shub: Hub, embedder: HashEmbedder) -> None:
-    assert shub.embed() == 300
+    assert shub.search.embed() == 300
     with shub.engine.connect() as connection:
         rows = connection.execute(select(embeddings)).all()
         model = connection.execute(select(embedding_models)).one()
@@ -41,13 +41,13 @@ def test_embed_stores_float16_unit_vectors_once(shub: Hub, embedder: HashEmbedde
     vectors = np.frombuffer(b"".join(r.vector for r in rows), dtype="<f2").reshape(300, 256)
     assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
     calls = embedder.texts
-    assert shub.embed() == 0 and embedder.texts == calls  # resumable: nothing left to do
+    assert shub.search.embed() == 0 and embedder.texts == calls  # resumable: nothing left to do
 
 
 def test_a_changed_abstract_is_embedded_again_and_only_it(
     shub: Hub, embedder: HashEmbedder
 ) -> None:
-    shub.embed()
+    shub.search.embed()
     first = corpus_records()[0]
     changed = rec(
         first.source_key,
@@ -56,28 +56,28 @@ def test_a_changed_abstract_is_embedded_again_and_only_it(
         abstract="A completely new abstract about turbulence.",
         authors=first.authors,
     )
-    shub.ingest([changed])
+    shub.papers.ingest([changed])
     before = embedder.texts
-    assert shub.embed() == 1 and embedder.texts == before + 1
+    assert shub.search.embed() == 1 and embedder.texts == before + 1
 
 
 def test_a_new_model_version_makes_every_vector_stale(config: Config) -> None:
     with open_hub(config, embedder=HashEmbedder(version="1")) as hub:
-        hub.ingest(corpus_records()[:20])
-        assert hub.embed() == 20
+        hub.papers.ingest(corpus_records()[:20])
+        assert hub.search.embed() == 20
     with open_hub(config, embedder=HashEmbedder(version="2")) as hub:
-        assert hub.embed() == 20
+        assert hub.search.embed() == 20
         assert stored(hub) == 20
 
 
 def test_an_interrupted_embed_keeps_finished_batches_and_resumes(config: Config) -> None:
     with open_hub(config, embedder=FailingEmbedder(fail_at=3)) as hub:
-        hub.ingest(corpus_records())
+        hub.papers.ingest(corpus_records())
         with pytest.raises(KeyboardInterrupt):
-            hub.embed(batch_size=40)
+            hub.search.embed(batch_size=40)
         assert stored(hub) == 80  # two finished batches
     with open_hub(config, embedder=HashEmbedder()) as hub:
-        assert hub.embed(batch_size=40) == 220
+        assert hub.search.embed(batch_size=40) == 220
         assert stored(hub) == 300
 
 
@@ -91,19 +91,19 @@ def test_deleting_a_paper_deletes_its_vector(embedded: Hub) -> None:
 
 
 def test_the_index_is_persisted_and_reloaded(config: Config, embedded: Hub) -> None:
-    assert embedded.searcher.index.status().vectors == 300
-    folder = embedded.searcher.index.folder
+    assert embedded.search.index.status().vectors == 300
+    folder = embedded.search.index.folder
     assert folder is not None and any(folder.iterdir())
     with open_hub(config, embedder=HashEmbedder()) as again:
-        index = again.searcher.index
+        index = again.search.index
         index.refresh(force=True)
         assert len(index) == 300 and index.status().kind == "exact"
 
 
 def test_new_vectors_are_added_without_a_rebuild(embedded: Hub) -> None:
-    index = embedded.searcher.index
+    index = embedded.search.index
     before = index._faiss
-    embedded.ingest(
+    embedded.papers.ingest(
         [
             rec(
                 "new-1",
@@ -113,14 +113,14 @@ def test_new_vectors_are_added_without_a_rebuild(embedded: Hub) -> None:
             )
         ]
     )
-    assert embedded.embed() == 1
+    assert embedded.search.embed() == 1
     assert len(index) == 301 and index._faiss is before  # added in place
-    top = embedded.search("gravitational lensing galaxies", mode=Mode.semantic, limit=1).hits
+    top = embedded.search.query("gravitational lensing galaxies", mode=Mode.semantic, limit=1).hits
     assert [hit.id for hit in top] == ["2601.00001"]
 
 
 def test_deleted_vectors_make_the_index_rebuild(embedded: Hub) -> None:
-    index = embedded.searcher.index
+    index = embedded.search.index
     before = index._faiss
     gone = corpus_records()[0].arxiv_id
     with embedded.engine.begin() as connection:
@@ -137,10 +137,10 @@ def test_hnsw_beyond_the_exact_limit(config: Config) -> None:
         vector_exact_max=100,
     )
     with open_hub(small, embedder=HashEmbedder()) as hub:
-        hub.ingest(corpus_records())
-        hub.embed()
-        assert hub.searcher.index.status().kind == "hnsw"
-        index = hub.searcher.index
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
+        assert hub.search.index.status().kind == "hnsw"
+        index = hub.search.index
         embedder = HashEmbedder()
         agree = 0
         for record in corpus_records()[:20]:
@@ -150,9 +150,9 @@ def test_hnsw_beyond_the_exact_limit(config: Config) -> None:
             agree += approximate[0] == exact[0]
         assert agree >= 19
     with open_hub(small, embedder=HashEmbedder()) as again:  # the graph is reloaded
-        again.searcher.index.refresh(force=True)
-        assert again.searcher.index.status().kind == "hnsw"
-        assert len(again.searcher.index) == 300
+        again.search.index.refresh(force=True)
+        assert again.search.index.status().kind == "hnsw"
+        assert len(again.search.index) == 300
 
 
 # -- semantic and hybrid ------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_hybrid_ranks_the_titled_paper_first(embedded: Hub) -> None:
 
 
 def test_hybrid_ranks_a_title_with_the_words_as_typed_first(embedded: Hub) -> None:
-    embedded.ingest(
+    embedded.papers.ingest(
         [
             rec(
                 "exact",
@@ -188,7 +188,7 @@ def test_hybrid_ranks_a_title_with_the_words_as_typed_first(embedded: Hub) -> No
             ),
         ]
     )
-    embedded.embed()
+    embedded.search.embed()
     found = ids(embedded, "graph planning agents", Mode.hybrid, 5)
     assert found[0] == "2601.00031"
     assert ids(embedded, "graphs agent planning", Mode.hybrid, 5)[0] == "2601.00032"
@@ -196,17 +196,17 @@ def test_hybrid_ranks_a_title_with_the_words_as_typed_first(embedded: Hub) -> No
 
 def test_scores_are_descending_and_limits_hold(embedded: Hub) -> None:
     for mode in MODES:
-        hits = embedded.search("elliptic equations", mode=mode, limit=7).hits
+        hits = embedded.search.query("elliptic equations", mode=mode, limit=7).hits
         assert 0 < len(hits) <= 7
         scores = [hit.score for hit in hits]
         assert scores == sorted(scores, reverse=True)
 
 
 def test_without_vectors_semantic_says_so_and_hybrid_falls_back(shub: Hub) -> None:
-    semantic = shub.search("elliptic equations", mode=Mode.semantic)
+    semantic = shub.search.query("elliptic equations", mode=Mode.semantic)
     assert semantic.hits == () and any("paperroute embed" in n for n in semantic.notices)
-    hybrid = shub.search("elliptic equations", mode=Mode.hybrid)
-    keyword = shub.search("elliptic equations", mode=Mode.keyword)
+    hybrid = shub.search.query("elliptic equations", mode=Mode.hybrid)
+    keyword = shub.search.query("elliptic equations", mode=Mode.keyword)
     assert [h.id for h in hybrid.hits] == [h.id for h in keyword.hits] != []
     assert hybrid.mode is Mode.keyword
     assert any("keyword results only" in n for n in hybrid.notices)
@@ -215,9 +215,9 @@ def test_without_vectors_semantic_says_so_and_hybrid_falls_back(shub: Hub) -> No
 def test_a_missing_model_is_a_notice_not_an_error(database_url: str, tmp_path: object) -> None:
     config = Config(database_url=database_url, embed_model="/nonexistent/model-folder")
     with open_hub(config) as hub:
-        hub.ingest(corpus_records()[:5])
-        hub.searcher.index.refresh(force=True)
-        result = hub.search("equations", mode=Mode.hybrid)
+        hub.papers.ingest(corpus_records()[:5])
+        hub.search.index.refresh(force=True)
+        result = hub.search.query("equations", mode=Mode.hybrid)
         assert result.mode is Mode.keyword and result.notices
 
 
@@ -263,7 +263,7 @@ def test_hidden_papers_never_appear(embedded: Hub) -> None:
     for mode in MODES:
         assert record.arxiv_id not in ids(embedded, record.title, mode, 50)
     other = corpus_records()[8].arxiv_id
-    assert record.arxiv_id not in [h.id for h in embedded.similar(other, limit=50).hits]
+    assert record.arxiv_id not in [h.id for h in embedded.search.similar(other, limit=50).hits]
 
 
 # -- similar papers -----------------------------------------------------------------------
@@ -271,7 +271,7 @@ def test_hidden_papers_never_appear(embedded: Hub) -> None:
 
 def test_similar_papers_exclude_the_paper_and_share_its_subject(embedded: Hub) -> None:
     record = corpus_records()[0]
-    result = embedded.similar(record.arxiv_id, limit=10)
+    result = embedded.search.similar(record.arxiv_id, limit=10)
     found = [hit.id for hit in result.hits]
     assert len(found) == 10 and record.arxiv_id not in found and len(set(found)) == 10
     scores = [hit.score for hit in result.hits]
@@ -280,7 +280,7 @@ def test_similar_papers_exclude_the_paper_and_share_its_subject(embedded: Hub) -
 
 def test_a_near_duplicate_is_the_most_similar(embedded: Hub) -> None:
     record = corpus_records()[42]
-    embedded.ingest(
+    embedded.papers.ingest(
         [
             rec(
                 "dup",
@@ -290,15 +290,15 @@ def test_a_near_duplicate_is_the_most_similar(embedded: Hub) -> None:
             )
         ]
     )
-    embedded.embed()
-    assert embedded.similar(record.arxiv_id, limit=3).hits[0].id == "2601.00042"
+    embedded.search.embed()
+    assert embedded.search.similar(record.arxiv_id, limit=3).hits[0].id == "2601.00042"
 
 
 def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) -> None:
     record = corpus_records()[7]
     # A paper that repeats the record's title words (its most distinctive ones) ranks
     # among its nearest neighbours; one about something else does not.
-    embedded.ingest(
+    embedded.papers.ingest(
         [
             rec(
                 "twin",
@@ -314,8 +314,8 @@ def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) 
             ),
         ]
     )
-    embedded.embed()
-    found = [hit.id for hit in embedded.similar(record.arxiv_id, limit=10).hits]
+    embedded.search.embed()
+    found = [hit.id for hit in embedded.search.similar(record.arxiv_id, limit=10).hits]
     assert found[0] == "2601.00051" and "2601.00052" not in found
 
 
@@ -343,14 +343,14 @@ def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
 
 
 def test_similar_without_vectors_uses_keyword_neighbours(shub: Hub) -> None:
-    result = shub.similar(corpus_records()[0].arxiv_id, limit=5)
+    result = shub.search.similar(corpus_records()[0].arxiv_id, limit=5)
     assert result.hits and any("keyword" in n for n in result.notices)
 
 
 def test_similar_of_an_unknown_paper_is_not_found(embedded: Hub) -> None:
     for ref in ("9999.99999", "2601.\x0000001", "", "x" * 10_000, "doi:10.1/\u202e"):
         with pytest.raises(NotFound):
-            embedded.similar(ref)
+            embedded.search.similar(ref)
 
 
 def test_a_changed_title_updates_search(embedded: Hub) -> None:
@@ -361,12 +361,12 @@ def test_a_changed_title_updates_search(embedded: Hub) -> None:
             .where(papers.c.id == record.arxiv_id)
             .values(title="Quantum chromodynamics on the lattice", abstract="Lattice QCD gluons.")
         )
-    assert embedded.embed() == 1
+    assert embedded.search.embed() == 1
     assert ids(embedded, "lattice chromodynamics gluons", Mode.semantic, 1) == [record.arxiv_id]
 
 
 def test_a_corrupt_saved_index_is_ignored_and_rebuilt(config: Config, embedded: Hub) -> None:
-    folder = embedded.searcher.index.folder
+    folder = embedded.search.index.folder
     assert folder is not None
     for path in folder.iterdir():
         if path.suffix == ".npz":
@@ -374,17 +374,17 @@ def test_a_corrupt_saved_index_is_ignored_and_rebuilt(config: Config, embedded: 
     with open_hub(config, embedder=HashEmbedder()) as again:
         record = corpus_records()[9]
         assert ids(again, record.title, Mode.semantic, 3)[0] == record.arxiv_id
-        assert len(again.searcher.index) == 300
+        assert len(again.search.index) == 300
 
 
 def test_the_saved_index_is_used_at_start(config: Config, embedded: Hub) -> None:
     """A start with the saved index reads no vector from the database: vectors stored behind
     its back with the same count and time stay unseen (proof that the file was used)."""
-    index = embedded.searcher.index
+    index = embedded.search.index
     with embedded.engine.begin() as connection:
         connection.execute(update(embeddings).values(vector=b"\x00" * len(index._vectors[0]) * 2))
     with open_hub(config, embedder=HashEmbedder()) as again:
-        again.searcher.index.refresh(force=True)
-        loaded = again.searcher.index
+        again.search.index.refresh(force=True)
+        loaded = again.search.index
         assert len(loaded) == 300
         assert np.array_equal(loaded._vectors, index._vectors)

@@ -139,11 +139,11 @@ def test_a_changed_text_drops_the_bag_and_the_new_one_is_made(shub: Hub) -> None
     record = corpus_records()[9]
     pk = pk_of(shub, record.arxiv_id)
     # Same text again (another source's record): the bag stays.
-    shub.ingest(
+    shub.papers.ingest(
         [rec("same", arxiv_id=record.arxiv_id, title=record.title, abstract=record.abstract)]
     )
     assert bag_count(shub) == 300
-    shub.ingest(
+    shub.papers.ingest(
         [
             rec(
                 "v2",
@@ -183,16 +183,16 @@ def test_a_missing_or_corrupt_bag_is_made_from_the_text(shub: Hub) -> None:
 
 def test_similar_papers_are_the_same_with_stored_bags(embedded: Hub) -> None:
     ref = corpus_records()[12].arxiv_id
-    before = [(h.id, round(h.score, 9)) for h in embedded.similar(ref, limit=10).hits]
-    assert embedded.store_term_bags() == 300
-    after = [(h.id, round(h.score, 9)) for h in embedded.similar(ref, limit=10).hits]
+    before = [(h.id, round(h.score, 9)) for h in embedded.search.similar(ref, limit=10).hits]
+    assert embedded.search.store_term_bags() == 300
+    after = [(h.id, round(h.score, 9)) for h in embedded.search.similar(ref, limit=10).hits]
     assert after == before and len(after) == 10
 
 
 def test_an_updated_paper_keeps_its_bag_when_only_other_fields_change(shub: Hub) -> None:
     store_missing_bags(shub.engine)
     record = corpus_records()[2]
-    shub.ingest(
+    shub.papers.ingest(
         [
             rec(
                 "code",

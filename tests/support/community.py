@@ -36,7 +36,7 @@ def seed(hub: Hub) -> None:
         )
         for n, arxiv_id in enumerate(PAPERS, 1)
     ]
-    report = hub.ingest(records)
+    report = hub.papers.ingest(records)
     assert report.inserted == len(PAPERS), report
 
 

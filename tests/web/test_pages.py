@@ -221,7 +221,7 @@ def test_ids_with_slashes_and_colons(fresh: TestClient) -> None:
     ]  # fmt: skip
     config: Config = fresh.app.state.config  # type: ignore[attr-defined]
     with open_hub(config) as hub:
-        assert hub.ingest(records).inserted == 3
+        assert hub.papers.ingest(records).inserted == 3
     fresh.app.state.page_cache.clear()  # type: ignore[attr-defined]
     links = _card_ids(fresh.get("/papers/date/2026-08-03").text)
     assert "hep-th/9901001" in links and len(links) == 3

@@ -54,7 +54,7 @@ def hostile_links(fresh: TestClient) -> TestClient:
     config: Config = fresh.app.state.config  # type: ignore[attr-defined]
     records = list(parse_daily(json.dumps([item]).encode(), day=dt.date.fromisoformat(DAY)))
     with open_hub(config) as hub:
-        report = hub.ingest(records)  # type: ignore[arg-type]
+        report = hub.papers.ingest(records)  # type: ignore[arg-type]
     assert report.inserted == 1, report
     fresh.app.state.page_cache.clear()  # type: ignore[attr-defined]
     return fresh

@@ -112,7 +112,7 @@ def _seed(config: Config) -> None:
         for n in (1, 2, 3)
     ]
     with open_hub(config) as hub:
-        assert hub.ingest(records).inserted == 3
+        assert hub.papers.ingest(records).inserted == 3
 
 
 def _order(client: TestClient) -> list[str]:

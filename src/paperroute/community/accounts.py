@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, NotFound
-from ..store.rows import utc
 from ..store.schema_community import api_tokens, login_tokens, user_sessions, users
 from .errors import BadLink, Forbidden
 from .model import ApiToken, User
@@ -56,8 +55,8 @@ def _user(row: Row[tuple[object, ...]]) -> User:
         email=str(m["email"]),
         display_name=str(m["display_name"]),
         is_admin=bool(m["is_admin"]),
-        banned_at=utc(m["banned_at"]),
-        created_at=utc(m["created_at"]) or m["created_at"],
+        banned_at=m["banned_at"],
+        created_at=m["created_at"],
     )
 
 
@@ -146,7 +145,7 @@ def check_login_token(connection: Connection, token: str, now: datetime) -> str:
         raise BadLink(_LINK_INVALID)
     if row.used_at is not None:
         raise BadLink("this sign-in link was already used: each link works once; ask for a new one")
-    expires = utc(row.expires_at)
+    expires = row.expires_at
     if expires is None or expires <= now:
         raise BadLink("this sign-in link has expired: ask for a new one")
     return str(row.email)
@@ -204,9 +203,9 @@ def list_api_tokens(connection: Connection, user_pk: int) -> list[ApiToken]:
         ApiToken(
             pk=int(r.pk),
             name=str(r.name),
-            created_at=utc(r.created_at) or r.created_at,
-            last_used_at=utc(r.last_used_at),
-            revoked_at=utc(r.revoked_at),
+            created_at=r.created_at,
+            last_used_at=r.last_used_at,
+            revoked_at=r.revoked_at,
         )
         for r in rows
     ]
@@ -237,7 +236,7 @@ def user_for_api_token(connection: Connection, token: str, now: datetime) -> Use
     ).first()
     if row is None:
         return None
-    last = utc(row.last_used_at)
+    last = row.last_used_at
     if last is None or now - last > timedelta(minutes=5):  # not a write per request
         connection.execute(
             update(api_tokens).where(api_tokens.c.pk == row.pk).values(last_used_at=now)

@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import InvalidInput, NotFound
-from ..store.rows import utc
 from ..store.schema_community import collection_papers, collections, users
 from .model import Collection
 from .text import clean_text
@@ -63,8 +62,8 @@ def _collection(row: Any) -> Collection:
         title=str(m["title"]),
         description=str(m["description"]),
         public=bool(m["public"]),
-        created_at=utc(m["created_at"]) or m["created_at"],
-        updated_at=utc(m["updated_at"]) or m["updated_at"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
         paper_count=int(m["paper_count"] or 0),
     )
 

@@ -11,7 +11,6 @@ from markdown_it import MarkdownIt
 from sqlalchemy import Connection, Select, insert, select, update
 
 from ..errors import InvalidInput, NotFound
-from ..store.rows import utc
 from ..store.schema import papers
 from ..store.schema_community import comments, users
 from .errors import TooLarge
@@ -76,8 +75,8 @@ def _comment(row: object) -> Comment:
         author=str(m["display_name"]),
         body=str(m["body"]),
         body_html=str(m["body_html"]),
-        created_at=utc(m["created_at"]) or m["created_at"],
-        hidden_at=utc(m["hidden_at"]),
+        created_at=m["created_at"],
+        hidden_at=m["hidden_at"],
     )
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..store.rows import utc
 from ..store.schema_community import audit_log, hidden_papers, users
 from .model import AuditEntry
 from .text import clean_text
@@ -67,7 +66,7 @@ def recent(connection: Connection, *, limit: int = 100) -> list[AuditEntry]:
     return [
         AuditEntry(
             pk=int(r.pk),
-            at=utc(r.at) or r.at,
+            at=r.at,
             actor=r.email,
             action=str(r.action),
             target=str(r.target),

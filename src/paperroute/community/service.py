@@ -26,7 +26,6 @@ from ..mail.transport import Mailer, MailError, open_mailer
 from ..model import Paper
 from ..sources.http import HttpClient
 from ..store import queries
-from ..store.rows import utc
 from ..store.schema_mail import outbox
 from . import accounts, comments, moderation, ratelimit, submit, votes
 from . import collections as lists
@@ -471,7 +470,9 @@ class Community:
         now = self._now()
         # The hub's writer is for one importer at a time; web requests run in threads.
         with self._ingest_lock:
-            report = self.hub.ingest([submit.as_submission(record, reader.display_name, now)])
+            report = self.hub.papers.ingest(
+                [submit.as_submission(record, reader.display_name, now)]
+            )
         if report.skipped:
             raise InvalidInput(f"the paper could not be stored: {report.skipped[0].reason}")
         with self._tx() as connection:
@@ -562,6 +563,6 @@ def _outbox(row: object) -> OutboxMessage:
         pk=int(m["pk"]),
         recipient=str(m["recipient"]),
         subject=str(m["subject"]),
-        created_at=utc(m["created_at"]) or m["created_at"],
+        created_at=m["created_at"],
         raw=bytes(m["raw"]),
     )

@@ -40,7 +40,6 @@ from ..browse import Card, load_cards
 from ..config import Config
 from ..errors import ConfigError
 from ..mail.transport import OUTBOX, MailError, SmtpSettings, parse_smtp_url
-from ..store.rows import utc
 from ..store.schema_digests import (
     bounces,
     digest_received,
@@ -203,7 +202,7 @@ class Delivery:
     def _load(self, run_pk: int, report: Report) -> tuple[list[_Item], dict[int, Card], Any]:
         with self.engine.begin() as connection:
             run = connection.execute(select(digest_runs).where(digest_runs.c.pk == run_pk)).one()
-            if dt.datetime.now(dt.UTC) - utc(run.started_at) > GIVE_UP_AFTER:
+            if dt.datetime.now(dt.UTC) - run.started_at > GIVE_UP_AFTER:
                 result = connection.execute(
                     update(digest_sends)
                     .where(digest_sends.c.run_pk == run_pk, digest_sends.c.status == "deferred")
@@ -395,8 +394,8 @@ class Delivery:
             cards,
             day=dt.date.fromisoformat(item.period),
             message_id=item.message_id,
-            sent_at=utc(run.as_of),
-            links_issued=utc(run.started_at),
+            sent_at=run.as_of,
+            links_issued=run.started_at,
         )
         attempts = 0
         while True:

@@ -21,7 +21,6 @@ from ..community.ratelimit import hit
 from ..config import Config
 from ..errors import InvalidInput, NotFound, PaperrouteError
 from ..mail.transport import open_mailer
-from ..store.rows import utc
 from ..store.schema_digests import subscribers, suppressions
 from . import links, notices
 from .address import normalise_email
@@ -73,7 +72,7 @@ def to_subscriber(row: Any) -> Subscriber:
         authors=_json_list(row.authors),
         max_papers=int(row.max_papers),
     )
-    created = utc(row.created_at)
+    created = row.created_at
     assert created is not None
     return Subscriber(
         pk=int(row.pk),
@@ -83,7 +82,7 @@ def to_subscriber(row: Any) -> Subscriber:
         token_version=int(row.token_version),
         through_day=row.through_day,
         created_at=created,
-        confirmed_at=utc(row.confirmed_at),
+        confirmed_at=row.confirmed_at,
     )
 
 

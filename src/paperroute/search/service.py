@@ -1,5 +1,5 @@
 """Search use cases over one database: keyword, semantic and hybrid search, similar papers and
-embedding. Held by the Hub (``hub.searcher``); the embedder and the vector index live on this
+embedding. Held by the Hub (``hub.search``); the embedder and the vector index live on this
 object, loaded when first needed."""
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFound
+from ..model import Paper
+from ..store import queries
+from ..store.session import Database, resumable_write_error, storage_error
 from .demo_vectors import import_demo_vectors
 from .embedder import MODEL_NAME, Embedder, load_embedder
 from .index import VectorIndex, default_index_folder
@@ -60,11 +63,21 @@ def model_name(config_value: str) -> str:
     return Path(config_value).expanduser().resolve().name[:200]
 
 
-class Searcher:
-    """See the module docstring. Thread-safe for reads."""
+@dataclass(frozen=True, slots=True)
+class SimilarResult:
+    paper: Paper
+    pk: int
+    hits: tuple[KeywordHit, ...]
+    notices: tuple[str, ...]
 
-    def __init__(self, engine: Engine, config: Config, embedder: Embedder | None = None) -> None:
-        self.engine = engine
+
+class Searcher:
+    """See the module docstring. Thread-safe for reads. Raises StorageError when the
+    database fails."""
+
+    def __init__(self, db: Database, config: Config, embedder: Embedder | None = None) -> None:
+        self._db = db
+        self.engine = db.engine
         self.config = config
         self._embedder = embedder
         self._embedder_error: str | None = None
@@ -75,7 +88,7 @@ class Searcher:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="paperroute-vectors")
         self.model = embedder.name if embedder else model_name(config.embed_model)
         self.index = VectorIndex(
-            engine,
+            db.engine,
             self.model,
             exact_max=config.vector_exact_max,
             folder=default_index_folder(config.database_url, config.vector_index_dir),
@@ -120,16 +133,21 @@ class Searcher:
         on_start: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Embed every paper without a current vector (see vectors.embed_pending)."""
-        done = embed_pending(
-            self.engine,
-            self.embedder(),
-            max_length=self.config.embed_max_length,
-            batch_size=batch_size or self.config.embed_batch_size,
-            on_start=on_start,
-            progress=progress,
-        )
-        self.index.refresh(force=True)
+        """Embed every paper without a current vector, a batch per transaction (an
+        interruption keeps every finished batch; see vectors.embed_pending). Returns how many
+        were embedded."""
+        try:
+            done = embed_pending(
+                self.engine,
+                self.embedder(),
+                max_length=self.config.embed_max_length,
+                batch_size=batch_size or self.config.embed_batch_size,
+                on_start=on_start,
+                progress=progress,
+            )
+            self.index.refresh(force=True)
+        except SQLAlchemyError as exc:
+            raise resumable_write_error(exc) from exc
         return done
 
     def close(self) -> None:
@@ -140,8 +158,12 @@ class Searcher:
         on_start: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Store the term bags of every paper without one (terms.store_missing_bags)."""
-        return store_missing_bags(self.engine, on_start, progress)
+        """Store the term bags (for similar papers) of every paper without one
+        (terms.store_missing_bags); returns how many were made."""
+        try:
+            return store_missing_bags(self.engine, on_start, progress)
+        except SQLAlchemyError as exc:
+            raise resumable_write_error(exc) from exc
 
     def import_demo_vectors(self) -> int:
         """Store the demo data's precomputed vectors (when they fit the configured model)."""
@@ -164,9 +186,16 @@ class Searcher:
             return False
         return True
 
-    def search(self, text: str, *, mode: Mode = Mode.keyword, limit: int = 20) -> SearchResult:
-        """Search in ``mode``; any text is a valid query: what cannot be used is reported in
-        ``notices``, never raised. Hybrid falls back to keyword without vectors."""
+    def query(self, text: str, *, mode: Mode | str = Mode.keyword, limit: int = 20) -> SearchResult:
+        """Search in ``mode`` (keyword, semantic or hybrid). Any text is a valid query: what
+        cannot be used is reported in ``notices``, never raised; hybrid falls back to keyword
+        search while no paper has a vector."""
+        try:
+            return self._query(text, Mode(mode), limit)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
+
+    def _query(self, text: str, mode: Mode, limit: int) -> SearchResult:
         query = parse_query(text)
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
         notices = list(query.notices)
@@ -211,10 +240,25 @@ class Searcher:
                 hits = load_hits(connection, fused, known)
         return SearchResult(query, tuple(hits), tuple(notices), used)
 
-    def similar(
+    def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
+        """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours
+        fused with its vector neighbours. Raises NotFound."""
+        if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
+            raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
+        with self._db.read() as connection:
+            pk = queries.find_paper_pk(connection, ref)
+            if pk is None:
+                raise NotFound(f"no paper {ref.strip()[:100]!r}")
+            paper = queries.load_paper(connection, pk)
+        try:
+            hits, notices = self._similar(pk, paper.title, paper.abstract, limit=limit)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
+        return SimilarResult(paper, pk, tuple(hits), tuple(notices))
+
+    def _similar(
         self, pk: int, title: str, abstract: str, *, limit: int = 10
     ) -> tuple[list[KeywordHit], list[str]]:
-        """Papers similar to paper ``pk`` (itself excluded), and notices."""
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
         notices: list[str] = []
         vector: F32 | None = None

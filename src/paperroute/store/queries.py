@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from ..ids import try_arxiv_id, try_doi
 from ..model import Paper, Provenance
-from .rows import load_states, utc
+from .rows import load_states
 from .schema import authors, daily_entries, paper_categories, papers, provenance
 
 # Paper's fields that PaperState holds too; daily entries and provenance are read apart.
@@ -45,10 +45,7 @@ def load_paper(connection: Connection, pk: int) -> Paper:
     rows = connection.execute(
         select(provenance).where(provenance.c.paper_pk == pk).order_by(provenance.c.first_seen_at)
     )
-    prov = tuple(
-        Provenance(r.source, r.source_key, utc(r.fetched_at) or r.fetched_at, r.record_hash)
-        for r in rows
-    )
+    prov = tuple(Provenance(r.source, r.source_key, r.fetched_at, r.record_hash) for r in rows)
     merged = {name: getattr(state, name) for name in _MERGED_FIELDS}
     return Paper(**merged, daily=daily, provenance=prov)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -24,19 +23,6 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-@overload
-def utc(value: dt.datetime) -> dt.datetime: ...
-@overload
-def utc(value: dt.datetime | None) -> dt.datetime | None: ...
-def utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
 def entry_from_row(row: Any) -> DailyEntry:
     kind: EntryKind = row.kind
     return DailyEntry(
@@ -46,7 +32,7 @@ def entry_from_row(row: Any) -> DailyEntry:
         submitter=row.submitter,
         upvotes=row.upvotes,
         num_comments=row.num_comments,
-        submitted_at=utc(row.submitted_at),
+        submitted_at=row.submitted_at,
         ai_keywords=tuple(json.loads(row.ai_keywords)) if row.ai_keywords else (),
     )
 
@@ -67,8 +53,8 @@ def load_states(connection: Connection, pks: Sequence[int]) -> dict[int, PaperSt
                 arxiv_id=row.arxiv_id,
                 version=row.version,
                 doi=row.doi,
-                submitted_at=utc(row.submitted_at),
-                updated_at=utc(row.updated_at),
+                submitted_at=row.submitted_at,
+                updated_at=row.updated_at,
                 announced_on=row.announced_on,
                 comments=row.comments,
                 journal_ref=row.journal_ref,

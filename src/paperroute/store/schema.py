@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +23,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from .types import UTCDateTime
 
 metadata = MetaData()
 
@@ -45,16 +46,16 @@ papers = Table(
     Column("comments", Text),
     Column("journal_ref", Text),
     Column("license", Text),
-    Column("submitted_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("submitted_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
     Column("announced_on", Date),
     Column("abs_url", Text),
     Column("pdf_url", Text),
     Column("code_url", Text),
     Column("code_stars", Integer),
     Column("project_url", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("modified_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("modified_at", UTCDateTime(), nullable=False),
 )
 
 authors = Table(
@@ -98,7 +99,7 @@ daily_entries = Table(
     Column("submitter", Text),
     Column("upvotes", Integer),
     Column("num_comments", Integer),
-    Column("submitted_at", DateTime(timezone=True)),
+    Column("submitted_at", UTCDateTime()),
     Column("ai_keywords", Text),  # JSON list
     PrimaryKeyConstraint("day", "source", "paper_pk"),
     Index("ix_daily_entries_paper", "paper_pk"),
@@ -112,8 +113,8 @@ provenance = Table(
     Column("source", String(16), nullable=False),
     Column("source_key", Text, nullable=False),
     Column("record_hash", String(64)),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("fetched_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("paper_pk", "source"),
     sqlite_with_rowid=False,
 )
@@ -123,7 +124,7 @@ harvest_state = Table(
     metadata,
     Column("key", String(300), primary_key=True),
     Column("value", Text, nullable=False),  # JSON object
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 # The other domains' tables register themselves on the same metadata (one module each, next to

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,8 +17,9 @@ from sqlalchemy import (
 )
 
 from .schema import metadata
+from .types import UTCDateTime
 
-TZ = DateTime(timezone=True)
+TZ = UTCDateTime()
 
 users = Table(
     "users",

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,8 +24,9 @@ from sqlalchemy import (
 )
 
 from .schema import metadata
+from .types import UTCDateTime
 
-TZ = DateTime(timezone=True)
+TZ = UTCDateTime()
 
 subscribers = Table(
     "subscribers",

@@ -3,9 +3,10 @@ shown at /dev/outbox instead of leaving the machine."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, Table, Text
+from sqlalchemy import Column, Index, Integer, LargeBinary, Table, Text
 
 from .schema import metadata
+from .types import UTCDateTime
 
 outbox = Table(
     "outbox",
@@ -15,6 +16,6 @@ outbox = Table(
     Column("recipient", Text, nullable=False),
     Column("subject", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),  # the message as it would go over SMTP
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_outbox_recipient", "recipient", "pk"),
 )

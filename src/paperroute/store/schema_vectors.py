@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -16,8 +15,9 @@ from sqlalchemy import (
 )
 
 from .schema import metadata
+from .types import UTCDateTime
 
-TZ = DateTime(timezone=True)
+TZ = UTCDateTime()
 
 # The model a vector was made with. ``version`` names the weights and settings (max length):
 # when it changes, every vector of that model is stale and is made again.

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config, load_config
 from ..hub import open_hub
+from ..search.embedder import Embedder
 from . import problems
 from .cache import DataVersion, PageCache
 from .templating import configure_templates
@@ -90,9 +91,10 @@ class StateDefaults:
         await self.app(scope, receive, send)
 
 
-def create_app(config: Config) -> FastAPI:
-    """The hub's web app over the database named by ``config``."""
-    hub = open_hub(config)
+def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
+    """The hub's web app over the database named by ``config`` (``embedder`` replaces the
+    configured one: tests use small deterministic ones)."""
+    hub = open_hub(config, embedder)
     data_version = DataVersion(hub.engine)
 
     @asynccontextmanager

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
-from ..store.rows import utc
-
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -50,7 +48,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 def _newest(entries: Sequence[FeedEntry]) -> dt.datetime:
     if not entries:
         return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return max(utc(e.updated) for e in entries)
+    return max(e.updated for e in entries)
 
 
 def build_atom(
@@ -83,7 +81,7 @@ def build_atom(
         _sub(entry, "link", rel="alternate", href=item.link, type="text/html")
         for rel, href in item.extra_links:
             _sub(entry, "link", rel="related", title=rel, href=href)
-        _sub(entry, "updated", utc(item.updated).isoformat())
+        _sub(entry, "updated", item.updated.isoformat())
         names = [n for n in item.authors if clean(n).strip()] or ["unknown"]
         for name in names:
             author = _sub(entry, "author")
@@ -119,7 +117,7 @@ def build_rss(
         _sub(node, "link", item.link)
         permalink = "true" if item.id.startswith(("http://", "https://")) else "false"
         _sub(node, "guid", item.id, isPermaLink=permalink)
-        _sub(node, "pubDate", format_datetime(utc(item.updated)))
+        _sub(node, "pubDate", format_datetime(item.updated))
         if item.authors:
             # RSS's <author> wants an email address; Dublin Core's creator is a plain name.
             _sub(node, "dc:creator", ", ".join(item.authors))

@@ -101,7 +101,7 @@ def _cards(request: Request, result: SearchResult) -> list[_ResultCard]:
 
 
 def _search(request: Request, text: str, mode: Mode, limit: int) -> SearchResult:
-    return get_hub(request).search(text, mode=mode, limit=limit)
+    return get_hub(request).search.query(text, mode=mode, limit=limit)
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
@@ -212,7 +212,7 @@ async def api_similar(request: Request, paper_id: str, limit: Limit = 10) -> Res
     """Papers similar to one paper (itself excluded); 404 problem for an unknown paper."""
 
     def work() -> dict[str, Any]:
-        result = get_hub(request).similar(paper_id, limit=limit)
+        result = get_hub(request).search.similar(paper_id, limit=limit)
         hits = SearchResult(query=_EMPTY, hits=result.hits, notices=result.notices)
         return {
             "id": result.paper.id,
@@ -229,7 +229,7 @@ def _json(body: dict[str, Any]) -> Response:
 
 def similar_section(request: Request, paper: Any, paper_pk: int) -> tuple[str, dict[str, Any]]:
     """The paper page's "Similar papers" (empty list: the template says so)."""
-    result = get_hub(request).similar(paper.id, limit=SIMILAR_ON_PAGE)
+    result = get_hub(request).search.similar(paper.id, limit=SIMILAR_ON_PAGE)
     hits = SearchResult(query=_EMPTY, hits=result.hits, notices=())
     return "search/similar_section.html", {"similar": _cards(request, hits), "paper": paper}
 
