@@ -26,13 +26,13 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
-from . import ingest as use
-from .config import Config, load_config
-from .errors import PaperrouteError
-from .hub import Hub, open_hub
-from .model import MAX_NOTICES, IngestReport, Paper
-from .sources.http import HttpClient
-from .sources.rss import fetch_feed
+from .. import ingest as use
+from ..config import Config, load_config
+from ..errors import PaperrouteError
+from ..hub import Hub, open_hub
+from ..model import MAX_NOTICES, IngestReport, Paper
+from ..sources.http import HttpClient
+from ..sources.rss import fetch_feed
 
 app = typer.Typer(
     name="paperroute",
@@ -474,7 +474,7 @@ def stats(
 
 
 # Commands of other parts register on ``app`` when their module is imported.
-from . import cli_digest, cli_search, cli_users, cli_web  # noqa: E402, F401
+from . import digest, search, users, web  # noqa: E402, F401
 
 
 def main() -> None:

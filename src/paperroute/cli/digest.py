@@ -15,12 +15,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .cli import Format, _fail, _hub, app, err, out
-from .digest import Digests
-from .digest import subscriptions as subs
-from .digest.delivery import Report
-from .digest.model import FREQUENCIES, Subscriber, preferences
-from .errors import ConfigError, PaperrouteError
+from ..digest import Digests
+from ..digest import subscriptions as subs
+from ..digest.delivery import Report
+from ..digest.model import FREQUENCIES, Subscriber, preferences
+from ..errors import ConfigError, PaperrouteError
+from .ingest import Format, _fail, _hub, app, err, out
 
 digest_app = typer.Typer(help="Email digests: send, schedule, preview.", no_args_is_help=True)
 app.add_typer(digest_app, name="digest")

@@ -1,4 +1,4 @@
-"""Search commands: ``search``, ``similar``, ``embed`` (registered on the main app by cli.py)."""
+"""Search commands: ``search``, ``similar``, ``embed`` (registered on the main app by ingest.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from .cli import Format, _fail, _hub, _jsonable, app, err, out
-from .errors import ConfigError, PaperrouteError
-from .search.keyword import MARK_END, MARK_START, KeywordHit
-from .search.service import Mode
+from ..errors import ConfigError, PaperrouteError
+from ..search.keyword import MARK_END, MARK_START, KeywordHit
+from ..search.service import Mode
+from .ingest import Format, _fail, _hub, _jsonable, app, err, out
 
 
 def _hit_json(hit: KeywordHit) -> dict[str, Any]:

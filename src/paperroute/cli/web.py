@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from . import browse, trending
-from .cli import Format, _config, _fail, _hub, app, out
-from .errors import PaperrouteError
-from .trending import WINDOW_DAYS as WINDOWS
+from .. import browse, trending
+from ..errors import PaperrouteError
+from ..trending import WINDOW_DAYS as WINDOWS
+from .ingest import Format, _config, _fail, _hub, app, out
 
 
 @app.command()
@@ -39,7 +39,7 @@ def serve(
     # Each worker process builds its own app (and engine) from the environment.
     os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
     try:
-        from .web.app import create_app
+        from ..web.app import create_app
 
         create_app(config).state.hub.close()  # migrate once, and fail here if it cannot open
     except PaperrouteError as exc:

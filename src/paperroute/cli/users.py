@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import _fail, _hub, app, out
-from .community import Community
-from .errors import PaperrouteError
+from ..community import Community
+from ..errors import PaperrouteError
+from .ingest import _fail, _hub, app, out
 
 users_app = typer.Typer(help="Readers of the web hub and their admin role.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
