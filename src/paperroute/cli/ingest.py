@@ -1,150 +1,40 @@
-"""The command line: parse arguments, call the use cases, print. Nothing else lives here.
-
-Exit status: 0 when everything went in; 1 when some record, file or response was skipped
-(each is named on stderr with its reason); 2 for a usage or configuration error.
-"""
+"""``paperroute ingest SOURCE`` and ``paperroute demo load``: imports, each with a progress bar
+and a report of what went in and what was skipped."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
-import logging
 import re
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from .. import ingest as use
-from ..config import Config, load_config
+from ..config import Config
 from ..errors import PaperrouteError
-from ..hub import Hub, open_hub
-from ..model import MAX_NOTICES, IngestReport, Paper
+from ..hub import Hub
+from ..model import MAX_NOTICES, IngestReport
 from ..sources.http import HttpClient
 from ..sources.rss import fetch_feed
+from ._common import err, fail, open_hub_or_fail, out, progress_bar
 
-app = typer.Typer(
-    name="paperroute",
-    help="A self-hostable hub for research papers.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 ingest_app = typer.Typer(help="Import papers from a source.", no_args_is_help=True)
-app.add_typer(ingest_app, name="ingest")
 demo_app = typer.Typer(help="The bundled demo data.", no_args_is_help=True)
-app.add_typer(demo_app, name="demo")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+    app.add_typer(demo_app, name="demo")
+
+
 MAX_LISTED = 50
 # A skip reason's kind, for the summary: what comes before the details (quoted values,
 # counts in parentheses, the URL of a request).
 _REASON_END = re.compile(r"[:(';]")
 _LINE_NO = re.compile(r"\bline \d+")
 _GET_URL = re.compile(r"^GET \S+ ")
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is when a record is emitted (tests swap it)."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
-
-
-@dataclasses.dataclass
-class _State:
-    database_url: str | None = None
-    verbose: bool = False
-    embed_model: str | None = None  # `paperroute embed --model`
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-@app.callback()
-def main_options(
-    ctx: typer.Context,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="sqlite:///path or postgresql+psycopg://... "
-            "(default: $PAPERROUTE_DATABASE_URL, else sqlite:///paperroute.db)",
-        ),
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each retry.")] = False,
-) -> None:
-    ctx.obj = _State(database_url, verbose)
-    logger = logging.getLogger("paperroute")
-    logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-
-
-def _config(ctx: typer.Context) -> Config:
-    state: _State = ctx.obj
-    try:
-        return load_config(database_url=state.database_url, embed_model=state.embed_model)
-    except PaperrouteError as exc:
-        _fail(str(exc))
-
-
-@contextmanager
-def _hub(ctx: typer.Context) -> Iterator[Hub]:
-    config = _config(ctx)
-    try:
-        hub = open_hub(config)
-    except PaperrouteError as exc:
-        _fail(str(exc))
-    try:
-        yield hub
-    except PaperrouteError as exc:
-        _fail(str(exc), 1)
-    finally:
-        hub.close()
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} records"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with bar:
-        task = bar.add_task(label, total=None)
-        yield lambda n: bar.advance(task, n)
 
 
 def _report(report: IngestReport) -> None:
@@ -178,7 +68,7 @@ def _import(
     ctx: typer.Context, label: str, run: Callable[[Hub, Callable[[int], None]], IngestReport]
 ) -> None:
     """Run an import with a progress bar, then print its report (and exit 1 on a skip)."""
-    with _hub(ctx) as hub, _progress(label) as progress:
+    with open_hub_or_fail(ctx) as hub, progress_bar(label) as progress:
         report = run(hub, progress)
     _report(report)
 
@@ -195,18 +85,10 @@ def _parse_day(value: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        _fail(f"{option} must be a date like 2026-01-31, not {value!r}")
+        fail(f"{option} must be a date like 2026-01-31, not {value!r}")
 
 
 Paths = Annotated[list[Path], typer.Argument(help="Files to import.")]
-
-
-@app.command()
-def init(ctx: typer.Context) -> None:
-    """Create the database, or bring its schema up to date."""
-    with _hub(ctx) as hub:
-        shown = make_url(hub.config.database_url).render_as_string(hide_password=True)
-        out.print(f"database ready: {shown}", markup=False)
 
 
 @ingest_app.command("jsonl")
@@ -227,12 +109,12 @@ def ingest_hf_daily(
 ) -> None:
     """Hugging Face daily papers, from dumps or live from the API."""
     if bool(paths) == bool(date):
-        _fail("give either dump PATHs or --date D [--until D]")
+        fail("give either dump PATHs or --date D [--until D]")
     if until and not date:
-        _fail("--until needs --date")
+        fail("--until needs --date")
     start = _parse_day(date, "--date") if date else None
     end = _parse_day(until, "--until") if until else None
-    with _hub(ctx) as hub, _progress("Hugging Face daily papers") as progress:
+    with open_hub_or_fail(ctx) as hub, progress_bar("Hugging Face daily papers") as progress:
         if paths:
             report = use.ingest_hf_files(hub, paths, progress)
         else:
@@ -265,11 +147,11 @@ def ingest_oai(
 ) -> None:
     """arXiv OAI-PMH: harvest (resumable, incremental) or import saved responses."""
     if prefix not in {"arXivRaw", "arXiv", "oai_dc"}:
-        _fail(f"--prefix must be arXivRaw, arXiv or oai_dc, not {prefix!r}")
+        fail(f"--prefix must be arXivRaw, arXiv or oai_dc, not {prefix!r}")
     for value, option in ((from_date, "--from"), (until, "--until")):
         if value:
             _parse_day(value, option)
-    with _hub(ctx) as hub, _progress("OAI-PMH") as progress:
+    with open_hub_or_fail(ctx) as hub, progress_bar("OAI-PMH") as progress:
         if paths:
             report = use.ingest_oai_files(hub, paths, progress)
         else:
@@ -298,9 +180,13 @@ def ingest_arxiv_api(
 ) -> None:
     """The arXiv API (Atom), by query or by id list, paged."""
     if bool(query) == bool(ids):
-        _fail("give exactly one of --query or --ids")
+        fail("give exactly one of --query or --ids")
     id_list = [part.strip() for part in (ids or "").split(",") if part.strip()]
-    with _hub(ctx) as hub, _progress("arXiv API") as progress, _arxiv_client(hub.config) as c:
+    with (
+        open_hub_or_fail(ctx) as hub,
+        progress_bar("arXiv API") as progress,
+        _arxiv_client(hub.config) as c,
+    ):
         report = use.ingest_arxiv_api(
             hub, c, query=query, ids=id_list, max_results=max_results, progress=progress
         )
@@ -317,7 +203,7 @@ def ingest_rss(
     ] = None,
 ) -> None:
     """arXiv announcement feed (RSS or Atom, 2024+ format)."""
-    with _hub(ctx) as hub, _progress("announcement feed") as progress:
+    with open_hub_or_fail(ctx) as hub, progress_bar("announcement feed") as progress:
         try:
             if source.startswith(("http://", "https://")):
                 with _arxiv_client(hub.config) as client:
@@ -325,7 +211,7 @@ def ingest_rss(
             else:
                 batch = use.read_feed(Path(source))
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
         report = use.ingest_feed(hub, batch, feed_key=feed_key or source, progress=progress)
     _report(report)
 
@@ -368,118 +254,3 @@ def demo_load(ctx: typer.Context) -> None:
         return report
 
     _import(ctx, "demo data", load)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
-def paper_json(paper: Paper) -> dict[str, Any]:
-    data: dict[str, Any] = _jsonable(dataclasses.asdict(paper))
-    return data
-
-
-@app.command()
-def show(
-    ctx: typer.Context,
-    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id, doi:..., or URL.")],
-    format: Annotated[Format, typer.Option("--format")] = Format.table,
-) -> None:
-    """One paper, with its daily listings and provenance."""
-    with _hub(ctx) as hub:
-        try:
-            paper = hub.paper(paper_id)
-        except PaperrouteError as exc:
-            _fail(str(exc), 1)
-    if format is Format.json:
-        out.print_json(json.dumps(paper_json(paper)))
-        return
-    out.print(Text(paper.title, style="bold"))
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column(overflow="fold")
-    rows: list[tuple[str, object]] = [
-        ("id", paper.id + (f" (v{paper.version})" if paper.version else "")),
-        ("authors", ", ".join(paper.authors)),
-        ("categories", " ".join(paper.categories)),
-        ("submitted", paper.submitted_at),
-        ("updated", paper.updated_at),
-        ("announced", paper.announced_on),
-        ("doi", paper.doi),
-        ("journal-ref", paper.journal_ref),
-        ("comments", paper.comments),
-        ("license", paper.license),
-        ("abs", paper.abs_url),
-        ("pdf", paper.pdf_url),
-        (
-            "code",
-            f"{paper.code_url} (★ {paper.code_stars})"
-            if paper.code_stars is not None
-            else paper.code_url,
-        ),
-        ("project", paper.project_url),
-    ]
-    for label, value in rows:
-        if value:
-            table.add_row(label, Text(str(value)))
-    for entry in paper.daily:
-        detail = f"{entry.day} {entry.source} {entry.kind}"
-        if entry.upvotes is not None:
-            detail += f", {entry.upvotes} upvotes"
-        if entry.submitter:
-            detail += f", submitted by {entry.submitter}"
-        table.add_row("listed", Text(detail))
-    for item in paper.provenance:
-        table.add_row(
-            "source", Text(f"{item.source} {item.source_key} ({item.fetched_at:%Y-%m-%d})")
-        )
-    out.print(table)
-    out.print()
-    out.print(paper.abstract, markup=False)
-
-
-@app.command()
-def stats(
-    ctx: typer.Context, format: Annotated[Format, typer.Option("--format")] = Format.table
-) -> None:
-    """How many papers, authors, daily listings; by source and category."""
-    with _hub(ctx) as hub:
-        result = hub.stats()
-    data = _jsonable(dataclasses.asdict(result))
-    if format is Format.json:
-        out.print_json(json.dumps(data))
-        return
-    table = Table(title="paperroute", show_header=False)
-    table.add_column(style="dim")
-    table.add_column(justify="right")
-    table.add_row("papers", f"{result.papers:,}")
-    table.add_row("  with an arXiv id", f"{result.with_arxiv_id:,}")
-    table.add_row("  with code", f"{result.with_code:,}")
-    table.add_row("authors", f"{result.authors:,}")
-    for source, count in sorted(result.daily_entries.items()):
-        table.add_row(f"daily entries ({source})", f"{count:,}")
-    if result.first_day:
-        table.add_row("days", f"{result.first_day} → {result.last_day}")
-    for source, count in sorted(result.by_source.items()):
-        table.add_row(f"from {source}", f"{count:,}")
-    for category, count in result.top_categories:
-        table.add_row(f"primary {category}", f"{count:,}")
-    out.print(table)
-
-
-# Commands of other parts register on ``app`` when their module is imported.
-from . import digest, search, users, web  # noqa: E402, F401
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted; every finished batch is stored, run again to resume")
-        sys.exit(130)
