@@ -7,12 +7,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import _fail, _hub, app, out
-from .community import Community
-from .errors import PaperrouteError
+from ..community import Community
+from ..errors import PaperrouteError
+from ._common import fail, open_hub_or_fail, out
 
 users_app = typer.Typer(help="Readers of the web hub and their admin role.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+
 
 Email = Annotated[str, typer.Argument(help="The reader's email address.")]
 
@@ -20,11 +24,11 @@ Email = Annotated[str, typer.Argument(help="The reader's email address.")]
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """Every reader: address, name, role, ban."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             readers = Community(hub).users()
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     table = Table("email", "name", "role", "since", "banned")
     for user in readers:
         table.add_row(
@@ -41,11 +45,11 @@ def users_list(ctx: typer.Context) -> None:
 @users_app.command("promote")
 def users_promote(ctx: typer.Context, email: Email) -> None:
     """Make a reader an admin (moderation, /admin); the account is made if it is new."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             user, created = Community(hub).set_admin(email, True)
         except PaperrouteError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     note = " (new account: they sign in with this address)" if created else ""
     out.print(f"{user.email} is now an admin{note}", markup=False)
 
@@ -53,9 +57,9 @@ def users_promote(ctx: typer.Context, email: Email) -> None:
 @users_app.command("demote")
 def users_demote(ctx: typer.Context, email: Email) -> None:
     """Take the admin role back from a reader."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             user, _ = Community(hub).set_admin(email, False)
         except PaperrouteError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     out.print(f"{user.email} is no longer an admin", markup=False)

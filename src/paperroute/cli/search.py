@@ -1,4 +1,4 @@
-"""Search commands: ``search``, ``similar``, ``embed`` (registered on the main app by cli.py)."""
+"""Search commands: ``search``, ``similar``, ``embed``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,16 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from .cli import Format, _fail, _hub, _jsonable, app, err, out
-from .errors import ConfigError, PaperrouteError
-from .search.keyword import MARK_END, MARK_START, KeywordHit
-from .search.service import Mode
+from ..errors import ConfigError, PaperrouteError
+from ..search.keyword import MARK_END, MARK_START, KeywordHit
+from ..search.service import Mode
+from ._common import Format, err, fail, jsonable, open_hub_or_fail, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(search)
+    app.command()(similar)
+    app.command()(embed)
 
 
 def _hit_json(hit: KeywordHit) -> dict[str, Any]:
@@ -30,7 +36,7 @@ def _hit_json(hit: KeywordHit) -> dict[str, Any]:
         "title": hit.title,
         "authors": hit.authors,
         "categories": hit.categories.split(),
-        "announced_on": _jsonable(hit.announced_on),
+        "announced_on": jsonable(hit.announced_on),
         "code_url": hit.code_url,
         "score": round(hit.score, 6),
         "snippet": hit.snippet.replace(MARK_START, "").replace(MARK_END, ""),
@@ -54,7 +60,6 @@ def _print_hits(hits: Sequence[KeywordHit], format: Format, empty: str) -> None:
         out.print()
 
 
-@app.command()
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*, -excluded, filters.')],
@@ -67,14 +72,13 @@ def search(
 ) -> None:
     """Search papers: BM25 over title > authors > abstract, MiniLM vectors, or both fused;
     filters cat:, author:, after:, before:, has:code."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         result = hub.search.query(query, mode=mode, limit=limit)
     for notice in result.notices:
         err.print(notice, markup=False)
     _print_hits(result.hits, format, "no papers found")
 
 
-@app.command()
 def similar(
     ctx: typer.Context,
     paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id, doi:..., or URL.")],
@@ -83,17 +87,16 @@ def similar(
 ) -> None:
     """Papers similar to one paper: its text's BM25 neighbours fused with its vector
     neighbours."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             result = hub.search.similar(paper_id, limit=limit)
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     for notice in result.notices:
         err.print(notice, markup=False)
     _print_hits(result.hits, format, "no similar papers found")
 
 
-@app.command()
 def embed(
     ctx: typer.Context,
     model: Annotated[
@@ -112,7 +115,7 @@ def embed(
     similar papers re-rank by: resumable, an interruption keeps every finished batch."""
     if model is not None:
         ctx.obj.embed_model = model
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         bar = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -128,7 +131,7 @@ def embed(
         try:
             embedder = hub.search.embedder()
         except ConfigError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         err.print(f"model: {embedder.name} ({embedder.version})", markup=False)
         with bar:
             terms = bar.add_task("term bags", total=None)

@@ -15,19 +15,23 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .cli import Format, _fail, _hub, app, err, out
-from .digest import Digests
-from .digest import subscriptions as subs
-from .digest.delivery import Report
-from .digest.model import FREQUENCIES, Subscriber, preferences
-from .errors import ConfigError, PaperrouteError
+from ..digest import Digests
+from ..digest import subscriptions as subs
+from ..digest.delivery import Report
+from ..digest.model import FREQUENCIES, Subscriber, preferences
+from ..errors import ConfigError, PaperrouteError
+from ._common import Format, err, fail, open_hub_or_fail, out
 
 digest_app = typer.Typer(help="Email digests: send, schedule, preview.", no_args_is_help=True)
-app.add_typer(digest_app, name="digest")
 subscribers_app = typer.Typer(help="Digest subscribers and suppressions.", no_args_is_help=True)
-app.add_typer(subscribers_app, name="subscribers")
 bounces_app = typer.Typer(help="Bounced digest mail.", no_args_is_help=True)
-app.add_typer(bounces_app, name="bounces")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(digest_app, name="digest")
+    app.add_typer(subscribers_app, name="subscribers")
+    app.add_typer(bounces_app, name="bounces")
+
 
 Email = Annotated[str, typer.Argument(help="The subscriber's email address.")]
 
@@ -38,7 +42,7 @@ def _instant(value: str | None) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"--at must be a date and time like 2026-08-21T07:00+02:00, not {value!r}")
+        fail(f"--at must be a date and time like 2026-08-21T07:00+02:00, not {value!r}")
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
@@ -71,15 +75,15 @@ def digest_send(
     ] = None,
 ) -> None:
     """Finish any interrupted run, then send every digest that is due."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             result = Digests(hub.engine, hub.config).send(
                 as_of=_instant(at), ignore_hour=now, dry_run=dry_run, only=only
             )
         except ConfigError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     if result.resumed_runs:
         out.print(f"resumed run(s) {', '.join(map(str, result.resumed_runs))}", markup=False)
     newest = result.ref_day.isoformat() if result.ref_day else "none"
@@ -112,7 +116,7 @@ def digest_run_scheduler(
     """Send due digests every few minutes until interrupted (Ctrl-C or SIGTERM)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         out.print("digest scheduler running; Ctrl-C stops it", markup=False)
         try:
             Digests(hub.engine, hub.config).run_scheduler(stop, interval=interval)
@@ -129,11 +133,11 @@ def digest_preview(
     at: Annotated[str | None, typer.Option("--at", help="As if it were this time.")] = None,
 ) -> None:
     """The digest EMAIL would get next (nothing is sent or stored)."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             rendered = Digests(hub.engine, hub.config).preview(email, as_of=_instant(at))
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     if raw:
         out.print(rendered.raw.decode("utf-8", "replace"), markup=False, highlight=False)
     elif html:
@@ -174,12 +178,12 @@ def subscribers_list(
     format: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
     """Subscribers, newest first, with their choices and any suppression."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             rows = subs.listing(hub.engine, status, limit)
             counts = subs.counts(hub.engine)
         except PaperrouteError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if format is Format.json:
         out.print_json(json.dumps([_subscriber_json(s, why) for s, why in rows]))
         return
@@ -239,7 +243,7 @@ def subscribers_add(
         "timezone": timezone,
         "max_papers": max_papers,
     }
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         digests = Digests(hub.engine, hub.config)
         try:
             if confirmed:
@@ -249,19 +253,19 @@ def subscribers_add(
                 outcome = digests.subscribe(email, fields)
                 out.print(outcome.message, markup=False)
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
 
 
 @subscribers_app.command("remove")
 def subscribers_remove(ctx: typer.Context, email: Email) -> None:
     """Delete a subscriber and its send log (a suppression of the address stays)."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             found = subs.remove(hub.engine, email)
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     if not found:
-        _fail(f"no subscriber {email.strip()[:100]!r}", 1)
+        fail(f"no subscriber {email.strip()[:100]!r}", 1)
     out.print("removed", markup=False)
 
 
@@ -273,11 +277,11 @@ def subscribers_suppress(
     lift: Annotated[bool, typer.Option("--lift", help="Take the address off the list.")] = False,
 ) -> None:
     """Put an address on the suppression list (nothing is ever mailed to it), or --lift it."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             subs.set_suppressed(hub.engine, email, "manual", reason or "by an operator", lift=lift)
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     out.print("lifted" if lift else "suppressed", markup=False)
 
 
@@ -288,11 +292,11 @@ def bounces_process(
 ) -> None:
     """Read delivery status notifications (RFC 3464) and mailed unsubscribe requests;
     suppress addresses over the bounce thresholds."""
-    with _hub(ctx) as hub:
+    with open_hub_or_fail(ctx) as hub:
         try:
             report = Digests(hub.engine, hub.config).bounces_from_path(path)
         except PaperrouteError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
     for bounce in report.bounces:
         out.print(f"{bounce.kind} bounce {bounce.email} {bounce.status}", markup=False)
     for line in report.not_dsn:

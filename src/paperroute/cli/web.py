@@ -10,13 +10,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from . import browse, trending
-from .cli import Format, _config, _fail, _hub, app, out
-from .errors import PaperrouteError
-from .trending import WINDOW_DAYS as WINDOWS
+from .. import browse, trending
+from ..errors import PaperrouteError
+from ..trending import WINDOW_DAYS as WINDOWS
+from ._common import Format, config_or_fail, fail, open_hub_or_fail, out
 
 
-@app.command()
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command("trending")(trending_command)
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -29,21 +33,21 @@ def serve(
     """Serve the web hub (pages, JSON API, feeds) with uvicorn."""
     import uvicorn
 
-    config = _config(ctx)
+    config = config_or_fail(ctx)
     if config.demo and not _loopback(host):
         # /dev/outbox shows every sign-in link, the demo admin's too.
-        _fail(
+        fail(
             f"demo mode lets anyone sign in as its admin through /dev/outbox: serve it on "
             f"127.0.0.1 (or ::1), not {host}, or turn demo mode off (PAPERROUTE_DEMO=0)"
         )
     # Each worker process builds its own app (and engine) from the environment.
     os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
     try:
-        from .web.app import create_app
+        from ..web.app import create_app
 
         create_app(config).state.hub.close()  # migrate once, and fail here if it cannot open
     except PaperrouteError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     count = workers or os.cpu_count() or 1
     shown = f"[{host}]" if ":" in host else host
     out.print(f"paperroute: serving http://{shown}:{port}/ with {count} worker(s)", markup=False)
@@ -70,7 +74,6 @@ def _loopback(host: str) -> bool:
         return False
 
 
-@app.command("trending")
 def trending_command(
     ctx: typer.Context,
     window: Annotated[str, typer.Option("--window", help="week, month or all.")] = "week",
@@ -82,19 +85,19 @@ def trending_command(
 ) -> None:
     """The trending ranking, or each term of one paper's score (docs/trending.md)."""
     if window not in WINDOWS:
-        _fail(f"--window must be week, month or all, not {window!r}")
-    with _hub(ctx) as hub:
+        fail(f"--window must be week, month or all, not {window!r}")
+    with open_hub_or_fail(ctx) as hub:
         weights = trending.Weights.from_config(hub.config)
         if explain is not None:
             try:
                 paper = hub.papers.show(explain)
             except PaperrouteError as exc:
-                _fail(str(exc), 1)
+                fail(str(exc), 1)
             with browse.reading(hub.engine) as connection:
                 pk = browse.paper_pk(connection, paper.id)
                 terms = trending.explain(connection, weights, pk, window) if pk else None
             if terms is None:
-                _fail(f"paper {paper.id} is hidden", 1)
+                fail(f"paper {paper.id} is hidden", 1)
             rows = [_row(terms)]
         else:
             with browse.reading(hub.engine) as connection:
