@@ -21,6 +21,7 @@ from .hub import Hub
 from .model import Paper
 from .store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from .store.schema_community import comments, hidden_papers, votes
+from .store.types import as_date
 
 MAX_PAGE = 200
 SNIPPET_CHARS = 420
@@ -69,14 +70,6 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield connection
     except SQLAlchemyError as exc:
         raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
-
-
-def as_date(value: object) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def storable(text: str) -> bool:

@@ -24,6 +24,7 @@ from .browse import newest_day, visible
 from .config import Config
 from .store.schema import daily_entries, papers
 from .store.schema_community import votes
+from .store.types import as_date
 
 WINDOW_DAYS = {"week": 7, "month": 30, "all": None}
 
@@ -117,8 +118,7 @@ def _midnight(value: object) -> dt.datetime | None:
         return None
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return dt.datetime.combine(as_date(value) or dt.date.min, dt.time(), tzinfo=dt.UTC)
 
 
 def candidates(

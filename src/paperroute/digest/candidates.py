@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, func, select
 
 from .. import trending
-from ..browse import Card, as_date, load_cards, visible
+from ..browse import Card, load_cards, visible
 from ..config import Config
 from ..search.query import Query, Term, parse_query, split_words
 from ..store.merge import fold_name
 from ..store.schema import daily_entries
+from ..store.types import as_date
 
 MAX_WINDOW_DAYS = 14
 

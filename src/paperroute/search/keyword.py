@@ -20,6 +20,7 @@ import snowballstemmer  # type: ignore[import-untyped]
 from sqlalchemy import Connection, bindparam, text
 
 from ..store.merge import fold_name
+from ..store.types import as_date
 from .query import Query, Term, split_words
 
 MARK_START = "\x02"
@@ -447,7 +448,7 @@ def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[Keywo
             title=row.title,
             authors=row.authors_text,
             categories=row.categories,
-            announced_on=_day(row.announced_on),
+            announced_on=as_date(row.announced_on),
             code_url=row.code_url,
             score=float(row.score),
             snippet=row.snippet or "",
@@ -455,9 +456,3 @@ def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[Keywo
         )
         for row in rows
     ]
-
-
-def _day(value: object) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, bindparam, text
 
+from ..store.types import as_date
 from .fusion import fuse_weighted
 from .index import VectorIndex
 from .keyword import (
@@ -27,7 +28,6 @@ from .keyword import (
     MARK_START,
     FrequencyCache,
     KeywordHit,
-    _day,
     _filters,
     _fts5_term,
     add_snippets,
@@ -374,7 +374,7 @@ def load_hits(
                 title=row.title,
                 authors=row.authors_text,
                 categories=row.categories,
-                announced_on=_day(row.announced_on),
+                announced_on=as_date(row.announced_on),
                 code_url=row.code_url,
                 score=float(score),
                 snippet=snippet,

@@ -12,6 +12,7 @@ from ..ids import try_arxiv_id, try_doi
 from ..model import Paper, Provenance
 from .rows import load_states
 from .schema import authors, daily_entries, paper_categories, papers, provenance
+from .types import as_date
 
 # Paper's fields that PaperState holds too; daily entries and provenance are read apart.
 _MERGED_FIELDS = tuple(
@@ -63,14 +64,6 @@ class Stats:
     top_categories: list[tuple[str, int]]
 
 
-def _date(value: object) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def stats(connection: Connection) -> Stats:
     count = func.count()
     day_counts = connection.execute(
@@ -93,8 +86,8 @@ def stats(connection: Connection) -> Stats:
         with_code=connection.scalar(select(count).where(papers.c.code_url.is_not(None))) or 0,
         with_arxiv_id=connection.scalar(select(count).where(papers.c.arxiv_id.is_not(None))) or 0,
         daily_entries={row[0]: row[1] for row in day_counts},
-        first_day=_date(first),
-        last_day=_date(last),
+        first_day=as_date(first),
+        last_day=as_date(last),
         by_source={row[0]: row[1] for row in sources},
         top_categories=[(row[0], row[1]) for row in top],
     )

@@ -35,3 +35,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
         return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+
+def as_date(value: object) -> dt.date | None:
+    """A day from a query that bypasses column types (an aggregate, a UNION, text SQL):
+    SQLite hands back text there, PostgreSQL a date; a datetime gives its day."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
+from ..clock import Clock, utcnow
 from ..ids import content_hash_id, surname_key, title_hash
 from ..model import DailyEntry, PaperRecord
 from .bulk import bulk_insert
@@ -35,10 +36,6 @@ Outcome = Literal["inserted", "updated", "unchanged"]
 _AUTHOR_CACHE_LIMIT = 300_000
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 @dataclass(slots=True)
 class _Slot:
     """A paper touched by the batch: its state now and as it was stored before."""
@@ -48,7 +45,7 @@ class _Slot:
 
 
 class PaperWriter:
-    def __init__(self, engine: Engine, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
         self._engine = engine
         self._clock = clock
         self._author_pks: dict[str, int] = {}

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import browse, trending
 from ..errors import NotFound
 from ..store.schema import daily_entries
+from ..store.types import as_date
 from . import params
 from .deps import anonymous_token, cached_page, get_hub, page_cache, paper_view, render_cached
 from .templating import paper_url
@@ -90,7 +91,7 @@ def _range_context(
             connection, start, end, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         days = [
-            (browse.as_date(d), n)
+            (as_date(d), n)
             for d, n in connection.execute(
                 select(daily_entries.c.day, func.count())
                 .where(daily_entries.c.day.between(start, end))
