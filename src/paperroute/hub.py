@@ -17,7 +17,7 @@ from .errors import StorageError
 from .papers import Papers
 from .search.embedder import Embedder
 from .search.service import MAX_SEARCH_LIMIT, Mode, Searcher, SearchResult, SimilarResult
-from .store.engine import create_db_engine, migrate
+from .store.engine import create_db_engine, migrate, shown_url
 from .store.session import Database
 
 
@@ -35,6 +35,10 @@ class Hub:
     def engine(self) -> Engine:
         """Transitional (issue 10): removed once web/, the CLI and tests use services."""
         return self._db.engine
+
+    def database(self) -> str:
+        """The database's URL, its password hidden."""
+        return shown_url(self.config.database_url)
 
     def close(self) -> None:
         self.search.close()

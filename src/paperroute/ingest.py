@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
+from .config import Config
 from .errors import InvalidInput, SourceError
 from .hub import Hub
 from .model import IngestReport, ParseItem, RecordError
@@ -31,6 +32,28 @@ MAX_DOCUMENT = 256 * 1024 * 1024  # whole-document formats are read into memory
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 Parser = Callable[[bytes, str], Iterable[ParseItem]]
+
+
+def arxiv_client(config: Config) -> HttpClient:
+    """An HTTP client paced as arXiv asks (``arxiv_min_interval``)."""
+    return HttpClient(
+        min_interval=config.arxiv_min_interval,
+        max_retries=config.http_max_retries,
+        timeout=config.http_timeout,
+    )
+
+
+def hf_client(config: Config) -> HttpClient:
+    """An HTTP client for Hugging Face's API."""
+    return HttpClient(
+        min_interval=0.5, max_retries=config.http_max_retries, timeout=config.http_timeout
+    )
+
+
+def fetch_feed(config: Config, url: str) -> rss.FeedBatch:
+    """An announcement feed fetched from ``url``. Raises SourceError."""
+    with arxiv_client(config) as client:
+        return rss.fetch_feed(client, url)
 
 
 def _read(path: Path) -> bytes:

@@ -12,12 +12,9 @@ from typing import Annotated
 import typer
 
 from .. import ingest as use
-from ..config import Config
 from ..errors import PaperrouteError
 from ..hub import Hub
 from ..model import MAX_NOTICES, IngestReport
-from ..sources.http import HttpClient
-from ..sources.rss import fetch_feed
 from ._common import err, fail, open_hub_or_fail, out, progress_bar
 
 ingest_app = typer.Typer(help="Import papers from a source.", no_args_is_help=True)
@@ -73,14 +70,6 @@ def _import(
     _report(report)
 
 
-def _arxiv_client(config: Config) -> HttpClient:
-    return HttpClient(
-        min_interval=config.arxiv_min_interval,
-        max_retries=config.http_max_retries,
-        timeout=config.http_timeout,
-    )
-
-
 def _parse_day(value: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -119,12 +108,7 @@ def ingest_hf_daily(
             report = use.ingest_hf_files(hub, paths, progress)
         else:
             assert start is not None
-            client = HttpClient(
-                min_interval=0.5,
-                max_retries=hub.config.http_max_retries,
-                timeout=hub.config.http_timeout,
-            )
-            with client:
+            with use.hf_client(hub.config) as client:
                 report = use.ingest_hf_days(hub, client, start, end, progress)
     _report(report)
 
@@ -155,7 +139,7 @@ def ingest_oai(
         if paths:
             report = use.ingest_oai_files(hub, paths, progress)
         else:
-            with _arxiv_client(hub.config) as client:
+            with use.arxiv_client(hub.config) as client:
                 report = use.harvest_oai(
                     hub,
                     client,
@@ -185,7 +169,7 @@ def ingest_arxiv_api(
     with (
         open_hub_or_fail(ctx) as hub,
         progress_bar("arXiv API") as progress,
-        _arxiv_client(hub.config) as c,
+        use.arxiv_client(hub.config) as c,
     ):
         report = use.ingest_arxiv_api(
             hub, c, query=query, ids=id_list, max_results=max_results, progress=progress
@@ -206,8 +190,7 @@ def ingest_rss(
     with open_hub_or_fail(ctx) as hub, progress_bar("announcement feed") as progress:
         try:
             if source.startswith(("http://", "https://")):
-                with _arxiv_client(hub.config) as client:
-                    batch = fetch_feed(client, source)
+                batch = use.fetch_feed(hub.config, source)
             else:
                 batch = use.read_feed(Path(source))
         except PaperrouteError as exc:

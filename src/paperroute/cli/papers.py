@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from ..errors import PaperrouteError
 from ..model import Paper
@@ -25,8 +24,7 @@ def register(app: typer.Typer) -> None:
 def init(ctx: typer.Context) -> None:
     """Create the database, or bring its schema up to date."""
     with open_hub_or_fail(ctx) as hub:
-        shown = make_url(hub.config.database_url).render_as_string(hide_password=True)
-        out.print(f"database ready: {shown}", markup=False)
+        out.print(f"database ready: {hub.database()}", markup=False)
 
 
 def paper_json(paper: Paper) -> dict[str, Any]:

@@ -67,6 +67,14 @@ def create_db_engine(url: str) -> Engine:
     raise StorageError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
 
 
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an invalid database URL)"
+
+
 def _alembic_config() -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(_MIGRATIONS))
