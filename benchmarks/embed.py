@@ -3,7 +3,7 @@
     python benchmarks/embed.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
         [--count 512] [--rounds 3] [--threads 2]
 
-Uses ``paperroute.search.embedder_onnx`` (the default ``embed_backend``, "auto"): an
+Uses ``paperroute.search._embedder_onnx`` (the default ``embed_backend``, "auto"): an
 ONNX graph of all-MiniLM-L6-v2 built with ``onnx.helper`` from the safetensors weights (no
 torch); tokenisation, length-sorted batching, mean pooling and L2 normalisation are shared with
 the numpy embedder. ``--spinning`` lets idle onnxruntime threads spin (off by default). Both
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from _common import long_abstracts, peak_rss_mb
+from paperroute.search._embedder_onnx import OrtEmbedder
 from paperroute.search.embedder import load_minilm
-from paperroute.search.embedder_onnx import OrtEmbedder
 
 
 def main() -> None:

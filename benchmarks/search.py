@@ -154,8 +154,8 @@ def _store_synthetic_vectors(hub: Any, rng: np.random.Generator) -> None:
     few) plus noise, float16, as `paperroute embed` would store them."""
     from sqlalchemy import select
 
+    from paperroute.search._vectors import Pending, store_batch
     from paperroute.search.embedder import MODEL_NAME
-    from paperroute.search.vectors import Pending, store_batch
     from paperroute.store.schema import papers
     from paperroute.store.schema_vectors import embedding_models
 

@@ -53,17 +53,17 @@ from sqlalchemy import select
 
 from _common import hf_dump_items
 from paperroute import Config, open_hub
-from paperroute.search.embedder import load_minilm
-from paperroute.search.fusion import fuse_rrf, fuse_weighted
-from paperroute.search.query import parse_query, split_words
-from paperroute.search.semantic import (
+from paperroute.search._semantic import (
     keyword_ranking,
     semantic_ranking,
     semantic_text,
     similar_keyword,
 )
+from paperroute.search._vectors import Pending, paper_text, store_batch, text_hash
+from paperroute.search.embedder import load_minilm
+from paperroute.search.fusion import fuse_rrf, fuse_weighted
+from paperroute.search.query import parse_query, split_words
 from paperroute.search.service import Mode
-from paperroute.search.vectors import Pending, paper_text, store_batch, text_hash
 from paperroute.sources.common import build_record
 from paperroute.store.schema import papers
 
@@ -412,7 +412,7 @@ def main() -> None:
             ).all()
         pk_of = {row.id: row.pk for row in rows}
         id_of = {row.pk: row.id for row in rows}
-        from paperroute.search.vectors import prepare_model
+        from paperroute.search._vectors import prepare_model
 
         embedder_stub = load_minilm()
         prepare_model(hub.engine, embedder_stub, 128)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from paperroute import Config, open_hub
-from paperroute.search.demo_vectors import DEMO_VECTORS, export_vectors
+from paperroute.search._demo_vectors import DEMO_VECTORS, export_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,8 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .config import Config
 from .errors import StorageError
 from .papers import Papers
-from .search.embedder import Embedder
-from .search.service import MAX_SEARCH_LIMIT, Mode, Searcher, SearchResult, SimilarResult
+from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
 from .store.engine import create_db_engine, migrate, shown_url
 from .store.session import Database
 

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from paperroute import Config, Hub, open_hub
-from paperroute.search.demo_vectors import export_vectors, import_vectors
+from paperroute.search._demo_vectors import export_vectors, import_vectors
 from paperroute.search.service import Mode
 from paperroute.store.schema import papers
 from paperroute.store.schema_vectors import embeddings

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import create_engine, select
 
 from paperroute import Config, Hub, open_hub
-from paperroute.search.index import VectorIndex
+from paperroute.search._index import VectorIndex
 from paperroute.search.service import Mode
 from paperroute.store.schema import papers
 from support.embedders import HashEmbedder
@@ -27,7 +27,7 @@ def _small(config: Config, exact_max: int = 100) -> Config:
 
 
 def _stored_vectors(hub: Hub) -> dict[int, np.ndarray]:
-    from paperroute.search.vectors import iter_vectors
+    from paperroute.search._vectors import iter_vectors
 
     index = hub.search.index
     with hub.engine.connect() as connection:

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from paperroute import Config, open_hub
 from paperroute.errors import ConfigError
+from paperroute.search._vectors import paper_text
 from paperroute.search.embedder import MODEL_NAME, load_embedder
 from paperroute.search.service import Mode
-from paperroute.search.vectors import paper_text
 from paperroute.store.schema_vectors import embeddings
 from support.search_corpus import corpus_records
 

@@ -320,8 +320,8 @@ def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) 
 
 
 def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
+    from paperroute.search._semantic import SIMILAR_VECTOR_WEIGHT, tfidf_rerank
     from paperroute.search.keyword import FrequencyCache
-    from paperroute.search.semantic import SIMILAR_VECTOR_WEIGHT, tfidf_rerank
 
     records = corpus_records()
     with embedded.engine.connect() as connection:

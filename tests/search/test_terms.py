@@ -1,4 +1,4 @@
-"""Term bags (search/terms.py): the stored form, the cosine they give, and keeping them in
+"""Term bags (search/_terms.py): the stored form, the cosine they give, and keeping them in
 step with the papers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
 from paperroute import Hub
-from paperroute.search.terms import (
+from paperroute.search._terms import (
     decode_bag,
     encode_bag,
     load_bags,

@@ -11,8 +11,8 @@ import pytest
 
 from paperroute.config import Config, load_config
 from paperroute.errors import ConfigError
+from paperroute.search._embedder_onnx import OrtEmbedder
 from paperroute.search.embedder import MODEL_NAME, Embedder, MiniLMEmbedder, load_embedder
-from paperroute.search.embedder_onnx import OrtEmbedder
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CORPUS = DATA / "jsonl" / "corpus-300.jsonl.gz"
@@ -36,7 +36,7 @@ def ort_embedder() -> Embedder:
 @needs_weights
 @needs_ort
 def test_matches_sentence_transformers_reference(ort_embedder: Embedder) -> None:
-    from paperroute.search.embedder_onnx import OrtEmbedder
+    from paperroute.search._embedder_onnx import OrtEmbedder
 
     assert isinstance(ort_embedder, OrtEmbedder)
     assert isinstance(ort_embedder, Embedder)

@@ -19,8 +19,7 @@ from rich.progress import (
 from rich.text import Text
 
 from ..errors import ConfigError, PaperrouteError
-from ..search.keyword import MARK_END, MARK_START, KeywordHit
-from ..search.service import Mode
+from ..search import MARK_END, MARK_START, KeywordHit, Mode
 from ._common import Format, err, fail, jsonable, open_hub_or_fail, out
 
 

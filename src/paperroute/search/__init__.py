@@ -1,1 +1,27 @@
-"""Search: query language, keyword search; semantic and hybrid search come later."""
+"""Search: the query language, keyword, semantic and hybrid search, similar papers.
+
+``hub.search`` (a ``Searcher``) is the way in; these are its public types. Modules whose name
+starts with ``_`` (the vector index, stored vectors and term bags, the semantic ranking) are
+internal to the package.
+"""
+
+from .embedder import Embedder
+from .keyword import MARK_END, MARK_START, KeywordHit
+from .query import Query, Term, parse_query, split_words
+from .service import MAX_SEARCH_LIMIT, Mode, Searcher, SearchResult, SimilarResult
+
+__all__ = [
+    "MARK_END",
+    "MARK_START",
+    "MAX_SEARCH_LIMIT",
+    "Embedder",
+    "KeywordHit",
+    "Mode",
+    "Query",
+    "SearchResult",
+    "Searcher",
+    "SimilarResult",
+    "Term",
+    "parse_query",
+    "split_words",
+]

@@ -402,7 +402,7 @@ def load_embedder(
         raise ConfigError(
             f"embed_backend must be one of {', '.join(EMBED_BACKENDS)}, not {backend!r}"
         )
-    from .embedder_onnx import OrtEmbedder, onnxruntime_missing, require_onnxruntime
+    from ._embedder_onnx import OrtEmbedder, onnxruntime_missing, require_onnxruntime
 
     if backend == "onnxruntime":
         require_onnxruntime()

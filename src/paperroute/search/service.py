@@ -21,12 +21,9 @@ from ..errors import ConfigError, NotFound
 from ..model import Paper
 from ..store import queries
 from ..store.session import Database, resumable_write_error, storage_error
-from .demo_vectors import import_demo_vectors
-from .embedder import MODEL_NAME, Embedder, load_embedder
-from .index import VectorIndex, default_index_folder
-from .keyword import FrequencyCache, KeywordHit
-from .query import Query, parse_query
-from .semantic import (
+from ._demo_vectors import import_demo_vectors
+from ._index import VectorIndex, default_index_folder
+from ._semantic import (
     hybrid_ranking,
     keyword_ranking,
     load_hits,
@@ -34,8 +31,11 @@ from .semantic import (
     semantic_text,
     similar_ranking,
 )
-from .terms import store_missing_bags
-from .vectors import embed_pending
+from ._terms import store_missing_bags
+from ._vectors import embed_pending
+from .embedder import MODEL_NAME, Embedder, load_embedder
+from .keyword import FrequencyCache, KeywordHit
+from .query import Query, parse_query
 
 F32 = npt.NDArray[np.float32]
 MAX_SEARCH_LIMIT = 200

@@ -44,7 +44,7 @@ embeddings = Table(
     Index("ix_embeddings_model_created", "model", "created_at"),
 )
 
-# Each paper's words and two-word sequences with their counts (search/terms.py), for the
+# Each paper's words and two-word sequences with their counts (search/_terms.py), for the
 # tf-idf re-ranking of similar papers; dropped when the paper's text changes (migration 0006).
 paper_terms = Table(
     "paper_terms",

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config, load_config
 from ..hub import open_hub
-from ..search.embedder import Embedder
+from ..search import Embedder
 from . import problems
 from .cache import DataVersion, PageCache
 from .templating import configure_templates

@@ -18,9 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import browse
 from ..hub import SearchResult
-from ..search.keyword import MARK_END, MARK_START, KeywordHit
-from ..search.query import parse_query
-from ..search.service import MAX_SEARCH_LIMIT, Mode
+from ..search import MARK_END, MARK_START, MAX_SEARCH_LIMIT, KeywordHit, Mode, parse_query
 from .api import card_json
 from .deps import get_hub, render
 from .feeds import card_entries

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from ..store.schema import papers
 from ..store.schema_vectors import embedding_models, embeddings
-from .vectors import (
+from ._vectors import (
     VECTOR_DTYPE,
     decode_vectors,
     model_info,

@@ -21,8 +21,9 @@ import numpy.typing as npt
 from sqlalchemy import Connection, bindparam, text
 
 from ..store.types import as_date
+from ._index import VectorIndex
+from ._terms import load_bags, term_counts, tfidf_cosines, useful
 from .fusion import fuse_weighted
-from .index import VectorIndex
 from .keyword import (
     MARK_END,
     MARK_START,
@@ -34,7 +35,6 @@ from .keyword import (
     keyword_search,
 )
 from .query import Query, split_words
-from .terms import load_bags, term_counts, tfidf_cosines, useful
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]

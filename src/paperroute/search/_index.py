@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine
 
-from .vectors import count_vectors, iter_vectors, model_info
+from ._vectors import count_vectors, iter_vectors, model_info
 
 log = logging.getLogger(__name__)
 
