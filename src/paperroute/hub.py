@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .config import Config
 from .errors import StorageError
 from .papers import Papers
+from .reading import Reading
 from .search.embedder import Embedder
 from .search.service import MAX_SEARCH_LIMIT, Mode, Searcher, SearchResult, SimilarResult
 from .store.engine import create_db_engine, migrate
@@ -28,6 +29,7 @@ class Hub:
         self._db = db
         self.config = config
         self.papers = Papers(db, config)
+        self.reading = Reading(db, config)
         # The embedder and the vector index are loaded when first needed.
         self.search = Searcher(db, config, embedder)
 
