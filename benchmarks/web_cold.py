@@ -28,7 +28,6 @@ from fastapi.testclient import TestClient
 
 from paperroute import Config
 from paperroute.web.app import create_app
-from paperroute.web.cache import DataVersion
 
 PATHS = ["/", "/trending", "/papers/2608.16590", "/api/v1/trending", "/feeds/daily.atom"]
 
@@ -56,13 +55,12 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
                 if response.status_code != 200:
                     raise SystemExit(f"{path}: {response.status_code}")
             results[path] = _figures(samples[1:])  # the first warms the connection pool
-        version = DataVersion(app.state.hub.engine)  # what each worker runs once a second
+        version = app.state.hub.reading.data_version  # what each worker runs once a second
         samples = []
         for _ in range(repeat):
             start = time.perf_counter()
             version()
             samples.append(time.perf_counter() - start)
-        version.close()
         results["data_version"] = _figures(samples)
     return results
 

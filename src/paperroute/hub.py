@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .config import Config
 from .errors import StorageError
 from .papers import Papers
+from .reading import Reading
 from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
 from .store.engine import create_db_engine, migrate, shown_url
 from .store.session import Database
@@ -27,6 +28,7 @@ class Hub:
         self._db = db
         self.config = config
         self.papers = Papers(db, config)
+        self.reading = Reading(db, config)
         # The embedder and the vector index are loaded when first needed.
         self.search = Searcher(db, config, embedder)
 
@@ -41,6 +43,7 @@ class Hub:
 
     def close(self) -> None:
         self.search.close()
+        self.reading.close()
         self._db.dispose()
 
     def __enter__(self) -> Hub:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from paperroute import trending
-from paperroute.store.engine import create_db_engine
+from paperroute import Config, open_hub
+from paperroute.reading import Weights
 from paperroute.web.templating import paper_url
 from support.browser import screenshot
 from support.smtp import SmtpServer
@@ -32,15 +32,11 @@ def server_env(smtp: SmtpServer) -> dict[str, str]:
 def _climber(database_url: str) -> tuple[str, int]:
     """A paper on the first trending page that one more upvote lifts above its neighbour,
     and its 1-based rank now."""
-    engine = create_db_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            ranked = trending.rank(connection, trending.Weights(), "week")[:30]
-    finally:
-        engine.dispose()
+    with open_hub(Config(database_url=database_url)) as hub:
+        ranked = hub.reading.trending("week", limit=30).ranked
     for index in range(1, len(ranked)):
         terms, above = ranked[index], ranked[index - 1]
-        lift = trending.Weights().upvote_weight * (terms.age_days + 1) ** -1.5
+        lift = Weights().upvote_weight * (terms.age_days + 1) ** -1.5
         if terms.score + lift > above.score + 1e-9:
             return terms.id, index + 1
     pytest.fail("no paper on the first trending page can climb with one vote")

@@ -11,12 +11,12 @@ from html import unescape
 
 import pytest
 
-from paperroute.browse import Card
 from paperroute.config import Config
 from paperroute.digest.mime import HeaderError, assemble
 from paperroute.digest.model import Pick, Subscriber, preferences
 from paperroute.digest.render import Renderer, message_id
 from paperroute.errors import ConfigError
+from paperroute.reading import Card
 
 HOSTILE = "Bcc: victim@example.org\r\nX-Evil: 1\n<script>alert(1)</script> \u2028 é ☃"
 SENT = dt.datetime(2026, 8, 22, 9, 0, tzinfo=dt.UTC)

@@ -76,10 +76,9 @@ def test_the_data_version_moves_with_a_write_by_another_connection(database_url:
     from sqlalchemy import create_engine, text
 
     from paperroute import Config, open_hub
-    from paperroute.web.cache import DataVersion
 
     with open_hub(Config(database_url=database_url)) as hub:
-        version = DataVersion(hub.engine)
+        version = hub.reading.data_version
         try:
             before = version()
             assert version() == before
@@ -94,4 +93,4 @@ def test_the_data_version_moves_with_a_write_by_another_connection(database_url:
             other.dispose()
             assert version() != before
         finally:
-            version.close()
+            hub.reading.close()

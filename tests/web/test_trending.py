@@ -14,9 +14,9 @@ from sqlalchemy import insert, select
 
 from paperroute import Config, load_config, open_hub
 from paperroute.model import DailyEntry, PaperRecord
+from paperroute.reading import Candidate, Weights, score
 from paperroute.store.schema import papers
 from paperroute.store.schema_community import hidden_papers, users, votes
-from paperroute.trending import Candidate, Weights, score
 from support.cli import cli
 
 REF = dt.datetime(2026, 8, 22, tzinfo=dt.UTC)

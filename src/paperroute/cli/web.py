@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .. import browse, trending
 from ..errors import PaperrouteError
-from ..trending import WINDOW_DAYS as WINDOWS
+from ..reading import WINDOW_DAYS as WINDOWS
+from ..reading import Terms
 from ._common import Format, config_or_fail, fail, open_hub_or_fail, out
 
 
@@ -87,27 +87,22 @@ def trending_command(
     if window not in WINDOWS:
         fail(f"--window must be week, month or all, not {window!r}")
     with open_hub_or_fail(ctx) as hub:
-        weights = trending.Weights.from_config(hub.config)
+        weights = hub.reading.weights
         if explain is not None:
             try:
                 paper = hub.papers.show(explain)
             except PaperrouteError as exc:
                 fail(str(exc), 1)
-            with browse.reading(hub.engine) as connection:
-                pk = browse.paper_pk(connection, paper.id)
-                terms = trending.explain(connection, weights, pk, window) if pk else None
+            terms = hub.reading.explain(paper.id, window)
             if terms is None:
                 fail(f"paper {paper.id} is hidden", 1)
             rows = [_row(terms)]
         else:
-            with browse.reading(hub.engine) as connection:
-                ranked = trending.rank(connection, weights, window)[:limit]
-                titles = {
-                    c.pk: c.title for c in browse.load_cards(connection, [t.pk for t in ranked])
-                }
+            found = hub.reading.trending(window, limit=limit)
+            titles = {c.pk: c.title for c in found.page.cards}
             rows = [
                 {**_row(t), "rank": i, "title": titles.get(t.pk, "")}
-                for i, t in enumerate(ranked, 1)
+                for i, t in enumerate(found.ranked, 1)
             ]
     if format is Format.json:
         out.print_json(json.dumps(rows[0] if explain is not None else rows))
@@ -156,7 +151,7 @@ def trending_command(
     out.print(table)
 
 
-def _row(terms: trending.Terms) -> dict[str, Any]:
+def _row(terms: Terms) -> dict[str, Any]:
     return {
         "id": terms.id,
         "score": round(terms.score, 6),

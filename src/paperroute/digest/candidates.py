@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
-from .. import trending
-from ..browse import Card, load_cards, visible
 from ..config import Config
+from ..reading import Card
+from ..reading import sql as trending
+from ..reading.sql import load_cards, visible
 from ..search.query import Query, Term, parse_query, split_words
 from ..store.merge import fold_name
 from ..store.schema import daily_entries

@@ -36,10 +36,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
 
-from ..browse import Card, load_cards
 from ..config import Config
 from ..errors import ConfigError
 from ..mail.transport import OUTBOX, MailError, SmtpSettings, parse_smtp_url
+from ..reading import Card
+from ..reading.sql import load_cards
 from ..store.schema_digests import (
     bounces,
     digest_received,

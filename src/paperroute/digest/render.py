@@ -16,11 +16,11 @@ import html
 from dataclasses import dataclass
 from email.utils import format_datetime
 
-from ..browse import Card
 from ..config import Config
 from ..errors import ConfigError
 from ..ids import try_arxiv_id
 from ..links import http_url, paper_path
+from ..reading import Card
 from . import links, style
 from .address import display_email
 from .mime import assemble, encoded_header

@@ -16,18 +16,18 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse, trending
-from ..errors import NotFound
 from ..links import http_url
 from ..model import Paper
+from ..reading import MAX_PAGE, Card
+from ..reading.scoring import formula
 from . import params
-from .deps import get_hub, page_cache, paper_view
+from .deps import find_paper, get_hub, page_cache, paper_view
 from .templating import paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["papers"])
 
 JSON_TYPE = "application/json"
-Limit = Annotated[int, Query(ge=1, le=browse.MAX_PAGE, description="items per page")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
 Cursor = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page")
 ]
@@ -129,7 +129,7 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def card_json(card: browse.Card, score: float | None = None) -> dict[str, Any]:
+def card_json(card: Card, score: float | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": card.id,
         "url": paper_url(card.id),
@@ -195,29 +195,17 @@ async def daily(
     offset = decode_cursor(cursor, scope)
 
     def build() -> dict[str, Any]:
-        hub = get_hub(request)
-        with browse.reading(hub.engine) as connection:
-            chosen = day or browse.newest_day(connection)
-            if chosen is None:
-                return {"date": None, "previous_date": None, "next_date": None, "items": [],
-                        "total": 0, "next_cursor": None}  # fmt: skip
-            hf = browse.top_between(connection, chosen, chosen, limit=browse.MAX_PAGE).cards
-            cards = hf[offset : offset + limit]
-            room = limit - len(cards)
-            arxiv = browse.arxiv_listed(
-                connection, chosen, offset=max(0, offset - len(hf)), limit=max(room, 1)
-            )
-            if room:
-                cards += arxiv.cards
-            before, after = browse.neighbour_days(connection, chosen)
-        total = len(hf) + arxiv.total
+        found = get_hub(request).reading.day_slice(day, offset=offset, limit=limit)
+        if found is None:
+            return {"date": None, "previous_date": None, "next_date": None, "items": [],
+                    "total": 0, "next_cursor": None}  # fmt: skip
         return {
-            "date": chosen.isoformat(),
-            "previous_date": _iso(before),
-            "next_date": _iso(after),
-            "items": [card_json(c) for c in cards],
-            "total": total,
-            "next_cursor": _next(scope, offset, len(cards), total),
+            "date": found.day.isoformat(),
+            "previous_date": _iso(found.previous_day),
+            "next_date": _iso(found.next_day),
+            "items": [card_json(c) for c in found.cards],
+            "total": found.total,
+            "next_cursor": _next(scope, offset, len(found.cards), found.total),
         }
 
     return await _cached_json(request, build)
@@ -236,24 +224,15 @@ async def trending_list(
     offset = decode_cursor(cursor, scope)
 
     def build() -> dict[str, Any]:
-        hub = get_hub(request)
-        weights = trending.Weights.from_config(hub.config)
-        with browse.reading(hub.engine) as connection:
-            ranked = trending.rank(connection, weights, chosen)
-            page = ranked[offset : offset + limit]
-            cards = browse.load_cards(connection, [t.pk for t in page])
-        scores = {t.pk: t.score for t in page}
+        found = get_hub(request).reading.trending(chosen, offset=offset, limit=limit)
+        scores = {t.pk: t.score for t in found.ranked}
+        total = found.page.total
         return {
             "window": chosen,
-            "formula": (
-                f"{weights.upvote_weight}*upvotes/(age_days+1)^{weights.gravity}"
-                f" + {weights.star_weight}*log10(1+stars)"
-                f" + {weights.recency_weight}*0.5^(age_days/{weights.recency_half_life})"
-                + (" (all: no decay, no recency)" if chosen == "all" else "")
-            ),
-            "items": [card_json(c, scores[c.pk]) for c in cards],
-            "total": len(ranked),
-            "next_cursor": _next(scope, offset, len(page), len(ranked)),
+            "formula": formula(found.weights, chosen),
+            "items": [card_json(c, scores[c.pk]) for c in found.page.cards],
+            "total": total,
+            "next_cursor": _next(scope, offset, len(found.ranked), total),
         }
 
     return await _cached_json(request, build)
@@ -300,16 +279,13 @@ async def author(request: Request, name: str, cursor: Cursor = None, limit: Limi
     offset = decode_cursor(cursor, scope)
 
     def build() -> dict[str, Any]:
-        with browse.reading(get_hub(request).engine) as connection:
-            stored = browse.author_name(connection, name)
-            if stored is None:
-                raise NotFound(f"no author named {name[:100]!r}")
-            found = browse.by_author(connection, name, offset=offset, limit=limit)
+        found = get_hub(request).reading.author(name, offset=offset, limit=limit)
+        papers = found.papers
         return {
-            "name": stored,
-            "items": [card_json(c) for c in found.cards],
-            "total": found.total,
-            "next_cursor": _next(scope, offset, len(found.cards), found.total),
+            "name": found.name,
+            "items": [card_json(c) for c in papers.cards],
+            "total": papers.total,
+            "next_cursor": _next(scope, offset, len(papers.cards), papers.total),
         }
 
     return await _cached_json(request, build)
@@ -320,8 +296,7 @@ async def category_list(request: Request) -> Response:
     """Every category with its number of papers, largest first."""
 
     def build() -> dict[str, Any]:
-        with browse.reading(get_hub(request).engine) as connection:
-            found = browse.categories(connection)
+        found = get_hub(request).reading.categories()
         return {"items": [{"category": c, "papers": n} for c, n in found]}
 
     return await _cached_json(request, build)
@@ -336,10 +311,7 @@ async def category(
     offset = decode_cursor(cursor, scope)
 
     def build() -> dict[str, Any]:
-        with browse.reading(get_hub(request).engine) as connection:
-            found = browse.in_category(connection, category, offset=offset, limit=limit)
-        if found.total == 0:
-            raise NotFound(f"no papers in category {category[:60]!r}")
+        found = get_hub(request).reading.category(category, offset=offset, limit=limit)
         return {
             "category": category,
             "items": [card_json(c) for c in found.cards],
@@ -356,6 +328,6 @@ async def paper(request: Request, paper_id: str) -> Response:
     """One paper by id, arXiv id (any version) or DOI, with its listings and trending terms."""
 
     def build() -> dict[str, Any]:
-        return _paper_detail(request, browse.find_paper(get_hub(request), paper_id))
+        return _paper_detail(request, find_paper(request, paper_id))
 
     return await _cached_json(request, build)

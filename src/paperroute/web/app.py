@@ -25,7 +25,7 @@ from ..config import Config, load_config
 from ..hub import open_hub
 from ..search import Embedder
 from . import problems
-from .cache import DataVersion, PageCache
+from .cache import PageCache
 from .templating import configure_templates
 
 HERE = Path(__file__).parent
@@ -95,12 +95,10 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     """The hub's web app over the database named by ``config`` (``embedder`` replaces the
     configured one: tests use small deterministic ones)."""
     hub = open_hub(config, embedder)
-    data_version = DataVersion(hub.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        data_version.close()
         hub.close()
 
     app = FastAPI(
@@ -116,7 +114,7 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     configure_templates(templates, config)
     app.state.templates = templates
-    app.state.page_cache = PageCache(data_version)
+    app.state.page_cache = PageCache(hub.reading.data_version)
     app.state.paper_sections = []
     app.state.me_sections = []
     problems.install_error_handlers(app)

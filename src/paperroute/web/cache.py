@@ -1,9 +1,8 @@
 """In-process cache of what anonymous readers get: rendered pages, JSON and feeds, keyed by
 path and query, dropped as a whole when the data changes.
 
-The data version is read at most once per ``check_interval`` seconds: on SQLite
-``PRAGMA data_version`` of a connection kept for it (it changes whenever any other connection
-commits), on PostgreSQL the write-ahead log position (it moves with every committed write).
+The data version (``hub.reading.data_version``: a value that changes with every committed
+write, read without a table scan) is read at most once per ``check_interval`` seconds.
 So an anonymous hit does no database work, and ``StateDefaults`` serves it before routing.
 One cache per worker process (on ``app.state.page_cache``).
 """
@@ -19,48 +18,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import Engine, text
 
 MAX_KEY = 512  # longer queries are served fresh, never stored
-
-
-class DataVersion:
-    """A value that changes whenever a list, a page or a count a reader sees may change."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._lock = threading.Lock()
-        self._watch: Any = None  # a DBAPI connection kept for PRAGMA data_version
-
-    def __call__(self) -> tuple[Any, ...]:
-        if self.engine.dialect.name == "sqlite":
-            with self._lock:
-                if self._watch is None:
-                    self._watch = self.engine.raw_connection()
-                cursor = self._watch.cursor()
-                try:
-                    cursor.execute("PRAGMA data_version")
-                    return ("sqlite", cursor.fetchone()[0])
-                finally:
-                    cursor.close()
-        return self._aggregate()
-
-    def _aggregate(self) -> tuple[Any, ...]:
-        # PostgreSQL: the write-ahead log insert position moves with every write (and, on
-        # a replica, with every replayed one), so it is an exact "something may have changed"
-        # signal that costs no table scan. Other writers' changes only refresh the cache early.
-        query = text(
-            "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text "
-            "ELSE pg_current_wal_insert_lsn()::text END"
-        )
-        with self.engine.connect() as connection:
-            return ("postgresql", connection.execute(query).scalar_one())
-
-    def close(self) -> None:
-        with self._lock:
-            if self._watch is not None:
-                self._watch.close()
-                self._watch = None
 
 
 class PageCache:

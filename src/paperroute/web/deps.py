@@ -10,10 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse, trending
 from ..errors import NotFound
 from ..hub import Hub
 from ..model import Paper
+from ..reading import Card, Terms, storable
 from .cache import PageCache
 
 
@@ -22,17 +22,18 @@ def get_hub(request: Request) -> Hub:
     return hub
 
 
-def paper_view(request: Request, paper: Paper) -> tuple[int, browse.Card, trending.Terms | None]:
+def find_paper(request: Request, ref: str) -> Paper:
+    """``hub.papers.show(ref)``, with text no database can hold answered as not found."""
+    if not storable(ref):
+        raise NotFound(f"no paper {ref[:100]!r}")
+    return get_hub(request).papers.show(ref)
+
+
+def paper_view(request: Request, paper: Paper) -> tuple[int, Card, Terms | None]:
     """A paper's key, card and this week's trending terms (the paper page and its JSON);
     NotFound when it is hidden, even if it was hidden a moment ago."""
-    hub = get_hub(request)
-    with browse.reading(hub.engine) as connection:
-        pk = browse.paper_pk(connection, paper.id)
-        cards = browse.load_cards(connection, [pk]) if pk is not None else []
-        if pk is None or not cards:
-            raise NotFound(f"no paper {paper.id[:100]!r}")
-        terms = trending.explain(connection, trending.Weights.from_config(hub.config), pk, "week")
-    return pk, cards[0], terms
+    view = get_hub(request).reading.paper(paper.id)
+    return view.pk, view.card, view.terms
 
 
 def page_cache(request: Request) -> PageCache:

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse, trending
-from ..errors import NotFound
 from ..links import http_url
+from ..reading import Card
 from . import params
 from .deps import get_hub, page_cache
 from .feedxml import ATOM_TYPE, RSS_TYPE, FeedEntry, build_atom, build_rss
@@ -27,7 +26,7 @@ FEED_SIZE = 50
 DAILY_DAYS = 3
 
 
-def card_entries(cards: Iterable[browse.Card], base_url: str) -> list[FeedEntry]:
+def card_entries(cards: Iterable[Card], base_url: str) -> list[FeedEntry]:
     base = base_url.rstrip("/")
     entries = []
     for card in cards:
@@ -64,7 +63,7 @@ def _document(
 
 
 async def _feed(
-    request: Request, fmt: str, build: Callable[[], tuple[str, str, list[browse.Card]]]
+    request: Request, fmt: str, build: Callable[[], tuple[str, str, list[Card]]]
 ) -> Response:
     cache = page_cache(request)
     hit = cache.get(request)
@@ -83,40 +82,25 @@ async def _feed(
     return Response(body, media_type=media_type)
 
 
-def _daily(request: Request) -> tuple[str, str, list[browse.Card]]:
-    with browse.reading(get_hub(request).engine) as connection:
-        days = browse.listing_days(connection)[-DAILY_DAYS:]
-        cards: list[browse.Card] = []
-        for day in reversed(days):
-            cards += browse.top_between(connection, day, day, limit=FEED_SIZE).cards
-            cards += browse.arxiv_listed(connection, day, limit=FEED_SIZE).cards
+def _daily(request: Request) -> tuple[str, str, list[Card]]:
+    cards = get_hub(request).reading.latest_days(DAILY_DAYS, FEED_SIZE)
     return "paperroute: daily papers", "/", cards[: FEED_SIZE * DAILY_DAYS]
 
 
-def _trending(request: Request, window: str) -> tuple[str, str, list[browse.Card]]:
-    hub = get_hub(request)
-    with browse.reading(hub.engine) as connection:
-        ranked = trending.rank(connection, trending.Weights.from_config(hub.config), window)
-        cards = browse.load_cards(connection, [t.pk for t in ranked[:FEED_SIZE]])
+def _trending(request: Request, window: str) -> tuple[str, str, list[Card]]:
+    found = get_hub(request).reading.trending(window, limit=FEED_SIZE)
     suffix = "" if window == "week" else f"?window={window}"
-    return f"paperroute: trending papers ({window})", f"/trending{suffix}", cards
+    return f"paperroute: trending papers ({window})", f"/trending{suffix}", found.page.cards
 
 
-def _category(request: Request, category: str) -> tuple[str, str, list[browse.Card]]:
-    with browse.reading(get_hub(request).engine) as connection:
-        found = browse.in_category(connection, category, limit=FEED_SIZE)
-    if not found.total:
-        raise NotFound(f"no papers in category {category[:60]!r}")
+def _category(request: Request, category: str) -> tuple[str, str, list[Card]]:
+    found = get_hub(request).reading.category(category, limit=FEED_SIZE)
     return f"paperroute: {category}", category_url(category), found.cards
 
 
-def _author(request: Request, name: str) -> tuple[str, str, list[browse.Card]]:
-    with browse.reading(get_hub(request).engine) as connection:
-        stored = browse.author_name(connection, name)
-        if stored is None:
-            raise NotFound(f"no author named {name[:100]!r}")
-        found = browse.by_author(connection, name, limit=FEED_SIZE)
-    return f"paperroute: papers by {stored}", author_url(stored), found.cards
+def _author(request: Request, name: str) -> tuple[str, str, list[Card]]:
+    found = get_hub(request).reading.author(name, limit=FEED_SIZE)
+    return f"paperroute: papers by {found.name}", author_url(found.name), found.papers.cards
 
 
 def _register(fmt: str) -> None:

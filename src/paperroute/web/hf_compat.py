@@ -18,9 +18,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse, trending
 from ..errors import InvalidInput
 from ..links import http_url
+from ..reading import Card
 from . import params
 from .deps import get_hub, page_cache
 
@@ -39,7 +39,7 @@ def hf_time(value: dt.date | dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def hf_item(card: browse.Card, listed: dt.date | None) -> dict[str, Any]:
+def hf_item(card: Card, listed: dt.date | None) -> dict[str, Any]:
     """One item of /api/daily_papers (the fields huggingface_hub reads, and a few more)."""
     submitter = (
         None if card.submitter is None else {"name": card.submitter, "fullname": card.submitter}
@@ -110,28 +110,9 @@ async def daily_papers(
     generation = cache.generation()
 
     def build() -> list[dict[str, Any]]:
-        hub = get_hub(request)
-        with browse.reading(hub.engine) as connection:
-            if period is None:
-                newest = browse.newest_day(connection)
-                if newest is None:
-                    return []
-                start, end = newest, newest
-            else:
-                start, end = period
-            ranked = browse.top_between(connection, start, end, limit=10_000).cards
-            listed = browse.first_listed(connection, [c.pk for c in ranked], "hf", start, end)
-            if sort == "publishedAt":
-                ranked.sort(
-                    key=lambda c: c.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
-                    reverse=True,
-                )
-            elif sort == "trending":
-                weights = trending.Weights.from_config(hub.config)
-                scores = trending.scores_for(connection, weights, [c.pk for c in ranked], "week")
-                ranked.sort(key=lambda c: -scores[c.pk].score if c.pk in scores else 0.0)
+        ranked = get_hub(request).reading.hf_daily_papers(period, sort)
         chosen = ranked[p * limit : (p + 1) * limit]
-        return [hf_item(card, listed.get(card.pk)) for card in chosen]
+        return [hf_item(card, listed) for card, listed in chosen]
 
     body = json.dumps(await run_in_threadpool(build), ensure_ascii=False).encode()
     cache.put(request, body, "application/json", generation)

@@ -9,15 +9,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse, trending
 from ..errors import NotFound
-from ..store.schema import daily_entries
-from ..store.types import as_date
+from ..reading import Page
 from . import params
-from .deps import anonymous_token, cached_page, get_hub, page_cache, paper_view, render_cached
+from .deps import (
+    anonymous_token,
+    cached_page,
+    find_paper,
+    get_hub,
+    page_cache,
+    paper_view,
+    render_cached,
+)
 from .templating import paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -33,40 +38,28 @@ TRENDING_LINE = (
 WINDOW_TITLES = {"week": "This week", "month": "This month", "all": "All time"}
 
 
-def _pages(page: browse.Page, number: int) -> dict[str, Any]:
+def _pages(page: Page, number: int) -> dict[str, Any]:
     last = max(1, -(-page.total // page.limit))
     if number > 1 and not page.cards:
         raise NotFound(f"page {number} is past the end of this list ({last} pages)")
     return {"page": number, "last_page": last, "total": page.total}
 
 
-def _has_days(connection: Connection, start: dt.date, end: dt.date) -> bool:
-    found = connection.scalar(
-        select(daily_entries.c.day).where(daily_entries.c.day.between(start, end)).limit(1)
-    )
-    return found is not None
-
-
 def _daily_context(request: Request, day: dt.date | None, number: int) -> dict[str, Any]:
-    hub = get_hub(request)
-    with browse.reading(hub.engine) as connection:
-        if day is None:
-            day = browse.newest_day(connection)
-            if day is None:
-                return {"day": None, "empty_hub": True}
-        hf = browse.top_between(connection, day, day, limit=browse.MAX_PAGE)
-        arxiv = browse.arxiv_listed(
-            connection, day, offset=(number - 1) * ARXIV_PAGE_SIZE, limit=ARXIV_PAGE_SIZE
-        )
-        before, after = browse.neighbour_days(connection, day)
+    found = get_hub(request).reading.day(
+        day, arxiv_offset=(number - 1) * ARXIV_PAGE_SIZE, arxiv_limit=ARXIV_PAGE_SIZE
+    )
+    if found is None:
+        return {"day": None, "empty_hub": True}
+    arxiv = found.arxiv
     return {
-        "day": day,
-        "hf": hf.cards if number == 1 else [],
+        "day": found.day,
+        "hf": found.hf if number == 1 else [],
         "arxiv": arxiv,
-        "previous_day": before,
-        "next_day": after,
-        "week": params.iso_week(day),
-        "month": f"{day:%Y-%m}",
+        "previous_day": found.previous_day,
+        "next_day": found.next_day,
+        "week": params.iso_week(found.day),
+        "month": f"{found.day:%Y-%m}",
         **(_pages(arxiv, number) if arxiv.total or number > 1 else {"page": 1, "last_page": 1}),
     }
 
@@ -85,39 +78,26 @@ async def by_day(request: Request, day: str, page: PageNo = 1) -> Response:
 def _range_context(
     request: Request, kind: str, label: str, start: dt.date, end: dt.date, number: int
 ) -> dict[str, Any]:
-    hub = get_hub(request)
-    with browse.reading(hub.engine) as connection:
-        top = browse.top_between(
-            connection, start, end, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        days = [
-            (as_date(d), n)
-            for d, n in connection.execute(
-                select(daily_entries.c.day, func.count())
-                .where(daily_entries.c.day.between(start, end))
-                .group_by(daily_entries.c.day)
-                .order_by(daily_entries.c.day)
-            )
-        ]
-        if kind == "week":
-            prev_start, next_start = start - dt.timedelta(days=7), end + dt.timedelta(days=1)
-            prev_key, next_key = params.iso_week(prev_start), params.iso_week(next_start)
-        else:
-            prev_start, next_start = params.prev_month(start), params.next_month(start)
-            prev_key, next_key = f"{prev_start:%Y-%m}", f"{next_start:%Y-%m}"
-        has_prev = _has_days(connection, dt.date.min, start - dt.timedelta(days=1))
-        has_next = _has_days(connection, next_start, dt.date.max)
+    found = get_hub(request).reading.period(
+        start, end, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    if kind == "week":
+        prev_start, next_start = start - dt.timedelta(days=7), end + dt.timedelta(days=1)
+        prev_key, next_key = params.iso_week(prev_start), params.iso_week(next_start)
+    else:
+        prev_start, next_start = params.prev_month(start), params.next_month(start)
+        prev_key, next_key = f"{prev_start:%Y-%m}", f"{next_start:%Y-%m}"
     return {
         "kind": kind,
         "label": label,
         "start": start,
         "end": end,
-        "top": top,
-        "days": days,
-        "previous": f"/papers/{kind}/{prev_key}" if has_prev else None,
-        "next": f"/papers/{kind}/{next_key}" if has_next else None,
+        "top": found.top,
+        "days": found.days,
+        "previous": f"/papers/{kind}/{prev_key}" if found.has_earlier else None,
+        "next": f"/papers/{kind}/{next_key}" if found.has_later else None,
         "rank_offset": (number - 1) * PAGE_SIZE,
-        **_pages(top, number),
+        **_pages(found.top, number),
     }
 
 
@@ -144,24 +124,17 @@ async def by_month(request: Request, month: str, page: PageNo = 1) -> Response:
 
 
 def _trending_context(request: Request, window: str, number: int) -> dict[str, Any]:
-    hub = get_hub(request)
-    weights = trending.Weights.from_config(hub.config)
-    with browse.reading(hub.engine) as connection:
-        ranked = trending.rank(connection, weights, window)
-        offset = (number - 1) * PAGE_SIZE
-        chosen = ranked[offset : offset + PAGE_SIZE]
-        cards = browse.load_cards(connection, [t.pk for t in chosen])
-    terms = {t.pk: t for t in chosen}
-    page = browse.Page(cards, len(ranked), offset, PAGE_SIZE)
+    offset = (number - 1) * PAGE_SIZE
+    found = get_hub(request).reading.trending(window, offset=offset, limit=PAGE_SIZE)
     return {
         "window": window,
         "windows": WINDOW_TITLES,
         "explanation": TRENDING_LINE,
-        "weights": weights,
-        "cards": cards,
-        "terms": terms,
+        "weights": found.weights,
+        "cards": found.page.cards,
+        "terms": found.terms,
         "rank_offset": offset,
-        **_pages(page, number),
+        **_pages(found.page, number),
     }
 
 
@@ -175,7 +148,7 @@ async def trending_page(request: Request, window: str = "week", page: PageNo = 1
 
 def _paper_context(request: Request, ref: str) -> dict[str, Any] | str:
     """The paper page's context, or the canonical id to redirect to."""
-    paper = browse.find_paper(get_hub(request), ref)
+    paper = find_paper(request, ref)
     if paper.id != ref:
         return paper.id
     pk, card, terms = paper_view(request, paper)
@@ -205,13 +178,8 @@ async def paper_page(request: Request, paper_id: str) -> Response:
 
 
 def _author_context(request: Request, name: str, number: int) -> dict[str, Any]:
-    hub = get_hub(request)
-    with browse.reading(hub.engine) as connection:
-        stored = browse.author_name(connection, name)
-        if stored is None:
-            raise NotFound(f"no author named {name[:100]!r}")
-        found = browse.by_author(connection, name, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return {"name": stored, "papers": found, **_pages(found, number)}
+    found = get_hub(request).reading.author(name, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return {"name": found.name, "papers": found.papers, **_pages(found.papers, number)}
 
 
 @router.get("/authors/{name:path}")
@@ -220,8 +188,7 @@ async def author_page(request: Request, name: str, page: PageNo = 1) -> Response
 
 
 def _categories_context(request: Request) -> dict[str, Any]:
-    with browse.reading(get_hub(request).engine) as connection:
-        return {"categories": browse.categories(connection)}
+    return {"categories": get_hub(request).reading.categories()}
 
 
 @router.get("/categories")
@@ -230,12 +197,9 @@ async def categories_page(request: Request) -> Response:
 
 
 def _category_context(request: Request, category: str, number: int) -> dict[str, Any]:
-    with browse.reading(get_hub(request).engine) as connection:
-        found = browse.in_category(
-            connection, category, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-    if found.total == 0:
-        raise NotFound(f"no papers in category {category[:60]!r}")
+    found = get_hub(request).reading.category(
+        category, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
     return {"category": category, "papers": found, **_pages(found, number)}
 
 

@@ -5,7 +5,7 @@ Atom feed of any search (/search/feed), the JSON API (/api/v1/search,
 Every query is valid: what the parser cannot use comes back as notices, never as an error.
 Snippets carry the keyword index's match marks; they are escaped first, then the marks
 become <mark> elements. Papers hidden by moderators never appear (the search use cases and
-``browse.load_cards`` both leave them out)."""
+``hub.reading.cards`` both leave them out)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse
 from ..hub import SearchResult
+from ..reading import Card
 from ..search import MARK_END, MARK_START, MAX_SEARCH_LIMIT, KeywordHit, Mode, parse_query
 from .api import card_json
 from .deps import get_hub, render
@@ -54,9 +54,9 @@ def highlight(snippet: str) -> Markup:
 
 
 class _ResultCard:
-    """A browse.Card whose snippet is the search's highlighted one (for _paper_card.html)."""
+    """A Card whose snippet is the search's highlighted one (for _paper_card.html)."""
 
-    def __init__(self, card: browse.Card, hit: KeywordHit) -> None:
+    def __init__(self, card: Card, hit: KeywordHit) -> None:
         self._card = card
         self.hit = hit
         self.snippet = highlight(hit.snippet) if hit.snippet else card.snippet
@@ -93,8 +93,7 @@ def _compose(q: str, fields: dict[str, str]) -> str:
 
 def _cards(request: Request, result: SearchResult) -> list[_ResultCard]:
     hits = {hit.pk: hit for hit in result.hits}
-    with browse.reading(get_hub(request).engine) as connection:
-        cards = browse.load_cards(connection, list(hits))
+    cards = get_hub(request).reading.cards(list(hits))
     return [_ResultCard(card, hits[card.pk]) for card in cards]
 
 

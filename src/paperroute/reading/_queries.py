@@ -1,5 +1,6 @@
-"""Reading the hub as a reader does: cards for lists, days with papers, daily / weekly /
-monthly listings, authors and categories. Shared by the web pages, the JSON API and feeds.
+"""The reading feature's SQL: cards for lists, days with papers, daily / weekly / monthly
+listings, authors, categories, and what trending's score is computed from. Internal: the
+``Reading`` service (service.py) runs these inside one ``Database.read()`` connection.
 
 Every list leaves out papers a moderator hid (``hidden_papers``) and counts reader votes and
 visible comments from the community tables, plus Hugging Face's upvotes from daily entries.
@@ -8,68 +9,28 @@ visible comments from the community tables, plus Hugging Face's upvotes from dai
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, Select, and_, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
 
-from .errors import NotFound, StorageError
-from .hub import Hub
-from .model import Paper
-from .store.schema import authors, daily_entries, paper_authors, paper_categories, papers
-from .store.schema_community import comments, hidden_papers, votes
-from .store.types import as_date
+from ..store.schema import authors, daily_entries, paper_authors, paper_categories, papers
+from ..store.schema_community import comments, hidden_papers, votes
+from ..store.types import as_date
+from .model import Card, Page
+from .scoring import Candidate
 
 MAX_PAGE = 200
-SNIPPET_CHARS = 420
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    """One paper as a list shows it."""
-
-    pk: int
-    id: str
-    title: str
-    abstract: str
-    authors: tuple[str, ...]
-    categories: tuple[str, ...]
-    day: dt.date | None  # the day it was listed (first listing), else announced
-    submitted_at: dt.datetime | None
-    code_url: str | None
-    code_stars: int | None
-    project_url: str | None
-    abs_url: str | None
-    pdf_url: str | None
-    hf_upvotes: int
-    votes: int  # readers of this hub
-    comments: int  # visible comments on this hub
-    hf_comments: int
-    submitter: str | None
-
-    @property
-    def upvotes(self) -> int:
-        return self.hf_upvotes + self.votes
-
-    @property
-    def snippet(self) -> str:
-        """The abstract cut near SNIPPET_CHARS at a word boundary (lists show three lines)."""
-        if len(self.abstract) <= SNIPPET_CHARS:
-            return self.abstract
-        cut = self.abstract[:SNIPPET_CHARS].rsplit(" ", 1)[0]
-        return cut.rstrip(" ,;:.") + "…"
-
-
-@contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    try:
-        with engine.connect() as connection:
-            yield connection
-    except SQLAlchemyError as exc:
-        raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
 
 def storable(text: str) -> bool:
@@ -82,13 +43,6 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def find_paper(hub: Hub, ref: str) -> Paper:
-    """``hub.papers.show(ref)``, with text no database can hold answered as not found."""
-    if not storable(ref):
-        raise NotFound(f"no paper {ref[:100]!r}")
-    return hub.papers.show(ref)
 
 
 def visible(column: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -220,20 +174,6 @@ def neighbour_days(connection: Connection, day: dt.date) -> tuple[dt.date | None
         select(func.min(daily_entries.c.day)).where(daily_entries.c.day > day)
     )
     return as_date(before), as_date(after)
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a longer list."""
-
-    cards: list[Card]
-    total: int
-    offset: int
-    limit: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.offset + len(self.cards) < self.total
 
 
 def _upvote_rank(start: dt.date, end: dt.date) -> Select[tuple[int, int]]:
@@ -368,3 +308,105 @@ def paper_pk(connection: Connection, paper_id: str) -> int | None:
         return None
     pk = connection.scalar(select(papers.c.pk).where(papers.c.id == paper_id, visible(papers.c.pk)))
     return int(pk) if pk is not None else None
+
+
+def day_counts(connection: Connection, start: dt.date, end: dt.date) -> list[tuple[dt.date, int]]:
+    """Each day in [start, end] that has listings, with its number of listings, oldest first."""
+    rows = connection.execute(
+        select(daily_entries.c.day, func.count())
+        .where(daily_entries.c.day.between(start, end))
+        .group_by(daily_entries.c.day)
+        .order_by(daily_entries.c.day)
+    )
+    return [(day, int(n)) for value, n in rows if (day := as_date(value)) is not None]
+
+
+def has_days(connection: Connection, start: dt.date, end: dt.date) -> bool:
+    """Whether any day in [start, end] has listings."""
+    found = connection.scalar(
+        select(daily_entries.c.day).where(daily_entries.c.day.between(start, end)).limit(1)
+    )
+    return found is not None
+
+
+# -- what trending's score is computed from (scoring.py scores it) -------------------------
+
+
+def _midnight(value: object) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(as_date(value) or dt.date.min, dt.time(), tzinfo=dt.UTC)
+
+
+def candidates(
+    connection: Connection,
+    pks: Iterable[int] | None = None,
+    since: dt.datetime | None = None,
+    *,
+    signals_only: bool = False,
+) -> list[Candidate]:
+    """Every visible paper (or those of ``pks``) with what its score needs; with ``since``,
+    at least those listed since then (the database narrows the set, the caller filters);
+    with ``signals_only``, only papers with an upvote, a reader vote or code stars."""
+    entries = (
+        select(
+            daily_entries.c.paper_pk.label("pk"),
+            func.min(daily_entries.c.day).label("first_day"),
+            func.max(
+                case((daily_entries.c.source == "hf", daily_entries.c.upvotes), else_=None)
+            ).label("up"),
+        )
+        .group_by(daily_entries.c.paper_pk)
+        .subquery()
+    )
+    reader = select(votes.c.paper_pk, func.count().label("n")).group_by(votes.c.paper_pk)
+    reader_votes = reader.subquery()
+    query = (
+        select(
+            papers.c.pk,
+            papers.c.id,
+            papers.c.code_stars,
+            papers.c.announced_on,
+            papers.c.submitted_at,
+            papers.c.created_at,
+            entries.c.first_day,
+            entries.c.up,
+            reader_votes.c.n,
+        )
+        .outerjoin(entries, entries.c.pk == papers.c.pk)
+        .outerjoin(reader_votes, reader_votes.c.paper_pk == papers.c.pk)
+        .where(visible(papers.c.pk))
+    )
+    if pks is not None:
+        query = query.where(papers.c.pk.in_(list(pks)))
+    if signals_only:
+        query = query.where(or_(entries.c.up > 0, reader_votes.c.n > 0, papers.c.code_stars > 0))
+    if since is not None:
+        recent = select(daily_entries.c.paper_pk).where(daily_entries.c.day >= since.date())
+        unlisted = entries.c.first_day.is_(None)
+        query = query.where(
+            or_(
+                papers.c.pk.in_(recent),
+                and_(unlisted, papers.c.announced_on >= since.date()),
+                and_(unlisted, papers.c.announced_on.is_(None), papers.c.submitted_at >= since),
+                and_(
+                    unlisted,
+                    papers.c.announced_on.is_(None),
+                    papers.c.submitted_at.is_(None),
+                    papers.c.created_at >= since,
+                ),
+            )
+        )
+    found = []
+    for row in connection.execute(query):
+        listed = (
+            _midnight(row.first_day)
+            or _midnight(row.announced_on)
+            or _midnight(row.submitted_at)
+            or _midnight(row.created_at)
+        )
+        assert listed is not None  # created_at is never null
+        found.append(Candidate(row.pk, row.id, row.up or 0, row.n or 0, row.code_stars, listed))
+    return found

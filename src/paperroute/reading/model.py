@@ -1,0 +1,126 @@
+"""The reading feature's result types: cards, pages of a list, and the listings the
+``Reading`` service answers with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .scoring import Terms, Weights
+
+SNIPPET_CHARS = 420
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One paper as a list shows it."""
+
+    pk: int
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    day: dt.date | None  # the day it was listed (first listing), else announced
+    submitted_at: dt.datetime | None
+    code_url: str | None
+    code_stars: int | None
+    project_url: str | None
+    abs_url: str | None
+    pdf_url: str | None
+    hf_upvotes: int
+    votes: int  # readers of this hub
+    comments: int  # visible comments on this hub
+    hf_comments: int
+    submitter: str | None
+
+    @property
+    def upvotes(self) -> int:
+        return self.hf_upvotes + self.votes
+
+    @property
+    def snippet(self) -> str:
+        """The abstract cut near SNIPPET_CHARS at a word boundary (lists show three lines)."""
+        if len(self.abstract) <= SNIPPET_CHARS:
+            return self.abstract
+        cut = self.abstract[:SNIPPET_CHARS].rsplit(" ", 1)[0]
+        return cut.rstrip(" ,;:.") + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a longer list."""
+
+    cards: list[Card]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.cards) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One day's listings: Hugging Face's daily papers by upvotes, then a page of the day's
+    other arXiv listings."""
+
+    day: dt.date
+    hf: list[Card]
+    arxiv: Page
+    previous_day: dt.date | None
+    next_day: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class DaySlice:
+    """A stretch of one day's listings read as one list (Hugging Face's, then arXiv's)."""
+
+    day: dt.date
+    cards: list[Card]
+    total: int
+    previous_day: dt.date | None
+    next_day: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A week or a month: a page of its most upvoted papers and its days with listings."""
+
+    top: Page
+    days: list[tuple[dt.date, int]]
+    has_earlier: bool  # days with listings before the period
+    has_later: bool  # days with listings after it
+
+
+@dataclass(frozen=True, slots=True)
+class Trending:
+    """A page of the trending ranking: ``ranked`` are the terms of that page's papers in
+    order, ``page`` their cards (``page.total``: the length of the whole ranking)."""
+
+    window: str
+    weights: Weights
+    ranked: list[Terms]
+    page: Page
+
+    @property
+    def terms(self) -> dict[int, Terms]:
+        return {t.pk: t for t in self.ranked}
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """An author's stored name and a page of their papers, newest first."""
+
+    name: str
+    papers: Page
+
+
+@dataclass(frozen=True, slots=True)
+class PaperView:
+    """A visible paper's key, card and this week's trending terms."""
+
+    pk: int
+    card: Card
+    terms: Terms | None
