@@ -17,10 +17,11 @@ from paperroute.community import (
     TooLarge,
     Unavailable,
 )
-from paperroute.community.signing import resolve_secret_key, sign, token_hash, unsign
 from paperroute.errors import ConfigError, InvalidInput, NotFound
 from paperroute.hub import Hub
+from paperroute.site.signing import resolve_secret_key, sign, token_hash, unsign
 from paperroute.store.schema_community import audit_log, login_tokens
+from paperroute.store.session import Database
 from support.community import PAPERS, SECRET, Clock, link_token, signed_in
 from support.smtp import SmtpServer
 
@@ -277,13 +278,15 @@ def test_promote_and_demote(community: Community, seeded_hub: Hub) -> None:
 def test_secret_key_required_outside_demo_and_shared_in_demo(database_url: str) -> None:
     with open_hub(Config(database_url=database_url)) as hub:
         with pytest.raises(ConfigError, match="PAPERROUTE_SECRET_KEY"):
-            resolve_secret_key(hub.config, hub.engine)
+            resolve_secret_key(hub.config, Database(hub.engine))
         with pytest.raises(ConfigError, match="too short"):
-            resolve_secret_key(Config(database_url=database_url, secret_key="short"), hub.engine)
+            resolve_secret_key(
+                Config(database_url=database_url, secret_key="short"), Database(hub.engine)
+            )
         demo = Config(database_url=database_url, demo=True)
-        first = resolve_secret_key(demo, hub.engine)
-        assert len(first) >= 32 and resolve_secret_key(demo, hub.engine) == first
-        assert resolve_secret_key(Config(secret_key=SECRET), hub.engine) == SECRET
+        first = resolve_secret_key(demo, Database(hub.engine))
+        assert len(first) >= 32 and resolve_secret_key(demo, Database(hub.engine)) == first
+        assert resolve_secret_key(Config(secret_key=SECRET), Database(hub.engine)) == SECRET
 
 
 def test_signed_values() -> None:

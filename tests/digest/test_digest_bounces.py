@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from paperroute import Hub
 from paperroute.digest import Digests
-from paperroute.digest.bounces import parse_dsn
-from paperroute.digest.model import preferences
-from paperroute.digest.subscriptions import add_confirmed
+from paperroute.digest._bounces import parse_dsn
+from paperroute.digest._links import make_token
 from paperroute.errors import InvalidInput
 from paperroute.store.schema_digests import bounces, subscribers, suppressions
 from support.cli import cli
@@ -51,7 +50,7 @@ def test_parse_real_dsns() -> None:
 
 
 def test_hard_bounce_suppresses_at_once(papers_hub: Hub, digests: Digests) -> None:
-    add_confirmed(papers_hub.engine, "user@aol.com", preferences({"trending": "on"}))
+    digests.add_confirmed("user@aol.com", {"trending": "on"})
     report = digests.bounces_from_path(HARD)
     assert [b.email for b in report.bounces] == ["user@aol.com"]
     assert report.suppressed == ["user@aol.com"] and not report.not_dsn
@@ -124,8 +123,7 @@ def test_unreadable_paths_are_clear_errors(digests: Digests, tmp_path: Path) -> 
 
 
 def test_unsubscribe_by_mail(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
-    subscriber = add_confirmed(papers_hub.engine, "reader@example.org", preferences({}))
-    from paperroute.digest.links import make_token
+    subscriber = digests.add_confirmed("reader@example.org", {})
 
     token = make_token(SECRET, "unsubscribe", subscriber.pk, subscriber.email)
     message = EmailMessage()

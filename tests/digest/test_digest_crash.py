@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from paperroute import open_hub
+from paperroute.digest._subscriptions import _prefs_columns
 from paperroute.digest.model import preferences
-from paperroute.digest.subscriptions import _prefs_columns
 from paperroute.store.schema_digests import digest_sends, subscribers
 from support.digest_data import AS_OF, SECRET, make_config, paper_records
 from support.smtp import SmtpServer

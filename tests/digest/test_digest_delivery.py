@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from paperroute import Hub
 from paperroute.digest import Digests
-from paperroute.digest.model import preferences
-from paperroute.digest.subscriptions import add_confirmed, unsubscribe
+from paperroute.digest import _plan as planning
+from paperroute.digest._links import make_token
 from paperroute.store.schema_digests import bounces, digest_sends, suppressions
+from paperroute.store.session import Database
 from support.digest_data import AS_OF
 from support.smtp import SmtpServer
 
@@ -42,7 +43,7 @@ def add_subscribers(hub: Hub, count: int) -> list[str]:
     emails = []
     for n in range(count):
         email = f"reader{n:03d}@example.org"
-        add_confirmed(hub.engine, email, preferences(CHOICES[n % len(CHOICES)]))
+        hub.digests.add_confirmed(email, CHOICES[n % len(CHOICES)])
         emails.append(email)
     return emails
 
@@ -208,15 +209,14 @@ def test_server_down_defers_then_the_next_run_delivers(
 def test_unsubscribed_after_planning_gets_nothing(
     papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
-    from paperroute.digest.plan import compute, store
-
     emails = add_subscribers(papers_hub, 3)
     digests = over_smtp()
-    plan = compute(papers_hub.engine, digests.config, AS_OF, ignore_hour=True)
-    store(papers_hub.engine, digests.config, digests.secret, plan)
+    db = Database(papers_hub.engine)
+    plan = planning.compute(db, digests.config, AS_OF, ignore_hour=True)
+    planning.store(db, digests.config, digests.secret, plan)
     victim = digests.find(emails[0])
     assert victim is not None
-    unsubscribe(papers_hub.engine, victim.pk)
+    digests.unsubscribe(make_token(digests.secret, "unsubscribe", victim.pk, victim.email))
     result = digests.send(as_of=AS_OF, ignore_hour=True)
     assert result.report.cancelled == 1 and result.report.sent == 2
     assert emails[0] not in smtp.recipients()

@@ -13,9 +13,9 @@ import pytest
 
 from paperroute.browse import Card
 from paperroute.config import Config
-from paperroute.digest.mime import HeaderError, assemble
+from paperroute.digest._mime import HeaderError, assemble
+from paperroute.digest._render import Renderer, message_id
 from paperroute.digest.model import Pick, Subscriber, preferences
-from paperroute.digest.render import Renderer, message_id
 from paperroute.errors import ConfigError
 
 HOSTILE = "Bcc: victim@example.org\r\nX-Evil: 1\n<script>alert(1)</script> \u2028 é ☃"

@@ -15,17 +15,14 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from paperroute import Hub
-from paperroute.digest import Digests
-from paperroute.digest.lease import SenderBusy
-from paperroute.digest.model import preferences
-from paperroute.digest.plan import due_subscribers
-from paperroute.digest.subscriptions import add_confirmed
+from paperroute.digest import Digests, SenderBusy
+from paperroute.digest._plan import due_subscribers
 from paperroute.store.schema_digests import digest_lease, subscribers
 from paperroute.store.schema_mail import outbox
 
 
 def _add(hub: Hub, email: str, **prefs: str) -> None:
-    add_confirmed(hub.engine, email, preferences({"trending": "on", **prefs}))
+    hub.digests.add_confirmed(email, {"trending": "on", **prefs})
 
 
 def test_each_subscriber_at_their_hour_in_their_zone(papers_hub: Hub) -> None:

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from paperroute import Hub
 from paperroute.digest import Digests
-from paperroute.digest import candidates as cands
+from paperroute.digest import _candidates as cands
+from paperroute.digest._plan import compute
+from paperroute.digest._select import Selector
 from paperroute.digest.model import preferences
-from paperroute.digest.plan import compute
-from paperroute.digest.select import Selector
-from paperroute.digest.subscriptions import add_confirmed
 from paperroute.store.schema_digests import digest_sends, subscribers
+from paperroute.store.session import Database
 from support.digest_data import AS_OF, paper_records
 
 RECORDS = {r.arxiv_id: r for r in paper_records()}
@@ -120,12 +120,9 @@ def test_window_and_already_received_papers_are_left_out(papers_hub: Hub) -> Non
 
 
 def test_a_second_run_sends_no_paper_twice(papers_hub: Hub, digests: Digests) -> None:
-    add_confirmed(
-        papers_hub.engine,
+    digests.add_confirmed(
         "reader@example.org",
-        preferences(
-            {"trending": "on", "categories": "cs.AI", "max_papers": "5", "frequency": "daily"}
-        ),
+        {"trending": "on", "categories": "cs.AI", "max_papers": "5", "frequency": "daily"},
     )
     first = digests.send(as_of=AS_OF, ignore_hour=True)
     assert first.report.sent == 1
@@ -139,7 +136,7 @@ def test_a_second_run_sends_no_paper_twice(papers_hub: Hub, digests: Digests) ->
     with papers_hub.engine.begin() as connection:
         connection.execute(digest_sends.update().values(period="elsewhere"))
         connection.execute(subscribers.update().values(through_day=None))
-    plan = compute(papers_hub.engine, papers_hub.config, AS_OF, ignore_hour=True)
+    plan = compute(Database(papers_hub.engine), papers_hub.config, AS_OF, ignore_hour=True)
     with papers_hub.engine.connect() as connection:
         sent = json.loads(connection.scalar(select(digest_sends.c.papers)) or "[]")
     first_pks = {pk for pk, _ in sent}

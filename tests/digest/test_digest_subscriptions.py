@@ -13,12 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from paperroute import Hub
-from paperroute.community.errors import RateLimited
-from paperroute.digest import Digests
-from paperroute.digest.address import InvalidAddress
-from paperroute.digest.links import BadLink
-from paperroute.digest.subscriptions import Suppressed, set_suppressed
+from paperroute.digest import BadLink, Digests, RateLimited, Suppressed
 from paperroute.errors import InvalidInput
+from paperroute.site.addresses import InvalidAddress
 from paperroute.store.schema_digests import subscribers, suppressions
 from paperroute.store.schema_mail import outbox
 
@@ -96,7 +93,7 @@ def test_unsubscribed_address_needs_the_round_trip_again(papers_hub: Hub, digest
 def test_hard_suppressed_address_cannot_subscribe(
     papers_hub: Hub, digests: Digests, reason: str
 ) -> None:
-    set_suppressed(papers_hub.engine, "reader@example.org", "manual", "test", lift=False)
+    digests.set_suppressed("reader@example.org", "manual", "test", lift=False)
     if reason != "manual":
         with papers_hub.engine.begin() as connection:
             connection.execute(suppressions.update().values(reason=reason))

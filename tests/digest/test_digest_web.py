@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from paperroute import Config, open_hub
-from paperroute.community import Community
 from paperroute.store.schema_digests import subscribers, suppressions
 from paperroute.store.schema_mail import outbox as outbox_table
 from paperroute.web.app import create_app
@@ -273,7 +272,7 @@ def test_admin_preview_and_me_section(
         401,
     )
     with open_hub(web_config) as hub:
-        Community(hub).ensure_user("admin@example.org", admin=True)
+        hub.community.ensure_user("admin@example.org", admin=True)
     web_sign_in(client, smtp_server, "admin@example.org")
     me = client.get("/me")
     assert "Email digest" in me.text and "Subscribe with this address" in me.text

@@ -11,8 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import browse
-from ..community import Collection, Community, User
-from ..community.comments import MAX_COMMENT
+from ..community import MAX_COMMENT, Collection, Community, User
 from .community_auth import safe_next
 from .deps import render
 from .feeds import card_entries
@@ -77,8 +76,7 @@ def add_comment(
 
 
 def _cards(community: Community, collection: Collection) -> list[browse.Card]:
-    with browse.reading(community.engine) as connection:
-        return browse.load_cards(connection, community.collection_paper_pks(collection))
+    return community.cards(community.collection_paper_pks(collection))
 
 
 @router.get("/collections")
@@ -244,8 +242,7 @@ def _me_context(request: Request, community: Community, user: User) -> dict[str,
         if result is not None:
             name, context = result
             sections.append(templates.get_template(name).render({"request": request, **context}))
-    with browse.reading(community.engine) as connection:
-        cards = browse.load_cards(connection, community.voted_paper_pks(user, limit=100))
+    cards = community.cards(community.voted_paper_pks(user, limit=100))
     return {
         "user": user,
         "voted": cards,
