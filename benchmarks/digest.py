@@ -43,15 +43,16 @@ from sqlalchemy import insert, update
 
 from _common import free_port, hf_dump_items, peak_rss_mb
 from paperroute import Config, open_hub
-from paperroute.digest.delivery import Delivery
+from paperroute.digest._delivery import Delivery
+from paperroute.digest._plan import compute, store
+from paperroute.digest._render import Renderer
+from paperroute.digest._subscriptions import _prefs_columns
 from paperroute.digest.model import preferences
-from paperroute.digest.plan import compute, store
-from paperroute.digest.render import Renderer
-from paperroute.digest.subscriptions import _prefs_columns
 from paperroute.model import DailyEntry, PaperRecord
 from paperroute.search.query import split_words
 from paperroute.sources.jsonl import parse_jsonl
 from paperroute.store.schema_digests import digest_sends, subscribers
+from paperroute.store.session import Database
 
 DAY = dt.date(2026, 8, 24)  # a Monday
 AS_OF = dt.datetime(2026, 8, 24, 22, 0, tzinfo=dt.UTC)
@@ -235,7 +236,7 @@ def main() -> None:
     with open_hub(config) as hub:
         report = hub.papers.ingest(papers)
         rows = subscriber_rows(args.subscribers, papers, args.seed)
-        with hub.engine.begin() as connection:
+        with hub._db.engine.begin() as connection:
             for start in range(0, len(rows), 10_000):
                 connection.execute(insert(subscribers), rows[start : start + 10_000])
         del rows
@@ -250,7 +251,7 @@ def main() -> None:
         if profiler:
             profiler.enable()
         t0 = time.perf_counter()
-        plan = compute(hub.engine, config, AS_OF, ignore_hour=True, send_empty=False)
+        plan = compute(Database(hub._db.engine), config, AS_OF, ignore_hour=True, send_empty=False)
         plan_s = time.perf_counter() - t0
         pool = plan.candidates
         assert pool is not None
@@ -285,14 +286,14 @@ def main() -> None:
         )
 
         t0 = time.perf_counter()
-        run_pk = store(hub.engine, config, config.secret_key, plan)
+        run_pk = store(Database(hub._db.engine), config, config.secret_key, plan)
         store_s = time.perf_counter() - t0
         assert run_pk is not None
         print(f"store: {len(plan.digests):,} send-log rows in {store_s:.1f} s", file=sys.stderr)
         del plan, pool, cards
 
         # Delivery of the first --send digests; the rest are set aside (cancelled).
-        with hub.engine.begin() as connection:
+        with hub._db.engine.begin() as connection:
             connection.execute(
                 update(digest_sends)
                 .where(digest_sends.c.run_pk == run_pk, digest_sends.c.subscriber_pk > args.send)
@@ -309,7 +310,7 @@ def main() -> None:
             assert sink.stdout is not None and sink.stdin is not None
             assert sink.stdout.readline().strip() == "ready"
             smtp = dataclasses.replace(config, smtp_url=f"smtp://127.0.0.1:{port}")
-            delivery = Delivery(hub.engine, smtp, config.secret_key)
+            delivery = Delivery(Database(hub._db.engine), smtp, config.secret_key)
             sink.stdin.write("count\n")
             sink.stdin.flush()
             server_cpu0 = float(sink.stdout.readline().split()[1])

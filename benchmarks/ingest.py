@@ -55,11 +55,11 @@ class ChildPeak(threading.Thread):
 
 def _load(url: str, path: Path, *, fts: bool = True) -> tuple[int, float, float]:
     with open_hub(Config(database_url=url)) as hub:
-        with hub.engine.connect() as connection:
+        with hub._db.engine.connect() as connection:
             if connection.scalar(select(func.count()).select_from(papers)):
                 sys.exit(f"{url} is not empty: the benchmark needs a fresh database")
         if not fts:
-            with hub.engine.begin() as connection:
+            with hub._db.engine.begin() as connection:
                 connection.exec_driver_sql("DROP TRIGGER papers_fts_insert")
         start = time.perf_counter()
         first = ingest_jsonl(hub, [path])

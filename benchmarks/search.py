@@ -139,7 +139,7 @@ def _load(hub: Any, corpus: Path, scale: int | None, folder: Path) -> None:
         print(f"corpus scaled to {written:,} records in {time.perf_counter() - start:.0f} s")
         ingest_jsonl(hub, [scaled])
         scaled.unlink()
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         count = connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
     print(f"loaded {count:,} papers in {time.perf_counter() - start:.0f} s")
 
@@ -159,12 +159,12 @@ def _store_synthetic_vectors(hub: Any, rng: np.random.Generator) -> None:
     from paperroute.store.schema import papers
     from paperroute.store.schema_vectors import embedding_models
 
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         rows = connection.execute(select(papers.c.pk, papers.c.primary_category)).all()
     categories = sorted({row[1] or "" for row in rows})
     centres = rng.standard_normal((len(categories) * 8, 384)).astype(np.float32)
     slot = {c: i * 8 for i, c in enumerate(categories)}
-    with hub.engine.begin() as connection:
+    with hub._db.engine.begin() as connection:
         connection.execute(
             embedding_models.insert().values(
                 model=MODEL_NAME,
@@ -180,7 +180,7 @@ def _store_synthetic_vectors(hub: Any, rng: np.random.Generator) -> None:
         vectors = centres[which] + 0.8 * rng.standard_normal((len(chunk), 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         batch = [Pending(int(r[0]), "", "synthetic") for r in chunk]
-        store_batch(hub.engine, MODEL_NAME, batch, vectors)
+        store_batch(hub._db.engine, MODEL_NAME, batch, vectors)
 
 
 def _embed_rate(corpus: Path, backend: str, count: int = 256) -> float:
@@ -201,7 +201,7 @@ def _timed(run: Callable[[], object]) -> float:
 
 
 def _time_similar(hub: Any, figures: dict[str, float | int]) -> None:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         ids = [
             r[0]
             for r in connection.exec_driver_sql(
@@ -307,12 +307,12 @@ def main() -> None:
         if args.exact_max is not None:
             config = dataclasses.replace(config, vector_exact_max=args.exact_max)
         with open_hub(config) as hub:
-            with hub.engine.connect() as connection:
+            with hub._db.engine.connect() as connection:
                 empty = not connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
             if empty:  # a fresh database (or an empty --database-url): load the corpus
                 _load(hub, args.corpus, args.scale, Path(folder))
             if hub.search.index.status().vectors == 0:
-                with hub.engine.connect() as connection:
+                with hub._db.engine.connect() as connection:
                     has = connection.exec_driver_sql("SELECT count(*) FROM embeddings").scalar()
                 if not has:
                     start = time.perf_counter()

@@ -406,7 +406,7 @@ def main() -> None:
             if not isinstance(made, Exception) and hasattr(made, "title"):
                 records.append(made)
         hub.papers.ingest(records)
-        with hub.engine.connect() as connection:
+        with hub._db.engine.connect() as connection:
             rows = connection.execute(
                 select(papers.c.pk, papers.c.id, papers.c.title, papers.c.abstract)
             ).all()
@@ -415,7 +415,7 @@ def main() -> None:
         from paperroute.search._vectors import prepare_model
 
         embedder_stub = load_minilm()
-        prepare_model(hub.engine, embedder_stub, 128)
+        prepare_model(hub._db.engine, embedder_stub, 128)
         pending = [
             Pending(
                 row.pk,
@@ -426,7 +426,7 @@ def main() -> None:
             if row.id in position
         ]
         matrix = np.stack([vectors[position[row.id]] for row in rows if row.id in position])
-        store_batch(hub.engine, embedder_stub.name, pending, matrix)
+        store_batch(hub._db.engine, embedder_stub.name, pending, matrix)
         hub.search._embedder = embedder_stub  # the one already loaded
         hub.search.index.refresh(force=True)
         print(f"stored: {len(rows)} papers, {len(hub.search.index)} vectors")
@@ -590,7 +590,7 @@ def main() -> None:
             "words": [(q, {i}) for q, i in by_words],
             "topic": topics,
         }
-        with hub.engine.connect() as connection:
+        with hub._db.engine.connect() as connection:
             for task, cases in tasks.items():
                 candidates = []
                 for q, relevant in cases[::2]:  # the tuning half

@@ -33,7 +33,7 @@ def main() -> None:
                 ingest_demo(hub)
         subprocess.run([*command, "embed"], check=True)
         with open_hub(Config(database_url=url)) as hub:
-            count = export_vectors(hub.engine, hub.search.model, output)
+            count = export_vectors(hub._db.engine, hub.search.model, output)
     size = output.stat().st_size / 1e6
     sys.stdout.write(f"{count:,} vectors written to {output} ({size:.1f} MB)\n")
 

@@ -2,17 +2,21 @@
 app and workers.
 
 ``open_hub(config)`` is the one place that wires the parts together. Each service owns one
-feature: ``hub.papers`` (show, ingest, stats) and ``hub.search`` (keyword, semantic and
-hybrid search, similar papers, embedding). The database handle is private: callers see
-the services and their result types only.
+feature: ``hub.papers`` (show, ingest, stats), ``hub.search`` (keyword, semantic and
+hybrid search, similar papers, embedding), ``hub.community`` (readers, votes, comments,
+collections, moderation) and ``hub.digests`` (email digests). The database handle is
+private: callers see the services and their result types only. ``clock`` is the one source
+of "now" for the services that stamp times (tests pass their own).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .clock import Clock, utcnow
+from .community import Community
 from .config import Config
+from .digest import Digests
 from .errors import StorageError
 from .papers import Papers
 from .reading import Reading
@@ -24,18 +28,22 @@ from .store.session import Database
 class Hub:
     """paperroute's use cases over one database (see the module docstring)."""
 
-    def __init__(self, db: Database, config: Config, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        embedder: Embedder | None = None,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
         self._db = db
         self.config = config
         self.papers = Papers(db, config)
         self.reading = Reading(db, config)
         # The embedder and the vector index are loaded when first needed.
         self.search = Searcher(db, config, embedder)
-
-    @property
-    def engine(self) -> Engine:
-        """Transitional (issue 10): removed once web/, the CLI and tests use services."""
-        return self._db.engine
+        self.community = Community(db, config, self.papers, clock=clock)
+        self.digests = Digests(db, config, clock=clock)
 
     def database(self) -> str:
         """The database's URL, its password hidden."""
@@ -56,9 +64,10 @@ class Hub:
 __all__ = ["MAX_SEARCH_LIMIT", "Hub", "Mode", "SearchResult", "SimilarResult", "open_hub"]
 
 
-def open_hub(config: Config, embedder: Embedder | None = None) -> Hub:
+def open_hub(config: Config, embedder: Embedder | None = None, *, clock: Clock = utcnow) -> Hub:
     """Open (creating and migrating when needed) the database named by ``config``.
-    ``embedder`` replaces the configured one (tests use small deterministic ones)."""
+    ``embedder`` replaces the configured one (tests use small deterministic ones); ``clock``
+    the current time (tests run digests and expiries at fixed times)."""
     engine = create_db_engine(config.database_url)
     try:
         migrate(engine)
@@ -68,4 +77,4 @@ def open_hub(config: Config, embedder: Embedder | None = None) -> Hub:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StorageError(f"cannot open {config.database_url}: {exc}") from exc
-    return Hub(Database(engine), config, embedder)
+    return Hub(Database(engine), config, embedder, clock=clock)

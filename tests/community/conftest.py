@@ -28,20 +28,20 @@ def config(database_url: str, smtp_server: SmtpServer) -> Config:
 
 
 @pytest.fixture
-def seeded_hub(config: Config) -> Iterator[Hub]:
-    with open_hub(config) as hub:
-        seed(hub)
-        yield hub
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def community(seeded_hub: Hub, clock: Clock) -> Community:
-    return Community(seeded_hub, clock=clock)
+def seeded_hub(config: Config, clock: Clock) -> Iterator[Hub]:
+    with open_hub(config, clock=clock) as hub:
+        seed(hub)
+        yield hub
+
+
+@pytest.fixture
+def community(seeded_hub: Hub) -> Community:
+    return seeded_hub.community
 
 
 @pytest.fixture

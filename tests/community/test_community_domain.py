@@ -17,10 +17,11 @@ from paperroute.community import (
     TooLarge,
     Unavailable,
 )
-from paperroute.community.signing import resolve_secret_key, sign, token_hash, unsign
 from paperroute.errors import ConfigError, InvalidInput, NotFound
 from paperroute.hub import Hub
+from paperroute.site.signing import resolve_secret_key, sign, token_hash, unsign
 from paperroute.store.schema_community import audit_log, login_tokens
+from paperroute.store.session import Database
 from support.community import PAPERS, SECRET, Clock, link_token, signed_in
 from support.smtp import SmtpServer
 
@@ -33,7 +34,7 @@ def test_sign_in_link_is_mailed_single_use_and_only_hashed(
     assert received.recipients == ("reader@example.org",)
     assert received.message["Subject"] == "Your paperroute sign-in link"
     token = link_token(smtp_server, "reader@example.org")
-    with seeded_hub.engine.connect() as connection:
+    with seeded_hub._db.engine.connect() as connection:
         stored = connection.scalars(select(login_tokens.c.token_hash)).all()
     assert stored == [token_hash(token)] and token not in stored
     assert community.check_sign_in(token) == "reader@example.org"
@@ -270,20 +271,22 @@ def test_promote_and_demote(community: Community, seeded_hub: Hub) -> None:
     assert (user.is_admin, created) == (False, False)
     with pytest.raises(NotFound):
         community.set_admin("nobody@example.org", False)
-    with seeded_hub.engine.connect() as connection:
+    with seeded_hub._db.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(audit_log)) == 2
 
 
 def test_secret_key_required_outside_demo_and_shared_in_demo(database_url: str) -> None:
     with open_hub(Config(database_url=database_url)) as hub:
         with pytest.raises(ConfigError, match="PAPERROUTE_SECRET_KEY"):
-            resolve_secret_key(hub.config, hub.engine)
+            resolve_secret_key(hub.config, Database(hub._db.engine))
         with pytest.raises(ConfigError, match="too short"):
-            resolve_secret_key(Config(database_url=database_url, secret_key="short"), hub.engine)
+            resolve_secret_key(
+                Config(database_url=database_url, secret_key="short"), Database(hub._db.engine)
+            )
         demo = Config(database_url=database_url, demo=True)
-        first = resolve_secret_key(demo, hub.engine)
-        assert len(first) >= 32 and resolve_secret_key(demo, hub.engine) == first
-        assert resolve_secret_key(Config(secret_key=SECRET), hub.engine) == SECRET
+        first = resolve_secret_key(demo, Database(hub._db.engine))
+        assert len(first) >= 32 and resolve_secret_key(demo, Database(hub._db.engine)) == first
+        assert resolve_secret_key(Config(secret_key=SECRET), Database(hub._db.engine)) == SECRET
 
 
 def test_signed_values() -> None:

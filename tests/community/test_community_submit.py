@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperroute import Config
-from paperroute.community import Community, Forbidden, Unavailable
+from paperroute.community import Forbidden, Unavailable
 from paperroute.errors import InvalidInput, NotFound
 from support.community import PAPERS, web_sign_in
 from support.replay import ReplayServer, Reply, load_recording
@@ -39,7 +39,7 @@ def test_submit_fetches_stores_and_lists_the_paper(
     from paperroute import open_hub
 
     with open_hub(app_config) as hub:
-        community = Community(hub)
+        community = hub.community
         reader = community.ensure_user("sub@example.org")
         outcome = community.submit(reader, f"https://arxiv.org/abs/{RECORDED}v2")
         assert (outcome.paper_id, outcome.created) == (RECORDED, True)
@@ -65,18 +65,18 @@ def test_unknown_paper_and_offline_arxiv(app_config: Config, arxiv: ReplayServer
     from paperroute import open_hub
 
     with open_hub(app_config) as hub:
-        community = Community(hub)
+        community = hub.community
         reader = community.ensure_user("sub@example.org")
         with pytest.raises(NotFound, match=r"arXiv has no paper 2501\.00002"):
             community.submit(reader, "2501.00002")  # the recording holds another paper
     arxiv.add("/down", Reply(503, b"down"))
     with open_hub(dataclasses.replace(app_config, arxiv_api_url=arxiv.url + "/down")) as hub:
-        community = Community(hub)
+        community = hub.community
         with pytest.raises(Unavailable, match="cannot be reached"):
             community.submit(community.ensure_user("sub@example.org"), "2501.00003")
     offline = dataclasses.replace(app_config, arxiv_api_url="http://127.0.0.1:9/api/query")
     with open_hub(offline) as hub, pytest.raises(Unavailable, match="try again"):
-        Community(hub).submit(Community(hub).ensure_user("a@example.org"), "2501.00004")
+        hub.community.submit(hub.community.ensure_user("a@example.org"), "2501.00004")
 
 
 def test_submit_page(client: TestClient, smtp_server: SmtpServer) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from paperroute import Hub, open_hub
 from paperroute.digest import Digests
+from paperroute.store.session import Database
 from support.digest_data import make_config, paper_records
 
 
@@ -24,10 +25,14 @@ def papers_hub(database_url: str) -> Iterator[Hub]:
 
 @pytest.fixture
 def digests_for(papers_hub: Hub) -> Callable[..., Digests]:
-    """Digests over the papers hub with some settings changed (smtp_url=..., ...)."""
+    """Digests over the papers hub with some settings changed (smtp_url=..., ...); with none,
+    the hub's own ``hub.digests``."""
 
     def make(**overrides: Any) -> Digests:
-        return Digests(papers_hub.engine, replace(papers_hub.config, **overrides))
+        if not overrides:
+            return papers_hub.digests
+        config = replace(papers_hub.config, **overrides)
+        return Digests(Database(papers_hub._db.engine), config, clock=papers_hub.digests.clock)
 
     return make
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperroute.digest.address import InvalidAddress, display_email, normalise_email
+from paperroute.site.addresses import InvalidAddress, display_email, normalise_email
 
 
 @pytest.mark.parametrize(

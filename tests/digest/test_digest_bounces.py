@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from paperroute import Hub
 from paperroute.digest import Digests
-from paperroute.digest.bounces import parse_dsn
-from paperroute.digest.model import preferences
-from paperroute.digest.subscriptions import add_confirmed
+from paperroute.digest._bounces import parse_dsn
+from paperroute.digest._links import make_token
 from paperroute.errors import InvalidInput
 from paperroute.store.schema_digests import bounces, subscribers, suppressions
 from support.cli import cli
@@ -29,7 +28,7 @@ NOT_DSN = DATA / "not-dsn-gmail-plain.eml"
 
 
 def counts(hub: Hub) -> tuple[int, int]:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return (
             connection.scalar(select(func.count()).select_from(bounces)) or 0,
             connection.scalar(select(func.count()).select_from(suppressions)) or 0,
@@ -51,11 +50,11 @@ def test_parse_real_dsns() -> None:
 
 
 def test_hard_bounce_suppresses_at_once(papers_hub: Hub, digests: Digests) -> None:
-    add_confirmed(papers_hub.engine, "user@aol.com", preferences({"trending": "on"}))
+    digests.add_confirmed("user@aol.com", {"trending": "on"})
     report = digests.bounces_from_path(HARD)
     assert [b.email for b in report.bounces] == ["user@aol.com"]
     assert report.suppressed == ["user@aol.com"] and not report.not_dsn
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(suppressions.c.reason)) == "hard-bounce"
     assert digests.send(ignore_hour=True, dry_run=True).due == 0
 
@@ -68,7 +67,7 @@ def test_soft_bounces_suppress_at_the_threshold(
         report = digests.bounces_from_path(SOFT)
         assert [b.kind for b in report.bounces] == ["soft"]
         assert bool(report.suppressed) == (attempt == 3)
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(suppressions.c.reason)) == "soft-bounce"
 
 
@@ -124,8 +123,7 @@ def test_unreadable_paths_are_clear_errors(digests: Digests, tmp_path: Path) -> 
 
 
 def test_unsubscribe_by_mail(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
-    subscriber = add_confirmed(papers_hub.engine, "reader@example.org", preferences({}))
-    from paperroute.digest.links import make_token
+    subscriber = digests.add_confirmed("reader@example.org", {})
 
     token = make_token(SECRET, "unsubscribe", subscriber.pk, subscriber.email)
     message = EmailMessage()
@@ -135,7 +133,7 @@ def test_unsubscribe_by_mail(papers_hub: Hub, digests: Digests, tmp_path: Path) 
     (tmp_path / "request.eml").write_bytes(message.as_bytes())
     report = digests.bounces_from_path(tmp_path / "request.eml")
     assert report.unsubscribed == ["reader@example.org"]
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(subscribers.c.status)) == "unsubscribed"
     del message["Subject"]
     message["Subject"] = f"unsubscribe {token[:-3]}xyz"

@@ -40,7 +40,7 @@ def test_subscribers_and_digest_commands(papers_hub: Hub) -> None:
     at = AS_OF.isoformat()
     code, out, _ = run(papers_hub, "digest", "send", "--dry-run", "--now", "--at", at)
     assert code == 0 and "due 1 · planned 1" in out and "reader@example.org  10 papers" in out
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         before = connection.execute(select(outbox.c.subject)).scalars().all()
     assert len(before) == 1  # only the confirmation mail: a dry run sends nothing
 

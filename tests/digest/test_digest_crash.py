@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from paperroute import open_hub
+from paperroute.digest._subscriptions import _prefs_columns
 from paperroute.digest.model import preferences
-from paperroute.digest.subscriptions import _prefs_columns
 from paperroute.store.schema_digests import digest_sends, subscribers
 from support.digest_data import AS_OF, SECRET, make_config, paper_records
 from support.smtp import SmtpServer
@@ -59,7 +59,7 @@ def _populate(database_url: str) -> list[str]:
             }
             for n, email in enumerate(emails)
         ]
-        with hub.engine.begin() as connection:
+        with hub._db.engine.begin() as connection:
             connection.execute(insert(subscribers), rows)
     return emails
 
@@ -130,7 +130,7 @@ def test_killed_runs_resume_with_everyone_mailed_exactly_once(database_url: str)
         assert len(same) == 1, (email, context)
     assert sum(n - 1 for n in repeated.values()) <= kills * POOL, (repeated, context)
     # The send log agrees: one sent row per subscriber.
-    with open_hub(make_config(database_url)) as hub, hub.engine.connect() as connection:
+    with open_hub(make_config(database_url)) as hub, hub._db.engine.connect() as connection:
         statuses = dict(
             connection.execute(
                 select(digest_sends.c.status, func.count()).group_by(digest_sends.c.status)

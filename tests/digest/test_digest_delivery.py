@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from paperroute import Hub
 from paperroute.digest import Digests
-from paperroute.digest.model import preferences
-from paperroute.digest.subscriptions import add_confirmed, unsubscribe
+from paperroute.digest import _plan as planning
+from paperroute.digest._links import make_token
 from paperroute.store.schema_digests import bounces, digest_sends, suppressions
+from paperroute.store.session import Database
 from support.digest_data import AS_OF
 from support.smtp import SmtpServer
 
@@ -42,7 +43,7 @@ def add_subscribers(hub: Hub, count: int) -> list[str]:
     emails = []
     for n in range(count):
         email = f"reader{n:03d}@example.org"
-        add_confirmed(hub.engine, email, preferences(CHOICES[n % len(CHOICES)]))
+        hub.digests.add_confirmed(email, CHOICES[n % len(CHOICES)])
         emails.append(email)
     return emails
 
@@ -68,7 +69,7 @@ def test_every_subscriber_gets_one_well_formed_digest(
     result = over_smtp().send(as_of=AS_OF, ignore_hour=True)
     assert result.report.sent == 10 and result.report.retried == 0
     assert smtp.recipients() == {e: 1 for e in emails}
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         stored = dict(
             connection.execute(select(digest_sends.c.message_id, digest_sends.c.status)).all()
         )
@@ -104,7 +105,7 @@ def test_550_for_one_address_suppresses_it(
     assert result.report.sent == 5 and result.report.suppressed == 1
     assert result.report.retried == 0  # a permanent failure is not retried
     assert emails[2] not in smtp.recipients()
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.execute(select(suppressions.c.email, suppressions.c.reason)).all() == [
             (emails[2], "smtp-5xx")
         ]
@@ -196,7 +197,7 @@ def test_server_down_defers_then_the_next_run_delivers(
     down = digests_for(smtp_url=url, digest_max_attempts=2, digest_pool_size=2)
     result = down.send(as_of=AS_OF, ignore_hour=True)
     assert result.report.sent == 0 and result.report.deferred == 3
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert set(connection.scalars(select(digest_sends.c.status))) == {"deferred"}
     with SmtpServer() as server:
         up = digests_for(smtp_url=server.url)
@@ -208,15 +209,14 @@ def test_server_down_defers_then_the_next_run_delivers(
 def test_unsubscribed_after_planning_gets_nothing(
     papers_hub: Hub, over_smtp: Callable[..., Digests], smtp: SmtpServer
 ) -> None:
-    from paperroute.digest.plan import compute, store
-
     emails = add_subscribers(papers_hub, 3)
     digests = over_smtp()
-    plan = compute(papers_hub.engine, digests.config, AS_OF, ignore_hour=True)
-    store(papers_hub.engine, digests.config, digests.secret, plan)
+    db = Database(papers_hub._db.engine)
+    plan = planning.compute(db, digests.config, AS_OF, ignore_hour=True)
+    planning.store(db, digests.config, digests.secret, plan)
     victim = digests.find(emails[0])
     assert victim is not None
-    unsubscribe(papers_hub.engine, victim.pk)
+    digests.unsubscribe(make_token(digests.secret, "unsubscribe", victim.pk, victim.email))
     result = digests.send(as_of=AS_OF, ignore_hour=True)
     assert result.report.cancelled == 1 and result.report.sent == 2
     assert emails[0] not in smtp.recipients()
@@ -230,7 +230,7 @@ def test_outbox_delivery_is_one_transaction(
     emails = add_subscribers(papers_hub, 4)
     result = digests_for(smtp_url="outbox").send(as_of=AS_OF, ignore_hour=True)
     assert result.report.sent == 4
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         rows = connection.execute(select(outbox.c.recipient, outbox.c.raw)).all()
         assert sorted(r.recipient for r in rows) == emails
         assert connection.scalar(select(func.count()).where(digest_sends.c.status == "sent")) == 4

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from paperroute.digest.links import BadLink, make_token, read_token
+from paperroute.digest._links import BadLink, make_token, read_token
+from paperroute.digest._schedule import current_slot, slot_start
 from paperroute.digest.model import Preferences, preferences
-from paperroute.digest.schedule import current_slot, slot_start
 from paperroute.errors import InvalidInput
 
 

@@ -12,9 +12,9 @@ from html import unescape
 import pytest
 
 from paperroute.config import Config
-from paperroute.digest.mime import HeaderError, assemble
+from paperroute.digest._mime import HeaderError, assemble
+from paperroute.digest._render import Renderer, message_id
 from paperroute.digest.model import Pick, Subscriber, preferences
-from paperroute.digest.render import Renderer, message_id
 from paperroute.errors import ConfigError
 from paperroute.reading import Card
 

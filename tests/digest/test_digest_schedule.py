@@ -15,17 +15,14 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from paperroute import Hub
-from paperroute.digest import Digests
-from paperroute.digest.lease import SenderBusy
-from paperroute.digest.model import preferences
-from paperroute.digest.plan import due_subscribers
-from paperroute.digest.subscriptions import add_confirmed
+from paperroute.digest import Digests, SenderBusy
+from paperroute.digest._plan import due_subscribers
 from paperroute.store.schema_digests import digest_lease, subscribers
 from paperroute.store.schema_mail import outbox
 
 
 def _add(hub: Hub, email: str, **prefs: str) -> None:
-    add_confirmed(hub.engine, email, preferences({"trending": "on", **prefs}))
+    hub.digests.add_confirmed(email, {"trending": "on", **prefs})
 
 
 def test_each_subscriber_at_their_hour_in_their_zone(papers_hub: Hub) -> None:
@@ -37,13 +34,13 @@ def test_each_subscriber_at_their_hour_in_their_zone(papers_hub: Hub) -> None:
         papers_hub, "ny@example.org", frequency="daily", send_hour="7", timezone="America/New_York"
     )
     _add(papers_hub, "weekly@example.org", frequency="weekly", weekday="4", send_hour="9")
-    with papers_hub.engine.begin() as connection:  # confirmed long before these slots
+    with papers_hub._db.engine.begin() as connection:  # confirmed long before these slots
         connection.execute(
             update(subscribers).values(confirmed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         )
 
     def due(at: dt.datetime) -> dict[str, str]:
-        with papers_hub.engine.connect() as connection:
+        with papers_hub._db.engine.connect() as connection:
             return {s.email: period for s, period in due_subscribers(connection, at)}
 
     # Thursday 2026-08-20, 05:30 UTC: 07:30 in Berlin, 14:30 in Tokyo, 01:30 in New York.
@@ -61,14 +58,14 @@ def test_each_subscriber_at_their_hour_in_their_zone(papers_hub: Hub) -> None:
 def test_a_new_subscriber_waits_for_the_next_slot(papers_hub: Hub) -> None:
     _add(papers_hub, "new@example.org", frequency="daily", send_hour="0")
     now = dt.datetime.now(dt.UTC)
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert due_subscribers(connection, now) == []  # confirmed after today's 00:00
         assert len(due_subscribers(connection, now, ignore_hour=True)) == 1
 
 
 def test_the_scheduler_loop_sends_due_digests(papers_hub: Hub, digests: Digests) -> None:
     _add(papers_hub, "loop@example.org", frequency="daily", send_hour="0")
-    with papers_hub.engine.begin() as connection:
+    with papers_hub._db.engine.begin() as connection:
         connection.execute(
             update(subscribers).values(confirmed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         )
@@ -78,7 +75,7 @@ def test_the_scheduler_loop_sends_due_digests(papers_hub: Hub, digests: Digests)
     try:
         deadline = time.monotonic() + 20
         while True:
-            with papers_hub.engine.connect() as connection:
+            with papers_hub._db.engine.connect() as connection:
                 sent = connection.scalar(select(func.count()).select_from(outbox))
             if sent:
                 break
@@ -88,12 +85,12 @@ def test_the_scheduler_loop_sends_due_digests(papers_hub: Hub, digests: Digests)
         stop.set()
         worker.join(timeout=20)
     assert not worker.is_alive()
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(outbox)) == 1  # once
 
 
 def _hold(hub: Hub, holder: str, seconds: float) -> None:
-    with hub.engine.begin() as connection:
+    with hub._db.engine.begin() as connection:
         connection.execute(
             insert(digest_lease).values(
                 name="send",
@@ -110,16 +107,16 @@ def test_one_sender_at_a_time(papers_hub: Hub, digests: Digests) -> None:
     with pytest.raises(SenderBusy, match="another `paperroute digest send` is running"):
         digests.send(ignore_hour=True)
     assert digests.send(ignore_hour=True, dry_run=True).planned == 1  # a dry run needs none
-    with papers_hub.engine.begin() as connection:
+    with papers_hub._db.engine.begin() as connection:
         connection.execute(delete(digest_lease))
     _hold(papers_hub, "elsewhere.example.org:1:x", 60)  # another host, not expired
     with pytest.raises(SenderBusy):
         digests.send(ignore_hour=True)
-    with papers_hub.engine.begin() as connection:
+    with papers_hub._db.engine.begin() as connection:
         connection.execute(delete(digest_lease))
     _hold(papers_hub, "elsewhere.example.org:1:x", -1)  # another host, expired
     assert digests.send(ignore_hour=True).report.sent == 1
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(digest_lease)) == 0
 
 

@@ -11,26 +11,26 @@ from sqlalchemy import select
 
 from paperroute import Hub
 from paperroute.digest import Digests
-from paperroute.digest import candidates as cands
+from paperroute.digest import _candidates as cands
+from paperroute.digest._plan import compute
+from paperroute.digest._select import Selector
 from paperroute.digest.model import preferences
-from paperroute.digest.plan import compute
-from paperroute.digest.select import Selector
-from paperroute.digest.subscriptions import add_confirmed
 from paperroute.store.schema_digests import digest_sends, subscribers
+from paperroute.store.session import Database
 from support.digest_data import AS_OF, paper_records
 
 RECORDS = {r.arxiv_id: r for r in paper_records()}
 
 
 def _pool(hub: Hub) -> cands.Candidates:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return cands.load(connection, hub.config, dt.date(2026, 8, 19), dt.date(2026, 8, 21))
 
 
 def test_candidates_are_the_papers_first_listed_in_the_window(papers_hub: Hub) -> None:
     pool = _pool(papers_hub)
     assert len(pool.cards) == len(RECORDS)
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         only_last = cands.load(
             connection, papers_hub.config, dt.date(2026, 8, 21), dt.date(2026, 8, 21)
         )
@@ -120,12 +120,9 @@ def test_window_and_already_received_papers_are_left_out(papers_hub: Hub) -> Non
 
 
 def test_a_second_run_sends_no_paper_twice(papers_hub: Hub, digests: Digests) -> None:
-    add_confirmed(
-        papers_hub.engine,
+    digests.add_confirmed(
         "reader@example.org",
-        preferences(
-            {"trending": "on", "categories": "cs.AI", "max_papers": "5", "frequency": "daily"}
-        ),
+        {"trending": "on", "categories": "cs.AI", "max_papers": "5", "frequency": "daily"},
     )
     first = digests.send(as_of=AS_OF, ignore_hour=True)
     assert first.report.sent == 1
@@ -136,11 +133,11 @@ def test_a_second_run_sends_no_paper_twice(papers_hub: Hub, digests: Digests) ->
     assert later.due == 1 and later.planned == 0 and later.nothing_new == 1
     # With the slot freed and the reader's window reset, the papers already received are
     # still skipped: the received-papers record guarantees it, not the window.
-    with papers_hub.engine.begin() as connection:
+    with papers_hub._db.engine.begin() as connection:
         connection.execute(digest_sends.update().values(period="elsewhere"))
         connection.execute(subscribers.update().values(through_day=None))
-    plan = compute(papers_hub.engine, papers_hub.config, AS_OF, ignore_hour=True)
-    with papers_hub.engine.connect() as connection:
+    plan = compute(Database(papers_hub._db.engine), papers_hub.config, AS_OF, ignore_hour=True)
+    with papers_hub._db.engine.connect() as connection:
         sent = json.loads(connection.scalar(select(digest_sends.c.papers)) or "[]")
     first_pks = {pk for pk, _ in sent}
     assert plan.digests and not first_pks & {p.paper_pk for p in plan.digests[0].picks}

@@ -13,12 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from paperroute import Hub
-from paperroute.community.errors import RateLimited
-from paperroute.digest import Digests
-from paperroute.digest.address import InvalidAddress
-from paperroute.digest.links import BadLink
-from paperroute.digest.subscriptions import Suppressed, set_suppressed
+from paperroute.digest import BadLink, Digests, RateLimited, Suppressed
 from paperroute.errors import InvalidInput
+from paperroute.site.addresses import InvalidAddress
 from paperroute.store.schema_digests import subscribers, suppressions
 from paperroute.store.schema_mail import outbox
 
@@ -26,7 +23,7 @@ PREFS = {"categories": "cs.CL", "keywords": ["agents"], "timezone": "Europe/Berl
 
 
 def mails(hub: Hub) -> list[EmailMessage]:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         rows = connection.execute(select(outbox.c.raw).order_by(outbox.c.pk)).scalars().all()
     found = []
     for raw in rows:
@@ -76,7 +73,7 @@ def test_unsubscribed_address_needs_the_round_trip_again(papers_hub: Hub, digest
     subscriber = digests.confirm(first_link)
     token = digests.manage_token(subscriber)
     digests.unsubscribe_by_manage_link(token)
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(suppressions.c.reason)) == "unsubscribed"
     # The old confirmation link cannot bring it back.
     with pytest.raises(BadLink):
@@ -87,7 +84,7 @@ def test_unsubscribed_address_needs_the_round_trip_again(papers_hub: Hub, digest
     assert "unsubscribed" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert digests.send(ignore_hour=True, dry_run=True).due == 0  # still suppressed
     digests.confirm(link_in(mail, "/subscribe/confirm?token="))
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(suppressions)) == 0
     assert digests.send(ignore_hour=True, dry_run=True).due == 1
 
@@ -96,14 +93,14 @@ def test_unsubscribed_address_needs_the_round_trip_again(papers_hub: Hub, digest
 def test_hard_suppressed_address_cannot_subscribe(
     papers_hub: Hub, digests: Digests, reason: str
 ) -> None:
-    set_suppressed(papers_hub.engine, "reader@example.org", "manual", "test", lift=False)
+    digests.set_suppressed("reader@example.org", "manual", "test", lift=False)
     if reason != "manual":
-        with papers_hub.engine.begin() as connection:
+        with papers_hub._db.engine.begin() as connection:
             connection.execute(suppressions.update().values(reason=reason))
     with pytest.raises(Suppressed, match="suppression list"):
         digests.subscribe("READER@example.org", PREFS)
     assert mails(papers_hub) == []
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(subscribers)) == 0
 
 
@@ -141,7 +138,7 @@ def test_bad_subscriptions_store_and_send_nothing(
     with pytest.raises(error):
         digests.subscribe(email, fields)
     assert mails(papers_hub) == []
-    with papers_hub.engine.connect() as connection:
+    with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(subscribers)) == 0
 
 
@@ -154,7 +151,7 @@ def test_internationalised_domain_is_subscribed_in_ascii(papers_hub: Hub, digest
 def test_a_link_for_a_removed_subscriber_is_refused(papers_hub: Hub, digests: Digests) -> None:
     digests.subscribe("reader@example.org", PREFS)
     token = link_in(mails(papers_hub)[0], "/subscribe/confirm?token=")
-    with papers_hub.engine.begin() as connection:
+    with papers_hub._db.engine.begin() as connection:
         connection.execute(subscribers.delete())
     with pytest.raises(BadLink):
         digests.confirm(token)

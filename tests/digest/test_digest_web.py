@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from paperroute import Config, open_hub
-from paperroute.community import Community
 from paperroute.store.schema_digests import subscribers, suppressions
 from paperroute.store.schema_mail import outbox as outbox_table
 from paperroute.web.app import create_app
@@ -52,7 +51,7 @@ def client(web_config: Config) -> Iterator[TestClient]:
 
 
 def status_of(client: TestClient, email: str) -> tuple[str | None, str | None]:
-    engine = client.app.state.hub.engine  # type: ignore[attr-defined]
+    engine = client.app.state.hub._db.engine  # type: ignore[attr-defined]
     with engine.connect() as connection:
         status = connection.scalar(select(subscribers.c.status).where(subscribers.c.email == email))
         reason = connection.scalar(
@@ -273,7 +272,7 @@ def test_admin_preview_and_me_section(
         401,
     )
     with open_hub(web_config) as hub:
-        Community(hub).ensure_user("admin@example.org", admin=True)
+        hub.community.ensure_user("admin@example.org", admin=True)
     web_sign_in(client, smtp_server, "admin@example.org")
     me = client.get("/me")
     assert "Email digest" in me.text and "Subscribe with this address" in me.text
@@ -303,7 +302,7 @@ def test_demo_mode_puts_the_first_digest_in_the_outbox(database_url: str) -> Non
         assert subscribe(client, email="newcomer@example.org").status_code == 200
         outbox = client.get("/dev/outbox")
         assert outbox.status_code == 200 and "Confirm your paperroute digest" in outbox.text
-        engine = app.state.hub.engine
+        engine = app.state.hub._db.engine
         with engine.connect() as connection:
             raw = connection.scalar(select(outbox_table.c.raw).order_by(outbox_table.c.pk))
         text = message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()

@@ -14,13 +14,13 @@ from paperroute.store.schema import harvest_state
 
 
 def rows(hub: Hub) -> list[tuple[Any, ...]]:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         query = select(harvest_state.c.key, harvest_state.c.value).order_by(harvest_state.c.key)
         return [tuple(r) for r in connection.execute(query)]
 
 
 def updated_at(hub: Hub, key: str) -> dt.datetime:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         value = connection.scalar(
             select(harvest_state.c.updated_at).where(harvest_state.c.key == key)
         )
@@ -87,7 +87,7 @@ def test_keys_are_independent(hub: Hub) -> None:
 
 @pytest.mark.parametrize("stored", ['["a", "list"]', '"text"', "42", "null"])
 def test_a_stored_value_that_is_not_an_object_reads_as_none(hub: Hub, stored: str) -> None:
-    with hub.engine.begin() as connection:
+    with hub._db.engine.begin() as connection:
         connection.execute(
             harvest_state.insert().values(
                 key="odd", value=stored, updated_at=dt.datetime.now(dt.UTC)
@@ -106,14 +106,14 @@ def test_checkpoints_survive_reopening(hub: Hub, database_url: str) -> None:
         reopened.papers.save_checkpoint("oai", {"token": "t2"})
     with open_hub(Config(database_url=database_url)) as reopened:
         assert reopened.papers.checkpoint("oai") == {"token": "t2"}
-        with reopened.engine.connect() as connection:
+        with reopened._db.engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM harvest_state")) == 1
 
 
 def test_a_saved_checkpoint_is_committed(hub: Hub) -> None:
     """save_checkpoint commits on its own: a later rolled-back transaction cannot undo it."""
     hub.papers.save_checkpoint("oai", {"token": "kept"})
-    with pytest.raises(RuntimeError), hub.engine.begin() as connection:
+    with pytest.raises(RuntimeError), hub._db.engine.begin() as connection:
         connection.execute(harvest_state.delete())
         raise RuntimeError("import failed")
     assert hub.papers.checkpoint("oai") == {"token": "kept"}

@@ -27,8 +27,8 @@ def rec(source: str = "arxiv-api", key: str = "k", **fields: Any) -> PaperRecord
 
 def search(hub: Hub, words: str) -> set[int]:
     """Primary keys of the papers the keyword index finds for ``words``."""
-    with hub.engine.connect() as connection:
-        if hub.engine.dialect.name == "sqlite":
+    with hub._db.engine.connect() as connection:
+        if hub._db.engine.dialect.name == "sqlite":
             query = " ".join(f'"{w}"' for w in words.split())
             sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :q"
         else:
@@ -38,7 +38,7 @@ def search(hub: Hub, words: str) -> set[int]:
 
 
 def pk_of(hub: Hub, paper_id: str) -> int:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         pk = connection.scalar(select(papers.c.pk).where(papers.c.id == paper_id))
     assert pk is not None
     return int(pk)
@@ -46,8 +46,8 @@ def pk_of(hub: Hub, paper_id: str) -> int:
 
 def check_sqlite_index(hub: Hub) -> None:
     """FTS5's own check that the index agrees with the papers table (SQLite only)."""
-    if hub.engine.dialect.name == "sqlite":
-        with hub.engine.begin() as connection:
+    if hub._db.engine.dialect.name == "sqlite":
+        with hub._db.engine.begin() as connection:
             connection.execute(
                 text("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")
             )
@@ -77,7 +77,7 @@ def test_a_new_paper_is_found_by_title_abstract_and_author_words(hub: Hub) -> No
 def test_every_paper_of_a_dump_is_found_by_a_word_of_its_title(hub: Hub) -> None:
     records = [r for r in parse_jsonl(CORPUS.read_bytes()) if isinstance(r, PaperRecord)]
     hub.papers.ingest(records, batch_size=128)
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         pks = {r.id: r.pk for r in connection.execute(select(papers.c.id, papers.c.pk))}
     for record in records:
         words = re.findall(r"(?<![\w\\$^_{-])[A-Za-z]{7,}(?![\w}$^_-])", record.title)
@@ -103,7 +103,7 @@ def test_an_abstract_filled_later_is_indexed(hub: Hub) -> None:
     hub.papers.ingest([rec("page", "p", title="Bare title", authors=["A"])])
     filled = rec("bibtex", "b", title="Bare title", abstract="Ornithopter aerodynamics.")
     assert hub.papers.ingest([filled]).updated == 1
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         pk = connection.scalar(select(papers.c.pk))
     assert search(hub, "ornithopter") == {pk}
     check_sqlite_index(hub)
@@ -117,7 +117,7 @@ def test_a_deleted_paper_leaves_the_index(hub: Hub) -> None:
         ]
     )
     keep = pk_of(hub, "2401.00002")
-    with hub.engine.begin() as connection:
+    with hub._db.engine.begin() as connection:
         connection.execute(text("DELETE FROM papers WHERE id = '2401.00001'"))
     assert search(hub, "quixotic") == {keep}
     assert search(hub, "lattices") == search(hub, "wojciechowska") == set()
@@ -125,8 +125,8 @@ def test_a_deleted_paper_leaves_the_index(hub: Hub) -> None:
 
 
 def test_the_index_is_kept_by_the_database(hub: Hub) -> None:
-    if hub.engine.dialect.name != "sqlite":
-        with hub.engine.connect() as connection:
+    if hub._db.engine.dialect.name != "sqlite":
+        with hub._db.engine.connect() as connection:
             generated = connection.scalar(
                 text(
                     "SELECT is_generated FROM information_schema.columns "
@@ -139,7 +139,7 @@ def test_the_index_is_kept_by_the_database(hub: Hub) -> None:
         assert generated == "ALWAYS"
         assert index is not None and "USING gin (search_vector)" in index
         return
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         query = text("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
         triggers = {r.name: r.tbl_name for r in connection.execute(query)}
     assert triggers == {
@@ -151,11 +151,11 @@ def test_the_index_is_kept_by_the_database(hub: Hub) -> None:
 
 def _index_state(hub: Hub) -> list[tuple[Any, ...]]:
     """SQLite: the FTS5 segments, which every reindex appends to; PostgreSQL: the vectors."""
-    if hub.engine.dialect.name == "sqlite":
+    if hub._db.engine.dialect.name == "sqlite":
         sql = "SELECT * FROM papers_fts_data ORDER BY id"
     else:
         sql = "SELECT pk, search_vector::text FROM papers ORDER BY pk"
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return [tuple(r) for r in connection.execute(text(sql))]
 
 

@@ -54,7 +54,7 @@ def test_bulk_written_times_are_stored_as_sqlalchemy_writes_them(hub: Hub) -> No
     hub.papers.ingest(
         [rec("arxiv-api", "t", title="Timed", arxiv_id="2401.00002", submitted_at=when)]
     )
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         found = connection.scalar(select(papers.c.id).where(papers.c.submitted_at == when))
         later = connection.scalar(select(papers.c.id).where(papers.c.submitted_at >= when))
     assert found == later == "2401.00002"
@@ -69,7 +69,7 @@ def test_the_same_hf_item_on_two_days_gives_two_daily_entries(hub: Hub) -> None:
     for day in (dt.date(2024, 1, 2), dt.date(2024, 1, 3)):
         report = hub.papers.ingest(parse_daily(item, day=day))
         assert report.inserted + report.updated == 1
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         days = connection.scalars(select(daily_entries.c.day).order_by(daily_entries.c.day))
         assert list(days) == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
 

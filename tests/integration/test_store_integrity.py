@@ -40,7 +40,7 @@ def rec(source: str = "arxiv-api", key: str = "k", **fields: Any) -> PaperRecord
 
 
 def snapshot(hub: Hub) -> dict[str, list[tuple[Any, ...]]]:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return {
             t.name: [
                 tuple(r) for r in connection.execute(select(t).order_by(*t.primary_key.columns))
@@ -50,7 +50,7 @@ def snapshot(hub: Hub) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def count(hub: Hub, table: Any) -> int:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return int(connection.scalar(select(func.count()).select_from(table)) or 0)
 
 
@@ -89,7 +89,7 @@ def test_a_failed_batch_leaves_the_database_exactly_as_before(hub: Hub) -> None:
         daily=[DailyEntry(day=dt.date(2030, 1, 1), source="arxiv", kind="replace")],
     )
     fresh = rec("jsonl", "fresh", title="Fresh", arxiv_id="2501.00001", authors=["Another New"])
-    writer = PaperWriter(hub.engine)
+    writer = PaperWriter(hub._db.engine)
     with pytest.raises(IntegrityError):
         writer.write([newer, fresh, broken("bad", "2501.00002")])
     assert snapshot(hub) == before
@@ -114,7 +114,7 @@ def test_a_failure_after_every_row_is_written_rolls_all_of_it_back(
 
     monkeypatch.setattr(PaperWriter, "_write_provenance", fail_at_the_end)
     with pytest.raises(OperationalError):
-        PaperWriter(hub.engine).write(corpus())
+        PaperWriter(hub._db.engine).write(corpus())
     assert snapshot(hub) == before
 
 
@@ -134,7 +134,7 @@ def test_the_hub_writes_a_failed_batch_one_by_one(hub: Hub) -> None:
     assert reason.startswith("the database refused it: ")
     assert "IntegrityError" in reason or "NotNullViolation" in reason
     assert count(hub, papers) == 8
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         assert connection.scalar(select(papers.c.pk).where(papers.c.id == "2501.00009")) is None
     after = snapshot(hub)
     for name in ("papers", "paper_authors", "paper_categories", "daily_entries", "provenance"):
@@ -214,12 +214,12 @@ def test_an_interrupted_import_keeps_its_finished_batches(hub: Hub) -> None:
 
 
 def test_foreign_keys_are_enforced(hub: Hub) -> None:
-    with pytest.raises(IntegrityError), hub.engine.begin() as connection:
+    with pytest.raises(IntegrityError), hub._db.engine.begin() as connection:
         connection.execute(
             insert(paper_categories).values(paper_pk=424242, category="x", position=0)
         )
     hub.papers.ingest([rec(title="T", arxiv_id="2501.00001", authors=["A"])])
-    with pytest.raises(IntegrityError), hub.engine.begin() as connection:
+    with pytest.raises(IntegrityError), hub._db.engine.begin() as connection:
         pk = connection.scalar(select(papers.c.pk))
         connection.execute(insert(paper_authors).values(paper_pk=pk, position=1, author_pk=999))
 
@@ -241,7 +241,7 @@ def test_deleting_a_paper_deletes_its_rows_but_not_shared_authors(hub: Hub) -> N
     )
     hub.papers.ingest([rec("bibtex", "one", title="One", arxiv_id="2501.00001", journal_ref="J")])
     assert count(hub, provenance) == 3
-    with hub.engine.begin() as connection:
+    with hub._db.engine.begin() as connection:
         connection.execute(text("DELETE FROM papers WHERE id = '2501.00001'"))
     for table, expected in (
         (paper_authors, 1),

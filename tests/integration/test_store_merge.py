@@ -39,7 +39,7 @@ def rec(source: str = "arxiv-api", key: str = "k", **fields: Any) -> PaperRecord
 
 def rows(hub: Hub, table: Table, *, skip: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
     query = select(*[c for c in table.columns if c.name not in skip])
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return [tuple(r) for r in connection.execute(query.order_by(*table.primary_key))]
 
 
@@ -52,7 +52,7 @@ def snapshot(hub: Hub, **skip: tuple[str, ...]) -> dict[str, list[tuple[Any, ...
 
 
 def count(hub: Hub, table: Table) -> int:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return int(connection.scalar(select(func.count()).select_from(table)) or 0)
 
 
@@ -142,7 +142,7 @@ def test_newer_version_replaces_metadata(hub: Hub) -> None:
     assert paper.categories == ("cs.CL",)
     assert paper.comments == "10 pages"  # v2 has none: v1's stays
     assert (paper.submitted_at, paper.updated_at) == (T1, T3)
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         row = connection.execute(select(papers).where(papers.c.id == "2401.00001")).one()
     assert row.authors_text == "Bob Two, Cy Three, Di Four"
     assert (row.categories, row.primary_category) == ("cs.CL", "cs.CL")
@@ -272,7 +272,7 @@ def test_an_arxiv_doi_names_the_arxiv_paper(hub: Hub) -> None:
 def test_arxiv_record_adopts_a_paper_known_by_title_only(hub: Hub) -> None:
     page = rec("page", "https://example.org/p", title="A Study of Things", authors=["Ann Lee"])
     assert hub.papers.ingest([page]).inserted == 1
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         seed_id = connection.scalar(select(papers.c.id))
     assert seed_id is not None and seed_id.startswith("hash:")
 
@@ -309,7 +309,7 @@ def test_a_record_without_ids_merges_into_the_one_paper_of_that_title(hub: Hub) 
     page = rec("page", "p2", title="Deep Learning", authors=["A. Lee"], abstract="Filled.")
     assert hub.papers.ingest([page]).updated == 1
     assert count(hub, papers) == 1
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         assert connection.scalar(select(papers.c.abstract)) == "Filled."
     # Another first author: another paper that happens to share the title.
     other = rec("page", "p3", title="Deep Learning", authors=["Bob Moss"], abstract="Other.")
@@ -385,7 +385,7 @@ def test_an_author_shares_one_row_across_papers_and_order_is_kept(hub: Hub) -> N
     )
     assert count(hub, authors) == 3 + 30
     query = select(authors.c.name, authors.c.name_key).where(authors.c.name.ilike("%doe%"))
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         assert [tuple(k) for k in connection.execute(query)] == [("Jane Doe", "jane doe")]
     assert hub.papers.show("2401.00001").authors == ("Jane Doe", "John Smith")
     # One row per name up to case and spacing: it shows the first spelling stored.

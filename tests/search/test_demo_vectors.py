@@ -19,7 +19,7 @@ from support.search_corpus import corpus_records
 
 
 def vectors(hub: Hub) -> dict[str, bytes]:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         rows = connection.execute(
             select(papers.c.id, embeddings.c.vector).join(
                 papers, papers.c.pk == embeddings.c.paper_pk
@@ -30,18 +30,18 @@ def vectors(hub: Hub) -> dict[str, bytes]:
 
 def test_export_then_import_keeps_matching_papers_only(embedded: Hub, tmp_path: Path) -> None:
     path = tmp_path / "vectors.npz"
-    assert export_vectors(embedded.engine, "test-hash", path) == 300
+    assert export_vectors(embedded._db.engine, "test-hash", path) == 300
     records = corpus_records()
     changed = records[5].arxiv_id
     with open_hub(Config(database_url=f"sqlite:///{tmp_path / 'other.db'}")) as other:
         other.papers.ingest(records)
-        with other.engine.begin() as connection:
+        with other._db.engine.begin() as connection:
             connection.execute(
                 update(papers).where(papers.c.id == changed).values(abstract="Rewritten.")
             )
-        assert import_vectors(other.engine, path, model="another-model", max_length=128) == 0
-        assert import_vectors(other.engine, path, model="test-hash", max_length=64) == 0
-        assert import_vectors(other.engine, path, model="test-hash", max_length=128) == 299
+        assert import_vectors(other._db.engine, path, model="another-model", max_length=128) == 0
+        assert import_vectors(other._db.engine, path, model="test-hash", max_length=64) == 0
+        assert import_vectors(other._db.engine, path, model="test-hash", max_length=128) == 299
         theirs, ours = vectors(other), vectors(embedded)
         assert changed not in theirs and all(theirs[i] == ours[i] for i in theirs)
         # The paper left out is made by `embed`; nothing else is.

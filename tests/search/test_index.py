@@ -30,7 +30,7 @@ def _stored_vectors(hub: Hub) -> dict[int, np.ndarray]:
     from paperroute.search._vectors import iter_vectors
 
     index = hub.search.index
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         chunks = list(iter_vectors(connection, index.model, index.dimension))
     return {int(pk): v for ids, vectors in chunks for pk, v in zip(ids, vectors, strict=True)}
 
@@ -193,6 +193,6 @@ def test_no_paper_is_lost_between_the_database_and_the_graph(config: Config) -> 
     with open_hub(_small(config), embedder=HashEmbedder()) as hub:
         hub.papers.ingest(corpus_records())
         hub.search.embed()
-        with hub.engine.connect() as connection:
+        with hub._db.engine.connect() as connection:
             pks = set(connection.scalars(select(papers.c.pk)))
         assert set(hub.search.index._ids.tolist()) == pks

@@ -90,9 +90,9 @@ def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
         ]
     )
     cache = FrequencyCache(common_docs=5)
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         counts = cache.get(connection, ["models", "modeling", "gluons", "absentword"])
-        if hub.engine.dialect.name == "sqlite":  # counted in the FTS5 vocabulary
+        if hub._db.engine.dialect.name == "sqlite":  # counted in the FTS5 vocabulary
             assert counts == {"models": 10, "modeling": 10, "gluons": 5, "absentword": 0}
             assert stems(["models"]) == ["model"]
         else:  # ts_stat over every paper (fewer than sample_docs); an unknown word: 1
@@ -102,7 +102,7 @@ def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
 
 
 def test_frequencies_on_postgresql_are_estimated_from_a_sample(hub: Hub) -> None:
-    if hub.engine.dialect.name == "sqlite":
+    if hub._db.engine.dialect.name == "sqlite":
         return  # SQLite counts them exactly (test above)
     hub.papers.ingest(
         [
@@ -111,7 +111,7 @@ def test_frequencies_on_postgresql_are_estimated_from_a_sample(hub: Hub) -> None
         ]
     )
     cache = FrequencyCache(sample_docs=100)
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         counts = cache.get(connection, ["lattice", "gauge", "nowhere"])
     # Every paper holds "lattice": a quarter sampled, scaled back up (sampling varies).
     assert 250 <= counts["lattice"] <= 600 and counts["gauge"] == counts["lattice"]

@@ -23,7 +23,7 @@ def test_minilm_vectors_are_stored_and_found(database_url: str, tmp_path: Path) 
         hub.papers.ingest(records)
         assert hub.search.embed(batch_size=10) == 24
         assert hub.search.model == MODEL_NAME
-        with hub.engine.connect() as connection:
+        with hub._db.engine.connect() as connection:
             blob = connection.execute(select(embeddings.c.vector).limit(1)).scalar_one()
         assert len(blob) == 384 * 2
         top1 = 0

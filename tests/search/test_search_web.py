@@ -159,7 +159,7 @@ def test_the_paper_page_shows_similar_papers(client: TestClient) -> None:
 def test_hidden_papers_are_left_out(client: TestClient) -> None:
     hub = client.app.state.hub  # type: ignore[attr-defined]
     target = corpus_records()[3]
-    with hub.engine.begin() as connection:
+    with hub._db.engine.begin() as connection:
         pk = connection.execute(select(papers.c.pk).where(papers.c.id == target.arxiv_id)).scalar()
         connection.execute(
             insert(hidden_papers).values(

@@ -25,7 +25,7 @@ def ids(hub: Hub, text: str, mode: Mode, limit: int = 20) -> list[str]:
 
 
 def stored(hub: Hub) -> int:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return len(connection.execute(select(embeddings.c.paper_pk)).all())
 
 
@@ -34,7 +34,7 @@ def stored(hub: Hub) -> int:
 
 def test_embed_stores_float16_unit_vectors_once(shub: Hub, embedder: HashEmbedder) -> None:
     assert shub.search.embed() == 300
-    with shub.engine.connect() as connection:
+    with shub._db.engine.connect() as connection:
         rows = connection.execute(select(embeddings)).all()
         model = connection.execute(select(embedding_models)).one()
     assert len(rows) == 300 and model.model == "test-hash" and model.dimension == 256
@@ -82,7 +82,7 @@ def test_an_interrupted_embed_keeps_finished_batches_and_resumes(config: Config)
 
 
 def test_deleting_a_paper_deletes_its_vector(embedded: Hub) -> None:
-    with embedded.engine.begin() as connection:
+    with embedded._db.engine.begin() as connection:
         connection.execute(papers.delete().where(papers.c.id == corpus_records()[0].arxiv_id))
     assert stored(embedded) == 299
 
@@ -123,7 +123,7 @@ def test_deleted_vectors_make_the_index_rebuild(embedded: Hub) -> None:
     index = embedded.search.index
     before = index._faiss
     gone = corpus_records()[0].arxiv_id
-    with embedded.engine.begin() as connection:
+    with embedded._db.engine.begin() as connection:
         connection.execute(papers.delete().where(papers.c.id == gone))
     index.refresh(force=True)
     assert len(index) == 299 and index._faiss is not before
@@ -253,7 +253,7 @@ def test_a_narrow_filter_still_finds_its_papers(embedded: Hub) -> None:
 
 def test_hidden_papers_never_appear(embedded: Hub) -> None:
     record = corpus_records()[7]
-    with embedded.engine.begin() as connection:
+    with embedded._db.engine.begin() as connection:
         pk = connection.execute(select(papers.c.pk).where(papers.c.id == record.arxiv_id)).scalar()
         connection.execute(
             insert(hidden_papers).values(
@@ -324,7 +324,7 @@ def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
     from paperroute.search.keyword import FrequencyCache
 
     records = corpus_records()
-    with embedded.engine.connect() as connection:
+    with embedded._db.engine.connect() as connection:
         pk = {row.id: row.pk for row in connection.execute(select(papers.c.pk, papers.c.id))}
         same, other = pk[records[3].arxiv_id], pk[records[200].arxiv_id]
         head = [(other, 0.9), (same, 0.5)]
@@ -355,7 +355,7 @@ def test_similar_of_an_unknown_paper_is_not_found(embedded: Hub) -> None:
 
 def test_a_changed_title_updates_search(embedded: Hub) -> None:
     record = corpus_records()[1]
-    with embedded.engine.begin() as connection:
+    with embedded._db.engine.begin() as connection:
         connection.execute(
             update(papers)
             .where(papers.c.id == record.arxiv_id)
@@ -381,7 +381,7 @@ def test_the_saved_index_is_used_at_start(config: Config, embedded: Hub) -> None
     """A start with the saved index reads no vector from the database: vectors stored behind
     its back with the same count and time stay unseen (proof that the file was used)."""
     index = embedded.search.index
-    with embedded.engine.begin() as connection:
+    with embedded._db.engine.begin() as connection:
         connection.execute(update(embeddings).values(vector=b"\x00" * len(index._vectors[0]) * 2))
     with open_hub(config, embedder=HashEmbedder()) as again:
         again.search.index.refresh(force=True)

@@ -29,12 +29,12 @@ from support.search_corpus import corpus_records, rec
 
 
 def bag_count(hub: Hub) -> int:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(paper_terms)).scalar_one())
 
 
 def pk_of(hub: Hub, paper_id: str) -> int:
-    with hub.engine.connect() as connection:
+    with hub._db.engine.connect() as connection:
         return int(
             connection.execute(select(papers.c.pk).where(papers.c.id == paper_id)).scalar_one()
         )
@@ -123,19 +123,19 @@ def test_bags_are_stored_once_and_used_as_made(shub: Hub) -> None:
     assert bag_count(shub) == 0
     totals: list[int] = []
     steps: list[int] = []
-    assert store_missing_bags(shub.engine, totals.append, steps.append) == 300
+    assert store_missing_bags(shub._db.engine, totals.append, steps.append) == 300
     assert totals == [300] and sum(steps) == 300 and bag_count(shub) == 300
-    assert store_missing_bags(shub.engine) == 0
+    assert store_missing_bags(shub._db.engine) == 0
     record = corpus_records()[5]
     pk = pk_of(shub, record.arxiv_id)
-    with shub.engine.connect() as connection:
+    with shub._db.engine.connect() as connection:
         stored = load_bags(connection, [pk])[pk]
     made = make_bag(term_counts(record.title, record.abstract))
     assert np.array_equal(stored[0], made[0]) and np.array_equal(stored[1], made[1])
 
 
 def test_a_changed_text_drops_the_bag_and_the_new_one_is_made(shub: Hub) -> None:
-    store_missing_bags(shub.engine)
+    store_missing_bags(shub._db.engine)
     record = corpus_records()[9]
     pk = pk_of(shub, record.arxiv_id)
     # Same text again (another source's record): the bag stays.
@@ -155,16 +155,16 @@ def test_a_changed_text_drops_the_bag_and_the_new_one_is_made(shub: Hub) -> None
         ]
     )
     assert bag_count(shub) == 299
-    with shub.engine.connect() as connection:
+    with shub._db.engine.connect() as connection:
         fallback = load_bags(connection, [pk])[pk]  # made from the new text meanwhile
-    assert store_missing_bags(shub.engine) == 1
-    with shub.engine.connect() as connection:
+    assert store_missing_bags(shub._db.engine) == 1
+    with shub._db.engine.connect() as connection:
         assert np.array_equal(load_bags(connection, [pk])[pk][0], fallback[0])
     assert np.array_equal(
         fallback[0],
         make_bag(term_counts(record.title, "Entirely new lattice gauge theory words."))[0],
     )
-    with shub.engine.begin() as connection:
+    with shub._db.engine.begin() as connection:
         connection.execute(papers.delete().where(papers.c.pk == pk))
     assert bag_count(shub) == 299  # the paper's bag went with it
 
@@ -172,9 +172,9 @@ def test_a_changed_text_drops_the_bag_and_the_new_one_is_made(shub: Hub) -> None
 def test_a_missing_or_corrupt_bag_is_made_from_the_text(shub: Hub) -> None:
     records = corpus_records()
     pks = [pk_of(shub, r.arxiv_id) for r in records[:3]]
-    with shub.engine.begin() as connection:
+    with shub._db.engine.begin() as connection:
         connection.execute(insert(paper_terms).values(paper_pk=pks[0], terms=b"\x01\x02"))
-    with shub.engine.connect() as connection:
+    with shub._db.engine.connect() as connection:
         bags = load_bags(connection, [*pks, 10**9])
     assert set(bags) == set(pks)  # an unknown pk has no bag
     for record, pk in zip(records, pks, strict=False):
@@ -190,7 +190,7 @@ def test_similar_papers_are_the_same_with_stored_bags(embedded: Hub) -> None:
 
 
 def test_an_updated_paper_keeps_its_bag_when_only_other_fields_change(shub: Hub) -> None:
-    store_missing_bags(shub.engine)
+    store_missing_bags(shub._db.engine)
     record = corpus_records()[2]
     shub.papers.ingest(
         [
@@ -203,7 +203,7 @@ def test_an_updated_paper_keeps_its_bag_when_only_other_fields_change(shub: Hub)
             )
         ]
     )
-    with shub.engine.connect() as connection:
+    with shub._db.engine.connect() as connection:
         code = connection.execute(
             select(papers.c.code_url).where(papers.c.id == record.arxiv_id)
         ).scalar_one()

@@ -126,7 +126,7 @@ def test_reader_votes_and_hiding_change_every_list(fresh: TestClient) -> None:
     assert _order(fresh) == ["2608.00001", "2608.00002", "2608.00003"]
     before = fresh.get("/").text
     now = dt.datetime.now(dt.UTC)
-    with open_hub(config) as hub, hub.engine.begin() as connection:
+    with open_hub(config) as hub, hub._db.engine.begin() as connection:
         paper_pk = connection.scalar(select(papers.c.pk).where(papers.c.id == "2608.00003"))
         for n in range(9):
             user = connection.execute(
@@ -141,7 +141,7 @@ def test_reader_votes_and_hiding_change_every_list(fresh: TestClient) -> None:
     assert _order(fresh)[0] == "2608.00003"  # 7 HF upvotes + 9 reader votes
     after = fresh.get("/").text
     assert after != before and '<span class="count">16</span>' in after
-    with open_hub(config) as hub, hub.engine.begin() as connection:
+    with open_hub(config) as hub, hub._db.engine.begin() as connection:
         connection.execute(
             insert(hidden_papers).values(paper_pk=paper_pk, reason="", hidden_at=now)
         )

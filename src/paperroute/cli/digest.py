@@ -15,10 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..digest import Digests
-from ..digest import subscriptions as subs
-from ..digest.delivery import Report
-from ..digest.model import FREQUENCIES, Subscriber, preferences
+from ..digest import FREQUENCIES, Report, Subscriber
 from ..errors import ConfigError, PaperrouteError
 from ._common import Format, err, fail, open_hub_or_fail, out
 
@@ -77,7 +74,7 @@ def digest_send(
     """Finish any interrupted run, then send every digest that is due."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            result = Digests(hub.engine, hub.config).send(
+            result = hub.digests.send(
                 as_of=_instant(at), ignore_hour=now, dry_run=dry_run, only=only
             )
         except ConfigError as exc:
@@ -119,7 +116,7 @@ def digest_run_scheduler(
     with open_hub_or_fail(ctx) as hub:
         out.print("digest scheduler running; Ctrl-C stops it", markup=False)
         try:
-            Digests(hub.engine, hub.config).run_scheduler(stop, interval=interval)
+            hub.digests.run_scheduler(stop, interval=interval)
         except KeyboardInterrupt:
             stop.set()
 
@@ -135,7 +132,7 @@ def digest_preview(
     """The digest EMAIL would get next (nothing is sent or stored)."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            rendered = Digests(hub.engine, hub.config).preview(email, as_of=_instant(at))
+            rendered = hub.digests.preview(email, as_of=_instant(at))
         except PaperrouteError as exc:
             fail(str(exc), 1)
     if raw:
@@ -180,8 +177,8 @@ def subscribers_list(
     """Subscribers, newest first, with their choices and any suppression."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            rows = subs.listing(hub.engine, status, limit)
-            counts = subs.counts(hub.engine)
+            rows = hub.digests.listing(status, limit)
+            counts = hub.digests.counts()
         except PaperrouteError as exc:
             fail(str(exc))
     if format is Format.json:
@@ -244,10 +241,10 @@ def subscribers_add(
         "max_papers": max_papers,
     }
     with open_hub_or_fail(ctx) as hub:
-        digests = Digests(hub.engine, hub.config)
+        digests = hub.digests
         try:
             if confirmed:
-                subscriber = subs.add_confirmed(hub.engine, email, preferences(fields))
+                subscriber = digests.add_confirmed(email, fields)
                 out.print(f"{subscriber.email} subscribed (confirmed)", markup=False)
             else:
                 outcome = digests.subscribe(email, fields)
@@ -261,7 +258,7 @@ def subscribers_remove(ctx: typer.Context, email: Email) -> None:
     """Delete a subscriber and its send log (a suppression of the address stays)."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            found = subs.remove(hub.engine, email)
+            found = hub.digests.remove(email)
         except PaperrouteError as exc:
             fail(str(exc), 1)
     if not found:
@@ -279,7 +276,7 @@ def subscribers_suppress(
     """Put an address on the suppression list (nothing is ever mailed to it), or --lift it."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            subs.set_suppressed(hub.engine, email, "manual", reason or "by an operator", lift=lift)
+            hub.digests.set_suppressed(email, "manual", reason or "by an operator", lift=lift)
         except PaperrouteError as exc:
             fail(str(exc), 1)
     out.print("lifted" if lift else "suppressed", markup=False)
@@ -294,7 +291,7 @@ def bounces_process(
     suppress addresses over the bounce thresholds."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            report = Digests(hub.engine, hub.config).bounces_from_path(path)
+            report = hub.digests.bounces_from_path(path)
         except PaperrouteError as exc:
             fail(str(exc), 1)
     for bounce in report.bounces:

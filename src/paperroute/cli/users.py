@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..community import Community
 from ..errors import PaperrouteError
 from ._common import fail, open_hub_or_fail, out
 
@@ -26,7 +25,7 @@ def users_list(ctx: typer.Context) -> None:
     """Every reader: address, name, role, ban."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            readers = Community(hub).users()
+            readers = hub.community.users()
         except PaperrouteError as exc:
             fail(str(exc), 1)
     table = Table("email", "name", "role", "since", "banned")
@@ -47,7 +46,7 @@ def users_promote(ctx: typer.Context, email: Email) -> None:
     """Make a reader an admin (moderation, /admin); the account is made if it is new."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            user, created = Community(hub).set_admin(email, True)
+            user, created = hub.community.set_admin(email, True)
         except PaperrouteError as exc:
             fail(str(exc))
     note = " (new account: they sign in with this address)" if created else ""
@@ -59,7 +58,7 @@ def users_demote(ctx: typer.Context, email: Email) -> None:
     """Take the admin role back from a reader."""
     with open_hub_or_fail(ctx) as hub:
         try:
-            user, _ = Community(hub).set_admin(email, False)
+            user, _ = hub.community.set_admin(email, False)
         except PaperrouteError as exc:
             fail(str(exc))
     out.print(f"{user.email} is no longer an admin", markup=False)

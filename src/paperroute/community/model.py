@@ -77,15 +77,6 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    pk: int
-    recipient: str
-    subject: str
-    created_at: dt.datetime
-    raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class Submission:
     """The outcome of submitting a paper: its id, and whether it was new to the hub."""
 

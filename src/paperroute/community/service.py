@@ -1,4 +1,4 @@
-"""Community use cases over one hub: the web pages, the JSON API and the CLI call these.
+"""Community use cases: the web pages, the JSON API and the CLI call these (``hub.community``).
 
 Each method is one transaction. Readers are passed in as :class:`User` (None when signed
 out); every write checks that the reader is signed in and not banned, and moderation checks
@@ -9,38 +9,39 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection
 
+from ..clock import Clock, utcnow
+from ..config import Config
 from ..errors import ConfigError, InvalidInput, NotFound, StorageError
-from ..hub import Hub
-from ..mail.transport import Mailer, MailError, open_mailer
+from ..mail.transport import Mailer, MailError
 from ..model import Paper
+from ..papers import Papers
+from ..reading import Card
+from ..reading.sql import load_cards
+from ..site import outbox, ratelimit, signing
+from ..site.addresses import InvalidAddress, legacy_form, normalise_email
+from ..site.outbox import OutboxMessage
 from ..sources.http import HttpClient
 from ..store import queries
-from ..store.schema_mail import outbox
-from . import accounts, comments, moderation, ratelimit, submit, votes
-from . import collections as lists
+from ..store.session import Database
+from . import _accounts as accounts
+from . import _collections as lists
+from . import _comments as comments
+from . import _moderation as moderation
+from . import _submit as submit
+from . import _votes as votes
+from ._text import clean_text
 from .errors import Forbidden, NotSignedIn, Unavailable
-from .model import (
-    ApiToken,
-    AuditEntry,
-    Collection,
-    Comment,
-    OutboxMessage,
-    Submission,
-    User,
-    VoteState,
-)
-from .text import clean_text
+from .model import ApiToken, AuditEntry, Collection, Comment, Submission, User, VoteState
 
 log = logging.getLogger(__name__)
 
@@ -64,37 +65,50 @@ MAX_REF = 400  # characters of a paper reference (ids are at most 320)
 DEMO_ADMIN = "demo@paperroute.local"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Community:
     """The community's use cases. Thread-safe: every call opens its own transaction."""
 
     def __init__(
         self,
-        hub: Hub,
+        db: Database,
+        config: Config,
+        papers: Papers,
         *,
         mailer: Mailer | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utcnow,
         arxiv_client: Callable[[], HttpClient] | None = None,
     ) -> None:
-        self.hub = hub
-        self.engine = hub.engine
-        self.config = hub.config
+        self._db = db
+        self.config = config
+        self._papers = papers
         self._mailer = mailer
         self._clock = clock
         self._arxiv_client = arxiv_client
         self.markdown = comments.MarkdownRenderer()
         self._ingest_lock = threading.Lock()
+        self._secret: str | None = None
 
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self) -> AbstractContextManager[Connection]:
+        return self._db.write()
+
+    @property
+    def secret(self) -> str:
+        """The key that signs cookies (resolved once; see site/signing.py). Raises
+        ConfigError outside demo mode without one."""
+        if self._secret is None:
+            self._secret = signing.resolve_secret_key(self.config, self._db, self._clock)
+        return self._secret
+
+    def _address(self, connection: Connection, email: str) -> str:
+        """``email`` in its stored form: the site's one normaliser, or, for an account made
+        before that rule applied to sign-in, the form it was stored in (docs/community.md)."""
         try:
-            with self.engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {exc.__class__.__name__}") from exc
+            return normalise_email(email)
+        except InvalidAddress:
+            legacy = legacy_form(email)
+            if legacy is not None and accounts.user_by_email(connection, legacy) is not None:
+                return legacy
+            raise
 
     def _now(self) -> datetime:
         return self._clock()
@@ -128,15 +142,20 @@ class Community:
             return self._paper_pk(connection, ref, viewer)
 
     def paper(self, paper_pk: int) -> Paper:
-        with self._tx() as connection:
+        with self._db.read() as connection:
             return queries.load_paper(connection, paper_pk)
+
+    def cards(self, paper_pks: Sequence[int]) -> list[Card]:
+        """The cards of these papers, in that order (hidden and unknown ones left out)."""
+        with self._db.read() as connection:
+            return load_cards(connection, paper_pks)
 
     # -- readers and sign-in ----------------------------------------------------------
 
     def mailer(self) -> Mailer:
         if self._mailer is None:
             try:
-                self._mailer = open_mailer(self.config, self.engine)
+                self._mailer = outbox.open_mailer(self.config, self._db, self._clock)
             except ConfigError as exc:
                 raise Unavailable(f"this hub cannot send email: {exc}") from exc
         return self._mailer
@@ -144,7 +163,8 @@ class Community:
     def request_sign_in(self, email: str, client_ip: str, next_path: str = "") -> str:
         """Mail a single-use sign-in link; returns the normalised address. Raises
         InvalidInput, RateLimited, Forbidden (banned) or Unavailable (mail failed)."""
-        address = accounts.normalize_email(email)
+        with self._db.read() as connection:
+            address = self._address(connection, email)
         mailer = self.mailer()
         now = self._now()
         stamp = now.timestamp()
@@ -239,11 +259,12 @@ class Community:
 
     def user_by_email(self, email: str) -> User | None:
         with self._tx() as connection:
-            return accounts.user_by_email(connection, accounts.normalize_email(email))
+            return accounts.user_by_email(connection, self._address(connection, email))
 
     def ensure_user(self, email: str, *, admin: bool | None = None) -> User:
         with self._tx() as connection:
-            user = accounts.ensure_user(connection, accounts.normalize_email(email), self._now())
+            address = self._address(connection, email)
+            user = accounts.ensure_user(connection, address, self._now())
             if admin is not None and user.is_admin != admin:
                 user = accounts.set_flags(connection, user.pk, is_admin=admin)
             return user
@@ -256,9 +277,9 @@ class Community:
         """Promote (creating the account when the reader never signed in) or demote a reader;
         returns the reader and whether the account was created. Raises InvalidInput, or
         NotFound when demoting an unknown address."""
-        address = accounts.normalize_email(email)
         now = self._now()
         with self._tx() as connection:
+            address = self._address(connection, email)
             user = accounts.user_by_email(connection, address)
             created = user is None
             if user is None:
@@ -466,13 +487,11 @@ class Community:
                 now=self._now().timestamp(),
                 what="paper submissions",
             )
-        record = submit.fetch_record(self.hub, arxiv_id, self._arxiv_client)
+        record = submit.fetch_record(self.config, arxiv_id, self._arxiv_client)
         now = self._now()
         # The hub's writer is for one importer at a time; web requests run in threads.
         with self._ingest_lock:
-            report = self.hub.papers.ingest(
-                [submit.as_submission(record, reader.display_name, now)]
-            )
+            report = self._papers.ingest([submit.as_submission(record, reader.display_name, now)])
         if report.skipped:
             raise InvalidInput(f"the paper could not be stored: {report.skipped[0].reason}")
         with self._tx() as connection:
@@ -533,16 +552,10 @@ class Community:
     # -- outbox (demo mode) -----------------------------------------------------------
 
     def outbox(self, *, limit: int = 100) -> list[OutboxMessage]:
-        with self._tx() as connection:
-            rows = connection.execute(select(outbox).order_by(outbox.c.pk.desc()).limit(limit))
-            return [_outbox(r) for r in rows]
+        return outbox.messages(self._db, limit=limit)
 
     def outbox_message(self, pk: int) -> OutboxMessage:
-        with self._tx() as connection:
-            row = connection.execute(select(outbox).where(outbox.c.pk == pk)).first()
-        if row is None:
-            raise NotFound(f"no message {pk}")
-        return _outbox(row)
+        return outbox.message(self._db, pk)
 
 
 def _encodable(text: str) -> bool:
@@ -555,14 +568,3 @@ def _encodable(text: str) -> bool:
 
 # Removing a paper a moderator hid later must still work: look it up as an admin would.
 _ADMIN_VIEW = User(0, "", "", True, None, datetime(1970, 1, 1, tzinfo=UTC))
-
-
-def _outbox(row: object) -> OutboxMessage:
-    m = row._mapping  # type: ignore[attr-defined]
-    return OutboxMessage(
-        pk=int(m["pk"]),
-        recipient=str(m["recipient"]),
-        subject=str(m["subject"]),
-        created_at=m["created_at"],
-        raw=bytes(m["raw"]),
-    )

@@ -1,7 +1,7 @@
 """The digest use cases, called alike by the CLI, the web routes and the scheduler.
 
-``Digests(engine, config)`` holds nothing but what it was given and the signing key; build
-one per process (the web app keeps one on ``app.state``)."""
+``Digests(db, config, clock=...)`` holds nothing but what it was given and the signing key;
+the Hub builds one (``hub.digests``), which the web app and the CLI use."""
 
 from __future__ import annotations
 
@@ -12,21 +12,21 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from ..community.signing import resolve_secret_key
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import NotFound
-from . import plan as planning
-from . import subscriptions as subs
-from .address import normalise_email
-from .bounces import BounceProcessor, BounceReport
-from .delivery import Delivery, Report
-from .lease import SendLease
-from .links import make_token
+from ..site.addresses import normalise_email
+from ..site.signing import resolve_secret_key
+from ..store.session import Database
+from . import _plan as planning
+from . import _subscriptions as subs
+from ._bounces import BounceProcessor, BounceReport
+from ._delivery import Delivery, Report
+from ._lease import SendLease
+from ._links import make_token
+from ._render import Rendered, Renderer
+from ._schedule import current_slot
 from .model import Preferences, SubscribeOutcome, Subscriber, preferences
-from .render import Rendered, Renderer
-from .schedule import current_slot
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,19 @@ class SendResult:
 
 
 class Digests:
-    def __init__(self, engine: Engine, config: Config) -> None:
-        self.engine = engine
+    """The digest use cases over one database. ``clock`` is the one source of "now" (tests
+    run a digest at a fixed time by passing their own)."""
+
+    def __init__(self, db: Database, config: Config, *, clock: Clock = utcnow) -> None:
+        self._db = db
         self.config = config
+        self.clock = clock
         self._secret: str | None = None
 
     @property
     def secret(self) -> str:
         if self._secret is None:
-            self._secret = resolve_secret_key(self.config, self.engine)
+            self._secret = resolve_secret_key(self.config, self._db, self.clock)
         return self._secret
 
     # -- subscribers -----------------------------------------------------------------------
@@ -63,52 +67,80 @@ class Digests:
         self, email: str, fields: Mapping[str, object], *, client: str | None = None
     ) -> SubscribeOutcome:
         prefs = preferences(fields)
-        return subs.subscribe(self.engine, self.config, self.secret, email, prefs, client=client)
+        return subs.subscribe(
+            self._db, self.config, self.secret, email, prefs, client=client, clock=self.clock
+        )
 
     def subscribe_signed_in(self, email: str, fields: Mapping[str, object]) -> SubscribeOutcome:
         """A signed-in reader subscribing their own account's address: it was proven by the
         sign-in link, so it is confirmed at once, unless it is suppressed (then the usual
         confirmation round trip applies)."""
         prefs = preferences(fields)
-        subscriber = subs.subscribe_verified(self.engine, email, prefs)
+        subscriber = subs.subscribe_verified(self._db, email, prefs, clock=self.clock)
         if subscriber is None:
-            return subs.subscribe(self.engine, self.config, self.secret, email, prefs)
+            return subs.subscribe(
+                self._db, self.config, self.secret, email, prefs, clock=self.clock
+            )
         return SubscribeOutcome(
             subscriber, False, f"{subscriber.email} is subscribed: no confirmation needed."
         )
 
     def check_confirmation(self, token: str) -> tuple[Subscriber, bool]:
-        return subs.check_confirmation(self.engine, self.secret, token)
+        return subs.check_confirmation(self._db, self.secret, token)
 
     def confirm(self, token: str) -> Subscriber:
-        return subs.confirm(self.engine, self.secret, token)
+        return subs.confirm(self._db, self.secret, token, clock=self.clock)
 
     def by_manage_link(self, token: str) -> Subscriber:
-        return subs.from_manage_link(self.engine, self.secret, token)
+        return subs.from_manage_link(self._db, self.secret, token)
 
     def by_unsubscribe_link(self, token: str) -> Subscriber:
-        return subs.from_unsubscribe_link(self.engine, self.secret, token)
+        return subs.from_unsubscribe_link(self._db, self.secret, token)
 
     def update(self, token: str, fields: Mapping[str, object]) -> Subscriber:
         subscriber = self.by_manage_link(token)
         prefs = preferences(fields, subscriber.prefs)
-        return subs.update_preferences(self.engine, subscriber.pk, prefs)
+        return subs.update_preferences(self._db, subscriber.pk, prefs, clock=self.clock)
 
     def unsubscribe(self, token: str, *, how: str = "unsubscribe link") -> Subscriber:
         subscriber = self.by_unsubscribe_link(token)
-        return subs.unsubscribe(self.engine, subscriber.pk, how)
+        return subs.unsubscribe(self._db, subscriber.pk, how, clock=self.clock)
 
     def unsubscribe_by_manage_link(self, token: str) -> Subscriber:
         subscriber = self.by_manage_link(token)
-        return subs.unsubscribe(self.engine, subscriber.pk, "manage page")
+        return subs.unsubscribe(self._db, subscriber.pk, "manage page", clock=self.clock)
 
     def find(self, email: str) -> Subscriber | None:
         address = normalise_email(email)
-        with self.engine.connect() as connection:
+        with self._db.read() as connection:
             return subs.find(connection, address)
 
     def manage_token(self, subscriber: Subscriber) -> str:
         return make_token(self.secret, "manage", subscriber.pk, subscriber.email)
+
+    # -- operators (the CLI) -------------------------------------------------------------
+
+    def listing(
+        self, status: str | None = None, limit: int = 1000
+    ) -> list[tuple[Subscriber, str | None]]:
+        """Subscribers (newest first) with their suppression reason, if any."""
+        return subs.listing(self._db, status, limit)
+
+    def counts(self) -> dict[str, int]:
+        """Subscribers per status, and the number of suppressed addresses."""
+        return subs.counts(self._db)
+
+    def add_confirmed(self, email: str, fields: Mapping[str, object]) -> Subscriber:
+        """Add a subscriber who opted in elsewhere, confirmed. Refuses a suppressed address."""
+        return subs.add_confirmed(self._db, email, preferences(fields), clock=self.clock)
+
+    def remove(self, email: str) -> bool:
+        """Delete a subscriber and its send log (a suppression stays). True if found."""
+        return subs.remove(self._db, email)
+
+    def set_suppressed(self, email: str, reason: str, detail: str, *, lift: bool) -> None:
+        """Put an address on the suppression list, or lift it (``lift``)."""
+        subs.set_suppressed(self._db, email, reason, detail, lift=lift, clock=self.clock)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -123,16 +155,16 @@ class Digests:
     ) -> SendResult:
         """Finish every unfinished run, then plan and send the digests due at ``as_of``.
         ``dry_run``: plan only, write and send nothing."""
-        clock = as_of or dt.datetime.now(dt.UTC)
+        moment = as_of or self.clock()
         if dry_run:
-            return self._send(clock, ignore_hour, True, only, None)
-        sender = delivery or Delivery(self.engine, self.config, self.secret)
-        with SendLease(self.engine):
-            return self._send(clock, ignore_hour, False, only, sender)
+            return self._send(moment, ignore_hour, True, only, None)
+        sender = delivery or Delivery(self._db, self.config, self.secret, clock=self.clock)
+        with SendLease(self._db, clock=self.clock):
+            return self._send(moment, ignore_hour, False, only, sender)
 
     def _send(
         self,
-        clock: dt.datetime,
+        moment: dt.datetime,
         ignore_hour: bool,
         dry_run: bool,
         only: Collection[str] | None,
@@ -140,14 +172,14 @@ class Digests:
     ) -> SendResult:
         result = SendResult()
         if sender is not None:
-            with self.engine.connect() as connection:
+            with self._db.read() as connection:
                 open_runs = planning.open_runs(connection)
             for run_pk in open_runs:
                 result.resumed_runs.append(run_pk)
                 result.report.merge(sender.run(run_pk))
         addresses = [normalise_email(e) for e in only] if only is not None else None
         plan = planning.compute(
-            self.engine, self.config, clock, ignore_hour=ignore_hour, only=addresses
+            self._db, self.config, moment, ignore_hour=ignore_hour, only=addresses
         )
         result.due, result.nothing_new, result.ref_day = plan.due, plan.nothing_new, plan.ref_day
         result.planned = len(plan.digests)
@@ -155,7 +187,7 @@ class Digests:
             result.dry_run = [(d.subscriber.email, len(d.picks)) for d in plan.digests]
             return result
         assert sender is not None
-        result.run_pk = planning.store(self.engine, self.config, self.secret, plan)
+        result.run_pk = planning.store(self._db, self.config, self.secret, plan, clock=self.clock)
         if result.run_pk is not None:
             result.report.merge(sender.run(result.run_pk))
         return result
@@ -163,15 +195,15 @@ class Digests:
     def preview(self, email: str, *, as_of: dt.datetime | None = None) -> Rendered:
         """The digest ``email`` would get next, whatever the hour (nothing is stored)."""
         address = normalise_email(email)
-        clock = as_of or dt.datetime.now(dt.UTC)
-        with self.engine.connect() as connection:
+        moment = as_of or self.clock()
+        with self._db.read() as connection:
             subscriber = subs.find(connection, address)
         if subscriber is None:
             raise NotFound(f"no subscriber {address}")
         plan = planning.compute(
-            self.engine,
+            self._db,
             self.config,
-            clock,
+            moment,
             ignore_hour=True,
             only=[address],
             send_empty=True,
@@ -179,25 +211,26 @@ class Digests:
         )
         picks = plan.digests[0].picks if plan.digests else []
         cards = {c.pk: c for c in plan.candidates.cards} if plan.candidates else {}
-        day = current_slot(subscriber.prefs, clock, ignore_hour=True)
+        day = current_slot(subscriber.prefs, moment, ignore_hour=True)
         return Renderer(self.config, self.secret).message(
             subscriber,
             picks,
             cards,
             day=day,
             message_id="<preview@paperroute>",
-            sent_at=clock,
+            sent_at=moment,
         )
 
     # -- bounces ---------------------------------------------------------------------------
 
     def bounces_from_path(self, path: Path) -> BounceReport:
-        return BounceProcessor(self.engine, self.config, self.secret).process_path(path)
+        return self._bounces().process_path(path)
 
     def bounce_message(self, raw: bytes, source: str = "webhook") -> BounceReport:
-        return BounceProcessor(self.engine, self.config, self.secret).process(
-            "message", raw, source
-        )
+        return self._bounces().process("message", raw, source)
+
+    def _bounces(self) -> BounceProcessor:
+        return BounceProcessor(self._db, self.config, self.secret, self.clock)
 
     # -- the scheduler -----------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Mail: building messages and sending them through SMTP or the local outbox."""
+"""Mail: sending messages through SMTP (the database outbox is ``site.outbox``)."""
 
-from .transport import Mailer, OutboxMailer, SmtpMailer, SmtpSettings, open_mailer, parse_smtp_url
+from .transport import Mailer, MailError, SmtpMailer, SmtpSettings, parse_smtp_url
 
-__all__ = ["Mailer", "OutboxMailer", "SmtpMailer", "SmtpSettings", "open_mailer", "parse_smtp_url"]
+__all__ = ["MailError", "Mailer", "SmtpMailer", "SmtpSettings", "parse_smtp_url"]

@@ -1,23 +1,18 @@
-"""Sending one message: through SMTP (``smtp://``, ``smtps://``, STARTTLS, auth) or into the
-database outbox (demo mode). Digests build their pooled, rate-limited delivery on top of
-``SmtpSettings``; sign-in links and confirmations use ``open_mailer(config, engine).send``."""
+"""Sending one message through SMTP (``smtp://``, ``smtps://``, STARTTLS, auth). Digests build
+their pooled, rate-limited delivery on top of ``SmtpSettings``; sign-in links and
+confirmations use ``site.outbox.open_mailer(config, db).send``, which also knows the
+database outbox of demo mode (``smtp_url = "outbox"``)."""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTP
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import Engine, insert
-
-from ..config import Config
 from ..errors import ConfigError, PaperrouteError
-from ..store.schema_mail import outbox
 
 OUTBOX = "outbox"
 
@@ -139,36 +134,3 @@ class SmtpMailer:
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
-
-
-class OutboxMailer:
-    """Keeps every message in the ``outbox`` table (demo mode, shown at /dev/outbox)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def send(self, message: EmailMessage) -> None:
-        raw = message.as_bytes(policy=SMTP)
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(outbox).values(
-                    message_id=str(message.get("Message-ID", "")),
-                    recipient=str(message.get("To", "")),
-                    subject=str(message.get("Subject", "")),
-                    raw=raw,
-                    created_at=datetime.now(UTC),
-                )
-            )
-
-
-def open_mailer(config: Config, engine: Engine) -> Mailer:
-    """The mailer the configuration asks for. Raises ConfigError when mail cannot be sent."""
-    url = config.smtp_url
-    if url == OUTBOX or (not url and config.demo):
-        return OutboxMailer(engine)
-    if not url:
-        raise ConfigError(
-            "sending mail needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
-            "'outbox' to keep messages in the database)"
-        )
-    return SmtpMailer(parse_smtp_url(url, timeout=config.http_timeout))

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
-from .. import browse
 from ..community import Collection, Comment, Community, User, VoteState
 from . import params
 from .session import MAX_PK, Pk, current_user, get_community, require_user
@@ -123,8 +122,7 @@ def _collection(found: Collection) -> CollectionOut:
 
 
 def _detail(community: Community, found: Collection) -> CollectionDetail:
-    with browse.reading(community.engine) as connection:
-        cards = browse.load_cards(connection, community.collection_paper_pks(found))
+    cards = community.cards(community.collection_paper_pks(found))
     return CollectionDetail(**_collection(found).model_dump(), paper_ids=[c.id for c in cards])
 
 

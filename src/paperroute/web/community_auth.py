@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..community import DEMO_ADMIN, Community
 from ..errors import NotFound
-from ..mail.transport import OUTBOX
+from ..site.outbox import uses_outbox
 from .deps import render
 from .session import Pk, Sessions, client_ip, current_user, get_community, get_sessions
 
@@ -36,7 +36,7 @@ def safe_next(target: str | None) -> str:
 def _outbox_on(request: Request) -> bool:
     """Mail goes to the outbox at /dev/outbox (demo mode without an SMTP server)."""
     config = request.app.state.config
-    return bool(config.demo and config.smtp_url in {"", OUTBOX})
+    return config.demo and uses_outbox(config)
 
 
 @router.get("/login")

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from .. import browse
-from ..community import Collection, Community, User
-from ..community.comments import MAX_COMMENT
+from ..community import MAX_COMMENT, Collection, Community, User
+from ..reading import Card
 from .community_auth import safe_next
 from .deps import render
 from .feeds import card_entries
@@ -76,9 +75,8 @@ def add_comment(
 # -- collections ------------------------------------------------------------------------
 
 
-def _cards(community: Community, collection: Collection) -> list[browse.Card]:
-    with browse.reading(community.engine) as connection:
-        return browse.load_cards(connection, community.collection_paper_pks(collection))
+def _cards(community: Community, collection: Collection) -> list[Card]:
+    return community.cards(community.collection_paper_pks(collection))
 
 
 @router.get("/collections")
@@ -244,8 +242,7 @@ def _me_context(request: Request, community: Community, user: User) -> dict[str,
         if result is not None:
             name, context = result
             sections.append(templates.get_template(name).render({"request": request, **context}))
-    with browse.reading(community.engine) as connection:
-        cards = browse.load_cards(connection, community.voted_paper_pks(user, limit=100))
+    cards = community.cards(community.voted_paper_pks(user, limit=100))
     return {
         "user": user,
         "voted": cards,

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ..community import (
     DEMO_ADMIN,
+    MAX_COMMENT,
     BadLink,
     Community,
     Conflict,
@@ -26,8 +27,6 @@ from ..community import (
     TooLarge,
     Unavailable,
 )
-from ..community.comments import MAX_COMMENT
-from ..community.signing import resolve_secret_key
 from ..errors import ConfigError
 from ..hub import Hub
 from ..model import Paper
@@ -40,12 +39,12 @@ VOTES_SHOWN = 10_000  # a reader's latest upvotes that the cards of a list show 
 
 def install(app: FastAPI) -> None:
     hub: Hub = app.state.hub
+    community = hub.community
     try:
-        secret = resolve_secret_key(hub.config, hub.engine)
+        secret = community.secret
     except ConfigError:
         hub.close()  # the app will not start: do not leave its database connections open
         raise
-    community = Community(hub)
     app.state.community = community
     app.state.sessions = Sessions(community, hub.config, secret)
     app.add_middleware(SessionMiddleware)

@@ -20,15 +20,21 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..community.errors import RateLimited
 from ..config import Config
-from ..digest import Digests
-from ..digest.address import display_email, normalise_email
-from ..digest.links import BadLink
-from ..digest.model import FREQUENCIES, WEEKDAYS, Preferences, Subscriber
-from ..digest.subscriptions import Suppressed
+from ..digest import (
+    FREQUENCIES,
+    WEEKDAYS,
+    BadLink,
+    Digests,
+    MailError,
+    Preferences,
+    RateLimited,
+    Subscriber,
+    Suppressed,
+)
 from ..errors import ConfigError, InvalidInput, NotFound, PaperrouteError
-from ..mail.transport import OUTBOX, MailError
+from ..site.addresses import display_email, normalise_email
+from ..site.outbox import uses_outbox
 from .deps import render
 from .problems import problem_response
 from .session import client_ip, current_user, require_admin
@@ -221,7 +227,7 @@ def _demo_first_digest(request: Request, digests: Digests, subscriber: Subscribe
     """Demo mode with the local outbox: send the first digest now, so that a newcomer can
     read one in /dev/outbox without waiting for the hour or running the scheduler."""
     config: Config = request.app.state.config
-    if not config.demo or config.smtp_url not in ("", OUTBOX):
+    if not (config.demo and uses_outbox(config)):
         return False
     try:
         result = digests.send(ignore_hour=True, only=[subscriber.email])
@@ -507,7 +513,7 @@ def me_section(request: Request, user: Any) -> tuple[str, dict[str, Any]] | None
 
 
 def install(app: FastAPI) -> None:
-    app.state.digests = Digests(app.state.hub.engine, app.state.config)
+    app.state.digests = app.state.hub.digests
     app.state.me_sections.append(me_section)
     app.add_middleware(OneClickUnsubscribe)
     app.include_router(router)

@@ -31,10 +31,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..community import Community, Forbidden, NotSignedIn, User
-from ..community.accounts import API_TOKEN_PREFIX
-from ..community.signing import derive_key, mac_with_key, sign, unsign
+from ..community import API_TOKEN_PREFIX, Community, Forbidden, NotSignedIn, User
 from ..config import Config
+from ..site.signing import derive_key, mac_with_key, sign, unsign
 from . import problems
 
 SESSION_COOKIE = "pr_session"

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from .candidates import MAX_WINDOW_DAYS, Candidates
+from ._candidates import MAX_WINDOW_DAYS, Candidates
 from .model import Pick, Preferences, Subscriber
 
 

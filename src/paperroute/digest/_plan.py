@@ -15,9 +15,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import PaperrouteError
 from ..store.schema_digests import (
@@ -27,12 +28,13 @@ from ..store.schema_digests import (
     subscribers,
     suppressions,
 )
-from . import candidates as cands
+from ..store.session import Database
+from . import _candidates as cands
+from ._render import message_id
+from ._schedule import current_slot, slot_start
+from ._select import Selector, window_start
+from ._subscriptions import to_subscriber
 from .model import Pick, Subscriber
-from .render import message_id
-from .schedule import current_slot, slot_start
-from .select import Selector, window_start
-from .subscriptions import to_subscriber
 
 
 class RunConflict(PaperrouteError):
@@ -118,7 +120,7 @@ def due_subscribers(
 
 
 def compute(
-    engine: Engine,
+    db: Database,
     config: Config,
     as_of: dt.datetime,
     *,
@@ -130,7 +132,7 @@ def compute(
     """Who is due at ``as_of`` and what each gets; nothing is written. ``preview``: plan
     for the subscribers of ``only`` whatever their status and the send log say."""
     empty_ok = config.digest_send_empty if send_empty is None else send_empty
-    with engine.connect() as connection:
+    with db.read() as connection:
         ref_day = cands.reference_day(connection, as_of)
         plan = Plan(as_of=as_of, ref_day=ref_day)
         due = due_subscribers(
@@ -161,14 +163,16 @@ def compute(
     return plan
 
 
-def store(engine: Engine, config: Config, secret: str, plan: Plan) -> int | None:
+def store(
+    db: Database, config: Config, secret: str, plan: Plan, *, clock: Clock = utcnow
+) -> int | None:
     """Store the plan as a new run (one transaction). None when there is nothing to send.
     Raises RunConflict when another run stored a digest for one of these slots first."""
     if not plan.digests:
         return None
-    now = dt.datetime.now(dt.UTC)
-    try:
-        with engine.begin() as connection:
+    now = clock()
+    with db.write() as connection:
+        try:
             run_pk = int(
                 connection.execute(
                     insert(digest_runs)
@@ -191,11 +195,11 @@ def store(engine: Engine, config: Config, secret: str, plan: Plan) -> int | None
             ]
             for start in range(0, len(rows), 10000):
                 connection.execute(insert(digest_sends), rows[start : start + 10000])
-    except IntegrityError as exc:
-        raise RunConflict(
-            "another digest run planned some of these digests at the same time; run "
-            "`paperroute digest send` again (it resumes that run and skips what it planned)"
-        ) from exc
+        except IntegrityError as exc:  # raised out of the block: the transaction rolls back
+            raise RunConflict(
+                "another digest run planned some of these digests at the same time; run "
+                "`paperroute digest send` again (it resumes that run and skips what it planned)"
+            ) from exc
     return run_pk
 
 

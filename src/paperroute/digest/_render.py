@@ -21,9 +21,10 @@ from ..errors import ConfigError
 from ..ids import try_arxiv_id
 from ..links import http_url, paper_path
 from ..reading import Card
-from . import links, style
-from .address import display_email
-from .mime import assemble, encoded_header
+from ..site.addresses import display_email
+from . import _links as links
+from . import _style as style
+from ._mime import assemble, encoded_header
 from .model import WEEKDAYS, Pick, Subscriber
 
 SITE = "paperroute"

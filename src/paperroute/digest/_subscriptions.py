@@ -1,5 +1,6 @@
 """Subscribers and the suppression list: subscribe (double opt-in), confirm, manage,
-unsubscribe, suppress. Every function takes the engine and commits its own transaction.
+unsubscribe, suppress. Every function takes the database and commits its own transaction;
+those that stamp a time take the site's clock.
 
 The suppression list wins over everything: a suppressed address is never mailed a digest.
 Re-subscribing an address suppressed because it unsubscribed (or soft-bounced) takes the
@@ -10,20 +11,22 @@ a hard bounce, a complaint or by an operator cannot be re-subscribed from the fo
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..community.errors import RateLimited
-from ..community.ratelimit import hit
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import InvalidInput, NotFound, PaperrouteError
-from ..mail.transport import open_mailer
+from ..site.addresses import normalise_email
+from ..site.errors import BadLink, RateLimited
+from ..site.outbox import open_mailer
+from ..site.ratelimit import hit
 from ..store.schema_digests import subscribers, suppressions
-from . import links, notices
-from .address import normalise_email
+from ..store.session import Database
+from . import _links as links
+from . import _notices as notices
 from .model import Preferences, SubscribeOutcome, Subscriber
 
 # Suppressed for these reasons, an address can come back only through an operator.
@@ -36,10 +39,6 @@ class Suppressed(PaperrouteError):
 
 
 __all__ = ["RateLimited", "Suppressed"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _prefs_columns(prefs: Preferences) -> dict[str, Any]:
@@ -105,11 +104,13 @@ def suppression(connection: Connection, email: str) -> tuple[str, str] | None:
     return (row.reason, row.detail) if row else None
 
 
-def suppress(connection: Connection, email: str, reason: str, detail: str = "") -> None:
+def suppress(
+    connection: Connection, email: str, reason: str, detail: str = "", *, clock: Clock = utcnow
+) -> None:
     """Put ``email`` on the suppression list. A hard reason replaces a soft one, never the
     other way round."""
     current = suppression(connection, email)
-    values = {"reason": reason, "detail": detail[:1000], "created_at": _now()}
+    values = {"reason": reason, "detail": detail[:1000], "created_at": clock()}
     if current is None:
         try:
             with connection.begin_nested():
@@ -130,10 +131,10 @@ def _sent_text(address: str) -> str:
     )
 
 
-def _check_rate(engine: Engine, config: Config, email: str, client: str | None, now: float) -> None:
+def _check_rate(db: Database, config: Config, email: str, client: str | None, now: float) -> None:
     # Committed on its own: a refused request still counts, and counting never waits for
     # the mail server.
-    with engine.begin() as connection:
+    with db.write() as connection:
         if client:
             hit(
                 connection,
@@ -154,14 +155,14 @@ def _check_rate(engine: Engine, config: Config, email: str, client: str | None, 
 
 
 def subscribe(
-    engine: Engine,
+    db: Database,
     config: Config,
     secret: str,
     email: str,
     prefs: Preferences,
     *,
     client: str | None = None,
-    now: datetime | None = None,
+    clock: Clock = utcnow,
 ) -> SubscribeOutcome:
     """Start a subscription: store it as pending and mail the confirmation link.
 
@@ -169,10 +170,10 @@ def subscribe(
     its owner) and gets a note with its manage link instead. Raises InvalidAddress,
     RateLimited, Suppressed (hard reasons), MailError / ConfigError when mail cannot go."""
     address = normalise_email(email)
-    clock = now or _now()
-    _check_rate(engine, config, address, client, clock.timestamp())
-    mailer = open_mailer(config, engine)
-    with engine.begin() as connection:
+    now = clock()
+    _check_rate(db, config, address, client, now.timestamp())
+    mailer = open_mailer(config, db, clock)
+    with db.write() as connection:
         suppressed = suppression(connection, address)
         if suppressed and suppressed[0] in HARD_REASONS:
             raise Suppressed(
@@ -186,19 +187,19 @@ def subscribe(
                 "/subscription/",
                 links.make_token(secret, "manage", existing.pk, address),
             )
-            message = notices.already_subscribed(config, address, manage)
+            message = notices.already_subscribed(config, address, manage, now)
             # Worded as for a new address: the answer must not tell a stranger who is
             # subscribed (the mail itself says so, to the address's owner only).
             outcome = SubscribeOutcome(existing, False, _sent_text(address))
         else:
-            values = {**_prefs_columns(prefs), "status": "pending", "updated_at": clock}
+            values = {**_prefs_columns(prefs), "status": "pending", "updated_at": now}
             if existing is None:
                 pk = connection.execute(
                     insert(subscribers)
                     .values(
                         email=address,
                         token_version=1,
-                        created_at=clock,
+                        created_at=now,
                         **values,
                     )
                     .returning(subscribers.c.pk)
@@ -213,11 +214,11 @@ def subscribe(
                 pk,
                 address,
                 subscriber.token_version,
-                now=clock.timestamp(),
+                now=now.timestamp(),
             )
             confirm = links.link(config.base_url, "/subscribe/confirm?token=", token)
             message = notices.confirmation(
-                config, address, confirm, resubscribe=suppressed is not None
+                config, address, confirm, now, resubscribe=suppressed is not None
             )
             text = _sent_text(address)
             if suppressed is not None:
@@ -240,7 +241,7 @@ def _from_link(
         select(subscribers).where(subscribers.c.pk == target.subscriber_pk)
     ).first()
     if row is None or links.address_hash(row.email) != target.address_hash:
-        raise links.BadLink("this link is not valid any more (the subscription was removed)")
+        raise BadLink("this link is not valid any more (the subscription was removed)")
     return to_subscriber(row)
 
 
@@ -252,21 +253,21 @@ def _confirmable(connection: Connection, secret: str, token: str) -> tuple[Subsc
     if subscriber.status == "confirmed" and target.version == subscriber.token_version - 1:
         return subscriber, True
     if subscriber.status != "pending" or target.version != subscriber.token_version:
-        raise links.BadLink("this confirmation link is not valid any more: subscribe again")
+        raise BadLink("this confirmation link is not valid any more: subscribe again")
     return subscriber, False
 
 
-def check_confirmation(engine: Engine, secret: str, token: str) -> tuple[Subscriber, bool]:
+def check_confirmation(db: Database, secret: str, token: str) -> tuple[Subscriber, bool]:
     """What :func:`confirm` would confirm, changing nothing (the page a GET shows: mail
     scanners follow links, and must not confirm a subscription on their own)."""
-    with engine.connect() as connection:
+    with db.read() as connection:
         return _confirmable(connection, secret, token)
 
 
-def confirm(engine: Engine, secret: str, token: str) -> Subscriber:
+def confirm(db: Database, secret: str, token: str, *, clock: Clock = utcnow) -> Subscriber:
     """Confirm with the mailed link's token: pending -> confirmed, lifting a soft
     suppression. Confirming twice is fine. Raises BadLink, Suppressed."""
-    with engine.begin() as connection:
+    with db.write() as connection:
         subscriber, done = _confirmable(connection, secret, token)
         if done:
             return subscriber
@@ -274,7 +275,7 @@ def confirm(engine: Engine, secret: str, token: str) -> Subscriber:
         if suppressed and suppressed[0] in HARD_REASONS:
             raise Suppressed(f"{subscriber.email} is suppressed ({suppressed[0]})")
         connection.execute(delete(suppressions).where(suppressions.c.email == subscriber.email))
-        now = _now()
+        now = clock()
         connection.execute(
             update(subscribers)
             .where(subscribers.c.pk == subscriber.pk)
@@ -288,29 +289,33 @@ def confirm(engine: Engine, secret: str, token: str) -> Subscriber:
         return get(connection, subscriber.pk)
 
 
-def from_manage_link(engine: Engine, secret: str, token: str) -> Subscriber:
-    with engine.connect() as connection:
+def from_manage_link(db: Database, secret: str, token: str) -> Subscriber:
+    with db.read() as connection:
         return _from_link(connection, secret, "manage", token)
 
 
-def from_unsubscribe_link(engine: Engine, secret: str, token: str) -> Subscriber:
-    with engine.connect() as connection:
+def from_unsubscribe_link(db: Database, secret: str, token: str) -> Subscriber:
+    with db.read() as connection:
         return _from_link(connection, secret, "unsubscribe", token)
 
 
-def update_preferences(engine: Engine, pk: int, prefs: Preferences) -> Subscriber:
-    with engine.begin() as connection:
+def update_preferences(
+    db: Database, pk: int, prefs: Preferences, *, clock: Clock = utcnow
+) -> Subscriber:
+    with db.write() as connection:
         connection.execute(
             update(subscribers)
             .where(subscribers.c.pk == pk)
-            .values(**_prefs_columns(prefs), updated_at=_now())
+            .values(**_prefs_columns(prefs), updated_at=clock())
         )
         return get(connection, pk)
 
 
-def unsubscribe(engine: Engine, pk: int, detail: str = "unsubscribe link") -> Subscriber:
+def unsubscribe(
+    db: Database, pk: int, detail: str = "unsubscribe link", *, clock: Clock = utcnow
+) -> Subscriber:
     """Stop every digest to this subscriber and suppress the address. Idempotent."""
-    with engine.begin() as connection:
+    with db.write() as connection:
         subscriber = get(connection, pk)
         if subscriber.status != "unsubscribed":
             connection.execute(
@@ -318,30 +323,34 @@ def unsubscribe(engine: Engine, pk: int, detail: str = "unsubscribe link") -> Su
                 .where(subscribers.c.pk == pk)
                 .values(
                     status="unsubscribed",
-                    updated_at=_now(),
+                    updated_at=clock(),
                     token_version=subscriber.token_version + 1,
                 )
             )
-        suppress(connection, subscriber.email, "unsubscribed", detail)
+        suppress(connection, subscriber.email, "unsubscribed", detail, clock=clock)
         return get(connection, pk)
 
 
-def subscribe_verified(engine: Engine, email: str, prefs: Preferences) -> Subscriber | None:
+def subscribe_verified(
+    db: Database, email: str, prefs: Preferences, *, clock: Clock = utcnow
+) -> Subscriber | None:
     """Confirm at once an address whose owner proved it otherwise (a sign-in link). None
     when the address is suppressed: that needs the confirmation round trip."""
     address = normalise_email(email)
-    with engine.connect() as connection:
+    with db.read() as connection:
         if suppression(connection, address) is not None:
             return None
-    return add_confirmed(engine, address, prefs)
+    return add_confirmed(db, address, prefs, clock=clock)
 
 
-def add_confirmed(engine: Engine, email: str, prefs: Preferences) -> Subscriber:
+def add_confirmed(
+    db: Database, email: str, prefs: Preferences, *, clock: Clock = utcnow
+) -> Subscriber:
     """An operator adds a confirmed subscriber (importing an opted-in list). Refuses a
     suppressed address."""
     address = normalise_email(email)
-    now = _now()
-    with engine.begin() as connection:
+    now = clock()
+    with db.write() as connection:
         suppressed = suppression(connection, address)
         if suppressed:
             raise Suppressed(f"{address} is suppressed ({suppressed[0]}); lift it first")
@@ -364,25 +373,27 @@ def add_confirmed(engine: Engine, email: str, prefs: Preferences) -> Subscriber:
         return found
 
 
-def remove(engine: Engine, email: str) -> bool:
+def remove(db: Database, email: str) -> bool:
     """Delete a subscriber (its send log goes too); a suppression stays. True if found."""
     address = normalise_email(email)
-    with engine.begin() as connection:
+    with db.write() as connection:
         result = connection.execute(delete(subscribers).where(subscribers.c.email == address))
         return bool(result.rowcount)
 
 
-def set_suppressed(engine: Engine, email: str, reason: str, detail: str, *, lift: bool) -> None:
+def set_suppressed(
+    db: Database, email: str, reason: str, detail: str, *, lift: bool, clock: Clock = utcnow
+) -> None:
     address = normalise_email(email)
-    with engine.begin() as connection:
+    with db.write() as connection:
         if lift:
             connection.execute(delete(suppressions).where(suppressions.c.email == address))
         else:
-            suppress(connection, address, reason, detail)
+            suppress(connection, address, reason, detail, clock=clock)
 
 
 def listing(
-    engine: Engine, status: str | None = None, limit: int = 1000
+    db: Database, status: str | None = None, limit: int = 1000
 ) -> list[tuple[Subscriber, str | None]]:
     """Subscribers (newest first) with their suppression reason, if any."""
     query = (
@@ -395,12 +406,12 @@ def listing(
         if status not in {"pending", "confirmed", "unsubscribed"}:
             raise InvalidInput("status must be pending, confirmed or unsubscribed")
         query = query.where(subscribers.c.status == status)
-    with engine.connect() as connection:
+    with db.read() as connection:
         return [(to_subscriber(row), row.suppressed) for row in connection.execute(query)]
 
 
-def counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+def counts(db: Database) -> dict[str, int]:
+    with db.read() as connection:
         rows = connection.execute(
             select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
         )

@@ -31,29 +31,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
 
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError
-from ..mail.transport import OUTBOX, MailError, SmtpSettings, parse_smtp_url
+from ..mail.transport import MailError, SmtpSettings, parse_smtp_url
 from ..reading import Card
 from ..reading.sql import load_cards
+from ..site import outbox
 from ..store.schema_digests import (
-    bounces,
     digest_received,
     digest_runs,
     digest_sends,
     subscribers,
     suppressions,
 )
-from ..store.schema_mail import outbox
+from ..store.session import Database
+from ._bounces import Bounce, record_bounce
+from ._render import Renderer, mail_address
+from ._smtp_session import Dropped, Rejected, SmtpSession
+from ._subscriptions import suppress, to_subscriber
 from .model import Pick, Subscriber
-from .render import Renderer, mail_address
-from .smtp_session import Dropped, Rejected, SmtpSession
-from .subscriptions import suppress, to_subscriber
 
 log = logging.getLogger(__name__)
 OPEN = ("pending", "committing", "deferred")
@@ -155,7 +157,7 @@ class _WorkerLog:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.delivery.engine.begin() as connection:
+        with self.delivery.db.write() as connection:
             for item in self.unsaved:
                 self.delivery._mark_sent(connection, self.run_pk, item, self.ref_day)
             yield connection
@@ -171,24 +173,26 @@ class _WorkerLog:
 
 
 class Delivery:
-    """Sends the open rows of runs. ``sleep`` is injectable for tests of back-off."""
+    """Sends the open rows of runs. ``sleep`` and ``clock`` are injectable for tests."""
 
     def __init__(
         self,
-        engine: Engine,
+        db: Database,
         config: Config,
         secret: str,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utcnow,
     ) -> None:
-        self.engine = engine
+        self.db = db
         self.config = config
         self.secret = secret
         self.sleep = sleep
+        self.clock = clock
         self.renderer = Renderer(config, secret)
         self._statements = _Statements()
         self.sender = mail_address(config)
-        self.outbox = config.smtp_url == OUTBOX or (not config.smtp_url and config.demo)
+        self.outbox = outbox.uses_outbox(config)
         if not config.smtp_url and not self.outbox:
             raise ConfigError(
                 "sending digests needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
@@ -201,13 +205,13 @@ class Delivery:
     # -- loading -------------------------------------------------------------------------
 
     def _load(self, run_pk: int, report: Report) -> tuple[list[_Item], dict[int, Card], Any]:
-        with self.engine.begin() as connection:
+        with self.db.write() as connection:
             run = connection.execute(select(digest_runs).where(digest_runs.c.pk == run_pk)).one()
-            if dt.datetime.now(dt.UTC) - run.started_at > GIVE_UP_AFTER:
+            if self.clock() - run.started_at > GIVE_UP_AFTER:
                 result = connection.execute(
                     update(digest_sends)
                     .where(digest_sends.c.run_pk == run_pk, digest_sends.c.status == "deferred")
-                    .values(status="failed", updated_at=dt.datetime.now(dt.UTC))
+                    .values(status="failed", updated_at=self.clock())
                 )
                 report.failed += result.rowcount or 0
             unsuppressed = (
@@ -226,7 +230,7 @@ class Delivery:
                         )
                     ),
                 )
-                .values(status="cancelled", updated_at=dt.datetime.now(dt.UTC))
+                .values(status="cancelled", updated_at=self.clock())
             )
             report.cancelled += cancelled.rowcount or 0
             rows = connection.execute(
@@ -262,13 +266,13 @@ class Delivery:
                 digest_sends.c.run_pk == run_pk,
                 digest_sends.c.subscriber_pk == item.subscriber.pk,
             )
-            .values(updated_at=dt.datetime.now(dt.UTC), **values)
+            .values(updated_at=self.clock(), **values)
         )
 
     def _mark_sent(self, connection: Connection, run_pk: int, item: _Item, ref_day: Any) -> None:
         # Statements built once (_Statements): this runs for every message.
         st = self._statements
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         connection.execute(st.sent, {"run": run_pk, "sub": item.subscriber.pk, "now": now})
         if item.picks:
             received: Executable = st.received_sqlite
@@ -287,21 +291,13 @@ class Delivery:
     def _mark_committing(self, connection: Connection, run_pk: int, item: _Item) -> None:
         connection.execute(
             self._statements.committing,
-            {"run": run_pk, "sub": item.subscriber.pk, "now": dt.datetime.now(dt.UTC)},
+            {"run": run_pk, "sub": item.subscriber.pk, "now": self.clock()},
         )
 
     def _record_bounce(self, connection: Connection, email: str, code: int, text: str) -> None:
-        connection.execute(
-            insert(bounces).values(
-                email=email,
-                kind="hard",
-                status=str(code),
-                detail=text[:1000],
-                source="smtp",
-                received_at=dt.datetime.now(dt.UTC),
-            )
-        )
-        suppress(connection, email, "smtp-5xx", f"{code} {text}"[:1000])
+        now = self.clock()
+        record_bounce(connection, Bounce(email, "hard", str(code), text[:1000]), "smtp", now)
+        suppress(connection, email, "smtp-5xx", f"{code} {text}"[:1000], clock=self.clock)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -329,7 +325,7 @@ class Delivery:
                 worker.start()
             for worker in workers:
                 worker.join()
-        with self.engine.begin() as connection:
+        with self.db.write() as connection:
             left = connection.scalar(
                 select(func.count())
                 .select_from(digest_sends)
@@ -339,7 +335,7 @@ class Delivery:
                 connection.execute(
                     update(digest_runs)
                     .where(digest_runs.c.pk == run_pk)
-                    .values(finished_at=dt.datetime.now(dt.UTC))
+                    .values(finished_at=self.clock())
                 )
         return report
 
@@ -404,15 +400,14 @@ class Delivery:
             limiter.acquire()
             if session is None:
                 # The outbox is in the same database: message and 'sent' in one transaction.
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        insert(outbox).values(
-                            message_id=rendered.message_id,
-                            recipient=rendered.to,
-                            subject=rendered.subject,
-                            raw=rendered.raw,
-                            created_at=dt.datetime.now(dt.UTC),
-                        )
+                with self.db.write() as connection:
+                    outbox.put(
+                        connection,
+                        message_id=rendered.message_id,
+                        recipient=rendered.to,
+                        subject=rendered.subject,
+                        raw=rendered.raw,
+                        created_at=self.clock(),
                     )
                     self._mark(connection, run_pk, item, attempts=digest_sends.c.attempts + 1)
                     self._mark_sent(connection, run_pk, item, run.ref_day)

@@ -8,8 +8,8 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema_community import audit_log, hidden_papers, users
+from ._text import clean_text
 from .model import AuditEntry
-from .text import clean_text
 
 MAX_REASON = 500
 

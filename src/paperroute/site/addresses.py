@@ -1,4 +1,5 @@
-"""Email addresses a subscriber may give: validated and normalised, or refused with a reason.
+"""Email addresses a reader or subscriber may give: validated and normalised, or refused with
+a reason. The one normaliser of the site: sign-in and digests both use it.
 
 What is accepted is deliberately narrower than RFC 5322: a dot-atom local part of ASCII
 letters, digits and ``!#$%&'*+/=?^_`{|}~-`` (no quoted strings, no comments, no spaces) and a
@@ -23,7 +24,7 @@ _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
 
 
 class InvalidAddress(InvalidInput):
-    """An address that cannot be subscribed, with the reason in the message."""
+    """An address that cannot be used, with the reason in the message."""
 
 
 def normalise_email(text: str) -> str:
@@ -88,3 +89,21 @@ def display_email(address: str) -> str:
         return f"{local}@{domain.encode('ascii').decode('idna')}"
     except UnicodeError:
         return address
+
+
+def legacy_form(text: str) -> str | None:
+    """The form the first sign-in rules stored (trimmed, lower-cased, IDNA domain), for
+    finding an account made before :func:`normalise_email` applied to sign-in too; None
+    when ``text`` is not even that (docs/community.md, "Addresses")."""
+    if not isinstance(text, str):
+        return None
+    email = text.strip().lower()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or not local.isascii() or len(email) > MAX_ADDRESS:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in email):
+        return None
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return None

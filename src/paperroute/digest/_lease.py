@@ -18,11 +18,13 @@ import socket
 import threading
 from types import TracebackType
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import Clock, utcnow
 from ..errors import PaperrouteError
 from ..store.schema_digests import digest_lease
+from ..store.session import Database
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 120.0
@@ -49,22 +51,23 @@ def _alive_here(holder: str) -> bool:
 
 
 class SendLease:
-    """``with SendLease(engine):`` holds the lease or raises SenderBusy."""
+    """``with SendLease(db):`` holds the lease or raises SenderBusy."""
 
-    def __init__(self, engine: Engine, name: str = "send") -> None:
-        self.engine = engine
+    def __init__(self, db: Database, name: str = "send", *, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.clock = clock
         self.name = name
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def _expiry(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LEASE_SECONDS)
+        return self.clock() + dt.timedelta(seconds=LEASE_SECONDS)
 
     def acquire(self) -> None:
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         table = digest_lease
-        with self.engine.begin() as connection:
+        with self.db.write() as connection:
             taken = connection.execute(
                 update(table)
                 .where(table.c.name == self.name, table.c.expires_at < now)
@@ -72,17 +75,18 @@ class SendLease:
             )
             if taken.rowcount == 1:
                 return
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(table).values(
-                        name=self.name, holder=self.holder, expires_at=self._expiry()
+        with self.db.write() as connection:
+            try:
+                with connection.begin_nested():
+                    connection.execute(
+                        insert(table).values(
+                            name=self.name, holder=self.holder, expires_at=self._expiry()
+                        )
                     )
-                )
-            return
-        except IntegrityError:
-            pass
-        with self.engine.begin() as connection:
+                return
+            except IntegrityError:
+                pass  # held: see whether its holder is still alive
+        with self.db.write() as connection:
             row = connection.execute(select(table).where(table.c.name == self.name)).first()
             if row is not None and not _alive_here(row.holder):
                 taken = connection.execute(
@@ -102,7 +106,7 @@ class SendLease:
     def _renew(self) -> None:
         while not self._stop.wait(RENEW_EVERY):
             try:
-                with self.engine.begin() as connection:
+                with self.db.write() as connection:
                     connection.execute(
                         update(digest_lease)
                         .where(
@@ -118,7 +122,7 @@ class SendLease:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(timeout=5)
-        with self.engine.begin() as connection:
+        with self.db.write() as connection:
             connection.execute(
                 delete(digest_lease).where(
                     digest_lease.c.name == self.name, digest_lease.c.holder == self.holder

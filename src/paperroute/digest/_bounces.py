@@ -25,14 +25,16 @@ from email.message import Message
 from email.policy import compat32
 from pathlib import Path
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import InvalidInput
+from ..site.addresses import InvalidAddress, normalise_email
+from ..site.errors import BadLink
 from ..store.schema_digests import bounces
-from .address import InvalidAddress, normalise_email
-from .links import BadLink
-from .subscriptions import from_unsubscribe_link, suppress, unsubscribe
+from ..store.session import Database
+from ._subscriptions import from_unsubscribe_link, suppress, unsubscribe
 
 MAX_MESSAGE_BYTES = 5 * 1024 * 1024
 _STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})")
@@ -146,11 +148,29 @@ def read_messages(path: Path) -> Iterator[tuple[str, bytes]]:
     yield str(path), path.read_bytes()
 
 
+def record_bounce(
+    connection: Connection, bounce: Bounce, source: str, received_at: dt.datetime
+) -> None:
+    """Store one bounce: the only writer of the ``bounces`` table (DSNs read here, and 5xx
+    replies to RCPT during delivery)."""
+    connection.execute(
+        insert(bounces).values(
+            email=bounce.email,
+            kind=bounce.kind,
+            status=bounce.status,
+            detail=bounce.detail,
+            source=source,
+            received_at=received_at,
+        )
+    )
+
+
 class BounceProcessor:
-    def __init__(self, engine: Engine, config: Config, secret: str) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, config: Config, secret: str, clock: Clock = utcnow) -> None:
+        self.db = db
         self.config = config
         self.secret = secret
+        self.clock = clock
 
     def process(self, where: str, raw: bytes, source: str) -> BounceReport:
         """One message: a DSN (bounces recorded, thresholds applied), an unsubscribe
@@ -170,11 +190,11 @@ class BounceProcessor:
             if subject.lower().startswith("unsubscribe "):
                 token = subject.split(" ", 1)[1].strip()
                 try:
-                    subscriber = from_unsubscribe_link(self.engine, self.secret, token)
+                    subscriber = from_unsubscribe_link(self.db, self.secret, token)
                 except (BadLink, InvalidInput):
                     report.not_dsn.append(f"{where}: an unsubscribe request with an invalid token")
                     return report
-                unsubscribe(self.engine, subscriber.pk, "unsubscribe by mail")
+                unsubscribe(self.db, subscriber.pk, "unsubscribe by mail", clock=self.clock)
                 report.unsubscribed.append(subscriber.email)
                 return report
             report.not_dsn.append(
@@ -185,20 +205,11 @@ class BounceProcessor:
         if not found:
             report.not_dsn.append(f"{where}: a DSN without a failed or delayed recipient")
             return report
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         since = now - dt.timedelta(days=self.config.digest_bounce_window_days)
-        with self.engine.begin() as connection:
+        with self.db.write() as connection:
             for bounce in found:
-                connection.execute(
-                    insert(bounces).values(
-                        email=bounce.email,
-                        kind=bounce.kind,
-                        status=bounce.status,
-                        detail=bounce.detail,
-                        source=source,
-                        received_at=now,
-                    )
-                )
+                record_bounce(connection, bounce, source, now)
                 counted = connection.scalar(
                     select(func.count()).where(
                         bounces.c.email == bounce.email,
@@ -217,6 +228,7 @@ class BounceProcessor:
                         bounce.email,
                         "hard-bounce" if bounce.kind == "hard" else "soft-bounce",
                         f"{counted} {bounce.kind} bounce(s); last: {bounce.status} {bounce.detail}",
+                        clock=self.clock,
                     )
                     report.suppressed.append(bounce.email)
                 report.bounces.append(bounce)

@@ -4,22 +4,24 @@ address is already subscribed (so that subscribing someone else's address change
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from ..config import Config
-from .style import BUTTON, CARD, PAGE
+from ._style import BUTTON, CARD, PAGE
 
 _SITE = "paperroute"
 
 
-def _message(config: Config, to: str, subject: str, text: str, body_html: str) -> EmailMessage:
+def _message(
+    config: Config, to: str, subject: str, text: str, body_html: str, now: datetime
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config.mail_from
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=_domain(config))
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
@@ -41,7 +43,9 @@ def _wrap(inner: str) -> str:
     )
 
 
-def confirmation(config: Config, to: str, confirm_url: str, *, resubscribe: bool) -> EmailMessage:
+def confirmation(
+    config: Config, to: str, confirm_url: str, now: datetime, *, resubscribe: bool
+) -> EmailMessage:
     """The double opt-in mail: nothing is sent to ``to`` until ``confirm_url`` is followed."""
     note = (
         "This address unsubscribed (or was suppressed) earlier: it gets nothing from us again "
@@ -63,10 +67,10 @@ def confirmation(config: Config, to: str, confirm_url: str, *, resubscribe: bool
         "<p>The link is valid for 7 days. If it was not you, ignore this message: nothing will "
         "be sent.</p>"
     )
-    return _message(config, to, f"Confirm your {_SITE} digest subscription", text, body)
+    return _message(config, to, f"Confirm your {_SITE} digest subscription", text, body, now)
 
 
-def already_subscribed(config: Config, to: str, manage_url: str) -> EmailMessage:
+def already_subscribed(config: Config, to: str, manage_url: str, now: datetime) -> EmailMessage:
     text = (
         f"Someone asked to subscribe {to} to {_SITE} digests, but this address already "
         f"receives them. Nothing changed.\n\nTo change or stop your digest:\n{manage_url}\n"
@@ -76,4 +80,4 @@ def already_subscribed(config: Config, to: str, manage_url: str) -> EmailMessage
         "digests, but this address already receives them. Nothing changed.</p>"
         f'<p><a href="{html.escape(manage_url)}" style="{BUTTON}">Manage my digest</a></p>'
     )
-    return _message(config, to, f"Your {_SITE} digest subscription", text, body)
+    return _message(config, to, f"Your {_SITE} digest subscription", text, body, now)

@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import InvalidInput, NotFound
 from ..store.schema_community import collection_papers, collections, users
+from ._text import clean_text
 from .model import Collection
-from .text import clean_text
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2_000

@@ -1,4 +1,4 @@
-"""Signed, timestamped values (session cookies) and the demo mode's shared secret key.
+"""Signed, timestamped values (session cookies, digest links) and the site's secret key.
 
 A signed value is ``base64(payload) "." base64(HMAC-SHA256(key, base64(payload)))`` where the
 payload is ``value "|" issued-at``; each purpose (session, CSRF...) derives its own key from
@@ -13,14 +13,15 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError
 from ..store.schema_community import site_secrets
+from ..store.session import Database
 
 DEMO_SECRET = "demo_secret_key"  # noqa: S105 (the name of a row)
 
@@ -78,7 +79,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def resolve_secret_key(config: Config, engine: Engine) -> str:
+def resolve_secret_key(config: Config, db: Database, clock: Clock = utcnow) -> str:
     """The key that signs cookies: ``config.secret_key``; in demo mode without one, a random
     key made once and kept in the database so that every worker process agrees on it.
     Raises ConfigError outside demo mode without a key."""
@@ -91,22 +92,23 @@ def resolve_secret_key(config: Config, engine: Engine) -> str:
             "serving the hub needs a secret key: set PAPERROUTE_SECRET_KEY (for example "
             'python -c "import secrets; print(secrets.token_urlsafe(32))"), or use demo mode'
         )
-    with engine.begin() as connection:
+    with db.read() as connection:
         found = connection.scalar(
             select(site_secrets.c.value).where(site_secrets.c.name == DEMO_SECRET)
         )
     if found:
         return str(found)
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                insert(site_secrets).values(
-                    name=DEMO_SECRET, value=secrets.token_urlsafe(32), created_at=datetime.now(UTC)
+    with db.write() as connection:
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    insert(site_secrets).values(
+                        name=DEMO_SECRET, value=secrets.token_urlsafe(32), created_at=clock()
+                    )
                 )
-            )
-    except IntegrityError:
-        pass  # another worker made it first: use theirs
-    with engine.begin() as connection:
+        except IntegrityError:
+            pass  # another worker made it first: use theirs
+    with db.read() as connection:
         return str(
             connection.scalar(
                 select(site_secrets.c.value).where(site_secrets.c.name == DEMO_SECRET)

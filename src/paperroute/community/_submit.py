@@ -8,8 +8,8 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from ..config import Config
 from ..errors import InvalidInput, NotFound, SourceError
-from ..hub import Hub
 from ..ids import try_arxiv_id
 from ..model import DailyEntry, PaperRecord, ParseItem, RecordError
 from ..sources import arxiv_api
@@ -37,7 +37,7 @@ def parse_reference(text: str) -> str:
 
 
 def fetch_record(
-    hub: Hub, arxiv_id: str, client_factory: Callable[[], HttpClient] | None = None
+    config: Config, arxiv_id: str, client_factory: Callable[[], HttpClient] | None = None
 ) -> PaperRecord:
     """The paper as the arXiv API describes it. Raises NotFound or Unavailable."""
     make = client_factory or (
@@ -47,7 +47,7 @@ def fetch_record(
     try:
         with make() as client:
             for page in arxiv_api.search(
-                client, ids=[arxiv_id], max_results=1, base_url=hub.config.arxiv_api_url
+                client, ids=[arxiv_id], max_results=1, base_url=config.arxiv_api_url
             ):
                 items.extend(page.items)
     except SourceError as exc:

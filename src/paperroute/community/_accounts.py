@@ -6,7 +6,6 @@ so a leaked database does not let anyone sign in.
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,38 +13,16 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, NotFound
+from ..site.errors import BadLink
+from ..site.signing import token_hash
 from ..store.schema_community import api_tokens, login_tokens, user_sessions, users
-from .errors import BadLink, Forbidden
+from ._text import clean_text
+from .errors import Forbidden
 from .model import ApiToken, User
-from .signing import token_hash
-from .text import clean_text
 
 MAX_EMAIL = 254
 MAX_TOKEN_NAME = 80
 API_TOKEN_PREFIX = "prt_"  # noqa: S105 (a prefix, not a secret)
-# One address, no display name: local@domain.tld, printable ASCII or any non-ASCII letters.
-_EMAIL = re.compile(
-    r"^[^\s@<>()\[\],;:\"\\]{1,64}@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\.]+$"
-)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def normalize_email(text: str) -> str:
-    """The address lower-cased and trimmed; InvalidInput when it is not one address."""
-    email = clean_text(text, "an email address").strip().lower()
-    if not email:
-        raise InvalidInput("enter your email address")
-    if len(email) > MAX_EMAIL or _CONTROL.search(email) or not _EMAIL.match(email):
-        raise InvalidInput(f"{text.strip()[:80]!r} is not an email address")
-    local, _, domain = email.rpartition("@")
-    if not local.isascii():
-        raise InvalidInput("use the plain ASCII form of your email address")
-    try:
-        # Mail servers and our headers need the ASCII (punycode) form of a domain.
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InvalidInput(f"{text.strip()[:80]!r} is not an email address") from None
-    return f"{local}@{ascii_domain}"
 
 
 def _user(row: Row[tuple[object, ...]]) -> User:

@@ -1,7 +1,7 @@
 """Signed links in digest mail: confirm a subscription, manage it, unsubscribe. No login.
 
 A token signs ``subscriber pk "." hash(address) ["." token version]`` with HMAC-SHA256 under a
-key derived from ``secret_key`` and the link's purpose (community/signing.py), so a link made
+key derived from ``secret_key`` and the link's purpose (site/signing.py), so a link made
 for one purpose or one address is worthless for another. The address itself is not in the
 link (links end up in server logs). Confirmation links also carry the subscriber's token
 version, which every confirmation and unsubscribe bumps: an old confirmation link cannot
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
-from ..community.signing import sign, unsign
-from ..errors import InvalidInput
+from ..site.errors import BadLink
+from ..site.signing import sign, unsign
+
+__all__ = ["BadLink", "LinkTarget", "Purpose", "address_hash", "link", "make_token", "read_token"]
 
 Purpose = Literal["confirm", "manage", "unsubscribe"]
 MAX_AGE: dict[Purpose, int] = {
@@ -25,10 +27,6 @@ MAX_AGE: dict[Purpose, int] = {
     # Unsubscribe links in old mail must keep working (RFC 8058 asks for no expiry in practice).
     "unsubscribe": 3650 * 86400,
 }
-
-
-class BadLink(InvalidInput):
-    """A digest link that is forged, malformed, expired or no longer valid (HTTP 400)."""
 
 
 @dataclass(frozen=True, slots=True)

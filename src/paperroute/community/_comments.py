@@ -13,9 +13,9 @@ from sqlalchemy import Connection, Select, insert, select, update
 from ..errors import InvalidInput, NotFound
 from ..store.schema import papers
 from ..store.schema_community import comments, users
+from ._text import clean_text
 from .errors import TooLarge
 from .model import Comment
-from .text import clean_text
 
 MAX_COMMENT = 10_000  # characters of Markdown
 
