@@ -46,7 +46,9 @@ class PageCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[list[bytes], bytes]] = OrderedDict()
         self._version: tuple[Any, ...] | None = None
-        self._checked = 0.0
+        # When the version was last read (time.monotonic); None: never, or forced by clear().
+        # Not 0.0: on a machine up for less than one interval, 0.0 would never be due.
+        self._checked: float | None = None
         self._checking = False  # a thread is reading the data version now
         self._generation = 0  # bumped whenever entries are dropped
 
@@ -59,7 +61,10 @@ class PageCache:
         """Whether the data version should be read again (and nobody is reading it): then
         the caller on the event loop runs ``refresh`` in a worker thread, since the read is a
         database query."""
-        return not self._checking and time.monotonic() - self._checked >= self._interval
+        return not self._checking and self._stale(time.monotonic())
+
+    def _stale(self, now: float) -> bool:
+        return self._checked is None or now - self._checked >= self._interval
 
     def refresh(self) -> None:
         """Read the data version when it is due, dropping every entry if it changed. While
@@ -67,7 +72,7 @@ class PageCache:
         interval old) instead of waiting or querying too."""
         now = time.monotonic()
         with self._lock:
-            if self._checking or now - self._checked < self._interval:
+            if self._checking or not self._stale(now):
                 return
             self._checking = True
         try:
@@ -85,7 +90,7 @@ class PageCache:
         """Forget everything (after a write this process made, so that it shows at once)."""
         with self._lock:
             self._drop_all()
-            self._checked = 0.0
+            self._checked = None
 
     def _drop_all(self) -> None:
         self._entries.clear()
