@@ -39,7 +39,7 @@ class Hub:
         self._db = db
         self.config = config
         self.papers = Papers(db, config)
-        self.reading = Reading(db, config)
+        self.reading = Reading(db, config, clock=clock)
         # The embedder and the vector index are loaded when first needed.
         self.search = Searcher(db, config, embedder)
         self.community = Community(db, config, self.papers, clock=clock)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import NotFound
 from ..store.session import Database
@@ -24,9 +25,10 @@ class Reading:
     """Reading the hub: daily / weekly / monthly listings, trending, one paper's score,
     authors, categories and cards. Thread-safe."""
 
-    def __init__(self, db: Database, config: Config) -> None:
+    def __init__(self, db: Database, config: Config, *, clock: Clock = utcnow) -> None:
         self._db = db
         self.config = config
+        self._clock = clock
         self._version = DataVersion(db)
 
     @property
@@ -156,7 +158,7 @@ class Reading:
 
     def _reference(self, connection: Connection) -> dt.datetime:
         reference = scoring.reference_time(q.newest_day(connection))
-        return reference if reference is not None else dt.datetime.now(dt.UTC)
+        return reference if reference is not None else self._clock()
 
     def _rank(self, connection: Connection, weights: Weights, window: str) -> list[Terms]:
         """Papers of ``window`` by score, highest first: week and month, every paper first
