@@ -1,6 +1,8 @@
 """Bounces: real delivery status notifications (RFC 3464) from a file, an mbox and a
 Maildir, thresholds for soft and hard bounces, unsubscribe requests by mail, and input that
-is not a DSN (clear message, nothing changed)."""
+is not a DSN (clear message, nothing changed). A bounce counts only for a digest actually
+sent to the bounced address: the real DSNs are replayed with the returned message's
+Message-ID set to the one the send log holds; forged ones change nothing."""
 
 from __future__ import annotations
 
@@ -17,14 +19,52 @@ from paperroute.digest import Digests
 from paperroute.digest._bounces import parse_dsn
 from paperroute.digest._links import make_token
 from paperroute.errors import InvalidInput
-from paperroute.store.schema_digests import bounces, subscribers, suppressions
+from paperroute.store.schema_digests import bounces, digest_sends, subscribers, suppressions
 from support.cli import cli
-from support.digest_data import DATA, SECRET
+from support.digest_data import AS_OF, DATA, SECRET
 
 HARD = DATA / "dsn-mailbox-full-hard.eml"  # user@aol.com, 5.2.2
 SOFT = DATA / "dsn-delayed-rfc3464.eml"  # louisl@larry.slip.umd.edu, 4.0.0
 DELAYED = DATA / "dsn-no-mx-delayed.eml"  # user@example.com, 4.4.4 delayed
 NOT_DSN = DATA / "not-dsn-gmail-plain.eml"
+# The Message-ID each real DSN returns (SOFT returns a message without one).
+RETURNED = {
+    HARD: b"<4E326A95.3010907@example.com>",
+    DELAYED: b"<19E44CA63F984902B7D654F8FF40F89D@bo>",
+}
+
+
+def send_digest(digests: Digests, *emails: str) -> dict[str, str]:
+    """Subscribe ``emails``, send them a digest (outbox) and return their Message-IDs."""
+    for email in emails:
+        digests.add_confirmed(email, {"trending": "on"})
+    digests.send(as_of=AS_OF, ignore_hour=True)
+    with digests._db.read() as connection:
+        rows = connection.execute(
+            select(subscribers.c.email, digest_sends.c.message_id)
+            .join(digest_sends, digest_sends.c.subscriber_pk == subscribers.c.pk)
+            .where(digest_sends.c.status == "sent")
+        ).all()
+    sent = {row.email: row.message_id for row in rows}
+    assert set(emails) <= set(sent)
+    return sent
+
+
+def returning(path: Path, message_id: str) -> bytes:
+    """The real DSN at ``path`` with its returned message carrying ``message_id``."""
+    raw = path.read_bytes()
+    if path in RETURNED:
+        assert RETURNED[path] in raw
+        return raw.replace(RETURNED[path], message_id.encode())
+    marker = b"content-type: message/rfc822\n\n"
+    assert marker in raw
+    return raw.replace(marker, marker + b"Message-ID: " + message_id.encode() + b"\n")
+
+
+def write(tmp_path: Path, raw: bytes, name: str = "dsn.eml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(raw)
+    return path
 
 
 def counts(hub: Hub) -> tuple[int, int]:
@@ -49,22 +89,46 @@ def test_parse_real_dsns() -> None:
     assert parse(NOT_DSN) is None
 
 
-def test_hard_bounce_suppresses_at_once(papers_hub: Hub, digests: Digests) -> None:
-    digests.add_confirmed("user@aol.com", {"trending": "on"})
-    report = digests.bounces_from_path(HARD)
+def test_hard_bounce_of_a_sent_digest_suppresses_at_once(
+    papers_hub: Hub, digests: Digests, tmp_path: Path
+) -> None:
+    sent = send_digest(digests, "user@aol.com")
+    report = digests.bounces_from_path(write(tmp_path, returning(HARD, sent["user@aol.com"])))
     assert [b.email for b in report.bounces] == ["user@aol.com"]
-    assert report.suppressed == ["user@aol.com"] and not report.not_dsn
+    assert report.suppressed == ["user@aol.com"] and not report.not_dsn and not report.unmatched
     with papers_hub._db.engine.connect() as connection:
         assert connection.scalar(select(suppressions.c.reason)) == "hard-bounce"
     assert digests.send(ignore_hour=True, dry_run=True).due == 0
 
 
+def test_forged_dsns_change_nothing(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
+    """Forged DSNs: for a subscriber never mailed (as is, or naming a made-up Message-ID),
+    and for a mailed subscriber but naming another reader's digest."""
+    digests.add_confirmed("user@aol.com", {"trending": "on"})
+    forged = [
+        HARD.read_bytes(),
+        returning(HARD, "<digest.1.1.000000000000@papers.example.org>"),
+    ]
+    for raw in forged:
+        report = digests.bounces_from_path(write(tmp_path, raw))
+        assert not report.bounces and not report.suppressed and not report.not_dsn
+        assert len(report.unmatched) == 1 and "user@aol.com" in report.unmatched[0]
+    # Both mailed now, but the DSN for user@aol.com returns the other reader's digest.
+    sent = send_digest(digests, "other@example.org")
+    assert "user@aol.com" in sent
+    report = digests.bounces_from_path(write(tmp_path, returning(HARD, sent["other@example.org"])))
+    assert len(report.unmatched) == 1 and not report.bounces
+    assert counts(papers_hub) == (0, 0)
+
+
 def test_soft_bounces_suppress_at_the_threshold(
-    papers_hub: Hub, digests_for: Callable[..., Digests]
+    papers_hub: Hub, digests_for: Callable[..., Digests], tmp_path: Path
 ) -> None:
     digests = digests_for(digest_bounce_soft_limit=3)
+    sent = send_digest(digests, "louisl@larry.slip.umd.edu")
+    dsn = write(tmp_path, returning(SOFT, sent["louisl@larry.slip.umd.edu"]))
     for attempt in range(1, 4):
-        report = digests.bounces_from_path(SOFT)
+        report = digests.bounces_from_path(dsn)
         assert [b.kind for b in report.bounces] == ["soft"]
         assert bool(report.suppressed) == (attempt == 3)
     with papers_hub._db.engine.connect() as connection:
@@ -72,17 +136,20 @@ def test_soft_bounces_suppress_at_the_threshold(
 
 
 def test_mbox_and_maildir(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
+    sent = send_digest(digests, "user@aol.com", "user@example.com", "louisl@larry.slip.umd.edu")
+    hard = returning(HARD, sent["user@aol.com"])
+    soft = returning(SOFT, sent["louisl@larry.slip.umd.edu"])
     box = mailbox.mbox(tmp_path / "bounces.mbox")
-    for path in (HARD, DELAYED, NOT_DSN):
-        box.add(path.read_bytes())
+    for raw in (hard, returning(DELAYED, sent["user@example.com"]), NOT_DSN.read_bytes()):
+        box.add(raw)
     box.flush()
     report = digests.bounces_from_path(tmp_path / "bounces.mbox")
     assert report.messages == 3
     assert sorted(b.email for b in report.bounces) == ["user@aol.com", "user@example.com"]
     assert len(report.not_dsn) == 1 and "not a delivery status notification" in report.not_dsn[0]
     maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
-    maildir.add(SOFT.read_bytes())
-    maildir.add(HARD.read_bytes())
+    maildir.add(soft)
+    maildir.add(hard)
     again = digests.bounces_from_path(tmp_path / "Maildir")
     assert again.messages == 2 and len(again.bounces) == 2
 
@@ -142,13 +209,19 @@ def test_unsubscribe_by_mail(papers_hub: Hub, digests: Digests, tmp_path: Path) 
     assert forged.not_dsn and "invalid token" in forged.not_dsn[0]
 
 
-def test_cli_bounces_process(papers_hub: Hub, tmp_path: Path) -> None:
+def test_cli_bounces_process(papers_hub: Hub, digests: Digests, tmp_path: Path) -> None:
     url = papers_hub.config.database_url
     env = {"PAPERROUTE_SECRET_KEY": SECRET}
-    result = cli(url, "bounces", "process", str(HARD), **env)
+    sent = send_digest(digests, "user@aol.com", "user@example.com")
+    result = cli(url, "bounces", "process", str(DELAYED), **env)
+    assert result.exit_code == 0, result.stderr
+    assert "unmatched 1" in result.stdout and "bounces 0" in result.stdout
+    assert "ignored" in result.stderr and "user@example.com" in result.stderr
+    hard = write(tmp_path, returning(HARD, sent["user@aol.com"]))
+    result = cli(url, "bounces", "process", str(hard), **env)
     assert result.exit_code == 0, result.stderr
     assert "hard bounce user@aol.com 5.2.2" in result.stdout
-    assert "suppressed 1" in result.stdout
+    assert "suppressed 1" in result.stdout and "unmatched 0" in result.stdout
     result = cli(url, "bounces", "process", str(NOT_DSN), **env)
     assert result.exit_code == 1
     assert "not a delivery status notification" in result.stderr

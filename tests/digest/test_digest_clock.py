@@ -73,7 +73,10 @@ def test_a_digest_runs_at_the_hubs_clock(fixed_hub: Hub) -> None:
         sent = connection.execute(select(outbox.c.created_at).order_by(outbox.c.pk)).all()
     assert [r.created_at for r in sent] == [AS_OF, AS_OF]
 
-    report = digests.bounce_message(DSN)
+    with fixed_hub._db.engine.connect() as connection:
+        message_id = connection.scalar(select(digest_sends.c.message_id))
+    # The DSN names the digest in In-Reply-To (no returned headers): still matched.
+    report = digests.bounce_message(b"In-Reply-To: " + message_id.encode() + b"\n" + DSN)
     assert report.suppressed == ["fixed@example.org"]
     with fixed_hub._db.engine.connect() as connection:
         assert connection.scalar(select(bounces.c.received_at)) == AS_OF

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from paperroute import Config, open_hub
-from paperroute.store.schema_digests import subscribers, suppressions
+from paperroute.store.schema_digests import digest_sends, subscribers, suppressions
 from paperroute.store.schema_mail import outbox as outbox_table
 from paperroute.web.app import create_app
 from support.community import csrf_of, web_sign_in
-from support.digest_data import DATA, make_config, paper_records
+from support.digest_data import AS_OF, DATA, make_config, paper_records
 from support.smtp import SmtpServer
 
 TOKEN = "bounce-webhook-token-0123456789"
@@ -253,10 +253,21 @@ def test_bounce_webhook(client: TestClient) -> None:
     )
     assert not_dsn.status_code == 422 and "not a delivery status" in not_dsn.json()["detail"]
     assert status_of(client, "user@aol.com") == (None, None)
+    # Never mailed: a forged DSN is answered but changes nothing.
+    forged = client.post("/api/v1/bounces", content=dsn, headers={"X-Bounce-Token": TOKEN})
+    assert forged.status_code == 200, forged.text
+    assert forged.json()["unmatched"] == 1 and forged.json()["suppressed"] == []
+    assert status_of(client, "user@aol.com") == (None, None)
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub.digests.add_confirmed("user@aol.com", {"trending": "on"})
+    assert hub.digests.send(as_of=AS_OF, ignore_hour=True).report.sent == 1
+    with hub._db.engine.connect() as connection:
+        message_id = connection.scalar(select(digest_sends.c.message_id))
+    dsn = dsn.replace(b"<4E326A95.3010907@example.com>", message_id.encode())
     ok = client.post("/api/v1/bounces", content=dsn, headers={"X-Bounce-Token": TOKEN})
     assert ok.status_code == 200, ok.text
-    assert ok.json()["suppressed"] == ["user@aol.com"]
-    assert status_of(client, "user@aol.com") == (None, "hard-bounce")
+    assert ok.json()["suppressed"] == ["user@aol.com"] and ok.json()["unmatched"] == 0
+    assert status_of(client, "user@aol.com") == ("confirmed", "hard-bounce")
     # A hard-bounced address cannot subscribe again from the form.
     answer = subscribe(client, email="user@aol.com")
     assert answer.status_code == 403 and "suppression list" in answer.text

@@ -124,7 +124,7 @@ def test_migrate_brings_an_empty_database_to_head(engine: Engine) -> None:
     assert tables(engine) == set()
     assert current_revision(engine) is None
     migrate(engine)
-    assert current_revision(engine) == head_revision() == "0006"
+    assert current_revision(engine) == head_revision() == "0007"
     assert tables(engine) == TABLES | {"alembic_version"}
 
 
@@ -137,7 +137,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     assert schema_of(engine) == before
     with engine.connect() as connection:
         again = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0006",)]
+    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0007",)]
 
 
 def test_reopening_keeps_the_data(database_url: str) -> None:
@@ -169,6 +169,52 @@ def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds_it(engine: Engi
     assert [tuple(r) for r in left if r[1] != "alembic_version" and "autoindex" not in r[1]] == []
     migrate(engine)
     assert current_revision(engine) == head_revision()
+    assert schema_of(engine) == expected_schema()
+
+
+def test_0007_indexes_the_message_ids_of_an_existing_send_log(engine: Engine) -> None:
+    """From 0006 (send log rows already there) to 0007: rows kept, the bounce lookup by
+    Message-ID uses the new index; and back."""
+    migrate(engine)
+    downgrade(engine, "0006")
+    assert "ix_digest_sends_message_id" not in {
+        i["name"] for i in inspect(engine).get_indexes("digest_sends")
+    }
+    now = "2026-12-01 09:00:00+00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO subscribers (email, status, frequency, weekday, send_hour, "
+                "timezone, trending, categories, keywords, authors, max_papers, token_version, "
+                "created_at, updated_at) VALUES ('a@example.org', 'confirmed', 'daily', 0, 8, "
+                "'UTC', true, '[]', '[]', '[]', 10, 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text("INSERT INTO digest_runs (started_at, as_of) VALUES (:now, :now)"), {"now": now}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO digest_sends (run_pk, subscriber_pk, period, status, message_id, "
+                "papers, attempts, updated_at) SELECT r.pk, s.pk, '2026-12-01', 'sent', "
+                "'<digest.1.1.abc@example.org>', '[]', 1, :now FROM digest_runs r, subscribers s"
+            ),
+            {"now": now},
+        )
+    migrate(engine)
+    assert current_revision(engine) == "0007"
+    assert "ix_digest_sends_message_id" in {
+        i["name"] for i in inspect(engine).get_indexes("digest_sends")
+    }
+    with engine.connect() as connection:
+        assert (
+            connection.scalar(
+                text("SELECT status FROM digest_sends WHERE message_id = :m"),
+                {"m": "<digest.1.1.abc@example.org>"},
+            )
+            == "sent"
+        )
     assert schema_of(engine) == expected_schema()
 
 

@@ -288,7 +288,8 @@ def bounces_process(
     path: Annotated[Path, typer.Argument(help="An mbox file, a Maildir or one message file.")],
 ) -> None:
     """Read delivery status notifications (RFC 3464) and mailed unsubscribe requests;
-    suppress addresses over the bounce thresholds."""
+    suppress addresses over the bounce thresholds. A bounce that names no digest sent to
+    its address is ignored and counted as unmatched."""
     with open_hub_or_fail(ctx) as hub:
         try:
             report = hub.digests.bounces_from_path(path)
@@ -298,10 +299,12 @@ def bounces_process(
         out.print(f"{bounce.kind} bounce {bounce.email} {bounce.status}", markup=False)
     for line in report.not_dsn:
         err.print(f"skipped {line}", markup=False)
+    for line in report.unmatched:
+        err.print(f"ignored {line}", markup=False)
     out.print(
         f"messages {report.messages:,} · bounces {len(report.bounces):,} · suppressed "
         f"{len(set(report.suppressed)):,} · unsubscribed {len(report.unsubscribed):,} · "
-        f"not a DSN {len(report.not_dsn):,}",
+        f"unmatched {len(report.unmatched):,} · not a DSN {len(report.not_dsn):,}",
         markup=False,
     )
     if report.not_dsn:

@@ -7,6 +7,14 @@ Status 5.x.x with Action failed is a hard bounce, 4.x.x (or Action delayed) a so
 address is suppressed when its bounces within ``digest_bounce_window_days`` reach
 ``digest_bounce_hard_limit`` (hard) or ``digest_bounce_soft_limit`` (soft).
 
+A DSN only counts for a digest paperroute actually sent: the returned message's headers (the
+``text/rfc822-headers`` or ``message/rfc822`` part, or the DSN's own ``In-Reply-To`` /
+``References``) must carry the Message-ID of a digest in the send log (``digest_sends``,
+status ``sent`` or ``committing``) whose recipient is the bounced address. Message-IDs carry
+a tag derived from the site secret (``_render.message_id``), so a stranger cannot forge one.
+A report that matches no sent digest changes nothing: it is logged and counted
+(``BounceReport.unmatched``); otherwise anyone could suppress any address with a forged DSN.
+
 A message whose subject is ``unsubscribe <token>`` (the mailto form of List-Unsubscribe)
 unsubscribes the subscriber that token names. Anything else is reported as "not a DSN" and
 changes nothing.
@@ -15,6 +23,7 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import mailbox
 import re
 from collections.abc import Iterator
@@ -32,11 +41,14 @@ from ..config import Config
 from ..errors import InvalidInput
 from ..site.addresses import InvalidAddress, normalise_email
 from ..site.errors import BadLink
-from ..store.schema_digests import bounces
+from ..store.schema_digests import bounces, digest_sends, subscribers
 from ..store.session import Database
 from ._subscriptions import from_unsubscribe_link, suppress, unsubscribe
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 5 * 1024 * 1024
+MAX_RETURNED_IDS = 20
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})")
 
 
@@ -46,6 +58,7 @@ class Bounce:
     kind: str  # hard | soft
     status: str
     detail: str
+    original: str = ""  # the DSN's Original-Recipient, when it differs from Final-Recipient
 
 
 @dataclass(slots=True)
@@ -55,6 +68,8 @@ class BounceReport:
     suppressed: list[str] = field(default_factory=list)
     unsubscribed: list[str] = field(default_factory=list)
     not_dsn: list[str] = field(default_factory=list)  # "where: why", one per message
+    # "where: address: why" for each bounce that names no digest sent to that address
+    unmatched: list[str] = field(default_factory=list)
 
 
 def _text(value: object) -> str:
@@ -99,15 +114,11 @@ def parse_dsn(message: Message) -> list[Bounce] | None:
                 blocks.append(message_from_bytes(chunk.encode("utf-8", "replace"), policy=compat32))
     found: list[Bounce] = []
     for block in blocks:
-        recipient = block.get("Final-Recipient") or block.get("Original-Recipient")
-        if not recipient:
+        final = _recipient(block.get("Final-Recipient"))
+        original = _recipient(block.get("Original-Recipient"))
+        if not (final or original):
             continue
-        address = _text(recipient).partition(";")[2].strip() or _text(recipient)
-        address = address.strip("<>")
-        try:
-            email = normalise_email(address)
-        except InvalidAddress:
-            continue
+        email = final or original
         action = _text(block.get("Action")).lower()
         status = _text(block.get("Status"))
         match = _STATUS.match(status)
@@ -118,8 +129,61 @@ def parse_dsn(message: Message) -> list[Bounce] | None:
         else:
             kind = "hard" if match.group(1) == "5" and action != "delayed" else "soft"
         detail = _text(block.get("Diagnostic-Code"))[:500] or f"Action: {action or '?'}"
-        found.append(Bounce(email, kind, status[:16] or action[:16], detail))
+        also = original if original != email else ""
+        found.append(Bounce(email, kind, status[:16] or action[:16], detail, also))
     return found
+
+
+def _recipient(value: object) -> str:
+    """The normalised address of a ``Final-Recipient: rfc822; addr`` field ("" if none)."""
+    if not value:
+        return ""
+    address = _text(value).partition(";")[2].strip() or _text(value)
+    try:
+        return normalise_email(address.strip("<>"))
+    except InvalidAddress:
+        return ""
+
+
+def returned_message_ids(message: Message) -> list[str]:
+    """The Message-IDs a DSN names for the message it returns: the returned headers' (a
+    ``text/rfc822-headers`` or ``message/rfc822`` part) and the DSN's ``In-Reply-To`` and
+    ``References``. At most ``MAX_RETURNED_IDS``."""
+    found: list[str] = []
+    values = [message.get("In-Reply-To"), message.get("References")]
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(inner, Message):
+                values.append(inner.get("Message-ID"))
+        elif kind == "text/rfc822-headers":
+            text = part.get_payload(decode=True)
+            if isinstance(text, bytes):
+                headers = message_from_bytes(text, policy=compat32)
+                values.append(headers.get("Message-ID"))
+    for value in values:
+        for match in _MESSAGE_ID.findall(str(value or "")):
+            if match not in found:
+                found.append(match)
+    return found[:MAX_RETURNED_IDS]
+
+
+def sent_to(connection: Connection, message_ids: list[str]) -> set[tuple[str, str]]:
+    """(message id, address) of each digest in the send log with one of ``message_ids``
+    that went out (``sent``, or ``committing``: the server may have taken it)."""
+    if not message_ids:
+        return set()
+    rows = connection.execute(
+        select(digest_sends.c.message_id, subscribers.c.email)
+        .join(subscribers, subscribers.c.pk == digest_sends.c.subscriber_pk)
+        .where(
+            digest_sends.c.message_id.in_(message_ids),
+            digest_sends.c.status.in_(("sent", "committing")),
+        )
+    ).all()
+    return {(row.message_id, row.email) for row in rows}
 
 
 def read_messages(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -207,8 +271,22 @@ class BounceProcessor:
             return report
         now = self.clock()
         since = now - dt.timedelta(days=self.config.digest_bounce_window_days)
+        message_ids = returned_message_ids(message)
         with self.db.write() as connection:
+            mailed = {email for _, email in sent_to(connection, message_ids)}
             for bounce in found:
+                if bounce.email not in mailed:
+                    if bounce.original not in mailed:
+                        why = (
+                            "names no Message-ID of a digest sent to this address"
+                            if message_ids
+                            else "carries no Message-ID of the returned message"
+                        )
+                        report.unmatched.append(f"{where}: {bounce.email}: {why}")
+                        log.warning("bounce for %s ignored (%s): %s", bounce.email, where, why)
+                        continue
+                    # Forwarded: the digest went to the original address; that one bounced.
+                    bounce = Bounce(bounce.original, bounce.kind, bounce.status, bounce.detail)
                 record_bounce(connection, bounce, source, now)
                 counted = connection.scalar(
                     select(func.count()).where(
@@ -243,4 +321,5 @@ class BounceProcessor:
             total.suppressed += one.suppressed
             total.unsubscribed += one.unsubscribed
             total.not_dsn += one.not_dsn
+            total.unmatched += one.unmatched
         return total

@@ -105,6 +105,8 @@ digest_sends = Table(
     # At most one digest per subscriber and slot, whatever runs overlap.
     UniqueConstraint("subscriber_pk", "period", name="uq_digest_sends_period"),
     Index("ix_digest_sends_status", "run_pk", "status"),
+    # Bounces are matched to the digest they return by its Message-ID (migration 0007).
+    Index("ix_digest_sends_message_id", "message_id"),
 )
 
 digest_received = Table(

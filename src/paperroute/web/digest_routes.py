@@ -491,6 +491,8 @@ async def bounce_webhook(request: Request, digests: DigestsDep) -> Response:
             ],
             "suppressed": sorted(set(report.suppressed)),
             "unsubscribed": report.unsubscribed,
+            # Bounces naming no digest sent to their address: ignored (docs/digests.md).
+            "unmatched": len(report.unmatched),
         }
     )
 
