@@ -269,6 +269,20 @@ class Community:
                 user = accounts.set_flags(connection, user.pk, is_admin=admin)
             return user
 
+    def retire_demo_admin(self) -> bool:
+        """Demote ``DEMO_ADMIN`` if it is an admin (a database made in demo mode, now served
+        outside it, where anyone who could receive its sign-in link would be admin). True
+        when it was demoted."""
+        with self._tx() as connection:
+            user = accounts.user_by_email(connection, DEMO_ADMIN)
+            if user is None or not user.is_admin:
+                return False
+            accounts.set_flags(connection, user.pk, is_admin=False)
+            moderation.record(
+                connection, None, "demote", f"user:{DEMO_ADMIN}", "not in demo mode", self._now()
+            )
+            return True
+
     def users(self) -> list[User]:
         with self._tx() as connection:
             return accounts.list_users(connection)

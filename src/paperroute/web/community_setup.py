@@ -4,7 +4,8 @@ It resolves the secret key (a ConfigError at start-up outside demo mode without 
 :class:`~paperroute.community.Community` and :class:`~paperroute.web.session.Sessions` on
 ``app.state``, adds the session/CSRF middleware, maps the community's errors to statuses,
 adds the paper page's and /me's sections, and in demo mode makes ``demo@paperroute.local``
-an admin.
+an admin and refuses requests from anywhere but this machine (``demo_guard``). Outside demo
+mode it demotes that account: a database created in demo mode may be served for real later.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..community import (
 from ..errors import ConfigError
 from ..hub import Hub
 from ..model import Paper
+from .demo_guard import DemoGuard
 from .problems import error_response, wants_problem
 from .session import SessionMiddleware, Sessions, current_user
 
@@ -54,6 +56,9 @@ def install(app: FastAPI) -> None:
     app.state.templates.env.globals["voted_pks"] = voted_pks
     if hub.config.demo:
         community.ensure_user(DEMO_ADMIN, admin=True)
+        app.add_middleware(DemoGuard)  # outermost: before the session and the page cache
+    else:
+        community.retire_demo_admin()
 
     from .community_admin import router as admin
     from .community_api import router as api
