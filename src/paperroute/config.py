@@ -91,6 +91,16 @@ class Config:
     trending_star_weight: float = 0.5
     trending_recency_weight: float = 1.0
     trending_recency_half_life: float = 3.0
+    # `paperroute serve` against slow and greedy clients (docs/deploy.md): seconds a client
+    # has to send a request's headers (from connecting, or from its first byte after a
+    # keep-alive pause) and its body; seconds an idle keep-alive connection is kept; the
+    # largest request head (request line and headers) in bytes, 431 beyond; connections
+    # plus requests in progress per worker process, 503 beyond.
+    serve_header_timeout: float = 10.0
+    serve_body_timeout: float = 30.0
+    serve_keep_alive_timeout: int = 5
+    serve_max_header_bytes: int = 16_384
+    serve_limit_concurrency: int = 2_048
 
 
 _INT = {
@@ -111,6 +121,9 @@ _INT = {
     "digest_bounce_window_days",
     "digest_subscribe_per_ip_hour",
     "digest_subscribe_per_address_day",
+    "serve_keep_alive_timeout",
+    "serve_max_header_bytes",
+    "serve_limit_concurrency",
 }
 _FLOAT = {
     "arxiv_min_interval",
@@ -124,8 +137,15 @@ _FLOAT = {
     "trending_star_weight",
     "trending_recency_weight",
     "trending_recency_half_life",
+    "serve_header_timeout",
+    "serve_body_timeout",
 }
-_NONZERO = {"http_timeout", "trending_recency_half_life"}
+_NONZERO = {
+    "http_timeout",
+    "trending_recency_half_life",
+    "serve_header_timeout",
+    "serve_body_timeout",
+}
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
 _BOOL = {"demo", "digest_send_empty"}
 _MAY_BE_EMPTY = {"secret_key", "smtp_url", "vector_index_dir", "digest_bounce_token"}

@@ -31,8 +31,6 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web hub (pages, JSON API, feeds) with uvicorn."""
-    import uvicorn
-
     config = config_or_fail(ctx)
     if config.demo and not _loopback(host):
         # /dev/outbox shows every sign-in link, the demo admin's too.
@@ -51,18 +49,16 @@ def serve(
     count = workers or os.cpu_count() or 1
     shown = f"[{host}]" if ":" in host else host
     out.print(f"paperroute: serving http://{shown}:{port}/ with {count} worker(s)", markup=False)
-    uvicorn.run(
-        "paperroute.web.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=count,
-        loop="auto",
-        http="auto",
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-    )
+    from ..web import server
+
+    try:
+        started = server.run(
+            config, "paperroute.web.app:app_from_env", host=host, port=port, workers=count
+        )
+    except KeyboardInterrupt:
+        return
+    if not started:
+        fail(f"could not serve on {shown}:{port} (see the message above)", 3)
 
 
 def _loopback(host: str) -> bool:

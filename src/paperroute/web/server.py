@@ -1,0 +1,156 @@
+"""How ``paperroute serve`` runs uvicorn: its HTTP protocol, with deadlines for slow clients
+and a cap on the request head.
+
+uvicorn times out an idle keep-alive connection, but not a client that connects and sends
+nothing, nor one that sends its headers a byte at a time (slowloris), nor a request body
+that never ends: each held a socket and a file descriptor for ever. ``GuardedH11Protocol``
+gives every request a deadline for its head (``serve_header_timeout``, counted from the
+connection or from the first byte after a keep-alive pause) and one for its body
+(``serve_body_timeout``), and answers 431 to a request head larger than
+``serve_max_header_bytes`` (h11 alone answers such a head with a 400). The concurrency cap
+(503 beyond ``serve_limit_concurrency``) and the keep-alive timeout are uvicorn's own.
+
+h11 rather than httptools: its parser has the incomplete-event cap this relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from uvicorn.config import Config as UvicornConfig
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
+
+from ..config import Config
+
+TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\n"
+    b"content-length: 36\r\n\r\n"
+    b"the request's headers are too large\n"
+)
+
+
+class ServeConfig(UvicornConfig):
+    """uvicorn's configuration plus the two deadlines; module-level, so that it pickles to
+    the worker processes of ``--workers N``."""
+
+    def __init__(self, *args: Any, header_timeout: float, body_timeout: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with read deadlines and a 431 for an oversized head."""
+
+    def __init__(
+        self,
+        config: UvicornConfig,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout = float(getattr(config, "header_timeout", 10.0))
+        self.body_timeout = float(getattr(config, "body_timeout", 30.0))
+        self._max_head = self.conn._max_incomplete_event_size
+        self._deadline: asyncio.TimerHandle | None = None
+        self._deadline_kind = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            self._disarm()
+            self.transport.write(TOO_LARGE)
+            self.transport.close()
+            return
+        super().data_received(data)
+        self._watch()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        buffered = self.conn.trailing_data[0]
+        if len(buffered) + len(data) <= self._max_head:
+            return False
+        head = buffered + data
+        end = head.find(b"\r\n\r\n")
+        return (len(head) if end < 0 else end) > self._max_head
+
+    def _watch(self) -> None:
+        """Arm the deadline the connection's state calls for (or none)."""
+        if self.transport.is_closing():
+            self._disarm()
+            return
+        state = self.conn.their_state
+        if state is h11.IDLE and self.timeout_keep_alive_task is None:
+            # Waiting for a request's head and uvicorn's keep-alive timer is not running:
+            # a fresh connection, or bytes of a head arrived after a keep-alive pause.
+            self._arm("head", self.header_timeout)
+        elif state is h11.SEND_BODY:
+            self._arm("body", self.body_timeout)
+        else:
+            self._disarm()  # idle keep-alive (uvicorn's timer) or the app's turn
+
+    def _arm(self, kind: str, seconds: float) -> None:
+        if self._deadline is not None and self._deadline_kind == kind:
+            return  # a deadline, not an idle timer: more bytes do not extend it
+        self._disarm()
+        self._deadline_kind = kind
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+            self._deadline_kind = ""
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            # Closing makes uvicorn tell a waiting app "http.disconnect".
+            self.transport.close()
+
+
+def run(config: Config, app: str, *, host: str, port: int, workers: int) -> bool:
+    """``uvicorn.run`` with the settings that defend against slow and greedy clients
+    (``app``: the import string of an app factory). False when a single-process server
+    could not start (the address in use...; uvicorn has logged why)."""
+    from uvicorn.server import Server
+    from uvicorn.supervisors import Multiprocess
+
+    served = ServeConfig(
+        app,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=GuardedH11Protocol,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        timeout_keep_alive=config.serve_keep_alive_timeout,
+        h11_max_incomplete_event_size=config.serve_max_header_bytes,
+        limit_concurrency=config.serve_limit_concurrency,
+        header_timeout=config.serve_header_timeout,
+        body_timeout=config.serve_body_timeout,
+    )
+    server = Server(config=served)
+    if served.workers > 1:
+        Multiprocess(served, sockets=[served.bind_socket()]).run()
+        return True
+    server.run()
+    return server.started
