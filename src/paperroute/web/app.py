@@ -136,6 +136,9 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     search_routes.install(app)  # /api/v1/papers/{id}/similar: above api's catch-all
     app.include_router(api.router)
     app.include_router(pages.router)
+    from . import openapi
+
+    openapi.install(app)
     return app
 
 

@@ -464,7 +464,15 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
         "requestBody": {
             "required": True,
             "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
-        }
+        },
+        "responses": {
+            "422": {
+                "description": "not a delivery status notification (problem document)",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+        },
     },
 )
 async def bounce_webhook(request: Request, digests: DigestsDep) -> Response:
