@@ -305,7 +305,7 @@ def test_api_with_personal_token(client: TestClient, smtp_server: SmtpServer) ->
 
 def test_outbox_only_in_demo_mode(client: TestClient, database_url: str) -> None:
     assert client.get("/dev/outbox").status_code == 404
-    demo = create_app(Config(database_url=database_url, demo=True))
+    demo = create_app(Config(database_url=database_url, demo=True, allowed_hosts="testserver"))
     with TestClient(demo) as browser:
         login = browser.get("/login")
         assert "demo@paperroute.local" in login.text and "/dev/outbox" in login.text
