@@ -430,7 +430,7 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     categories, keywords, authors, max_papers). Mails the confirmation link: 202."""
     try:
         data = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         return problem_response(400, "Bad Request", "the body must be a JSON object")
     if not isinstance(data, dict):
         return problem_response(400, "Bad Request", "the body must be a JSON object")
