@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.routing import BaseRoute
 
-from paperroute import Config
 from paperroute.site.signing import sign, unsign
-from paperroute.web.app import create_app
 from support.community import csrf_of
+from support.sweep import QUERIES as SWEEP_QUERIES
+from support.sweep import demo_app_copy, fill, get_routes, outbox_sign_in
 
 FOREIGN = "attacker.example"
 PAPER = "2608.16590"
@@ -47,51 +44,13 @@ HEADER_SETS: list[dict[str, Any]] = [
 ]
 
 
-def get_routes(routes: list[BaseRoute]) -> Iterator[str]:
-    """Every GET path template of the app (FastAPI nests included routers)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from get_routes(inner.routes)
-        elif "GET" in (getattr(route, "methods", None) or ()):
-            yield route.path  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def demo_copy(sqlite_demo_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient]]:
-    """An anonymous and a signed-in admin client of a copy of the demo, with a collection, a
-    comment and a subscriber, so that every path parameter names something real."""
-    source = Path(sqlite_demo_url.removeprefix("sqlite:///"))
-    shutil.copy(source, tmp_path / "demo.db")
-    config = Config(
-        database_url=f"sqlite:///{tmp_path / 'demo.db'}",
-        demo=True,
-        secret_key="web-tests-throwaway-secret",
-        allowed_hosts="testserver",
-    )
-    app = create_app(config)
-    with TestClient(app) as admin, TestClient(app) as anonymous:
-        _sign_in_demo_admin(admin)
-        yield anonymous, admin
-
-
-def _sign_in_demo_admin(client: TestClient) -> None:
-    login = client.get("/login")
-    client.post(
-        "/login", data={"email": "demo@paperroute.local", "csrf_token": csrf_of(login.text)}
-    )
-    message = re.search(r'href="(/dev/outbox/\d+)"', client.get("/dev/outbox").text)
-    assert message, "no sign-in mail in the outbox"
-    shown = client.get(message.group(1)).text
-    link = re.search(r'href="http://127\.0\.0\.1:8000(/auth/verify[^"]+)"', shown)
-    assert link
-    confirm = client.get(link.group(1).replace("&amp;", "&")).text
-    token = re.search(r'name="token" value="([^"]+)"', confirm)
-    assert token
-    done = client.post(
-        "/auth/verify", data={"token": token.group(1), "csrf_token": csrf_of(confirm)}
-    )
-    assert done.status_code == 200 and "Admin" in done.text
+    """An anonymous and a signed-in admin client of a copy of the demo."""
+    with demo_app_copy(sqlite_demo_url, tmp_path) as admin:
+        outbox_sign_in(admin, "demo@paperroute.local")
+        assert "Admin" in admin.get("/me").text
+        yield TestClient(admin.app), admin
 
 
 def _real_values(admin: TestClient) -> dict[str, str]:
@@ -134,28 +93,10 @@ HOSTILE_VALUES = {
     "outbox": "99999",
 }
 QUERIES = {
-    "/search": "q=attention&page=2",
-    "/search/suggest": "q=att",
-    "/search/feed": "q=attention",
-    "/api/v1/search": "q=attention",
-    "/digest/preview": "email=swept%40example.org",
-    "/auth/verify": "token=abc.%C3%A9",
-    "/subscribe/confirm": "token=abc.%C3%A9",
+    **SWEEP_QUERIES,
     "/api/v1/daily": "date=2026-11-20",
     "/api/daily_papers": "date=2026-11-20",
 }
-
-
-def _fill(template: str, values: dict[str, str]) -> str:
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name == "pk" and template.startswith("/dev/outbox"):
-            name = "outbox"
-        return quote(values[name], safe="/" if match.group(2) == ":path" else "")
-
-    path = re.sub(r"\{(\w+)(:path)?\}", one, template)
-    query = QUERIES.get(template, "")
-    return path + ("?" + query if query else "")
 
 
 def test_hostile_headers_on_every_get_route(
@@ -165,7 +106,7 @@ def test_hostile_headers_on_every_get_route(
     real = _real_values(admin)
     templates = sorted(set(get_routes(admin.app.routes)))  # type: ignore[attr-defined]
     assert len(templates) >= 45, templates  # the enumeration found the app's routes
-    paths = [_fill(t, v) for t in templates for v in (real, HOSTILE_VALUES)]
+    paths = [fill(t, v, QUERIES) for t in templates for v in (real, HOSTILE_VALUES)]
     requests = failures = 0
     for client in (anonymous, admin):
         client.app.state.page_cache.clear()  # type: ignore[attr-defined]

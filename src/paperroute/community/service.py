@@ -409,10 +409,12 @@ class Community:
             return lists.create(connection, reader.pk, title, description, public, self._now())
 
     def collection(self, pk: int, viewer: User | None) -> Collection:
-        """A public collection, or a private one to its owner. Raises NotFound."""
+        """A public collection (of a reader not banned), or a private one to its owner.
+        Raises NotFound."""
         with self._tx() as connection:
             found = lists.get(connection, pk)
-        if not found.public and (viewer is None or viewer.pk != found.owner_pk):
+            shown = lists.shown_to_all(connection, pk)
+        if not shown and (viewer is None or viewer.pk != found.owner_pk):
             raise NotFound(f"no collection {pk}")
         return found
 
