@@ -17,7 +17,14 @@ from ..config import Config
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
-CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
+# Everything from this origin only: no inline script, no style attribute, no framing, no
+# plugin, no <base> or form posting elsewhere. The vendored htmx and KaTeX run under it
+# (htmx's indicator <style> is switched off by the htmx-config meta tag in base.html).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
 
 # On every answer: no framing by other sites (a hidden vote or sign-in button under a
 # decoy), no content sniffing, and no full URL (a sign-in link's token) sent to other sites.
@@ -27,6 +34,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"same-origin"),
 )
 CSP_HEADER = b"content-security-policy"
+# The admin's digest preview shows the mail's HTML in a sandboxed srcdoc frame, which
+# inherits the page's policy: mail HTML needs its style attributes. Scripts stay 'self'.
+PREVIEW_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(
+    "img-src 'self' data:", "img-src 'self' data: https:"
+)
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
