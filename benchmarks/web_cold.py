@@ -40,7 +40,7 @@ def _figures(samples: list[float]) -> dict[str, float]:
 
 
 def measure(url: str, repeat: int) -> dict[str, Any]:
-    config = Config(database_url=url, demo=True)
+    config = Config(database_url=url, demo=True, allowed_hosts="testserver")
     results: dict[str, Any] = {}
     with TestClient(create_app(config)) as client:
         app: Any = client.app

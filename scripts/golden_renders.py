@@ -150,7 +150,12 @@ def main() -> None:
     args = parser.parse_args()
     for sub in ("web", "cli"):
         (args.out / sub).mkdir(parents=True, exist_ok=True)
-    config = Config(database_url=args.database_url, demo=True, secret_key="golden-renders")  # noqa: S106
+    config = Config(
+        database_url=args.database_url,
+        demo=True,
+        secret_key="golden-renders",  # noqa: S106
+        allowed_hosts="testserver",
+    )
     with TestClient(create_app(config)) as client:
         pages = crawl(client, args.out, args.pages)
     commands = cli(args.database_url, args.out)

@@ -38,6 +38,9 @@ class Config:
     secret_key: str = ""
     # The address readers reach the hub at; links in mail are built from it.
     base_url: str = "http://127.0.0.1:8000"
+    # Other host names requests may name in their Host header (comma separated), besides
+    # base_url's host and the loopback names; any other host gets 400.
+    allowed_hosts: str = ""
     # smtp://[user:password@]host[:port] (STARTTLS with ?starttls=1), smtps://..., or
     # "outbox" to keep mail in the database (the default in demo mode).
     smtp_url: str = ""
@@ -148,7 +151,13 @@ _NONZERO = {
 }
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
 _BOOL = {"demo", "digest_send_empty"}
-_MAY_BE_EMPTY = {"secret_key", "smtp_url", "vector_index_dir", "digest_bounce_token"}
+_MAY_BE_EMPTY = {
+    "secret_key",
+    "smtp_url",
+    "vector_index_dir",
+    "digest_bounce_token",
+    "allowed_hosts",
+}
 _CHOICES = {"embed_backend": ("auto", "numpy", "onnxruntime")}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

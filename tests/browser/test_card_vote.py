@@ -51,7 +51,7 @@ def test_card_vote_with_the_keyboard(page: object, live_server: str) -> None:
     p.keyboard.press("Space")  # type: ignore[attr-defined]
     after = before - 1 if pressed == "true" else before + 1
     p.wait_for_function(  # type: ignore[attr-defined]
-        f"document.querySelector('#{form_id} .count').textContent.trim() === '{after}'"
+        f"() => document.querySelector('#{form_id} .count').textContent.trim() === '{after}'"
     )
     assert p.evaluate("window.__notReloaded === true")  # type: ignore[attr-defined]
     toggled = p.locator(f"#{form_id} button")  # type: ignore[attr-defined]
@@ -66,5 +66,5 @@ def test_card_vote_with_the_keyboard(page: object, live_server: str) -> None:
     assert p.evaluate(f"document.activeElement?.form?.id === '{form_id}'")  # type: ignore[attr-defined]
     p.keyboard.press("Space")  # type: ignore[attr-defined]
     p.wait_for_function(  # type: ignore[attr-defined]
-        f"document.querySelector('#{form_id} .count').textContent.trim() === '{before}'"
+        f"() => document.querySelector('#{form_id} .count').textContent.trim() === '{before}'"
     )

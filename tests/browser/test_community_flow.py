@@ -80,7 +80,8 @@ def test_sign_in_vote_comment_collect_and_sign_out(
     p.evaluate("window.__notReloaded = true")  # type: ignore[attr-defined]
     p.locator(".vote-form button").click()  # type: ignore[attr-defined]
     p.wait_for_function(  # type: ignore[attr-defined]
-        f"document.querySelector('.vote-form .vote-count').textContent.trim() === '{before + 1}'"
+        "() => document.querySelector('.vote-form .vote-count').textContent.trim()"
+        f" === '{before + 1}'"
     )
     assert p.evaluate("window.__notReloaded === true")  # type: ignore[attr-defined]
     assert p.locator("#paper-upvotes b").inner_text() == str(before + 1)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ def config(database_url: str, smtp_server: SmtpServer) -> Config:
         smtp_url=smtp_server.url,
         arxiv_min_interval=0.0,
         http_timeout=5.0,
+        allowed_hosts="testserver",  # the name the TestClient sends
     )
 
 

@@ -17,6 +17,7 @@ from paperroute.community import (
     TooLarge,
     Unavailable,
 )
+from paperroute.community.service import SIGN_IN_ADDRESS_CAP
 from paperroute.errors import ConfigError, InvalidInput, NotFound
 from paperroute.hub import Hub
 from paperroute.site.signing import resolve_secret_key, sign, token_hash, unsign
@@ -78,16 +79,27 @@ def test_sign_in_requests_are_rate_limited_per_address_and_per_ip(
     community: Community, smtp_server: SmtpServer
 ) -> None:
     limit = community.config.login_rate_per_email
-    for _ in range(limit):
-        community.request_sign_in("busy@example.org", "192.0.2.1")
-    with pytest.raises(RateLimited, match=r"sign-in links for busy@example\.org") as caught:
-        community.request_sign_in("busy@example.org", "192.0.2.2")
-    assert 0 < caught.value.retry_after <= 3600
+    for _ in range(limit + 3):  # past the limit: the same answer, no more mail
+        assert community.request_sign_in("busy@example.org", "192.0.2.1") == "busy@example.org"
     assert len(smtp_server.wait_for(limit)) == limit
-    for n in range(community.config.login_rate_per_ip - limit):
+    # The requests from 192.0.2.1 spent its own quota, not the address's owner's.
+    community.request_sign_in("busy@example.org", "192.0.2.2")
+    assert len(smtp_server.wait_for(limit + 1)) == limit + 1
+    for n in range(community.config.login_rate_per_ip - limit - 3):
         community.request_sign_in(f"r{n}@example.org", "192.0.2.1")
-    with pytest.raises(RateLimited, match="from your network"):
+    with pytest.raises(RateLimited, match="from your network") as caught:
         community.request_sign_in("fresh@example.org", "192.0.2.1")
+    assert 0 < caught.value.retry_after <= 3600
+
+
+def test_one_address_gets_a_bounded_number_of_links_from_many_networks(
+    community: Community, smtp_server: SmtpServer
+) -> None:
+    cap = community.config.login_rate_per_email * SIGN_IN_ADDRESS_CAP
+    for n in range(cap + 5):
+        community.request_sign_in("target@example.org", f"198.51.100.{n}")
+    assert len(smtp_server.wait_for(cap)) == cap
+    assert len(smtp_server.to("target@example.org")) == cap
 
 
 def test_refused_or_unreachable_mail_is_a_clear_error(
@@ -108,8 +120,10 @@ def test_banned_reader_cannot_sign_in_vote_comment_or_submit(
     reader = signed_in(community, smtp_server, "troll@example.org")
     banned = community.set_banned(admin, reader.pk, True, "spam")
     assert banned.banned
-    with pytest.raises(Forbidden, match="suspended"):
-        community.request_sign_in("troll@example.org", "192.0.2.1")
+    mailed = len(smtp_server.to("troll@example.org"))
+    # Asked alike, answered alike: no link, and no telling that the account is suspended.
+    assert community.request_sign_in("troll@example.org", "192.0.2.1") == "troll@example.org"
+    assert len(smtp_server.to("troll@example.org")) == mailed
     with pytest.raises(Forbidden):
         community.vote(banned, PAPERS[0])
     with pytest.raises(Forbidden):

@@ -342,3 +342,45 @@ def test_the_answer_does_not_tell_who_is_subscribed(
     first = answer("known@example.org")
     confirm(client, mailed_link(smtp_server, "known@example.org", "/subscribe/confirm?token="))
     assert answer("known@example.org") == first == answer("stranger@example.org")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 1000 + b"]" * 1000, "JSON object"),  # was a RecursionError: 500
+        (b'{"email": "a@example.org", "categories": false}', "categories must be a list"),
+        (b'{"email": "a@example.org", "categories": 5}', "categories must be a list"),
+        (b'{"email": "a@example.org", "categories": ["cs.FOO"]}', "not an arXiv category"),
+        (b'{"email": "a@example.org", "categories": [["cs.CL"]]}', "must be text"),
+        (b'{"email": "a@example.org", "keywords": {"a": 1}}', "keywords must be a list"),
+        (b'{"email": "a@example.org", "authors": {"Ada": 1}}', "authors must be a list"),
+        (b'{"email": "a@example.org", "trending": "maybe", "max_papers": true}', "max papers"),
+        (b'{"email": "a@example.org", "trending": 1}', "trending must be true or false"),
+        (b'{"email": "a@example.org", "frequency": ["daily"]}', "frequency must be text"),
+        (b'{"email": "a@example.org", "timezone": {"x": 1}}', "timezone must be text"),
+        (b'{"email": "a@example.org", "weekday": 2.5}', "weekday"),
+        (b'{"email": "a@example.org", "send_hour": null}', "send hour"),
+    ],
+)
+def test_every_subscription_field_is_validated(
+    client: TestClient, smtp_server: SmtpServer, body: bytes, message: str
+) -> None:
+    answer = client.post(
+        "/api/v1/subscriptions", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert message in answer.json()["detail"]
+    assert smtp_server.messages == []
+
+
+def test_categories_are_arxiv_s_in_arxiv_s_spelling(client: TestClient) -> None:
+    ok = client.post(
+        "/api/v1/subscriptions",
+        json={"email": "cats@example.org", "categories": ["CS.cl", "cs.CL", "math", "quant-ph"]},
+    )
+    assert ok.status_code == 202, ok.text
+    with open_hub(client.app.state.config) as hub:  # type: ignore[attr-defined]
+        subscriber = hub.digests.find("cats@example.org")
+    assert subscriber is not None
+    assert subscriber.prefs.categories == ("cs.CL", "math", "quant-ph")

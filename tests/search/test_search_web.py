@@ -39,7 +39,12 @@ HOSTILE = [
 
 @pytest.fixture
 def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
-    config = Config(database_url=database_url, demo=True, secret_key="search-web-tests-secret")
+    config = Config(
+        database_url=database_url,
+        demo=True,
+        secret_key="search-web-tests-secret",
+        allowed_hosts="testserver",
+    )
     # The deterministic embedder instead of MiniLM (the real model: test_minilm_search.py).
     app = create_app(config, embedder=HashEmbedder())
     hub = app.state.hub

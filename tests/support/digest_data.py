@@ -57,6 +57,7 @@ def make_config(database_url: str, **overrides: Any) -> Config:
         "smtp_url": "outbox",
         "digest_rate_per_s": 0.0,
         "digest_retry_base_s": 0.01,
+        "allowed_hosts": "testserver",  # the name the TestClient sends
     }
     values.update(overrides)
     return Config(**values)

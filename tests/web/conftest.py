@@ -17,7 +17,12 @@ from support.demo import load_demo
 
 
 def _config(url: str) -> Config:
-    return Config(database_url=url, demo=True, secret_key="web-tests-throwaway-secret")
+    return Config(
+        database_url=url,
+        demo=True,
+        secret_key="web-tests-throwaway-secret",
+        allowed_hosts="testserver",  # the name the TestClient sends
+    )
 
 
 @pytest.fixture(scope="session")

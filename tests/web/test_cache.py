@@ -77,7 +77,7 @@ def test_bounded_and_long_keys_are_not_stored() -> None:
 def test_each_reader_gets_their_own_escaped_token() -> None:
     cache = PageCache(Version())
     generation = cache.generation()
-    body = f"<a>{cache.TOKEN_PLACEHOLDER}</a><b>{cache.TOKEN_PLACEHOLDER}</b>".encode()
+    body = f"<a>{cache.token_placeholder}</a><b>{cache.token_placeholder}</b>".encode()
     cache.put(FakeRequest("/p"), body, "text/html", generation)  # type: ignore[arg-type]
     hit = cache.lookup("/p", "", 'tok"<1>')
     assert hit is not None and hit[0] == b"<a>tok&quot;&lt;1&gt;</a><b>tok&quot;&lt;1&gt;</b>"
@@ -92,7 +92,7 @@ def test_cached_pages_carry_each_readers_csrf_token(sqlite_demo: TestClient, pat
     ]
     assert all(len(tokens) == 1 for tokens in found), found  # one token per page
     tokens = [tokens.pop() for tokens in found]
-    assert PageCache.TOKEN_PLACEHOLDER not in "".join(pages)
+    assert readers[0].app.state.page_cache.token_placeholder not in "".join(pages)  # type: ignore[attr-defined]
     if all(tokens):  # the session middleware (community) gives each reader a token
         assert len(set(tokens)) == 3
     assert len({page.replace(token, "") for page, token in zip(pages, tokens, strict=True)}) == 1
@@ -124,4 +124,4 @@ def test_paper_sections_built_for_the_cache_hold_no_readers_token(sqlite_demo: T
     first = sqlite_demo.get("/papers/2608.16590")
     second = TestClient(sqlite_demo.app).get("/papers/2608.16590")
     assert first.status_code == second.status_code == 200
-    assert seen == [PageCache.TOKEN_PLACEHOLDER]  # built once, with the placeholder
+    assert seen == [sqlite_demo.app.state.page_cache.token_placeholder]  # type: ignore[attr-defined]  # built once, with the placeholder

@@ -52,6 +52,10 @@ def _select() -> Select[Any]:
     )
 
 
+# Public, and its owner not banned: what anyone may see.
+_SHOWN: ColumnElement[bool] = collections.c.public.is_(True) & users.c.banned_at.is_(None)
+
+
 def _collection(row: Any) -> Collection:
     m = row._mapping
     return Collection(
@@ -192,12 +196,19 @@ def paper_pks(connection: Connection, pk: int, *, limit: int = MAX_PAPERS) -> li
 def public_collections(
     connection: Connection, *, limit: int = 50, before_pk: int | None = None
 ) -> list[Collection]:
-    """Public collections, the newest first; ``before_pk`` continues a page (cursor)."""
-    query = _select().where(collections.c.public.is_(True))
+    """Public collections (of readers not banned), the newest first; ``before_pk`` continues
+    a page (cursor)."""
+    query = _select().where(_SHOWN)
     if before_pk is not None:
         query = query.where(collections.c.pk < before_pk)
     rows = connection.execute(query.order_by(collections.c.pk.desc()).limit(limit))
     return [_collection(r) for r in rows]
+
+
+def shown_to_all(connection: Connection, pk: int) -> bool:
+    """Whether anyone may see the collection: public, and its owner not banned."""
+    query = select(collections.c.pk).join(users, users.c.pk == collections.c.owner_pk)
+    return connection.execute(query.where(collections.c.pk == pk, _SHOWN)).first() is not None
 
 
 def owned_by(connection: Connection, owner_pk: int) -> list[Collection]:
@@ -210,8 +221,8 @@ def owned_by(connection: Connection, owner_pk: int) -> list[Collection]:
 def holding_paper(
     connection: Connection, paper_pk: int, viewer_pk: int | None, *, limit: int = 50
 ) -> list[Collection]:
-    """Collections that hold the paper and that the viewer may see (public, or theirs)."""
-    visible: ColumnElement[bool] = collections.c.public.is_(True)
+    """Collections that hold the paper and that the viewer may see (shown, or theirs)."""
+    visible: ColumnElement[bool] = _SHOWN
     if viewer_pk is not None:
         visible = visible | (collections.c.owner_pk == viewer_pk)
     held = select(collection_papers.c.collection_pk).where(collection_papers.c.paper_pk == paper_pk)

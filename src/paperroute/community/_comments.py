@@ -118,10 +118,11 @@ def paper_comments(
     after_pk: int | None = None,
     limit: int = 500,
 ) -> list[Comment]:
-    """A paper's comments in the order they were written; ``after_pk`` continues a page."""
+    """A paper's comments in the order they were written; ``after_pk`` continues a page.
+    Hidden comments and a banned reader's are left out unless ``include_hidden``."""
     query = _select().where(comments.c.paper_pk == paper_pk)
     if not include_hidden:
-        query = query.where(comments.c.hidden_at.is_(None))
+        query = query.where(comments.c.hidden_at.is_(None), users.c.banned_at.is_(None))
     if after_pk is not None:
         query = query.where(comments.c.pk > after_pk)
     rows = connection.execute(query.order_by(comments.c.pk).limit(limit))

@@ -63,6 +63,9 @@ COMMENTS_PER_HOUR = 60  # per reader: a conversation, not a flood
 VOTES_PER_MINUTE = 30
 MAX_REF = 400  # characters of a paper reference (ids are at most 320)
 DEMO_ADMIN = "demo@paperroute.local"
+# Sign-in links one address gets per hour from all client IPs: this many times the per-IP
+# login_rate_per_email.
+SIGN_IN_ADDRESS_CAP = 4
 
 
 class Community:
@@ -162,7 +165,14 @@ class Community:
 
     def request_sign_in(self, email: str, client_ip: str, next_path: str = "") -> str:
         """Mail a single-use sign-in link; returns the normalised address. Raises
-        InvalidInput, RateLimited, Forbidden (banned) or Unavailable (mail failed)."""
+        InvalidInput, RateLimited (too many requests from ``client_ip``: flood protection)
+        or Unavailable (mail failed).
+
+        The answer is the same whether or not a link goes out: no link goes to a suspended
+        account, nor past ``login_rate_per_email`` links per hour to one address from one
+        client IP, nor past ``SIGN_IN_ADDRESS_CAP`` times that from all of them (a mail
+        bomb). So a stranger asking for links to someone's address spends their own
+        network's quota, not the owner's, and learns nothing."""
         with self._db.read() as connection:
             address = self._address(connection, email)
         mailer = self.mailer()
@@ -177,18 +187,21 @@ class Community:
                 now=stamp,
                 what="sign-in requests from your network",
             )
+        per_email = self.config.login_rate_per_email
         with self._tx() as connection:
-            ratelimit.hit(
-                connection,
-                f"login-email:{address}",
-                limit=self.config.login_rate_per_email,
-                window=HOUR,
-                now=stamp,
-                what=f"sign-in links for {address}",
-            )
+            from_here = ratelimit.within(
+                connection, f"login-ip-email:{client_ip}:{address}",
+                limit=per_email, window=HOUR, now=stamp,
+            )  # fmt: skip
+            to_address = from_here and ratelimit.within(
+                connection, f"login-email:{address}",
+                limit=per_email * SIGN_IN_ADDRESS_CAP, window=HOUR, now=stamp,
+            )  # fmt: skip
             existing = accounts.user_by_email(connection, address)
-            if existing is not None and existing.banned:
-                raise Forbidden("this account is suspended: it cannot sign in")
+            if not to_address or (existing is not None and existing.banned):
+                why = "suspended" if to_address else "over the hourly limit"
+                log.info("no sign-in link for %s from %s: %s", address, client_ip, why)
+                return address
             token = accounts.issue_login_token(
                 connection, address, now, self.config.login_link_minutes
             )
@@ -410,10 +423,12 @@ class Community:
             return lists.create(connection, reader.pk, title, description, public, self._now())
 
     def collection(self, pk: int, viewer: User | None) -> Collection:
-        """A public collection, or a private one to its owner. Raises NotFound."""
+        """A public collection (of a reader not banned), or a private one to its owner.
+        Raises NotFound."""
         with self._tx() as connection:
             found = lists.get(connection, pk)
-        if not found.public and (viewer is None or viewer.pk != found.owner_pk):
+            shown = lists.shown_to_all(connection, pk)
+        if not shown and (viewer is None or viewer.pk != found.owner_pk):
             raise NotFound(f"no collection {pk}")
         return found
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import InvalidInput
+from ..reading.taxonomy import known_category
 
 Frequency = Literal["weekdays", "daily", "weekly"]
 FREQUENCIES: tuple[Frequency, ...] = ("weekdays", "daily", "weekly")
@@ -21,7 +21,6 @@ MAX_PAPERS_LIMIT = 50
 MAX_LIST = 20  # categories, keyword queries or authors per subscriber
 MAX_KEYWORD_CHARS = 200
 MAX_AUTHOR_CHARS = 120
-_CATEGORY = re.compile(r"[A-Za-z][A-Za-z\-]{0,20}(?:\.[A-Za-z\-]{1,20})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +81,13 @@ def _clean_text(value: str, limit: int, what: str) -> str:
     return text
 
 
-def _list(values: Iterable[str] | str | None, limit: int, what: str) -> tuple[str, ...]:
+def _list(values: object, limit: int, what: str) -> tuple[str, ...]:
     if values is None:
         return ()
     if isinstance(values, str):
         values = [part for line in values.splitlines() for part in line.split(",")]
+    if not isinstance(values, list | tuple):  # an object's keys or a number are no list
+        raise InvalidInput(f"{what} must be a list of text")
     items: list[str] = []
     seen: set[str] = set()
     for raw in values:
@@ -104,6 +105,8 @@ def _list(values: Iterable[str] | str | None, limit: int, what: str) -> tuple[st
 
 
 def _int(value: object, low: int, high: int, what: str) -> int:
+    if not isinstance(value, int | str) or isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a whole number from {low} to {high}")
     try:
         number = int(str(value).strip())
     except ValueError:
@@ -127,12 +130,24 @@ def valid_timezone(name: str) -> str:
     return text
 
 
+def _category(name: str) -> str:
+    known = known_category(name)
+    if known is None:
+        raise InvalidInput(
+            f"{name[:41]!r} is not an arXiv category (like cs.CL, or an archive like cs)"
+        )
+    return known
+
+
 def preferences(data: Mapping[str, object], base: Preferences | None = None) -> Preferences:
     """Validated preferences from form or JSON fields (missing ones keep ``base``'s).
 
     Lists may be given as lists or as comma/line separated text. Raises InvalidInput with a
     message that names the field."""
     current = base or Preferences()
+    for name in ("frequency", "timezone"):
+        if not isinstance(data.get(name, ""), str):
+            raise InvalidInput(f"{name} must be text")
     frequency = str(data.get("frequency", current.frequency)).strip().lower()
     if frequency not in FREQUENCIES:
         raise InvalidInput(f"frequency must be one of {', '.join(FREQUENCIES)}")
@@ -144,12 +159,16 @@ def preferences(data: Mapping[str, object], base: Preferences | None = None) -> 
     trending_raw = data.get("trending", current.trending)
     if isinstance(trending_raw, str):
         trending = trending_raw.strip().lower() in {"1", "true", "yes", "on"}
+    elif isinstance(trending_raw, bool):
+        trending = trending_raw
     else:
-        trending = bool(trending_raw)
-    categories = _list(data.get("categories", current.categories), 41, "categories")  # type: ignore[arg-type]
-    for category in categories:
-        if not _CATEGORY.fullmatch(category):
-            raise InvalidInput(f"{category[:41]!r} is not an arXiv category (like cs.CL)")
+        raise InvalidInput("trending must be true or false")
+    categories = tuple(
+        dict.fromkeys(
+            _category(name)
+            for name in _list(data.get("categories", current.categories), 41, "categories")
+        )
+    )
     prefs = Preferences(
         frequency=frequency,
         weekday=weekday,
@@ -157,8 +176,8 @@ def preferences(data: Mapping[str, object], base: Preferences | None = None) -> 
         timezone=valid_timezone(str(data.get("timezone", current.timezone))),
         trending=trending,
         categories=categories,
-        keywords=_list(data.get("keywords", current.keywords), MAX_KEYWORD_CHARS, "keywords"),  # type: ignore[arg-type]
-        authors=_list(data.get("authors", current.authors), MAX_AUTHOR_CHARS, "authors"),  # type: ignore[arg-type]
+        keywords=_list(data.get("keywords", current.keywords), MAX_KEYWORD_CHARS, "keywords"),
+        authors=_list(data.get("authors", current.authors), MAX_AUTHOR_CHARS, "authors"),
         max_papers=_int(
             data.get("max_papers", current.max_papers), 1, MAX_PAPERS_LIMIT, "max papers"
         ),

@@ -145,7 +145,7 @@ def semantic_ranking(
     if has_filters(query):
         keep = passing(connection, query, [pk for pk, _ in first])
     else:
-        hidden = _hidden(connection, [pk for pk, _ in first])
+        hidden = hidden_among(connection, [pk for pk, _ in first])
         keep = {pk for pk, _ in first if pk not in hidden}
     found = [(pk, score) for pk, score in first if pk in keep][:k]
     if len(found) >= k or len(first) >= len(index):
@@ -158,11 +158,12 @@ def keyword_ranking(
 ) -> list[KeywordHit]:
     """Keyword hits that are not hidden."""
     hits = keyword_search(connection, query, limit=k, snippets=snippets)
-    hidden = _hidden(connection, [hit.pk for hit in hits])
+    hidden = hidden_among(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]
 
 
-def _hidden(connection: Connection, pks: Sequence[int]) -> set[int]:
+def hidden_among(connection: Connection, pks: Sequence[int]) -> set[int]:
+    """The pks among ``pks`` that moderators have hidden."""
     if not pks:
         return set()
     rows = _execute(
@@ -289,7 +290,7 @@ def similar_ranking(
     if vector is not None:
         found = neighbours.result() if neighbours else index.search(vector, k + 1)
         near = [(p, s) for p, s in found if p != pk]
-        hidden = _hidden(connection, [p for p, _ in near])
+        hidden = hidden_among(connection, [p for p, _ in near])
         semantic = {p: s for p, s in near if p not in hidden}
         missing = [p for p in keyword if p not in semantic]
         if missing and semantic:

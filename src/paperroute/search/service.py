@@ -24,6 +24,7 @@ from ..store.session import Database, resumable_write_error, storage_error
 from ._demo_vectors import import_demo_vectors
 from ._index import VectorIndex, default_index_folder
 from ._semantic import (
+    hidden_among,
     hybrid_ranking,
     keyword_ranking,
     load_hits,
@@ -242,12 +243,13 @@ class Searcher:
 
     def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
         """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours
-        fused with its vector neighbours. Raises NotFound."""
+        fused with its vector neighbours. Raises NotFound, for a hidden paper too (as its
+        page does)."""
         if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
             raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
         with self._db.read() as connection:
             pk = queries.find_paper_pk(connection, ref)
-            if pk is None:
+            if pk is None or hidden_among(connection, [pk]):
                 raise NotFound(f"no paper {ref.strip()[:100]!r}")
             paper = queries.load_paper(connection, pk)
         try:

@@ -18,6 +18,25 @@ def hit(
 ) -> None:
     """Count one request under ``key`` in the current window of ``window`` seconds; raise
     RateLimited (naming ``what`` and when to retry) when it is over ``limit``."""
+    count = _count(connection, key, window=window, now=now)
+    if count > limit:
+        start = int(now) // window * window
+        retry = max(1, start + window - int(now))
+        minutes = (retry + 59) // 60
+        raise RateLimited(
+            f"too many {what}: at most {limit} per {_span(window)}; try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}",
+            retry_after=retry,
+        )
+
+
+def within(connection: Connection, key: str, *, limit: int, window: int, now: float) -> bool:
+    """Count one request under ``key``, as :func:`hit` does; whether it is within ``limit``
+    (for limits the caller keeps quiet about, so that answers stay alike)."""
+    return _count(connection, key, window=window, now=now) <= limit
+
+
+def _count(connection: Connection, key: str, *, window: int, now: float) -> int:
     start = int(now) // window * window
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = (
@@ -34,14 +53,7 @@ def hit(
         connection.execute(
             delete(rate_limits).where(rate_limits.c.window_start < now - _KEEP_SECONDS)
         )
-    if count > limit:
-        retry = max(1, start + window - int(now))
-        minutes = (retry + 59) // 60
-        raise RateLimited(
-            f"too many {what}: at most {limit} per {_span(window)}; try again in "
-            f"{minutes} minute{'s' if minutes != 1 else ''}",
-            retry_after=retry,
-        )
+    return count
 
 
 def _span(seconds: int) -> str:

@@ -62,7 +62,10 @@ def unsign(
     payload, dot, signature = token.partition(".")
     if not dot or len(token) > 4096:
         return None
-    if not hmac.compare_digest(mac(secret, purpose, payload), signature):
+    # compare_digest refuses a str with non-ASCII characters (TypeError): compare bytes, so
+    # a forged signature like "abc.é" is just wrong, never an error.
+    expected = mac(secret, purpose, payload).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass")):
         return None
     try:
         value, _, issued = _unb64(payload).decode().rpartition("|")

@@ -19,13 +19,14 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import Config, load_config
 from ..hub import open_hub
 from ..search import Embedder
 from . import problems
 from .cache import PageCache
+from .security import FrontDoor
 from .templating import configure_templates
 
 HERE = Path(__file__).parent
@@ -34,21 +35,11 @@ PaperSection = Callable[[Request, Any, int], "tuple[str, dict[str, Any]] | None"
 MeSection = Callable[[Request, Any], "tuple[str, dict[str, Any]] | None"]
 
 
-# On every answer: no framing by other sites (a hidden vote or sign-in button under a
-# decoy), no content sniffing, and no full URL (a sign-in link's token) sent to other sites.
-SECURITY_HEADERS = [
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'self'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-]
-
-
 class StateDefaults:
     """Gives every request ``state.user = None`` and ``state.csrf_token = ""`` until the
     session middleware (community, outside this one) sets the real ones; then answers an
     anonymous GET from the page cache before any routing. Pure ASGI: a hit costs next to
-    nothing. Adds ``SECURITY_HEADERS`` to every answer."""
+    nothing (the security headers are added by ``FrontDoor``, outside)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,21 +64,11 @@ class StateDefaults:
                             "headers": [
                                 (b"content-type", media_type),
                                 (b"content-length", str(len(body)).encode()),
-                                *SECURITY_HEADERS,
                             ],
                         }
                     )
                     await send({"type": "http.response.body", "body": body})
                     return
-
-            async def secured(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = [*message["headers"], *SECURITY_HEADERS]
-                    message = {**message, "headers": headers}
-                await send(message)
-
-            await self.app(scope, receive, secured)
-            return
         await self.app(scope, receive, send)
 
 
@@ -139,6 +120,7 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     from . import openapi
 
     openapi.install(app)
+    app.add_middleware(FrontDoor, config=config)  # last added: the outermost
     return app
 
 

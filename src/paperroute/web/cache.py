@@ -9,6 +9,7 @@ One cache per worker process (on ``app.state.page_cache``).
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -24,11 +25,8 @@ MAX_KEY = 512  # longer queries are served fresh, never stored
 
 class PageCache:
     """Thread-safe LRU of response bodies for anonymous GETs, bounded in entries and bytes.
-    A body is stored split at the CSRF placeholder, so that each reader's token is joined in
-    without a search."""
-
-    TOKEN_PLACEHOLDER = "csrf-placeholder-3f9c1e7a"  # noqa: S105 - not a secret
-    _TOKEN_BYTES = TOKEN_PLACEHOLDER.encode()
+    A body is stored split at the CSRF placeholder (``token_placeholder``), so that each
+    reader's token is joined in without a search."""
 
     def __init__(
         self,
@@ -39,6 +37,11 @@ class PageCache:
         check_interval: float = 1.0,
     ) -> None:
         self._version_of = version
+        # Random per cache, and never sent (every answer has the reader's token in its
+        # place): stored text (a comment) cannot contain it, so no reader's token is ever
+        # joined into what someone else wrote.
+        self.token_placeholder = "csrf-" + secrets.token_hex(16)
+        self._token_bytes = self.token_placeholder.encode()
         self._max = max_entries
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -142,15 +145,15 @@ class PageCache:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= sum(map(len, old[0]))
-            self._entries[key] = (body.split(self._TOKEN_BYTES), media_type.encode())
-            self._bytes += len(body) - len(self._TOKEN_BYTES) * (body.count(self._TOKEN_BYTES))
+            self._entries[key] = (body.split(self._token_bytes), media_type.encode())
+            self._bytes += len(body) - len(self._token_bytes) * (body.count(self._token_bytes))
             while len(self._entries) > self._max or self._bytes > self._max_bytes:
                 _, (parts, _type) = self._entries.popitem(last=False)
                 self._bytes -= sum(map(len, parts))
 
     def respond(self, body: bytes, media_type: str, token: str) -> Response:
-        if self._TOKEN_BYTES in body:
-            body = body.replace(self._TOKEN_BYTES, escape(token, quote=True).encode())
+        if self._token_bytes in body:
+            body = body.replace(self._token_bytes, escape(token, quote=True).encode())
         return Response(body, media_type=media_type)
 
     def __len__(self) -> int:

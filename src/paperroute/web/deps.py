@@ -66,7 +66,7 @@ def anonymous_token(request: Request) -> Iterator[str]:
     if getattr(request.state, "user", None) is not None:
         yield token
         return
-    request.state.csrf_token = page_cache(request).TOKEN_PLACEHOLDER
+    request.state.csrf_token = page_cache(request).token_placeholder
     try:
         yield token
     finally:

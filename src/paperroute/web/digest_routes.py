@@ -37,6 +37,7 @@ from ..site.addresses import display_email, normalise_email
 from ..site.outbox import uses_outbox
 from .deps import render
 from .problems import problem_response
+from .security import PREVIEW_CSP
 from .session import client_ip, current_user, require_admin
 
 log = logging.getLogger(__name__)
@@ -385,7 +386,10 @@ async def preview(request: Request, digests: DigestsDep, email: str = "") -> Res
         context = {"email": email[:320], "rendered": None, "error": str(exc)}
         return render(request, "digest/preview.html", context, status=status)
     return render(
-        request, "digest/preview.html", {"email": email, "rendered": rendered, "error": None}
+        request,
+        "digest/preview.html",
+        {"email": email, "rendered": rendered, "error": None},
+        headers={"content-security-policy": PREVIEW_CSP},
     )
 
 
@@ -430,7 +434,7 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     categories, keywords, authors, max_papers). Mails the confirmation link: 202."""
     try:
         data = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         return problem_response(400, "Bad Request", "the body must be a JSON object")
     if not isinstance(data, dict):
         return problem_response(400, "Bad Request", "the body must be a JSON object")

@@ -95,7 +95,7 @@ def decode_cursor(cursor: str, scope: str, *, low: int = 0, high: int = MAX_OFFS
         data = json.loads(raw)
         value = data["o"]
         ok = data["s"] == scope and type(value) is int and low <= value <= high
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
         ok = False
     if not ok:
         raise InvalidInput("invalid cursor: pass back the next_cursor of this same list")

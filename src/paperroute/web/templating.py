@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from ..config import Config
@@ -28,6 +29,14 @@ def category_url(category: str) -> str:
 
 def day_url(day: dt.date) -> str:
     return f"/papers/date/{day.isoformat()}"
+
+
+def page_href(request: Request, page: int) -> str:
+    """The link to page ``page`` of the list being shown: its path and query only, never the
+    request's host (a page cached for everyone must not carry the ``Host`` one reader sent)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    path = "/" + request.scope["path"].lstrip("/")  # "//host/..." would leave the site
+    return quote(path) + "?" + urlencode([*params, ("page", str(page))])
 
 
 def compact(number: int | None) -> str:
@@ -74,6 +83,7 @@ def configure_templates(templates: Jinja2Templates, config: Config) -> None:
     )
     env.globals.update(
         asset_version=_asset_version(),
+        page_href=page_href,
         demo=config.demo,
         site_name="paperroute",
     )
