@@ -289,7 +289,25 @@ def test_api_with_personal_token(client: TestClient, smtp_server: SmtpServer) ->
     assert [c["id"] for c in rest["items"]] == [second["id"]] and rest["next_cursor"] is None
     _problem(api.get(f"/api/v1/papers/{PAPERS[0]}/comments?cursor=x"), 400)
     _problem(api.get(f"/api/v1/papers/{PAPERS[0]}/comments?limit=1000"), 400)
-    created = api.post("/api/v1/collections", json={"title": "Bot list", "public": True})
+    # Issue 14 item 9: control characters and a number for a boolean are refused, not stored.
+    before = api.get("/api/v1/collections").json()["items"]
+    assert (
+        "control"
+        in _problem(api.post("/api/v1/collections", json={"title": "Bot\x07 list"}), 400)["detail"]
+    )
+    assert (
+        "control"
+        in _problem(
+            api.post("/api/v1/collections", json={"title": "Bot", "description": "a\x1bb"}), 400
+        )["detail"]
+    )
+    _problem(api.post("/api/v1/collections", json={"title": "Bot list", "public": 0}), 400)
+    _problem(api.post("/api/v1/collections", json={"title": "Bot list", "public": "yes"}), 400)
+    assert api.get("/api/v1/collections").json()["items"] == before
+    created = api.post(
+        "/api/v1/collections",
+        json={"title": "Bot list", "description": "two\nlines", "public": True},
+    )
     assert created.status_code == 201
     pk = created.json()["id"]
     added = api.post(f"/api/v1/collections/{pk}/papers", json={"paper_id": PAPERS[2]})

@@ -25,10 +25,9 @@ MAX_EXAMPLES = 25  # per operation; 22 operations, under a minute on 2 cores
 # webhook's message/rfc822 body, which needs a schemathesis serializer. Remove an entry when
 # it is fixed: the test then holds it to every check.
 KNOWN = {
-    "GET /api/daily_papers",  # date: YYYY-MM-DD (format: date)
-    "GET /api/v1/daily",  # date
-    "GET /api/v1/trending",  # window: week|month|all (enum)
-    "GET /api/v1/search",  # mode: keyword|semantic|hybrid (enum)
+    # Hugging Face's shape: date, week and month exclude each other (400), which OpenAPI 3.0
+    # cannot say of query parameters.
+    "GET /api/daily_papers",
     "POST /api/v1/subscriptions",  # email: an address (format: email)
     "POST /api/v1/bounces",  # message/rfc822 body: no serializer
 }

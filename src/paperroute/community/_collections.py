@@ -37,8 +37,8 @@ def check_fields(title: str, description: str) -> tuple[str, str]:
     clean_description = description.replace("\r\n", "\n").strip()
     if len(clean_description) > MAX_DESCRIPTION:
         raise InvalidInput(f"a description has at most {MAX_DESCRIPTION:,} characters")
-    clean_text(clean_title, "a collection's title")
-    return clean_title, clean_text(clean_description, "a collection's description")
+    clean_text(clean_title, "a collection's title", controls=False)
+    return clean_title, clean_text(clean_description, "a collection's description", controls=False)
 
 
 def _select() -> Select[Any]:

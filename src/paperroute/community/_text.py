@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from ..errors import InvalidInput
 
 
-def clean_text(value: str, what: str) -> str:
+def clean_text(value: str, what: str, *, controls: bool = True) -> str:
     """``value`` unchanged, or InvalidInput when it holds a NUL or a lone surrogate (neither
-    can be stored in PostgreSQL nor encoded as UTF-8)."""
+    can be stored in PostgreSQL nor encoded as UTF-8), or with ``controls=False`` any other
+    control character but a line break or a tab (a terminal escape in a title)."""
     if "\x00" in value:
         raise InvalidInput(f"{what} cannot contain NUL characters")
+    if not controls and any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+        raise InvalidInput(f"{what} cannot contain control characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -184,7 +184,10 @@ async def _cached_json(request: Request, build: Callable[[], Any]) -> Response:
 @router.get("/daily", response_model=DailyList, responses=ERRORS)
 async def daily(
     request: Request,
-    date: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD")] = None,
+    date: Annotated[
+        str | None,
+        Query(max_length=40, description="YYYY-MM-DD", json_schema_extra=params.DAY_SCHEMA),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:
@@ -214,7 +217,14 @@ async def daily(
 @router.get("/trending", response_model=TrendingList, responses=ERRORS)
 async def trending_list(
     request: Request,
-    window: Annotated[str, Query(max_length=20, description="week, month or all")] = "week",
+    window: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="week, month or all",
+            json_schema_extra={"enum": ["week", "month", "all"]},
+        ),
+    ] = "week",
     cursor: Cursor = None,
     limit: Limit = 30,
 ) -> Response:

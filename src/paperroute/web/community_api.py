@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from ..community import Collection, Comment, Community, User, VoteState
 from . import params
@@ -60,7 +60,7 @@ class CommentPage(BaseModel):
 class CollectionIn(BaseModel):
     title: str = Field(max_length=1000)
     description: str = Field(default="", max_length=10_000)
-    public: bool = False
+    public: StrictBool = False  # 0, 1 or "yes" are refused, not read as a boolean
 
 
 class CollectionPaperIn(BaseModel):

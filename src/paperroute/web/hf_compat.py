@@ -92,7 +92,7 @@ def _period(
 @router.get("/api/daily_papers")
 async def daily_papers(
     request: Request,
-    date: Annotated[str | None, Query(max_length=40)] = None,
+    date: Annotated[str | None, Query(max_length=40, json_schema_extra=params.DAY_SCHEMA)] = None,
     week: Annotated[str | None, Query(max_length=40)] = None,
     month: Annotated[str | None, Query(max_length=40)] = None,
     p: Annotated[int, Query(ge=0, le=100_000, description="page, from 0")] = 0,

@@ -19,6 +19,8 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 WINDOWS = ("week", "month", "all")
 # Years a reader may ask for: room on both sides for the neighbours of a day, week or month.
 MIN_YEAR, MAX_YEAR = 1000, 9998
+# What the OpenAPI document says of a day parameter: what parse_day accepts.
+DAY_SCHEMA = {"format": "date", "pattern": r"^(?!9999)[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"}
 
 
 def _show(value: str) -> str:
@@ -32,7 +34,10 @@ def parse_day(value: str) -> dt.date:
             return dt.date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             pass
-    raise InvalidInput(f"{_show(value)} is not a date: use YYYY-MM-DD, e.g. 2026-08-21")
+    raise InvalidInput(
+        f"{_show(value)} is not a date from year {MIN_YEAR} to {MAX_YEAR}: use YYYY-MM-DD, "
+        "e.g. 2026-08-21"
+    )
 
 
 def parse_week(value: str) -> tuple[dt.date, dt.date]:

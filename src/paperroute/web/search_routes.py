@@ -179,9 +179,14 @@ def _item(card: _ResultCard) -> dict[str, Any]:
     return item
 
 
+SearchMode = Annotated[
+    str, Query(max_length=20, json_schema_extra={"enum": ["keyword", "semantic", "hybrid"]})
+]
+
+
 @router.get("/api/v1/search", tags=["search"])
 async def api_search(
-    request: Request, q: Text = "", mode: str = "hybrid", limit: Limit = 20
+    request: Request, q: Text = "", mode: SearchMode = "hybrid", limit: Limit = 20
 ) -> Response:
     """Search papers (keyword, semantic or hybrid). Notices say what in the query was not
     used; an empty query gives no items and a notice."""
