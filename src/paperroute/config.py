@@ -85,12 +85,14 @@ class Config:
     # Seconds between passes of `paperroute digest run-scheduler`.
     digest_scheduler_interval_s: float = 300.0
     # Trending (docs/trending.md): upvotes decay as (age in days + 1) ^ -gravity; code stars
-    # count log10(1 + stars); recency halves every trending_recency_half_life days.
+    # count log10(1 + stars); recency halves every trending_recency_half_life days. The month
+    # window's upvotes halve every trending_month_half_life days instead (no recency term).
     trending_gravity: float = 1.5
     trending_upvote_weight: float = 1.0
     trending_star_weight: float = 0.5
     trending_recency_weight: float = 1.0
     trending_recency_half_life: float = 3.0
+    trending_month_half_life: float = 30.0
 
 
 _INT = {
@@ -124,8 +126,9 @@ _FLOAT = {
     "trending_star_weight",
     "trending_recency_weight",
     "trending_recency_half_life",
+    "trending_month_half_life",
 }
-_NONZERO = {"http_timeout", "trending_recency_half_life"}
+_NONZERO = {"http_timeout", "trending_recency_half_life", "trending_month_half_life"}
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
 _BOOL = {"demo", "digest_send_empty"}
 _MAY_BE_EMPTY = {"secret_key", "smtp_url", "vector_index_dir", "digest_bounce_token"}

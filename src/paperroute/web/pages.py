@@ -31,10 +31,15 @@ PAGE_SIZE = 30
 ARXIV_PAGE_SIZE = 25
 PageNo = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
 
-TRENDING_LINE = (
-    "Ranked by upvotes (Hugging Face's and this hub's readers'), fading with age, "
-    "plus code stars and a boost for recency."
-)
+# What each window ranks by, in a reader's words (docs/trending.md, #formula).
+TRENDING_LINES = {
+    "week": "Ranked by upvotes (Hugging Face's and this hub's readers'), fading fast with "
+    "age, plus code stars and a boost for the newest papers.",
+    "month": "Ranked by the month's upvotes, fading gently (a paper listed a month ago keeps "
+    "half of its), plus code stars.",
+    "all": "Ranked by upvotes (Hugging Face's and this hub's readers') plus code stars, "
+    "however old the paper: the best of all time.",
+}
 WINDOW_TITLES = {"week": "This week", "month": "This month", "all": "All time"}
 
 
@@ -129,7 +134,7 @@ def _trending_context(request: Request, window: str, number: int) -> dict[str, A
     return {
         "window": window,
         "windows": WINDOW_TITLES,
-        "explanation": TRENDING_LINE,
+        "explanation": TRENDING_LINES[window],
         "weights": found.weights,
         "cards": found.page.cards,
         "terms": found.terms,
