@@ -9,10 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from paperroute import Config, open_hub
+from paperroute.community import User
+from paperroute.site.signing import sign
 from support.browser import screenshot
 
 SECRET = "browser-tests-throwaway-secret"
 PHONE = {"width": 390, "height": 844}
+ANCHOR_PAPER = "2608.19880"
 
 
 @pytest.fixture
@@ -55,3 +58,54 @@ def test_a_digest_fits_a_phone_without_horizontal_scrolling(
     # and on a desktop client the column stops at 600 px
     p.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
     assert card.bounding_box()["width"] == pytest.approx(600, abs=1)
+
+
+def _sign_in(context: object, base: str, database_url: str, email: str) -> User:
+    """Give a browser context the session cookie of ``email`` (made as the hub makes it)."""
+    with open_hub(Config(database_url=database_url, demo=True, secret_key=SECRET)) as hub:
+        user = hub.community.ensure_user(email)
+        nonce = hub.community.open_session(user)
+    token = sign(SECRET, "session", f"{user.pk}:{nonce}")
+    context.add_cookies(  # type: ignore[attr-defined]
+        [{"name": "pr_session", "value": token, "url": base}]
+    )
+    return user
+
+
+@pytest.fixture(scope="module")
+def comment_pk(browser_demo_db: str) -> int:
+    """A comment on the anchor paper, made before the module's server caches its page."""
+    with open_hub(Config(database_url=browser_demo_db, demo=True, secret_key=SECRET)) as hub:
+        user = hub.community.ensure_user("anchor.reader@example.org")
+        return hub.community.comment(user, ANCHOR_PAPER, "A comment to link to.").pk
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1366, "height": 900}, {"width": 700, "height": 900}, PHONE],
+    ids=["desktop", "tablet", "phone"],
+)
+@pytest.mark.parametrize("anchor", ["comments", "collections", "comment"])
+def test_an_anchor_lands_below_the_sticky_header(
+    browser: object, live_server: str, anchor: str, viewport: dict[str, int], comment_pk: int
+) -> None:
+    target_id = f"comment-{comment_pk}" if anchor == "comment" else anchor
+    context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
+    try:
+        p = context.new_page()
+        p.goto(f"{live_server}/papers/{ANCHOR_PAPER}#{target_id}")
+        assert p.locator(f"#{target_id}").count() == 1
+        # where the target's top is, and the bottom of the header when it covers the page
+        top, covered = p.evaluate(
+            """id => {
+                const header = document.querySelector('.site-header').getBoundingClientRect();
+                const target = document.getElementById(id).getBoundingClientRect();
+                return [target.top, Math.max(0, header.bottom)];
+            }""",
+            target_id,
+        )
+        assert top >= covered, f"#{target_id} starts {covered - top:.0f} px under the header"
+        assert top <= covered + 40, f"#{target_id} is not at the top of the view ({top=})"
+        screenshot(p, f"anchor-{anchor}-{viewport['width']}")
+    finally:
+        context.close()
