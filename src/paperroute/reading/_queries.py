@@ -311,10 +311,12 @@ def paper_pk(connection: Connection, paper_id: str) -> int | None:
 
 
 def day_counts(connection: Connection, start: dt.date, end: dt.date) -> list[tuple[dt.date, int]]:
-    """Each day in [start, end] that has listings, with its number of listings, oldest first."""
+    """Each day in [start, end] that has listings, with its number of visible papers (what
+    the day's page lists: a paper both Hugging Face and arXiv listed counts once), oldest
+    first."""
     rows = connection.execute(
-        select(daily_entries.c.day, func.count())
-        .where(daily_entries.c.day.between(start, end))
+        select(daily_entries.c.day, func.count(daily_entries.c.paper_pk.distinct()))
+        .where(daily_entries.c.day.between(start, end), visible(daily_entries.c.paper_pk))
         .group_by(daily_entries.c.day)
         .order_by(daily_entries.c.day)
     )

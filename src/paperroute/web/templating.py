@@ -41,6 +41,14 @@ def compact(number: int | None) -> str:
     return str(number)
 
 
+def plural(count: int | None, singular: str, plural_form: str | None = None) -> str:
+    """The word for ``count`` of them: ``{{ n }} {{ n|plural("upvote") }}`` reads "1 upvote",
+    "0 upvotes", "2 upvotes" (``plural_form`` for irregular words)."""
+    if count == 1:
+        return singular
+    return plural_form if plural_form is not None else singular + "s"
+
+
 def long_date(day: dt.date | dt.datetime | None) -> str:
     if day is None:
         return ""
@@ -68,6 +76,7 @@ def configure_templates(templates: Jinja2Templates, config: Config) -> None:
         category_url=category_url,
         day_url=day_url,
         compact=compact,
+        plural=plural,
         http_url=http_url,
         long_date=long_date,
         short_date=short_date,

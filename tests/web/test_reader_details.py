@@ -1,0 +1,72 @@
+"""The reader's details (issue 15) on the demo data: words and numbers that agree, errors a
+reader understands, categories and authors that are found however they are typed."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from paperroute.web.templating import plural
+
+# -- words and numbers -----------------------------------------------------------------------
+
+
+def test_the_plural_filter_says_one_upvote_and_two_upvotes() -> None:
+    assert [plural(n, "upvote") for n in (0, 1, 2, 1000)] == [
+        "upvotes",
+        "upvote",
+        "upvotes",
+        "upvotes",
+    ]
+    assert plural(1, "paper") == "paper" and plural(None, "paper") == "papers"
+    assert plural(3, "query", "queries") == "queries" and plural(1, "query", "queries") == "query"
+
+
+def test_one_upvote_and_one_comment_are_singular_on_the_paper_page(demo: TestClient) -> None:
+    page = demo.get("/papers/2607.13491")  # 1 upvote on Hugging Face
+    assert page.status_code == 200
+    text = re.sub(r"<[^>]+>", "", page.text)
+    assert "1 upvote" in text and "1 upvotes" not in text
+    html = demo.get("/papers/2608.19880").text  # 1 comment on Hugging Face's discussion
+    stat = re.search(r'<a class="stat" href="#comments">(.*?)</a>', html)
+    assert stat is not None
+    assert re.sub(r"<[^>]+>|&nbsp;", " ", stat.group(1)).split()[:2] == ["1", "comment"]
+    assert "1 comments" not in re.sub(r"<[^>]+>", "", html)
+
+
+def test_no_count_anywhere_reads_1_upvotes_or_1_comments(demo: TestClient) -> None:
+    for path in ("/", "/trending", "/papers/week/2026-W34", "/papers/2607.13491", "/feeds"):
+        text = re.sub(r"<[^>]+>", "", demo.get(path).text)
+        assert not re.search(r"\b1 (upvotes|comments|papers|stars)\b", text), path
+
+
+def test_the_days_of_a_week_count_the_papers_their_pages_list(demo: TestClient) -> None:
+    week = demo.get("/papers/week/2026-W34").text
+    chips = re.findall(r'href="/papers/date/(\d{4}-\d{2}-\d{2})">\w{3} \d+ <span[^>]*>(\d+)<', week)
+    assert len(chips) >= 5
+    for day, shown in chips:
+        page = demo.get(f"/papers/date/{day}").text
+        pills = [int(n) for n in re.findall(r'<span class="count-pill">(\d+)</span>', page)]
+        assert int(shown) == sum(pills), day  # Fri 21: 194 listings, 185 papers (17 + 168)
+    assert ("2026-08-21", "185") in chips
+    month = demo.get("/papers/month/2026-08").text
+    chip = 'href="/papers/date/2026-08-21">Fri 21 <span class="muted" aria-label="185 papers">185<'
+    assert chip in month
+
+
+def test_comment_counts_agree_between_the_page_and_both_apis(demo: TestClient) -> None:
+    """2608.19880 has one comment in Hugging Face's discussion and none here: like upvotes,
+    every place counts both (it read 1 in /api/daily_papers, 0 on the page and /api/v1)."""
+    item = demo.get("/api/v1/papers/2608.19880").json()
+    assert (item["comments"], item["hf_comments"], item["reader_comments"]) == (1, 1, 0)
+    daily = demo.get("/api/daily_papers", params={"date": "2026-08-21"}).json()
+    hf = next(entry for entry in daily if entry["paper"]["id"] == "2608.19880")
+    assert hf["numComments"] == hf["paper"]["numComments"] == item["comments"]
+    listed = demo.get("/api/v1/daily", params={"date": "2026-08-21", "limit": 100}).json()
+    card = next(entry for entry in listed["items"] if entry["id"] == "2608.19880")
+    assert card["comments"] == 1
+    page = demo.get("/papers/2608.19880").text
+    assert re.search(r'<a class="stat" href="#comments"><b>1</b> comment', page)
+    day = demo.get("/papers/date/2026-08-21").text
+    assert re.search(r"</svg>1<span class=\"visually-hidden\"> comment</span>", day)
