@@ -109,3 +109,35 @@ def test_an_anchor_lands_below_the_sticky_header(
         screenshot(p, f"anchor-{anchor}-{viewport['width']}")
     finally:
         context.close()
+
+
+def test_adding_a_paper_to_a_collection_shows_it_held_without_a_reload(
+    browser: object, live_server: str, browser_demo_db: str
+) -> None:
+    paper_id = "2608.16590"
+    context = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    try:
+        context.set_default_timeout(10_000)
+        user = _sign_in(context, live_server, browser_demo_db, "collector@example.org")
+        with open_hub(Config(database_url=browser_demo_db, demo=True, secret_key=SECRET)) as hub:
+            hub.community.create_collection(user, "Reading group", "", True)
+        p = context.new_page()
+        p.goto(f"{live_server}/papers/{paper_id}#collections")
+        held = p.locator("#collections")
+        assert "No collection holds this paper yet" in held.inner_text()
+        p.evaluate("window.__notReloaded = true")
+        p.locator("#collections summary").click()
+        p.get_by_role("button", name="+ Reading group").click()
+        p.get_by_role("button", name="✓ Reading group").wait_for()
+        held.get_by_role("link", name="Reading group").wait_for()
+        assert "No collection holds this paper yet" not in held.inner_text()
+        assert "by collector" in held.inner_text()
+        assert p.evaluate("window.__notReloaded") is True  # swapped in place, not reloaded
+        screenshot(p, "collection-added")
+        # and taking it out again says so, still without a reload
+        p.get_by_role("button", name="✓ Reading group").click()
+        p.get_by_role("button", name="+ Reading group").wait_for()
+        p.get_by_text("No collection holds this paper yet").wait_for()
+        assert p.evaluate("window.__notReloaded") is True
+    finally:
+        context.close()

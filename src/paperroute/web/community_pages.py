@@ -195,9 +195,9 @@ def collection_add(
         community.add_to_collection(user, pk, paper_id)
     paper_pk = community.paper_pk(paper_id, user)
     if _htmx(request):
-        return render(
-            request, "community/_collections_picker.html", _picker(community, user, paper_pk)
-        )
+        # the picker, and the "In collections" list above it (out of band)
+        context = {**_picker(community, user, paper_pk), "oob": True}
+        return render(request, "community/_collections_picker.html", context)
     if next:
         return RedirectResponse(safe_next(next), status_code=303)
     return _back_to_paper(community.paper(paper_pk).id, "#collections")
@@ -209,6 +209,7 @@ def _picker(community: Community, user: User, paper_pk: int) -> dict[str, Any]:
         "paper": community.paper(paper_pk),
         "own": community.own_collections(user),
         "in_own": {c.pk for c in holding if c.owner_pk == user.pk},
+        "holding": holding,
     }
 
 
