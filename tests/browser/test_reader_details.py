@@ -141,3 +141,52 @@ def test_adding_a_paper_to_a_collection_shows_it_held_without_a_reload(
         assert p.evaluate("window.__notReloaded") is True
     finally:
         context.close()
+
+
+def test_the_digest_manage_page_sets_unsubscribe_apart_and_shows_weekly_only_when_weekly(
+    browser: object, live_server: str, browser_demo_db: str
+) -> None:
+    config = Config(database_url=browser_demo_db, demo=True, secret_key=SECRET)
+    with open_hub(config) as hub:
+        subscriber = hub.digests.add_confirmed(
+            "manage.reader@example.org", {"frequency": "weekdays", "timezone": "Asia/Tokyo"}
+        )
+        manage = f"{live_server}/subscription/{hub.digests.manage_token(subscriber)}"
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1366, "height": 900}, timezone_id="Europe/Berlin"
+    )
+    context.set_default_timeout(10_000)
+    try:
+        p = context.new_page()
+        p.goto(manage)
+        weekday = p.locator("#digest-weekday")
+        assert p.locator("#digest-frequency").input_value() == "weekdays"
+        assert not weekday.is_visible()  # "Weekly on" means nothing for weekday delivery
+        p.select_option("#digest-frequency", "weekly")
+        assert weekday.is_visible() and p.get_by_text("Weekly on").is_visible()
+        p.select_option("#digest-frequency", "daily")
+        assert not weekday.is_visible()
+        # a stored zone is kept (not replaced by the browser's); the list is searchable
+        zone = p.locator("#digest-timezone")
+        assert zone.input_value() == "Asia/Tokyo"
+        options = p.locator("#digest-zones option")
+        assert options.count() > 300
+        assert p.locator("#digest-zones option[value='America/Argentina/Buenos_Aires']").count()
+        # Unsubscribe is not another Save: apart, below a rule, and drawn differently
+        save = p.get_by_role("button", name="Save changes")
+        stop = p.get_by_role("button", name="Unsubscribe")
+        gap = stop.bounding_box()["y"] - (save.bounding_box()["y"] + save.bounding_box()["height"])
+        assert gap >= 40, f"Unsubscribe sits {gap:.0f} px under Save"
+        look = "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]"
+        assert save.evaluate(look) != stop.evaluate(look)
+        assert p.get_by_role("heading", name="Stop the digest").is_visible()
+        p.select_option("#digest-frequency", "weekly")
+        screenshot(p, "digest-manage", full_page=True)
+
+        # a new subscription starts in the browser's time zone
+        p.goto(live_server + "/subscribe")
+        assert p.locator("#digest-timezone").input_value() == "Europe/Berlin"
+        assert not p.locator("#digest-weekday").is_visible()  # weekdays is the default
+        screenshot(p, "digest-subscribe-form", full_page=True)
+    finally:
+        context.close()

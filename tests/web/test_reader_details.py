@@ -4,9 +4,11 @@ reader understands, categories and authors that are found however they are typed
 from __future__ import annotations
 
 import re
+import zoneinfo
 
 from fastapi.testclient import TestClient
 
+from paperroute.digest import time_zones
 from paperroute.web.templating import plural
 
 # -- words and numbers -----------------------------------------------------------------------
@@ -70,3 +72,40 @@ def test_comment_counts_agree_between_the_page_and_both_apis(demo: TestClient) -
     assert re.search(r'<a class="stat" href="#comments"><b>1</b> comment', page)
     day = demo.get("/papers/date/2026-08-21").text
     assert re.search(r"</svg>1<span class=\"visually-hidden\"> comment</span>", day)
+
+
+# -- the digest's manage page --------------------------------------------------------------
+
+
+def test_time_zones_are_the_iana_names_without_legacy_aliases() -> None:
+    zones = time_zones()
+    assert zones[0] == "UTC" and list(zones[1:]) == sorted(zones[1:])
+    assert {"Europe/Berlin", "America/Argentina/Buenos_Aires", "Asia/Kolkata"} <= set(zones)
+    assert not {"US/Eastern", "Etc/GMT+5", "posixrules"} & set(zones)
+    assert len(zones) > 300 and set(zones) <= zoneinfo.available_timezones() | {"UTC"}
+
+
+def test_digest_forms_offer_every_zone_and_run_no_inline_script(sqlite_demo: TestClient) -> None:
+    page = sqlite_demo.get("/subscribe").text
+    zones = re.findall(r'<option value="([^"]+)">', page.split('id="digest-zones"', 1)[1])
+    assert tuple(zones) == time_zones()
+    assert "data-detect-timezone" in page and '<script defer src="/static/js/digest.js' in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)  # no inline script (CSP)
+    script = sqlite_demo.get("/static/js/digest.js")
+    assert script.status_code == 200 and "data-weekly-only" in script.text
+    assert "resolvedOptions().timeZone" in script.text
+
+
+def test_the_manage_page_sets_unsubscribe_apart_and_keeps_the_stored_zone(
+    fresh: TestClient,
+) -> None:
+    digests = fresh.app.state.digests  # type: ignore[attr-defined]
+    subscriber = digests.add_confirmed("zone.reader@example.org", {"timezone": "Asia/Tokyo"})
+    page = fresh.get(f"/subscription/{digests.manage_token(subscriber)}").text
+    save_form, after = page.split('<form class="digest-form"', 1)[1].split("</form>", 1)
+    assert "Save changes" in save_form and "Unsubscribe" not in save_form
+    danger = re.search(r'<section class="digest-danger".*?</section>', after, re.S)
+    assert danger is not None and 'class="button button-danger">Unsubscribe<' in danger.group(0)
+    weekly = r'<div class="digest-weekly" data-weekly-only>\s*<label for="digest-weekday"'
+    assert re.search(weekly, page)
+    assert 'value="Asia/Tokyo"' in page and "data-detect-timezone" not in page
