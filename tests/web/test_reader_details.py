@@ -9,6 +9,7 @@ import zoneinfo
 from fastapi.testclient import TestClient
 
 from paperroute.digest import time_zones
+from paperroute.web.params import printable
 from paperroute.web.templating import plural
 
 # -- words and numbers -----------------------------------------------------------------------
@@ -109,3 +110,43 @@ def test_the_manage_page_sets_unsubscribe_apart_and_keeps_the_stored_zone(
     weekly = r'<div class="digest-weekly" data-weekly-only>\s*<label for="digest-weekday"'
     assert re.search(weekly, page)
     assert 'value="Asia/Tokyo"' in page and "data-detect-timezone" not in page
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def test_a_page_past_the_end_is_the_same_friendly_404_everywhere(sqlite_demo: TestClient) -> None:
+    for path in (
+        "/?page=999999",
+        "/?page=100001",
+        "/?page=" + "9" * 40,
+        "/trending?page=500",
+        "/trending?window=all&page=999999",
+        "/papers/week/2026-W34?page=999999",
+        "/papers/month/2026-08?page=5000",
+        "/papers/date/2026-08-21?page=999999",
+        "/categories/cs.CL?page=999999",
+        "/authors/Xin%20Ding?page=999999",
+    ):
+        response = sqlite_demo.get(path)
+        assert response.status_code == 404, path
+        assert "<title>404 Not Found" in response.text, path
+        assert re.search(r"page \d+…? is past the end of this list \(\d+ pages?\)", response.text)
+        assert "less than or equal" not in response.text and "Input should" not in response.text
+    # a page number that is not one is still the reader's mistake: 400, saying so
+    assert sqlite_demo.get("/?page=0").status_code == 400
+
+
+def test_control_characters_in_a_search_are_not_echoed(sqlite_demo: TestClient) -> None:
+    response = sqlite_demo.get("/search", params={"q": "diffusion\x00model\x1b[31m\x07"})
+    assert response.status_code == 200
+    title = re.search(r"<title>(.*?)</title>", response.text, re.S)
+    heading = re.search(r'<h1 id="search-title">(.*?)</h1>', response.text, re.S)
+    assert title is not None and heading is not None
+    for text in (title.group(1), heading.group(1)):
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text), repr(text)
+        assert "diffusionmodel[31m" in text
+    assert "\x00" not in response.text
+    feed = sqlite_demo.get("/search/feed", params={"q": "diffusion\x00"})
+    assert feed.status_code == 200 and "\x00" not in feed.text
+    assert printable("a\x00b\tc\r\nd\x9b") == "ab c  d"

@@ -29,7 +29,17 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 30
 ARXIV_PAGE_SIZE = 25
-PageNo = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
+# No upper bound here: a page past the end of any list, however far, gets the same friendly
+# 404 ("page N is past the end of this list"), not a validator's 400.
+PageNo = Annotated[int, Query(ge=1, description="page number, from 1")]
+MAX_PAGE_NUMBER = 100_000  # no list is that long: further pages are not looked up
+
+
+def _offset(number: int, size: int) -> int:
+    """The first item of page ``number``; pages beyond MAX_PAGE_NUMBER read as an empty
+    page just past it (so the database never sees a huge OFFSET)."""
+    return (min(number, MAX_PAGE_NUMBER + 1) - 1) * size
+
 
 # What each window ranks by, in a reader's words (docs/trending.md, #formula).
 TRENDING_LINES = {
@@ -46,13 +56,14 @@ WINDOW_TITLES = {"week": "This week", "month": "This month", "all": "All time"}
 def _pages(page: Page, number: int) -> dict[str, Any]:
     last = max(1, -(-page.total // page.limit))
     if number > 1 and not page.cards:
-        raise NotFound(f"page {number} is past the end of this list ({last} pages)")
+        shown = str(number) if number <= MAX_PAGE_NUMBER else f"{str(number)[:12]}…"
+        raise NotFound(f"page {shown} is past the end of this list ({last} pages)")
     return {"page": number, "last_page": last, "total": page.total}
 
 
 def _daily_context(request: Request, day: dt.date | None, number: int) -> dict[str, Any]:
     found = get_hub(request).reading.day(
-        day, arxiv_offset=(number - 1) * ARXIV_PAGE_SIZE, arxiv_limit=ARXIV_PAGE_SIZE
+        day, arxiv_offset=_offset(number, ARXIV_PAGE_SIZE), arxiv_limit=ARXIV_PAGE_SIZE
     )
     if found is None:
         return {"day": None, "empty_hub": True}
@@ -84,7 +95,7 @@ def _range_context(
     request: Request, kind: str, label: str, start: dt.date, end: dt.date, number: int
 ) -> dict[str, Any]:
     found = get_hub(request).reading.period(
-        start, end, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        start, end, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
     )
     if kind == "week":
         prev_start, next_start = start - dt.timedelta(days=7), end + dt.timedelta(days=1)
@@ -101,7 +112,7 @@ def _range_context(
         "days": found.days,
         "previous": f"/papers/{kind}/{prev_key}" if found.has_earlier else None,
         "next": f"/papers/{kind}/{next_key}" if found.has_later else None,
-        "rank_offset": (number - 1) * PAGE_SIZE,
+        "rank_offset": _offset(number, PAGE_SIZE),
         **_pages(found.top, number),
     }
 
@@ -129,7 +140,7 @@ async def by_month(request: Request, month: str, page: PageNo = 1) -> Response:
 
 
 def _trending_context(request: Request, window: str, number: int) -> dict[str, Any]:
-    offset = (number - 1) * PAGE_SIZE
+    offset = _offset(number, PAGE_SIZE)
     found = get_hub(request).reading.trending(window, offset=offset, limit=PAGE_SIZE)
     return {
         "window": window,
@@ -183,7 +194,9 @@ async def paper_page(request: Request, paper_id: str) -> Response:
 
 
 def _author_context(request: Request, name: str, number: int) -> dict[str, Any]:
-    found = get_hub(request).reading.author(name, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    found = get_hub(request).reading.author(
+        name, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
+    )
     return {"name": found.name, "papers": found.papers, **_pages(found.papers, number)}
 
 
@@ -203,7 +216,7 @@ async def categories_page(request: Request) -> Response:
 
 def _category_context(request: Request, category: str, number: int) -> dict[str, Any]:
     found = get_hub(request).reading.category(
-        category, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        category, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
     )
     return {"category": category, "papers": found, **_pages(found, number)}
 
