@@ -190,3 +190,17 @@ def test_the_digest_manage_page_sets_unsubscribe_apart_and_shows_weekly_only_whe
         screenshot(p, "digest-subscribe-form", full_page=True)
     finally:
         context.close()
+
+
+def test_categories_are_one_click_away_and_the_header_still_fits_a_phone(
+    phone: object, live_server: str
+) -> None:
+    p = phone
+    p.goto(live_server + "/")  # type: ignore[attr-defined]
+    assert p.evaluate("document.documentElement.scrollWidth") <= 390  # type: ignore[attr-defined]
+    screenshot(p, "home-phone")
+    p.locator(".footer-links").get_by_role("link", name="Categories").click()  # type: ignore[attr-defined]
+    p.get_by_role("heading", name="Categories").wait_for()  # type: ignore[attr-defined]
+    assert p.get_by_text("cs.CL — Computation and Language").is_visible()  # type: ignore[attr-defined]
+    assert p.evaluate("document.documentElement.scrollWidth") <= 390  # type: ignore[attr-defined]
+    screenshot(p, "categories-phone")

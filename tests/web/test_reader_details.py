@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
 from paperroute.digest import time_zones
+from paperroute.ids import fold_name
+from paperroute.reading.taxonomy import CATEGORY_NAMES, category_label
 from paperroute.web.params import printable
 from paperroute.web.templating import plural
 
@@ -150,3 +153,64 @@ def test_control_characters_in_a_search_are_not_echoed(sqlite_demo: TestClient) 
     feed = sqlite_demo.get("/search/feed", params={"q": "diffusion\x00"})
     assert feed.status_code == 200 and "\x00" not in feed.text
     assert printable("a\x00b\tc\r\nd\x9b") == "ab c  d"
+
+
+# -- categories and authors ------------------------------------------------------------------
+
+
+def test_categories_are_linked_and_named(demo: TestClient) -> None:
+    home = demo.get("/").text
+    nav = re.search(r'<nav class="main-nav".*?</nav>', home, re.S)
+    assert nav is not None and 'href="/categories"' in nav.group(0)
+    footer = re.search(r'<div class="footer-links">.*?</div>', home, re.S)
+    assert footer is not None and 'href="/categories"' in footer.group(0)
+    listing = demo.get("/categories").text
+    assert "cs.CL — Computation and Language" in listing
+    assert "cs.LG — Machine Learning" in listing
+    page = demo.get("/categories/cs.CL")
+    assert page.status_code == 200
+    assert '<h1 id="cat-title">cs.CL — Computation and Language</h1>' in page.text
+    paper = demo.get("/papers/2608.19880").text
+    assert re.search(r'<a class="chip" href="/categories/cs\.\w\w" title="cs\.\w\w — [A-Z]', paper)
+
+
+def test_the_taxonomy_names_arxiv_categories() -> None:
+    assert category_label("cs.CL") == "cs.CL — Computation and Language"
+    assert category_label("math.AP") == "math.AP — Analysis of PDEs"
+    assert category_label("cond-mat.str-el") == "cond-mat.str-el — Strongly Correlated Electrons"
+    assert category_label("hep-th") == "hep-th — High Energy Physics - Theory"
+    assert category_label("not.acat") == "not.acat" and len(CATEGORY_NAMES) > 150
+    assert all(re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", code) for code in CATEGORY_NAMES)
+
+
+def test_a_category_in_another_case_redirects_to_its_page(demo: TestClient) -> None:
+    for typed in ("cs.cl", "CS.CL", "Cs.Cl"):
+        response = demo.get(f"/categories/{typed}", follow_redirects=False)
+        assert response.status_code == 301, typed
+        assert response.headers["location"] == "/categories/cs.CL"
+    paged = demo.get("/categories/cs.lg?page=2", follow_redirects=False)
+    assert paged.status_code == 301 and paged.headers["location"] == "/categories/cs.LG?page=2"
+    assert demo.get("/categories/cs.nope", follow_redirects=False).status_code == 404
+
+
+def test_an_author_typed_without_accents_or_in_any_case_redirects_to_the_name(
+    demo: TestClient,
+) -> None:
+    canonical = "/authors/A.%20Altar%20L%C3%BCser"
+    for typed in ("A. Altar Luser", "a. altar luser", "A.  ALTAR  LÜSER", "a. altar lüser"):
+        response = demo.get(f"/authors/{quote(typed)}", follow_redirects=False)
+        assert response.status_code == 301, typed
+        assert response.headers["location"] == canonical
+    page = demo.get(canonical, follow_redirects=False)
+    assert page.status_code == 200 and "A. Altar Lüser" in page.text
+    assert demo.get("/authors/A.%20Altar%20Loser", follow_redirects=False).status_code == 404
+    api = demo.get("/api/v1/authors/A. Altar Luser")
+    assert api.status_code == 200 and api.json()["total"] >= 1
+
+
+def test_fold_name_drops_case_accents_and_spacing() -> None:
+    assert fold_name("  A. Altar   Lüser ") == "a. altar luser"
+    assert fold_name("Søren Kierkegaard") == "soren kierkegaard"
+    assert fold_name("Johann Strauß") == "johann strauss"
+    assert fold_name("Łukasz Kaiser") == "lukasz kaiser"
+    assert fold_name("Lu\u0308ser") == "luser"  # stored decomposed

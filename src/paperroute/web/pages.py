@@ -23,7 +23,7 @@ from .deps import (
     paper_view,
     render_cached,
 )
-from .templating import paper_url
+from .templating import author_url, category_url, paper_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -193,16 +193,35 @@ async def paper_page(request: Request, paper_id: str) -> Response:
     return render_cached(request, "paper.html", context, generation)
 
 
+class _Canonical(Exception):
+    """The page lives at another URL (another spelling of the same author or category)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def _canonical_redirect(request: Request, found: _Canonical) -> Response:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(found.path + query, status_code=301)
+
+
 def _author_context(request: Request, name: str, number: int) -> dict[str, Any]:
     found = get_hub(request).reading.author(
         name, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
     )
+    if found.name != name:  # "a. altar luser", "A.  Altar Lüser": one page, one URL
+        raise _Canonical(author_url(found.name))
     return {"name": found.name, "papers": found.papers, **_pages(found.papers, number)}
 
 
 @router.get("/authors/{name:path}")
 async def author_page(request: Request, name: str, page: PageNo = 1) -> Response:
-    return await cached_page(request, "author.html", lambda: _author_context(request, name, page))
+    try:
+        return await cached_page(
+            request, "author.html", lambda: _author_context(request, name, page)
+        )
+    except _Canonical as found:
+        return _canonical_redirect(request, found)
 
 
 def _categories_context(request: Request) -> dict[str, Any]:
@@ -215,17 +234,25 @@ async def categories_page(request: Request) -> Response:
 
 
 def _category_context(request: Request, category: str, number: int) -> dict[str, Any]:
-    found = get_hub(request).reading.category(
-        category, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
-    )
+    reading = get_hub(request).reading
+    try:
+        found = reading.category(category, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE)
+    except NotFound:
+        canonical = reading.canonical_category(category)
+        if canonical is None or canonical == category:
+            raise
+        raise _Canonical(category_url(canonical)) from None  # cs.cl -> cs.CL
     return {"category": category, "papers": found, **_pages(found, number)}
 
 
 @router.get("/categories/{category}")
 async def category_page(request: Request, category: str, page: PageNo = 1) -> Response:
-    return await cached_page(
-        request, "category.html", lambda: _category_context(request, category, page)
-    )
+    try:
+        return await cached_page(
+            request, "category.html", lambda: _category_context(request, category, page)
+        )
+    except _Canonical as found:
+        return _canonical_redirect(request, found)
 
 
 @router.get("/feeds")

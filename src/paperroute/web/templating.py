@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from ..config import Config
 from ..links import http_url, paper_path
+from ..reading.taxonomy import category_label, category_name
 
 STATIC = Path(__file__).parent / "static"
 
@@ -74,6 +75,8 @@ def configure_templates(templates: Jinja2Templates, config: Config) -> None:
         paper_url=paper_url,
         author_url=author_url,
         category_url=category_url,
+        category_label=category_label,
+        category_name=category_name,
         day_url=day_url,
         compact=compact,
         plural=plural,
