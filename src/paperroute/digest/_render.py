@@ -90,6 +90,9 @@ class Rendered:
     papers: int
     html: str
     raw: bytes
+    # False for a preview made without a secret key: its manage and unsubscribe links are
+    # signed with a throwaway key and lead nowhere.
+    links_work: bool = True
 
 
 class Renderer:
