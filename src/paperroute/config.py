@@ -88,12 +88,14 @@ class Config:
     # Seconds between passes of `paperroute digest run-scheduler`.
     digest_scheduler_interval_s: float = 300.0
     # Trending (docs/trending.md): upvotes decay as (age in days + 1) ^ -gravity; code stars
-    # count log10(1 + stars); recency halves every trending_recency_half_life days.
+    # count log10(1 + stars); recency halves every trending_recency_half_life days. The month
+    # window's upvotes halve every trending_month_half_life days instead (no recency term).
     trending_gravity: float = 1.5
     trending_upvote_weight: float = 1.0
     trending_star_weight: float = 0.5
     trending_recency_weight: float = 1.0
     trending_recency_half_life: float = 3.0
+    trending_month_half_life: float = 30.0
     # `paperroute serve` against slow and greedy clients (docs/deploy.md): seconds a client
     # has to send a request's headers (from connecting, or from its first byte after a
     # keep-alive pause) and its body; seconds an idle keep-alive connection is kept; the
@@ -142,10 +144,12 @@ _FLOAT = {
     "trending_recency_half_life",
     "serve_header_timeout",
     "serve_body_timeout",
+    "trending_month_half_life",
 }
 _NONZERO = {
     "http_timeout",
     "trending_recency_half_life",
+    "trending_month_half_life",
     "serve_header_timeout",
     "serve_body_timeout",
 }

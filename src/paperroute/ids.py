@@ -101,6 +101,17 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
+_FOLDED_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                                  "þ": "th", "ı": "i"})  # fmt: skip
+
+
+def fold_name(name: str) -> str:
+    """A name without case, accents or extra spacing: "A. Altar Lüser" -> "a. altar luser"."""
+    text = unicodedata.normalize("NFKD", " ".join(name.split()).casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLDED_LETTERS)
+    return unicodedata.normalize("NFC", text)
+
+
 def surname_key(name: str) -> str:
     """The folded last word of a name ("Ashish Vaswani" -> "vaswani"), for telling apart
     two papers that share a title."""

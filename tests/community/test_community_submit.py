@@ -4,6 +4,7 @@ local HTTP server answering a recorded response; offline and unknown papers are 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,34 @@ def test_submit_page(client: TestClient, smtp_server: SmtpServer) -> None:
     assert bad.status_code == 400 and "not an arXiv id" in bad.text and "<b>nope" not in bad.text
     missing = client.post("/submit", data={"csrf_token": csrf, "reference": "2501.00002"})
     assert missing.status_code == 404
+
+
+def test_an_offline_arxiv_keeps_the_form_and_the_typed_id(
+    app_config: Config, smtp_server: SmtpServer
+) -> None:
+    """arXiv unreachable: the submit page again, the typed id still in the box and the
+    reason inline (it was an error page without the form)."""
+    from paperroute.web.app import create_app
+
+    offline = dataclasses.replace(app_config, arxiv_api_url="http://127.0.0.1:9/api/query")
+    app = create_app(offline)
+    with TestClient(app) as client:
+        csrf = web_sign_in(client, smtp_server, "sub@example.org")
+        typed = "arXiv:2501.00004"
+        answer = client.post("/submit", data={"csrf_token": csrf, "reference": typed})
+        assert answer.status_code == 503
+        html = answer.text
+        assert '<h1 id="submit-title">Submit a paper</h1>' in html
+        assert re.search(
+            r'<input id="submit-reference" name="reference"[^>]*value="arXiv:2501\.00004"', html
+        )
+        error = re.search(r'<p class="form-error" id="submit-error" role="alert">([^<]+)</p>', html)
+        assert error is not None and "try again" in error.group(1)
+        assert 'aria-describedby="submit-error"' in html
+        bad = client.post("/submit", data={"csrf_token": csrf, "reference": "2401.1"})
+        assert bad.status_code == 400 and 'value="2401.1"' in bad.text
+        assert 'class="form-error"' in bad.text
+    app.state.hub.close()
 
 
 def test_submissions_are_rate_limited(

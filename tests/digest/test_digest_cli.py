@@ -91,3 +91,31 @@ def test_send_without_a_mail_server_is_a_configuration_error(papers_hub: Hub) ->
     assert result.exit_code == 2 and "PAPERROUTE_SMTP_URL" in result.stderr
     result = cli(papers_hub.config.database_url, "digest", "send", "--now")
     assert result.exit_code == 2 and "secret key" in result.stderr
+
+
+def test_a_demo_database_needs_demo_mode_to_send_but_not_to_preview(papers_hub: Hub) -> None:
+    """`digest send` on a demo database without PAPERROUTE_DEMO=1 (and without a key) says
+    what to set; `digest preview`, which sends nothing, runs without a key."""
+    url = papers_hub.config.database_url
+    code, _, err = run(papers_hub, "subscribers", "add", "demo.reader@example.org",
+                         "--confirmed", "--categories", "cs.CL")  # fmt: skip
+    assert code == 0, err
+    keyless = {"PAPERROUTE_SECRET_KEY": "", "PAPERROUTE_DEMO": "0", "PAPERROUTE_SMTP_URL": "outbox"}
+    at = AS_OF.isoformat()
+    sent = cli(url, "digest", "send", "--now", "--at", at, **keyless)
+    assert sent.exit_code == 2
+    assert "needs a secret key" in sent.stderr and "PAPERROUTE_DEMO=1" in sent.stderr
+    with papers_hub._db.engine.connect() as connection:
+        subjects = connection.execute(select(outbox.c.subject)).scalars().all()
+    assert not any(s.startswith("paperroute digest") for s in subjects)  # nothing was sent
+
+    preview = cli(url, "digest", "preview", "demo.reader@example.org", "--at", at, **keyless)
+    assert preview.exit_code == 0, preview.stderr
+    assert preview.stdout.startswith("Subject: paperroute digest, Fri 21 Aug 2026: 10 papers")
+    assert "throwaway key" in preview.stderr and "PAPERROUTE_DEMO=1" in preview.stderr
+
+    demo = {**keyless, "PAPERROUTE_DEMO": "1"}
+    shown = cli(url, "digest", "preview", "demo.reader@example.org", "--at", at, **demo)
+    assert shown.exit_code == 0 and "throwaway" not in shown.stderr
+    done = cli(url, "digest", "send", "--now", "--at", at, **demo)
+    assert done.exit_code == 0 and "sent 1" in done.stdout, done.stdout + done.stderr

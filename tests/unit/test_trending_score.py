@@ -15,6 +15,7 @@ from paperroute.reading.scoring import (
     WINDOW_DAYS,
     Candidate,
     Weights,
+    fade,
     formula,
     rank,
     reference_time,
@@ -34,7 +35,7 @@ def _paper(
 
 
 def test_weights_default_to_the_documented_values_and_come_from_the_configuration() -> None:
-    assert Weights() == Weights(1.5, 1.0, 0.5, 1.0, 3.0)
+    assert Weights() == Weights(1.5, 1.0, 0.5, 1.0, 3.0, 30.0)
     assert Weights.from_config(Config()) == Weights()
     config = Config(
         trending_gravity=2.5,
@@ -42,10 +43,11 @@ def test_weights_default_to_the_documented_values_and_come_from_the_configuratio
         trending_star_weight=0.0,
         trending_recency_weight=4.0,
         trending_recency_half_life=7.0,
+        trending_month_half_life=12.0,
     )
     assert Weights.from_config(config) == Weights(
         gravity=2.5, upvote_weight=0.75, star_weight=0.0, recency_weight=4.0,
-        recency_half_life=7.0,
+        recency_half_life=7.0, month_half_life=12.0,
     )  # fmt: skip
 
 
@@ -94,7 +96,7 @@ def test_the_score_grows_with_upvotes_votes_and_stars() -> None:
 
 def test_upvotes_decay_with_age_and_recency_halves_every_half_life() -> None:
     ages = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 29.0]
-    terms = [score(_paper(up=50, stars=100, age=a), REF, W, "month") for a in ages]
+    terms = [score(_paper(up=50, stars=100, age=a), REF, W, "week") for a in ages]
     assert all(a.score > b.score for a, b in pairwise(terms))
     assert all(a.upvote_term > b.upvote_term for a, b in pairwise(terms))
     assert len({t.star_term for t in terms}) == 1  # stars do not fade
@@ -158,9 +160,57 @@ def test_rank_orders_by_score_then_age_then_id_and_keeps_the_window() -> None:
     assert [t.pk for t in equal] == [9, 8]  # equal scores: the younger first
 
 
+def test_the_month_fades_gently_by_its_half_life_and_has_no_recency_term() -> None:
+    w = Weights(gravity=1.8, upvote_weight=2.0, star_weight=0.25, recency_weight=3.0,
+                recency_half_life=4.0, month_half_life=10.0)  # fmt: skip
+    fresh = score(_paper(up=40, stars=99, age=0.0), REF, w, "month")
+    assert fresh.upvote_term == pytest.approx(80.0) and fresh.recency_term == 0.0
+    assert fresh.star_term == pytest.approx(0.5)
+    halved = score(_paper(up=40, age=10.0), REF, w, "month")
+    assert halved.upvote_term == pytest.approx(40.0)  # one half-life: half the upvotes
+    assert score(_paper(up=40, age=20.0), REF, w, "month").upvote_term == pytest.approx(20.0)
+    ages = [0.0, 1.0, 5.0, 15.0, 29.0]
+    terms = [score(_paper(up=50, age=a), REF, w, "month") for a in ages]
+    assert all(a.score > b.score for a, b in pairwise(terms))
+    assert all(t.recency_term == 0.0 for t in terms)
+
+
+def test_each_window_ranks_by_what_its_name_promises() -> None:
+    """The demo month's case: a much-upvoted paper three weeks old against fresh ones with
+    fewer upvotes. The week's steep fade buries it; the month keeps it near the top; all
+    time ranks by upvotes alone, whatever the age."""
+    papers = [
+        _paper(pk=1, up=181, age=25.0),
+        _paper(pk=2, up=163, age=1.0),
+        _paper(pk=3, up=92, age=2.0),
+        _paper(pk=4, up=74, age=2.0),
+        _paper(pk=5, up=20, age=0.5),
+        _paper(pk=6, up=145, age=22.0),
+    ]
+    month = [t.pk for t in rank(papers, REF, Weights(), "month")]
+    assert month == [2, 1, 3, 6, 4, 5]
+    assert [t.pk for t in rank(papers, REF, Weights(), "week")] == [2, 3, 4, 5]
+    week_terms = [score(p, REF, Weights(), "week") for p in papers]
+    assert [t.pk for t in sorted(week_terms, key=lambda t: -t.score)][-2:] == [1, 6]
+    assert [t.pk for t in rank(papers, REF, Weights(), "all")] == [1, 2, 6, 3, 4, 5]
+
+
 def test_the_formula_text_states_the_weights() -> None:
     assert formula(Weights(), "week") == (
         "1.0*upvotes/(age_days+1)^1.5 + 0.5*log10(1+stars) + 1.0*0.5^(age_days/3.0)"
     )
-    assert formula(W, "all").endswith("3.0*0.5^(age_days/4.0) (all: no decay, no recency)")
+    assert formula(Weights(), "month") == (
+        "1.0*upvotes*0.5^(age_days/30.0) + 0.5*log10(1+stars)"
+        " (month: a gentle fade, no recency term)"
+    )
+    assert formula(W, "all") == (
+        "2.0*upvotes + 0.25*log10(1+stars) (all: no fading, no recency term)"
+    )
+    assert "recency" not in formula(W, "all").split("(")[0]
     assert math.isfinite(score(_paper(up=10**9, stars=10**12), REF, W, "all").score)
+
+
+def test_the_fade_of_each_window_as_the_cli_writes_it() -> None:
+    assert fade(Weights(), "week") == "U/(age+1)^1.5"
+    assert fade(Weights(), "month") == "U·0.5^(age/30.0)"
+    assert fade(Weights(), "all") == "U"

@@ -120,13 +120,30 @@ def test_week_and_month_rank_by_upvotes_and_link_neighbours(demo: TestClient) ->
     assert set(_card_ids(second.text)).isdisjoint(_card_ids(month.text))
 
 
+def _lead(html: str) -> str:
+    found = re.search(r'<p class="lead" id="how">(.*?)</p>', html, re.S)
+    assert found is not None
+    return found.group(1)
+
+
 def test_trending_windows_explain_the_ranking(demo: TestClient) -> None:
     pages = {w: demo.get(f"/trending?window={w}") for w in ("week", "month", "all")}
     for window, response in pages.items():
         assert response.status_code == 200, window
-        assert "Ranked by upvotes" in response.text
+        assert "Ranked by" in _lead(response.text)
         assert len(_card_ids(response.text)) == 30
+        # the formula page states how each window ranks
+        assert response.text.count("<dt") == 3 and "0.5<sup>age ÷ 30.0</sup>" in response.text
     assert _card_ids(pages["week"].text) != _card_ids(pages["all"].text)
+    # each window ranks by what its name promises: the month is not the week's copy
+    assert _card_ids(pages["week"].text)[:20] != _card_ids(pages["month"].text)[:20]
+    # the month's most upvoted paper (181 upvotes, 25 days old; #26 before) is in its top 3
+    assert "2607.24653" in _card_ids(pages["month"].text)[:3]
+    month = demo.get("/api/v1/trending", params={"window": "month", "limit": 3}).json()
+    assert max(item["upvotes"] for item in month["items"]) == 181
+    assert "2607.24653" in [item["id"] for item in month["items"]]
+    assert "recency" not in _lead(pages["all"].text) and "fading" not in _lead(pages["all"].text)
+    assert "newest" not in _lead(pages["all"].text)
     assert 'aria-current="page">This month' in pages["month"].text.replace("\n", "")
 
 

@@ -135,6 +135,13 @@ def digest_preview(
             rendered = hub.digests.preview(email, as_of=_instant(at))
         except PaperrouteError as exc:
             fail(str(exc), 1)
+    if not rendered.links_work:
+        err.print(
+            "note: no secret key, so the preview's manage and unsubscribe links are signed "
+            "with a throwaway key and do not work (set PAPERROUTE_SECRET_KEY, or "
+            "PAPERROUTE_DEMO=1 for a demo database)",
+            markup=False,
+        )
     if raw:
         out.print(rendered.raw.decode("utf-8", "replace"), markup=False, highlight=False)
     elif html:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import PaperrouteError
 from ..reading import WINDOW_DAYS as WINDOWS
-from ..reading import Terms
+from ..reading import Terms, scoring
 from ._common import Format, config_or_fail, fail, open_hub_or_fail, out
 
 
@@ -116,16 +116,17 @@ def trending_command(
         table.add_row("code stars", "unknown" if row["stars"] is None else str(row["stars"]))
         table.add_row("age (days)", f"{row['age_days']:.2f}")
         table.add_row(
-            f"upvote term  {weights.upvote_weight}·U/(age+1)^{weights.gravity}",
+            f"upvote term  {weights.upvote_weight}·{scoring.fade(weights, window)}",
             f"{row['upvote_term']:.4f}",
         )
         table.add_row(
             f"star term    {weights.star_weight}·log10(1+stars)", f"{row['star_term']:.4f}"
         )
-        table.add_row(
-            f"recency term {weights.recency_weight}·0.5^(age/{weights.recency_half_life})",
-            f"{row['recency_term']:.4f}",
-        )
+        if window == "week":
+            table.add_row(
+                f"recency term {weights.recency_weight}·0.5^(age/{weights.recency_half_life})",
+                f"{row['recency_term']:.4f}",
+            )
         table.add_row("score", f"{row['score']:.4f}")
         out.print(table)
         return

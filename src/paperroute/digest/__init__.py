@@ -11,7 +11,15 @@ from ._lease import SenderBusy
 from ._plan import RunConflict
 from ._render import Rendered
 from ._subscriptions import Suppressed
-from .model import FREQUENCIES, WEEKDAYS, Pick, Preferences, SubscribeOutcome, Subscriber
+from .model import (
+    FREQUENCIES,
+    WEEKDAYS,
+    Pick,
+    Preferences,
+    SubscribeOutcome,
+    Subscriber,
+    time_zones,
+)
 from .service import Digests, SendResult
 
 __all__ = [
@@ -33,4 +41,5 @@ __all__ = [
     "SubscribeOutcome",
     "Subscriber",
     "Suppressed",
+    "time_zones",
 ]

@@ -90,6 +90,9 @@ class Rendered:
     papers: int
     html: str
     raw: bytes
+    # False for a preview made without a secret key: its manage and unsubscribe links are
+    # signed with a throwaway key and lead nowhere.
+    links_work: bool = True
 
 
 class Renderer:
@@ -283,8 +286,9 @@ class Renderer:
             f"<title>{e(subject)}</title></head>\r\n"
             f'<body style="{style.PAGE}">\r\n'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-            'style="background:#f4f5f7"><tr><td align="center" style="padding:16px 8px">\r\n'
-            f'<table role="presentation" width="560" cellpadding="0" cellspacing="0" '
+            'style="background:#f4f5f7;table-layout:fixed"><tr>'
+            '<td align="center" style="padding:16px 8px">\r\n'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
             f'style="{style.CARD}"><tr><td>\r\n'
             f'<h1 style="{style.HEADING}">{e(subject)}</h1>\r\n'
             f'<p style="{style.SUBTLE}">For {e(display_email(subscriber.email))}</p>\r\n'

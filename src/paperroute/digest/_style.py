@@ -4,7 +4,13 @@ carries its own style, layout is tables, and colours are plain hex."""
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif"
 PAGE = f"margin:0;padding:0;background:#f4f5f7;{FONT};color:#1f2328"
-CARD = "background:#ffffff;border:1px solid #d8dee4;border-radius:6px;padding:20px;max-width:560px"
+# Fluid up to 600 px: width=100% with a max-width (a phone at 390 px gets the full width,
+# a desktop client a 600 px column); long words and URLs wrap instead of widening it.
+CARD = (
+    "width:100%;max-width:600px;box-sizing:border-box;background:#ffffff;"
+    "border:1px solid #d8dee4;border-radius:6px;padding:20px;"
+    "overflow-wrap:break-word;word-wrap:break-word;word-break:break-word"
+)
 HEADING = f"{FONT};font-size:20px;font-weight:600;margin:0 0 4px 0;color:#1f2328"
 SUBTLE = f"{FONT};font-size:13px;color:#59636e;margin:0 0 16px 0"
 TITLE = f"{FONT};font-size:16px;font-weight:600;color:#0b57d0;text-decoration:none"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 import zoneinfo
 from collections.abc import Mapping
@@ -114,6 +115,21 @@ def _int(value: object, low: int, high: int, what: str) -> int:
     if not low <= number <= high:
         raise InvalidInput(f"{what} must be from {low} to {high}, not {number}")
     return number
+
+
+_LEGACY_ZONE_PREFIXES = (
+    "Etc/", "SystemV/", "US/", "posix", "right/", "Canada/", "Brazil/", "Chile/", "Mexico/",
+)  # fmt: skip
+
+
+@functools.cache
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zones a reader picks from (``zoneinfo.available_timezones()``, sorted):
+    the Area/Location names and UTC, without the legacy aliases (US/Eastern, Etc/GMT+5),
+    which still validate when typed."""
+    names = zoneinfo.available_timezones()
+    chosen = {name for name in names if "/" in name and not name.startswith(_LEGACY_ZONE_PREFIXES)}
+    return ("UTC", *sorted(chosen))
 
 
 def valid_timezone(name: str) -> str:

@@ -5,8 +5,10 @@ the Hub builds one (``hub.digests``), which the web app and the CLI use."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -193,7 +195,9 @@ class Digests:
         return result
 
     def preview(self, email: str, *, as_of: dt.datetime | None = None) -> Rendered:
-        """The digest ``email`` would get next, whatever the hour (nothing is stored)."""
+        """The digest ``email`` would get next, whatever the hour (nothing is stored or
+        sent). Without a secret key (outside demo mode) it still renders, its links signed
+        with a throwaway key (``Rendered.links_work`` is False): a preview sends nothing."""
         address = normalise_email(email)
         moment = as_of or self.clock()
         with self._db.read() as connection:
@@ -212,7 +216,9 @@ class Digests:
         picks = plan.digests[0].picks if plan.digests else []
         cards = {c.pk: c for c in plan.candidates.cards} if plan.candidates else {}
         day = current_slot(subscriber.prefs, moment, ignore_hour=True)
-        return Renderer(self.config, self.secret).message(
+        keyless = not self.config.secret_key and not self.config.demo
+        secret = secrets.token_urlsafe(32) if keyless else self.secret
+        rendered = Renderer(self.config, secret).message(
             subscriber,
             picks,
             cards,
@@ -220,6 +226,7 @@ class Digests:
             message_id="<preview@paperroute>",
             sent_at=moment,
         )
+        return dataclasses.replace(rendered, links_work=False) if keyless else rendered
 
     # -- bounces ---------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
 )
 
+from ..ids import fold_name
 from ..store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from ..store.schema_community import comments, hidden_papers, votes
 from ..store.types import as_date
@@ -236,24 +237,49 @@ def arxiv_listed(connection: Connection, day: dt.date, *, offset: int = 0, limit
     return Page(load_cards(connection, pks), total, offset, limit)
 
 
-def by_author(connection: Connection, name: str, *, offset: int = 0, limit: int = 30) -> Page:
-    """Papers by an author (matched up to case and spacing), newest first."""
+def find_author(connection: Connection, name: str) -> tuple[int, str] | None:
+    """(pk, stored spelling) of the author ``name`` names, up to case and spacing, else up to
+    accents too ("Altar Luser" finds "Altar Lüser"); None when nobody has that name."""
     if not storable(name):
-        return Page([], 0, offset, limit)
+        return None
     key = " ".join(name.split()).casefold()
-    author_pk = connection.scalar(select(authors.c.pk).where(authors.c.name_key == key))
-    if author_pk is None:
-        return Page([], 0, offset, limit)
+    folded = fold_name(name)
+    for wanted in dict.fromkeys((key, folded)):
+        row = connection.execute(
+            select(authors.c.pk, authors.c.name).where(authors.c.name_key == wanted)
+        ).first()
+        if row is not None:
+            return int(row.pk), str(row.name)
+    # An accented spelling typed without its accents: only names of about the same length
+    # (a letter may fold to two, "ß" -> "ss", or be stored decomposed) are folded and compared.
+    size = len(folded)
+    candidates = connection.execute(
+        select(authors.c.pk, authors.c.name, authors.c.name_key)
+        .where(func.length(authors.c.name_key).between(size - 2, size + 2))
+        .order_by(authors.c.pk)
+    )
+    for pk, stored, stored_key in candidates:
+        if stored_key != fold_name(stored_key) and fold_name(stored_key) == folded:
+            return int(pk), str(stored)
+    return None
+
+
+def by_author(connection: Connection, author_pk: int, *, offset: int = 0, limit: int = 30) -> Page:
+    """Papers by an author (its pk: ``find_author``), newest first."""
     condition = paper_authors.c.author_pk == author_pk
     return _linked_newest_first(connection, paper_authors.c.paper_pk, condition, offset, limit)
 
 
-def author_name(connection: Connection, name: str) -> str | None:
-    """The stored spelling of an author's name, or None when nobody has that name."""
-    if not storable(name):
+def canonical_category(connection: Connection, category: str) -> str | None:
+    """The stored spelling of a category up to case ("cs.cl" -> "cs.CL"), None if unknown."""
+    if not storable(category) or len(category) > 60:
         return None
-    key = " ".join(name.split()).casefold()
-    found: str | None = connection.scalar(select(authors.c.name).where(authors.c.name_key == key))
+    found: str | None = connection.scalar(
+        select(paper_categories.c.category)
+        .where(func.lower(paper_categories.c.category) == category.lower())
+        .order_by(paper_categories.c.category)
+        .limit(1)
+    )
     return found
 
 
@@ -311,10 +337,12 @@ def paper_pk(connection: Connection, paper_id: str) -> int | None:
 
 
 def day_counts(connection: Connection, start: dt.date, end: dt.date) -> list[tuple[dt.date, int]]:
-    """Each day in [start, end] that has listings, with its number of listings, oldest first."""
+    """Each day in [start, end] that has listings, with its number of visible papers (what
+    the day's page lists: a paper both Hugging Face and arXiv listed counts once), oldest
+    first."""
     rows = connection.execute(
-        select(daily_entries.c.day, func.count())
-        .where(daily_entries.c.day.between(start, end))
+        select(daily_entries.c.day, func.count(daily_entries.c.paper_pk.distinct()))
+        .where(daily_entries.c.day.between(start, end), visible(daily_entries.c.paper_pk))
         .group_by(daily_entries.c.day)
         .order_by(daily_entries.c.day)
     )

@@ -39,6 +39,12 @@ class Card:
         return self.hf_upvotes + self.votes
 
     @property
+    def all_comments(self) -> int:
+        """Comments on Hugging Face's discussion plus this hub's visible ones: what every
+        page, /api/v1 and /api/daily_papers count (as upvotes add both)."""
+        return self.hf_comments + self.comments
+
+    @property
     def snippet(self) -> str:
         """The abstract cut near SNIPPET_CHARS at a word boundary (lists show three lines)."""
         if len(self.abstract) <= SNIPPET_CHARS:

@@ -1,14 +1,19 @@
 """Trending's score as pure functions: weights, terms and score (docs/trending.md). No
-database here: ``reading._queries`` gathers the candidates, this module scores them.
+database here: ``reading._queries`` gathers the candidates, this module scores them. Each
+window ranks by what its name promises:
 
-    score = upvote_weight · U / (age + 1) ^ gravity          (upvotes, decayed: HN-style)
-          + star_weight   · log10(1 + stars)                  (code activity, where known)
-          + recency_weight · 0.5 ^ (age / recency_half_life)  (recency)
+    week:  upvote_weight · U / (age + 1) ^ gravity            (upvotes, decayed: HN-style)
+         + star_weight   · log10(1 + stars)                    (code activity, where known)
+         + recency_weight · 0.5 ^ (age / recency_half_life)    (recency)
+    month: upvote_weight · U · 0.5 ^ (age / month_half_life)   (a gentle fade: the month's
+         + star_weight   · log10(1 + stars)                     papers by their upvotes)
+    all:   upvote_weight · U + star_weight · log10(1 + stars)  (no fading, no recency)
 
 U is Hugging Face's upvotes plus this hub's reader votes; stars are the code repository's
 stars; age is in days, from the paper's first listing (else its announcement or submission)
 to the end of the newest day that has listings (so a quiet day or old demo data does not age
-every paper alike). The ``all`` window ranks without decay or recency: the best of all time.
+every paper alike). The week's steep fade would make the month a copy of the week (the
+month's most upvoted paper, three weeks old, counted 1% of its upvotes), hence its own.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class Weights:
     star_weight: float = 0.5
     recency_weight: float = 1.0
     recency_half_life: float = 3.0  # days
+    month_half_life: float = 30.0  # days in which the month window's upvotes halve
 
     @classmethod
     def from_config(cls, config: Config) -> Weights:
@@ -39,6 +45,7 @@ class Weights:
             star_weight=config.trending_star_weight,
             recency_weight=config.trending_recency_weight,
             recency_half_life=config.trending_recency_half_life,
+            month_half_life=config.trending_month_half_life,
         )
 
 
@@ -78,11 +85,15 @@ def score(candidate: Candidate, reference: dt.datetime, weights: Weights, window
     """The terms of one paper's score at ``reference`` (a pure function)."""
     age = max(0.0, (reference - candidate.listed_at).total_seconds() / 86400)
     upvotes = candidate.hf_upvotes + candidate.votes
-    decayed = window != "all"
-    decay = (age + 1) ** -weights.gravity if decayed else 1.0
+    if window == "week":
+        decay = (age + 1) ** -weights.gravity
+    elif window == "month" and weights.month_half_life > 0:
+        decay = 0.5 ** (age / weights.month_half_life)
+    else:
+        decay = 1.0
     recency = (
         weights.recency_weight * 0.5 ** (age / weights.recency_half_life)
-        if decayed and weights.recency_half_life > 0
+        if window == "week" and weights.recency_half_life > 0
         else 0.0
     )
     return Terms(
@@ -128,11 +139,26 @@ def rank(
     return scored
 
 
+def fade(weights: Weights, window: str) -> str:
+    """How ``window`` fades the upvotes U, as the CLI's explanation writes it."""
+    if window == "week":
+        return f"U/(age+1)^{weights.gravity}"
+    if window == "month":
+        return f"U·0.5^(age/{weights.month_half_life})"
+    return "U"
+
+
 def formula(weights: Weights, window: str) -> str:
-    """The score's formula with these weights, as the JSON API states it."""
-    return (
-        f"{weights.upvote_weight}*upvotes/(age_days+1)^{weights.gravity}"
-        f" + {weights.star_weight}*log10(1+stars)"
-        f" + {weights.recency_weight}*0.5^(age_days/{weights.recency_half_life})"
-        + (" (all: no decay, no recency)" if window == "all" else "")
-    )
+    """The score's formula of ``window`` with these weights, as the JSON API states it."""
+    stars = f" + {weights.star_weight}*log10(1+stars)"
+    if window == "week":
+        return (
+            f"{weights.upvote_weight}*upvotes/(age_days+1)^{weights.gravity}{stars}"
+            f" + {weights.recency_weight}*0.5^(age_days/{weights.recency_half_life})"
+        )
+    if window == "month":
+        return (
+            f"{weights.upvote_weight}*upvotes*0.5^(age_days/{weights.month_half_life}){stars}"
+            " (month: a gentle fade, no recency term)"
+        )
+    return f"{weights.upvote_weight}*upvotes{stars} (all: no fading, no recency term)"

@@ -184,19 +184,26 @@ class Reading:
     # -- authors and categories -------------------------------------------------------------
 
     def author(self, name: str, *, offset: int = 0, limit: int = 30) -> Author:
-        """An author's papers, newest first (the name matches up to case and spacing);
-        NotFound when nobody has that name."""
+        """An author's papers, newest first (the name matches up to case, spacing and
+        accents; ``Author.name`` is the stored spelling, the canonical one); NotFound when
+        nobody has that name."""
         with self._db.read() as connection:
-            stored = q.author_name(connection, name)
-            if stored is None:
+            found = q.find_author(connection, name)
+            if found is None:
                 raise NotFound(f"no author named {name[:100]!r}")
-            found = q.by_author(connection, name, offset=offset, limit=limit)
-        return Author(stored, found)
+            pk, stored = found
+            papers = q.by_author(connection, pk, offset=offset, limit=limit)
+        return Author(stored, papers)
 
     def categories(self) -> list[tuple[str, int]]:
         """Every category with its number of (visible) papers, largest first."""
         with self._db.read() as connection:
             return q.categories(connection)
+
+    def canonical_category(self, category: str) -> str | None:
+        """The stored spelling of ``category`` up to case ("cs.cl" -> "cs.CL"), else None."""
+        with self._db.read() as connection:
+            return q.canonical_category(connection, category)
 
     def category(self, category: str, *, offset: int = 0, limit: int = 30) -> Page:
         """Papers in a category (any position), newest first; NotFound when it has none."""

@@ -92,8 +92,10 @@ def resolve_secret_key(config: Config, db: Database, clock: Clock = utcnow) -> s
         return config.secret_key
     if not config.demo:
         raise ConfigError(
-            "serving the hub needs a secret key: set PAPERROUTE_SECRET_KEY (for example "
-            'python -c "import secrets; print(secrets.token_urlsafe(32))"), or use demo mode'
+            "serving the hub needs a secret key (it signs cookies and the links in digest "
+            "mail): set PAPERROUTE_SECRET_KEY (for example "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"); a demo database '
+            "(paperroute demo load) needs PAPERROUTE_DEMO=1 instead"
         )
     with db.read() as connection:
         found = connection.scalar(

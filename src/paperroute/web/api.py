@@ -53,6 +53,8 @@ class PaperItem(BaseModel):
     hf_upvotes: int
     votes: int
     comments: int
+    hf_comments: int
+    reader_comments: int
     code_url: str | None
     code_stars: int | None
     project_url: str | None
@@ -142,7 +144,9 @@ def card_json(card: Card, score: float | None = None) -> dict[str, Any]:
         "upvotes": card.upvotes,
         "hf_upvotes": card.hf_upvotes,
         "votes": card.votes,
-        "comments": card.comments,
+        "comments": card.all_comments,
+        "hf_comments": card.hf_comments,
+        "reader_comments": card.comments,
         "code_url": http_url(card.code_url),
         "code_stars": card.code_stars,
         "project_url": http_url(card.project_url),

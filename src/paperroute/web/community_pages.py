@@ -10,7 +10,16 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..community import MAX_COMMENT, Collection, Community, User
+from ..community import (
+    MAX_COMMENT,
+    Collection,
+    Community,
+    Forbidden,
+    RateLimited,
+    Unavailable,
+    User,
+)
+from ..errors import InvalidInput, NotFound
 from ..reading import Card
 from .community_auth import safe_next
 from .deps import render
@@ -195,9 +204,9 @@ def collection_add(
         community.add_to_collection(user, pk, paper_id)
     paper_pk = community.paper_pk(paper_id, user)
     if _htmx(request):
-        return render(
-            request, "community/_collections_picker.html", _picker(community, user, paper_pk)
-        )
+        # the picker, and the "In collections" list above it (out of band)
+        context = {**_picker(community, user, paper_pk), "oob": True}
+        return render(request, "community/_collections_picker.html", context)
     if next:
         return RedirectResponse(safe_next(next), status_code=303)
     return _back_to_paper(community.paper(paper_pk).id, "#collections")
@@ -209,6 +218,7 @@ def _picker(community: Community, user: User, paper_pk: int) -> dict[str, Any]:
         "paper": community.paper(paper_pk),
         "own": community.own_collections(user),
         "in_own": {c.pk for c in holding if c.owner_pk == user.pk},
+        "holding": holding,
     }
 
 
@@ -227,8 +237,22 @@ async def submit(
     user: UserDep,
     reference: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    outcome = await run_in_threadpool(community.submit, user, reference)
+    try:
+        outcome = await run_in_threadpool(community.submit, user, reference)
+    except (InvalidInput, NotFound, Unavailable, Forbidden, RateLimited) as exc:
+        # The form again, with what the reader typed and why it did not work (arXiv
+        # unreachable, no such paper, a typo...): nothing to retype.
+        status, headers = _SUBMIT_STATUS[type(exc)], None
+        if isinstance(exc, RateLimited):
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
+        context = {"value": reference[:500], "error": str(exc)}
+        return render(request, "community/submit.html", context, status, headers=headers)
     return RedirectResponse(paper_url(outcome.paper_id), status_code=303)
+
+
+_SUBMIT_STATUS: dict[type[Exception], int] = {
+    InvalidInput: 400, NotFound: 404, Unavailable: 503, Forbidden: 403, RateLimited: 429,
+}  # fmt: skip
 
 
 # -- /me --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ..digest import (
     RateLimited,
     Subscriber,
     Suppressed,
+    time_zones,
 )
 from ..errors import ConfigError, InvalidInput, NotFound, PaperrouteError
 from ..site.addresses import display_email, normalise_email
@@ -54,19 +55,6 @@ FORM_FIELDS = (
     "authors",
     "max_papers",
 )
-COMMON_ZONES = (
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "Asia/Shanghai",
-    "Asia/Tokyo",
-    "Asia/Kolkata",
-    "Australia/Sydney",
-)
 
 
 def get_digests(request: Request) -> Digests:
@@ -82,7 +70,7 @@ def _form_context(prefs: Preferences, **extra: Any) -> dict[str, Any]:
         "prefs": prefs,
         "frequencies": FREQUENCIES,
         "weekdays": list(enumerate(WEEKDAYS)),
-        "zones": COMMON_ZONES,
+        "zones": time_zones(),
         "hours": range(24),
         "error": None,
         "email": "",

@@ -52,7 +52,7 @@ def hf_item(card: Card, listed: dt.date | None) -> dict[str, Any]:
         "title": card.title,
         "summary": card.abstract,
         "upvotes": card.upvotes,
-        "numComments": card.hf_comments + card.comments,
+        "numComments": card.all_comments,
     }
     if submitter is not None:
         paper["submittedOnDailyBy"] = submitter
@@ -68,7 +68,7 @@ def hf_item(card: Card, listed: dt.date | None) -> dict[str, Any]:
         "publishedAt": hf_time(listed or card.day),
         "title": card.title,
         "summary": card.abstract,
-        "numComments": card.hf_comments + card.comments,
+        "numComments": card.all_comments,
         "submittedBy": submitter,
     }
 

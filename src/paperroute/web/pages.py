@@ -23,31 +23,47 @@ from .deps import (
     paper_view,
     render_cached,
 )
-from .templating import paper_url
+from .templating import author_url, category_url, paper_url
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 30
 ARXIV_PAGE_SIZE = 25
-PageNo = Annotated[int, Query(ge=1, le=100_000, description="page number, from 1")]
+# No upper bound here: a page past the end of any list, however far, gets the same friendly
+# 404 ("page N is past the end of this list"), not a validator's 400.
+PageNo = Annotated[int, Query(ge=1, description="page number, from 1")]
+MAX_PAGE_NUMBER = 100_000  # no list is that long: further pages are not looked up
 
-TRENDING_LINE = (
-    "Ranked by upvotes (Hugging Face's and this hub's readers'), fading with age, "
-    "plus code stars and a boost for recency."
-)
+
+def _offset(number: int, size: int) -> int:
+    """The first item of page ``number``; pages beyond MAX_PAGE_NUMBER read as an empty
+    page just past it (so the database never sees a huge OFFSET)."""
+    return (min(number, MAX_PAGE_NUMBER + 1) - 1) * size
+
+
+# What each window ranks by, in a reader's words (docs/trending.md, #formula).
+TRENDING_LINES = {
+    "week": "Ranked by upvotes (Hugging Face's and this hub's readers'), fading fast with "
+    "age, plus code stars and a boost for the newest papers.",
+    "month": "Ranked by the month's upvotes, fading gently (a paper listed a month ago keeps "
+    "half of its), plus code stars.",
+    "all": "Ranked by upvotes (Hugging Face's and this hub's readers') plus code stars, "
+    "however old the paper: the best of all time.",
+}
 WINDOW_TITLES = {"week": "This week", "month": "This month", "all": "All time"}
 
 
 def _pages(page: Page, number: int) -> dict[str, Any]:
     last = max(1, -(-page.total // page.limit))
     if number > 1 and not page.cards:
-        raise NotFound(f"page {number} is past the end of this list ({last} pages)")
+        shown = str(number) if number <= MAX_PAGE_NUMBER else f"{str(number)[:12]}…"
+        raise NotFound(f"page {shown} is past the end of this list ({last} pages)")
     return {"page": number, "last_page": last, "total": page.total}
 
 
 def _daily_context(request: Request, day: dt.date | None, number: int) -> dict[str, Any]:
     found = get_hub(request).reading.day(
-        day, arxiv_offset=(number - 1) * ARXIV_PAGE_SIZE, arxiv_limit=ARXIV_PAGE_SIZE
+        day, arxiv_offset=_offset(number, ARXIV_PAGE_SIZE), arxiv_limit=ARXIV_PAGE_SIZE
     )
     if found is None:
         return {"day": None, "empty_hub": True}
@@ -79,7 +95,7 @@ def _range_context(
     request: Request, kind: str, label: str, start: dt.date, end: dt.date, number: int
 ) -> dict[str, Any]:
     found = get_hub(request).reading.period(
-        start, end, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        start, end, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
     )
     if kind == "week":
         prev_start, next_start = start - dt.timedelta(days=7), end + dt.timedelta(days=1)
@@ -96,7 +112,7 @@ def _range_context(
         "days": found.days,
         "previous": f"/papers/{kind}/{prev_key}" if found.has_earlier else None,
         "next": f"/papers/{kind}/{next_key}" if found.has_later else None,
-        "rank_offset": (number - 1) * PAGE_SIZE,
+        "rank_offset": _offset(number, PAGE_SIZE),
         **_pages(found.top, number),
     }
 
@@ -124,12 +140,12 @@ async def by_month(request: Request, month: str, page: PageNo = 1) -> Response:
 
 
 def _trending_context(request: Request, window: str, number: int) -> dict[str, Any]:
-    offset = (number - 1) * PAGE_SIZE
+    offset = _offset(number, PAGE_SIZE)
     found = get_hub(request).reading.trending(window, offset=offset, limit=PAGE_SIZE)
     return {
         "window": window,
         "windows": WINDOW_TITLES,
-        "explanation": TRENDING_LINE,
+        "explanation": TRENDING_LINES[window],
         "weights": found.weights,
         "cards": found.page.cards,
         "terms": found.terms,
@@ -177,14 +193,35 @@ async def paper_page(request: Request, paper_id: str) -> Response:
     return render_cached(request, "paper.html", context, generation)
 
 
+class _Canonical(Exception):
+    """The page lives at another URL (another spelling of the same author or category)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def _canonical_redirect(request: Request, found: _Canonical) -> Response:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(found.path + query, status_code=301)
+
+
 def _author_context(request: Request, name: str, number: int) -> dict[str, Any]:
-    found = get_hub(request).reading.author(name, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    found = get_hub(request).reading.author(
+        name, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
+    )
+    if found.name != name:  # "a. altar luser", "A.  Altar Lüser": one page, one URL
+        raise _Canonical(author_url(found.name))
     return {"name": found.name, "papers": found.papers, **_pages(found.papers, number)}
 
 
 @router.get("/authors/{name:path}")
 async def author_page(request: Request, name: str, page: PageNo = 1) -> Response:
-    return await cached_page(request, "author.html", lambda: _author_context(request, name, page))
+    try:
+        return await cached_page(
+            request, "author.html", lambda: _author_context(request, name, page)
+        )
+    except _Canonical as found:
+        return _canonical_redirect(request, found)
 
 
 def _categories_context(request: Request) -> dict[str, Any]:
@@ -197,17 +234,25 @@ async def categories_page(request: Request) -> Response:
 
 
 def _category_context(request: Request, category: str, number: int) -> dict[str, Any]:
-    found = get_hub(request).reading.category(
-        category, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
+    reading = get_hub(request).reading
+    try:
+        found = reading.category(category, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE)
+    except NotFound:
+        canonical = reading.canonical_category(category)
+        if canonical is None or canonical == category:
+            raise
+        raise _Canonical(category_url(canonical)) from None  # cs.cl -> cs.CL
     return {"category": category, "papers": found, **_pages(found, number)}
 
 
 @router.get("/categories/{category}")
 async def category_page(request: Request, category: str, page: PageNo = 1) -> Response:
-    return await cached_page(
-        request, "category.html", lambda: _category_context(request, category, page)
-    )
+    try:
+        return await cached_page(
+            request, "category.html", lambda: _category_context(request, category, page)
+        )
+    except _Canonical as found:
+        return _canonical_redirect(request, found)
 
 
 @router.get("/feeds")

@@ -23,6 +23,16 @@ MIN_YEAR, MAX_YEAR = 1000, 9998
 DAY_SCHEMA = {"format": "date", "pattern": r"^(?!9999)[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"}
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def printable(value: str) -> str:
+    """``value`` without control characters (NUL, escapes, C1), tabs and line breaks made
+    spaces: what a page may echo of a reader's text in its title, heading or feed (XML
+    cannot even carry a NUL)."""
+    return _CONTROL.sub("", value.replace("\t", " ").replace("\r", " ").replace("\n", " "))
+
+
 def _show(value: str) -> str:
     return repr(value[:40] + ("…" if len(value) > 40 else ""))
 

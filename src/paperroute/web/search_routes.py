@@ -23,6 +23,7 @@ from .api import card_json
 from .deps import get_hub, render
 from .feeds import card_entries
 from .feedxml import ATOM_TYPE, build_atom
+from .params import printable
 from .problems import problem_response
 
 router = APIRouter()
@@ -114,7 +115,8 @@ async def search_page(
 ) -> Response:
     notices: list[str] = []
     chosen = _mode(mode, notices)
-    fields = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
+    given = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
+    q, fields = printable(q), {name: printable(value) for name, value in given.items()}
     text = _compose(q, fields)
     context: dict[str, Any] = {
         "search_query": q,
@@ -142,6 +144,7 @@ async def search_page(
 @router.get("/search/suggest", response_class=HTMLResponse, include_in_schema=False)
 async def suggest(request: Request, q: str = "") -> Response:
     """Results as you type: a few titles for the header's search box (htmx fragment)."""
+    q = printable(q)
     text = q.strip()
     if len(text) < 2:
         return HTMLResponse("")
@@ -160,6 +163,7 @@ async def suggest(request: Request, q: str = "") -> Response:
 async def search_feed(request: Request, q: str = "", mode: str | None = None) -> Response:
     """An Atom feed of any search (its newest results are its best matches)."""
     chosen = _mode(mode, [])
+    q = printable(q)
 
     def work() -> bytes:
         cards = _cards(request, _search(request, q, chosen, FEED_LIMIT)) if q.strip() else []

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from ..config import Config
 from ..links import http_url, paper_path
+from ..reading.taxonomy import category_label, category_name
 
 STATIC = Path(__file__).parent / "static"
 
@@ -50,6 +51,14 @@ def compact(number: int | None) -> str:
     return str(number)
 
 
+def plural(count: int | None, singular: str, plural_form: str | None = None) -> str:
+    """The word for ``count`` of them: ``{{ n }} {{ n|plural("upvote") }}`` reads "1 upvote",
+    "0 upvotes", "2 upvotes" (``plural_form`` for irregular words)."""
+    if count == 1:
+        return singular
+    return plural_form if plural_form is not None else singular + "s"
+
+
 def long_date(day: dt.date | dt.datetime | None) -> str:
     if day is None:
         return ""
@@ -75,8 +84,11 @@ def configure_templates(templates: Jinja2Templates, config: Config) -> None:
         paper_url=paper_url,
         author_url=author_url,
         category_url=category_url,
+        category_label=category_label,
+        category_name=category_name,
         day_url=day_url,
         compact=compact,
+        plural=plural,
         http_url=http_url,
         long_date=long_date,
         short_date=short_date,
