@@ -106,6 +106,8 @@ def _list(values: object, limit: int, what: str) -> tuple[str, ...]:
 
 
 def _int(value: object, low: int, high: int, what: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 6.0 is the number 6
     if not isinstance(value, int | str) or isinstance(value, bool):
         raise InvalidInput(f"{what} must be a whole number from {low} to {high}")
     try:

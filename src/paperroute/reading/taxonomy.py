@@ -196,6 +196,11 @@ ARXIV_ARCHIVES: frozenset[str] = frozenset(code.split(".")[0] for code in CATEGO
 _BY_FOLDED = {name.casefold(): name for name in CATEGORY_NAMES.keys() | ARXIV_ARCHIVES}
 
 
+def arxiv_choices() -> frozenset[str]:
+    """Every category code and archive a reader may choose."""
+    return frozenset(_BY_FOLDED.values())
+
+
 def known_category(name: str) -> str | None:
     """arXiv's spelling of the category or archive ``name`` (any case: ``CS.cl`` ->
     ``cs.CL``; ``cs`` stands for all of it), or None when arXiv has no such thing: a

@@ -23,6 +23,15 @@ _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
 
 
+# The same rules as one regular expression, for documents that describe the accepted form
+# (the OpenAPI document): an ASCII dot-atom of at most two atoms (so that it stays within
+# 64 characters without a look-ahead), an @, a domain of two or more labels.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31})?"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+
+
 class InvalidAddress(InvalidInput):
     """An address that cannot be used, with the reason in the message."""
 

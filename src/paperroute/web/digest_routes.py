@@ -34,7 +34,8 @@ from ..digest import (
     time_zones,
 )
 from ..errors import ConfigError, InvalidInput, NotFound, PaperrouteError
-from ..site.addresses import display_email, normalise_email
+from ..reading.taxonomy import arxiv_choices
+from ..site.addresses import EMAIL_PATTERN, display_email, normalise_email
 from ..site.outbox import uses_outbox
 from .deps import render
 from .problems import problem_response
@@ -384,24 +385,42 @@ async def preview(request: Request, digests: DigestsDep, email: str = "") -> Res
 # -- JSON API -------------------------------------------------------------------------------
 
 
+# Text the digest's fields promise to take: Latin letters and printable ASCII (more is
+# accepted, but no control or format character, which this cannot say more simply).
+_PLAIN_TEXT = "^[ -~\u00a0-\u00ac\u00ae-\u024f]*$"
 _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["email"],
     "properties": {
-        "email": {"type": "string", "maxLength": 320},
+        # What site.addresses accepts (its internationalised domains aside, which are
+        # accepted too but not promised here).
+        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
         "frequency": {"type": "string", "enum": list(FREQUENCIES)},
         "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday"},
         "send_hour": {"type": "integer", "minimum": 0, "maximum": 23},
-        "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Berlin"},
+        "timezone": {
+            "type": "string",
+            "enum": list(time_zones()),
+            "description": "IANA name, e.g. Europe/Berlin",
+        },
         "trending": {"type": "boolean"},
-        "categories": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+        "categories": {
+            "type": "array",
+            "items": {"type": "string", "enum": sorted(arxiv_choices())},
+            "maxItems": 20,
+            "description": "arXiv categories (cs.CL) or whole archives (cs)",
+        },
         "keywords": {
             "type": "array",
-            "items": {"type": "string", "maxLength": 200},
+            "items": {"type": "string", "maxLength": 200, "pattern": _PLAIN_TEXT},
             "maxItems": 20,
             "description": "searches in the search box's language",
         },
-        "authors": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+        "authors": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 120, "pattern": _PLAIN_TEXT},
+            "maxItems": 20,
+        },
         "max_papers": {"type": "integer", "minimum": 1, "maximum": 50},
     },
 }
