@@ -20,10 +20,8 @@ from support.demo import load_demo
 pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 25  # per operation; 22 operations, under a minute on 2 cores
-# Known failures, left from issue 14 item 9 (each one a parameter the document declares as a
-# plain string while the API validates it: a date, an enum, an address), and the bounce
-# webhook's message/rfc822 body, which needs a schemathesis serializer. Remove an entry when
-# it is fixed: the test then holds it to every check.
+# Operations the fuzzing cannot hold to every check, each with its reason. Remove an entry
+# when that changes: the test then holds it to every check.
 KNOWN = {
     # Hugging Face's shape: date, week and month exclude each other (400), which OpenAPI 3.0
     # cannot say of query parameters.
