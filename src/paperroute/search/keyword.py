@@ -285,6 +285,40 @@ def _keyword_search(
     return _run(connection, sql, params)
 
 
+def keyword_total(connection: Connection, query: Query) -> int:
+    """How many papers match ``query`` (every positive term, none excluded, its filters;
+    hidden papers left out): exact. A query with filters only counts the papers that pass
+    them; an empty one, none."""
+    dialect = connection.dialect.name
+    params: dict[str, Any] = {}
+    match = fts5_match(query) if dialect == "sqlite" else None
+    key = "p.pk" if match is None else "+papers_fts.rowid"
+    where = _filters(query, params, dialect, key=key)
+    hidden = f"{key} NOT IN (SELECT paper_pk FROM hidden_papers)"
+    if match is not None:
+        params["match"] = match
+        source = "papers_fts"
+        if query.has_code or query.after is not None or query.before is not None:
+            source += " JOIN papers p ON p.pk = papers_fts.rowid"
+        sql = (
+            f"SELECT count(*) FROM {source} "
+            f"WHERE {' AND '.join(['papers_fts MATCH :match', *where, hidden])}"
+        )
+    elif dialect != "sqlite" and (tsquery := _tsquery(query, params)) is not None:
+        sql = (
+            f"SELECT count(*) FROM papers p, (SELECT {tsquery} AS q) q "
+            f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where, hidden])}"
+        )
+    elif where:
+        sql = f"SELECT count(*) FROM papers p WHERE {' AND '.join([*where, hidden])}"
+    else:
+        return 0
+    statement = text(sql)
+    if "categories" in params:
+        statement = statement.bindparams(bindparam("categories", expanding=True))
+    return int(connection.execute(statement, params).scalar() or 0)
+
+
 def title_match(query: Query) -> str:
     """The MATCH expression with every positive term required in the title."""
     positive = " AND ".join(_fts5_term(t) for t in query.terms if not t.negated)
