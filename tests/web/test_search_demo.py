@@ -110,9 +110,17 @@ def test_nothing_close_shows_nothing(demo: TestClient) -> None:
     assert search(demo, "qwertyuiop", mode="semantic")["items"] == []
     page = demo.get("/search", params={"q": "qwertyuiop"}).text
     assert "0 results" in page and "No close matches" in page
-    # A real topic keeps its papers close in meaning beside its keyword matches.
-    topic = search(demo, "agents that use tools", limit=10)
-    assert len(topic["items"]) == 10
+    # A real topic keeps its papers close in meaning beside its keyword matches, and its
+    # total (matches + close papers) stays put from page to page.
+    topic = search(demo, "agents that use tools", limit=30)
+    assert len(topic["items"]) == 30
+    keyword = search(demo, "agents that use tools", mode="keyword")["total"]
+    assert topic["total"] > keyword
+    for offset in (30, 120, 300):
+        assert (
+            search(demo, "agents that use tools", limit=30, offset=offset)["total"]
+            == (topic["total"])
+        )
 
 
 def test_a_misspelt_query_is_corrected_from_the_index(demo: TestClient) -> None:

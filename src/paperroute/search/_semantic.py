@@ -33,6 +33,7 @@ from .keyword import (
     _filters,
     _fts5_term,
     keyword_search,
+    matching,
 )
 from .query import Query, split_words
 
@@ -43,11 +44,15 @@ I64 = npt.NDArray[np.int64]
 CANDIDATES = 40
 OVERFETCH = 10
 SNIPPET_CHARS = 240
-# The cosine (all-MiniLM-L6-v2) a paper that shares no word with the query must reach to be
-# shown. Random letter strings' nearest papers reach 0.39 at most, real two-word queries'
-# 0.47 at the median (benchmarks/semantic_floor.py on the demo data); under it a search
-# says "no close matches" rather than show noise.
+# The cosine (all-MiniLM-L6-v2) a paper must reach to be shown beside keyword matches
+# without the query's words, or at all when no paper has them. On the demo data
+# (benchmarks/semantic_floor.py) 0.5% of random letter strings' nearest papers reach 0.40;
+# real two-word title queries' reach 0.47 at the median, and the quarter under 0.40 find
+# their papers by their words. Under it a search says "no close matches", not noise.
 SEMANTIC_FLOOR = 0.40
+# Neighbours over which the papers close in meaning are counted (the semantic part of a
+# total): a fixed window, so that the total does not move from page to page.
+SEMANTIC_WINDOW = 200
 # Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
 # words in more than SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say
 # little, and each costs BM25 over every paper that has it.
@@ -213,16 +218,20 @@ def hybrid_ranking(
     if keyword_hits is None:
         keyword_hits = keyword_ranking(connection, query, k, snippets=False)
     keyword = {hit.pk: hit.score for hit in keyword_hits}
-    nearest = semantic_ranking(connection, index, vector, query, k)
+    # The close papers are counted over a fixed window: the total stays put from page to page.
+    window = semantic_ranking(connection, index, vector, query, max(k, SEMANTIC_WINDOW))
+    nearest = window[:k]
     semantic = {pk: s for pk, s in nearest if pk in keyword or s >= floor}
-    close_only = sum(1 for pk in semantic if pk not in keyword)
+    close = [pk for pk, s in window[:SEMANTIC_WINDOW] if s >= floor and pk not in keyword]
+    close_only = len(close) - len(matching(connection, query, close))
     missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
     if missing and nearest:
         lowest = min(score for _, score in nearest)
         for pk, score in index.scores(vector, missing).items():
             semantic[pk] = max(score, lowest)
     fused = fuse_weighted(keyword, semantic, weight, keyword_scale=scale_to_best)
-    exact = len(nearest) < k or nearest[-1][1] < floor
+    counted = window[:SEMANTIC_WINDOW]
+    exact = len(counted) < SEMANTIC_WINDOW or counted[-1][1] < floor
     return Fused(fused, {hit.pk: hit for hit in keyword_hits}, close_only, exact)
 
 

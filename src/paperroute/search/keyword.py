@@ -319,6 +319,30 @@ def keyword_total(connection: Connection, query: Query) -> int:
     return int(connection.execute(statement, params).scalar() or 0)
 
 
+def matching(connection: Connection, query: Query, pks: list[int]) -> set[int]:
+    """The pks among ``pks`` whose paper matches the query's words (filters not applied)."""
+    if not pks:
+        return set()
+    params: dict[str, Any] = {"pks": pks}
+    if connection.dialect.name == "sqlite":
+        match = fts5_match(query)
+        if match is None:
+            return set()
+        params["match"] = match
+        # (+rowid: tested against the match set, not handed to FTS5 once per pk.)
+        sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match AND +rowid IN :pks"
+    else:
+        tsquery = _tsquery(query, params)
+        if tsquery is None:
+            return set()
+        sql = (
+            f"SELECT p.pk FROM papers p, (SELECT {tsquery} AS q) q "
+            "WHERE p.pk IN :pks AND p.search_vector @@ q.q"
+        )
+    statement = text(sql).bindparams(bindparam("pks", expanding=True))
+    return {int(row[0]) for row in connection.execute(statement, params)}
+
+
 def title_match(query: Query) -> str:
     """The MATCH expression with every positive term required in the title."""
     positive = " AND ".join(_fts5_term(t) for t in query.terms if not t.negated)

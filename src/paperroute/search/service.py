@@ -28,6 +28,7 @@ from ._index import VectorIndex, default_index_folder
 from ._named import first, named_pks
 from ._semantic import (
     SEMANTIC_FLOOR,
+    SEMANTIC_WINDOW,
     hybrid_candidates,
     hybrid_ranking,
     keyword_ranking,
@@ -324,11 +325,16 @@ class Searcher:
         """(the mode used, the page's hits, the total, whether it is exact)."""
         wanted = offset + limit
         if mode is Mode.semantic and vector is not None and query.positive:
-            nearest = semantic_ranking(connection, self.index, vector, query, wanted + 1)
-            close = [(pk, score) for pk, score in nearest if score >= self.floor]
-            exact = len(close) < len(nearest) or len(nearest) <= wanted
+            window = max(wanted + 1, SEMANTIC_WINDOW)
+            nearest = semantic_ranking(connection, self.index, vector, query, window)
+            # Words the index holds make a real query (its nearest papers may sit under
+            # the floor: a quarter of two-word title queries'); none, likely gibberish.
+            floor = self.floor if total == 0 else -1.0
+            close = [(pk, score) for pk, score in nearest if score >= floor]
+            counted = sum(1 for _, score in nearest[:SEMANTIC_WINDOW] if score >= floor)
+            exact = counted < min(len(nearest), SEMANTIC_WINDOW) or len(nearest) < window
             page = close[offset:wanted]
-            return mode, load_hits(connection, page), len(close), exact
+            return mode, load_hits(connection, page), counted, exact
         if mode is Mode.keyword or vector is None or not query.positive:
             ranked = keyword_ranking(connection, query, wanted, snippets=False)
             named = self._named(connection, query, typed, ranked)

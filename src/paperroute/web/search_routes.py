@@ -171,6 +171,8 @@ async def search_page(
 
         result, cards = await run_in_threadpool(work)
         pages = max(1, -(-min(result.total, MAX_WINDOW) // PAGE_LIMIT))
+        if cards:  # an estimate ("about") can fall short of the pages that hold results
+            pages = max(pages, number)
         context.update(
             cards=cards,
             used_mode=result.mode.value,
