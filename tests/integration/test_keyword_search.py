@@ -234,3 +234,23 @@ def test_search_from_the_command_line(database_url: str, hub: Hub) -> None:
     assert nothing.exit_code == 0
     assert nothing.stdout.strip() == "no papers found"
     assert "not excluded" in nothing.stderr
+
+
+def test_totals_are_counted_up_to_a_cap(hub: Hub) -> None:
+    """A common word's matches are counted no further than the deepest page (one more
+    means "more than"): the count would read its whole posting list."""
+    from paperroute.search import parse_query
+    from paperroute.search.keyword import keyword_total
+
+    hub.papers.ingest(
+        [
+            rec(f"t{n}", arxiv_id=f"2401.002{n:02}", title=f"Tokamak {n}", abstract="x.")
+            for n in range(7)
+        ]
+    )
+    with hub._db.engine.connect() as connection:
+        query = parse_query("tokamak")
+        assert keyword_total(connection, query) == 7
+        assert keyword_total(connection, query, cap=3) == 4
+        assert keyword_total(connection, parse_query("tokamak -x")) == 0  # every abstract
+        assert keyword_total(connection, parse_query("stellarator")) == 0

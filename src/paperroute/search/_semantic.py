@@ -53,6 +53,9 @@ SEMANTIC_FLOOR = 0.40
 # Neighbours over which the papers close in meaning are counted (the semantic part of a
 # total): a fixed window, so that the total does not move from page to page.
 SEMANTIC_WINDOW = 200
+# Keyword matches past which the close papers are not checked against them (the total is
+# then the keyword matches alone, marked "about").
+MATCHING_MAX = 5_000
 # Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
 # words in more than SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say
 # little, and each costs BM25 over every paper that has it.
@@ -208,6 +211,7 @@ def hybrid_ranking(
     weight: float,
     floor: float = SEMANTIC_FLOOR,
     keyword_hits: list[KeywordHit] | None = None,
+    keyword_total: int = 0,
 ) -> Fused:
     """Keyword and semantic candidates (enough for the first ``wanted`` results) fused by a
     weighted sum: keyword scores as a share of the best one, cosines min-max scaled.
@@ -223,7 +227,14 @@ def hybrid_ranking(
     nearest = window[:k]
     semantic = {pk: s for pk, s in nearest if pk in keyword or s >= floor}
     close = [pk for pk, s in window[:SEMANTIC_WINDOW] if s >= floor and pk not in keyword]
-    close_only = len(close) - len(matching(connection, query, close))
+    if close and keyword_total > len(keyword):
+        # Some matches are not among the keyword candidates: ask which close ones match
+        # (reading the matches' posting lists: not for a very common word's).
+        if keyword_total > MATCHING_MAX:
+            close = []
+        else:
+            close = [pk for pk in close if pk not in matching(connection, query, close)]
+    close_only = len(close)
     missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
     if missing and nearest:
         lowest = min(score for _, score in nearest)
@@ -231,7 +242,9 @@ def hybrid_ranking(
             semantic[pk] = max(score, lowest)
     fused = fuse_weighted(keyword, semantic, weight, keyword_scale=scale_to_best)
     counted = window[:SEMANTIC_WINDOW]
-    exact = len(counted) < SEMANTIC_WINDOW or counted[-1][1] < floor
+    exact = keyword_total <= MATCHING_MAX and (
+        len(counted) < SEMANTIC_WINDOW or counted[-1][1] < floor
+    )
     return Fused(fused, {hit.pk: hit for hit in keyword_hits}, close_only, exact)
 
 

@@ -164,6 +164,8 @@ def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.p
 _COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
 
 
+# Matches counted at most (keyword_total): as deep as results can be paged.
+TOTAL_CAP = 10_000
 # Queries of up to this many plain words (no phrase, no prefix) are ranked in tiers.
 TIERED_MAX_WORDS = 6
 # Title-tier papers read to find those with every word in the title as typed.
@@ -285,12 +287,13 @@ def _keyword_search(
     return _run(connection, sql, params)
 
 
-def keyword_total(connection: Connection, query: Query) -> int:
+def keyword_total(connection: Connection, query: Query, cap: int = TOTAL_CAP) -> int:
     """How many papers match ``query`` (every positive term, none excluded, its filters;
-    hidden papers left out): exact. A query with filters only counts the papers that pass
-    them; an empty one, none."""
+    hidden papers left out), counted up to ``cap`` + 1: a count past ``cap`` means "more"
+    (a common word's count would read its whole posting list). A query with filters only
+    counts the papers that pass them; an empty one, none."""
     dialect = connection.dialect.name
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"cap": cap + 1}
     match = fts5_match(query) if dialect == "sqlite" else None
     key = "p.pk" if match is None else "+papers_fts.rowid"
     where = _filters(query, params, dialect, key=key)
@@ -301,19 +304,19 @@ def keyword_total(connection: Connection, query: Query) -> int:
         if query.has_code or query.after is not None or query.before is not None:
             source += " JOIN papers p ON p.pk = papers_fts.rowid"
         sql = (
-            f"SELECT count(*) FROM {source} "
+            f"SELECT 1 FROM {source} "
             f"WHERE {' AND '.join(['papers_fts MATCH :match', *where, hidden])}"
         )
     elif dialect != "sqlite" and (tsquery := _tsquery(query, params)) is not None:
         sql = (
-            f"SELECT count(*) FROM papers p, (SELECT {tsquery} AS q) q "
+            f"SELECT 1 FROM papers p, (SELECT {tsquery} AS q) q "
             f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where, hidden])}"
         )
     elif where:
-        sql = f"SELECT count(*) FROM papers p WHERE {' AND '.join([*where, hidden])}"
+        sql = f"SELECT 1 FROM papers p WHERE {' AND '.join([*where, hidden])}"
     else:
         return 0
-    statement = text(sql)
+    statement = text(f"SELECT count(*) FROM ({sql} LIMIT :cap) counted")
     if "categories" in params:
         statement = statement.bindparams(bindparam("categories", expanding=True))
     return int(connection.execute(statement, params).scalar() or 0)

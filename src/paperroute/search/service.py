@@ -41,14 +41,14 @@ from ._semantic import (
 from ._terms import store_missing_bags
 from ._vectors import embed_pending
 from .embedder import MODEL_NAME, Embedder, load_embedder
-from .keyword import FrequencyCache, KeywordHit, add_snippets, keyword_total
+from .keyword import TOTAL_CAP, FrequencyCache, KeywordHit, add_snippets, keyword_total
 from .query import Query, parse_query
 
 F32 = npt.NDArray[np.float32]
 MAX_SEARCH_LIMIT = 200
 # How deep results can be paged (as search engines cap their windows): deeper pages rank
 # every match before them.
-MAX_WINDOW = 10_000
+MAX_WINDOW = TOTAL_CAP
 _QUERY_CACHE = 256
 
 
@@ -293,6 +293,8 @@ class Searcher:
                 return SearchResult(query, (), tuple(notices), mode, offset=offset)
             found = self._ranked(connection, query, text, mode, vector, limit, offset, total, early)
         used, hits, total, exact = found
+        if total > TOTAL_CAP:  # counted no further: "more than"
+            total, exact = TOTAL_CAP, False
         if mode is not Mode.keyword and used is Mode.keyword and query.positive:
             notices.append("showing keyword results only")
         if not hits and total == 0 and query.positive and used is not Mode.keyword:
@@ -344,7 +346,7 @@ class Searcher:
             return Mode.keyword, hits, total + _beyond(named, by_pk, total), True
         weight = self.config.hybrid_semantic_weight
         fused = hybrid_ranking(
-            connection, self.index, vector, query, wanted, weight, self.floor, early
+            connection, self.index, vector, query, wanted, weight, self.floor, early, total
         )
         named = self._named(connection, query, typed, list(fused.keyword.values()))
         order = first(fused.ranked, named)[offset:wanted]

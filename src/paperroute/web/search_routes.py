@@ -125,7 +125,9 @@ def _search(
 def total_text(result: SearchResult) -> str:
     """ "1 result", "334 results", "about 120 results"."""
     words = f"{result.total:,} result{'' if result.total == 1 else 's'}"
-    return words if result.total_exact else f"about {words}"
+    if result.total_exact:
+        return words
+    return f"more than {words}" if result.total >= MAX_WINDOW else f"about {words}"
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
