@@ -145,6 +145,8 @@ def test_suggestions_offer_authors_and_categories_and_papers(demo: TestClient) -
     assert "FinanceHarness" in html and 'role="listbox"' in html
     categories = demo.get("/search/suggest", params={"q": "cs.c"}).text
     assert 'href="/categories/cs.CL"' in categories and 'href="/categories/cs.CV"' in categories
+    by_id = demo.get("/search/suggest", params={"q": "2608.19880"}).text
+    assert by_id.index("EnvHarness") < by_id.index("suggest-all")  # the paper it names
     for fragment in (html, categories):  # aria-activedescendant needs unique ids
         ids = re.findall(r'role="option" id="([^"]+)"', fragment)
         assert ids and len(ids) == len(set(ids))

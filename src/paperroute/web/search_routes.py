@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from ..hub import SearchResult
+from ..ids import try_arxiv_id
 from ..reading import Card
 from ..search import (
     MARK_END,
@@ -195,8 +196,8 @@ async def suggest(request: Request, q: str = "") -> Response:
     text = q.strip()
     if len(text) < 2:
         return HTMLResponse("")
-    if text[-1].isalnum() and ":" not in text.split()[-1]:
-        text += "*"  # the word being typed is a prefix
+    if text[-1].isalnum() and ":" not in text.split()[-1] and try_arxiv_id(text) is None:
+        text += "*"  # the word being typed is a prefix (an arXiv id names its paper)
 
     def work() -> dict[str, Any]:
         hub = get_hub(request)
