@@ -220,7 +220,7 @@ def test_search_from_the_command_line(database_url: str, hub: Hub) -> None:
     )
     # A typo: the index's own word is searched instead, and said so.
     typo = json.loads(cli(database_url, "search", "Grapheme sheetz", "--format", "json").stdout)
-    assert typo["suggestion"] == "graphene sheets" and typo["total"] == 5
+    assert typo["suggestion"] == "Graphene sheets" and typo["total"] == 5  # case as typed
     assert {row["title"] for row in typo["results"]} == {f"Graphene sheets {n}" for n in range(5)}
     as_typed = cli(database_url, "search", "Grapheme sheetz", "--no-spell", "--format", "json")
     assert json.loads(as_typed.stdout) == {

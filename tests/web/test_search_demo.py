@@ -135,6 +135,10 @@ def test_a_misspelt_query_is_corrected_from_the_index(demo: TestClient) -> None:
     page = demo.get("/search", params={"q": typed}).text
     assert "Showing results for" in page and "diffusion models for video" in page
     assert "Search instead for" in page and "spell=0" in page
+    # A misspelt name: corrected (in the case typed), then its papers first.
+    name = search(demo, "Tomas Pfistr")
+    assert name["suggestion"] == "Tomas Pfister"
+    assert {item["id"] for item in name["items"][:2]} == PFISTER
     # Words the index holds are left alone.
     assert search(demo, "diffusion models", mode="keyword")["suggestion"] is None
 

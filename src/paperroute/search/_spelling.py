@@ -119,10 +119,11 @@ def correct(connection: Connection, vocabulary: Vocabulary, query: Query, typed:
         return None
     ignored = _stop_words(connection, words)
     stemmed = stems(words, dialect)
-    present = _present(connection, stemmed)
+    # (PostgreSQL indexes author names unstemmed: a word may be there as typed.)
+    present = _present(connection, sorted(set(stemmed) | set(words)))
     fixes: dict[str, str] = {}
     for word, stem in zip(words, stemmed, strict=True):
-        if word in ignored or stem in present:
+        if word in ignored or stem in present or word in present:
             continue
         term = vocabulary.nearest(connection, stem)
         if term is not None and term != stem:
@@ -132,7 +133,13 @@ def correct(connection: Connection, vocabulary: Vocabulary, query: Query, typed:
     pattern = re.compile(
         r"(?<!\w)(" + "|".join(re.escape(word) for word in fixes) + r")(?!\w)", re.IGNORECASE
     )
-    fixed = pattern.sub(lambda m: fixes.get(m.group(1).casefold(), m.group(1)), typed)
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(1)
+        fix = fixes.get(word.casefold(), word)
+        return fix.capitalize() if word[:1].isupper() else fix  # "Pfistr" -> "Pfister"
+
+    fixed = pattern.sub(replace, typed)
     return fixed if fixed != typed else None
 
 

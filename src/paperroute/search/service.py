@@ -291,7 +291,10 @@ class Searcher:
             notices.extend(semantic_notices)
             if mode is Mode.semantic and vector is None and query.positive:
                 return SearchResult(query, (), tuple(notices), mode, offset=offset)
-            found = self._ranked(connection, query, text, mode, vector, limit, offset, total, early)
+            typed = suggestion or text
+            found = self._ranked(
+                connection, query, typed, mode, vector, limit, offset, total, early
+            )
         used, hits, total, exact = found
         if total > TOTAL_CAP:  # counted no further: "more than"
             total, exact = TOTAL_CAP, False
