@@ -172,14 +172,85 @@ def test_search_from_the_command_line(database_url: str, hub: Hub) -> None:
     hub.papers.ingest(
         [rec("c", arxiv_id="2401.00031", title="Graphene ribbons", abstract="Graphene.")]
     )
-    listed = cli(database_url, "search", "graphene", "--format", "json")
+    hub.papers.ingest(
+        [
+            rec(f"g{n}", arxiv_id=f"2401.001{n:02}", title=f"Graphene sheets {n}", abstract="x.")
+            for n in range(5)
+        ]
+    )
+    listed = cli(database_url, "search", "ribbons", "--format", "json")
     assert listed.exit_code == 0
-    [row] = json.loads(listed.stdout)
+    body = json.loads(listed.stdout)
+    assert (body["total"], body["total_exact"], body["offset"], body["suggestion"]) == (
+        1,
+        True,
+        0,
+        None,
+    )
+    [row] = body["results"]
     assert (row["id"], row["title"]) == ("2401.00031", "Graphene ribbons")
-    assert row["snippet"].rstrip(".") == "Graphene"  # ts_headline drops the full stop
-    table = cli(database_url, "search", "graphene")
+    assert row["snippet"] == "Graphene."  # the abstract lacks the word: its beginning
+    table = cli(database_url, "search", "graphene ribbons")
     assert table.stdout.splitlines()[0] == "2401.00031  Graphene ribbons"
+    # Paging: six matches, two at a time, all of them once.
+    pages = [
+        json.loads(
+            cli(
+                database_url,
+                "search",
+                "graphene",
+                "--mode",
+                "keyword",
+                "--limit",
+                "2",
+                "--offset",
+                str(offset),
+                "--format",
+                "json",
+            ).stdout
+        )
+        for offset in (0, 2, 4, 6)
+    ]
+    assert [page["total"] for page in pages] == [6, 6, 6, 6]
+    seen = [row["id"] for page in pages for row in page["results"]]
+    assert len(seen) == 6 and len(set(seen)) == 6 and pages[-1]["results"] == []
+    assert (
+        "6 results; showing 3-4"
+        in cli(database_url, "search", "graphene", "--limit", "2", "--offset", "2").stderr
+    )
+    # A typo: the index's own word is searched instead, and said so.
+    typo = json.loads(cli(database_url, "search", "Grapheme sheetz", "--format", "json").stdout)
+    assert typo["suggestion"] == "Graphene sheets" and typo["total"] == 5  # case as typed
+    assert {row["title"] for row in typo["results"]} == {f"Graphene sheets {n}" for n in range(5)}
+    as_typed = cli(database_url, "search", "Grapheme sheetz", "--no-spell", "--format", "json")
+    assert json.loads(as_typed.stdout) == {
+        "total": 0,
+        "total_exact": True,
+        "offset": 0,
+        "suggestion": None,
+        "results": [],
+    }
     nothing = cli(database_url, "search", "--", '-graphene "')
     assert nothing.exit_code == 0
     assert nothing.stdout.strip() == "no papers found"
     assert "not excluded" in nothing.stderr
+
+
+def test_totals_are_counted_up_to_a_cap(hub: Hub) -> None:
+    """A common word's matches are counted no further than the deepest page (one more
+    means "more than"): the count would read its whole posting list."""
+    from paperroute.search import parse_query
+    from paperroute.search.keyword import keyword_total
+
+    hub.papers.ingest(
+        [
+            rec(f"t{n}", arxiv_id=f"2401.002{n:02}", title=f"Tokamak {n}", abstract="x.")
+            for n in range(7)
+        ]
+    )
+    with hub._db.engine.connect() as connection:
+        query = parse_query("tokamak")
+        assert keyword_total(connection, query) == 7
+        assert keyword_total(connection, query, cap=3) == 4
+        assert keyword_total(connection, parse_query("tokamak -x")) == 0  # every abstract
+        assert keyword_total(connection, parse_query("stellarator")) == 0

@@ -98,7 +98,7 @@ def test_cli_search_similar_embed(config: Config, database_url: str, tmp_path: o
     for mode in ("hybrid", "semantic", "keyword"):
         found = cli(database_url, "search", record.title, "--mode", mode, "--format", "json")
         assert found.exit_code == 0, found.stderr
-        rows = json.loads(found.stdout)
+        rows = json.loads(found.stdout)["results"]
         assert rows[0]["id"] == record.arxiv_id and {"id", "title", "score"} <= set(rows[0])
     similar = cli(
         database_url, "similar", record.arxiv_id or "", "--limit", "3", "--format", "json"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paperroute.search.fusion import RRF_K, fuse_rrf, fuse_weighted, normalise
+from paperroute.search.fusion import RRF_K, fuse_rrf, fuse_weighted, normalise, scale_to_best
 
 Scores = st.dictionaries(
     st.integers(min_value=0, max_value=50),
@@ -98,3 +98,15 @@ def test_rrf_ignores_score_scale() -> None:
     b = fuse_rrf({1: 2.0, 2: 1.9}, {2: 99.0, 1: -5.0}, k=10)
     assert a == b
     assert math.isclose(a[0][1], 1 / 11 + 1 / 12)
+
+
+def test_scale_to_best_keeps_the_weakest_keyword_hit_above_zero() -> None:
+    assert scale_to_best({1: 13.447, 2: 13.187}) == pytest.approx({1: 1.0, 2: 13.187 / 13.447})
+    assert scale_to_best({}) == {}
+    assert scale_to_best({1: 0.0, 2: 0.0}) == {1: 1.0, 2: 1.0}  # filters only: all alike
+    # Min-max gave the second keyword hit 0: a semantic-only paper outranked it.
+    keyword = {1: 13.447, 2: 13.187}
+    semantic = {1: 0.2, 2: 0.15, 3: 0.3}
+    assert [k for k, _ in fuse_weighted(keyword, semantic, 0.3)] == [1, 3, 2]
+    fused = fuse_weighted(keyword, semantic, 0.3, keyword_scale=scale_to_best)
+    assert [k for k, _ in fused] == [1, 2, 3]

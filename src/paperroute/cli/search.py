@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.text import Text
 
 from ..errors import ConfigError, PaperrouteError
-from ..search import MARK_END, MARK_START, KeywordHit, Mode
+from ..search import MARK_END, MARK_START, MAX_WINDOW, KeywordHit, Mode
 from ._common import Format, err, fail, jsonable, open_hub_or_fail, out
 
 
@@ -67,14 +67,39 @@ def search(
         typer.Option("--mode", help="hybrid (keyword + semantic, the default), keyword, semantic."),
     ] = Mode.hybrid,
     limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 20,
+    offset: Annotated[
+        int, typer.Option("--offset", min=0, max=MAX_WINDOW, help="Results to skip (paging).")
+    ] = 0,
+    spell: Annotated[
+        bool,
+        typer.Option(
+            "--spell/--no-spell", help="Search a corrected query when this one matches nothing."
+        ),
+    ] = True,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
     """Search papers: BM25 over title > authors > abstract, MiniLM vectors, or both fused;
-    filters cat:, author:, after:, before:, has:code."""
+    filters cat:, author:, after:, before:, has:code. JSON: {"total", "total_exact",
+    "offset", "suggestion", "results"}."""
     with open_hub_or_fail(ctx) as hub:
-        result = hub.search.query(query, mode=mode, limit=limit)
+        result = hub.search.query(query, mode=mode, limit=limit, offset=offset, correct=spell)
     for notice in result.notices:
         err.print(notice, markup=False)
+    if format is Format.json:
+        body = {
+            "total": result.total,
+            "total_exact": result.total_exact,
+            "offset": result.offset,
+            "suggestion": result.suggestion,
+            "results": [_hit_json(hit) for hit in result.hits],
+        }
+        out.print_json(json.dumps(body))
+        return
+    if result.suggestion is not None:
+        err.print(f"showing results for: {result.suggestion} (--no-spell: as typed)", markup=False)
+    about = "" if result.total_exact else "about "
+    shown = f"{result.offset + 1}-{result.offset + len(result.hits)}" if result.hits else "none"
+    err.print(f"{about}{result.total:,} results; showing {shown}", markup=False)
     _print_hits(result.hits, format, "no papers found")
 
 

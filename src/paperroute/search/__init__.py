@@ -8,12 +8,13 @@ internal to the package.
 from .embedder import Embedder
 from .keyword import MARK_END, MARK_START, KeywordHit
 from .query import Query, Term, parse_query, split_words
-from .service import MAX_SEARCH_LIMIT, Mode, Searcher, SearchResult, SimilarResult
+from .service import MAX_SEARCH_LIMIT, MAX_WINDOW, Mode, Searcher, SearchResult, SimilarResult
 
 __all__ = [
     "MARK_END",
     "MARK_START",
     "MAX_SEARCH_LIMIT",
+    "MAX_WINDOW",
     "Embedder",
     "KeywordHit",
     "Mode",

@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, bindparam, text
 from ..store.types import as_date
 from ._index import VectorIndex
 from ._terms import load_bags, term_counts, tfidf_cosines, useful
-from .fusion import fuse_weighted
+from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
     MARK_START,
@@ -31,8 +32,8 @@ from .keyword import (
     KeywordHit,
     _filters,
     _fts5_term,
-    add_snippets,
     keyword_search,
+    matching,
 )
 from .query import Query, split_words
 
@@ -43,6 +44,18 @@ I64 = npt.NDArray[np.int64]
 CANDIDATES = 40
 OVERFETCH = 10
 SNIPPET_CHARS = 240
+# The cosine (all-MiniLM-L6-v2) a paper must reach to be shown beside keyword matches
+# without the query's words, or at all when no paper has them. On the demo data
+# (benchmarks/semantic_floor.py) 0.5% of random letter strings' nearest papers reach 0.40;
+# real two-word title queries' reach 0.47 at the median, and the quarter under 0.40 find
+# their papers by their words. Under it a search says "no close matches", not noise.
+SEMANTIC_FLOOR = 0.40
+# Neighbours over which the papers close in meaning are counted (the semantic part of a
+# total): a fixed window, so that the total does not move from page to page.
+SEMANTIC_WINDOW = 200
+# Keyword matches past which the close papers are not checked against them (the total is
+# then the keyword matches alone, marked "about").
+MATCHING_MAX = 5_000
 # Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
 # words in more than SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say
 # little, and each costs BM25 over every paper that has it.
@@ -172,30 +185,68 @@ def hidden_among(connection: Connection, pks: Sequence[int]) -> set[int]:
     return {int(row[0]) for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Fused:
+    """A hybrid ranking: every candidate fused, best first; the keyword hits among them
+    (no snippets yet); how many candidates share no word with the query but are close in
+    meaning, and whether those were all the close ones (the candidates ran out or fell
+    under the floor before the end)."""
+
+    ranked: list[tuple[int, float]]
+    keyword: dict[int, KeywordHit]
+    close_only: int
+    close_exact: bool
+
+
+def hybrid_candidates(wanted: int) -> int:
+    """Candidates a side for the first ``wanted`` hybrid results."""
+    return max(wanted * 2, CANDIDATES)
+
+
 def hybrid_ranking(
     connection: Connection,
     index: VectorIndex,
     vector: F32,
     query: Query,
-    limit: int,
+    wanted: int,
     weight: float,
-) -> tuple[list[tuple[int, float]], dict[int, KeywordHit]]:
-    """Keyword and semantic candidates fused by a weighted sum of normalised scores.
-    Keyword hits missing from the semantic candidates get their exact cosine."""
-    k = max(limit * 2, CANDIDATES)
-    keyword_hits = keyword_ranking(connection, query, k, snippets=False)
-    semantic = dict(semantic_ranking(connection, index, vector, query, k))
-    missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
-    if missing and semantic:
-        floor = min(semantic.values())
-        for pk, score in index.scores(vector, missing).items():
-            semantic[pk] = max(score, floor)
+    floor: float = SEMANTIC_FLOOR,
+    keyword_hits: list[KeywordHit] | None = None,
+    keyword_total: int = 0,
+) -> Fused:
+    """Keyword and semantic candidates (enough for the first ``wanted`` results) fused by a
+    weighted sum: keyword scores as a share of the best one, cosines min-max scaled.
+    Keyword hits missing from the semantic candidates get their exact cosine; semantic
+    candidates without the query's words must reach ``floor``. ``keyword_hits``: the
+    keyword side's candidates when the caller ranked them already (hybrid_candidates)."""
+    k = hybrid_candidates(wanted)
+    if keyword_hits is None:
+        keyword_hits = keyword_ranking(connection, query, k, snippets=False)
     keyword = {hit.pk: hit.score for hit in keyword_hits}
-    fused = fuse_weighted(keyword, semantic, weight)[:limit]
-    # Snippets for the keyword hits that made it (computed for those rows only).
-    by_pk = {hit.pk: hit for hit in keyword_hits}
-    shown = add_snippets(connection, query, [by_pk[pk] for pk, _ in fused if pk in by_pk])
-    return fused, {hit.pk: hit for hit in shown}
+    # The close papers are counted over a fixed window: the total stays put from page to page.
+    window = semantic_ranking(connection, index, vector, query, max(k, SEMANTIC_WINDOW))
+    nearest = window[:k]
+    semantic = {pk: s for pk, s in nearest if pk in keyword or s >= floor}
+    close = [pk for pk, s in window[:SEMANTIC_WINDOW] if s >= floor and pk not in keyword]
+    if close and keyword_total > len(keyword):
+        # Some matches are not among the keyword candidates: ask which close ones match
+        # (reading the matches' posting lists: not for a very common word's).
+        if keyword_total > MATCHING_MAX:
+            close = []
+        else:
+            close = [pk for pk in close if pk not in matching(connection, query, close)]
+    close_only = len(close)
+    missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
+    if missing and nearest:
+        lowest = min(score for _, score in nearest)
+        for pk, score in index.scores(vector, missing).items():
+            semantic[pk] = max(score, lowest)
+    fused = fuse_weighted(keyword, semantic, weight, keyword_scale=scale_to_best)
+    counted = window[:SEMANTIC_WINDOW]
+    exact = keyword_total <= MATCHING_MAX and (
+        len(counted) < SEMANTIC_WINDOW or counted[-1][1] < floor
+    )
+    return Fused(fused, {hit.pk: hit for hit in keyword_hits}, close_only, exact)
 
 
 def similar_keyword(

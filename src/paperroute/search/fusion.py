@@ -8,9 +8,10 @@ evaluation (benchmarks/search_quality.py), which measured the weighted sum bette
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 RRF_K = 60
+Scale = Callable[[Mapping[int, float]], dict[int, float]]
 
 
 def normalise(scores: Mapping[int, float]) -> dict[int, float]:
@@ -23,12 +24,28 @@ def normalise(scores: Mapping[int, float]) -> dict[int, float]:
     return {key: (value - low) / (high - low) for key, value in scores.items()}
 
 
+def scale_to_best(scores: Mapping[int, float]) -> dict[int, float]:
+    """Each score as a share of the best (BM25 and ts_rank scores are positive): unlike
+    min-max scaling, the weakest keyword hit keeps what it earned instead of 0, which let
+    any semantic neighbour outrank an exact match. Without a positive score: normalise."""
+    if not scores:
+        return {}
+    best = max(scores.values())
+    if best <= 1e-12:
+        return normalise(scores)
+    return {key: max(0.0, value) / best for key, value in scores.items()}
+
+
 def fuse_weighted(
-    keyword: Mapping[int, float], semantic: Mapping[int, float], weight: float
+    keyword: Mapping[int, float],
+    semantic: Mapping[int, float],
+    weight: float,
+    *,
+    keyword_scale: Scale = normalise,
 ) -> list[tuple[int, float]]:
-    """Papers by ``weight * norm(semantic) + (1 - weight) * norm(keyword)``, best first
+    """Papers by ``weight * norm(semantic) + (1 - weight) * scale(keyword)``, best first
     (ties: the better semantic score, then the smaller key)."""
-    kw, sem = normalise(keyword), normalise(semantic)
+    kw, sem = keyword_scale(keyword), normalise(semantic)
     fused = {
         key: weight * sem.get(key, 0.0) + (1.0 - weight) * kw.get(key, 0.0)
         for key in kw.keys() | sem.keys()

@@ -164,6 +164,8 @@ def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.p
 _COLUMNS = "p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url"
 
 
+# Matches counted at most (keyword_total): as deep as results can be paged.
+TOTAL_CAP = 10_000
 # Queries of up to this many plain words (no phrase, no prefix) are ranked in tiers.
 TIERED_MAX_WORDS = 6
 # Title-tier papers read to find those with every word in the title as typed.
@@ -283,6 +285,65 @@ def _keyword_search(
         f"WHERE {' AND '.join(where)} ORDER BY p.announced_on DESC, p.pk DESC LIMIT :limit"
     )
     return _run(connection, sql, params)
+
+
+def keyword_total(connection: Connection, query: Query, cap: int = TOTAL_CAP) -> int:
+    """How many papers match ``query`` (every positive term, none excluded, its filters;
+    hidden papers left out), counted up to ``cap`` + 1: a count past ``cap`` means "more"
+    (a common word's count would read its whole posting list). A query with filters only
+    counts the papers that pass them; an empty one, none."""
+    dialect = connection.dialect.name
+    params: dict[str, Any] = {"cap": cap + 1}
+    match = fts5_match(query) if dialect == "sqlite" else None
+    key = "p.pk" if match is None else "+papers_fts.rowid"
+    where = _filters(query, params, dialect, key=key)
+    hidden = f"{key} NOT IN (SELECT paper_pk FROM hidden_papers)"
+    if match is not None:
+        params["match"] = match
+        source = "papers_fts"
+        if query.has_code or query.after is not None or query.before is not None:
+            source += " JOIN papers p ON p.pk = papers_fts.rowid"
+        sql = (
+            f"SELECT 1 FROM {source} "
+            f"WHERE {' AND '.join(['papers_fts MATCH :match', *where, hidden])}"
+        )
+    elif dialect != "sqlite" and (tsquery := _tsquery(query, params)) is not None:
+        sql = (
+            f"SELECT 1 FROM papers p, (SELECT {tsquery} AS q) q "
+            f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where, hidden])}"
+        )
+    elif where:
+        sql = f"SELECT 1 FROM papers p WHERE {' AND '.join([*where, hidden])}"
+    else:
+        return 0
+    statement = text(f"SELECT count(*) FROM ({sql} LIMIT :cap) counted")
+    if "categories" in params:
+        statement = statement.bindparams(bindparam("categories", expanding=True))
+    return int(connection.execute(statement, params).scalar() or 0)
+
+
+def matching(connection: Connection, query: Query, pks: list[int]) -> set[int]:
+    """The pks among ``pks`` whose paper matches the query's words (filters not applied)."""
+    if not pks:
+        return set()
+    params: dict[str, Any] = {"pks": pks}
+    if connection.dialect.name == "sqlite":
+        match = fts5_match(query)
+        if match is None:
+            return set()
+        params["match"] = match
+        # (+rowid: tested against the match set, not handed to FTS5 once per pk.)
+        sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match AND +rowid IN :pks"
+    else:
+        tsquery = _tsquery(query, params)
+        if tsquery is None:
+            return set()
+        sql = (
+            f"SELECT p.pk FROM papers p, (SELECT {tsquery} AS q) q "
+            "WHERE p.pk IN :pks AND p.search_vector @@ q.q"
+        )
+    statement = text(sql).bindparams(bindparam("pks", expanding=True))
+    return {int(row[0]) for row in connection.execute(statement, params)}
 
 
 def title_match(query: Query) -> str:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
@@ -21,13 +22,19 @@ from ..errors import ConfigError, NotFound
 from ..model import Paper
 from ..store import queries
 from ..store.session import Database, resumable_write_error, storage_error
+from . import _spelling, _suggest
 from ._demo_vectors import import_demo_vectors
 from ._index import VectorIndex, default_index_folder
+from ._named import first, named_pks
 from ._semantic import (
+    SEMANTIC_FLOOR,
+    SEMANTIC_WINDOW,
     hidden_among,
+    hybrid_candidates,
     hybrid_ranking,
     keyword_ranking,
     load_hits,
+    passing,
     semantic_ranking,
     semantic_text,
     similar_ranking,
@@ -35,11 +42,14 @@ from ._semantic import (
 from ._terms import store_missing_bags
 from ._vectors import embed_pending
 from .embedder import MODEL_NAME, Embedder, load_embedder
-from .keyword import FrequencyCache, KeywordHit
+from .keyword import TOTAL_CAP, FrequencyCache, KeywordHit, add_snippets, keyword_total
 from .query import Query, parse_query
 
 F32 = npt.NDArray[np.float32]
 MAX_SEARCH_LIMIT = 200
+# How deep results can be paged (as search engines cap their windows): deeper pages rank
+# every match before them.
+MAX_WINDOW = TOTAL_CAP
 _QUERY_CACHE = 256
 
 
@@ -51,10 +61,19 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
+    """One page of results. ``total``: the keyword matches (exact) plus, in the semantic
+    and hybrid modes, the papers close in meaning among the candidates (``total_exact``
+    false when more may lie beyond them: "about"). ``suggestion``: the corrected query the
+    results are for, when the query as typed matched nothing ("did you mean")."""
+
     query: Query
     hits: tuple[KeywordHit, ...]
     notices: tuple[str, ...]
     mode: Mode = Mode.keyword  # the mode that produced the hits (hybrid may fall back)
+    total: int = 0
+    total_exact: bool = True
+    offset: int = 0
+    suggestion: str | None = None
 
 
 def model_name(config_value: str) -> str:
@@ -65,11 +84,27 @@ def model_name(config_value: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Names:
+    """Search-box suggestions besides papers: (author name, papers), (category, papers)."""
+
+    authors: tuple[tuple[str, int], ...]
+    categories: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SimilarResult:
     paper: Paper
     pk: int
     hits: tuple[KeywordHit, ...]
     notices: tuple[str, ...]
+
+
+def _beyond(named: list[int], matches: Mapping[int, object], total: int) -> int:
+    """Named papers that are not keyword matches (a paper named by its id), known when
+    every one of the ``total`` matches was read: they add to the total."""
+    if len(matches) < total:
+        return 0
+    return sum(1 for pk in named if pk not in matches)
 
 
 class Searcher:
@@ -85,9 +120,13 @@ class Searcher:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, F32] = OrderedDict()
         self.frequencies = FrequencyCache()
-        # Similar papers search the vectors on it while the keyword side runs.
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="paperroute-vectors")
+        self.vocabulary = _spelling.Vocabulary()
+        # Similar papers search the vectors, and searches embed the query, on it while
+        # the keyword side runs.
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="paperroute-vectors")
         self.model = embedder.name if embedder else model_name(config.embed_model)
+        # The floor was measured on all-MiniLM-L6-v2's cosines; another model's are unknown.
+        self.floor = SEMANTIC_FLOOR if self.model == MODEL_NAME else -1.0
         self.index = VectorIndex(
             db.engine,
             self.model,
@@ -187,18 +226,36 @@ class Searcher:
             return False
         return True
 
-    def query(self, text: str, *, mode: Mode | str = Mode.keyword, limit: int = 20) -> SearchResult:
-        """Search in ``mode`` (keyword, semantic or hybrid). Any text is a valid query: what
-        cannot be used is reported in ``notices``, never raised; hybrid falls back to keyword
-        search while no paper has a vector."""
+    def query(
+        self,
+        text: str,
+        *,
+        mode: Mode | str = Mode.keyword,
+        limit: int = 20,
+        offset: int = 0,
+        correct: bool = True,
+    ) -> SearchResult:
+        """Search in ``mode`` (keyword, semantic or hybrid): the results ``offset`` to
+        ``offset + limit`` (at most MAX_WINDOW deep) and their total. Any text is a valid
+        query: what cannot be used is reported in ``notices``, never raised; hybrid falls
+        back to keyword search while no paper has a vector. A query the keyword index
+        matches nothing of is corrected from the index's vocabulary (unless ``correct`` is
+        false) and the correction searched instead: ``suggestion`` holds it."""
         try:
-            return self._query(text, Mode(mode), limit)
+            return self._query(text, Mode(mode), limit, offset, correct)
         except SQLAlchemyError as exc:
             raise storage_error(exc) from exc
 
-    def _query(self, text: str, mode: Mode, limit: int) -> SearchResult:
+    def _vector_soon(self, wanted: str, notices: list[str]) -> Future[F32] | None:
+        """The query's vector, computed on a worker thread while the keyword side runs."""
+        if not wanted or not self._vectors_ready(notices):
+            return None
+        return self._pool.submit(self.query_vector, wanted)
+
+    def _query(self, text: str, mode: Mode, limit: int, offset: int, correct: bool) -> SearchResult:
         query = parse_query(text)
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        offset = max(0, min(offset, MAX_WINDOW - limit))
         notices = list(query.notices)
         if query.empty:
             notices.append(
@@ -206,40 +263,120 @@ class Searcher:
                 if query.terms
                 else "the query has no words to search for"
             )
-            return SearchResult(query, (), tuple(notices), mode)
-        wanted = semantic_text(query)
-        used = mode
-        vector: F32 | None = None
-        if mode is not Mode.keyword and wanted:
-            if self._vectors_ready(notices):
-                try:
-                    vector = self.query_vector(wanted)
-                except ConfigError as exc:
-                    notices.append(f"semantic search is unavailable: {exc}")
-            if vector is None:
-                if mode is Mode.semantic:
-                    return SearchResult(query, (), tuple(notices), mode)
-                notices.append("showing keyword results only")
-                used = Mode.keyword
-        elif mode is not Mode.keyword:
-            used = Mode.keyword  # filters alone: the newest papers that pass them
+            return SearchResult(query, (), tuple(notices), mode, offset=offset)
+        semantic_notices: list[str] = []
+        pending = None
+        if mode is not Mode.keyword:
+            pending = self._vector_soon(semantic_text(query), semantic_notices)
+        suggestion: str | None = None
         with self.engine.connect() as connection:
-            if used is Mode.keyword or vector is None:
-                hits = keyword_ranking(connection, query, limit)
-            elif used is Mode.semantic:
-                ranked = semantic_ranking(connection, self.index, vector, query, limit)
-                hits = load_hits(connection, ranked)
-            else:
-                fused, known = hybrid_ranking(
-                    connection,
-                    self.index,
-                    vector,
-                    query,
-                    limit,
-                    self.config.hybrid_semantic_weight,
-                )
-                hits = load_hits(connection, fused, known)
-        return SearchResult(query, tuple(hits), tuple(notices), used)
+            total = keyword_total(connection, query) if query.positive else 0
+            if total == 0 and correct and query.positive:
+                fixed = _spelling.correct(connection, self.vocabulary, query, text)
+                fixed_query = parse_query(fixed) if fixed else None
+                if fixed_query is not None and keyword_total(connection, fixed_query):
+                    suggestion, query = fixed, fixed_query
+                    total = keyword_total(connection, query)
+                    if pending is not None:
+                        pending.cancel()
+                        semantic_notices = []
+                        pending = self._vector_soon(semantic_text(query), semantic_notices)
+            elif not query.positive:
+                total = keyword_total(connection, query)  # filters alone
+            early: list[KeywordHit] | None = None
+            if mode is Mode.hybrid and pending is not None and query.positive:
+                # The keyword side runs while the worker embeds the query.
+                wanted = hybrid_candidates(offset + limit)
+                early = keyword_ranking(connection, query, wanted, snippets=False)
+            vector = self._vector(pending, semantic_notices)
+            notices.extend(semantic_notices)
+            if mode is Mode.semantic and vector is None and query.positive:
+                return SearchResult(query, (), tuple(notices), mode, offset=offset)
+            typed = suggestion or text
+            found = self._ranked(
+                connection, query, typed, mode, vector, limit, offset, total, early
+            )
+        used, hits, total, exact = found
+        if total > TOTAL_CAP:  # counted no further: "more than"
+            total, exact = TOTAL_CAP, False
+        if mode is not Mode.keyword and used is Mode.keyword and query.positive:
+            notices.append("showing keyword results only")
+        if not hits and total == 0 and query.positive and used is not Mode.keyword:
+            notices.append("no close matches: no paper has these words or is close in meaning")
+        return SearchResult(
+            query, tuple(hits), tuple(notices), used, total, exact, offset, suggestion
+        )
+
+    def _vector(self, pending: Future[F32] | None, notices: list[str]) -> F32 | None:
+        if pending is None:
+            return None
+        try:
+            return pending.result()
+        except ConfigError as exc:
+            notices.append(f"semantic search is unavailable: {exc}")
+            return None
+
+    def _ranked(
+        self,
+        connection: Connection,
+        query: Query,
+        typed: str,
+        mode: Mode,
+        vector: F32 | None,
+        limit: int,
+        offset: int,
+        total: int,
+        early: list[KeywordHit] | None = None,
+    ) -> tuple[Mode, list[KeywordHit], int, bool]:
+        """(the mode used, the page's hits, the total, whether it is exact)."""
+        wanted = offset + limit
+        if mode is Mode.semantic and vector is not None and query.positive:
+            window = max(wanted + 1, SEMANTIC_WINDOW)
+            nearest = semantic_ranking(connection, self.index, vector, query, window)
+            # Words the index holds make a real query (its nearest papers may sit under
+            # the floor: a quarter of two-word title queries'); none, likely gibberish.
+            floor = self.floor if total == 0 else -1.0
+            close = [(pk, score) for pk, score in nearest if score >= floor]
+            counted = sum(1 for _, score in nearest[:SEMANTIC_WINDOW] if score >= floor)
+            exact = counted < min(len(nearest), SEMANTIC_WINDOW) or len(nearest) < window
+            page = close[offset:wanted]
+            return mode, load_hits(connection, page), counted, exact
+        if mode is Mode.keyword or vector is None or not query.positive:
+            ranked = keyword_ranking(connection, query, wanted, snippets=False)
+            named = self._named(connection, query, typed, ranked)
+            by_pk = {hit.pk: hit for hit in ranked}
+            order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]
+            hits = add_snippets(connection, query, load_hits(connection, order, by_pk))
+            return Mode.keyword, hits, total + _beyond(named, by_pk, total), True
+        weight = self.config.hybrid_semantic_weight
+        fused = hybrid_ranking(
+            connection, self.index, vector, query, wanted, weight, self.floor, early, total
+        )
+        named = self._named(connection, query, typed, list(fused.keyword.values()))
+        order = first(fused.ranked, named)[offset:wanted]
+        shown = add_snippets(
+            connection, query, [fused.keyword[pk] for pk, _ in order if pk in fused.keyword]
+        )
+        hits = load_hits(connection, order, {hit.pk: hit for hit in shown})
+        extra = _beyond(named, fused.keyword, total) + fused.close_only
+        return mode, hits, total + extra, fused.close_exact
+
+    def _named(
+        self, connection: Connection, query: Query, typed: str, hits: list[KeywordHit]
+    ) -> list[int]:
+        named = named_pks(connection, query, typed, hits)
+        if not named:
+            return []
+        keep = passing(connection, query, named)
+        return [pk for pk in named if pk in keep]
+
+    def suggest_names(self, typed: str, *, limit: int = 3) -> Names:
+        """Authors and categories whose names start with ``typed``, for the search box."""
+        with self._db.read() as connection:
+            return Names(
+                tuple(_suggest.authors(connection, typed, limit)),
+                tuple(_suggest.categories(connection, typed, limit)),
+            )
 
     def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
         """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours

@@ -17,8 +17,17 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from ..hub import SearchResult
+from ..ids import try_arxiv_id
 from ..reading import Card
-from ..search import MARK_END, MARK_START, MAX_SEARCH_LIMIT, KeywordHit, Mode, parse_query
+from ..search import (
+    MARK_END,
+    MARK_START,
+    MAX_SEARCH_LIMIT,
+    MAX_WINDOW,
+    KeywordHit,
+    Mode,
+    parse_query,
+)
 from .api import card_json
 from .deps import get_hub, render
 from .feeds import card_entries
@@ -31,6 +40,7 @@ _EMPTY = parse_query("")  # frozen: the query of a similar-papers result
 
 PAGE_LIMIT = 30
 SUGGEST_LIMIT = 6
+SUGGEST_NAMES = 3  # authors, and categories, besides the papers
 FEED_LIMIT = 50
 SIMILAR_ON_PAGE = 6
 MAX_FIELD = 300
@@ -42,6 +52,9 @@ Text = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="results to return")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_WINDOW, description="results to skip (the next page's offset)")
+]
 
 
 def highlight(snippet: str) -> Markup:
@@ -98,8 +111,25 @@ def _cards(request: Request, result: SearchResult) -> list[_ResultCard]:
     return [_ResultCard(card, hits[card.pk]) for card in cards]
 
 
-def _search(request: Request, text: str, mode: Mode, limit: int) -> SearchResult:
-    return get_hub(request).search.query(text, mode=mode, limit=limit)
+def _search(
+    request: Request,
+    text: str,
+    mode: Mode,
+    limit: int,
+    offset: int = 0,
+    correct: bool = True,
+) -> SearchResult:
+    return get_hub(request).search.query(
+        text, mode=mode, limit=limit, offset=offset, correct=correct
+    )
+
+
+def total_text(result: SearchResult) -> str:
+    """ "1 result", "334 results", "about 120 results"."""
+    words = f"{result.total:,} result{'' if result.total == 1 else 's'}"
+    if result.total_exact:
+        return words
+    return f"more than {words}" if result.total >= MAX_WINDOW else f"about {words}"
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
@@ -112,9 +142,13 @@ async def search_page(
     after: str = "",
     before: str = "",
     code: str = "",
+    page: str = "1",
+    spell: str = "",
 ) -> Response:
     notices: list[str] = []
     chosen = _mode(mode, notices)
+    number = int(page) if page.isdigit() and 0 < len(page) <= 6 else 1
+    number = max(1, min(number, MAX_WINDOW // PAGE_LIMIT))
     given = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
     q, fields = printable(q), {name: printable(value) for name, value in given.items()}
     text = _compose(q, fields)
@@ -128,35 +162,58 @@ async def search_page(
         "notices": notices,
         "searched": bool(text.strip()),
         "used_mode": chosen.value,
+        "page": number,
+        "last_page": 1,
+        "total_text": "",
+        "suggestion": None,
     }
     if text.strip():
 
         def work() -> tuple[SearchResult, list[_ResultCard]]:
-            result = _search(request, text, chosen, PAGE_LIMIT)
+            offset = (number - 1) * PAGE_LIMIT
+            result = _search(request, text, chosen, PAGE_LIMIT, offset, correct=spell != "0")
             return result, _cards(request, result)
 
         result, cards = await run_in_threadpool(work)
-        context.update(cards=cards, used_mode=result.mode.value)
+        pages = max(1, -(-min(result.total, MAX_WINDOW) // PAGE_LIMIT))
+        if cards:  # an estimate ("about") can fall short of the pages that hold results
+            pages = max(pages, number)
+        context.update(
+            cards=cards,
+            used_mode=result.mode.value,
+            last_page=pages,
+            total_text=total_text(result),
+            suggestion=result.suggestion,
+            first_rank=result.offset + 1,
+        )
         notices.extend(result.notices)
     return render(request, "search/results.html", context)
 
 
 @router.get("/search/suggest", response_class=HTMLResponse, include_in_schema=False)
 async def suggest(request: Request, q: str = "") -> Response:
-    """Results as you type: a few titles for the header's search box (htmx fragment)."""
+    """Results as you type for the header's search box (htmx fragment): authors and
+    categories whose names start with the text, and a few papers (a listbox that
+    static/js/suggest.js drives with the keyboard)."""
     q = printable(q)
     text = q.strip()
     if len(text) < 2:
         return HTMLResponse("")
-    if text[-1].isalnum() and ":" not in text.split()[-1]:
-        text += "*"  # the word being typed is a prefix
+    if text[-1].isalnum() and ":" not in text.split()[-1] and try_arxiv_id(text) is None:
+        text += "*"  # the word being typed is a prefix (an arXiv id names its paper)
 
-    def work() -> list[_ResultCard]:
-        result = _search(request, text, Mode.hybrid, SUGGEST_LIMIT)
-        return _cards(request, result)
+    def work() -> dict[str, Any]:
+        hub = get_hub(request)
+        names = hub.search.suggest_names(q.strip(), limit=SUGGEST_NAMES)
+        result = _search(request, text, Mode.hybrid, SUGGEST_LIMIT, correct=False)
+        return {
+            "cards": _cards(request, result),
+            "authors": names.authors,
+            "categories": names.categories,
+            "query": q,
+        }
 
-    cards = await run_in_threadpool(work)
-    return render(request, "search/suggest.html", {"cards": cards, "query": q})
+    return render(request, "search/suggest.html", await run_in_threadpool(work))
 
 
 @router.get("/search/feed", include_in_schema=False)
@@ -190,9 +247,17 @@ SearchMode = Annotated[
 
 @router.get("/api/v1/search", tags=["search"])
 async def api_search(
-    request: Request, q: Text = "", mode: SearchMode = "hybrid", limit: Limit = 20
+    request: Request,
+    q: Text = "",
+    mode: SearchMode = "hybrid",
+    limit: Limit = 20,
+    offset: Offset = 0,
+    spell: Annotated[bool, Query(description="correct a query that matches nothing")] = True,
 ) -> Response:
-    """Search papers (keyword, semantic or hybrid). Notices say what in the query was not
+    """Search papers (keyword, semantic or hybrid), a page at a time: ``total`` counts the
+    matches (``total_exact`` false: an estimate), ``next_offset`` asks for the next page
+    (null on the last). A query that matches nothing is corrected from the index's words:
+    ``suggestion`` is the query the items are for. Notices say what in the query was not
     used; an empty query gives no items and a notice."""
     try:
         chosen = Mode(mode.strip().lower())
@@ -202,12 +267,20 @@ async def api_search(
         )
 
     def work() -> dict[str, Any]:
-        result = _search(request, q, chosen, limit)
+        result = _search(request, q, chosen, limit, offset, correct=spell)
+        items = [_item(card) for card in _cards(request, result)]
+        end = result.offset + len(result.hits)
+        more = end < min(result.total, MAX_WINDOW) and len(result.hits) == limit
         return {
             "query": q,
             "mode": result.mode.value,
+            "total": result.total,
+            "total_exact": result.total_exact,
+            "offset": result.offset,
+            "next_offset": end if more else None,
+            "suggestion": result.suggestion,
             "notices": list(result.notices),
-            "items": [_item(card) for card in _cards(request, result)],
+            "items": items,
         }
 
     return _json(await run_in_threadpool(work))
