@@ -38,6 +38,12 @@ def test_demo_serves_loopback_clients(demo_app: FastAPI, host: str) -> None:
         ("X-Forwarded-For", "127.0.0.1"),  # a proxy's header, whatever it says
         ("Forwarded", "for=203.0.113.9;proto=https"),
         ("X-Real-IP", "203.0.113.9"),
+        ("Via", "1.1 proxy"),
+        ("CF-Connecting-IP", "203.0.113.9"),
+        ("True-Client-IP", "203.0.113.9"),
+        ("X-Client-IP", "203.0.113.9"),
+        ("X-Forwarded-Server", "proxy.example"),
+        ("X-Original-URL", "/dev/outbox"),
         ("X-Forwarded-Host", "papers.example.org"),
         ("X-Forwarded-Proto", "https"),
     ],

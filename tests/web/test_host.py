@@ -78,6 +78,21 @@ def test_trusted_hosts_come_from_base_url_the_setting_and_loopback() -> None:
     assert host_name(b"[::1]:8000") == "::1"
     assert host_name(b"Example.org:80") == "example.org"
     assert host_name(b"example.org") == "example.org"
+    # What a URL parser reads as another host is no host at all (the outside review's cases).
+    for crafted in (
+        b"127.0.0.1:@attacker.example",
+        b"localhost:@attacker.example",
+        b"[::1]@attacker.example",
+        b"[::1]attacker.example:80",
+        b"localhost:80:80",
+        b"localhost/x",
+    ):
+        assert host_name(crafted) == "", crafted
+
+
+def test_a_crafted_host_is_refused(sqlite_demo: TestClient) -> None:
+    answer = sqlite_demo.get("/categories", headers={"Host": "127.0.0.1:@attacker.example"})
+    assert answer.status_code == 400
 
 
 def test_https_base_url_turns_on_hsts(mirrored: TestClient, sqlite_demo: TestClient) -> None:

@@ -17,13 +17,20 @@ import ipaddress
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-FORWARDING_HEADERS = (
-    b"forwarded",
-    b"x-forwarded-for",
-    b"x-forwarded-host",
-    b"x-forwarded-proto",
-    b"x-real-ip",
+# Headers a proxy, tunnel or CDN adds (any x-forwarded-* and x-original-* as well).
+FORWARDING_HEADERS = frozenset(
+    {
+        b"forwarded",
+        b"via",
+        b"x-real-ip",
+        b"x-client-ip",
+        b"x-cluster-client-ip",
+        b"cf-connecting-ip",
+        b"true-client-ip",
+        b"fastly-client-ip",
+    }
 )
+FORWARDING_PREFIXES = (b"x-forwarded-", b"x-original-")
 REFUSAL = (
     "paperroute is in demo mode, which serves this machine only (anyone who reaches it can "
     "sign in as its admin through /dev/outbox). This request {why}. Open it on this machine "
@@ -34,7 +41,8 @@ REFUSAL = (
 def refusal(scope: Scope) -> str | None:
     """Why a request may not be served in demo mode; None when it may."""
     for name, _ in scope.get("headers", ()):
-        if name.lower() in FORWARDING_HEADERS:
+        folded = name.lower()
+        if folded in FORWARDING_HEADERS or folded.startswith(FORWARDING_PREFIXES):
             return f"came through a proxy (it has a {name.decode('latin-1')} header)"
     client = scope.get("client")
     if client:

@@ -9,6 +9,7 @@ any future link from echoing an attacker's ``Host``.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,12 +51,19 @@ def trusted_hosts(config: Config) -> frozenset[str]:
     return frozenset(n for n in names if n)
 
 
+# A Host header is a name or an IPv4 address, or a bracketed IPv6 address, with an optional
+# port of digits: nothing else (``127.0.0.1:@attacker.example`` reads as attacker.example
+# to a URL parser).
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9.-]+))(?::[0-9]{1,5})?")
+
+
 def host_name(header: bytes) -> str:
-    """``Host`` without its port, lower case: ``[::1]:8000`` -> ``::1``."""
-    text = header.decode("latin-1").strip().lower()
-    if text.startswith("["):
-        return text[1:].partition("]")[0]
-    return text.rpartition(":")[0] if text.count(":") == 1 else text
+    """``Host`` without its port, lower case: ``[::1]:8000`` -> ``::1``; "" when it is not a
+    well-formed host (which no trusted name equals)."""
+    match = _HOST.fullmatch(header.decode("latin-1").strip().lower())
+    if match is None:
+        return ""
+    return match["v6"] or match["name"]
 
 
 class FrontDoor:
