@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from paperroute import Config
 from paperroute.community import Community
+from paperroute.community.service import SIGN_IN_ADDRESS_CAP
 from paperroute.errors import ConfigError
 from paperroute.web.app import create_app
 from support.community import PAPERS, csrf_of, web_sign_in
@@ -248,6 +249,46 @@ def test_sign_in_for_someone_else_does_not_lock_them_out(
         "/login", data={"email": "owner@example.org", "csrf_token": csrf_of(page.text)}
     )
     assert answer.status_code == 200
+    assert len(smtp_server.to("owner@example.org")) == sent + 1
+
+
+def test_strangers_on_many_networks_cannot_lock_out_a_browser_that_signed_in_before(
+    client: TestClient, app_config: Config, smtp_server: SmtpServer
+) -> None:
+    """The outside review: four networks spend an address's hourly cap, after which a new
+    browser gets the same answer and no link. The browser its owner signed in with before
+    keeps getting links (the pr_known cookie)."""
+    owner = TestClient(client.app, client=("203.0.113.60", 40000))
+    csrf = web_sign_in(owner, smtp_server, "owner@example.org")
+    owner.post("/logout", data={"csrf_token": csrf})
+    assert "pr_known" in owner.cookies and "owner@example.org" not in owner.cookies["pr_known"]
+    cap = app_config.login_rate_per_email * SIGN_IN_ADDRESS_CAP
+    for network in range(SIGN_IN_ADDRESS_CAP + 1):
+        stranger = TestClient(client.app, client=(f"198.51.100.{network + 1}", 40000))
+        token = csrf_of(stranger.get("/login").text)
+        for _ in range(app_config.login_rate_per_email):
+            answer = stranger.post(
+                "/login", data={"email": "owner@example.org", "csrf_token": token}
+            )
+            assert answer.status_code == 200
+    sent = len(smtp_server.to("owner@example.org"))
+    assert sent == cap  # the owner's own first link counted too
+    elsewhere = TestClient(client.app, client=("192.0.2.7", 40000))
+    page = elsewhere.get("/login")
+    elsewhere.post("/login", data={"email": "owner@example.org", "csrf_token": csrf_of(page.text)})
+    assert len(smtp_server.to("owner@example.org")) == sent  # a new browser: over the cap
+    page = owner.get("/login")
+    answer = owner.post(
+        "/login", data={"email": "OWNER@example.org", "csrf_token": csrf_of(page.text)}
+    )
+    assert answer.status_code == 200
+    smtp_server.wait_for(1)
+    assert len(smtp_server.to("owner@example.org")) == sent + 1  # the known browser: a link
+    # A cookie made for another address, or forged, changes nothing.
+    forged = TestClient(client.app, client=("192.0.2.8", 40000))
+    forged.cookies.set("pr_known", owner.cookies["pr_known"][:-2] + "xx")
+    page = forged.get("/login")
+    forged.post("/login", data={"email": "owner@example.org", "csrf_token": csrf_of(page.text)})
     assert len(smtp_server.to("owner@example.org")) == sent + 1
 
 

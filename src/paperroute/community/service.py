@@ -163,7 +163,14 @@ class Community:
                 raise Unavailable(f"this hub cannot send email: {exc}") from exc
         return self._mailer
 
-    def request_sign_in(self, email: str, client_ip: str, next_path: str = "") -> str:
+    def request_sign_in(
+        self,
+        email: str,
+        client_ip: str,
+        next_path: str = "",
+        *,
+        known_browser: Callable[[str], bool] | None = None,
+    ) -> str:
         """Mail a single-use sign-in link; returns the normalised address. Raises
         InvalidInput, RateLimited (too many requests from ``client_ip``: flood protection)
         or Unavailable (mail failed).
@@ -172,7 +179,9 @@ class Community:
         account, nor past ``login_rate_per_email`` links per hour to one address from one
         client IP, nor past ``SIGN_IN_ADDRESS_CAP`` times that from all of them (a mail
         bomb). So a stranger asking for links to someone's address spends their own
-        network's quota, not the owner's, and learns nothing."""
+        network's quota, not the owner's, and learns nothing. The address-wide cap does not
+        apply where ``known_browser(address)`` says this browser signed in with the address
+        before: strangers spending it from many networks cannot lock its owner out there."""
         with self._db.read() as connection:
             address = self._address(connection, email)
         mailer = self.mailer()
@@ -193,14 +202,18 @@ class Community:
                 connection, f"login-ip-email:{client_ip}:{address}",
                 limit=per_email, window=HOUR, now=stamp,
             )  # fmt: skip
-            to_address = from_here and ratelimit.within(
-                connection, f"login-email:{address}",
-                limit=per_email * SIGN_IN_ADDRESS_CAP, window=HOUR, now=stamp,
+            trusted = known_browser is not None and known_browser(address)
+            to_address = from_here and (
+                trusted
+                or ratelimit.within(
+                    connection, f"login-email:{address}",
+                    limit=per_email * SIGN_IN_ADDRESS_CAP, window=HOUR, now=stamp,
+                )
             )  # fmt: skip
             existing = accounts.user_by_email(connection, address)
             if not to_address or (existing is not None and existing.banned):
                 why = "suspended" if to_address else "over the hourly limit"
-                log.info("no sign-in link for %s from %s: %s", address, client_ip, why)
+                log.warning("no sign-in link for %s from %s: %s", address, client_ip, why)
                 return address
             token = accounts.issue_login_token(
                 connection, address, now, self.config.login_link_minutes

@@ -51,12 +51,16 @@ def login_page(request: Request, next: str | None = None) -> Response:
 def login_request(
     request: Request,
     community: CommunityDep,
+    sessions: Annotated[Sessions, Depends(get_sessions)],
     email: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=1000)] = "/me",
 ) -> Response:
     target = safe_next(next)
     address = community.request_sign_in(
-        email, client_ip(request), "" if target == "/me" else target
+        email,
+        client_ip(request),
+        "" if target == "/me" else target,
+        known_browser=sessions.known_browser(request),
     )
     context = {"email": address, "next": target, "outbox": _outbox_on(request)}
     return render(request, "community/login_sent.html", context)

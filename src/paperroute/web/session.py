@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -37,6 +38,10 @@ from ..site.signing import derive_key, mac_with_key, sign, unsign
 from . import problems
 
 SESSION_COOKIE = "pr_session"
+# Set on sign-in: this browser has signed in with an address (a keyed hash of it, no
+# address in clear). Sign-in requests for that address from it skip the address-wide cap.
+KNOWN_COOKIE = "pr_known"
+KNOWN_DAYS = 365
 CSRF_COOKIE = "pr_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
@@ -54,6 +59,7 @@ class Sessions:
         self.community = community
         self.secret = secret
         self._csrf_key = derive_key(secret, "csrf")
+        self._known_key = derive_key(secret, "known-browser")
         self.max_age = config.session_days * 86400
         self.secure = config.base_url.lower().startswith("https://")
 
@@ -83,6 +89,20 @@ class Sessions:
         nonce = self.community.open_session(user)
         token = sign(self.secret, "session", f"{user.pk}:{nonce}")
         response.headers.append("set-cookie", self._cookie(SESSION_COOKIE, token, self.max_age))
+        known = sign(self.secret, "known", self._address_tag(user.email))
+        response.headers.append("set-cookie", self._cookie(KNOWN_COOKIE, known, KNOWN_DAYS * 86400))
+
+    def _address_tag(self, address: str) -> str:
+        return mac_with_key(self._known_key, address)
+
+    def known_browser(self, request: Request) -> Callable[[str], bool]:
+        """Whether this browser signed in before with a given (normalised) address."""
+        cookie = request.cookies.get(KNOWN_COOKIE, "")
+        tag = unsign(self.secret, "known", cookie, max_age=KNOWN_DAYS * 86400) if cookie else None
+        return lambda address: (
+            tag is not None
+            and hmac.compare_digest(tag.encode(), self._address_tag(address).encode())
+        )
 
     def sign_out(self, request: Request, response: Response) -> None:
         """End the session on the server too: its cookie, if copied, no longer works."""
