@@ -18,6 +18,7 @@ from paperroute.web.tex import tex_html
         ("key--value --- and", "key\u2013value \u2014 and"),
         ("``x,'' he said", "\u201cx,\u201d he said"),
         ("Fig.~3", "Fig.\u00a03"),
+        (r"3 vs.\ 4", "3 vs. 4"),
         (r"\emph{a \textbf{b}} c", "<em>a <strong>b</strong></em> c"),
     ],
 )

@@ -44,6 +44,7 @@ _TOKEN = re.compile(
     r"|(?P<dash>---?)"
     r"|(?P<quote>``|'')"
     r"|(?P<tilde>~)"
+    r"|\\(?P<space> )"  # "vs.\ " (a control space)
 )
 _DEPTH = 20  # nested macros deeper than this stay as text
 
@@ -95,6 +96,8 @@ def _text(text: str, depth: int) -> str:
             out.append("\u2014" if match.group("dash") == "---" else "\u2013")
         elif match.group("quote") is not None:
             out.append("\u201c" if match.group("quote") == "``" else "\u201d")
+        elif match.group("space") is not None:
+            out.append(" ")
         else:
             out.append("\u00a0")
     out.append(str(escape(text[pos:])))
