@@ -15,6 +15,8 @@ PAGES = [
     "/trending",
     "/trending?window=all",
     "/papers/2607.17715",  # math in the title: KaTeX
+    "/papers/2608.10720",  # machine-written keywords, the cite box, copy buttons
+    "/papers/2607.13027",  # TeX text macros in the abstract
     "/categories",
     "/categories/cs.LG",
     "/authors/Yann%20LeCun",

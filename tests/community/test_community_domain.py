@@ -367,7 +367,7 @@ def test_pathological_markdown_renders(community: Community, markdown: str) -> N
 
 
 def test_comments_are_rate_limited(community: Community) -> None:
-    from paperroute.community.service import COMMENTS_PER_HOUR
+    from paperroute.community._comment_cases import COMMENTS_PER_HOUR
 
     reader = community.ensure_user("chatty@example.org")
     for n in range(COMMENTS_PER_HOUR):

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, UniqueConstraint, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from paperroute import Config, StorageError, open_hub
 from paperroute.sources.common import build_record
@@ -124,7 +125,7 @@ def test_migrate_brings_an_empty_database_to_head(engine: Engine) -> None:
     assert tables(engine) == set()
     assert current_revision(engine) is None
     migrate(engine)
-    assert current_revision(engine) == head_revision() == "0007"
+    assert current_revision(engine) == head_revision() == "0008"
     assert tables(engine) == TABLES | {"alembic_version"}
 
 
@@ -137,7 +138,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     assert schema_of(engine) == before
     with engine.connect() as connection:
         again = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0007",)]
+    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0008",)]
 
 
 def test_reopening_keeps_the_data(database_url: str) -> None:
@@ -203,7 +204,7 @@ def test_0007_indexes_the_message_ids_of_an_existing_send_log(engine: Engine) ->
             {"now": now},
         )
     migrate(engine)
-    assert current_revision(engine) == "0007"
+    assert current_revision(engine) == head_revision()
     assert "ix_digest_sends_message_id" in {
         i["name"] for i in inspect(engine).get_indexes("digest_sends")
     }
@@ -216,6 +217,53 @@ def test_0007_indexes_the_message_ids_of_an_existing_send_log(engine: Engine) ->
             == "sent"
         )
     assert schema_of(engine) == expected_schema()
+
+
+def test_0008_adds_comment_edits_and_reports_keeping_comments(engine: Engine) -> None:
+    """From 0007 (a comment already there) to 0008: the comment kept, not marked edited, a
+    report can be stored once per reader; and back."""
+    migrate(engine)
+    downgrade(engine, "0007")
+    assert "comment_reports" not in inspect(engine).get_table_names()
+    now = "2026-12-01 09:00:00+00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
+                "created_at, modified_at) VALUES ('2601.00001', 1, 'T', '', '', '', :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO users (email, display_name, is_admin, created_at) "
+                "VALUES ('a@example.org', 'a', false, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO comments (paper_pk, user_pk, body, body_html, created_at) "
+                "SELECT p.pk, u.pk, 'hi', '<p>hi</p>', :now FROM papers p, users u"
+            ),
+            {"now": now},
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision() == "0008"
+    with engine.begin() as connection:
+        row = connection.execute(text("SELECT pk, body, edited_at FROM comments")).one()
+        assert (row.body, row.edited_at) == ("hi", None)
+        insert_report = text(
+            "INSERT INTO comment_reports (comment_pk, user_pk, reason, created_at) "
+            "SELECT :c, pk, 'spam', :now FROM users"
+        )
+        connection.execute(insert_report, {"c": row.pk, "now": now})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert_report, {"c": row.pk, "now": now})
+    assert schema_of(engine) == expected_schema()
+    downgrade(engine, "0007")
+    assert "comment_reports" not in inspect(engine).get_table_names()
+    assert "edited_at" not in {c["name"] for c in inspect(engine).get_columns("comments")}
 
 
 def test_the_migrated_schema_matches_schema_py(engine: Engine) -> None:

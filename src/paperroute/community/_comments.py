@@ -3,46 +3,89 @@ what a page inserts as HTML can never carry a script, an event handler or a java
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
-from sqlalchemy import Connection, Select, insert, select, update
+from markdown_it.rules_inline import StateInline
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from ..errors import InvalidInput, NotFound
 from ..store.schema import papers
-from ..store.schema_community import comments, users
+from ..store.schema_community import comment_reports, comments, users
 from ._text import clean_text
-from .errors import TooLarge
+from .errors import Forbidden, TooLarge
 from .model import Comment
 
 MAX_COMMENT = 10_000  # characters of Markdown
+MAX_REPORT_REASON = 500
 
 _TAGS = {
     "a", "p", "br", "hr", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
     "h1", "h2", "h3", "h4", "h5", "h6", "del", "s", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
-_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
+_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+# A table column's alignment as a class, not a style attribute: the site's CSP refuses
+# inline styles (community.css styles the classes).
+_ALIGN = re.compile(r' style="text-align:(left|center|right)"')
+_ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
+
+
+_MATH_OPENERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
+
+
+def _math(state: StateInline, silent: bool) -> bool:
+    """Keep a formula (``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]``) as literal text,
+    delimiters and backslashes included, so Markdown's escapes and emphasis cannot spoil it
+    and KaTeX in the browser (or any client of the API's body_html) finds it intact."""
+    src, start = state.src, state.pos
+    for left, right in _MATH_OPENERS:
+        if not src.startswith(left, start):
+            continue
+        end = start + len(left)
+        while True:
+            end = src.find(right, end)
+            if end < 0:
+                return False
+            if left != "$":
+                break
+            # \$ inside inline math does not close it, nor does a "$" before a digit
+            # (Pandoc's rule: "$5 and $6" is money).
+            if src[end - 1] != "\\" and not src[end + 1 : end + 2].isdigit():
+                break
+            end += 1
+        inner = src[start + len(left) : end]
+        if not inner.strip() or (left == "$" and (inner[0].isspace() or inner[-1].isspace())):
+            return False  # "$5 and $6" is money, not math
+        if not silent:
+            token = state.push("text", "", 0)
+            token.content = src[start : end + len(right)]
+        state.pos = end + len(right)
+        return True
+    return False
 
 
 class MarkdownRenderer:
-    """CommonMark plus tables and strikethrough, raw HTML disabled, output sanitised."""
+    """CommonMark plus tables and strikethrough, raw HTML disabled, output sanitised; math
+    is kept verbatim for KaTeX."""
 
     def __init__(self) -> None:
         self._md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
             ["table", "strikethrough"]
         )
+        self._md.inline.ruler.before("escape", "math", _math)
 
     def render(self, text: str) -> str:
-        html = self._md.render(text)
+        html = _ALIGN.sub(r' class="align-\1"', self._md.render(text))
         return nh3.clean(
             html,
             tags=_TAGS,
             attributes=_ATTRIBUTES,
+            allowed_classes={"th": _ALIGN_CLASSES, "td": _ALIGN_CLASSES},
             url_schemes={"http", "https", "mailto"},
             link_rel="nofollow noopener ugc",
-            filter_style_properties={"text-align"},
         )
 
 
@@ -59,7 +102,12 @@ def check_body(text: str) -> str:
 
 def _select() -> Select[Any]:
     return (
-        select(comments, users.c.display_name, papers.c.id.label("paper_id"))
+        select(
+            comments,
+            users.c.display_name,
+            papers.c.id.label("paper_id"),
+            papers.c.title.label("paper_title"),
+        )
         .join(users, users.c.pk == comments.c.user_pk)
         .join(papers, papers.c.pk == comments.c.paper_pk)
     )
@@ -77,6 +125,8 @@ def _comment(row: object) -> Comment:
         body_html=str(m["body_html"]),
         created_at=m["created_at"],
         hidden_at=m["hidden_at"],
+        edited_at=m["edited_at"],
+        paper_title=str(m["paper_title"]),
     )
 
 
@@ -146,3 +196,100 @@ def set_comment_hidden(connection: Connection, pk: int, hidden_at: datetime | No
     if done != 1:
         raise NotFound(f"no comment {pk}")
     return get_comment(connection, pk)
+
+
+def _own(connection: Connection, pk: int, user_pk: int) -> Comment:
+    found = get_comment(connection, pk)
+    if found.user_pk != user_pk:
+        raise Forbidden("only its author can change a comment")
+    return found
+
+
+def edit_comment(
+    connection: Connection,
+    renderer: MarkdownRenderer,
+    pk: int,
+    user_pk: int,
+    text: str,
+    now: datetime,
+) -> Comment:
+    """The author's new text (checked like a new comment); the comment shows as edited."""
+    _own(connection, pk, user_pk)
+    body = check_body(text)
+    connection.execute(
+        update(comments)
+        .where(comments.c.pk == pk)
+        .values(body=body, body_html=renderer.render(body), edited_at=now)
+    )
+    return get_comment(connection, pk)
+
+
+def delete_comment(connection: Connection, pk: int, user_pk: int) -> Comment:
+    """Deleted for good by its author (its reports go with it)."""
+    found = _own(connection, pk, user_pk)
+    connection.execute(delete(comment_reports).where(comment_reports.c.comment_pk == pk))
+    connection.execute(delete(comments).where(comments.c.pk == pk))
+    return found
+
+
+def report_comment(
+    connection: Connection, pk: int, user_pk: int, reason: str, now: datetime
+) -> Comment:
+    """One report per reader and comment: a second one replaces the reason."""
+    found = get_comment(connection, pk)
+    text = clean_text(" ".join(reason.split())[:MAX_REPORT_REASON], "a reason")
+    done = connection.execute(
+        update(comment_reports)
+        .where(comment_reports.c.comment_pk == pk, comment_reports.c.user_pk == user_pk)
+        .values(reason=text, created_at=now)
+    ).rowcount
+    if done == 0:
+        connection.execute(
+            insert(comment_reports).values(
+                comment_pk=pk, user_pk=user_pk, reason=text, created_at=now
+            )
+        )
+    return found
+
+
+def recent_comments(
+    connection: Connection, *, hidden: bool = False, limit: int = 50
+) -> list[Comment]:
+    """The latest comments (only hidden ones with ``hidden``), newest first."""
+    query = _select()
+    query = query.where(
+        comments.c.hidden_at.is_not(None) if hidden else comments.c.hidden_at.is_(None)
+    )
+    rows = connection.execute(query.order_by(comments.c.pk.desc()).limit(limit))
+    return [_comment(r) for r in rows]
+
+
+def reported_comments(connection: Connection, *, limit: int = 50) -> list[tuple[Comment, int, str]]:
+    """Reported comments, the latest report first: each with its number of reports and the
+    latest reason."""
+    latest = (
+        select(
+            comment_reports.c.comment_pk,
+            func.count().label("reports"),
+            func.max(comment_reports.c.created_at).label("last"),
+        )
+        .group_by(comment_reports.c.comment_pk)
+        .subquery()
+    )
+    rows = connection.execute(
+        _select()
+        .add_columns(latest.c.reports, latest.c.last)
+        .join(latest, latest.c.comment_pk == comments.c.pk)
+        .order_by(latest.c.last.desc())
+        .limit(limit)
+    ).all()
+    out: list[tuple[Comment, int, str]] = []
+    for row in rows:
+        reason = connection.scalar(
+            select(comment_reports.c.reason)
+            .where(comment_reports.c.comment_pk == row.pk)
+            .order_by(comment_reports.c.created_at.desc())
+            .limit(1)
+        )
+        out.append((_comment(row), int(row.reports), str(reason or "")))
+    return out

@@ -41,6 +41,17 @@ class Comment:
     body_html: str  # sanitised: safe to insert as HTML
     created_at: dt.datetime
     hidden_at: dt.datetime | None
+    edited_at: dt.datetime | None = None
+    paper_title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedComment:
+    """A comment readers reported, for the admins' page."""
+
+    comment: Comment
+    reports: int
+    reason: str  # the latest
 
 
 @dataclass(frozen=True, slots=True)

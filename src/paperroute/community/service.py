@@ -39,6 +39,7 @@ from . import _comments as comments
 from . import _moderation as moderation
 from . import _submit as submit
 from . import _votes as votes
+from ._comment_cases import CommentCases
 from ._text import clean_text
 from .errors import Forbidden, NotSignedIn, Unavailable
 from .model import ApiToken, AuditEntry, Collection, Comment, Submission, User, VoteState
@@ -57,7 +58,6 @@ class PaperPanel:
 
 
 HOUR = 3600
-COMMENTS_PER_HOUR = 60  # per reader: a conversation, not a flood
 # Per reader: far more than a person clicks, and every vote is a write that refreshes the
 # cached pages of every worker, so a script toggling one in a loop must not keep them cold.
 VOTES_PER_MINUTE = 30
@@ -68,7 +68,7 @@ DEMO_ADMIN = "demo@paperroute.local"
 SIGN_IN_ADDRESS_CAP = 4
 
 
-class Community:
+class Community(CommentCases):
     """The community's use cases. Thread-safe: every call opens its own transaction."""
 
     def __init__(
@@ -378,44 +378,6 @@ class Community:
         """The papers a reader upvoted, the latest first."""
         with self._tx() as connection:
             return votes.voted_paper_pks(connection, user.pk, limit=limit)
-
-    # -- comments ---------------------------------------------------------------------
-
-    def comment(self, user: User | None, paper_ref: str, text: str) -> Comment:
-        reader = self._active(user)
-        with self._tx() as connection:
-            pk = self._paper_pk(connection, paper_ref, reader)
-            ratelimit.hit(
-                connection,
-                f"comment:{reader.pk}",
-                limit=COMMENTS_PER_HOUR,
-                window=HOUR,
-                now=self._now().timestamp(),
-                what="comments",
-            )
-            return comments.add_comment(connection, self.markdown, pk, reader.pk, text, self._now())
-
-    def comments(
-        self,
-        paper_pk: int,
-        viewer: User | None = None,
-        *,
-        after: int | None = None,
-        limit: int = 500,
-    ) -> list[Comment]:
-        """A paper's comments, oldest first (hidden ones too for admins)."""
-        with self._tx() as connection:
-            return comments.paper_comments(
-                connection,
-                paper_pk,
-                include_hidden=bool(viewer and viewer.is_admin),
-                after_pk=after,
-                limit=limit,
-            )
-
-    def user_comments(self, user: User) -> list[Comment]:
-        with self._tx() as connection:
-            return comments.user_comments(connection, user.pk)
 
     # -- collections ------------------------------------------------------------------
 

@@ -65,7 +65,19 @@ comments = Table(
     Column("body_html", Text, nullable=False),  # rendered and sanitised once, on write
     Column("created_at", TZ, nullable=False),
     Column("hidden_at", TZ),
+    Column("edited_at", TZ),  # the last edit by its author
     Index("ix_comments_paper", "paper_pk", "created_at"),
+)
+
+comment_reports = Table(
+    "comment_reports",
+    metadata,
+    Column("comment_pk", Integer, ForeignKey("comments.pk", ondelete="CASCADE"), nullable=False),
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    PrimaryKeyConstraint("comment_pk", "user_pk"),
+    Index("ix_comment_reports_created", "created_at"),
 )
 
 collections = Table(

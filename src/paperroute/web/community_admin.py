@@ -25,7 +25,11 @@ def admin_page(request: Request, community: CommunityDep, admin: AdminDep) -> Re
     return render(
         request,
         "community/admin.html",
-        {"entries": community.audit_log(admin, limit=200), "users": community.users()},
+        {
+            "entries": community.audit_log(admin, limit=200),
+            "users": community.users(),
+            "queue": community.moderation_queue(admin),
+        },
     )
 
 

@@ -48,8 +48,20 @@ class CommentOut(BaseModel):
     paper_id: str
     author: str
     body: str
-    body_html: str = Field(description="rendered and sanitised")
+    body_html: str = Field(
+        description="rendered and sanitised; math ($...$, \\(...\\)) kept as written, with its "
+        "delimiters, for the client to typeset (the site uses KaTeX's auto-render)"
+    )
     created_at: dt.datetime
+    edited_at: dt.datetime | None = Field(None, description="the author's last edit")
+
+
+class ReportIn(BaseModel):
+    reason: str = Field("", description="why (at most 500 characters kept)", max_length=2000)
+
+
+class ReportOut(BaseModel):
+    reported: bool = Field(description="true: the admins see it on /admin")
 
 
 class CommentPage(BaseModel):
@@ -103,6 +115,7 @@ def _comment(found: Comment) -> CommentOut:
         body=found.body,
         body_html=found.body_html,
         created_at=found.created_at,
+        edited_at=found.edited_at,
     )
 
 
@@ -174,6 +187,27 @@ def post_comment(
     community: CommunityDep, user: UserDep, paper_id: str, payload: CommentIn
 ) -> CommentOut:
     return _comment(community.comment(user, paper_id, payload.body))
+
+
+@router.patch("/comments/{pk}", summary="Edit your own comment", dependencies=WRITE)
+def edit_comment(community: CommunityDep, user: UserDep, pk: Pk, payload: CommentIn) -> CommentOut:
+    return _comment(community.edit_comment(user, pk, payload.body))
+
+
+@router.delete(
+    "/comments/{pk}", status_code=204, summary="Delete your own comment", dependencies=WRITE
+)
+def delete_comment(community: CommunityDep, user: UserDep, pk: Pk) -> Response:
+    community.delete_comment(user, pk)
+    return Response(status_code=204)
+
+
+@router.post("/comments/{pk}/report", summary="Report a comment to the admins", dependencies=WRITE)
+def report_comment(
+    community: CommunityDep, user: UserDep, pk: Pk, payload: ReportIn | None = None
+) -> ReportOut:
+    community.report_comment(user, pk, payload.reason if payload else "")
+    return ReportOut(reported=True)
 
 
 @router.get("/collections", summary="Public collections, newest first")

@@ -81,6 +81,34 @@ def add_comment(
     return _back_to_paper(comment.paper_id, f"#comment-{comment.pk}")
 
 
+@router.post("/comments/{pk}/edit")
+def edit_comment(
+    community: CommunityDep,
+    user: UserDep,
+    pk: Pk,
+    body: Annotated[str, Form(max_length=MAX_COMMENT * 4)] = "",
+) -> Response:
+    comment = community.edit_comment(user, pk, body)
+    return _back_to_paper(comment.paper_id, f"#comment-{comment.pk}")
+
+
+@router.post("/comments/{pk}/delete")
+def delete_comment(community: CommunityDep, user: UserDep, pk: Pk) -> Response:
+    comment = community.delete_comment(user, pk)
+    return _back_to_paper(comment.paper_id, "#comments")
+
+
+@router.post("/comments/{pk}/report")
+def report_comment(
+    community: CommunityDep,
+    user: UserDep,
+    pk: Pk,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    comment = community.report_comment(user, pk, reason)
+    return _back_to_paper(comment.paper_id, f"#comment-{comment.pk}")
+
+
 # -- collections ------------------------------------------------------------------------
 
 

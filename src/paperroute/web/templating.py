@@ -12,7 +12,10 @@ from fastapi.templating import Jinja2Templates
 
 from ..config import Config
 from ..links import http_url, paper_path
+from ..model import Paper
 from ..reading.taxonomy import category_label, category_name
+from .cite import citation
+from .tex import tex_html
 
 STATIC = Path(__file__).parent / "static"
 
@@ -78,6 +81,14 @@ def _asset_version() -> str:
     return digest.hexdigest()[:10]
 
 
+def ai_keywords(paper: Paper) -> tuple[str, ...]:
+    """The keywords Hugging Face's model wrote for the paper's latest listing that has some."""
+    for entry in reversed(paper.daily):
+        if entry.ai_keywords:
+            return entry.ai_keywords
+    return ()
+
+
 def configure_templates(templates: Jinja2Templates, config: Config) -> None:
     env = templates.env
     env.filters.update(
@@ -92,6 +103,9 @@ def configure_templates(templates: Jinja2Templates, config: Config) -> None:
         http_url=http_url,
         long_date=long_date,
         short_date=short_date,
+        tex=tex_html,
+        ai_keywords=ai_keywords,
+        citation=citation,
     )
     env.globals.update(
         asset_version=_asset_version(),

@@ -47,3 +47,31 @@ document.addEventListener("DOMContentLoaded", function () {
     /* keep UTC */
   }
 });
+
+// Copy buttons (the paper's id, its citation): data-copy-text holds the text, data-copy-from
+// names the element whose text to copy. The Clipboard API needs a secure context (HTTPS or
+// localhost); where it is missing the button says so instead of failing silently.
+document.addEventListener("click", function (event) {
+  "use strict";
+  var button = event.target.closest ? event.target.closest("[data-copy-text],[data-copy-from]") : null;
+  if (!button) return;
+  var text = button.getAttribute("data-copy-text");
+  if (text === null) {
+    var source = document.getElementById(button.getAttribute("data-copy-from"));
+    text = source ? source.textContent : "";
+  }
+  var label = button.getAttribute("data-label") || button.textContent;
+  button.setAttribute("data-label", label);
+  function say(words) {
+    button.textContent = words;
+    window.setTimeout(function () { button.textContent = label; }, 2000);
+  }
+  if (!navigator.clipboard || !navigator.clipboard.writeText) {
+    say("Copy unavailable");
+    return;
+  }
+  navigator.clipboard.writeText(text).then(
+    function () { say("Copied"); },
+    function () { say("Could not copy"); }
+  );
+});
