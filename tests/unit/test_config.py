@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from paperroute.config import DEFAULT_DATABASE_URL, load_config
+from paperroute.config import DEFAULT_DATABASE_URL, Config, load_config
 from paperroute.errors import ConfigError
 
 
@@ -55,3 +55,20 @@ def test_unknown_and_unreadable_files(tmp_path: Path) -> None:
 def test_a_timeout_must_be_a_positive_finite_number(value: str) -> None:
     with pytest.raises(ConfigError, match="http_timeout must be a positive"):
         load_config({"PAPERROUTE_HTTP_TIMEOUT": value})
+
+
+def test_serve_follows_its_port_while_base_url_is_left_at_its_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reader's review: on --port 18090 the mail links named port 8000 (dead links)."""
+    from paperroute.cli.web import served_base_url
+
+    monkeypatch.delenv("PAPERROUTE_BASE_URL", raising=False)
+    assert served_base_url(Config(), "127.0.0.1", 18090) == "http://127.0.0.1:18090"
+    assert served_base_url(Config(), "::1", 8001) == "http://[::1]:8001"
+    assert served_base_url(Config(), "localhost", 8000) == "http://localhost:8000"
+    chosen = Config(base_url="https://papers.example.org")
+    assert served_base_url(chosen, "127.0.0.1", 18090) == "https://papers.example.org"
+    assert served_base_url(Config(), "0.0.0.0", 80) == Config().base_url
+    monkeypatch.setenv("PAPERROUTE_BASE_URL", "http://127.0.0.1:8000")
+    assert served_base_url(Config(), "127.0.0.1", 18090) == "http://127.0.0.1:8000"

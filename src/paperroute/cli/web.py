@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import os
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ..config import Config
 from ..errors import PaperrouteError
 from ..reading import WINDOW_DAYS as WINDOWS
 from ..reading import Terms, scoring
@@ -40,6 +42,10 @@ def serve(
         )
     # Each worker process builds its own app (and engine) from the environment.
     os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
+    base_url = served_base_url(config, host, port)
+    if base_url != config.base_url:
+        os.environ["PAPERROUTE_BASE_URL"] = base_url
+        config = dataclasses.replace(config, base_url=base_url)
     try:
         from ..web.app import create_app
 
@@ -59,6 +65,18 @@ def serve(
         return
     if not started:
         fail(f"could not serve on {shown}:{port} (see the message above)", 3)
+
+
+def served_base_url(config: Config, host: str, port: int) -> str:
+    """The hub's own address for the links it makes: ``base_url`` when it was set; when it
+    was left at its default and the hub serves this machine, the address it serves (else
+    the links in mail would name port 8000 while the hub listens elsewhere)."""
+    if config.base_url != Config().base_url or "PAPERROUTE_BASE_URL" in os.environ:
+        return config.base_url
+    if not _loopback(host):
+        return config.base_url
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def _loopback(host: str) -> bool:
