@@ -45,6 +45,12 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Disclosures fold away on phones only; browsers without ::details-content (reader.css)
+    // get them opened here on wider screens.
+    if (window.matchMedia && window.matchMedia("(min-width: 561px)").matches) {
+      var folded = document.querySelectorAll("details.disclosure:not([open])");
+      for (var i = 0; i < folded.length; i++) folded[i].open = true;
+    }
     var close = document.querySelector("[data-close-keys]");
     if (close) {
       close.addEventListener("click", function () {
