@@ -147,3 +147,15 @@ def test_the_api_takes_the_same_view(demo: TestClient) -> None:
     document = demo.get("/api/v1/openapi.json").json()
     names = {p["name"] for p in document["paths"]["/api/v1/trending"]["get"]["parameters"]}
     assert {"sort", "category", "has_code"} <= names
+
+
+def test_day_week_and_month_links_keep_the_view(sqlite_demo: TestClient) -> None:
+    day = unescape(sqlite_demo.get("/papers/date/2026-08-20?sort=stars&has_code=1").text)
+    kept = "sort=stars&has_code=1"
+    assert f'href="/papers/date/2026-08-19?{kept}"' in day  # the previous day
+    assert f'href="/papers/date/2026-08-21?{kept}"' in day  # the next day
+    assert f'href="/papers/week/2026-W34?{kept}"' in day
+    assert f'href="/papers/month/2026-08?{kept}"' in day
+    week = unescape(sqlite_demo.get(f"/papers/week/2026-W34?{kept}").text)
+    assert f'href="/papers/week/2026-W33?{kept}"' in week
+    assert f'href="/papers/date/2026-08-21?{kept}"' in week  # a day chip
