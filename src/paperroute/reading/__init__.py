@@ -9,19 +9,33 @@ queries with. ``_queries`` (the SQL) and ``_version`` are internal.
 from __future__ import annotations
 
 from ._queries import MAX_PAGE, storable
-from .model import SNIPPET_CHARS, Author, Card, Day, DaySlice, Page, PaperView, Period, Trending
+from .model import (
+    SNIPPET_CHARS,
+    SORTS,
+    Author,
+    Card,
+    Day,
+    DaySlice,
+    ListView,
+    Page,
+    PaperView,
+    Period,
+    Trending,
+)
 from .scoring import WINDOW_DAYS, Candidate, Terms, Weights, score
 from .service import Reading
 
 __all__ = [
     "MAX_PAGE",
     "SNIPPET_CHARS",
+    "SORTS",
     "WINDOW_DAYS",
     "Author",
     "Candidate",
     "Card",
     "Day",
     "DaySlice",
+    "ListView",
     "Page",
     "PaperView",
     "Period",

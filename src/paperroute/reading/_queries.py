@@ -28,10 +28,11 @@ from ..ids import fold_name
 from ..store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from ..store.schema_community import comments, hidden_papers, votes
 from ..store.types import as_date
-from .model import Card, Page
+from .model import Card, ListView, Page
 from .scoring import Candidate
 
 MAX_PAGE = 200
+EVERYTHING = ListView()
 
 
 def storable(text: str) -> bool:
@@ -49,6 +50,36 @@ def storable(text: str) -> bool:
 def visible(column: ColumnElement[Any]) -> ColumnElement[bool]:
     """``column`` (a paper pk) is not hidden by a moderator."""
     return ~select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk == column).exists()
+
+
+def narrowed(pk: ColumnElement[int], view: ListView) -> list[ColumnElement[bool]]:
+    """The conditions that keep only the papers (``pk``) ``view`` lets through."""
+    conditions: list[ColumnElement[bool]] = []
+    if view.category is not None:
+        conditions.append(
+            select(paper_categories.c.paper_pk)
+            .where(paper_categories.c.paper_pk == pk, paper_categories.c.category == view.category)
+            .exists()
+        )
+    if view.has_code:
+        coded = papers.alias("coded")  # its own FROM, whichever query it narrows
+        conditions.append(
+            select(coded.c.pk)
+            .where(coded.c.pk == pk, coded.c.code_url.is_not(None), coded.c.code_url != "")
+            .exists()
+        )
+    return conditions
+
+
+def ordered(view: ListView, default: Sequence[Any]) -> list[Any]:
+    """ORDER BY terms for ``view.sort`` (``papers`` must be joined); ``default`` is the
+    list's own order, also the tie-breaker. Nulls go last on both databases."""
+    if view.sort == "newest":
+        newest = papers.c.submitted_at
+        return [newest.is_(None), newest.desc(), papers.c.announced_on.desc(), papers.c.id.desc()]
+    if view.sort == "stars":
+        return [papers.c.code_stars.is_(None), papers.c.code_stars.desc(), *default]
+    return list(default)
 
 
 def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
@@ -177,8 +208,11 @@ def neighbour_days(connection: Connection, day: dt.date) -> tuple[dt.date | None
     return as_date(before), as_date(after)
 
 
-def _upvote_rank(start: dt.date, end: dt.date) -> Select[tuple[int, int]]:
-    """(paper_pk, score) of Hugging Face entries in [start, end]: HF upvotes + reader votes."""
+def _upvote_rank(
+    start: dt.date, end: dt.date, view: ListView = EVERYTHING
+) -> Select[tuple[int, int]]:
+    """(paper_pk, score) of Hugging Face entries in [start, end]: HF upvotes + reader votes,
+    most upvoted first (or as ``view`` sorts), narrowed by ``view``."""
     reader = select(votes.c.paper_pk, func.count().label("n")).group_by(votes.c.paper_pk).subquery()
     hf = (
         select(
@@ -193,24 +227,41 @@ def _upvote_rank(start: dt.date, end: dt.date) -> Select[tuple[int, int]]:
     score = (func.coalesce(hf.c.up, 0) + func.coalesce(reader.c.n, 0)).label("score")
     return (
         select(hf.c.pk, score)
+        .join(papers, papers.c.pk == hf.c.pk)
         .outerjoin(reader, reader.c.paper_pk == hf.c.pk)
-        .where(visible(hf.c.pk))
-        .order_by(score.desc(), hf.c.day.desc(), hf.c.pk)
+        .where(visible(hf.c.pk), *narrowed(hf.c.pk, view))
+        .order_by(*ordered(view, (score.desc(), hf.c.day.desc(), hf.c.pk)))
     )
 
 
 def top_between(
-    connection: Connection, start: dt.date, end: dt.date, *, offset: int = 0, limit: int = 30
+    connection: Connection,
+    start: dt.date,
+    end: dt.date,
+    *,
+    offset: int = 0,
+    limit: int = 30,
+    view: ListView = EVERYTHING,
 ) -> Page:
-    """Hugging Face papers listed in [start, end], most upvoted first (HF + reader votes)."""
-    ranked = _upvote_rank(start, end).subquery()
+    """Hugging Face papers listed in [start, end], most upvoted first (HF + reader votes),
+    or as ``view`` narrows and sorts them."""
+    ranked = _upvote_rank(start, end, view).subquery()
     total = connection.scalar(select(func.count()).select_from(ranked)) or 0
     pks = [pk for (pk,) in connection.execute(select(ranked.c.pk).offset(offset).limit(limit))]
     return Page(load_cards(connection, pks), total, offset, limit)
 
 
-def arxiv_listed(connection: Connection, day: dt.date, *, offset: int = 0, limit: int = 50) -> Page:
-    """arXiv listings of ``day`` (that Hugging Face did not also list that day), by id."""
+def arxiv_listed(
+    connection: Connection,
+    day: dt.date,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    view: ListView = EVERYTHING,
+) -> Page:
+    """arXiv listings of ``day`` (that Hugging Face did not also list that day), by id
+    (newest first), or as ``view`` narrows and sorts them ("upvotes" keeps the id order:
+    arXiv listings carry no Hugging Face upvotes)."""
     hf_same_day = (
         select(daily_entries.c.paper_pk)
         .where(daily_entries.c.source == "hf", daily_entries.c.day == day)
@@ -221,6 +272,7 @@ def arxiv_listed(connection: Connection, day: dt.date, *, offset: int = 0, limit
         daily_entries.c.day == day,
         daily_entries.c.paper_pk.not_in(hf_same_day),
         visible(daily_entries.c.paper_pk),
+        *narrowed(daily_entries.c.paper_pk, view),
     )
     total = connection.scalar(select(func.count()).where(condition)) or 0
     pks = [
@@ -229,7 +281,7 @@ def arxiv_listed(connection: Connection, day: dt.date, *, offset: int = 0, limit
             select(daily_entries.c.paper_pk)
             .join(papers, papers.c.pk == daily_entries.c.paper_pk)
             .where(condition)
-            .order_by(papers.c.id.desc())
+            .order_by(*ordered(view, (papers.c.id.desc(),)))
             .offset(offset)
             .limit(limit)
         )
@@ -374,10 +426,12 @@ def candidates(
     since: dt.datetime | None = None,
     *,
     signals_only: bool = False,
+    view: ListView = EVERYTHING,
 ) -> list[Candidate]:
     """Every visible paper (or those of ``pks``) with what its score needs; with ``since``,
     at least those listed since then (the database narrows the set, the caller filters);
-    with ``signals_only``, only papers with an upvote, a reader vote or code stars."""
+    with ``signals_only``, only papers with an upvote, a reader vote or code stars; only
+    those ``view`` lets through (its sort is the caller's)."""
     entries = (
         select(
             daily_entries.c.paper_pk.label("pk"),
@@ -405,7 +459,7 @@ def candidates(
         )
         .outerjoin(entries, entries.c.pk == papers.c.pk)
         .outerjoin(reader_votes, reader_votes.c.paper_pk == papers.c.pk)
-        .where(visible(papers.c.pk))
+        .where(visible(papers.c.pk), *narrowed(papers.c.pk, view))
     )
     if pks is not None:
         query = query.where(papers.c.pk.in_(list(pks)))

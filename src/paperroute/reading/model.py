@@ -9,6 +9,30 @@ from dataclasses import dataclass
 from .scoring import Terms, Weights
 
 SNIPPET_CHARS = 420
+# How a reader may order a list (ListView.sort); None keeps the list's own order.
+SORTS = ("upvotes", "newest", "stars")
+
+
+@dataclass(frozen=True, slots=True)
+class ListView:
+    """How a reader narrows and orders a daily, weekly, monthly or trending list, the same
+    for its page, its feed and the JSON API. ``sort``: None keeps the list's own order
+    (upvotes for days, weeks and months; the score for trending), ``"upvotes"`` most
+    upvoted first, ``"newest"`` newest submission first, ``"stars"`` most code stars first;
+    ``category``: only papers in it (any position, stored spelling); ``has_code``: only
+    papers with a code link."""
+
+    sort: str | None = None
+    category: str | None = None
+    has_code: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sort is not None and self.sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}, not {self.sort!r}")
+
+    @property
+    def is_default(self) -> bool:
+        return self == ListView()
 
 
 @dataclass(frozen=True, slots=True)

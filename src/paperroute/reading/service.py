@@ -12,12 +12,12 @@ from sqlalchemy import Connection
 
 from ..clock import Clock, utcnow
 from ..config import Config
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
 from ..store.session import Database
 from . import _queries as q
 from . import scoring
 from ._version import DataVersion
-from .model import Author, Card, Day, DaySlice, Page, PaperView, Period, Trending
+from .model import SORTS, Author, Card, Day, DaySlice, ListView, Page, PaperView, Period, Trending
 from .scoring import Terms, Weights
 
 
@@ -58,55 +58,97 @@ class Reading:
 
     # -- days, weeks, months ---------------------------------------------------------------
 
+    def list_view(
+        self, sort: str | None = None, category: str | None = None, *, has_code: bool = False
+    ) -> ListView:
+        """The ListView a reader asked for: InvalidInput for an unknown sort, NotFound for a
+        category no paper is in; a category's case variant ("cs.cl") reads as its stored
+        spelling."""
+        if sort is not None and sort not in SORTS:
+            raise InvalidInput(f"sort must be upvotes, newest or stars, not {sort[:40]!r}")
+        if category is not None:
+            found = self.canonical_category(category)
+            if found is None:
+                raise NotFound(f"no papers in category {category[:60]!r}")
+            category = found
+        return ListView(sort, category, has_code)
+
     def day(
-        self, day: dt.date | None, *, arxiv_offset: int = 0, arxiv_limit: int = 50
+        self,
+        day: dt.date | None,
+        *,
+        arxiv_offset: int = 0,
+        arxiv_limit: int = 50,
+        view: ListView = q.EVERYTHING,
     ) -> Day | None:
-        """A day's listings (default: the newest day that has any; None when none has)."""
+        """A day's listings (default: the newest day that has any; None when none has),
+        narrowed and sorted by ``view``."""
         with self._db.read() as connection:
             if day is None:
                 day = q.newest_day(connection)
                 if day is None:
                     return None
-            hf = q.top_between(connection, day, day, limit=q.MAX_PAGE)
-            arxiv = q.arxiv_listed(connection, day, offset=arxiv_offset, limit=arxiv_limit)
+            hf = q.top_between(connection, day, day, limit=q.MAX_PAGE, view=view)
+            arxiv = q.arxiv_listed(
+                connection, day, offset=arxiv_offset, limit=arxiv_limit, view=view
+            )
             before, after = q.neighbour_days(connection, day)
         return Day(day, hf.cards, arxiv, before, after)
 
-    def day_slice(self, day: dt.date | None, *, offset: int, limit: int) -> DaySlice | None:
+    def day_slice(
+        self, day: dt.date | None, *, offset: int, limit: int, view: ListView = q.EVERYTHING
+    ) -> DaySlice | None:
         """``limit`` listings of a day from ``offset``, reading Hugging Face's daily papers
         (by upvotes) and then the day's other arXiv listings (by id) as one list (default: the
-        newest day that has any; None when none has)."""
+        newest day that has any; None when none has); each part narrowed and sorted by
+        ``view``."""
         with self._db.read() as connection:
             chosen = day or q.newest_day(connection)
             if chosen is None:
                 return None
-            hf = q.top_between(connection, chosen, chosen, limit=q.MAX_PAGE).cards
+            hf = q.top_between(connection, chosen, chosen, limit=q.MAX_PAGE, view=view).cards
             cards = hf[offset : offset + limit]
             room = limit - len(cards)
             arxiv = q.arxiv_listed(
-                connection, chosen, offset=max(0, offset - len(hf)), limit=max(room, 1)
+                connection,
+                chosen,
+                offset=max(0, offset - len(hf)),
+                limit=max(room, 1),
+                view=view,
             )
             if room:
                 cards += arxiv.cards
             before, after = q.neighbour_days(connection, chosen)
         return DaySlice(chosen, cards, len(hf) + arxiv.total, before, after)
 
-    def latest_days(self, count: int, per_list: int) -> list[Card]:
+    def latest_days(
+        self, count: int, per_list: int, *, view: ListView = q.EVERYTHING
+    ) -> list[Card]:
         """The ``count`` newest days with listings, newest first: each day's ``per_list``
-        most upvoted Hugging Face papers, then its first ``per_list`` arXiv listings."""
+        most upvoted Hugging Face papers, then its first ``per_list`` arXiv listings (each
+        narrowed and sorted by ``view``)."""
         cards: list[Card] = []
         with self._db.read() as connection:
             days = q.listing_days(connection)[-count:] if count > 0 else []
             for day in reversed(days):
-                cards += q.top_between(connection, day, day, limit=per_list).cards
-                cards += q.arxiv_listed(connection, day, limit=per_list).cards
+                cards += q.top_between(connection, day, day, limit=per_list, view=view).cards
+                cards += q.arxiv_listed(connection, day, limit=per_list, view=view).cards
         return cards
 
-    def period(self, start: dt.date, end: dt.date, *, offset: int, limit: int) -> Period:
+    def period(
+        self,
+        start: dt.date,
+        end: dt.date,
+        *,
+        offset: int,
+        limit: int,
+        view: ListView = q.EVERYTHING,
+    ) -> Period:
         """The Hugging Face papers listed in [start, end], most upvoted first (HF upvotes and
-        reader votes), with the period's days and whether days are listed around it."""
+        reader votes) or as ``view`` narrows and sorts them, with the period's days and
+        whether days are listed around it."""
         with self._db.read() as connection:
-            top = q.top_between(connection, start, end, offset=offset, limit=limit)
+            top = q.top_between(connection, start, end, offset=offset, limit=limit, view=view)
             days = q.day_counts(connection, start, end)
             earlier = q.has_days(connection, dt.date.min, start - dt.timedelta(days=1))
             later = q.has_days(connection, end + dt.timedelta(days=1), dt.date.max)
@@ -141,11 +183,20 @@ class Reading:
 
     # -- trending ----------------------------------------------------------------------------
 
-    def trending(self, window: str, *, offset: int = 0, limit: int = 30) -> Trending:
-        """A page of the trending ranking of ``window`` (week, month or all)."""
+    def trending(
+        self, window: str, *, offset: int = 0, limit: int = 30, view: ListView = q.EVERYTHING
+    ) -> Trending:
+        """A page of the trending ranking of ``window`` (week, month or all), by score or as
+        ``view`` narrows and sorts it (ties keep the score's order)."""
         weights = self.weights
         with self._db.read() as connection:
-            ranked = self._rank(connection, weights, window)
+            ranked = self._rank(connection, weights, window, view)
+            if view.sort == "upvotes":
+                ranked.sort(key=lambda t: -t.upvotes)
+            elif view.sort == "newest":
+                ranked.sort(key=lambda t: t.age_days)
+            elif view.sort == "stars":
+                ranked.sort(key=lambda t: (t.stars is None, -(t.stars or 0)))
             chosen = ranked[offset : offset + limit]
             cards = q.load_cards(connection, [t.pk for t in chosen])
         return Trending(window, weights, chosen, Page(cards, len(ranked), offset, limit))
@@ -160,13 +211,15 @@ class Reading:
         reference = scoring.reference_time(q.newest_day(connection))
         return reference if reference is not None else self._clock()
 
-    def _rank(self, connection: Connection, weights: Weights, window: str) -> list[Terms]:
-        """Papers of ``window`` by score, highest first: week and month, every paper first
-        listed in their last 7 / 30 days; all, every paper with an upvote, a reader vote or
-        code stars."""
+    def _rank(
+        self, connection: Connection, weights: Weights, window: str, view: ListView
+    ) -> list[Terms]:
+        """Papers of ``window`` that ``view`` lets through, by score, highest first: week and
+        month, every paper first listed in their last 7 / 30 days; all, every paper with an
+        upvote, a reader vote or code stars."""
         reference = self._reference(connection)
         start = scoring.window_start(reference, window)
-        found = q.candidates(connection, since=start, signals_only=window == "all")
+        found = q.candidates(connection, since=start, signals_only=window == "all", view=view)
         return scoring.rank(found, reference, weights, window)
 
     def _scores(self, connection: Connection, pks: Sequence[int], window: str) -> dict[int, Terms]:

@@ -21,7 +21,16 @@ from ..model import Paper
 from ..reading import MAX_PAGE, Card
 from ..reading.scoring import formula
 from . import params
-from .deps import find_paper, get_hub, page_cache, paper_view
+from .deps import (
+    CategoryParam,
+    HasCodeParam,
+    SortParam,
+    find_paper,
+    get_hub,
+    list_view,
+    page_cache,
+    paper_view,
+)
 from .templating import paper_url
 
 router = APIRouter(prefix="/api/v1", tags=["papers"])
@@ -182,6 +191,12 @@ async def _cached_json(request: Request, build: Callable[[], Any]) -> Response:
     return Response(body, media_type=JSON_TYPE)
 
 
+def _view_scope(*wanted: str | None) -> str:
+    """What a list's cursor scope adds for a sort or a filter (nothing without one, so the
+    cursors handed out before lists took them stay valid)."""
+    return "".join(f":{value}" for value in wanted) if any(v is not None for v in wanted) else ""
+
+
 # -- endpoints ----------------------------------------------------------------------------
 
 
@@ -194,15 +209,20 @@ async def daily(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
 ) -> Response:
     """The papers of a day (default: the newest day with listings): Hugging Face's daily
-    papers by upvotes, then the day's arXiv listings."""
+    papers by upvotes, then the day's arXiv listings; ``sort``, ``category`` and
+    ``has_code`` narrow and order both parts, as on the page."""
     day = params.parse_day(date) if date is not None else None
-    scope = f"daily:{day}"
+    scope = f"daily:{day}" + _view_scope(sort, category, has_code)
     offset = decode_cursor(cursor, scope)
 
     def build() -> dict[str, Any]:
-        found = get_hub(request).reading.day_slice(day, offset=offset, limit=limit)
+        view = list_view(request, sort, category, has_code, blank_is_default=False)
+        found = get_hub(request).reading.day_slice(day, offset=offset, limit=limit, view=view)
         if found is None:
             return {"date": None, "previous_date": None, "next_date": None, "items": [],
                     "total": 0, "next_cursor": None}  # fmt: skip
@@ -231,14 +251,19 @@ async def trending_list(
     ] = "week",
     cursor: Cursor = None,
     limit: Limit = 30,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
 ) -> Response:
-    """Trending papers with their scores (docs/trending.md explains the formula)."""
+    """Trending papers with their scores (docs/trending.md explains the formula), by score
+    or by ``sort``; ``category`` and ``has_code`` narrow them, as on the page."""
     chosen = params.parse_window(window)
-    scope = f"trending:{chosen}"
+    scope = f"trending:{chosen}" + _view_scope(sort, category, has_code)
     offset = decode_cursor(cursor, scope)
 
     def build() -> dict[str, Any]:
-        found = get_hub(request).reading.trending(chosen, offset=offset, limit=limit)
+        view = list_view(request, sort, category, has_code, blank_is_default=False)
+        found = get_hub(request).reading.trending(chosen, offset=offset, limit=limit, view=view)
         scores = {t.pk: t.score for t in found.ranked}
         total = found.page.total
         return {

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFound
 from ..hub import Hub
 from ..model import Paper
-from ..reading import Card, Terms, storable
+from ..reading import Card, ListView, Terms, storable
+from . import params
 from .cache import PageCache
 
 
@@ -34,6 +35,45 @@ def paper_view(request: Request, paper: Paper) -> tuple[int, Card, Terms | None]
     NotFound when it is hidden, even if it was hidden a moment ago."""
     view = get_hub(request).reading.paper(paper.id)
     return view.pk, view.card, view.terms
+
+
+SortParam = Annotated[
+    str | None,
+    Query(
+        max_length=20,
+        description="upvotes, newest or stars (default: the list's own order)",
+        json_schema_extra={"enum": ["upvotes", "newest", "stars"]},
+    ),
+]
+CategoryParam = Annotated[
+    str | None, Query(max_length=60, description="only papers in this category, e.g. cs.CL")
+]
+HasCodeParam = Annotated[
+    str | None,
+    Query(
+        max_length=10,
+        description="1 or true: only papers with a code link (0 or false: all)",
+        json_schema_extra={"enum": ["1", "0", "true", "false"]},
+    ),
+]
+
+
+def list_view(
+    request: Request,
+    sort: str | None,
+    category: str | None,
+    has_code: str | None,
+    *,
+    blank_is_default: bool = True,
+) -> ListView:
+    """The list view a page, a feed or the API was asked for (``?sort=&category=&has_code=``;
+    on pages an empty value, what a form's "any" choice sends, means the default; the API
+    refuses it): InvalidInput (400) for a bad sort or flag, NotFound (404) for a category no
+    paper is in. Reads the database: call it in a worker thread."""
+    if blank_is_default:
+        sort, category, has_code = sort or None, category or None, has_code or None
+    flag = params.parse_flag("has_code", has_code)
+    return get_hub(request).reading.list_view(sort, category, has_code=flag)
 
 
 def page_cache(request: Request) -> PageCache:

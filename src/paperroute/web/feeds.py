@@ -8,15 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..links import http_url
-from ..reading import Card
+from ..reading import Card, ListView
 from . import params
-from .deps import get_hub, page_cache
+from .deps import CategoryParam, HasCodeParam, SortParam, get_hub, list_view, page_cache
 from .feedxml import ATOM_TYPE, RSS_TYPE, FeedEntry, build_atom, build_rss
 from .templating import author_url, category_url, paper_url
 
@@ -82,15 +83,35 @@ async def _feed(
     return Response(body, media_type=media_type)
 
 
-def _daily(request: Request) -> tuple[str, str, list[Card]]:
-    cards = get_hub(request).reading.latest_days(DAILY_DAYS, FEED_SIZE)
-    return "paperroute: daily papers", "/", cards[: FEED_SIZE * DAILY_DAYS]
+Wanted = tuple[str | None, str | None, str | None]
 
 
-def _trending(request: Request, window: str) -> tuple[str, str, list[Card]]:
-    found = get_hub(request).reading.trending(window, limit=FEED_SIZE)
-    suffix = "" if window == "week" else f"?window={window}"
-    return f"paperroute: trending papers ({window})", f"/trending{suffix}", found.page.cards
+def _described(title: str, view: ListView) -> str:
+    """The feed's title with how it is narrowed and sorted."""
+    parts = [f"in {view.category}"] if view.category else []
+    parts += ["with code"] if view.has_code else []
+    parts += [f"by {view.sort}"] if view.sort else []
+    return f"{title} ({', '.join(parts)})" if parts else title
+
+
+def _query(first: list[tuple[str, str]], view: ListView) -> str:
+    found = [*first, *params.view_params(view.sort, view.category, view.has_code)]
+    return "?" + urlencode(found) if found else ""
+
+
+def _daily(request: Request, wanted: Wanted) -> tuple[str, str, list[Card]]:
+    view = list_view(request, *wanted)
+    cards = get_hub(request).reading.latest_days(DAILY_DAYS, FEED_SIZE, view=view)
+    title = _described("paperroute: daily papers", view)
+    return title, "/" + _query([], view), cards[: FEED_SIZE * DAILY_DAYS]
+
+
+def _trending(request: Request, window: str, wanted: Wanted) -> tuple[str, str, list[Card]]:
+    view = list_view(request, *wanted)
+    found = get_hub(request).reading.trending(window, limit=FEED_SIZE, view=view)
+    suffix = _query([("window", window)] if window != "week" else [], view)
+    title = _described(f"paperroute: trending papers ({window})", view)
+    return title, f"/trending{suffix}", found.page.cards
 
 
 def _category(request: Request, category: str) -> tuple[str, str, list[Card]]:
@@ -104,12 +125,25 @@ def _author(request: Request, name: str) -> tuple[str, str, list[Card]]:
 
 
 def _register(fmt: str) -> None:
-    async def daily(request: Request) -> Response:
-        return await _feed(request, fmt, lambda: _daily(request))
+    async def daily(
+        request: Request,
+        sort: SortParam = None,
+        category: CategoryParam = None,
+        has_code: HasCodeParam = None,
+    ) -> Response:
+        wanted = (sort, category, has_code)
+        return await _feed(request, fmt, lambda: _daily(request, wanted))
 
-    async def trending_feed(request: Request, window: str = "week") -> Response:
+    async def trending_feed(
+        request: Request,
+        window: str = "week",
+        sort: SortParam = None,
+        category: CategoryParam = None,
+        has_code: HasCodeParam = None,
+    ) -> Response:
         chosen = params.parse_window(window)
-        return await _feed(request, fmt, lambda: _trending(request, chosen))
+        wanted = (sort, category, has_code)
+        return await _feed(request, fmt, lambda: _trending(request, chosen, wanted))
 
     async def category(request: Request, category: str) -> Response:
         return await _feed(request, fmt, lambda: _category(request, category))

@@ -70,7 +70,8 @@ def build(app: FastAPI) -> dict[str, Any]:
             if "HTTPValidationError" in str(responses.get("422")):
                 del responses["422"]  # FastAPI's; invalid input is answered 400 here
             wanted = dict(EVERY)
-            if "{" in path:
+            names = {p.get("name") for p in operation.get("parameters", [])}
+            if "{" in path or "category" in names:  # a category no paper is in: 404
                 wanted.update(WITH_PATH)
             if method != "get":
                 wanted.update(WRITES)

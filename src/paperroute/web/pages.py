@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,13 +13,17 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFound
-from ..reading import Page
+from ..reading import SORTS, ListView, Page
 from . import params
 from .deps import (
+    CategoryParam,
+    HasCodeParam,
+    SortParam,
     anonymous_token,
     cached_page,
     find_paper,
     get_hub,
+    list_view,
     page_cache,
     paper_view,
     render_cached,
@@ -61,14 +66,38 @@ def _pages(page: Page, number: int) -> dict[str, Any]:
     return {"page": number, "last_page": last, "total": page.total}
 
 
-def _daily_context(request: Request, day: dt.date | None, number: int) -> dict[str, Any]:
+# A list view as asked for in the URL: (sort, category, has_code), read by deps.list_view.
+Wanted = tuple[str | None, str | None, str | None]
+
+
+def _view_context(request: Request, view: ListView, **extra: str) -> dict[str, Any]:
+    """What the sort and filter form and the feed links of a list need."""
+    query = params.view_params(view.sort, view.category, view.has_code)
+    feed_query = [*extra.items(), *query]
+    return {
+        "view": view,
+        "sorts": SORTS,
+        "all_categories": [c for c, _n in get_hub(request).reading.categories()],
+        "feed_query": ("?" + urlencode(feed_query)) if feed_query else "",
+        "view_query": urlencode(query),
+    }
+
+
+def _daily_context(
+    request: Request, day: dt.date | None, number: int, wanted: Wanted
+) -> dict[str, Any]:
+    view = list_view(request, *wanted)
     found = get_hub(request).reading.day(
-        day, arxiv_offset=_offset(number, ARXIV_PAGE_SIZE), arxiv_limit=ARXIV_PAGE_SIZE
+        day,
+        arxiv_offset=_offset(number, ARXIV_PAGE_SIZE),
+        arxiv_limit=ARXIV_PAGE_SIZE,
+        view=view,
     )
     if found is None:
         return {"day": None, "empty_hub": True}
     arxiv = found.arxiv
     return {
+        **_view_context(request, view),
         "day": found.day,
         "hf": found.hf if number == 1 else [],
         "arxiv": arxiv,
@@ -81,21 +110,47 @@ def _daily_context(request: Request, day: dt.date | None, number: int) -> dict[s
 
 
 @router.get("/")
-async def today(request: Request, page: PageNo = 1) -> Response:
-    return await cached_page(request, "daily.html", lambda: _daily_context(request, None, page))
+async def today(
+    request: Request,
+    page: PageNo = 1,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
+) -> Response:
+    wanted = (sort, category, has_code)
+    return await cached_page(
+        request, "daily.html", lambda: _daily_context(request, None, page, wanted)
+    )
 
 
 @router.get("/papers/date/{day}")
-async def by_day(request: Request, day: str, page: PageNo = 1) -> Response:
+async def by_day(
+    request: Request,
+    day: str,
+    page: PageNo = 1,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
+) -> Response:
     parsed = params.parse_day(day)
-    return await cached_page(request, "daily.html", lambda: _daily_context(request, parsed, page))
+    wanted = (sort, category, has_code)
+    return await cached_page(
+        request, "daily.html", lambda: _daily_context(request, parsed, page, wanted)
+    )
 
 
 def _range_context(
-    request: Request, kind: str, label: str, start: dt.date, end: dt.date, number: int
+    request: Request,
+    kind: str,
+    label: str,
+    start: dt.date,
+    end: dt.date,
+    number: int,
+    wanted: Wanted,
 ) -> dict[str, Any]:
+    view = list_view(request, *wanted)
     found = get_hub(request).reading.period(
-        start, end, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE
+        start, end, offset=_offset(number, PAGE_SIZE), limit=PAGE_SIZE, view=view
     )
     if kind == "week":
         prev_start, next_start = start - dt.timedelta(days=7), end + dt.timedelta(days=1)
@@ -104,6 +159,7 @@ def _range_context(
         prev_start, next_start = params.prev_month(start), params.next_month(start)
         prev_key, next_key = f"{prev_start:%Y-%m}", f"{next_start:%Y-%m}"
     return {
+        **_view_context(request, view),
         "kind": kind,
         "label": label,
         "start": start,
@@ -118,31 +174,50 @@ def _range_context(
 
 
 @router.get("/papers/week/{week}")
-async def by_week(request: Request, week: str, page: PageNo = 1) -> Response:
+async def by_week(
+    request: Request,
+    week: str,
+    page: PageNo = 1,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
+) -> Response:
+    wanted = (sort, category, has_code)
     start, end = params.parse_week(week)
     label = f"Week {start.isocalendar()[1]}, {start.isocalendar()[0]}"
     return await cached_page(
         request,
         "range.html",
-        lambda: _range_context(request, "week", label, start, end, page),
+        lambda: _range_context(request, "week", label, start, end, page, wanted),
     )
 
 
 @router.get("/papers/month/{month}")
-async def by_month(request: Request, month: str, page: PageNo = 1) -> Response:
+async def by_month(
+    request: Request,
+    month: str,
+    page: PageNo = 1,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
+) -> Response:
+    wanted = (sort, category, has_code)
     start, end = params.parse_month(month)
     label = f"{start:%B %Y}"
     return await cached_page(
         request,
         "range.html",
-        lambda: _range_context(request, "month", label, start, end, page),
+        lambda: _range_context(request, "month", label, start, end, page, wanted),
     )
 
 
-def _trending_context(request: Request, window: str, number: int) -> dict[str, Any]:
+def _trending_context(request: Request, window: str, number: int, wanted: Wanted) -> dict[str, Any]:
+    view = list_view(request, *wanted)
     offset = _offset(number, PAGE_SIZE)
-    found = get_hub(request).reading.trending(window, offset=offset, limit=PAGE_SIZE)
+    found = get_hub(request).reading.trending(window, offset=offset, limit=PAGE_SIZE, view=view)
+    extra = {"window": window} if window != "week" else {}
     return {
+        **_view_context(request, view, **extra),
         "window": window,
         "windows": WINDOW_TITLES,
         "explanation": TRENDING_LINES[window],
@@ -155,10 +230,18 @@ def _trending_context(request: Request, window: str, number: int) -> dict[str, A
 
 
 @router.get("/trending")
-async def trending_page(request: Request, window: str = "week", page: PageNo = 1) -> Response:
+async def trending_page(
+    request: Request,
+    window: str = "week",
+    page: PageNo = 1,
+    sort: SortParam = None,
+    category: CategoryParam = None,
+    has_code: HasCodeParam = None,
+) -> Response:
     chosen = params.parse_window(window)
+    wanted = (sort, category, has_code)
     return await cached_page(
-        request, "trending.html", lambda: _trending_context(request, chosen, page)
+        request, "trending.html", lambda: _trending_context(request, chosen, page, wanted)
     )
 
 

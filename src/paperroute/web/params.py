@@ -90,6 +90,23 @@ def parse_window(value: str) -> str:
     return value
 
 
+def parse_flag(name: str, value: str | None) -> bool:
+    """A yes/no query parameter: 1 or true; 0 or false (None: not given, false)."""
+    if value is None or value in ("0", "false"):
+        return False
+    if value in ("1", "true"):
+        return True
+    raise InvalidInput(f"{name} must be 1 or 0 (true or false), not {_show(value)}")
+
+
+def view_params(sort: str | None, category: str | None, has_code: bool) -> list[tuple[str, str]]:
+    """The query parameters that ask for a list narrowed and sorted this way (only those
+    that differ from the default), for links to the same view: pages, feeds, the API."""
+    flag = "1" if has_code else ""
+    found = [("sort", sort or ""), ("category", category or ""), ("has_code", flag)]
+    return [(key, value) for key, value in found if value]
+
+
 # -- cursors ----------------------------------------------------------------------------
 
 MAX_OFFSET = 10_000_000
