@@ -105,3 +105,14 @@ def test_small_screen(browser: object, live_server: str) -> None:
         screenshot(p, "daily-mobile", full_page=False)
     finally:
         context.close()
+
+
+def test_a_link_to_the_formula_opens_it(page: object, live_server: str) -> None:
+    """The reader review: "The formula" jumped to a closed box."""
+    p = page
+    p.goto(live_server + "/trending#formula")  # type: ignore[attr-defined]
+    p.wait_for_function("() => document.getElementById('formula').open")  # type: ignore[attr-defined]
+    p.goto(live_server + "/trending")  # type: ignore[attr-defined]
+    assert not p.evaluate("() => document.getElementById('formula').open")  # type: ignore[attr-defined]
+    p.locator("a[href$='#formula']").first.click()  # type: ignore[attr-defined]
+    p.wait_for_function("() => document.getElementById('formula').open")  # type: ignore[attr-defined]

@@ -75,3 +75,20 @@ document.addEventListener("click", function (event) {
     function () { say("Could not copy"); }
   );
 });
+
+// A link to a closed <details> (the trending formula, #formula) opens it on arrival, on
+// the page's first load as on a later jump within it.
+(function () {
+  "use strict";
+  function openTarget() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", openTarget);
+  } else {
+    openTarget();
+  }
+})();
