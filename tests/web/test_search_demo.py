@@ -159,3 +159,13 @@ def test_suggestions_offer_authors_and_categories_and_papers(demo: TestClient) -
     for fragment in (html, categories):  # aria-activedescendant needs unique ids
         ids = re.findall(r'role="option" id="([^"]+)"', fragment)
         assert ids and len(ids) == len(set(ids))
+
+
+def test_suggestions_correct_a_typo_as_the_results_page_does(demo: TestClient) -> None:
+    """The reader review: the box said "No papers match" where Enter found 300 results."""
+    html = demo.get("/search/suggest", params={"q": "difusion modles"}).text
+    assert "Did you mean “diffusion models”?" in html
+    assert 'role="option"' in html and "No papers match" not in html
+    assert 'href="/search?q=diffusion%20models"' in html
+    nothing = demo.get("/search/suggest", params={"q": "qwertyuiop zxcvbnm"}).text
+    assert "No papers match" in nothing and "Did you mean" not in nothing

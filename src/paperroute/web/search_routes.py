@@ -206,11 +206,18 @@ async def suggest(request: Request, q: str = "") -> Response:
         hub = get_hub(request)
         names = hub.search.suggest_names(q.strip(), limit=SUGGEST_NAMES)
         result = _search(request, text, Mode.hybrid, SUGGEST_LIMIT, correct=False)
+        cards, suggestion = _cards(request, result), None
+        if not (cards or names.authors or names.categories):
+            # A typo: what the results page would search instead (did you mean).
+            fixed = _search(request, q.strip(), Mode.keyword, SUGGEST_LIMIT)
+            if fixed.suggestion:
+                cards, suggestion = _cards(request, fixed), fixed.suggestion
         return {
-            "cards": _cards(request, result),
+            "cards": cards,
             "authors": names.authors,
             "categories": names.categories,
-            "query": q,
+            "query": suggestion or q,
+            "suggestion": suggestion,
         }
 
     return render(request, "search/suggest.html", await run_in_threadpool(work))
