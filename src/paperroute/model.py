@@ -24,6 +24,7 @@ class DailyEntry:
     num_comments: int | None = None
     submitted_at: dt.datetime | None = None  # UTC
     ai_keywords: tuple[str, ...] = ()
+    ai_summary: str | None = None  # Hugging Face's machine-written one-sentence summary
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), tuple(getattr(self, name) for name in _ENTRY_FIELDS))

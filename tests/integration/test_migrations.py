@@ -125,7 +125,7 @@ def test_migrate_brings_an_empty_database_to_head(engine: Engine) -> None:
     assert tables(engine) == set()
     assert current_revision(engine) is None
     migrate(engine)
-    assert current_revision(engine) == head_revision() == "0008"
+    assert current_revision(engine) == head_revision()
     assert tables(engine) == TABLES | {"alembic_version"}
 
 
@@ -138,7 +138,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     assert schema_of(engine) == before
     with engine.connect() as connection:
         again = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [("0008",)]
+    assert [tuple(r) for r in again] == [tuple(r) for r in versions] == [(head_revision(),)]
 
 
 def test_reopening_keeps_the_data(database_url: str) -> None:
@@ -249,7 +249,7 @@ def test_0008_adds_comment_edits_and_reports_keeping_comments(engine: Engine) ->
             {"now": now},
         )
     migrate(engine)
-    assert current_revision(engine) == head_revision() == "0008"
+    assert current_revision(engine) == head_revision()
     with engine.begin() as connection:
         row = connection.execute(text("SELECT pk, body, edited_at FROM comments")).one()
         assert (row.body, row.edited_at) == ("hi", None)
@@ -264,6 +264,40 @@ def test_0008_adds_comment_edits_and_reports_keeping_comments(engine: Engine) ->
     downgrade(engine, "0007")
     assert "comment_reports" not in inspect(engine).get_table_names()
     assert "edited_at" not in {c["name"] for c in inspect(engine).get_columns("comments")}
+
+
+def test_0009_adds_the_ai_summary_keeping_daily_entries(engine: Engine) -> None:
+    """From 0008 (a daily entry already there) to 0009: the entry kept, its summary NULL
+    until the next import; and back."""
+    migrate(engine)
+    downgrade(engine, "0008")
+    now = "2026-12-01 09:00:00+00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
+                "created_at, modified_at) VALUES ('2601.00001', 1, 'T', '', '', '', :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO daily_entries (day, source, paper_pk, kind, upvotes, ai_keywords) "
+                "SELECT '2026-08-21', 'hf', pk, 'submitted', 7, '[\"agents\"]' FROM papers"
+            )
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT upvotes, ai_keywords, ai_summary FROM daily_entries")
+        ).one()
+    assert tuple(row) == (7, '["agents"]', None)
+    assert schema_of(engine) == expected_schema()
+    downgrade(engine, "0008")
+    assert "ai_summary" not in {c["name"] for c in inspect(engine).get_columns("daily_entries")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT upvotes FROM daily_entries")).scalar_one() == 7
 
 
 def test_the_migrated_schema_matches_schema_py(engine: Engine) -> None:

@@ -85,6 +85,11 @@ def test_2025_06_10_golden() -> None:
                 "reinforcement fine-tuning",
                 "scaling curves",
             ),
+            ai_summary=(
+                "Reinforcement Pre-Training (RPT) improves language model accuracy through "
+                "reinforcement learning and offers a scalable method for leveraging text data "
+                "for general-purpose RL."
+            ),
         ),
     )
 
@@ -306,11 +311,13 @@ def test_odd_field_types_are_ignored_not_fatal() -> None:
     paper["upvotes"] = True
     paper["githubStars"] = "many"
     paper["ai_keywords"] = ["ok", 3, None, "  spaced   out  "]
+    paper["ai_summary"] = ["not", "text"]
     paper["authors"] = [{"name": "A One"}, {"_id": "x"}, "B Two", 7]
     (record,) = good(parse(json.dumps(items[:1]).encode(), day=dt.date(2026, 8, 21)))
     assert record.daily[0].upvotes is None
     assert record.code_stars is None
     assert record.daily[0].ai_keywords == ("ok", "spaced out")
+    assert record.daily[0].ai_summary is None
     assert record.authors == ("A One", "B Two")
 
 

@@ -34,6 +34,16 @@ def test_card_snippets_convert_macros_too(demo: TestClient) -> None:
     assert "\\textbf{PalmClaw}" not in page.text
 
 
+def test_the_machine_written_summary_is_shown_and_marked(demo: TestClient) -> None:
+    """Issue 15 item 14: Hugging Face's ai_summary, stored (migration 0009) and shown."""
+    page = demo.get("/papers/2608.19880").text
+    section = re.search(r'<section class="ai-summary".*?</section>', page, re.S)
+    assert section is not None
+    assert "machine-written by Hugging Face" in section.group(0)
+    assert "EnvHarness and EnvRigger dynamically reshape static environments" in section.group(0)
+    assert 'class="ai-summary"' not in demo.get("/papers/2607.13027").text
+
+
 def test_machine_written_keywords_are_shown_and_marked(demo: TestClient) -> None:
     page = demo.get("/papers/2608.10720").text
     section = re.search(r'<section class="ai-keywords".*?</section>', page, re.S)

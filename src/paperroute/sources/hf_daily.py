@@ -31,6 +31,7 @@ DAILY_PAPERS_URL = "https://huggingface.co/api/daily_papers"
 # A real repr'd item is under 10 KB; literal_eval's cost grows with size and nesting.
 MAX_REPR_ITEM = 256 * 1024
 MAX_KEYWORDS = 100
+MAX_SUMMARY = 2000  # characters of the machine-written summary (a sentence or two)
 PAGE_LIMIT = 100  # the API answers 50 items unless asked for more; 100 is its maximum
 MAX_PAGES = 10
 MAX_COUNT = 2**31 - 1  # counts land in int4 columns (PostgreSQL) and int64 ones (SQLite)
@@ -184,6 +185,8 @@ def _parse_item(item: Any, day: dt.date | None, index_key: str) -> PaperRecord |
         for word in (keywords if isinstance(keywords, list) else [])[:MAX_KEYWORDS]
         if isinstance(word, str) and squash(word)
     )
+    summary = paper.get("ai_summary")
+    ai_summary = squash(summary)[:MAX_SUMMARY] or None if isinstance(summary, str) else None
     submitter = _text_or_none(_get(paper, "submittedOnDailyBy", "user")) or _text_or_none(
         _get(item, "submittedBy", "name")
     )
@@ -199,6 +202,7 @@ def _parse_item(item: Any, day: dt.date | None, index_key: str) -> PaperRecord |
                 num_comments=_count(item.get("numComments")),
                 submitted_at=submitted_daily,
                 ai_keywords=ai_keywords,
+                ai_summary=ai_summary,
             ),
         )
     stars = paper.get("githubStars")

@@ -34,6 +34,7 @@ def entry_from_row(row: Any) -> DailyEntry:
         num_comments=row.num_comments,
         submitted_at=row.submitted_at,
         ai_keywords=tuple(json.loads(row.ai_keywords)) if row.ai_keywords else (),
+        ai_summary=row.ai_summary,
     )
 
 

@@ -101,6 +101,7 @@ daily_entries = Table(
     Column("num_comments", Integer),
     Column("submitted_at", UTCDateTime()),
     Column("ai_keywords", Text),  # JSON list
+    Column("ai_summary", Text),
     PrimaryKeyConstraint("day", "source", "paper_pk"),
     Index("ix_daily_entries_paper", "paper_pk"),
     sqlite_with_rowid=False,

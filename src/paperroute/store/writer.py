@@ -359,6 +359,7 @@ _ENTRY_COLUMNS = (
     "num_comments",
     "submitted_at",
     "ai_keywords",
+    "ai_summary",
 )
 
 
@@ -373,4 +374,5 @@ def _entry_row(paper_pk: int | None, entry: DailyEntry) -> tuple[Any, ...]:
         entry.num_comments,
         entry.submitted_at,
         json.dumps(list(entry.ai_keywords)) if entry.ai_keywords else None,
+        entry.ai_summary,
     )

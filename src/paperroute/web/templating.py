@@ -89,6 +89,14 @@ def ai_keywords(paper: Paper) -> tuple[str, ...]:
     return ()
 
 
+def ai_summary(paper: Paper) -> str | None:
+    """The summary Hugging Face's model wrote for the paper's latest listing that has one."""
+    for entry in reversed(paper.daily):
+        if entry.ai_summary:
+            return entry.ai_summary
+    return None
+
+
 def configure_templates(templates: Jinja2Templates, config: Config) -> None:
     env = templates.env
     env.filters.update(
@@ -105,6 +113,7 @@ def configure_templates(templates: Jinja2Templates, config: Config) -> None:
         short_date=short_date,
         tex=tex_html,
         ai_keywords=ai_keywords,
+        ai_summary=ai_summary,
         citation=citation,
     )
     env.globals.update(
