@@ -13,17 +13,13 @@ Fixtures:
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from support.browser import CHROMIUM, CHROMIUM_ARGS, screenshot
 from support.demo import load_demo
+from support.served import served
 
 __all__ = ["screenshot"]
 
@@ -33,12 +29,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("PAPERROUTE_REQUIRE_ALL") == "1":
         pytest.fail(f"required service unavailable: {reason}")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -58,44 +48,10 @@ def server_env() -> dict[str, str]:
 def live_server(
     browser_demo_db: str, server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PAPERROUTE_DATABASE_URL": browser_demo_db,
-        "PAPERROUTE_DEMO": "1",
-        "PAPERROUTE_SECRET_KEY": "browser-tests-throwaway-secret",
-        "PAPERROUTE_BASE_URL": base,
-        **server_env,
-    }
-    env.pop("PAPERROUTE_CONFIG", None)
-    command = [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"]
-    # A file, not a pipe: nobody reads the server's output while it runs.
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                output = log.read_text(errors="replace")
-                pytest.fail(f"paperroute serve exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(base + "/static/css/app.css", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("paperroute serve did not answer within 30 s")
-            time.sleep(0.1)
+    env = {"PAPERROUTE_DEMO": "1", "PAPERROUTE_SECRET_KEY": "browser-tests-throwaway-secret"}
+    folder = tmp_path_factory.mktemp("server")
+    with served(browser_demo_db, folder, env={**env, **server_env}) as (base, _port):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

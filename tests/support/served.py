@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -37,23 +37,27 @@ def raise_fd_limit(wanted: int) -> int:
 
 
 @contextmanager
-def served(database_url: str, folder: Path, **settings: str) -> Iterator[tuple[str, int]]:
+def served(
+    database_url: str, folder: Path, *, env: Mapping[str, str] | None = None, **settings: str
+) -> Iterator[tuple[str, int]]:
     """(base URL, port) of ``paperroute serve --workers 1`` over ``database_url`` with
-    ``PAPERROUTE_<NAME>`` settings; stopped on exit."""
+    ``PAPERROUTE_<NAME>`` settings and ``env`` (raw variables, applied last: demo mode, the
+    browser tests' own settings); stopped on exit."""
     port = free_port()
-    env = {
+    variables = {
         **os.environ,
         "PAPERROUTE_DATABASE_URL": database_url,
         "PAPERROUTE_SECRET_KEY": "served-tests-throwaway-secret",
         "PAPERROUTE_BASE_URL": f"http://127.0.0.1:{port}",
         **{f"PAPERROUTE_{name.upper()}": value for name, value in settings.items()},
     }
-    env.pop("PAPERROUTE_CONFIG", None)
-    env.pop("PAPERROUTE_DEMO", None)
+    variables.pop("PAPERROUTE_CONFIG", None)
+    variables.pop("PAPERROUTE_DEMO", None)
+    variables.update(env or {})
     command = [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"]
     log = folder / f"serve-{port}.log"
     with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=variables, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
