@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, UniqueConstraint, inspect, text
+from sqlalchemy import Connection, Engine, UniqueConstraint, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from paperroute import Config, StorageError, open_hub
@@ -219,6 +219,17 @@ def test_0007_indexes_the_message_ids_of_an_existing_send_log(engine: Engine) ->
     assert schema_of(engine) == expected_schema()
 
 
+def _insert_paper(connection: Connection, now: str) -> None:
+    """One paper row as any revision since 0001 holds it."""
+    connection.execute(
+        text(
+            "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
+            "created_at, modified_at) VALUES ('2601.00001', 1, 'T', '', '', '', :now, :now)"
+        ),
+        {"now": now},
+    )
+
+
 def test_0008_adds_comment_edits_and_reports_keeping_comments(engine: Engine) -> None:
     """From 0007 (a comment already there) to 0008: the comment kept, not marked edited, a
     report can be stored once per reader; and back."""
@@ -227,13 +238,7 @@ def test_0008_adds_comment_edits_and_reports_keeping_comments(engine: Engine) ->
     assert "comment_reports" not in inspect(engine).get_table_names()
     now = "2026-12-01 09:00:00+00:00"
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
-                "created_at, modified_at) VALUES ('2601.00001', 1, 'T', '', '', '', :now, :now)"
-            ),
-            {"now": now},
-        )
+        _insert_paper(connection, now)
         connection.execute(
             text(
                 "INSERT INTO users (email, display_name, is_admin, created_at) "
@@ -273,13 +278,7 @@ def test_0009_adds_the_ai_summary_keeping_daily_entries(engine: Engine) -> None:
     downgrade(engine, "0008")
     now = "2026-12-01 09:00:00+00:00"
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
-                "created_at, modified_at) VALUES ('2601.00001', 1, 'T', '', '', '', :now, :now)"
-            ),
-            {"now": now},
-        )
+        _insert_paper(connection, now)
         connection.execute(
             text(
                 "INSERT INTO daily_entries (day, source, paper_pk, kind, upvotes, ai_keywords) "
