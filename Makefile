@@ -33,9 +33,11 @@ demo: venv
 	PAPERROUTE_DEMO=1 \
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) serve --host 127.0.0.1 --port 8000
 
-## test: lint, type-check, then every test (PostgreSQL tests too when a server is available)
+## test: lint, type-check, then every test (PostgreSQL tests too when a server is available),
+## spread over TEST_WORKERS processes (one per core, at most four; TEST_WORKERS=0 runs them in one)
+TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(0))))")
 test: venv lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test-fast: venv
 	$(BIN)/pytest -q -x -m "not slow and not postgres"
