@@ -14,7 +14,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from urllib.parse import urlencode
 
 from sqlalchemy import Connection
@@ -22,6 +21,7 @@ from sqlalchemy import Connection
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError, InvalidInput, NotFound, StorageError
+from ..mail.headers import new_message
 from ..mail.transport import Mailer, MailError
 from ..model import Paper
 from ..papers import Papers
@@ -237,13 +237,7 @@ class Community(CommentCases):
         self, address: str, token: str, now: datetime, next_path: str
     ) -> EmailMessage:
         minutes = self.config.login_link_minutes
-        message = EmailMessage()
-        message["From"] = self.config.mail_from
-        message["To"] = address
-        message["Subject"] = "Your paperroute sign-in link"
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = make_msgid(domain="paperroute.local")
-        message["Auto-Submitted"] = "auto-generated"
+        message = new_message(self.config, address, "Your paperroute sign-in link", now)
         message.set_content(
             "Open this link to sign in to paperroute:\n\n"
             f"{self.sign_in_link(token, next_path)}\n\n"

@@ -13,7 +13,8 @@ from sqlalchemy import Connection, insert, select
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError, NotFound
-from ..mail.transport import OUTBOX, Mailer, SmtpMailer, parse_smtp_url
+from ..mail.headers import envelope_sender
+from ..mail.transport import OUTBOX, Mailer, SmtpMailer, smtp_settings
 from ..store.schema_mail import outbox
 from ..store.session import Database
 
@@ -83,7 +84,9 @@ def open_mailer(config: Config, db: Database, clock: Clock = utcnow) -> Mailer:
             "sending mail needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
             "'outbox' to keep messages in the database)"
         )
-    return SmtpMailer(parse_smtp_url(config.smtp_url, timeout=config.http_timeout))
+    settings = smtp_settings(config)
+    envelope_sender(config, "someone@example.org")  # a bad return path fails here, once
+    return SmtpMailer(settings, lambda recipient: envelope_sender(config, recipient))
 
 
 def messages(db: Database, *, limit: int = 100) -> list[OutboxMessage]:
