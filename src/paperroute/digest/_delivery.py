@@ -198,9 +198,9 @@ class Delivery:
         self.secret = secret
         self.sleep = sleep
         self.clock = clock
+        check_settings(config)
         self.renderer = Renderer(config, secret)
         self._statements = _Statements()
-        check_settings(config)
         self.outbox = outbox.uses_outbox(config)
         if not config.smtp_url and not self.outbox:
             raise ConfigError(

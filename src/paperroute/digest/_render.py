@@ -112,7 +112,9 @@ class Renderer:
                 (name, encoded_header(name, value)) for name, value in optional if value
             ]
         except (ValueError, TypeError, IndexError) as exc:
-            raise ConfigError(f"mail_from is not a valid From address: {exc}") from None
+            raise ConfigError(
+                f"mail_from, mail_sender or mail_reply_to is not a valid address: {exc}"
+            ) from None
         if (
             not self.base.startswith(("https://", "http://"))
             or not self.base.isprintable()

@@ -29,7 +29,15 @@ def mail_domain(config: Config) -> str:
     return address_of(config.mail_from).rpartition("@")[2] or "localhost"
 
 
+MAX_SETTING = 320  # an address is at most 254 characters; a display name takes the rest
+
+
 def _valid_address(name: str, value: str) -> str:
+    if len(value) > MAX_SETTING or any(not ch.isprintable() for ch in value):
+        raise ConfigError(
+            f"{name} must be one e-mail address (with an optional name), at most "
+            f"{MAX_SETTING} characters without control characters"
+        )
     address = address_of(value)
     local, at, domain = address.rpartition("@")
     if (
@@ -51,8 +59,9 @@ def envelope_sender(config: Config, recipient: str) -> str:
     if not template:
         return address_of(config.mail_from)
     if VERP_MARK in template:
-        local, at, domain = template.replace(VERP_MARK, "x").rpartition("@")
-        _valid_address("mail_return_path", f"{local}{at}{domain}")
+        if template.count(VERP_MARK) > 1 or VERP_MARK in template.rpartition("@")[2]:
+            raise ConfigError("mail_return_path holds {recipient} once, before the @")
+        _valid_address("mail_return_path", template.replace(VERP_MARK, "x"))
         return template.replace(VERP_MARK, recipient.strip().lower().replace("@", "="))
     return _valid_address("mail_return_path", template)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError, NotFound
-from ..mail.headers import envelope_sender
+from ..mail.headers import check_settings, envelope_sender
 from ..mail.transport import OUTBOX, Mailer, SmtpMailer, smtp_settings
 from ..store.schema_mail import outbox
 from ..store.session import Database
@@ -76,7 +76,9 @@ class OutboxMailer:
 
 
 def open_mailer(config: Config, db: Database, clock: Clock = utcnow) -> Mailer:
-    """The mailer the configuration asks for. Raises ConfigError when mail cannot be sent."""
+    """The mailer the configuration asks for. Raises ConfigError when mail cannot be sent
+    (also for a From, Reply-To, Sender or return path that is not an address)."""
+    check_settings(config)
     if uses_outbox(config):
         return OutboxMailer(db, clock)
     if not config.smtp_url:
@@ -85,7 +87,6 @@ def open_mailer(config: Config, db: Database, clock: Clock = utcnow) -> Mailer:
             "'outbox' to keep messages in the database)"
         )
     settings = smtp_settings(config)
-    envelope_sender(config, "someone@example.org")  # a bad return path fails here, once
     return SmtpMailer(settings, lambda recipient: envelope_sender(config, recipient))
 
 
