@@ -61,6 +61,7 @@ HOUR = 3600
 # Per reader: far more than a person clicks, and every vote is a write that refreshes the
 # cached pages of every worker, so a script toggling one in a loop must not keep them cold.
 VOTES_PER_MINUTE = 30
+NAME_CHANGES_PER_HOUR = 10
 MAX_REF = 400  # characters of a paper reference (ids are at most 320)
 DEMO_ADMIN = "demo@paperroute.local"
 # Sign-in links one address gets per hour from all client IPs: this many times the per-IP
@@ -280,6 +281,14 @@ class Community(CommentCases):
     def user_by_email(self, email: str) -> User | None:
         with self._tx() as connection:
             return accounts.user_by_email(connection, self._address(connection, email))
+
+    def set_display_name(self, user: User | None, name: str) -> User:
+        """Choose the public name shown on the reader's comments and collections (rules in
+        _names.py). Raises InvalidInput, RateLimited (NAME_CHANGES_PER_HOUR)."""
+        reader = self._active(user)
+        with self._tx() as connection:
+            self._limit(connection, f"name:{reader.pk}", NAME_CHANGES_PER_HOUR, "name changes")
+            return accounts.set_display_name(connection, reader.pk, name, self._now())
 
     def ensure_user(self, email: str, *, admin: bool | None = None) -> User:
         with self._tx() as connection:
