@@ -21,7 +21,8 @@ from paperroute.digest._delivery import Delivery
 from paperroute.errors import ConfigError
 from paperroute.mail.transport import MailError, connect, parse_smtp_url
 from paperroute.store.schema_digests import digest_runs, digest_sends
-from support.digest_data import AS_OF, make_config
+from support.cli import cli
+from support.digest_data import AS_OF, SECRET, make_config
 from support.smtp import SmtpServer
 
 USER, PASSWORD = "mailer", "s3cret pass"
@@ -252,3 +253,26 @@ def test_an_unreadable_ca_file_is_a_configuration_error(papers_hub: Hub, tmp_pat
         )
         with pytest.raises(ConfigError, match=r"smtp_ca_file .* is not a readable PEM bundle"):
             Delivery(papers_hub._db, config, "secret")
+
+
+def test_digest_send_says_why_the_run_stopped_and_exits_1(
+    papers_hub: Hub, tls_server: SmtpServer, ca_file: str
+) -> None:
+    papers_hub.digests.add_confirmed("sub@example.org", {"trending": "on"})
+    result = cli(
+        papers_hub.config.database_url,
+        "digest",
+        "send",
+        "--now",
+        "--at",
+        AS_OF.isoformat(),
+        PAPERROUTE_SMTP_URL=tls_server.url_for(USER, "wrong"),
+        PAPERROUTE_SMTP_CA_FILE=ca_file,
+        PAPERROUTE_SECRET_KEY=SECRET,
+    )
+    assert result.exit_code == 1
+    assert "sent 0 ·" in result.stdout
+    assert "error: the run stopped, nothing more was sent: SMTP server" in result.stderr
+    assert "check the user name and password in smtp_url" in result.stderr
+    assert "wrong" not in result.output
+    assert statuses(papers_hub) == ["pending"] and tls_server.messages == []
