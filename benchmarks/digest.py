@@ -111,7 +111,8 @@ STOP = set(
 )
 
 SINK = r"""
-import asyncio, ssl, sys, warnings
+import asyncio, logging, ssl, sys, warnings
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-login deprecation note
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 class Count:

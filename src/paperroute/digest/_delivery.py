@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError
-from ..mail.headers import check_settings, envelope_sender
+from ..mail.headers import VERP_MARK, check_settings, envelope_sender
 from ..mail.transport import MailError, SmtpSettings, smtp_settings
 from ..reading import Card
 from ..reading.sql import load_cards
@@ -199,6 +199,8 @@ class Delivery:
         self.sleep = sleep
         self.clock = clock
         check_settings(config)
+        # MAIL FROM: one address for every message unless it is VERP (per recipient).
+        self._sender = None if VERP_MARK in config.mail_return_path else envelope_sender(config, "")
         self.renderer = Renderer(config, secret)
         self._statements = _Statements()
         self.outbox = outbox.uses_outbox(config)
@@ -433,7 +435,7 @@ class Delivery:
 
             error: str
             try:
-                sender = envelope_sender(self.config, rendered.to)
+                sender = self._sender or envelope_sender(self.config, rendered.to)
                 session.send(sender, rendered.to, rendered.raw, before_dot)
             except Rejected as exc:
                 if exc.permanent:
