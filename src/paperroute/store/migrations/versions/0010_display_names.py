@@ -1,7 +1,9 @@
 """Readers' display names: the part of the address before the @ was shown publicly on every
 comment and collection. Every existing reader gets the neutral ``reader-<pk>`` until they
 choose a name on /me (``name_chosen_at``); ``display_key`` (the name folded for comparison,
-unique) keeps two readers from sharing one.
+unique) keeps two readers from sharing one. Papers submitted on the hub showed the same
+local part as "Submitted by": it becomes the submitter's new name, or "a reader" where two
+readers had that name and the submission cannot tell which.
 
 Plain ADD COLUMN, no batch mode: on SQLite a batch rebuilds ``users``, and dropping the old
 table (foreign keys on) would cascade-delete every vote, comment and collection.
@@ -25,6 +27,12 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("users", sa.Column("display_key", sa.String(80)))
     op.add_column("users", sa.Column("name_chosen_at", sa.DateTime(timezone=True)))
+    op.execute(
+        "UPDATE daily_entries SET submitter = COALESCE("
+        "(SELECT 'reader-' || CAST(MIN(u.pk) AS VARCHAR(20)) FROM users u "
+        "WHERE u.display_name = daily_entries.submitter HAVING COUNT(*) = 1), 'a reader') "
+        "WHERE source = 'hub' AND kind = 'submitted' AND submitter IS NOT NULL"
+    )
     # The keys of defaults are "reader<pk>" (community/_names.py: default_key).
     op.execute(
         "UPDATE users SET display_name = 'reader-' || CAST(pk AS VARCHAR(20)), "
