@@ -3,7 +3,7 @@
 
     python benchmarks/digest.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
         [--hf ../shared/data/hf-daily/hf-daily-papers-*.tar.gz] [--subscribers 100000] \
-        [--papers 2000] [--send 20000] [--pool 8] [--profile]
+        [--papers 2000] [--send 20000] [--pool 8] [--tls starttls|implicit] [--profile]
 
 The day: the ``--papers`` most recently listed real papers of the corpus, all listed on one
 benchmark day (with their real Hugging Face upvotes when ``--hf`` names the dumps), in a
@@ -16,6 +16,11 @@ picks), storing the run (one send-log row each), rendering every message to its 
 delivery of ``--send`` of them through the real pooled sender (send log written around each
 message) to an aiosmtpd server running in a subprocess that counts what it accepts.
 ``render_s`` in the last line is planning + rendering. The last line is one JSON object.
+
+``--tls starttls`` (port 587 style) or ``--tls implicit`` (465 style): the server speaks TLS
+with a certificate made for the run (trustme), requires AUTH, and the sender verifies the
+certificate against it (``smtp_ca_file``) and signs in on each pooled connection, as with a
+real submission server.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import trustme
 from sqlalchemy import insert, update
 
 from _common import free_port, hf_dump_items, peak_rss_mb
@@ -105,14 +111,28 @@ STOP = set(
 )
 
 SINK = r"""
-import asyncio, sys
+import asyncio, logging, ssl, sys, warnings
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-login deprecation note
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 class Count:
     n = 0
     async def handle_DATA(self, server, session, envelope):
         Count.n += 1
         return "250 OK"
-c = Controller(Count(), hostname="127.0.0.1", port=int(sys.argv[1]))
+def login(server, session, envelope, mechanism, data):
+    ok = data.login == b"bench" and data.password == b"bench-pass"
+    return AuthResult(success=ok, auth_data=data.login)
+options = {}
+if len(sys.argv) > 2:  # TLS: mode, certificate chain, key
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    implicit = sys.argv[2] == "implicit"
+    options = {"ssl_context" if implicit else "tls_context": context,
+               "authenticator": login, "auth_required": True,
+               "auth_require_tls": not implicit}  # aiosmtpd counts only STARTTLS as TLS
+    warnings.simplefilter("ignore")
+c = Controller(Count(), hostname="127.0.0.1", port=int(sys.argv[1]), **options)
 c.start()
 print("ready", flush=True)
 import time
@@ -219,6 +239,7 @@ def main() -> None:
     parser.add_argument("--send", type=int, default=20_000)
     parser.add_argument("--pool", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tls", choices=["starttls", "implicit"], help="TLS + AUTH server")
     parser.add_argument("--profile", action="store_true", help="cProfile planning + rendering")
     args = parser.parse_args()
 
@@ -300,8 +321,19 @@ def main() -> None:
                 .values(status="cancelled")
             )
         port = free_port()
+        smtp_url, tls_args, ca_file = f"smtp://127.0.0.1:{port}", [], ""
+        if args.tls:
+            ca = trustme.CA()
+            server_pem = folder / "server.pem"  # key and certificate chain, one file
+            ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
+            ca_file = str(folder / "ca.pem")
+            ca.cert_pem.write_to_path(ca_file)
+            tls_args = [args.tls, str(server_pem), str(server_pem)]
+            scheme = "smtps" if args.tls == "implicit" else "smtp"
+            query = "?starttls=1" if args.tls == "starttls" else ""
+            smtp_url = f"{scheme}://bench:bench-pass@127.0.0.1:{port}{query}"
         sink = subprocess.Popen(
-            [sys.executable, "-c", SINK, str(port)],
+            [sys.executable, "-c", SINK, str(port), *tls_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -309,7 +341,7 @@ def main() -> None:
         try:
             assert sink.stdout is not None and sink.stdin is not None
             assert sink.stdout.readline().strip() == "ready"
-            smtp = dataclasses.replace(config, smtp_url=f"smtp://127.0.0.1:{port}")
+            smtp = dataclasses.replace(config, smtp_url=smtp_url, smtp_ca_file=ca_file)
             delivery = Delivery(Database(hub._db.engine), smtp, config.secret_key)
             sink.stdin.write("count\n")
             sink.stdin.flush()
@@ -326,10 +358,13 @@ def main() -> None:
             server_cpu_s = float(server_cpu) - server_cpu0
         finally:
             sink.kill()
+        if result.stopped:
+            print(f"send stopped: {result.stopped}", file=sys.stderr)
         send_per_s = result.sent / send_s if send_s else 0.0
         print(
             f"send: {result.sent:,} sent ({accepted:,} accepted by the server), "
-            f"{result.retried} retried, in {send_s:.1f} s over {args.pool} connections; "
+            f"{result.retried} retried, in {send_s:.1f} s over {args.pool} connections"
+            f"{f' ({args.tls} TLS + AUTH)' if args.tls else ''}; "
             f"CPU: this process {client_cpu:.1f} s, the SMTP server {server_cpu_s:.1f} s",
             file=sys.stderr,
         )
@@ -340,6 +375,7 @@ def main() -> None:
         "render_only_s": round(render_only_s, 1),
         "store_s": round(store_s, 1),
         "send_per_s": round(send_per_s, 1),
+        "tls": args.tls or "none",
         "sent": result.sent,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

@@ -44,7 +44,20 @@ class Config:
     # smtp://[user:password@]host[:port] (STARTTLS with ?starttls=1), smtps://..., or
     # "outbox" to keep mail in the database (the default in demo mode).
     smtp_url: str = ""
+    # A PEM bundle of the certificate authorities that sign the SMTP server's certificate,
+    # for a server with a private CA; empty = the system's trusted authorities.
+    smtp_ca_file: str = ""
+    # Allow AUTH over an unencrypted connection (a relay on this machine only): without it,
+    # credentials in a plain smtp:// URL are refused.
+    smtp_auth_without_tls: bool = False
     mail_from: str = "paperroute <noreply@localhost>"
+    # Optional Reply-To and Sender headers of every message.
+    mail_reply_to: str = ""
+    mail_sender: str = ""
+    # The envelope sender (MAIL FROM, where bounces go): empty = mail_from's address; a fixed
+    # address; or one holding {recipient} for VERP (bounces+{recipient}@example.org becomes
+    # bounces+alice=example.com@example.org).
+    mail_return_path: str = ""
     # Search (issue 4). The embedding model: "all-MiniLM-L6-v2" (bundled weights package) or
     # the path of a sentence-transformers-style BERT folder (model.safetensors,
     # tokenizer.json, config.json).
@@ -154,10 +167,14 @@ _NONZERO = {
     "serve_body_timeout",
 }
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
-_BOOL = {"demo", "digest_send_empty"}
+_BOOL = {"demo", "digest_send_empty", "smtp_auth_without_tls"}
 _MAY_BE_EMPTY = {
     "secret_key",
     "smtp_url",
+    "smtp_ca_file",
+    "mail_reply_to",
+    "mail_sender",
+    "mail_return_path",
     "vector_index_dir",
     "digest_bounce_token",
     "allowed_hosts",

@@ -17,10 +17,15 @@ from .clock import Clock, utcnow
 from .community import Community
 from .config import Config
 from .digest import Digests
-from .errors import StorageError
+from .errors import ConfigError, InvalidInput, StorageError
+from .mail.check import MailCheck, check_smtp
+from .mail.headers import envelope_sender, new_message
+from .mail.transport import smtp_settings
 from .papers import Papers
 from .reading import Reading
 from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
+from .site.addresses import InvalidAddress, normalise_email
+from .site.outbox import uses_outbox
 from .store.engine import create_db_engine, migrate, shown_url
 from .store.session import Database
 
@@ -38,6 +43,7 @@ class Hub:
     ) -> None:
         self._db = db
         self.config = config
+        self._clock = clock
         self.papers = Papers(db, config)
         self.reading = Reading(db, config, clock=clock)
         # The embedder and the vector index are loaded when first needed.
@@ -48,6 +54,41 @@ class Hub:
     def database(self) -> str:
         """The database's URL, its password hidden."""
         return shown_url(self.config.database_url)
+
+    def check_mail(self, to: str | None = None) -> MailCheck:
+        """Connect to the configured SMTP server, negotiate TLS, sign in and, given ``to``,
+        send it a test message; each step is recorded (``paperroute mail check``, and what a
+        readiness probe calls without ``to``). Raises InvalidInput for a bad ``to`` only."""
+        result = MailCheck()
+        address = None
+        if to is not None:
+            try:
+                address = normalise_email(to)
+            except InvalidAddress as exc:
+                raise InvalidInput(f"--to: {exc}") from None
+        if uses_outbox(self.config):
+            result.add("outbox", True, "smtp_url is 'outbox': mail is kept in the database")
+            return result
+        if not self.config.smtp_url:
+            result.add("config", False, "smtp_url is not set: no mail can be sent")
+            return result
+        try:
+            settings = smtp_settings(self.config)
+            message = None
+            if address is not None:
+                message = new_message(self.config, address, "paperroute mail check", self._clock())
+                message.set_content(
+                    "This test message was sent by `paperroute mail check`: mail from this hub "
+                    f"reaches {address}.\n"
+                )
+            sender = envelope_sender(self.config, address or "someone@example.org")
+        except ConfigError as exc:
+            result.add("config", False, str(exc))
+            return result
+        result.add("config", True, f"{settings.security} to {settings.where}, MAIL FROM {sender}")
+        checked = check_smtp(settings, message=message, envelope_from=sender)
+        result.steps.extend(checked.steps)
+        return result
 
     def close(self) -> None:
         self.search.close()

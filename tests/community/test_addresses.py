@@ -50,6 +50,7 @@ def test_an_account_stored_under_the_old_rules_keeps_working(
             users.insert().values(
                 email=DOUBLE_DOT,
                 display_name="a..b",
+                display_key="ab",
                 is_admin=False,
                 created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
             )

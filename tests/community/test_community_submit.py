@@ -46,8 +46,9 @@ def test_submit_fetches_stores_and_lists_the_paper(
         assert (outcome.paper_id, outcome.created) == (RECORDED, True)
         paper = hub.papers.show(RECORDED)
         assert paper.title and paper.authors
+        # The submitter is shown by display name: the neutral default, never the address.
         assert [(e.source, e.kind, e.submitter) for e in paper.daily] == [
-            ("hub", "submitted", "sub")
+            ("hub", "submitted", f"reader-{reader.pk}")
         ]
         again = community.submit(reader, f"arXiv:{RECORDED}")
         assert (again.paper_id, again.created) == (RECORDED, False)

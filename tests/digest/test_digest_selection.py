@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 
+import pytest
 from sqlalchemy import select
 
 from paperroute import Hub
@@ -70,6 +71,45 @@ def test_keyword_queries_use_the_search_language(papers_hub: Hub) -> None:
     assert ids("has:code agents") == {i for i in ids("agents") if RECORDS[i].code_url}
     assert ids("") == set() and ids("-agents") == set() and ids('"""') == set()
     assert ids("zzzunknownword") == set()
+
+
+STEMMED_QUERIES = [
+    "model",
+    "models",
+    "modeling",
+    "agent",
+    "diffusion",
+    '"language model"',
+    '"large language models"',
+    "learning -reinforcement",
+    "benchmarks agents",
+    "reasoning cat:cs.CL",
+]
+
+
+@pytest.mark.parametrize("query", STEMMED_QUERIES)
+def test_a_digest_keyword_matches_what_the_search_box_finds(papers_hub: Hub, query: str) -> None:
+    """One query language, one behaviour: the papers a digest keyword picks are the papers
+    keyword search finds for it, stems included ("model" finds "models")."""
+    pool = _pool(papers_hub)
+    digest = {pool.cards[i].id for i in pool.keyword(query)}
+    result = papers_hub.search.query(query, limit=200, correct=False)
+    assert result.total < 200
+    assert digest == {hit.id for hit in result.hits}
+    assert digest, query
+
+
+def test_model_matches_models_in_a_digest(papers_hub: Hub) -> None:
+    pool = _pool(papers_hub)
+
+    def texts(query: str) -> list[str]:
+        return [f"{pool.cards[i].title} {pool.cards[i].abstract}" for i in pool.keyword(query)]
+
+    plural_only = [
+        t for t in texts("model") if "models" in t.lower() and " model " not in f" {t.lower()} "
+    ]
+    assert plural_only, "no paper says only 'models': the test data changed"
+    assert set(texts("model")) == set(texts("models")) == set(texts("modeling"))
 
 
 def test_categories_and_authors(papers_hub: Hub) -> None:

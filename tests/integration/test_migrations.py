@@ -103,9 +103,7 @@ def expected_schema() -> dict[str, Any]:
                 )
                 for fk in table.foreign_keys
             ),
-            "indexes": sorted(
-                (i.name, tuple(c.name for c in i.columns)) for i in table.indexes if not i.unique
-            ),
+            "indexes": sorted((i.name, tuple(c.name for c in i.columns)) for i in table.indexes),
             "unique": sorted(
                 {(c.name,) for c in table.columns if c.unique}
                 | {
@@ -297,6 +295,85 @@ def test_0009_adds_the_ai_summary_keeping_daily_entries(engine: Engine) -> None:
     assert "ai_summary" not in {c["name"] for c in inspect(engine).get_columns("daily_entries")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT upvotes FROM daily_entries")).scalar_one() == 7
+
+
+def test_0010_gives_every_reader_a_neutral_name_keeping_their_comments(engine: Engine) -> None:
+    """From 0009 (readers named after their address, with comments, votes and a submission)
+    to 0010: each reader is reader-<pk> with a unique key, the submission names no address,
+    nothing else changed; and back."""
+    migrate(engine)
+    downgrade(engine, "0009")
+    now = "2026-12-01 09:00:00+00:00"
+    with engine.begin() as connection:
+        _insert_paper(connection, now)
+        # The same old name twice, and one of its own.
+        for email in ("ada@example.org", "ada@example.net", "bob.secret@example.org"):
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, display_name, is_admin, created_at) "
+                    "VALUES (:email, :name, false, :now)"
+                ),
+                {"email": email, "name": email.partition("@")[0], "now": now},
+            )
+        for day, submitter in (("2026-11-01", "ada"), ("2026-11-02", "bob.secret")):
+            connection.execute(
+                text(
+                    "INSERT INTO daily_entries (day, source, paper_pk, kind, upvotes, submitter)"
+                    " SELECT :day, 'hub', pk, 'submitted', 0, :who FROM papers"
+                ),
+                {"day": day, "who": submitter},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO daily_entries (day, source, paper_pk, kind, upvotes, submitter) "
+                "SELECT '2026-11-03', 'hf', pk, 'submitted', 0, 'ada' FROM papers"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO comments (paper_pk, user_pk, body, body_html, created_at) "
+                "SELECT p.pk, u.pk, 'hi', '<p>hi</p>', :now FROM papers p, users u"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO votes (paper_pk, user_pk, created_at) "
+                "SELECT p.pk, u.pk, :now FROM papers p, users u"
+            ),
+            {"now": now},
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.begin() as connection:
+        rows = connection.execute(
+            text("SELECT pk, display_name, display_key, name_chosen_at FROM users ORDER BY pk")
+        ).all()
+        assert [tuple(r)[1:] for r in rows] == [
+            (f"reader-{r.pk}", f"reader{r.pk}", None) for r in rows
+        ]
+        assert connection.execute(text("SELECT count(*) FROM comments")).scalar_one() == 3
+        assert connection.execute(text("SELECT count(*) FROM votes")).scalar_one() == 3
+        submitters = connection.execute(
+            text("SELECT source, submitter FROM daily_entries ORDER BY day")
+        ).all()
+        bob = rows[2].pk
+        # Ambiguous "ada" becomes neutral; Hugging Face's own user names are not readers'.
+        assert [tuple(s) for s in submitters] == [
+            ("hub", "a reader"),
+            ("hub", f"reader-{bob}"),
+            ("hf", "ada"),
+        ]
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text("UPDATE users SET display_key = 'same' WHERE pk IN (:a, :b)"),
+            {"a": rows[0].pk, "b": rows[1].pk},
+        )
+    assert schema_of(engine) == expected_schema()
+    downgrade(engine, "0009")
+    assert "display_key" not in {c["name"] for c in inspect(engine).get_columns("users")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM comments")).scalar_one() == 3
 
 
 def test_the_migrated_schema_matches_schema_py(engine: Engine) -> None:

@@ -14,6 +14,18 @@ Usage::
         ...
         message = server.wait_for(1)[0].message    # email.message.EmailMessage
 
+TLS and authentication (a certificate made in the test with trustme)::
+
+    ca = trustme.CA()
+    with SmtpServer(tls="starttls", certificate=ca.issue_cert("127.0.0.1"),
+                    users={"mailer": "s3cret"}) as server:
+        config = Config(smtp_url=server.url_for("mailer", "s3cret"), smtp_ca_file=...)
+        assert server.messages[0].tls and server.messages[0].login == "mailer"
+
+``tls``: None (plain), ``"starttls"`` (offers STARTTLS, port 587 style) or ``"implicit"``
+(TLS from the first byte, port 465 style). With ``users``, AUTH PLAIN/LOGIN is offered
+(over TLS only unless ``auth_require_tls=False``) and a login must succeed before MAIL.
+
 ``messages`` records every message the server accepted (a 250 after the dot), in order.
 ``mailbox()`` is what a recipient's mailbox shows: messages with the same Message-ID for the
 same recipient collapsed into one, as Gmail, Cyrus IMAP (duplicate delivery suppression) and
@@ -25,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -34,7 +47,9 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import Any, Self
 
+import trustme
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 __all__ = ["Received", "SmtpServer"]
 
@@ -45,6 +60,8 @@ class Received:
     recipients: tuple[str, ...]  # lower-cased
     data: bytes
     message: EmailMessage = field(repr=False)
+    tls: bool = False  # the message came over an encrypted connection
+    login: str | None = None  # the user it was authenticated as
 
     @property
     def message_id(self) -> str:
@@ -117,8 +134,11 @@ class _Handler:
         parsed = message_from_bytes(data, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         recipients = tuple(str(r).lower() for r in envelope.rcpt_tos)
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
+        received = Received(str(envelope.mail_from), recipients, data, parsed, tls, login)
         with owner._lock:
-            owner.messages.append(Received(str(envelope.mail_from), recipients, data, parsed))
+            owner.messages.append(received)
         if accept_then_drop:
             server.transport.close()  # accepted, but the reply never reaches the client
         return "250 OK message accepted"
@@ -130,22 +150,76 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class SmtpServer:
-    """Plain SMTP (no TLS, no auth) on a free 127.0.0.1 port, in a background thread."""
+def server_context(certificate: trustme.LeafCert) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    return context
 
-    def __init__(self) -> None:
+
+class SmtpServer:
+    """SMTP on a free 127.0.0.1 port, in a background thread: plain by default; STARTTLS or
+    implicit TLS with ``tls`` and ``certificate``; AUTH with ``users`` (see the module)."""
+
+    def __init__(
+        self,
+        *,
+        tls: str | None = None,
+        certificate: trustme.LeafCert | ssl.SSLContext | None = None,
+        users: dict[str, str] | None = None,
+        auth_require_tls: bool = True,
+    ) -> None:
         self._lock = threading.Lock()
         self.messages: list[Received] = []
         self.refusals: list[tuple[str, int]] = []
+        self.logins: list[tuple[str, bool]] = []  # (user, accepted)
         self.closed_421 = 0
         self.dropped = 0
+        self.tls = tls
+        self._users = users
         self._reset_faults()
         self.port = _free_port()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if tls is not None:
+            assert certificate is not None, "TLS needs a certificate"
+            context = (
+                certificate
+                if isinstance(certificate, ssl.SSLContext)
+                else server_context(certificate)
+            )
+            options["ssl_context" if tls == "implicit" else "tls_context"] = context
+        if users is not None:
+            options.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS socket is one too.
+                auth_require_tls=auth_require_tls and tls != "implicit",
+            )
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **options
+        )
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        if not isinstance(data, LoginPassword) or self._users is None:
+            return AuthResult(success=False, handled=False)
+        user = data.login.decode("utf-8", "replace")
+        accepted = self._users.get(user) == data.password.decode("utf-8", "replace")
+        with self._lock:
+            self.logins.append((user, accepted))
+        return AuthResult(success=accepted, handled=False, auth_data=data.login)
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return self.url_for()
+
+    def url_for(self, user: str | None = None, password: str | None = None) -> str:
+        """The smtp_url of this server (with these credentials)."""
+        who = f"{user}:{password}@" if user is not None else ""
+        if self.tls == "implicit":
+            return f"smtps://{who}127.0.0.1:{self.port}"
+        suffix = "?starttls=1" if self.tls == "starttls" else ""
+        return f"smtp://{who}127.0.0.1:{self.port}{suffix}"
 
     def start(self) -> None:
         self._controller.start()
@@ -207,6 +281,7 @@ class SmtpServer:
         with self._lock:
             self.messages.clear()
             self.refusals.clear()
+            self.logins.clear()
             self.closed_421 = 0
             self.dropped = 0
             self._reset_faults()

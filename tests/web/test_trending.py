@@ -131,7 +131,11 @@ def test_reader_votes_and_hiding_change_every_list(fresh: TestClient) -> None:
         for n in range(9):
             user = connection.execute(
                 insert(users).values(
-                    email=f"r{n}@example.org", display_name=f"r{n}", is_admin=False, created_at=now
+                    email=f"r{n}@example.org",
+                    display_name=f"r{n}",
+                    display_key=f"r{n}",
+                    is_admin=False,
+                    created_at=now,
                 )
             ).inserted_primary_key[0]
             connection.execute(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from . import digest, ingest, papers, search, users, web
+from . import digest, ingest, mail, papers, search, users, web
 from ._common import State, StderrHandler, err
 
 app = typer.Typer(
@@ -48,13 +48,14 @@ def main_options(
 
 # `paperroute --help` lists the commands in the order they are registered here, then the
 # command groups in theirs: init, show, stats, search, similar, embed, serve, trending; ingest,
-# demo, digest, subscribers, bounces, users.
+# demo, digest, subscribers, bounces, users, mail.
 papers.register(app)
 ingest.register(app)
 search.register(app)
 web.register(app)
 digest.register(app)
 users.register(app)
+mail.register(app)
 
 
 def main() -> None:

@@ -53,6 +53,8 @@ def _print_report(report: Report) -> None:
     )
     for line in report.errors[:20]:
         err.print(line, markup=False)
+    if report.stopped:
+        err.print(f"error: the run stopped, nothing more was sent: {report.stopped}", markup=False)
 
 
 @digest_app.command("send")
@@ -98,7 +100,7 @@ def digest_send(
     if result.run_pk is not None:
         out.print(f"run {result.run_pk}", markup=False)
     _print_report(result.report)
-    if result.report.deferred or result.report.errors:
+    if result.report.deferred or result.report.errors or result.report.stopped:
         raise typer.Exit(1)
 
 

@@ -16,6 +16,7 @@ from ..errors import InvalidInput, NotFound
 from ..site.errors import BadLink
 from ..site.signing import token_hash
 from ..store.schema_community import api_tokens, login_tokens, user_sessions, users
+from ._names import check_name, default_key, default_name
 from ._text import clean_text
 from .errors import Forbidden
 from .model import ApiToken, User
@@ -31,6 +32,7 @@ def _user(row: Row[tuple[object, ...]]) -> User:
         pk=int(m["pk"]),
         email=str(m["email"]),
         display_name=str(m["display_name"]),
+        name_chosen=m["name_chosen_at"] is not None,
         is_admin=bool(m["is_admin"]),
         banned_at=m["banned_at"],
         created_at=m["created_at"],
@@ -48,21 +50,59 @@ def user_by_email(connection: Connection, email: str) -> User | None:
 
 
 def ensure_user(connection: Connection, email: str, now: datetime) -> User:
-    """The reader with this address, created on first sign-in."""
+    """The reader with this address, created on first sign-in with the neutral name
+    ``reader-<pk>`` (nothing of the address is ever shown: _names.py)."""
     found = user_by_email(connection, email)
     if found:
         return found
-    name = email.split("@", 1)[0][:80] or "reader"
+    interim = secrets.token_hex(10)  # unique until the pk is known, in this transaction
     try:
         with connection.begin_nested():
+            inserted = connection.execute(
+                insert(users).values(
+                    email=email,
+                    display_name=f"new-{interim}",
+                    display_key=f"new{interim}",
+                    is_admin=False,
+                    created_at=now,
+                )
+            )
+            pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             connection.execute(
-                insert(users).values(email=email, display_name=name, is_admin=False, created_at=now)
+                update(users)
+                .where(users.c.pk == pk)
+                .values(display_name=default_name(pk), display_key=default_key(pk))
             )
     except IntegrityError:
         pass  # made by a concurrent request for the same address
     made = user_by_email(connection, email)
     assert made is not None
     return made
+
+
+NAME_TAKEN = "that display name is taken (or too close to one that is): choose another"
+
+
+def set_display_name(connection: Connection, user_pk: int, value: str, now: datetime) -> User:
+    """Choose the reader's public name. Raises InvalidInput (see _names.check_name), also
+    when another reader's name has the same key."""
+    name, key = check_name(value)
+    holder = connection.scalar(select(users.c.pk).where(users.c.display_key == key))
+    if holder is not None and holder != user_pk:
+        raise InvalidInput(NAME_TAKEN)
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                update(users)
+                .where(users.c.pk == user_pk)
+                .values(display_name=name, display_key=key, name_chosen_at=now)
+            )
+    except IntegrityError:  # chosen by another reader at the same moment
+        raise InvalidInput(NAME_TAKEN) from None
+    found = user_by_pk(connection, user_pk)
+    if found is None:
+        raise NotFound(f"no reader {user_pk}")
+    return found
 
 
 def list_users(connection: Connection, *, limit: int = 1000) -> list[User]:

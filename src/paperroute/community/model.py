@@ -14,6 +14,7 @@ class User:
     is_admin: bool
     banned_at: dt.datetime | None
     created_at: dt.datetime
+    name_chosen: bool = False  # False: still the neutral default "reader-<pk>"
 
     @property
     def banned(self) -> bool:

@@ -14,7 +14,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from urllib.parse import urlencode
 
 from sqlalchemy import Connection
@@ -22,6 +21,7 @@ from sqlalchemy import Connection
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError, InvalidInput, NotFound, StorageError
+from ..mail.headers import new_message
 from ..mail.transport import Mailer, MailError
 from ..model import Paper
 from ..papers import Papers
@@ -61,6 +61,7 @@ HOUR = 3600
 # Per reader: far more than a person clicks, and every vote is a write that refreshes the
 # cached pages of every worker, so a script toggling one in a loop must not keep them cold.
 VOTES_PER_MINUTE = 30
+NAME_CHANGES_PER_HOUR = 10
 MAX_REF = 400  # characters of a paper reference (ids are at most 320)
 DEMO_ADMIN = "demo@paperroute.local"
 # Sign-in links one address gets per hour from all client IPs: this many times the per-IP
@@ -237,13 +238,7 @@ class Community(CommentCases):
         self, address: str, token: str, now: datetime, next_path: str
     ) -> EmailMessage:
         minutes = self.config.login_link_minutes
-        message = EmailMessage()
-        message["From"] = self.config.mail_from
-        message["To"] = address
-        message["Subject"] = "Your paperroute sign-in link"
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = make_msgid(domain="paperroute.local")
-        message["Auto-Submitted"] = "auto-generated"
+        message = new_message(self.config, address, "Your paperroute sign-in link", now)
         message.set_content(
             "Open this link to sign in to paperroute:\n\n"
             f"{self.sign_in_link(token, next_path)}\n\n"
@@ -286,6 +281,14 @@ class Community(CommentCases):
     def user_by_email(self, email: str) -> User | None:
         with self._tx() as connection:
             return accounts.user_by_email(connection, self._address(connection, email))
+
+    def set_display_name(self, user: User | None, name: str) -> User:
+        """Choose the public name shown on the reader's comments and collections (rules in
+        _names.py). Raises InvalidInput, RateLimited (NAME_CHANGES_PER_HOUR)."""
+        reader = self._active(user)
+        with self._tx() as connection:
+            self._limit(connection, f"name:{reader.pk}", NAME_CHANGES_PER_HOUR, "name changes")
+            return accounts.set_display_name(connection, reader.pk, name, self._now())
 
     def ensure_user(self, email: str, *, admin: bool | None = None) -> User:
         with self._tx() as connection:

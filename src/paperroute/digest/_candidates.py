@@ -7,9 +7,11 @@ once for all subscribers who chose it (memoised).
 
 Keyword queries use the search query language (search/query.py) and its word splitting, so
 a digest keyword means what it means in the search box: words (all must match), "phrases",
-prefix*, -excluded, and the filters cat:, author:, has:code. Matching is on whole words of
-the title, abstract and author names; unlike the stemmed search index, "model" does not
-match "models" (write model*).
+prefix*, -excluded, and the filters cat:, author:, has:code. Matching is on the words of
+the title, abstract and author names, stemmed as the search index stems them (search/
+keyword.py ``stems``: Porter on SQLite, Snowball English on PostgreSQL), so "model"
+matches "models" and "modeling" in a digest as in the search box, and a "phrase" matches
+the same words in any of their forms, in order. A prefix* matches the words as written.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..config import Config
 from ..reading import Card
 from ..reading import sql as trending
 from ..reading.sql import load_cards, visible
+from ..search.keyword import stems
 from ..search.query import Query, Term, parse_query, split_words
 from ..store.merge import fold_name
 from ..store.schema import daily_entries
@@ -45,6 +48,7 @@ def canonical_category(category: str) -> str:
 @dataclass(slots=True)
 class _Text:
     sequence: list[str]  # every word, in order: phrases are checked against it
+    stemmed: list[str] | None = None  # their stems, made the first time a phrase asks
 
 
 @dataclass(slots=True)
@@ -61,6 +65,9 @@ class Candidates:
     by_surname: dict[str, list[int]] = field(default_factory=dict)
     by_word: dict[str, set[int]] = field(default_factory=dict)
     texts: list[_Text] = field(default_factory=list)
+    dialect: str = "sqlite"  # which stemmer: the search index's on this database
+    by_stem: dict[str, set[int]] = field(default_factory=dict)
+    stem_of: dict[str, str] = field(default_factory=dict)  # every indexed word's stem
     _queries: dict[str, list[int]] = field(default_factory=dict)
     _prefixes: dict[str, set[int]] = field(default_factory=dict)
 
@@ -82,11 +89,25 @@ class Candidates:
             self._queries[text] = found
         return found
 
+    def _stem(self, word: str) -> str:
+        found = self.stem_of.get(word)
+        if found is None:
+            found = stems([word], self.dialect)[0]
+            self.stem_of[word] = found
+        return found
+
+    def _stemmed(self, i: int) -> list[str]:
+        text = self.texts[i]
+        if text.stemmed is None:
+            stem_of = self.stem_of
+            text.stemmed = [stem_of[w] for w in text.sequence]
+        return text.stemmed
+
     def _term(self, term: Term) -> set[int]:
         if term.phrase:
-            words = term.text.split(" ")
-            hits = set.intersection(*(self.by_word.get(w, set()) for w in words))
-            return {i for i in hits if _has_sequence(self.texts[i].sequence, words)}
+            words = [self._stem(w) for w in term.text.split(" ")]
+            hits = set.intersection(*(self.by_stem.get(w, set()) for w in words))
+            return {i for i in hits if _has_sequence(self._stemmed(i), words)}
         if term.prefix:
             cached = self._prefixes.get(term.text)
             if cached is None:
@@ -96,7 +117,7 @@ class Candidates:
                         cached |= ids
                 self._prefixes[term.text] = cached
             return cached
-        return self.by_word.get(term.text, set())
+        return self.by_stem.get(self._stem(term.text), set())
 
     def _match(self, query: Query) -> list[int]:
         if query.empty:
@@ -181,16 +202,24 @@ def load(connection: Connection, config: Config, start: dt.date, end: dt.date) -
         trend.append(
             trending.score(candidate, reference, weights, "week").score if candidate else 0.0
         )
-    return index(start, end, cards, trend)
+    return index(start, end, cards, trend, connection.dialect.name)
 
 
-def index(start: dt.date, end: dt.date, cards: Sequence[Card], trend: list[float]) -> Candidates:
-    """Build the in-memory indexes over ``cards`` (``trend``: their trending scores)."""
+def index(
+    start: dt.date,
+    end: dt.date,
+    cards: Sequence[Card],
+    trend: list[float],
+    dialect: str = "sqlite",
+) -> Candidates:
+    """Build the in-memory indexes over ``cards`` (``trend``: their trending scores);
+    words are stemmed as the search index of ``dialect`` stems them."""
     found = Candidates(
         start=start,
         end=end,
         cards=list(cards),
         trend=trend,
+        dialect=dialect,
         trending_order=sorted(
             (i for i, c in enumerate(cards) if c.upvotes > 0),
             key=lambda i: (-trend[i], -cards[i].upvotes, i),
@@ -223,4 +252,11 @@ def index(start: dt.date, end: dt.date, cards: Sequence[Card], trend: list[float
     found.by_author = dict(by_author)
     found.by_surname = dict(by_surname)
     found.by_word = dict(by_word)
+    # Stemmed once per distinct word, not per occurrence: the stemmer is Python.
+    vocabulary = list(by_word)
+    found.stem_of = dict(zip(vocabulary, stems(vocabulary, dialect), strict=True))
+    by_stem: defaultdict[str, set[int]] = defaultdict(set)
+    for word, ids in by_word.items():
+        by_stem[found.stem_of[word]] |= ids
+    found.by_stem = dict(by_stem)
     return found

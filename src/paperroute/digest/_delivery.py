@@ -39,7 +39,8 @@ from sqlalchemy.sql.elements import BindParameter
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError
-from ..mail.transport import MailError, SmtpSettings, parse_smtp_url
+from ..mail.headers import VERP_MARK, check_settings, envelope_sender
+from ..mail.transport import MailError, SmtpSettings, smtp_settings
 from ..reading import Card
 from ..reading.sql import load_cards
 from ..site import outbox
@@ -52,7 +53,7 @@ from ..store.schema_digests import (
 )
 from ..store.session import Database
 from ._bounces import Bounce, record_bounce
-from ._render import Renderer, mail_address
+from ._render import Renderer
 from ._smtp_session import Dropped, Rejected, SmtpSession
 from ._subscriptions import suppress, to_subscriber
 from .model import Pick, Subscriber
@@ -74,12 +75,16 @@ class Report:
     deferred: int = 0  # still failing after every try: left for the next run
     cancelled: int = 0  # unsubscribed or suppressed after the run was planned
     errors: list[str] = field(default_factory=list)
+    # Why the run stopped before its end (TLS refused, login refused): every message would
+    # fail alike, so the rest stay pending for the next run, none marked sent.
+    stopped: str | None = None
 
     def merge(self, other: Report) -> None:
         for name in ("sent", "retried", "resent_in_doubt", "suppressed", "failed", "deferred"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.cancelled += other.cancelled
         self.errors.extend(other.errors[:20])
+        self.stopped = self.stopped or other.stopped
 
 
 class RateLimiter:
@@ -99,6 +104,10 @@ class RateLimiter:
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
+
+
+class _Stop(Exception):
+    """A MailError that every message would meet (``MailError.stops_run``)."""
 
 
 @dataclass(slots=True)
@@ -189,18 +198,18 @@ class Delivery:
         self.secret = secret
         self.sleep = sleep
         self.clock = clock
+        check_settings(config)
+        # MAIL FROM: one address for every message unless it is VERP (per recipient).
+        self._sender = None if VERP_MARK in config.mail_return_path else envelope_sender(config, "")
         self.renderer = Renderer(config, secret)
         self._statements = _Statements()
-        self.sender = mail_address(config)
         self.outbox = outbox.uses_outbox(config)
         if not config.smtp_url and not self.outbox:
             raise ConfigError(
                 "sending digests needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
                 "'outbox' to keep messages in the database)"
             )
-        self.settings: SmtpSettings | None = (
-            None if self.outbox else parse_smtp_url(config.smtp_url, timeout=config.http_timeout)
-        )
+        self.settings: SmtpSettings | None = None if self.outbox else smtp_settings(config)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -312,10 +321,11 @@ class Delivery:
                 work.put(item)
             limiter = RateLimiter(self.config.digest_rate_per_s)
             lock = threading.Lock()
+            stop = threading.Event()
             workers = [
                 threading.Thread(
                     target=self._worker,
-                    args=(run_pk, run, work, cards, limiter, report, lock),
+                    args=(run_pk, run, work, cards, limiter, report, lock, stop),
                     name=f"digest-smtp-{n}",
                     daemon=True,
                 )
@@ -348,18 +358,23 @@ class Delivery:
         limiter: RateLimiter,
         report: Report,
         lock: threading.Lock,
+        stop: threading.Event,
     ) -> None:
         session = None if self.settings is None else SmtpSession(self.settings)
         local = Report()
         sendlog = _WorkerLog(self, run_pk, run.ref_day)
         try:
-            while True:
+            while not stop.is_set():
                 try:
                     item = work.get_nowait()
                 except queue.Empty:
                     break
                 try:
                     self._deliver(run_pk, run, item, cards, limiter, session, local, sendlog)
+                except _Stop as exc:
+                    stop.set()
+                    local.stopped = str(exc)
+                    log.error("digest run %d stopped: %s", run_pk, exc)
                 except Exception as exc:  # a bug or the database: keep the row open
                     log.exception("digest to %s failed", item.subscriber.email)
                     local.errors.append(f"{item.subscriber.email}: {exc}")
@@ -420,7 +435,8 @@ class Delivery:
 
             error: str
             try:
-                session.send(self.sender, rendered.to, rendered.raw, before_dot)
+                sender = self._sender or envelope_sender(self.config, rendered.to)
+                session.send(sender, rendered.to, rendered.raw, before_dot)
             except Rejected as exc:
                 if exc.permanent:
                     with sendlog.transaction() as connection:
@@ -443,6 +459,9 @@ class Delivery:
                         self._mark(connection, run_pk, item, status="pending", last_error=error)
                 # After the dot the row stays 'committing': it may have been delivered.
             except MailError as exc:  # cannot connect
+                if exc.stops_run:
+                    # Nothing was sent and the row stays as it was: the next run sends it.
+                    raise _Stop(str(exc)) from exc
                 error = str(exc)
                 if exc.permanent and attempts >= 2:
                     with sendlog.transaction() as connection:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from ..config import Config
+from ..mail.headers import new_message
 from ._style import BUTTON, CARD, PAGE
 
 _SITE = "paperroute"
@@ -17,21 +17,10 @@ _SITE = "paperroute"
 def _message(
     config: Config, to: str, subject: str, text: str, body_html: str, now: datetime
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = config.mail_from
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=_domain(config))
-    message["Auto-Submitted"] = "auto-generated"
+    message = new_message(config, to, subject, now)
     message.set_content(text)
     message.add_alternative(_wrap(body_html), subtype="html")
     return message
-
-
-def _domain(config: Config) -> str:
-    address = config.mail_from.rpartition("<")[2].rstrip(">").strip()
-    return address.rpartition("@")[2] or "localhost"
 
 
 def _wrap(inner: str) -> str:

@@ -20,6 +20,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..ids import try_arxiv_id
 from ..links import http_url, paper_path
+from ..mail.headers import address_of, mail_domain
 from ..reading import Card
 from ..site.addresses import display_email
 from . import _links as links
@@ -32,13 +33,8 @@ ABSTRACT_CHARS = 320
 MAX_AUTHORS = 6
 
 
-def mail_domain(config: Config) -> str:
-    address = config.mail_from.rpartition("<")[2].rstrip(">").strip()
-    return address.rpartition("@")[2] or "localhost"
-
-
 def mail_address(config: Config) -> str:
-    return config.mail_from.rpartition("<")[2].rstrip(">").strip()
+    return address_of(config.mail_from)
 
 
 def message_id(config: Config, secret: str, run_pk: int, subscriber_pk: int) -> str:
@@ -110,8 +106,15 @@ class Renderer:
         self._text: dict[int, str] = {}
         try:
             self.from_header = encoded_header("From", config.mail_from)
+            # Optional headers from the settings, encoded once: (name, value) pairs.
+            optional = (("Sender", config.mail_sender), ("Reply-To", config.mail_reply_to))
+            self.extra_headers = [
+                (name, encoded_header(name, value)) for name, value in optional if value
+            ]
         except (ValueError, TypeError, IndexError) as exc:
-            raise ConfigError(f"mail_from is not a valid From address: {exc}") from None
+            raise ConfigError(
+                f"mail_from, mail_sender or mail_reply_to is not a valid address: {exc}"
+            ) from None
         if (
             not self.base.startswith(("https://", "http://"))
             or not self.base.isprintable()
@@ -198,6 +201,7 @@ class Renderer:
         subject = self.subject(day, len(shown))
         headers = [
             ("From", self.from_header),
+            *self.extra_headers,
             ("To", subscriber.email),
             ("Subject", subject),
             ("Date", format_datetime(sent_at.astimezone(dt.UTC))),

@@ -179,6 +179,8 @@ class Digests:
             for run_pk in open_runs:
                 result.resumed_runs.append(run_pk)
                 result.report.merge(sender.run(run_pk))
+                if result.report.stopped:  # a new run would stop at the same step
+                    return result
         addresses = [normalise_email(e) for e in only] if only is not None else None
         plan = planning.compute(
             self._db, self.config, moment, ignore_hour=ignore_hour, only=addresses
@@ -255,6 +257,8 @@ class Digests:
                         result.report.deferred,
                         result.report.suppressed,
                     )
+                if result.report.stopped:
+                    log.error("digest run stopped: %s", result.report.stopped)
             except Exception:
                 log.exception("digest scheduler pass failed; retrying at the next one")
             stop.wait(max(1.0, wait))

@@ -13,7 +13,8 @@ from sqlalchemy import Connection, insert, select
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import ConfigError, NotFound
-from ..mail.transport import OUTBOX, Mailer, SmtpMailer, parse_smtp_url
+from ..mail.headers import check_settings, envelope_sender
+from ..mail.transport import OUTBOX, Mailer, SmtpMailer, smtp_settings
 from ..store.schema_mail import outbox
 from ..store.session import Database
 
@@ -75,7 +76,9 @@ class OutboxMailer:
 
 
 def open_mailer(config: Config, db: Database, clock: Clock = utcnow) -> Mailer:
-    """The mailer the configuration asks for. Raises ConfigError when mail cannot be sent."""
+    """The mailer the configuration asks for. Raises ConfigError when mail cannot be sent
+    (also for a From, Reply-To, Sender or return path that is not an address)."""
+    check_settings(config)
     if uses_outbox(config):
         return OutboxMailer(db, clock)
     if not config.smtp_url:
@@ -83,7 +86,8 @@ def open_mailer(config: Config, db: Database, clock: Clock = utcnow) -> Mailer:
             "sending mail needs PAPERROUTE_SMTP_URL (smtp://host:port, smtps://..., or "
             "'outbox' to keep messages in the database)"
         )
-    return SmtpMailer(parse_smtp_url(config.smtp_url, timeout=config.http_timeout))
+    settings = smtp_settings(config)
+    return SmtpMailer(settings, lambda recipient: envelope_sender(config, recipient))
 
 
 def messages(db: Database, *, limit: int = 100) -> list[OutboxMessage]:

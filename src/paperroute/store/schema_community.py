@@ -26,11 +26,19 @@ users = Table(
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("email", String(320), nullable=False, unique=True),  # lower-cased
+    # Shown on comments and collections: "reader-<pk>" until the reader chooses one on /me
+    # (migration 0010; before, the address's local part was shown).
     Column("display_name", String(80), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("banned_at", TZ),
     Column("created_at", TZ, nullable=False),
     Column("last_seen_at", TZ),
+    # The name folded for comparison (community/_names.py), unique: two readers cannot
+    # share a name. Always set; nullable only because SQLite adds a NOT NULL column by
+    # rebuilding the table, which would cascade-delete every reader's votes and comments.
+    Column("display_key", String(80)),
+    Column("name_chosen_at", TZ),
+    Index("ix_users_display_key", "display_key", unique=True),
 )
 
 # Single-use, expiring sign-in links: only a hash of the token is stored.

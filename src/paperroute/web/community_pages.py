@@ -303,12 +303,34 @@ def _me_context(request: Request, community: Community, user: User) -> dict[str,
         "tokens": community.api_tokens(user),
         "new_token": None,
         "sections": sections,
+        "name_value": user.display_name if user.name_chosen else "",
+        "name_error": None,
+        "name_saved": request.query_params.get("name") == "saved",
     }
 
 
 @router.get("/me")
 def me(request: Request, community: CommunityDep, user: UserDep) -> Response:
     return render(request, "community/me.html", _me_context(request, community, user))
+
+
+@router.post("/me/name")
+def set_display_name(
+    request: Request,
+    community: CommunityDep,
+    user: UserDep,
+    name: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    try:
+        community.set_display_name(user, name)
+    except (InvalidInput, RateLimited) as exc:
+        # /me again with what was typed and why it was refused: nothing was changed.
+        context = _me_context(request, community, user)
+        shown = "".join(ch for ch in name[:200] if ch.isprintable())  # no RTL override echoed
+        context.update(name_value=shown, name_error=str(exc))
+        status = 429 if isinstance(exc, RateLimited) else 400
+        return render(request, "community/me.html", context, status)
+    return RedirectResponse("/me?name=saved#name", status_code=303)
 
 
 @router.post("/me/tokens")

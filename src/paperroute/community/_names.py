@@ -1,0 +1,101 @@
+"""Readers' display names: the one name shown publicly on comments and collections.
+
+A new reader is ``reader-<pk>`` (never anything from their address) until they choose a
+name on /me. A chosen name is 2-40 characters of letters, digits, spaces and ``. - _ '``,
+with a letter; no control, format (RTL overrides, zero-width joiners) or private-use
+characters, no ``@``. Names are compared by their *key* (:func:`fold`): NFKC, case-folded,
+accents dropped, common Cyrillic/Greek look-alikes and digit-for-letter swaps (``4dm1n``)
+mapped to Latin letters, everything but letters and digits removed; the key is unique
+(``users.display_key``), so "Alice", "alice", "Al1ce" and "A l i c e" are one name. Keys
+holding a staff word (admin, moderator, paperroute ...) and keys of the form
+``reader<digits>`` (another reader's default) cannot be chosen.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..errors import InvalidInput
+
+MIN_CHARS = 2
+MAX_CHARS = 40
+MAX_INPUT = 200  # longer input is refused before any normalisation work
+# Words kept for the site: anywhere in a key ("Admin Bob", "the_moderator"), or as the
+# whole key (words too common inside real names to refuse everywhere: "Systems Lab").
+RESERVED_PARTS = ("admin", "moderator", "paperroute", "staff", "sysop", "webmaster", "postmaster")
+RESERVED_WHOLE = ("mod", "mods", "root", "system", "support", "official", "team", "owner")
+_PUNCTUATION = set(" .-_'")
+# Look-alikes folded to the Latin letter they imitate (the usual suspects of UTS #39's
+# confusables among Cyrillic and Greek lower case), then digits used as letters.
+_LOOK_ALIKES = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "і": "i", "ї": "i", "ј": "j", "к": "k",
+        "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x",
+        "ѕ": "s", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u",
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+    }
+)  # fmt: skip
+_DIGITS_AS_LETTERS = str.maketrans("013457", "oieast")
+_DEFAULT = re.compile(r"reader[0-9]*")
+
+
+def default_name(pk: int) -> str:
+    return f"reader-{pk}"
+
+
+def default_key(pk: int) -> str:
+    """Not a key any chosen name can have: those never look like a default."""
+    return f"reader{pk}"
+
+
+def _letters(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return "".join(ch for ch in text if ch.isalnum()).translate(_LOOK_ALIKES)
+
+
+def fold(name: str) -> str:
+    """The comparison key of a name: see the module docstring."""
+    return _letters(name).translate(_DIGITS_AS_LETTERS)
+
+
+def check_name(value: str) -> tuple[str, str]:
+    """The name as it will be stored (NFKC, spaces collapsed) and its key. Raises
+    InvalidInput saying what is wrong."""
+    if not isinstance(value, str):
+        raise InvalidInput("a display name must be text")
+    if len(value) > MAX_INPUT:
+        raise InvalidInput(f"a display name is at most {MAX_CHARS} characters")
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            raise InvalidInput(
+                "a display name cannot hold control or invisible characters "
+                f"(U+{ord(ch):04X}: {unicodedata.name(ch, 'unnamed')})"
+            )
+    name = " ".join(unicodedata.normalize("NFKC", value).split())
+    if "@" in name:
+        raise InvalidInput("a display name cannot be an e-mail address or hold an @")
+    bad = sorted({ch for ch in name if not (ch.isalnum() or ch in _PUNCTUATION)})
+    if bad:
+        shown = " ".join(bad[:5])
+        raise InvalidInput(
+            f"a display name holds letters, digits, spaces and . - _ ' only (not {shown})"
+        )
+    if not MIN_CHARS <= len(name) <= MAX_CHARS:
+        raise InvalidInput(
+            f"a display name is {MIN_CHARS} to {MAX_CHARS} characters (this one has {len(name)})"
+        )
+    if not any(ch.isalpha() for ch in name):
+        raise InvalidInput("a display name needs at least one letter")
+    key = fold(name)
+    for word in RESERVED_PARTS:
+        if word in key:
+            raise InvalidInput(f"a display name cannot contain {word!r}: it is kept for the site")
+    if key in RESERVED_WHOLE:
+        raise InvalidInput(f"{name!r} is kept for the site: choose another display name")
+    if _DEFAULT.fullmatch(_letters(name)) or _DEFAULT.fullmatch(key):
+        raise InvalidInput("names like 'reader-12' are the site's defaults: choose another")
+    return name, key
