@@ -11,6 +11,9 @@ of "now" for the services that stamp times (tests pass their own).
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .clock import Clock, utcnow
@@ -18,11 +21,14 @@ from .community import Community
 from .config import Config
 from .digest import Digests
 from .errors import StorageError
+from .model import Check
 from .papers import Papers
 from .reading import Reading
 from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
-from .store.engine import create_db_engine, migrate, shown_url
+from .store.engine import create_db_engine, current_revision, head_revision, migrate, shown_url
 from .store.session import Database
+
+_log = logging.getLogger("paperroute.hub")
 
 
 class Hub:
@@ -48,6 +54,30 @@ class Hub:
     def database(self) -> str:
         """The database's URL, its password hidden."""
         return shown_url(self.config.database_url)
+
+    def check_database(self) -> Check:
+        """Readiness: the database answers a query. The reason of a failure is logged, not
+        returned (it may name the server)."""
+        try:
+            with self._db.read() as connection:
+                connection.execute(text("SELECT 1"))
+        except StorageError as exc:
+            _log.warning("readiness: the database does not answer: %s", exc)
+            return Check(False, "unreachable")
+        return Check(True, "reachable")
+
+    def check_migrations(self) -> Check:
+        """Readiness: the database's schema revision is the one this code expects (another
+        node may have migrated it further, or a restore put an older one back)."""
+        expected = head_revision()
+        try:
+            found = current_revision(self._db.engine)
+        except SQLAlchemyError as exc:
+            _log.warning("readiness: cannot read the schema revision: %s", exc)
+            return Check(False, "cannot read the schema revision")
+        if found != expected:
+            return Check(False, f"database at revision {found or 'none'}, code at {expected}")
+        return Check(True, f"at revision {expected}")
 
     def close(self) -> None:
         self.search.close()
