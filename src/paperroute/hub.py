@@ -12,6 +12,7 @@ of "now" for the services that stamp times (tests pass their own).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +25,24 @@ from .errors import StorageError
 from .model import Check
 from .papers import Papers
 from .reading import Reading
-from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
+from .search import (
+    MAX_SEARCH_LIMIT,
+    Embedder,
+    Mode,
+    Searcher,
+    SearchResult,
+    SimilarResult,
+    default_index_folder,
+)
+from .store.backup import (
+    Backup,
+    Restore,
+    backup_sqlite,
+    pg_dump_command,
+    pg_restore_command,
+    restore_sqlite,
+    sqlite_file,
+)
 from .store.engine import create_db_engine, current_revision, head_revision, migrate, shown_url
 from .store.session import Database
 
@@ -91,7 +109,18 @@ class Hub:
         self.close()
 
 
-__all__ = ["MAX_SEARCH_LIMIT", "Hub", "Mode", "SearchResult", "SimilarResult", "open_hub"]
+__all__ = [
+    "MAX_SEARCH_LIMIT",
+    "Backup",
+    "Hub",
+    "Mode",
+    "Restore",
+    "SearchResult",
+    "SimilarResult",
+    "backup_database",
+    "open_hub",
+    "restore_database",
+]
 
 
 def open_hub(config: Config, embedder: Embedder | None = None, *, clock: Clock = utcnow) -> Hub:
@@ -108,3 +137,26 @@ def open_hub(config: Config, embedder: Embedder | None = None, *, clock: Clock =
         engine.dispose()
         raise StorageError(f"cannot open {config.database_url}: {exc}") from exc
     return Hub(Database(engine), config, embedder, clock=clock)
+
+
+def backup_database(config: Config, target: Path) -> Backup:
+    """Back up the database named by ``config`` while it is in use (``store/backup.py``):
+    SQLite to the file ``target`` (never overwritten) with its vector index folder beside
+    it; for PostgreSQL, the ``pg_dump`` command to run (no password in it). Raises
+    InvalidInput or StorageError."""
+    database = sqlite_file(config.database_url)
+    if database is None:
+        return Backup(command=pg_dump_command(config.database_url, target))
+    index = default_index_folder(config.database_url, config.vector_index_dir)
+    return backup_sqlite(database, target, index)
+
+
+def restore_database(config: Config, source: Path, *, force: bool = False) -> Restore:
+    """Put the backup ``source`` where ``config``'s database lives, after checking it; an
+    existing database is replaced only with ``force``. PostgreSQL: the ``pg_restore``
+    command to run. Raises InvalidInput or StorageError."""
+    database = sqlite_file(config.database_url)
+    if database is None:
+        return Restore(command=pg_restore_command(config.database_url, source))
+    index = default_index_folder(config.database_url, config.vector_index_dir)
+    return restore_sqlite(source, database, index, force=force)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from ..logs import NOTICE_LOGGER
-from . import digest, ingest, papers, search, users, web
+from . import digest, ingest, ops, papers, search, users, web
 from ._common import State, StderrHandler, err, use_log_format
 
 
@@ -67,14 +67,15 @@ def main_options(
 
 
 # `paperroute --help` lists the commands in the order they are registered here, then the
-# command groups in theirs: init, show, stats, search, similar, embed, serve, trending; ingest,
-# demo, digest, subscribers, bounces, users.
+# command groups in theirs: init, show, stats, search, similar, embed, serve, trending, backup,
+# restore; ingest, demo, digest, subscribers, bounces, users.
 papers.register(app)
 ingest.register(app)
 search.register(app)
 web.register(app)
 digest.register(app)
 users.register(app)
+ops.register(app)
 
 
 def main() -> None:
