@@ -127,7 +127,7 @@ def open_hub(config: Config, embedder: Embedder | None = None, *, clock: Clock =
     """Open (creating and migrating when needed) the database named by ``config``.
     ``embedder`` replaces the configured one (tests use small deterministic ones); ``clock``
     the current time (tests run digests and expiries at fixed times)."""
-    engine = create_db_engine(config.database_url)
+    engine = create_db_engine(config.database_url, synchronous=config.sqlite_synchronous)
     try:
         migrate(engine)
     except StorageError:
