@@ -62,6 +62,7 @@ class Hub:
     ) -> None:
         self._db = db
         self.config = config
+        self._head: str | None = None
         self.papers = Papers(db, config)
         self.reading = Reading(db, config, clock=clock)
         # The embedder and the vector index are loaded when first needed.
@@ -87,7 +88,9 @@ class Hub:
     def check_migrations(self) -> Check:
         """Readiness: the database's schema revision is the one this code expects (another
         node may have migrated it further, or a restore put an older one back)."""
-        expected = head_revision()
+        if self._head is None:
+            self._head = head_revision()  # reads the migration scripts: once
+        expected = self._head
         try:
             found = current_revision(self._db.engine)
         except SQLAlchemyError as exc:

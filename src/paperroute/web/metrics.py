@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.metrics_core import (
@@ -96,10 +97,23 @@ class Metrics:
             self.registry = live
         self.registry.register(_HubCollector(hub, self))
 
+        # (method, route, status) -> the two children, so that ``labels()`` (which validates
+        # and locks) runs once per series, not per request. Bounded like the labels.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in METHODS else "OTHER"
-        self._requests.labels(method, route, str(status)).inc()
-        self._latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            shown = method if method in METHODS else "OTHER"
+            children = (
+                self._requests.labels(shown, route, str(status)),
+                self._latency.labels(shown, route),
+            )
+            if method in METHODS:  # never a key per unknown method
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The exposition (blocking: it queries the database)."""
