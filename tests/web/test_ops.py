@@ -15,9 +15,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from paperroute import Config
+from paperroute.model import Check
 from paperroute.store.engine import create_db_engine
 from paperroute.web.app import create_app
 from paperroute.web.metrics import JobTotals
+from paperroute.web.ops import Operations
 from support.digest_data import AS_OF, make_config, paper_records
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
@@ -120,6 +122,26 @@ def test_a_check_added_later_counts_and_a_broken_one_fails_without_a_500(
     assert answer.status_code == 503
     assert answer.json()["checks"]["queue"] == {"ok": False, "detail": "error: RuntimeError"}
     assert "hunter2" not in answer.text
+
+
+def test_a_flood_of_readiness_probes_shares_one_pass_of_the_checks(database_url: str) -> None:
+    app = create_app(make_config(database_url))
+    calls: list[int] = []
+
+    def counted() -> Check:
+        calls.append(1)
+        return Check(True, "counted")
+
+    async def nothing(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the probe reached the app")
+
+    checks = {"counted": counted}
+    probe = Operations(nothing, app.state.config, app.state.metrics, checks, ready_reuse=3600)
+    client = TestClient(probe)  # no `with`: the probe has no lifespan to run
+    for _ in range(20):
+        assert client.get("/readyz").json()["checks"]["counted"]["detail"] == "counted"
+    assert len(calls) == 1
+    app.state.hub.close()
 
 
 def test_metrics_are_refused_without_the_token_and_to_everyone_by_default(

@@ -11,6 +11,8 @@ no rate limit. In demo mode a request the demo guard would refuse is left to it.
   callable returning a :class:`~paperroute.model.Check`; the database and the migrations by
   default) in worker threads, each within :data:`CHECK_SECONDS`; 200 when all pass, else
   503, with each check's answer as JSON. Details never name a server, a URL or a secret.
+  A pass is reused for :data:`READY_REUSE_SECONDS`, so a flood of probes costs the
+  database one pass a second.
 - ``/metrics``: Prometheus' text format (``web/metrics.py``), to a request bearing
   ``metrics_token`` or coming from ``metrics_networks``; 401 / 403 to anyone else.
 
@@ -41,6 +43,9 @@ from .metrics import CONTENT_TYPE, Metrics
 
 ReadyCheck = Callable[[], Check]
 CHECK_SECONDS = 5.0  # a check that takes longer fails ("timed out")
+# /readyz answers anyone: its checks run at most once per this many seconds per process,
+# whatever the rate of requests (concurrent ones share one pass).
+READY_REUSE_SECONDS = 1.0
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _access = logging.getLogger(ACCESS_LOGGER)
@@ -78,8 +83,12 @@ class Operations:
         config: Config,
         metrics: Metrics,
         checks: dict[str, ReadyCheck],
+        ready_reuse: float = READY_REUSE_SECONDS,
     ) -> None:
         self.app = app
+        self.ready_reuse = ready_reuse
+        self._last_ready: tuple[float, dict[str, Check]] | None = None
+        self._ready_lock = asyncio.Lock()
         self.metrics = metrics
         self.checks = checks  # the app's dict: checks added after start-up count too
         self.demo = config.demo
@@ -145,9 +154,15 @@ class Operations:
             await _respond(send, scope, 200, exposition, content_type=CONTENT_TYPE.encode())
 
     async def _ready(self) -> dict[str, Check]:
-        names = list(self.checks)
-        answers = await asyncio.gather(*(_run_check(name, self.checks[name]) for name in names))
-        return dict(zip(names, answers, strict=True))
+        async with self._ready_lock:
+            last = self._last_ready
+            if last is not None and time.monotonic() - last[0] < self.ready_reuse:
+                return last[1]
+            names = list(self.checks)
+            runs = (_run_check(name, self.checks[name]) for name in names)
+            answers = dict(zip(names, await asyncio.gather(*runs), strict=True))
+            self._last_ready = (time.monotonic(), answers)
+            return answers
 
     def _refuse_metrics(self, scope: Scope) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         """None when the request may read /metrics, else (status, text, headers)."""
