@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
@@ -185,7 +186,7 @@ def _parse(url: str) -> URL:
 
 @contextlib.contextmanager
 def _open(path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Connection]:
-    target = f"file:{path.as_posix()}?mode=ro" if read_only else str(path)
+    target = f"file:{quote(path.as_posix())}?mode=ro" if read_only else str(path)
     connection = sqlite3.connect(target, uri=read_only, isolation_level=None)
     try:
         yield connection

@@ -189,7 +189,8 @@ class Operations:
     def _log_access(self, scope: Scope, route: str, status: int, seconds: float) -> None:
         # A path whose template takes a token (a subscription's manage link) is logged as
         # its template: the token is a credential. Query strings are never logged.
-        path = route if "{token" in route else scope["raw_path"].decode("latin-1")
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
+        path = route if "{token" in route else raw.decode("latin-1")
         client = scope.get("client")
         fields: dict[str, Any] = {
             "method": scope["method"],
