@@ -5,6 +5,7 @@ Nothing is read at import time; ``load_config()`` is called once by the edge (CL
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import tomllib
@@ -15,6 +16,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///paperroute.db"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,17 @@ class Config:
     serve_keep_alive_timeout: int = 5
     serve_max_header_bytes: int = 16_384
     serve_limit_concurrency: int = 2_048
+    # Operations (docs/deploy.md). Who may read /metrics: requests bearing this token
+    # ("Authorization: Bearer <token>"), and clients in these networks (comma-separated
+    # CIDRs); with neither set, nobody may.
+    metrics_token: str = ""
+    metrics_networks: str = ""
+    # Log lines: "text" or "json" (one object per line); access_log adds one line per request.
+    log_format: str = "text"
+    access_log: bool = False
+    # SQLite's synchronous pragma: "normal" (a power cut may lose the last transactions, never
+    # corrupt) or "full" (each commit waits for the disk).
+    sqlite_synchronous: str = "normal"
 
 
 _INT = {
@@ -167,7 +180,7 @@ _NONZERO = {
     "serve_body_timeout",
 }
 _AT_MOST_ONE = {"hybrid_semantic_weight"}
-_BOOL = {"demo", "digest_send_empty", "smtp_auth_without_tls"}
+_BOOL = {"demo", "digest_send_empty", "smtp_auth_without_tls", "access_log"}
 _MAY_BE_EMPTY = {
     "secret_key",
     "smtp_url",
@@ -178,8 +191,15 @@ _MAY_BE_EMPTY = {
     "vector_index_dir",
     "digest_bounce_token",
     "allowed_hosts",
+    "metrics_token",
+    "metrics_networks",
 }
-_CHOICES = {"embed_backend": ("auto", "numpy", "onnxruntime")}
+_CHOICES = {
+    "embed_backend": ("auto", "numpy", "onnxruntime"),
+    "log_format": ("text", "json"),
+    "sqlite_synchronous": ("normal", "full"),
+}
+_NETWORKS = {"metrics_networks"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -198,6 +218,8 @@ def _coerce(name: str, value: object, where: str) -> object:
             allowed = ", ".join(_CHOICES[name])
             raise ConfigError(f"{where}: {name} must be one of {allowed}, not {value!r}")
         return word
+    if name in _NETWORKS:
+        return ",".join(str(n) for n in networks(str(value), f"{where}: {name}"))
     if name in _MAY_BE_EMPTY and isinstance(value, str):
         return value.strip()
     try:
@@ -218,6 +240,21 @@ def _coerce(name: str, value: object, where: str) -> object:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: {name} must be a non-empty string")
     return value.strip()
+
+
+def networks(text: str, where: str = "networks") -> tuple[IPNetwork, ...]:
+    """``"10.0.0.0/8, 192.0.2.7"`` -> the networks (an address is a network of one).
+    Raises ConfigError naming the entry that is not an address or CIDR."""
+    found: list[IPNetwork] = []
+    for entry in text.replace(" ", ",").split(","):
+        if entry:
+            try:
+                found.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"{where}: {entry!r} is not an IP address or network (CIDR)"
+                ) from None
+    return tuple(found)
 
 
 def load_config(

@@ -11,6 +11,10 @@ of "now" for the services that stamp times (tests pass their own).
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .clock import Clock, utcnow
@@ -21,13 +25,33 @@ from .errors import ConfigError, InvalidInput, StorageError
 from .mail.check import MailCheck, check_smtp
 from .mail.headers import envelope_sender, new_message
 from .mail.transport import smtp_settings
+from .model import Check
 from .papers import Papers
 from .reading import Reading
-from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
+from .search import (
+    MAX_SEARCH_LIMIT,
+    Embedder,
+    Mode,
+    Searcher,
+    SearchResult,
+    SimilarResult,
+    default_index_folder,
+)
 from .site.addresses import InvalidAddress, normalise_email
 from .site.outbox import uses_outbox
-from .store.engine import create_db_engine, migrate, shown_url
+from .store.backup import (
+    Backup,
+    Restore,
+    backup_sqlite,
+    pg_dump_command,
+    pg_restore_command,
+    restore_sqlite,
+    sqlite_file,
+)
+from .store.engine import create_db_engine, current_revision, head_revision, migrate, shown_url
 from .store.session import Database
+
+_log = logging.getLogger("paperroute.hub")
 
 
 class Hub:
@@ -44,6 +68,7 @@ class Hub:
         self._db = db
         self.config = config
         self._clock = clock
+        self._head: str | None = None
         self.papers = Papers(db, config)
         self.reading = Reading(db, config, clock=clock)
         # The embedder and the vector index are loaded when first needed.
@@ -90,6 +115,32 @@ class Hub:
         result.steps.extend(checked.steps)
         return result
 
+    def check_database(self) -> Check:
+        """Readiness: the database answers a query. The reason of a failure is logged, not
+        returned (it may name the server)."""
+        try:
+            with self._db.read() as connection:
+                connection.execute(text("SELECT 1"))
+        except StorageError as exc:
+            _log.warning("readiness: the database does not answer: %s", exc)
+            return Check(False, "unreachable")
+        return Check(True, "reachable")
+
+    def check_migrations(self) -> Check:
+        """Readiness: the database's schema revision is the one this code expects (another
+        node may have migrated it further, or a restore put an older one back)."""
+        if self._head is None:
+            self._head = head_revision()  # reads the migration scripts: once
+        expected = self._head
+        try:
+            found = current_revision(self._db.engine)
+        except SQLAlchemyError as exc:
+            _log.warning("readiness: cannot read the schema revision: %s", exc)
+            return Check(False, "cannot read the schema revision")
+        if found != expected:
+            return Check(False, f"database at revision {found or 'none'}, code at {expected}")
+        return Check(True, f"at revision {expected}")
+
     def close(self) -> None:
         self.search.close()
         self.reading.close()
@@ -102,14 +153,25 @@ class Hub:
         self.close()
 
 
-__all__ = ["MAX_SEARCH_LIMIT", "Hub", "Mode", "SearchResult", "SimilarResult", "open_hub"]
+__all__ = [
+    "MAX_SEARCH_LIMIT",
+    "Backup",
+    "Hub",
+    "Mode",
+    "Restore",
+    "SearchResult",
+    "SimilarResult",
+    "backup_database",
+    "open_hub",
+    "restore_database",
+]
 
 
 def open_hub(config: Config, embedder: Embedder | None = None, *, clock: Clock = utcnow) -> Hub:
     """Open (creating and migrating when needed) the database named by ``config``.
     ``embedder`` replaces the configured one (tests use small deterministic ones); ``clock``
     the current time (tests run digests and expiries at fixed times)."""
-    engine = create_db_engine(config.database_url)
+    engine = create_db_engine(config.database_url, synchronous=config.sqlite_synchronous)
     try:
         migrate(engine)
     except StorageError:
@@ -119,3 +181,26 @@ def open_hub(config: Config, embedder: Embedder | None = None, *, clock: Clock =
         engine.dispose()
         raise StorageError(f"cannot open {config.database_url}: {exc}") from exc
     return Hub(Database(engine), config, embedder, clock=clock)
+
+
+def backup_database(config: Config, target: Path) -> Backup:
+    """Back up the database named by ``config`` while it is in use (``store/backup.py``):
+    SQLite to the file ``target`` (never overwritten) with its vector index folder beside
+    it; for PostgreSQL, the ``pg_dump`` command to run (no password in it). Raises
+    InvalidInput or StorageError."""
+    database = sqlite_file(config.database_url)
+    if database is None:
+        return Backup(command=pg_dump_command(config.database_url, target))
+    index = default_index_folder(config.database_url, config.vector_index_dir)
+    return backup_sqlite(database, target, index)
+
+
+def restore_database(config: Config, source: Path, *, force: bool = False) -> Restore:
+    """Put the backup ``source`` where ``config``'s database lives, after checking it; an
+    existing database is replaced only with ``force``. PostgreSQL: the ``pg_restore``
+    command to run. Raises InvalidInput or StorageError."""
+    database = sqlite_file(config.database_url)
+    if database is None:
+        return Restore(command=pg_restore_command(config.database_url, source))
+    index = default_index_folder(config.database_url, config.vector_index_dir)
+    return restore_sqlite(source, database, index, force=force)

@@ -160,3 +160,13 @@ class IngestReport:
         self.skipped.extend(other.skipped)
         self.notices.extend(other.notices)
         self.warnings += other.warnings
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One readiness check's answer (``/readyz``): whether the part works, and a short word
+    on it for an operator. ``detail`` never holds a secret, a URL or a password."""
+
+    ok: bool
+    detail: str

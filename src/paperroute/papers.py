@@ -121,6 +121,11 @@ class Papers:
                 raise NotFound(f"no paper {ref.strip()[:100]!r}")
             return queries.load_paper(connection, pk)
 
+    def count_by_source(self) -> dict[str, int]:
+        """Papers per source (``arxiv-oai``, ``hf-daily``...): what /metrics exports."""
+        with self._db.read() as connection:
+            return queries.papers_by_source(connection)
+
     def stats(self) -> queries.Stats:
         with self._db.read() as connection:
             return queries.stats(connection)

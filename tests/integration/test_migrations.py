@@ -15,6 +15,8 @@ from sqlalchemy import Connection, Engine, UniqueConstraint, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from paperroute import Config, StorageError, open_hub
+from paperroute.config import load_config
+from paperroute.errors import ConfigError
 from paperroute.sources.common import build_record
 from paperroute.store.engine import (
     _alembic_config,
@@ -421,6 +423,14 @@ def test_sqlite_connections_get_wal_foreign_keys_and_a_busy_timeout(tmp_path: Pa
         "busy_timeout": 10000,
     }
     engine.dispose()
+
+
+def test_the_sqlite_synchronous_setting_reaches_every_connection(tmp_path: Path) -> None:
+    config = Config(database_url=f"sqlite:///{tmp_path / 'full.db'}", sqlite_synchronous="full")
+    with open_hub(config) as hub, hub._db.read() as connection:
+        assert connection.scalar(text("PRAGMA synchronous")) == 2  # FULL
+    with pytest.raises(ConfigError, match="sqlite_synchronous"):
+        load_config({"PAPERROUTE_SQLITE_SYNCHRONOUS": "off"})
 
 
 @pytest.mark.postgres

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -38,11 +38,17 @@ def raise_fd_limit(wanted: int) -> int:
 
 @contextmanager
 def served(
-    database_url: str, folder: Path, *, env: Mapping[str, str] | None = None, **settings: str
+    database_url: str,
+    folder: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = ("--workers", "1"),
+    **settings: str,
 ) -> Iterator[tuple[str, int]]:
-    """(base URL, port) of ``paperroute serve --workers 1`` over ``database_url`` with
-    ``PAPERROUTE_<NAME>`` settings and ``env`` (raw variables, applied last: demo mode, the
-    browser tests' own settings); stopped on exit."""
+    """(base URL, port) of ``paperroute serve`` (``args``: one worker by default) over
+    ``database_url`` with ``PAPERROUTE_<NAME>`` settings and ``env`` (raw variables, applied
+    last: demo mode, the browser tests' own settings); stopped on exit. What it writes is in
+    ``folder / f"serve-{port}.log"``."""
     port = free_port()
     variables = {
         **os.environ,
@@ -54,7 +60,7 @@ def served(
     variables.pop("PAPERROUTE_CONFIG", None)
     variables.pop("PAPERROUTE_DEMO", None)
     variables.update(env or {})
-    command = [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"]
+    command = [sys.executable, "-m", "paperroute", "serve", "--port", str(port), *args]
     log = folder / f"serve-{port}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(command, env=variables, stdout=sink, stderr=subprocess.STDOUT)

@@ -14,8 +14,9 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "paperroute"
 DOC = SRC.parent / "docs" / "architecture.md"
 
-# Pure modules every part may use: plain types, errors, identifiers, settings, the clock.
-CORE = {"errors", "model", "ids", "config", "links", "clock"}
+# Pure modules every part may use: plain types, errors, identifiers, settings, the clock,
+# the log line formats.
+CORE = {"errors", "model", "ids", "config", "links", "clock", "logs"}
 FEATURES = {"reading", "search", "community", "digest"}
 
 # part -> the parts it may import (besides itself and CORE).

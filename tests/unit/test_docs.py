@@ -55,3 +55,11 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     block = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == ["make demo", "make test"]
+
+
+def test_every_operations_path_is_in_docs_deploy() -> None:
+    from paperroute.web.ops import OPS_PATHS
+
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    for path in OPS_PATHS:
+        assert f"| `{path}` |" in doc, path

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from ..config import Config, load_config
 from ..errors import PaperrouteError
 from ..hub import Hub, open_hub
+from ..logs import JsonFormatter, formatter
 
 __all__ = [
     "Format",
@@ -31,10 +32,12 @@ __all__ = [
     "config_or_fail",
     "err",
     "fail",
+    "json_logs",
     "jsonable",
     "open_hub_or_fail",
     "out",
     "progress_bar",
+    "use_log_format",
 ]
 
 out = Console(highlight=False, soft_wrap=True)
@@ -63,19 +66,42 @@ class State:
     database_url: str | None = None
     verbose: bool = False
     embed_model: str | None = None  # `paperroute embed --model`
+    log_format: str | None = None  # `paperroute --log-format`
+
+
+def use_log_format(log_format: str) -> None:
+    """Give paperroute's log handler on stderr the formatter of ``log_format``."""
+    for handler in logging.getLogger("paperroute").handlers:
+        if isinstance(handler, StderrHandler):
+            handler.setFormatter(formatter(log_format))
+
+
+def json_logs() -> bool:
+    """Whether the log lines are JSON (``--log-format json``): errors go out as log lines too."""
+    handlers = [h for h in logging.getLogger("paperroute").handlers if isinstance(h, StderrHandler)]
+    return any(isinstance(h.formatter, JsonFormatter) for h in handlers)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+    if json_logs():
+        logging.getLogger("paperroute.cli").error(message)
+    else:
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
 def config_or_fail(ctx: typer.Context) -> Config:
     state: State = ctx.obj
     try:
-        return load_config(database_url=state.database_url, embed_model=state.embed_model)
+        config = load_config(
+            database_url=state.database_url,
+            embed_model=state.embed_model,
+            log_format=state.log_format,
+        )
     except PaperrouteError as exc:
         fail(str(exc))
+    use_log_format(config.log_format)  # the configuration file may name it
+    return config
 
 
 @contextmanager

@@ -7,13 +7,22 @@ Exit status: 0 when everything went in; 1 when some record, file or response was
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from . import digest, ingest, mail, papers, search, users, web
-from ._common import State, StderrHandler, err
+from ..logs import NOTICE_LOGGER
+from . import digest, ingest, mail, ops, papers, search, users, web
+from ._common import State, StderrHandler, err, use_log_format
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
 
 app = typer.Typer(
     name="paperroute",
@@ -36,19 +45,30 @@ def main_options(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each retry.")] = False,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="Log lines on stderr: text, or json (one object per line). "
+            "Default: $PAPERROUTE_LOG_FORMAT, else text.",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = State(database_url, verbose)
+    chosen = log_format.value if log_format else None
+    ctx.obj = State(database_url, verbose, log_format=chosen)
     logger = logging.getLogger("paperroute")
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger(NOTICE_LOGGER).setLevel(logging.INFO)
     if not any(isinstance(h, StderrHandler) for h in logger.handlers):
-        handler = StderrHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
+        logger.addHandler(StderrHandler())
+    # Until the configuration is read (it may name the format too): the option, else $env.
+    env = os.environ.get("PAPERROUTE_LOG_FORMAT", "").strip().lower()
+    use_log_format(chosen or ("json" if env == "json" else "text"))
 
 
 # `paperroute --help` lists the commands in the order they are registered here, then the
-# command groups in theirs: init, show, stats, search, similar, embed, serve, trending; ingest,
-# demo, digest, subscribers, bounces, users, mail.
+# command groups in theirs: init, show, stats, search, similar, embed, serve, trending, backup,
+# restore; ingest, demo, digest, subscribers, bounces, users, mail.
 papers.register(app)
 ingest.register(app)
 search.register(app)
@@ -56,6 +76,7 @@ web.register(app)
 digest.register(app)
 users.register(app)
 mail.register(app)
+ops.register(app)
 
 
 def main() -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import logging
 import os
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..config import Config
+from ..config import Config, networks
 from ..errors import PaperrouteError
+from ..logs import NOTICE_LOGGER
 from ..reading import WINDOW_DAYS as WINDOWS
 from ..reading import Terms, scoring
-from ._common import Format, config_or_fail, fail, open_hub_or_fail, out
+from ._common import Format, State, config_or_fail, fail, json_logs, open_hub_or_fail, out
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +33,22 @@ def serve(
         int | None,
         typer.Option("--workers", min=1, help="Worker processes (default: one per core)."),
     ] = None,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Take the client's address and scheme from X-Forwarded-For / -Proto when "
+            "the request comes from --forwarded-allow-ips.",
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            metavar="CIDR[,CIDR...]",
+            help="The proxies believed by --proxy-headers (addresses or networks).",
+        ),
+    ] = "127.0.0.1,::1",
 ) -> None:
     """Serve the web hub (pages, JSON API, feeds) with uvicorn."""
     config = config_or_fail(ctx)
@@ -40,6 +58,17 @@ def serve(
             f"demo mode lets anyone sign in as its admin through /dev/outbox: serve it on "
             f"127.0.0.1 (or ::1), not {host}, or turn demo mode off (PAPERROUTE_DEMO=0)"
         )
+    trusted: str | None = None
+    if proxy_headers:
+        if config.demo:
+            fail("demo mode serves this machine only, never behind a proxy: no --proxy-headers")
+        try:
+            proxies = networks(forwarded_allow_ips, "--forwarded-allow-ips")
+            trusted = ",".join(str(n) for n in proxies)
+        except PaperrouteError as exc:
+            fail(str(exc))
+        if not trusted:
+            fail("--forwarded-allow-ips names no proxy")
     # Each worker process builds its own app (and engine) from the environment.
     os.environ["PAPERROUTE_DATABASE_URL"] = config.database_url
     base_url = served_base_url(config, host, port)
@@ -54,12 +83,25 @@ def serve(
         fail(str(exc))
     count = workers or os.cpu_count() or 1
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"paperroute: serving http://{shown}:{port}/ with {count} worker(s)", markup=False)
+    notice = f"paperroute: serving http://{shown}:{port}/ with {count} worker(s)"
+    if json_logs():
+        logging.getLogger(NOTICE_LOGGER).info(notice)
+    else:
+        out.print(notice, markup=False)
+    # The worker processes read the configuration from the environment: the option too.
+    os.environ["PAPERROUTE_LOG_FORMAT"] = config.log_format
     from ..web import server
 
+    state: State = ctx.obj
     try:
         started = server.run(
-            config, "paperroute.web.app:app_from_env", host=host, port=port, workers=count
+            config,
+            "paperroute.web.app:app_from_env",
+            host=host,
+            port=port,
+            workers=count,
+            forwarded_allow_ips=trusted,
+            verbose=state.verbose,
         )
     except KeyboardInterrupt:
         return

@@ -23,7 +23,7 @@ from ..site.addresses import normalise_email
 from ..site.errors import BadLink, RateLimited
 from ..site.outbox import open_mailer
 from ..site.ratelimit import hit
-from ..store.schema_digests import subscribers, suppressions
+from ..store.schema_digests import digest_sends, subscribers, suppressions
 from ..store.session import Database
 from . import _links as links
 from . import _notices as notices
@@ -420,3 +420,12 @@ def counts(db: Database) -> dict[str, int]:
             connection.scalar(select(func.count()).select_from(suppressions)) or 0
         )
         return found
+
+
+def send_counts(db: Database) -> dict[str, int]:
+    """Rows of the send log per status (sent, failed, deferred, pending, committing)."""
+    with db.read() as connection:
+        rows = connection.execute(
+            select(digest_sends.c.status, func.count()).group_by(digest_sends.c.status)
+        )
+        return {str(status): int(count) for status, count in rows}

@@ -132,6 +132,10 @@ class Digests:
         """Subscribers per status, and the number of suppressed addresses."""
         return subs.counts(self._db)
 
+    def send_counts(self) -> dict[str, int]:
+        """Digests in the send log per status (``sent``, ``failed``, ``deferred``, ...)."""
+        return subs.send_counts(self._db)
+
     def add_confirmed(self, email: str, fields: Mapping[str, object]) -> Subscriber:
         """Add a subscriber who opted in elsewhere, confirmed. Refuses a suppressed address."""
         return subs.add_confirmed(self._db, email, preferences(fields), clock=self.clock)

@@ -5,6 +5,7 @@ starts with ``_`` (the vector index, stored vectors and term bags, the semantic 
 internal to the package.
 """
 
+from ._index import default_index_folder
 from .embedder import Embedder
 from .keyword import MARK_END, MARK_START, KeywordHit
 from .query import Query, Term, parse_query, split_words
@@ -23,6 +24,7 @@ __all__ = [
     "Searcher",
     "SimilarResult",
     "Term",
+    "default_index_folder",
     "parse_query",
     "split_words",
 ]

@@ -20,12 +20,26 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _SQLITE_MIN = (3, 35)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+
+
+def _sqlite_settings(synchronous: str) -> Any:
+    level = SYNCHRONOUS[synchronous]
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_on_connect(dbapi_connection, level)
+
+    return on_connect
+
+
+def _sqlite_on_connect(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers (the web hub) work while an import writes; NORMAL is durable in WAL
-    # mode except for the last transactions on power loss, which an import can redo.
+    # WAL lets readers (the web hub) work while an import writes. NORMAL (the default) never
+    # corrupts the database in WAL mode, but a power cut or OS crash may lose the last
+    # transactions (an import redoes them; a vote or a subscription is gone); FULL syncs the
+    # WAL at every commit, which costs a disk flush per transaction (docs/deploy.md).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
@@ -36,8 +50,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url`` (sqlite:///path or postgresql+psycopg://...).
+def create_db_engine(url: str, *, synchronous: str = "normal") -> Engine:
+    """An engine for ``url`` (sqlite:///path or postgresql+psycopg://...); ``synchronous``:
+    SQLite's ``normal`` or ``full``.
 
     Raises StorageError for an unsupported or malformed URL.
     """
@@ -58,7 +73,7 @@ def create_db_engine(url: str) -> Engine:
             if not parent.is_dir():
                 raise StorageError(f"cannot create database {database!r}: {parent} does not exist")
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", _sqlite_settings(synchronous))
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":

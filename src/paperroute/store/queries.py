@@ -91,3 +91,11 @@ def stats(connection: Connection) -> Stats:
         by_source={row[0]: row[1] for row in sources},
         top_categories=[(row[0], row[1]) for row in top],
     )
+
+
+def papers_by_source(connection: Connection) -> dict[str, int]:
+    """Papers per source that supplied them (a paper several sources named counts in each)."""
+    rows = connection.execute(
+        select(provenance.c.source, func.count()).group_by(provenance.c.source)
+    )
+    return {str(source): int(count) for source, count in rows}

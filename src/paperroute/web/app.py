@@ -6,10 +6,14 @@ Extension points on ``app.state`` (other parts append inside their ``install(app
 - ``paper_sections``: callables ``(request, paper, paper_pk) -> (template, context) | None``
   rendered in order on the paper page, below the abstract.
 - ``me_sections``: callables ``(request, user) -> (template, context) | None`` for /me.
+- ``ready_checks``: name -> blocking callable returning a ``Check``, run by ``/readyz``
+  (``web/ops.py``); ``metrics``: the ``Metrics`` of ``/metrics``, whose ``jobs`` and
+  ``queue`` hooks the job runner fills (``web/metrics.py``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,8 +28,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..config import Config, load_config
 from ..hub import open_hub
 from ..search import Embedder
-from . import problems
+from . import ops, problems
 from .cache import PageCache
+from .metrics import MULTIPROC_ENV, Metrics
 from .security import FrontDoor
 from .templating import configure_templates
 
@@ -56,6 +61,7 @@ class StateDefaults:
                 query = scope["query_string"].decode("latin-1")
                 hit = cache.lookup(scope["path"], query, state["csrf_token"] or "")
                 if hit is not None:
+                    state["page_cache_hit"] = True  # the request metrics' route label
                     body, media_type = hit
                     await send(
                         {
@@ -120,6 +126,12 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     from . import openapi
 
     openapi.install(app)
+    # /healthz, /readyz, /metrics and the request metrics: outside everything but FrontDoor.
+    app.state.ready_checks = ops.default_checks(hub)
+    app.state.metrics = Metrics(hub, multiprocess_dir=os.environ.get(MULTIPROC_ENV))
+    app.add_middleware(
+        ops.Operations, config=config, metrics=app.state.metrics, checks=app.state.ready_checks
+    )
     app.add_middleware(FrontDoor, config=config)  # last added: the outermost
     return app
 

@@ -41,6 +41,10 @@ PREVIEW_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"
     "img-src 'self' data:", "img-src 'self' data: https:"
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000")
+# A load balancer probes each node by its address, not by base_url's host: these two paths
+# (web/ops.py) answer whatever Host a request names. Their answers hold no link and nothing
+# from the request, so a forged Host gains nothing there; /metrics keeps the check.
+ANY_HOST_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def trusted_hosts(config: Config) -> frozenset[str]:
@@ -67,7 +71,8 @@ def host_name(header: bytes) -> str:
 
 
 class FrontDoor:
-    """Answers 400 to a request whose ``Host`` is not trusted, and adds the security headers
+    """Answers 400 to a request whose ``Host`` is not trusted (but for the health probes,
+    :data:`ANY_HOST_PATHS`), and adds the security headers
     (the CSP unless a route set its own, HSTS when ``base_url`` is https) to every answer."""
 
     def __init__(self, app: ASGIApp, config: Config) -> None:
@@ -90,7 +95,8 @@ class FrontDoor:
             await send(message)
 
         hosts = [value for name, value in scope["headers"] if name == b"host"]
-        if len(hosts) > 1 or (hosts and host_name(hosts[0]) not in self.hosts):
+        foreign = len(hosts) > 1 or (hosts and host_name(hosts[0]) not in self.hosts)
+        if foreign and scope["path"] not in ANY_HOST_PATHS:
             body = b"unknown host: this hub answers only to its own address (base_url)\n"
             await secured(
                 {

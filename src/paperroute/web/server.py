@@ -17,6 +17,9 @@ pages at half the rate (benchmarks/web.py).
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 from typing import Any
 
 from uvicorn.config import Config as UvicornConfig
@@ -24,6 +27,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from ..config import Config
+from ..logs import server_log_config
+from .metrics import MULTIPROC_ENV
 
 TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -143,10 +148,26 @@ class GuardedProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def run(config: Config, app: str, *, host: str, port: int, workers: int) -> bool:
+def run(
+    config: Config,
+    app: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    forwarded_allow_ips: str | None = None,
+    verbose: bool = False,
+) -> bool:
     """``uvicorn.run`` with the settings that defend against slow and greedy clients
     (``app``: the import string of an app factory). False when a single-process server
-    could not start (the address in use...; uvicorn has logged why)."""
+    could not start (the address in use...; uvicorn has logged why).
+
+    ``forwarded_allow_ips`` (addresses and CIDRs, comma-separated): the proxies whose
+    ``X-Forwarded-For`` / ``-Proto`` are believed, so that the client address (per-IP
+    limits, ``metrics_networks``, the access log) is the one the proxy saw; None believes
+    no one. Each worker process logs in ``config.log_format`` (``logs.server_log_config``);
+    with several workers, their request metrics meet in a fresh folder
+    (``PROMETHEUS_MULTIPROC_DIR``, removed at exit) unless one is set already."""
     from uvicorn.server import Server
     from uvicorn.supervisors import Multiprocess
 
@@ -157,9 +178,10 @@ def run(config: Config, app: str, *, host: str, port: int, workers: int) -> bool
         port=port,
         workers=workers,
         http=GuardedProtocol,
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
+        access_log=False,  # paperroute's own (access_log setting), with the route template
+        log_config=server_log_config(config.log_format, verbose=verbose),
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1",
         timeout_keep_alive=config.serve_keep_alive_timeout,
         limit_concurrency=config.serve_limit_concurrency,
         header_timeout=config.serve_header_timeout,
@@ -168,7 +190,15 @@ def run(config: Config, app: str, *, host: str, port: int, workers: int) -> bool
     )
     server = Server(config=served)
     if served.workers > 1:
-        Multiprocess(served, sockets=[served.bind_socket()]).run()
+        made = None
+        if not os.environ.get(MULTIPROC_ENV):
+            made = tempfile.mkdtemp(prefix="paperroute-metrics-")
+            os.environ[MULTIPROC_ENV] = made  # read by each worker as it starts (spawned)
+        try:
+            Multiprocess(served, sockets=[served.bind_socket()]).run()
+        finally:
+            if made:
+                shutil.rmtree(made, ignore_errors=True)
         return True
     server.run()
     return server.started
