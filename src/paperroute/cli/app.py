@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from . import digest, ingest, papers, search, users, web
+from . import digest, ingest, papers, search, upkeep, users, web
 from ._common import State, StderrHandler, err
 
 app = typer.Typer(
@@ -55,6 +55,7 @@ search.register(app)
 web.register(app)
 digest.register(app)
 users.register(app)
+upkeep.register(app)
 
 
 def main() -> None:
