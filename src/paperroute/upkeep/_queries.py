@@ -18,8 +18,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
-    literal,
     or_,
     select,
     tuple_,
@@ -44,14 +42,23 @@ def _lacks_arxiv_metadata() -> ColumnElement[bool]:
     return and_(papers.c.arxiv_id.is_not(None), ~from_arxiv)
 
 
-def seed(connection: Connection) -> int:
-    """Give every paper that lacks arXiv's metadata (and has no state yet) a pending state."""
+def unseeded(connection: Connection) -> list[int]:
+    """Papers that lack arXiv's metadata and have no enrichment state yet."""
     known = exists().where(enrich_state.c.paper_pk == papers.c.pk)
-    chosen = select(papers.c.pk, literal(PENDING), literal(0)).where(
-        _lacks_arxiv_metadata(), ~known
-    )
-    statement = insert(enrich_state).from_select(["paper_pk", "status", "attempts"], chosen)
-    return connection.execute(statement).rowcount or 0
+    query = select(papers.c.pk).where(_lacks_arxiv_metadata(), ~known).order_by(papers.c.pk)
+    return [int(pk) for pk in connection.execute(query).scalars()]
+
+
+def seed(connection: Connection, pks: Sequence[int]) -> None:
+    """Give these papers a pending state (those another run gave one keep theirs)."""
+    for part in chunks(list(pks), 5000):
+        bulk_insert(
+            connection,
+            enrich_state,
+            ("paper_pk", "status", "attempts"),
+            [(pk, PENDING, 0) for pk in part],
+            conflict=("paper_pk",),
+        )
 
 
 def _eligible(now: dt.datetime) -> list[ColumnElement[bool]]:

@@ -136,8 +136,10 @@ class Upkeep:
         http = client or self.arxiv_client()
         started = time.monotonic()
         try:
+            with self._db.read() as connection:
+                unseeded = q.unseeded(connection)
             with self._db.write() as connection:
-                q.seed(connection)
+                q.seed(connection, unseeded)
             while limit is None or report.requested < limit:
                 size = self.config.enrich_batch_size
                 if limit is not None:
