@@ -27,6 +27,7 @@ from sqlalchemy import (
 from ..ids import fold_name
 from ..store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from ..store.schema_community import comments, hidden_papers, votes
+from ..store.schema_upkeep import inferred_categories
 from ..store.types import as_date
 from .model import Card, ListView, Page
 from .scoring import Candidate
@@ -111,6 +112,13 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
         .order_by(paper_categories.c.paper_pk, paper_categories.c.position)
     ):
         cats[paper_pk].append(category)
+    inferred: dict[int, list[str]] = {pk: [] for pk in keys}
+    for paper_pk, category in connection.execute(
+        select(inferred_categories.c.paper_pk, inferred_categories.c.category)
+        .where(inferred_categories.c.paper_pk.in_(keys))
+        .order_by(inferred_categories.c.paper_pk, inferred_categories.c.position)
+    ):
+        inferred[paper_pk].append(category)
     hf: dict[int, tuple[int, int, str | None, dt.date | None]] = {}
     for paper_pk, up, n_comments, submitter, first_day in connection.execute(
         select(
@@ -164,6 +172,7 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
                 comments=int(comment_counts.get(pk, 0)),
                 hf_comments=n_comments,
                 submitter=submitter,
+                inferred_categories=tuple(inferred[pk]) if not cats[pk] else (),
             )
         )
     return cards
