@@ -156,3 +156,36 @@ def test_enrich_infer_only_and_accuracy_on_the_command_line(database_url: str) -
     measured = cli(database_url, "enrich", "--accuracy", "--format", "json", **env)
     assert measured.exit_code == 0, measured.stderr
     assert '"papers": 4' in measured.stdout and '"precision": 1.0' in measured.stdout
+
+
+def test_inferred_categories_count_for_category_pages_filters_and_digests(
+    database_url: str,
+) -> None:
+    from paperroute.digest._candidates import index
+    from paperroute.reading import ListView
+
+    config = Config(database_url=database_url, infer_neighbours=2, infer_threshold=0.5)
+    with open_hub(config) as hub:
+        _seed(hub)
+        own = {c.id for c in hub.reading.category("cs.CL", limit=50).cards}
+        assert own == {"2401.00001", "2401.00002"}
+        hub.upkeep.infer_categories()
+        page = hub.reading.category("cs.CL", limit=50)
+        assert {c.id for c in page.cards} == own | {"2401.00005"} and page.total == 3
+        assert dict(hub.reading.categories())["cs.CL"] == 3
+        # Lists narrowed to a category (here this week's trending papers) include them too.
+        narrowed = hub.reading.trending("week", limit=50, view=ListView(category="cs.CV"))
+        assert {c.id for c in narrowed.page.cards} == {"2401.00003", "2401.00004", "2401.00006"}
+        found = hub.search.query("cat:cs.CL", limit=50)
+        assert {h.id for h in found.hits} == own | {"2401.00005"}
+        cards = hub.reading.cards(list(range(1, 7)))
+        picked = index(NOW.date(), NOW.date(), cards, [0.0] * len(cards))
+        assert {cards[i].id for i in picked.category("cs.CV")} == {
+            "2401.00003",
+            "2401.00004",
+            "2401.00006",
+        }
+        # A paper that gains its own categories leaves the inferred ones at once.
+        hub.papers.ingest([_record("2401.00005", ["cs.IR"], source="arxiv-api")])
+        assert hub.reading.category("cs.CL", limit=50).total == 2
+        assert {h.id for h in hub.search.query("cat:cs.CL", limit=50).hits} == own
