@@ -186,3 +186,17 @@ def test_paperroute_enrich_on_the_command_line(database_url: str, server: Replay
     failed = cli(database_url, "enrich", **env)
     assert failed.exit_code == 1
     assert "HTTP 400" in failed.stderr
+
+
+def test_an_answer_about_other_papers_writes_nothing_about_them(
+    database_url: str, server: ReplayServer
+) -> None:
+    """A hostile or confused answer (entries for ids nobody asked for) is not stored: only
+    the asked papers' entries are."""
+    server.add("/api/query", TWO, query={"id_list": "1605.08386"})  # 1707.08567's entry
+    with _hub(database_url, server, Clock()) as hub:
+        hub.papers.ingest([_hf("1605.08386")])
+        report = hub.upkeep.enrich(infer_after=False)
+        assert (report.enriched, report.unknown) == (0, 1)
+        assert hub.papers.stats().papers == 1
+        assert _categories(hub, "1605.08386") == ()

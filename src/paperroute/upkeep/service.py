@@ -184,7 +184,7 @@ class Upkeep:
         if page.error is not None:
             self._failed(token, claimed, f"arXiv API {url}: {page.error}", report)
             return True
-        records: list[PaperRecord] = []
+        records: dict[str, tuple[int, PaperRecord]] = {}
         outcomes: dict[int, tuple[str, str | None]] = {}
         for item in page.items:
             if isinstance(item, RecordError):
@@ -192,14 +192,18 @@ class Upkeep:
                 continue
             pk = by_id.get(item.arxiv_id or "")
             if pk is not None and pk not in outcomes:
-                records.append(item)
+                records[item.source_key] = (pk, item)
                 outcomes[pk] = (q.DONE, None)
-        self._write(records, report)
+        for refused in self._write([record for _, record in records.values()]):
+            # The database refused this one record: the others are stored; it waits.
+            report.errors.append(f"{refused.source_key}: {refused.reason}")
+            outcomes[records[refused.source_key][0]] = (q.FAILED, refused.reason)
         for pk in claimed:
             if pk not in outcomes:
                 outcomes[pk] = (q.UNKNOWN, "the arXiv API has no entry for this id")
         report.enriched += sum(1 for status, _ in outcomes.values() if status == q.DONE)
         report.unknown += sum(1 for status, _ in outcomes.values() if status == q.UNKNOWN)
+        report.failed += sum(1 for status, _ in outcomes.values() if status == q.FAILED)
         self._finish(token, outcomes)
         return True
 
@@ -210,20 +214,22 @@ class Upkeep:
         report.failed += len(claimed)
         self._finish(token, {pk: (q.FAILED, reason) for pk in claimed})
 
-    def _write(self, records: list[PaperRecord], report: EnrichReport) -> None:
-        """Store the records in one transaction; a write that collides with another writer
-        (the database busy, two runs adding the same new author) is tried again: the merge
-        rules make the second write of a record a no-op."""
+    def _write(self, records: list[PaperRecord]) -> list[RecordError]:
+        """Store the records in one transaction and return those the database refused; a
+        write that fails whole (the database busy with another writer) is tried again: the
+        merge rules make a second write of a record a no-op."""
+        if not records:
+            return []
         for attempt in range(WRITE_TRIES):
             try:
-                result = self._papers.ingest(records, batch_size=len(records) or 1)
+                result = self._papers.ingest(records, batch_size=len(records))
             except StorageError:
                 if attempt == WRITE_TRIES - 1:
                     raise
                 self._sleep(0.1 * (attempt + 1))
                 continue
-            report.errors.extend(f"{e.source_key}: {e.reason}" for e in result.skipped)
-            return
+            return result.skipped
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def _finish(self, token: str, outcomes: dict[int, tuple[str, str | None]]) -> None:
         with self._db.write() as connection:
