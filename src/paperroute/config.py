@@ -111,7 +111,7 @@ class Config:
     # category inference: neighbours that vote, the share of their vote a category needs.
     enrich_batch_size: int = 50
     enrich_retry_hours: float = 6.0
-    infer_neighbours: int = 10
+    infer_neighbours: int = 20
     infer_threshold: float = 0.35
     # `paperroute stars refresh`: GitHub's API, a token (optional: 60 requests an hour
     # without, 5000 with), hours before a repository's stars are asked for again.

@@ -5,6 +5,7 @@ dropped once the paper has its own; the same rows however often and however many
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import numpy as np
@@ -155,7 +156,9 @@ def test_enrich_infer_only_and_accuracy_on_the_command_line(database_url: str) -
     assert "inferred categories for 2 of 2 papers without categories" in result.stdout
     measured = cli(database_url, "enrich", "--accuracy", "--format", "json", **env)
     assert measured.exit_code == 0, measured.stderr
-    assert '"papers": 4' in measured.stdout and '"precision": 1.0' in measured.stdout
+    figures = json.loads(measured.stdout)
+    assert figures["all"]["papers"] == 4 and figures["all"]["precision"] == 1.0
+    assert figures["hf"]["papers"] == 0  # none of these papers was listed by Hugging Face
 
 
 def test_inferred_categories_count_for_category_pages_filters_and_digests(

@@ -49,3 +49,10 @@ def test_holdout_never_lets_a_paper_vote_for_itself() -> None:
     assert (measured.papers, measured.answered, measured.top_in_categories) == (4, 4, 0)
     paired = holdout(known, [("a",), ("a",), ("c",), ("c",)], k=1, threshold=0.5)
     assert paired.precision == 1.0 and paired.primary_precision == 1.0
+
+
+def test_holdout_among_measures_a_subset_with_everyone_voting() -> None:
+    known = _unit([1, 0], [0.99, 0.01], [0, 1], [0.01, 0.99])
+    labels = [("a",), ("a",), ("c",), ("d",)]
+    subset = holdout(known, labels, k=1, threshold=0.5, among=[True, False, True, False])
+    assert (subset.papers, subset.answered, subset.top_in_categories) == (2, 2, 1)

@@ -42,20 +42,24 @@ def enrich_command(
         with open_hub_or_fail(ctx) as hub:
             measured = hub.upkeep.inference_accuracy()
         figures = {
-            **dataclasses.asdict(measured),
-            "coverage": round(measured.coverage, 4),
-            "precision": round(measured.precision, 4),
-            "primary_precision": round(measured.primary_precision, 4),
+            name: {
+                **dataclasses.asdict(found),
+                "coverage": round(found.coverage, 4),
+                "precision": round(found.precision, 4),
+                "primary_precision": round(found.primary_precision, 4),
+            }
+            for name, found in measured.items()
         }
         if format is Format.json:
             out.print_json(json.dumps(figures))
             return
-        out.print(
-            f"held out {measured.papers:,} categorised papers: {measured.answered:,} got an "
-            f"inferred category ({measured.coverage:.1%}); the top one is one of the paper's "
-            f"own for {measured.precision:.1%} of them, its primary for "
-            f"{measured.primary_precision:.1%}"
-        )
+        for name, found in measured.items():
+            who = "categorised papers" if name == "all" else "categorised Hugging Face papers"
+            out.print(
+                f"held out {found.papers:,} {who}: {found.answered:,} got an inferred "
+                f"category ({found.coverage:.1%}); the top one is one of the paper's own for "
+                f"{found.precision:.1%} of them, its primary for {found.primary_precision:.1%}"
+            )
         return
     with open_hub_or_fail(ctx) as hub:
         report = None if infer_only else hub.upkeep.enrich(limit=limit)

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from ..store.bulk import bulk_insert
 from ..store.merge import AUTHORITATIVE
 from ..store.rows import chunks
-from ..store.schema import paper_categories, papers, provenance
+from ..store.schema import daily_entries, paper_categories, papers, provenance
 from ..store.schema_upkeep import enrich_state, inferred_categories
 from .infer import Inferred
 
@@ -226,6 +226,12 @@ def inferred_count(connection: Connection) -> int:
         )
         or 0
     )
+
+
+def hf_listed(connection: Connection) -> set[int]:
+    """Papers Hugging Face's daily papers listed."""
+    query = select(daily_entries.c.paper_pk).where(daily_entries.c.source == "hf").distinct()
+    return {int(pk) for pk in connection.execute(query).scalars()}
 
 
 def ids_of(connection: Connection, pks: Sequence[int]) -> dict[int, str]:

@@ -102,12 +102,21 @@ class Accuracy:
         return self.top_is_primary / self.answered if self.answered else 0.0
 
 
-def holdout(known: F32, labels: Sequence[Sequence[str]], *, k: int, threshold: float) -> Accuracy:
-    """Infer each known paper's categories from the others and compare with its own."""
-    inferred = infer(known, labels, known, k=k, threshold=threshold, exclude=range(len(known)))
-    answered = [(got, own) for got, own in zip(inferred, labels, strict=True) if got]
+def holdout(
+    known: F32,
+    labels: Sequence[Sequence[str]],
+    *,
+    k: int,
+    threshold: float,
+    among: Sequence[bool] | None = None,
+) -> Accuracy:
+    """Infer each known paper's categories from all the others and compare with its own;
+    with ``among``, measure only the papers it marks (every paper still votes)."""
+    rows = [i for i in range(len(known)) if among is None or among[i]]
+    inferred = infer(known, labels, known[rows], k=k, threshold=threshold, exclude=rows)
+    answered = [(got, labels[i]) for got, i in zip(inferred, rows, strict=True) if got]
     return Accuracy(
-        papers=len(known),
+        papers=len(rows),
         answered=len(answered),
         top_in_categories=sum(1 for got, own in answered if got[0][0] in own),
         top_is_primary=sum(1 for got, own in answered if own and got[0][0] == own[0]),

@@ -282,18 +282,24 @@ class Upkeep:
             q.store_inferred(connection, inferred, self._search.model, self._clock())
         return report
 
-    def inference_accuracy(self) -> Accuracy:
-        """The inference measured on the papers that have categories: each held out in turn
-        and inferred from the others (``paperroute enrich --accuracy``)."""
+    def inference_accuracy(self) -> dict[str, Accuracy]:
+        """The inference measured on the papers that have categories, each held out in turn
+        and inferred from all the others (``paperroute enrich --accuracy``): over every such
+        paper ("all"), and over those Hugging Face listed ("hf"), the population whose
+        uncategorised papers the inference is for."""
         own, pks, vectors = self._labelled()
         known = np.array([pk in own for pk in pks.tolist()], dtype=bool)
-        labels = [own[int(pk)] for pk in pks[known]] if len(pks) else []
-        return holdout(
-            vectors[known] if len(pks) else vectors,
-            labels,
-            k=self.config.infer_neighbours,
-            threshold=self.config.infer_threshold,
-        )
+        labelled = pks[known] if len(pks) else pks
+        labels = [own[int(pk)] for pk in labelled]
+        with self._db.read() as connection:
+            listed = q.hf_listed(connection)
+        matrix = vectors[known] if len(pks) else vectors
+        k, threshold = self.config.infer_neighbours, self.config.infer_threshold
+        hf = [int(pk) in listed for pk in labelled]
+        return {
+            "all": holdout(matrix, labels, k=k, threshold=threshold),
+            "hf": holdout(matrix, labels, k=k, threshold=threshold, among=hf),
+        }
 
     # -- code stars ----------------------------------------------------------------------------
 
@@ -367,7 +373,14 @@ class Upkeep:
         asked = {**headers, **({"If-None-Match": etag} if etag else {})}
         report.checked += 1
 
-        def save(status: str, **values: object) -> bool:
+        def save(
+            status: str,
+            *,
+            stars: int | None = None,
+            etag: str | None = None,
+            error: str | None = None,
+            paper_pks: list[int] | None = None,
+        ) -> bool:
             with self._db.write() as connection:
                 return _stars.record(
                     connection,
@@ -375,7 +388,10 @@ class Upkeep:
                     repo,
                     self._clock(),
                     status=status,
-                    **values,  # type: ignore[arg-type]
+                    stars=stars,
+                    etag=etag,
+                    error=error,
+                    paper_pks=paper_pks or (),
                 )
 
         try:
