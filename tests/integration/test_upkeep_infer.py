@@ -145,6 +145,10 @@ def test_the_paper_page_marks_inferred_categories(database_url: str) -> None:
         assert 'cs.CL <span class="inferred-mark">(inferred)</span>' in page
         own = client.get("/papers/2401.00001").text
         assert "(inferred)" not in own and ">cs.CL</a>" in own
+        data = client.get("/api/v1/papers/2401.00005").json()
+        assert (data["categories"], data["inferred_categories"]) == ([], ["cs.CL"])
+        listed = client.get("/categories/cs.CL").text  # a card in a list, marked too
+        assert "2401.00005" in listed and 'cs.CL <span class="inferred-mark">' in listed
 
 
 def test_enrich_infer_only_and_accuracy_on_the_command_line(database_url: str) -> None:
