@@ -29,6 +29,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
+from _common import peak_rss_mb
 from paperroute import Config
 from paperroute.store.schema_upkeep import trending_runs
 from paperroute.web.app import create_app
@@ -96,7 +97,8 @@ def main() -> None:
         results = measure(url, args.repeat)
     for path, figures in results.items():
         print(f"{path:28} p50 {figures['p50_ms']:8.2f} ms   max {figures['max_ms']:8.2f} ms")
-    print(json.dumps(results))
+    print(f"peak memory: {peak_rss_mb():.0f} MB")
+    print(json.dumps({**results, "peak_rss_mb": round(peak_rss_mb())}))
 
 
 if __name__ == "__main__":
