@@ -200,3 +200,21 @@ def test_an_answer_about_other_papers_writes_nothing_about_them(
         assert (report.enriched, report.unknown) == (0, 1)
         assert hub.papers.stats().papers == 1
         assert _categories(hub, "1605.08386") == ()
+
+
+def test_a_batch_arxiv_refuses_is_asked_for_one_id_at_a_time(
+    database_url: str, server: ReplayServer
+) -> None:
+    """arXiv answers HTTP 400 to a whole batch for one id it cannot read: the others are
+    asked for alone, and only the bad one fails."""
+    server.add("/api/query", BAD_ID, query={"id_list": "1605.08386,2401.00001"})
+    server.add("/api/query", ONE, query={"id_list": "1605.08386"})
+    server.add("/api/query", BAD_ID, query={"id_list": "2401.00001"})
+    with _hub(database_url, server, Clock(), enrich_batch_size=2) as hub:
+        hub.papers.ingest([_hf("1605.08386"), _hf("2401.00001")])
+        report = hub.upkeep.enrich(infer_after=False)
+        assert (report.requested, report.enriched, report.failed) == (2, 1, 1)
+        assert report.requests == 3 and report.stopped is None
+        assert _categories(hub, "1605.08386") == ("math.CO", "math.ST")
+        status = hub.upkeep.enrich_status()
+        assert (status["done"], status["failed"]) == (1, 1)

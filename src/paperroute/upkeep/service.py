@@ -175,6 +175,13 @@ class Upkeep:
         try:
             body = http.get(url, {**params, "max_results": str(len(ids))})
         except SourceError as exc:
+            if exc.status == 400 and len(claimed) > 1:
+                # arXiv refuses a whole batch for one id it cannot read: ask for each alone,
+                # so one bad id never holds the others back.
+                for pk, arxiv_id in claimed.items():
+                    if not self._enrich_batch(http, token, {pk: arxiv_id}, report):
+                        return False
+                return True
             self._failed(token, claimed, str(exc), report)
             if exc.status is None or exc.status >= 500 or exc.status == 429:
                 report.stopped = f"arXiv is unavailable: {exc}"
