@@ -178,8 +178,8 @@ class Upkeep:
             if exc.status == 400 and len(claimed) > 1:
                 # arXiv refuses a whole batch for one id it cannot read: ask for each alone,
                 # so one bad id never holds the others back.
-                for pk, arxiv_id in claimed.items():
-                    if not self._enrich_batch(http, token, {pk: arxiv_id}, report):
+                for single, arxiv_id in claimed.items():
+                    if not self._enrich_batch(http, token, {single: arxiv_id}, report):
                         return False
                 return True
             self._failed(token, claimed, str(exc), report)
