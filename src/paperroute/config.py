@@ -132,6 +132,18 @@ class Config:
     # SQLite's synchronous pragma: "normal" (a power cut may lose the last transactions, never
     # corrupt) or "full" (each commit waits for the disk).
     sqlite_synchronous: str = "normal"
+    # Upkeep jobs (docs/upkeep.md). `paperroute enrich`: arXiv ids per API request, hours
+    # before a paper arXiv failed on is tried again (doubling with each failure), and the
+    # category inference: neighbours that vote, the share of their vote a category needs.
+    enrich_batch_size: int = 50
+    enrich_retry_hours: float = 6.0
+    infer_neighbours: int = 20
+    infer_threshold: float = 0.35
+    # `paperroute stars refresh`: GitHub's API, a token (optional: 60 requests an hour
+    # without, 5000 with), hours before a repository's stars are asked for again.
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    stars_refresh_hours: float = 24.0
 
 
 _INT = {
@@ -155,6 +167,8 @@ _INT = {
     "serve_keep_alive_timeout",
     "serve_max_header_bytes",
     "serve_limit_concurrency",
+    "enrich_batch_size",
+    "infer_neighbours",
 }
 _FLOAT = {
     "arxiv_min_interval",
@@ -171,6 +185,9 @@ _FLOAT = {
     "serve_header_timeout",
     "serve_body_timeout",
     "trending_month_half_life",
+    "enrich_retry_hours",
+    "infer_threshold",
+    "stars_refresh_hours",
 }
 _NONZERO = {
     "http_timeout",
@@ -179,7 +196,7 @@ _NONZERO = {
     "serve_header_timeout",
     "serve_body_timeout",
 }
-_AT_MOST_ONE = {"hybrid_semantic_weight"}
+_AT_MOST_ONE = {"hybrid_semantic_weight", "infer_threshold"}
 _BOOL = {"demo", "digest_send_empty", "smtp_auth_without_tls", "access_log"}
 _MAY_BE_EMPTY = {
     "secret_key",
@@ -193,6 +210,7 @@ _MAY_BE_EMPTY = {
     "allowed_hosts",
     "metrics_token",
     "metrics_networks",
+    "github_token",
 }
 _CHOICES = {
     "embed_backend": ("auto", "numpy", "onnxruntime"),

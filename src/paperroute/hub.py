@@ -4,7 +4,8 @@ app and workers.
 ``open_hub(config)`` is the one place that wires the parts together. Each service owns one
 feature: ``hub.papers`` (show, ingest, stats), ``hub.search`` (keyword, semantic and
 hybrid search, similar papers, embedding), ``hub.community`` (readers, votes, comments,
-collections, moderation) and ``hub.digests`` (email digests). The database handle is
+collections, moderation), ``hub.digests`` (email digests) and ``hub.upkeep`` (the
+periodic jobs: arXiv enrichment, inferred categories, code stars). The database handle is
 private: callers see the services and their result types only. ``clock`` is the one source
 of "now" for the services that stamp times (tests pass their own).
 """
@@ -50,6 +51,7 @@ from .store.backup import (
 )
 from .store.engine import create_db_engine, current_revision, head_revision, migrate, shown_url
 from .store.session import Database
+from .upkeep import Upkeep
 
 _log = logging.getLogger("paperroute.hub")
 
@@ -75,6 +77,7 @@ class Hub:
         self.search = Searcher(db, config, embedder)
         self.community = Community(db, config, self.papers, clock=clock)
         self.digests = Digests(db, config, clock=clock)
+        self.upkeep = Upkeep(db, config, self.papers, self.search, clock=clock)
 
     def database(self) -> str:
         """The database's URL, its password hidden."""

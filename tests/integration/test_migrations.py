@@ -378,6 +378,39 @@ def test_0010_gives_every_reader_a_neutral_name_keeping_their_comments(engine: E
         assert connection.execute(text("SELECT count(*) FROM comments")).scalar_one() == 3
 
 
+def test_0013_adds_the_upkeep_tables_keeping_papers(engine: Engine) -> None:
+    """From 0009 (a paper already there) to 0013: the paper kept, the upkeep tables empty
+    and usable (an inferred category, a trending run), papers.modified_at indexed; and back."""
+    migrate(engine)
+    downgrade(engine, "0009")
+    assert "inferred_categories" not in tables(engine)
+    now = "2026-12-01 09:00:00+00:00"
+    with engine.begin() as connection:
+        _insert_paper(connection, now)
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    indexes = {i["name"] for i in inspect(engine).get_indexes("papers")}
+    assert "ix_papers_modified_at" in indexes
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1
+        for table in ("inferred_categories", "enrich_state", "code_repos", "trending_scores"):
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+        connection.execute(
+            text(
+                "INSERT INTO inferred_categories "
+                "(paper_pk, category, position, confidence, model, inferred_at) "
+                "SELECT pk, 'cs.CL', 0, 0.8, 'm', modified_at FROM papers"
+            )
+        )
+    assert schema_of(engine) == expected_schema()
+    downgrade(engine, "0009")
+    assert {"inferred_categories", "trending_runs", "code_repos"}.isdisjoint(tables(engine))
+    indexes = {i["name"] for i in inspect(engine).get_indexes("papers")}
+    assert "ix_papers_modified_at" not in indexes
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1
+
+
 def test_the_migrated_schema_matches_schema_py(engine: Engine) -> None:
     migrate(engine)
     assert tables(engine) - {"alembic_version"} == TABLES

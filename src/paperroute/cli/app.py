@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from ..logs import NOTICE_LOGGER
-from . import digest, ingest, mail, ops, papers, search, users, web
+from . import digest, ingest, mail, ops, papers, search, upkeep, users, web
 from ._common import State, StderrHandler, err, use_log_format
 
 
@@ -77,6 +77,7 @@ digest.register(app)
 users.register(app)
 mail.register(app)
 ops.register(app)
+upkeep.register(app)
 
 
 def main() -> None:

@@ -226,7 +226,8 @@ def ingest_page(
 @demo_app.command("load")
 def demo_load(ctx: typer.Context) -> None:
     """Load the bundled real data: recent Hugging Face daily papers and arXiv listings, with
-    their precomputed vectors for semantic search."""
+    their precomputed vectors for semantic search, and infer categories for the papers
+    without any."""
 
     def load(hub: Hub, progress: Callable[[int], None]) -> IngestReport:
         report = use.ingest_demo(hub, progress)
@@ -234,6 +235,11 @@ def demo_load(ctx: typer.Context) -> None:
         report.notices.append(f"{vectors:,} precomputed vectors of {hub.search.model} stored")
         bags = hub.search.store_term_bags()
         report.notices.append(f"term bags of {bags:,} papers stored (for similar papers)")
+        inferred = hub.upkeep.infer_categories()
+        report.notices.append(
+            f"categories inferred for {inferred.inferred:,} of {inferred.considered:,} papers "
+            "without any (from their nearest categorised papers)"
+        )
         return report
 
     _import(ctx, "demo data", load)

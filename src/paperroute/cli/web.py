@@ -138,10 +138,26 @@ def trending_command(
         str | None, typer.Option("--explain", metavar="ID", help="Each term of one paper.")
     ] = None,
     format: Annotated[Format, typer.Option("--format")] = Format.table,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh", help="Precompute every window's ranking (the job after imports, votes)."
+        ),
+    ] = False,
 ) -> None:
     """The trending ranking, or each term of one paper's score (docs/trending.md)."""
     if window not in WINDOWS:
         fail(f"--window must be week, month or all, not {window!r}")
+    if refresh:
+        with open_hub_or_fail(ctx) as hub:
+            counts = hub.reading.precompute_trending()
+        if format is Format.json:
+            out.print_json(json.dumps(counts))
+            return
+        for name, count in counts.items():
+            shown = "not stored: no day has listings" if count < 0 else f"{count} papers ranked"
+            out.print(f"trending {name}: {shown}")
+        return
     with open_hub_or_fail(ctx) as hub:
         weights = hub.reading.weights
         if explain is not None:

@@ -231,12 +231,13 @@ def index(
     by_word: defaultdict[str, set[int]] = defaultdict(set)
     for i, card in enumerate(cards):
         archives: set[str] = set()
-        for category in card.categories:
+        # A paper without categories of its own is in those inferred for it (issue 11).
+        for category in card.categories or card.inferred_categories:
             canonical = canonical_category(category)
             by_category[canonical].append(i)
             archives.add(canonical.partition(".")[0])
         for archive in archives:
-            if archive not in card.categories:
+            if archive not in (card.categories or card.inferred_categories):
                 by_category[archive].append(i)
         for name in card.authors:
             folded = fold_name(name)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from ..ids import fold_name
 from ..store.schema import authors, daily_entries, paper_authors, paper_categories, papers
 from ..store.schema_community import comments, hidden_papers, votes
+from ..store.schema_upkeep import inferred_categories
 from ..store.types import as_date
 from .model import Card, ListView, Page
 from .scoring import Candidate
@@ -56,11 +57,7 @@ def narrowed(pk: ColumnElement[int], view: ListView) -> list[ColumnElement[bool]
     """The conditions that keep only the papers (``pk``) ``view`` lets through."""
     conditions: list[ColumnElement[bool]] = []
     if view.category is not None:
-        conditions.append(
-            select(paper_categories.c.paper_pk)
-            .where(paper_categories.c.paper_pk == pk, paper_categories.c.category == view.category)
-            .exists()
-        )
+        conditions.append(pk.in_(in_category_pks(view.category)))
     if view.has_code:
         coded = papers.alias("coded")  # its own FROM, whichever query it narrows
         conditions.append(
@@ -111,6 +108,13 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
         .order_by(paper_categories.c.paper_pk, paper_categories.c.position)
     ):
         cats[paper_pk].append(category)
+    inferred: dict[int, list[str]] = {pk: [] for pk in keys}
+    for paper_pk, category in connection.execute(
+        select(inferred_categories.c.paper_pk, inferred_categories.c.category)
+        .where(inferred_categories.c.paper_pk.in_(keys))
+        .order_by(inferred_categories.c.paper_pk, inferred_categories.c.position)
+    ):
+        inferred[paper_pk].append(category)
     hf: dict[int, tuple[int, int, str | None, dt.date | None]] = {}
     for paper_pk, up, n_comments, submitter, first_day in connection.execute(
         select(
@@ -164,6 +168,7 @@ def load_cards(connection: Connection, pks: Sequence[int]) -> list[Card]:
                 comments=int(comment_counts.get(pk, 0)),
                 hf_comments=n_comments,
                 submitter=submitter,
+                inferred_categories=tuple(inferred[pk]) if not cats[pk] else (),
             )
         )
     return cards
@@ -335,12 +340,35 @@ def canonical_category(connection: Connection, category: str) -> str | None:
     return found
 
 
+def in_category_pks(category: str) -> Select[tuple[int]]:
+    """The pks of the papers in ``category``: those the source put there (any position), and
+    those without categories of their own it was inferred for (marked where shown)."""
+    own = select(paper_categories.c.paper_pk).where(paper_categories.c.category == category)
+    has_own = (
+        select(paper_categories.c.paper_pk)
+        .where(paper_categories.c.paper_pk == inferred_categories.c.paper_pk)
+        .exists()
+    )
+    inferred = select(inferred_categories.c.paper_pk).where(
+        inferred_categories.c.category == category, ~has_own
+    )
+    return own.union(inferred)  # type: ignore[return-value]
+
+
 def in_category(connection: Connection, category: str, *, offset: int = 0, limit: int = 30) -> Page:
-    """Papers in a category (any position), newest first."""
+    """Papers in a category (any position, or inferred), newest first."""
     if not storable(category):
         return Page([], 0, offset, limit)
-    condition = paper_categories.c.category == category
-    return _linked_newest_first(connection, paper_categories.c.paper_pk, condition, offset, limit)
+    condition = and_(papers.c.pk.in_(in_category_pks(category)), visible(papers.c.pk))
+    total = connection.scalar(select(func.count()).select_from(papers).where(condition))
+    pks = connection.execute(
+        select(papers.c.pk)
+        .where(condition)
+        .order_by(papers.c.announced_on.desc(), papers.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return Page(load_cards(connection, list(pks)), total or 0, offset, limit)
 
 
 def _linked_newest_first(
@@ -369,13 +397,28 @@ def _linked_newest_first(
 
 
 def categories(connection: Connection) -> list[tuple[str, int]]:
-    """Every category with its number of (visible) papers, largest first."""
+    """Every category with its number of (visible) papers, largest first; a paper without
+    categories of its own counts in those inferred for it."""
+    has_own = (
+        select(paper_categories.c.paper_pk)
+        .where(paper_categories.c.paper_pk == inferred_categories.c.paper_pk)
+        .exists()
+    )
+    both = (
+        select(paper_categories.c.category.label("category"), paper_categories.c.paper_pk)
+        .where(visible(paper_categories.c.paper_pk))
+        .union_all(
+            select(inferred_categories.c.category, inferred_categories.c.paper_pk).where(
+                visible(inferred_categories.c.paper_pk), ~has_own
+            )
+        )
+        .subquery()
+    )
     count = func.count()
     rows = connection.execute(
-        select(paper_categories.c.category, count)
-        .where(visible(paper_categories.c.paper_pk))
-        .group_by(paper_categories.c.category)
-        .order_by(count.desc(), paper_categories.c.category)
+        select(both.c.category, count)
+        .group_by(both.c.category)
+        .order_by(count.desc(), both.c.category)
     )
     return [(category, int(n)) for category, n in rows]
 

@@ -57,6 +57,9 @@ class Card:
     comments: int  # visible comments on this hub
     hf_comments: int
     submitter: str | None
+    # Categories inferred from the nearest categorised papers (issue 11), kept apart from a
+    # source's own ``categories`` and shown marked; empty once the paper has its own.
+    inferred_categories: tuple[str, ...] = ()
 
     @property
     def upvotes(self) -> int:

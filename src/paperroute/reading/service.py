@@ -14,11 +14,13 @@ from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import InvalidInput, NotFound
 from ..store.session import Database
+from . import _precomputed, scoring
 from . import _queries as q
-from . import scoring
 from ._version import DataVersion
 from .model import SORTS, Author, Card, Day, DaySlice, ListView, Page, PaperView, Period, Trending
-from .scoring import Terms, Weights
+from .scoring import WINDOW_DAYS, Terms, Weights
+
+WINDOWS = tuple(WINDOW_DAYS)  # week, month, all
 
 
 class Reading:
@@ -190,7 +192,9 @@ class Reading:
         ``view`` narrows and sorts it (ties keep the score's order)."""
         weights = self.weights
         with self._db.read() as connection:
-            ranked = self._rank(connection, weights, window, view)
+            ranked = self._stored(connection, weights, window, view)
+            if ranked is None:
+                ranked = self._rank(connection, weights, window, view)
             if view.sort == "upvotes":
                 ranked.sort(key=lambda t: -t.upvotes)
             elif view.sort == "newest":
@@ -200,6 +204,38 @@ class Reading:
             chosen = ranked[offset : offset + limit]
             cards = q.load_cards(connection, [t.pk for t in chosen])
         return Trending(window, weights, chosen, Page(cards, len(ranked), offset, limit))
+
+    def precompute_trending(self, windows: Sequence[str] = WINDOWS) -> dict[str, int]:
+        """Compute and store the whole ranking of each of ``windows`` (the job after imports
+        and votes), so that ``trending()`` reads it rather than ranking per request while
+        nothing it depends on has changed. Returns each window's number of ranked papers
+        (-1 for a window left unstored because no day has listings). Safe to run twice at
+        once: each window's ranking is replaced whole, in one transaction."""
+        unknown = [w for w in windows if w not in WINDOWS]
+        if unknown:
+            raise InvalidInput(f"window must be week, month or all, not {unknown[0][:20]!r}")
+        weights = self.weights
+        counts: dict[str, int] = {}
+        for window in windows:
+            with self._db.write() as connection:
+                # The stamp is read before the ranking: a write between the two leaves a
+                # stamp older than the data, which only makes the next read recompute.
+                stamped = _precomputed.stamp(connection, weights)
+                if stamped is None:
+                    counts[window] = -1
+                    continue
+                ranked = self._rank(connection, weights, window, q.EVERYTHING)
+                _precomputed.store(connection, window, ranked, stamped, self._clock())
+                counts[window] = len(ranked)
+        return counts
+
+    def _stored(
+        self, connection: Connection, weights: Weights, window: str, view: ListView
+    ) -> list[Terms] | None:
+        """``window``'s precomputed ranking narrowed by ``view`` while it is fresh, else None."""
+        stamped = _precomputed.stamp(connection, weights)
+        narrowed = q.narrowed(_precomputed.SCORE_PK, view)
+        return _precomputed.load(connection, window, stamped, narrowed)
 
     def explain(self, paper_id: str, window: str) -> Terms | None:
         """Each term of a paper's score in ``window`` (None when it is hidden or unknown)."""

@@ -129,8 +129,11 @@ def _filters(query: Query, params: dict[str, Any], dialect: str, key: str = "p.p
     clauses: list[str] = []
     if query.categories:
         params["categories"] = [s for c in query.categories for s in _category_spellings(c)]
+        # A paper without categories of its own is in those inferred for it (issue 11).
         clauses.append(
-            f"{key} IN (SELECT paper_pk FROM paper_categories WHERE category IN :categories)"
+            f"{key} IN (SELECT paper_pk FROM paper_categories WHERE category IN :categories "
+            "UNION SELECT i.paper_pk FROM inferred_categories i WHERE i.category IN :categories "
+            "AND NOT EXISTS (SELECT 1 FROM paper_categories o WHERE o.paper_pk = i.paper_pk))"
         )
     for index, author in enumerate(query.authors):
         folded = fold_name(author)

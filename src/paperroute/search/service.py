@@ -40,7 +40,7 @@ from ._semantic import (
     similar_ranking,
 )
 from ._terms import store_missing_bags
-from ._vectors import embed_pending
+from ._vectors import embed_pending, iter_vectors, model_info
 from .embedder import MODEL_NAME, Embedder, load_embedder
 from .keyword import TOTAL_CAP, FrequencyCache, KeywordHit, add_snippets, keyword_total
 from .query import Query, parse_query
@@ -189,6 +189,21 @@ class Searcher:
         except SQLAlchemyError as exc:
             raise resumable_write_error(exc) from exc
         return done
+
+    def stored_vectors(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Every stored vector of the configured model: (paper pks, unit vectors as rows);
+        empty arrays when none is stored. For whole-collection work (inferring categories
+        from neighbours), not per request."""
+        with self._db.read() as connection:
+            info = model_info(connection, self.model)
+            if info is None:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+            parts = list(iter_vectors(connection, self.model, info.dimension))
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, info.dimension), dtype=np.float32)
+        pks = np.concatenate([p for p, _ in parts])
+        vectors = np.concatenate([v for _, v in parts]).astype(np.float32)
+        return pks, vectors
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

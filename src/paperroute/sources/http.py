@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_USER_AGENT",
     "MAX_RESPONSE_BYTES",
     "RETRY_STATUSES",
+    "Answer",
     "HttpClient",
     "parse_retry_after",
 ]
@@ -132,6 +134,15 @@ def _describe_exception(exc: Exception, host: str) -> str:
     return f"the connection to {host} broke ({type(exc).__name__}: {exc or 'no detail'})"
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer as :meth:`HttpClient.fetch` returns it."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
 class HttpClient:
     """Polite GET with retries; one instance per source so each keeps its own pace.
 
@@ -187,12 +198,25 @@ class HttpClient:
 
         Raises SourceError (status= the last HTTP status or None, url= the request URL).
         """
+        return self.fetch(url, params).body
+
+    def fetch(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        pass_through: frozenset[int] = frozenset(),
+    ) -> Answer:
+        """Like :meth:`get`, with request ``headers``, returning the status, headers and body;
+        a status in ``pass_through`` (a 304 to a conditional request, a 404, a rate limit's 403
+        or 429) is returned as it came, neither raised nor retried."""
         try:
             target = httpx.URL(url)
             if params:
                 # httpx's own params= replaces the URL's query; callers expect a merge.
                 target = target.copy_merge_params(dict(params))
-            request = self._client.build_request("GET", target)
+            request = self._client.build_request("GET", target, headers=dict(headers or {}))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, TypeError) as exc:
             raise SourceError(f"GET {url}: invalid URL ({exc})", url=url) from exc
         full_url = str(request.url)
@@ -220,8 +244,8 @@ class HttpClient:
                 ) from exc
 
             status = response.status_code
-            if 200 <= status < 300:
-                return body
+            if 200 <= status < 300 or status in pass_through:
+                return Answer(status, response.headers, body)
             where = full_url if str(response.url) == full_url else f"{full_url} -> {response.url}"
             answered = f"HTTP {status} {response.reason_phrase}".rstrip()
             if status not in RETRY_STATUSES:

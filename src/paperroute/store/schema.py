@@ -55,7 +55,8 @@ papers = Table(
     Column("code_stars", Integer),
     Column("project_url", Text),
     Column("created_at", UTCDateTime(), nullable=False),
-    Column("modified_at", UTCDateTime(), nullable=False),
+    # Indexed (migration 0013): its maximum stamps trending's precomputed rankings.
+    Column("modified_at", UTCDateTime(), nullable=False, index=True),
 )
 
 authors = Table(
@@ -130,4 +131,10 @@ harvest_state = Table(
 
 # The other domains' tables register themselves on the same metadata (one module each, next to
 # their migration), so that migrations and schema comparisons see every table.
-from . import schema_community, schema_digests, schema_mail, schema_vectors  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    schema_community,
+    schema_digests,
+    schema_mail,
+    schema_upkeep,
+    schema_vectors,
+)

@@ -56,6 +56,9 @@ class PaperItem(BaseModel):
     abstract: str
     authors: list[str]
     categories: list[str]
+    # Guessed from the most similar papers' categories (docs/upkeep.md), for a paper without
+    # categories of its own; never mixed into ``categories``.
+    inferred_categories: list[str]
     listed_on: dt.date | None
     published_at: dt.datetime | None
     upvotes: int
@@ -148,6 +151,7 @@ def card_json(card: Card, score: float | None = None) -> dict[str, Any]:
         "abstract": card.abstract,
         "authors": list(card.authors),
         "categories": list(card.categories),
+        "inferred_categories": list(card.inferred_categories),
         "listed_on": _iso(card.day),
         "published_at": _iso(card.submitted_at),
         "upvotes": card.upvotes,
