@@ -130,4 +130,10 @@ harvest_state = Table(
 
 # The other domains' tables register themselves on the same metadata (one module each, next to
 # their migration), so that migrations and schema comparisons see every table.
-from . import schema_community, schema_digests, schema_mail, schema_vectors  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    schema_community,
+    schema_digests,
+    schema_mail,
+    schema_signals,
+    schema_vectors,
+)
