@@ -20,6 +20,9 @@ from .digest import Digests
 from .errors import StorageError
 from .papers import Papers
 from .reading import Reading
+from .recommend.foryou import ForYou
+from .recommend.service import Recommender
+from .recommend.signals import Signals
 from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
 from .store.engine import create_db_engine, migrate, shown_url
 from .store.session import Database
@@ -44,6 +47,10 @@ class Hub:
         self.search = Searcher(db, config, embedder)
         self.community = Community(db, config, self.papers, clock=clock)
         self.digests = Digests(db, config, clock=clock)
+        # A reader's private For-you signals (feedback, follows, library, settings).
+        self.signals = Signals(db, clock=clock)
+        self.recommend = Recommender(db, config, self.search, clock=clock)
+        self.foryou = ForYou(db, self.recommend, self.signals, clock=clock)
 
     def database(self) -> str:
         """The database's URL, its password hidden."""

@@ -1,0 +1,1 @@
+"""Recommendations: "For you" (see docs/for-you.md)."""
