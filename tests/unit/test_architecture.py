@@ -30,10 +30,21 @@ ALLOWED: dict[str, set[str]] = {
     "reading": {"store"},
     "community": {"store", "site", "mail", "sources", "papers", "reading"},
     "digest": {"store", "site", "mail", "reading", "search"},
-    "hub": {"store", "papers", "search", "reading", "community", "digest", "site", "mail"},
+    "recommend": {"store", "search", "reading", "sources"},
+    "hub": {
+        "store",
+        "papers",
+        "search",
+        "reading",
+        "community",
+        "digest",
+        "recommend",
+        "site",
+        "mail",
+    },
     "ingest": {"hub", "papers", "sources"},
-    "web": {"hub", "ingest", "site", *FEATURES},
-    "cli": {"hub", "ingest", "web", "site", *FEATURES},
+    "web": {"hub", "ingest", "site", "recommend", *FEATURES},
+    "cli": {"hub", "ingest", "web", "site", "recommend", *FEATURES},
     "api": {"hub"},  # paperroute/__init__.py: open_hub, Hub, the types, the errors
     "main": {"cli"},  # python -m paperroute
 }
