@@ -4,7 +4,8 @@ app and workers.
 ``open_hub(config)`` is the one place that wires the parts together. Each service owns one
 feature: ``hub.papers`` (show, ingest, stats), ``hub.search`` (keyword, semantic and
 hybrid search, similar papers, embedding), ``hub.community`` (readers, votes, comments,
-collections, moderation) and ``hub.digests`` (email digests). The database handle is
+collections, moderation), ``hub.digests`` (email digests) and ``hub.recommend``
+("For you": ranking papers for a reader's profile, matching library files). The database handle is
 private: callers see the services and their result types only. ``clock`` is the one source
 of "now" for the services that stamp times (tests pass their own).
 """
@@ -20,8 +21,8 @@ from .digest import Digests
 from .errors import StorageError
 from .papers import Papers
 from .reading import Reading
+from .recommend import Recommender
 from .recommend.foryou import ForYou
-from .recommend.service import Recommender
 from .recommend.signals import Signals
 from .search import MAX_SEARCH_LIMIT, Embedder, Mode, Searcher, SearchResult, SimilarResult
 from .store.engine import create_db_engine, migrate, shown_url

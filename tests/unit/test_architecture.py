@@ -29,8 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "search": {"store"},
     "reading": {"store"},
     "community": {"store", "site", "mail", "sources", "papers", "reading"},
-    "recommend": {"store", "sources", "reading", "search"},
     "digest": {"store", "site", "mail", "reading", "search", "recommend"},
+    "recommend": {"store", "search", "reading", "sources"},
     "hub": {
         "store",
         "papers",

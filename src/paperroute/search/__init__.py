@@ -5,6 +5,7 @@ starts with ``_`` (the vector index, stored vectors and term bags, the semantic 
 internal to the package.
 """
 
+from ._terms import Bag, load_bags
 from .embedder import Embedder
 from .keyword import MARK_END, MARK_START, KeywordHit
 from .query import Query, Term, parse_query, split_words
@@ -15,6 +16,7 @@ __all__ = [
     "MARK_START",
     "MAX_SEARCH_LIMIT",
     "MAX_WINDOW",
+    "Bag",
     "Embedder",
     "KeywordHit",
     "Mode",
@@ -23,6 +25,7 @@ __all__ = [
     "Searcher",
     "SimilarResult",
     "Term",
+    "load_bags",
     "parse_query",
     "split_words",
 ]
