@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
+from ..store.types import as_date
 from ..store.schema_signals import (
     library_entries,
     reader_feedback,
@@ -203,3 +204,9 @@ def set_days(connection: Connection, user_pk: int, value: int) -> None:
         .where(reader_settings.c.user_pk == user_pk)
         .values(for_you_days=value)
     )
+
+
+def newest_day(connection: Connection) -> date | None:
+    """The newest announcement day the hub holds."""
+    found = connection.scalar(select(func.max(papers.c.announced_on)))
+    return as_date(found) if found is not None else None

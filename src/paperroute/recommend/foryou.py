@@ -121,7 +121,12 @@ class ForYou:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
         days = days if days is not None else self._signals.days(user_pk)
-        since = self._clock().date() - dt.timedelta(days=days)
+        today = self._clock().date()
+        with self._db.read() as connection:
+            newest = sql.newest_day(connection)
+        # Counted back from the newest listing the hub holds (today at the latest): when
+        # ingestion lags, the page shows the last days it has, not "no new papers".
+        since = min(today, newest or today) - dt.timedelta(days=days)
         profile = self.profile(user_pk)
         if profile.empty:
             return ForYouPage([], days, since, cold=True)
