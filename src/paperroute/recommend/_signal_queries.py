@@ -12,13 +12,13 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
-from ..store.types import as_date
 from ..store.schema_signals import (
     library_entries,
     reader_feedback,
     reader_follows,
     reader_settings,
 )
+from ..store.types import as_date
 from .signals_model import FeedbackItem, FollowItem, LibraryItem, StoredEntry
 
 DEFAULT_DAYS = 7
