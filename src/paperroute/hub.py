@@ -4,8 +4,9 @@ app and workers.
 ``open_hub(config)`` is the one place that wires the parts together. Each service owns one
 feature: ``hub.papers`` (show, ingest, stats), ``hub.search`` (keyword, semantic and
 hybrid search, similar papers, embedding), ``hub.community`` (readers, votes, comments,
-collections, moderation), ``hub.digests`` (email digests) and ``hub.upkeep`` (the
-periodic jobs: arXiv enrichment, inferred categories, code stars). The database handle is
+collections, moderation), ``hub.digests`` (email digests), ``hub.upkeep`` (the
+periodic jobs: arXiv enrichment, inferred categories, code stars) and ``hub.recommend``
+("For you": ranking papers for a reader's profile, matching library files). The database handle is
 private: callers see the services and their result types only. ``clock`` is the one source
 of "now" for the services that stamp times (tests pass their own).
 """
@@ -29,6 +30,9 @@ from .mail.transport import smtp_settings
 from .model import Check
 from .papers import Papers
 from .reading import Reading
+from .recommend import Recommender
+from .recommend.foryou import ForYou
+from .recommend.signals import Signals
 from .search import (
     MAX_SEARCH_LIMIT,
     Embedder,
@@ -78,6 +82,10 @@ class Hub:
         self.community = Community(db, config, self.papers, clock=clock)
         self.digests = Digests(db, config, clock=clock)
         self.upkeep = Upkeep(db, config, self.papers, self.search, clock=clock)
+        # A reader's private For-you signals (feedback, follows, library, settings).
+        self.signals = Signals(db, clock=clock)
+        self.recommend = Recommender(db, config, self.search, clock=clock)
+        self.foryou = ForYou(db, self.recommend, self.signals, clock=clock)
 
     def database(self) -> str:
         """The database's URL, its password hidden."""

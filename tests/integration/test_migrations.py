@@ -518,3 +518,51 @@ def test_an_old_sqlite_is_refused_with_the_reason(
     monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
     with pytest.raises(StorageError, match=r"SQLite 3\.34\.1 is too old: paperroute needs 3\.35"):
         create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_0012_adds_reader_signals_keeping_subscribers(engine: Engine) -> None:
+    """From 0009 (a reader, a paper and a subscriber already there) to 0012: the subscriber
+    kept with no For-you section and no seeds; feedback is one row per reader and paper and
+    goes with the account; and back."""
+    migrate(engine)
+    downgrade(engine, "0009")
+    now = "2026-12-01 09:00:00+00:00"
+    with engine.begin() as connection:
+        _insert_paper(connection, now)
+        connection.execute(
+            text(
+                "INSERT INTO users (email, display_name, is_admin, created_at) "
+                "VALUES ('a@example.org', 'a', false, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO subscribers (email, status, frequency, weekday, send_hour, "
+                "timezone, trending, categories, keywords, authors, max_papers, "
+                "token_version, created_at, updated_at) VALUES ('s@example.org', 'confirmed', "
+                "'daily', 0, 8, 'UTC', true, '[]', '[]', '[]', 10, 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    assert schema_of(engine) == expected_schema()
+    with engine.begin() as connection:
+        row = connection.execute(text("SELECT for_you, seed_ids FROM subscribers")).one()
+        assert (bool(row.for_you), row.seed_ids) == (False, "[]")
+        insert_feedback = text(
+            "INSERT INTO reader_feedback (user_pk, paper_pk, kind, created_at) "
+            "SELECT u.pk, p.pk, 'less', :now FROM users u, papers p"
+        )
+        connection.execute(insert_feedback, {"now": now})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert_feedback, {"now": now})
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM users"))
+        assert connection.execute(text("SELECT count(*) FROM reader_feedback")).scalar() == 0
+    downgrade(engine, "0009")
+    assert "reader_feedback" not in inspect(engine).get_table_names()
+    assert "for_you" not in {c["name"] for c in inspect(engine).get_columns("subscribers")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT email FROM subscribers")).scalar() == "s@example.org"

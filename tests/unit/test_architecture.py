@@ -30,8 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "search": {"store"},
     "reading": {"store"},
     "community": {"store", "site", "mail", "sources", "papers", "reading"},
-    "digest": {"store", "site", "mail", "reading", "search"},
+    "digest": {"store", "site", "mail", "reading", "search", "recommend"},
     "upkeep": {"store", "sources", "papers", "search"},
+    "recommend": {"store", "search", "reading", "sources"},
     "hub": {
         "store",
         "papers",
@@ -39,13 +40,14 @@ ALLOWED: dict[str, set[str]] = {
         "reading",
         "community",
         "digest",
+        "recommend",
         "site",
         "mail",
         "upkeep",
     },
     "ingest": {"hub", "papers", "sources"},
-    "web": {"hub", "ingest", "site", *FEATURES},
-    "cli": {"hub", "ingest", "web", "site", *FEATURES},
+    "web": {"hub", "ingest", "site", "recommend", *FEATURES},
+    "cli": {"hub", "ingest", "web", "site", "recommend", *FEATURES},
     "api": {"hub"},  # paperroute/__init__.py: open_hub, Hub, the types, the errors
     "main": {"cli"},  # python -m paperroute
 }

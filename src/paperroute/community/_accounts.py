@@ -301,3 +301,11 @@ def close_session(connection: Connection, nonce: str) -> None:
 
 def close_all_sessions(connection: Connection, user_pk: int) -> None:
     connection.execute(delete(user_sessions).where(user_sessions.c.user_pk == user_pk))
+
+
+def delete_user(connection: Connection, user_pk: int) -> None:
+    """The account and everything it owns: votes, comments, collections, tokens, sessions and
+    its For-you signals go with it (ON DELETE CASCADE); moderation and audit rows it wrote
+    keep their text and lose the name (SET NULL)."""
+    close_all_sessions(connection, user_pk)
+    connection.execute(delete(users).where(users.c.pk == user_pk))

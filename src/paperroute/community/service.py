@@ -426,6 +426,12 @@ class Community(CommentCases):
                 now=self._now(),
             )  # fmt: skip
 
+    def delete_account(self, user: User | None) -> None:
+        """Delete the signed-in reader's account with everything it owns; its sessions end."""
+        actor = self._active(user)
+        with self._tx() as connection:
+            accounts.delete_user(connection, actor.pk)
+
     def delete_collection(self, user: User | None, pk: int) -> None:
         with self._tx() as connection:
             self._own(connection, user, pk)

@@ -6,6 +6,7 @@ internal to the package.
 """
 
 from ._index import default_index_folder
+from ._terms import Bag, load_bags
 from .embedder import Embedder
 from .keyword import MARK_END, MARK_START, KeywordHit
 from .query import Query, Term, parse_query, split_words
@@ -16,6 +17,7 @@ __all__ = [
     "MARK_START",
     "MAX_SEARCH_LIMIT",
     "MAX_WINDOW",
+    "Bag",
     "Embedder",
     "KeywordHit",
     "Mode",
@@ -25,6 +27,7 @@ __all__ = [
     "SimilarResult",
     "Term",
     "default_index_folder",
+    "load_bags",
     "parse_query",
     "split_words",
 ]

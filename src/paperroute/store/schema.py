@@ -135,6 +135,7 @@ from . import (  # noqa: E402, F401
     schema_community,
     schema_digests,
     schema_mail,
+    schema_signals,
     schema_upkeep,
     schema_vectors,
 )

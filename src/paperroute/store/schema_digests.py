@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from .schema import metadata
@@ -50,6 +51,8 @@ subscribers = Table(
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Column("confirmed_at", TZ),
+    Column("for_you", Boolean, nullable=False, server_default=false()),  # the For-you section
+    Column("seed_ids", Text, nullable=False, server_default="[]"),  # JSON list, no account
     Index("ix_subscribers_status", "status"),
 )
 

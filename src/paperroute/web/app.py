@@ -115,6 +115,9 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     # Other parts: one include_router / install line each, here: above api and pages, whose
     # GET /api/v1/papers/{id:path} and /papers/{id:path} catch every longer path.
     community_setup.install(app)
+    from . import foryou_setup
+
+    foryou_setup.install(app)  # after the community's: its session middleware runs first
     from . import digest_routes
 
     digest_routes.install(app)  # after the community's: its one-click route runs before CSRF

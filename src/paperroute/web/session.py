@@ -47,6 +47,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_BODY = 1024 * 1024  # bytes: comments are capped far below; nothing else is bigger
+# A library upload (a BibTeX or Zotero export) is the one bigger body: these paths only.
+MAX_LIBRARY_BODY = 8 * 1024 * 1024
+LIBRARY_PATHS = frozenset({"/me/library", "/api/v1/me/library"})
 MAX_PK = 2**31 - 1  # the largest INTEGER key: a bigger number in a URL names nothing
 Pk = Annotated[int, Path(ge=1, le=MAX_PK)]
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -163,10 +166,11 @@ class SessionMiddleware:
                 state["csrf_token"] = sessions.csrf_for(nonce, False)
 
         if method in UNSAFE:
-            body = await _read_body(receive)
+            limit = MAX_LIBRARY_BODY if path in LIBRARY_PATHS else MAX_BODY
+            body = await _read_body(receive, limit)
             if body is None:
                 await self._refuse(
-                    scope, receive, send, 413, f"the request body is over {MAX_BODY:,} bytes"
+                    scope, receive, send, 413, f"the request body is over {limit:,} bytes"
                 )
                 return
             receive = _replay(body)
@@ -227,8 +231,8 @@ class SessionMiddleware:
         await response(scope, receive, send)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole body, or None once it passes MAX_BODY."""
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None once it passes ``limit``."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -237,7 +241,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -1,0 +1,212 @@
+"""The SQL of a reader's private signals (store/schema_signals.py): feedback, follows, the
+imported library and the For-you settings. Every query names its reader: no function here
+reads or writes another reader's rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..store.schema import papers
+from ..store.schema_signals import (
+    library_entries,
+    reader_feedback,
+    reader_follows,
+    reader_settings,
+)
+from ..store.types import as_date
+from .signals_model import FeedbackItem, FollowItem, LibraryItem, StoredEntry
+
+DEFAULT_DAYS = 7
+
+
+def _dialect(connection: Connection) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.Insert if connection.dialect.name == "postgresql" else sqlite.Insert
+
+
+def set_feedback(
+    connection: Connection, user_pk: int, paper_pk: int, kind: str | None, now: datetime
+) -> None:
+    """Give (``kind`` "more" or "less", replacing the other) or take back (None) feedback."""
+    connection.execute(
+        delete(reader_feedback).where(
+            reader_feedback.c.user_pk == user_pk, reader_feedback.c.paper_pk == paper_pk
+        )
+    )
+    if kind is not None:
+        connection.execute(
+            insert(reader_feedback).values(
+                user_pk=user_pk, paper_pk=paper_pk, kind=kind, created_at=now
+            )
+        )
+
+
+def feedback(connection: Connection, user_pk: int) -> list[FeedbackItem]:
+    rows = connection.execute(
+        select(
+            reader_feedback.c.kind,
+            reader_feedback.c.created_at,
+            papers.c.id,
+            papers.c.title,
+            papers.c.pk,
+        )
+        .join(papers, papers.c.pk == reader_feedback.c.paper_pk)
+        .where(reader_feedback.c.user_pk == user_pk)
+        .order_by(reader_feedback.c.created_at.desc(), papers.c.pk)
+    )
+    return [FeedbackItem(r.pk, r.id, r.title, r.kind, r.created_at) for r in rows]
+
+
+def feedback_kinds(connection: Connection, user_pk: int) -> dict[int, str]:
+    rows = connection.execute(
+        select(reader_feedback.c.paper_pk, reader_feedback.c.kind).where(
+            reader_feedback.c.user_pk == user_pk
+        )
+    )
+    return {int(r.paper_pk): str(r.kind) for r in rows}
+
+
+def set_follow(
+    connection: Connection, user_pk: int, kind: str, value: str, on: bool, now: datetime
+) -> None:
+    if on:
+        statement = _dialect(connection)(reader_follows).values(
+            user_pk=user_pk, kind=kind, value=value, created_at=now
+        )
+        connection.execute(
+            statement.on_conflict_do_nothing(index_elements=["user_pk", "kind", "value"])
+        )
+    else:
+        connection.execute(
+            delete(reader_follows).where(
+                reader_follows.c.user_pk == user_pk,
+                reader_follows.c.kind == kind,
+                reader_follows.c.value == value,
+            )
+        )
+
+
+def follows(connection: Connection, user_pk: int) -> list[FollowItem]:
+    rows = connection.execute(
+        select(reader_follows.c.kind, reader_follows.c.value, reader_follows.c.created_at)
+        .where(reader_follows.c.user_pk == user_pk)
+        .order_by(reader_follows.c.kind, reader_follows.c.value)
+    )
+    return [FollowItem(r.kind, r.value, r.created_at) for r in rows]
+
+
+def replace_library(
+    connection: Connection,
+    user_pk: int,
+    entries: Sequence[StoredEntry],
+    name: str,
+    now: datetime,
+) -> None:
+    """The reader's library becomes ``entries`` (in the caller's transaction: all or nothing)."""
+    connection.execute(delete(library_entries).where(library_entries.c.user_pk == user_pk))
+    rows = [
+        {
+            "user_pk": user_pk,
+            "position": position,
+            "paper_pk": entry.paper_pk,
+            "ref": entry.ref,
+            "title": entry.title,
+            "authors": json.dumps(list(entry.authors)),
+            "year": entry.year,
+            "abstract": entry.abstract,
+            "added_at": now,
+        }
+        for position, entry in enumerate(entries)
+    ]
+    for start in range(0, len(rows), 1000):
+        connection.execute(insert(library_entries), rows[start : start + 1000])
+    _settings(connection, user_pk)
+    connection.execute(
+        update(reader_settings)
+        .where(reader_settings.c.user_pk == user_pk)
+        .values(library_name=name if entries else None, library_at=now if entries else None)
+    )
+
+
+def library(connection: Connection, user_pk: int, *, limit: int | None = None) -> list[LibraryItem]:
+    statement = (
+        select(
+            library_entries.c.pk,
+            library_entries.c.title,
+            library_entries.c.authors,
+            library_entries.c.year,
+            library_entries.c.abstract,
+            library_entries.c.ref,
+            library_entries.c.added_at,
+            papers.c.id.label("paper_id"),
+        )
+        .outerjoin(papers, papers.c.pk == library_entries.c.paper_pk)
+        .where(library_entries.c.user_pk == user_pk)
+        .order_by(library_entries.c.position)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [
+        LibraryItem(
+            pk=r.pk,
+            title=r.title,
+            authors=tuple(json.loads(r.authors)),
+            year=r.year,
+            abstract=r.abstract,
+            ref=r.ref,
+            paper_id=r.paper_id,
+            added_at=r.added_at,
+        )
+        for r in connection.execute(statement)
+    ]
+
+
+def delete_library_entry(connection: Connection, user_pk: int, pk: int) -> bool:
+    done = connection.execute(
+        delete(library_entries).where(
+            library_entries.c.user_pk == user_pk, library_entries.c.pk == pk
+        )
+    )
+    return bool(done.rowcount)
+
+
+def _settings(connection: Connection, user_pk: int) -> None:
+    statement = _dialect(connection)(reader_settings).values(
+        user_pk=user_pk, for_you_days=DEFAULT_DAYS
+    )
+    connection.execute(statement.on_conflict_do_nothing(index_elements=["user_pk"]))
+
+
+def days(connection: Connection, user_pk: int) -> int:
+    found = connection.scalar(
+        select(reader_settings.c.for_you_days).where(reader_settings.c.user_pk == user_pk)
+    )
+    return int(found) if found else DEFAULT_DAYS
+
+
+def library_source(connection: Connection, user_pk: int) -> tuple[str | None, datetime | None]:
+    row = connection.execute(
+        select(reader_settings.c.library_name, reader_settings.c.library_at).where(
+            reader_settings.c.user_pk == user_pk
+        )
+    ).first()
+    return (row.library_name, row.library_at) if row else (None, None)
+
+
+def set_days(connection: Connection, user_pk: int, value: int) -> None:
+    _settings(connection, user_pk)
+    connection.execute(
+        update(reader_settings)
+        .where(reader_settings.c.user_pk == user_pk)
+        .values(for_you_days=value)
+    )
+
+
+def newest_day(connection: Connection) -> date | None:
+    """The newest announcement day the hub holds."""
+    found = connection.scalar(select(func.max(papers.c.announced_on)))
+    return as_date(found) if found is not None else None

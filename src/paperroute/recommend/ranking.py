@@ -1,0 +1,275 @@
+"""The ranking itself, pure numpy (no database): the same functions rank one reader for
+``/for-you``, many readers at once for digests, and the benchmark's readers.
+
+A reader's seeds (library papers, upvotes, saves, "more like this") become a few **interest
+vectors**: the seeds, weighted by recency (zotero-arxiv-daily's 1 / (1 + log10(rank + 1)),
+newest first) and by kind, are clustered by a small spherical k-means (one cluster per
+``seeds_per_interest`` seeds, at most ``max_interests``) so that a reader of two topics is
+not served the papers halfway between them. A candidate's **vector score** is its best
+cosine to an interest vector plus ``mixture_weight`` times the cluster-weighted mean cosine.
+The **term score** is BM25 of the library's term profile (its most telling words and word
+pairs) against the candidate's term bag, divided by the best candidate's so that it is in
+[0, 1]. The two are summed (``term_weight``), papers close to a "not interested" paper lose
+``negative_weight`` times their cosine to it, and the final list is picked by MMR
+(``mmr_lambda``; 1.0 is plain score order) so that one topic does not fill the page.
+
+Every array here is float32; vectors are unit-length rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+U32 = npt.NDArray[np.uint32]
+Bag = tuple[U32, npt.NDArray[np.uint8]]  # sorted term hashes, their counts (search's bags)
+TermQuery = tuple[U32, F32]  # term hashes, their weights
+
+
+@dataclass(frozen=True, slots=True)
+class RankSettings:
+    """The ranker's knobs; the defaults were chosen on the tuning half of
+    ``benchmarks/recommend_quality.py`` (see docs/recommend.md)."""
+
+    max_interests: int = 6
+    seeds_per_interest: int = 5
+    kmeans_rounds: int = 6
+    max_cluster_seeds: int = 128
+    mixture_weight: float = 0.5
+    term_weight: float = 0.3
+    query_terms: int = 150
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    negative_weight: float = 0.5
+    follow_bonus: float = 0.1
+    mmr_lambda: float = 0.9
+
+
+def recency_weights(count: int) -> F32:
+    """zotero-arxiv-daily's weights for ``count`` papers sorted newest first, summing to 1."""
+    if count <= 0:
+        return np.zeros(0, dtype=np.float32)
+    raw = 1.0 / (1.0 + np.log10(np.arange(count, dtype=np.float64) + 1.0))
+    out: F32 = (raw / raw.sum()).astype(np.float32)
+    return out
+
+
+def _unit(matrix: F32) -> F32:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    out: F32 = (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Interests:
+    """Readers' interest vectors, padded to the same count: ``centres`` (readers, k, d),
+    ``weights`` (readers, k), zero for a padding slot (and for a reader without seeds)."""
+
+    centres: F32
+    weights: F32
+
+
+def interests(seeds: Sequence[F32], weights: Sequence[F32], settings: RankSettings) -> Interests:
+    """Interest vectors of many readers at once: ``seeds[r]`` is reader r's (n_r, d) seed
+    vectors, ``weights[r]`` their (n_r,) weights (recency times kind). Readers are padded to
+    the largest library (at most ``max_cluster_seeds`` seeds, the heaviest, are clustered)
+    and clustered together with batched matrix products."""
+    readers = len(seeds)
+    dim = next((s.shape[1] for s in seeds if s.ndim == 2 and s.shape[1]), 1)
+    cap = settings.max_cluster_seeds
+    width = max([min(len(s), cap) for s in seeds] + [1])
+    x = np.zeros((readers, width, dim), dtype=np.float32)
+    w = np.zeros((readers, width), dtype=np.float32)
+    k_of = np.zeros(readers, dtype=np.int64)
+    for r, (vectors, weight) in enumerate(zip(seeds, weights, strict=True)):
+        n = len(vectors)
+        if n == 0:
+            continue
+        keep = np.argsort(-weight, kind="stable")[:cap] if n > cap else np.arange(n)
+        x[r, : len(keep)] = vectors[keep]
+        w[r, : len(keep)] = weight[keep]
+        k_of[r] = min(settings.max_interests, max(1, math.ceil(n / settings.seeds_per_interest)))
+    k = int(max(int(k_of.max(initial=0)), 1))
+    valid = np.arange(k)[None, :] < k_of[:, None]  # (readers, k)
+    # Farthest-point start: the heaviest seed, then each time the seed least like the chosen.
+    rows = np.arange(readers)
+    choice = np.zeros((readers, k), dtype=np.int64)
+    choice[:, 0] = np.argmax(w, axis=1)
+    best = np.einsum("rsd,rd->rs", x, x[rows, choice[:, 0]])
+    for c in range(1, k):
+        far = np.where(w > 0, best, np.inf)
+        choice[:, c] = np.argmin(far, axis=1)
+        best = np.maximum(best, np.einsum("rsd,rd->rs", x, x[rows, choice[:, c]]))
+    centres = x[rows[:, None], choice]  # (readers, k, d)
+    for _ in range(settings.kmeans_rounds):
+        sims = np.matmul(x, centres.transpose(0, 2, 1))  # (readers, width, k)
+        sims[~np.broadcast_to(valid[:, None, :], sims.shape)] = -np.inf
+        owner = np.argmax(sims, axis=2)
+        member = (owner[:, :, None] == np.arange(k)[None, None, :]) * w[:, :, None]
+        summed = np.matmul(member.transpose(0, 2, 1), x)  # (readers, k, d)
+        empty = member.sum(axis=1) <= 0
+        summed[empty] = centres[empty]
+        centres = _unit(summed)
+    sims = np.matmul(x, centres.transpose(0, 2, 1))
+    sims[~np.broadcast_to(valid[:, None, :], sims.shape)] = -np.inf
+    owner = np.argmax(sims, axis=2)
+    mass = ((owner[:, :, None] == np.arange(k)[None, None, :]) * w[:, :, None]).sum(axis=1)
+    mass = np.where(valid, mass, 0.0)
+    total = mass.sum(axis=1, keepdims=True)
+    mass = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+    return Interests(centres.astype(np.float32), mass.astype(np.float32))
+
+
+def vector_scores(interest: Interests, candidates: F32, settings: RankSettings) -> F32:
+    """(readers, m) vector scores of m candidate vectors: the best interest's cosine plus
+    ``mixture_weight`` times the interest-weighted mean cosine."""
+    readers, k, dim = interest.centres.shape
+    sims = interest.centres.reshape(readers * k, dim) @ candidates.T
+    sims = sims.reshape(readers, k, -1)
+    mixture = np.einsum("rk,rkm->rm", interest.weights, sims)
+    sims[interest.weights <= 0] = -1.0
+    best = sims.max(axis=1)
+    best[interest.weights.sum(axis=1) <= 0] = 0.0
+    out: F32 = (best + settings.mixture_weight * mixture).astype(np.float32)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TermIndex:
+    """The candidates' term bags as columns for BM25: for each distinct term hash
+    (``terms``, sorted) the candidates holding it (``starts`` into ``docs``) and each one's
+    BM25 term weight (``values``, tf saturation and length norm, idf not applied) and the
+    term's ``idf`` over the candidates."""
+
+    terms: U32
+    starts: I64
+    docs: I64
+    values: F32
+    idf: F32
+    count: int
+
+
+def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
+    lengths = np.array([int(b[1].astype(np.int64).sum()) for b in bags], dtype=np.float32)
+    count = len(bags)
+    if count == 0 or not any(len(b[0]) for b in bags):
+        empty = np.zeros(0, dtype=np.uint32)
+        zeros = np.zeros(1, dtype=np.int64)
+        return TermIndex(
+            empty, zeros, zeros[:0], np.zeros(0, np.float32), np.zeros(0, np.float32), count
+        )
+    ids = np.concatenate([b[0] for b in bags])
+    tf = np.concatenate([b[1] for b in bags]).astype(np.float32)
+    doc = np.repeat(np.arange(count, dtype=np.int64), [len(b[0]) for b in bags])
+    order = np.argsort(ids, kind="stable")
+    ids, tf, doc = ids[order], tf[order], doc[order]
+    terms, starts, df = np.unique(ids, return_index=True, return_counts=True)
+    avg = float(lengths.mean()) or 1.0
+    k1, b = settings.bm25_k1, settings.bm25_b
+    norm = k1 * (1.0 - b + b * lengths[doc] / avg)
+    values = (tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+    idf = np.log(1.0 + (count - df + 0.5) / (df + 0.5)).astype(np.float32)
+    return TermIndex(
+        terms.astype(np.uint32),
+        np.append(starts, len(ids)).astype(np.int64),
+        doc,
+        values,
+        idf,
+        count,
+    )
+
+
+def term_profile(
+    bags: Sequence[Bag], weights: F32, index: TermIndex, settings: RankSettings
+) -> TermQuery:
+    """A reader's query for BM25: the terms their seeds hold, weighted by the seeds' weights
+    (each seed counts a term once), the ``query_terms`` best by weight times idf kept; the
+    weights are float32."""
+    if not bags:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32)
+    ids = np.concatenate([b[0] for b in bags])
+    w = np.repeat(weights.astype(np.float32), [len(b[0]) for b in bags])
+    terms, inverse = np.unique(ids, return_inverse=True)
+    mass = np.bincount(inverse, weights=w).astype(np.float32)
+    at = np.minimum(np.searchsorted(index.terms, terms), max(len(index.terms) - 1, 0))
+    known = (index.terms[at] == terms) if len(index.terms) else np.zeros(len(terms), bool)
+    value = np.where(known, mass * (index.idf[at] if len(index.idf) else 0.0), 0.0)
+    top = np.argsort(-value, kind="stable")[: settings.query_terms]
+    top = top[value[top] > 0]
+    return terms[top], mass[top]
+
+
+def term_scores(profiles: Sequence[TermQuery], index: TermIndex) -> F32:
+    """(readers, candidates) BM25 of each profile, divided by each reader's best (so in
+    [0, 1]; a reader without a matching term scores 0 everywhere)."""
+    out = np.zeros((len(profiles), index.count), dtype=np.float32)
+    if not len(index.terms):
+        return out
+    owners, cols, weights = [], [], []
+    for r, (terms, mass) in enumerate(profiles):
+        if not len(terms):
+            continue
+        at = np.searchsorted(index.terms, terms)
+        at = np.minimum(at, len(index.terms) - 1)
+        hit = index.terms[at] == terms
+        owners.append(np.full(int(hit.sum()), r, dtype=np.int64))
+        cols.append(at[hit])
+        weights.append(mass.astype(np.float32)[hit] * index.idf[at[hit]])
+    if not owners:
+        return out
+    owner, col, weight = np.concatenate(owners), np.concatenate(cols), np.concatenate(weights)
+    lengths = index.starts[col + 1] - index.starts[col]
+    total = int(lengths.sum())
+    # Expand each (reader, term) to the candidates holding the term.
+    offsets = np.repeat(index.starts[col] - np.cumsum(lengths) + lengths, lengths)
+    positions = offsets + np.arange(total)
+    flat_reader = np.repeat(owner, lengths)
+    contributions = np.repeat(weight, lengths) * index.values[positions]
+    flat = np.bincount(
+        flat_reader * index.count + index.docs[positions],
+        weights=contributions,
+        minlength=len(profiles) * index.count,
+    )
+    out = flat.reshape(len(profiles), index.count).astype(np.float32)
+    best = out.max(axis=1, keepdims=True)
+    scaled: F32 = np.divide(out, best, out=np.zeros_like(out), where=best > 0)
+    return scaled
+
+
+def negative_penalty(negatives: F32, candidates: F32, settings: RankSettings) -> F32:
+    """How much each candidate loses for being close to a "not interested" paper."""
+    if not len(negatives) or not len(candidates):
+        return np.zeros(len(candidates), dtype=np.float32)
+    closest = (negatives @ candidates.T).max(axis=0)
+    out: F32 = (settings.negative_weight * np.maximum(closest, 0.0)).astype(np.float32)
+    return out
+
+
+def mmr(scores: F32, vectors: F32, limit: int, settings: RankSettings) -> I64:
+    """Positions of the ``limit`` picks, by maximal marginal relevance over the best
+    ``3 * limit`` by score: each pick maximises lambda * score - (1 - lambda) * its cosine to
+    the closest pick so far."""
+    order = np.argsort(-scores, kind="stable")
+    if settings.mmr_lambda >= 1.0 or limit <= 1:
+        return order[:limit].astype(np.int64)
+    pool = order[: max(3 * limit, limit)]
+    lam = settings.mmr_lambda
+    relevance = scores[pool].astype(np.float32)
+    sims = vectors[pool] @ vectors[pool].T
+    closest = np.full(len(pool), -np.inf, dtype=np.float32)
+    taken = np.zeros(len(pool), dtype=bool)
+    picked: list[int] = []
+    for _ in range(min(limit, len(pool))):
+        value = lam * relevance - (1 - lam) * np.where(np.isfinite(closest), closest, 0.0)
+        value[taken] = -np.inf
+        best = int(np.argmax(value))
+        picked.append(best)
+        taken[best] = True
+        closest = np.maximum(closest, sims[best])
+    return pool[np.array(picked, dtype=np.int64)].astype(np.int64)

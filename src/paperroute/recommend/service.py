@@ -1,0 +1,283 @@
+"""``hub.recommend``: rank papers for a reader's profile, match a library's entries to
+stored papers, build a reader's profile from their signals.
+
+Thread-safe as far as the search index is (its reads lock); nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..clock import Clock, utcnow
+from ..config import Config
+from ..errors import InvalidInput, NotFound
+from ..ids import title_hash
+from ..search import Searcher, load_bags
+from ..store.session import Database, storage_error
+from . import _queries as q
+from .library import LibraryEntry
+from .model import Pick, Profile, Seed, SeedKind
+from .ranking import (
+    F32,
+    Interests,
+    RankSettings,
+    interests,
+    mmr,
+    negative_penalty,
+    recency_weights,
+    term_index,
+    term_profile,
+    term_scores,
+    vector_scores,
+)
+
+MAX_RECOMMEND_LIMIT = 10_000
+# How much each kind of signal pulls, relative to a library paper.
+KIND_WEIGHTS: dict[SeedKind, float] = {
+    "library": 1.0,
+    "upvote": 1.0,
+    "saved": 1.2,
+    "more_like_this": 1.5,
+}
+_CLOSE_ENOUGH = 0.35  # below this cosine, "close to <Title>" would not be believed
+_FOLLOW_POOL = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """A profile resolved against the store: the seeds' rows, vectors and weights."""
+
+    seeds: list[q.PaperRow]
+    vectors: F32
+    weights: F32
+    negatives: set[int]
+    negative_vectors: F32
+
+
+class Recommender:
+    """The ranking use cases (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        searcher: Searcher,
+        *,
+        clock: Clock = utcnow,
+        settings: RankSettings | None = None,
+    ) -> None:
+        self._db = db
+        self.config = config
+        self._search = searcher
+        self._clock = clock
+        self.settings = settings or RankSettings()
+
+    # ------------------------------------------------------------------ profiles
+
+    def account_for_email(self, email: str) -> int:
+        """The reader's account id; raises NotFound."""
+        with self._db.read() as connection:
+            account = q.account_by_email(connection, email)
+        if account is None:
+            raise NotFound(f"no reader with the address {email.strip()[:100]!r}")
+        return account
+
+    def build_profile(self, account_id: int) -> Profile:
+        """A reader's profile from their upvotes and the papers in their collections (a
+        paper both upvoted and saved counts once, as saved)."""
+        with self._db.read() as connection:
+            signals = q.reader_signals(connection, account_id)
+        best: dict[str, Seed] = {}
+        for kind, paper_id, when in signals:
+            seed = Seed(paper_id, kind, 1.0, when.date() if when else None)  # type: ignore[arg-type]
+            held = best.get(paper_id)
+            if held is None or KIND_WEIGHTS[seed.kind] > KIND_WEIGHTS[held.kind]:
+                best[paper_id] = seed
+        return Profile(seeds=tuple(best.values()))
+
+    def match_library(
+        self, entries: Sequence[LibraryEntry]
+    ) -> tuple[list[str], list[LibraryEntry]]:
+        """The stored papers the entries name (by arXiv id, then DOI, then title hash, as
+        the store's merge rules do), each once in the library's order, and the entries that
+        name none."""
+        try:
+            with self._db.read() as connection:
+                by_arxiv = q.pks_by_arxiv(connection, [e.arxiv_id for e in entries if e.arxiv_id])
+                by_doi = q.ids_by_doi(connection, [e.doi for e in entries if e.doi])
+                hashes = [title_hash(e.title) for e in entries if e.title]
+                by_title = q.ids_by_title_hash(connection, hashes)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
+        matched: list[str] = []
+        seen: set[str] = set()
+        unmatched: list[LibraryEntry] = []
+        for entry in entries:
+            found = (
+                (by_arxiv.get(entry.arxiv_id) if entry.arxiv_id else None)
+                or (by_doi.get(entry.doi) if entry.doi else None)
+                or (by_title.get(title_hash(entry.title)) if entry.title else None)
+            )
+            if found is None:
+                unmatched.append(entry)
+            elif found not in seen:
+                seen.add(found)
+                matched.append(found)
+        return matched, unmatched
+
+    @staticmethod
+    def library_profile(paper_ids: Iterable[str], added: dt.date | None = None) -> Profile:
+        """A profile of library papers only (the CLI's ``--library``)."""
+        return Profile(seeds=tuple(Seed(i, "library", 1.0, added) for i in paper_ids))
+
+    # ------------------------------------------------------------------ ranking
+
+    def rank(
+        self,
+        profile: Profile,
+        *,
+        since: dt.date | None = None,
+        limit: int = 20,
+        exclude: set[str] | None = None,
+    ) -> list[Pick]:
+        """The best ``limit`` papers for ``profile``, best first, each with its reason.
+        ``since``: only papers announced (else submitted) on or after that day; without it
+        the whole store is ranked. Seeds, negatives and ``exclude`` are never picked, nor
+        hidden papers. Raises InvalidInput for a limit out of 1..10,000."""
+        if not 1 <= limit <= MAX_RECOMMEND_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_RECOMMEND_LIMIT:,}")
+        try:
+            return self._rank(profile, since, limit, exclude or set())
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
+
+    def _rank(
+        self, profile: Profile, since: dt.date | None, limit: int, exclude: set[str]
+    ) -> list[Pick]:
+        index = self._search.index
+        index.refresh()
+        settings = self.settings
+        with self._db.read() as connection:
+            reader = self._resolve(connection, profile)
+            interest = interests([reader.vectors], [reader.weights], settings)
+            shortlist = self._shortlist(connection, interest, since, limit)
+            by_author = q.pks_by_authors(connection, profile.authors, since, _FOLLOW_POOL)
+            by_category = q.pks_by_categories(connection, profile.categories, since, _FOLLOW_POOL)
+            pool = set(shortlist) | set(by_author) | set(by_category)
+            banned = {s.pk for s in reader.seeds} | reader.negatives
+            pool -= banned
+            rows = q.rows_by_pk(connection, sorted(pool))
+            pool = {pk for pk, row in rows.items() if row.id not in exclude}
+            pool -= q.hidden(connection, sorted(pool))
+            pks = sorted(pool)
+            bags = load_bags(connection, pks) if pks and reader.seeds else {}
+            seed_pks = [s.pk for s in reader.seeds]
+            seed_bags = load_bags(connection, seed_pks) if pks and seed_pks else {}
+        if not pks:
+            return []
+        vectors = self._vectors(pks)
+        has_vector = np.abs(vectors).sum(axis=1) > 0
+        score = np.zeros(len(pks), dtype=np.float32)
+        if reader.seeds:
+            score += vector_scores(interest, vectors, settings)[0] * has_vector
+            terms = term_index([bags[pk] for pk in pks], settings)
+            query = term_profile(
+                [seed_bags[pk] for pk in seed_pks],
+                reader.weights,
+                terms,
+                settings,
+            )
+            score += settings.term_weight * term_scores([query], terms)[0]
+            score -= negative_penalty(reader.negative_vectors, vectors, settings)
+        followed_author = np.array([pk in by_author for pk in pks])
+        followed_category = np.array([pk in by_category for pk in pks])
+        score += settings.follow_bonus * (followed_author.astype(np.float32) + followed_category)
+        chosen = mmr(score, vectors, limit, settings)
+        closest = (vectors[chosen] @ reader.vectors.T) if reader.seeds else None
+        picks: list[Pick] = []
+        for n, position in enumerate(chosen.tolist()):
+            pk = pks[position]
+            row = rows[pk]
+            reason, reason_id = "trending in your topics", None
+            near = -1.0
+            if closest is not None and closest.shape[1]:
+                at = int(np.argmax(closest[n]))
+                near = float(closest[n, at])
+            if pk in by_author:
+                reason = f"by {by_author[pk]} you follow"
+            elif near >= _CLOSE_ENOUGH:
+                seed = reader.seeds[at]
+                reason, reason_id = f"close to {seed.title}", seed.id
+            elif pk in by_category:
+                reason = f"you follow {by_category[pk]}"
+            picks.append(
+                Pick(row.id, row.title, round(float(score[position]), 6), reason, reason_id)
+            )
+        return picks
+
+    def _resolve(self, connection: Connection, profile: Profile) -> _Reader:
+        ids = [s.paper_id for s in profile.seeds]
+        rows = q.rows_by_id(connection, ids + sorted(profile.negatives))
+        today = self._clock().date()
+        resolved: list[tuple[Seed, q.PaperRow]] = []
+        for seed in profile.seeds:
+            row = rows.get(seed.paper_id)
+            if row is not None and seed.paper_id not in profile.negatives:
+                resolved.append((seed, row))
+        index = self._search.index
+        kept: list[tuple[Seed, q.PaperRow, F32]] = []
+        for seed, row in resolved:
+            vector = index.vector(row.pk)
+            if vector is not None:
+                kept.append((seed, row, vector))
+        # Newest first: when added, else the paper's own day.
+        kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
+        recency = recency_weights(len(kept))
+        kinds = np.array([KIND_WEIGHTS[s.kind] * max(s.weight, 0.0) for s, _, _ in kept])
+        weights = (recency * kinds).astype(np.float32)
+        dim = index.dimension or 1
+        vectors = (
+            np.stack([v for _, _, v in kept]).astype(np.float32)
+            if kept
+            else np.zeros((0, dim), dtype=np.float32)
+        )
+        negatives = {rows[i].pk for i in profile.negatives if i in rows}
+        negative_vectors = [index.vector(pk) for pk in sorted(negatives)]
+        neg = [v for v in negative_vectors if v is not None]
+        return _Reader(
+            [row for _, row, _ in kept],
+            vectors,
+            weights,
+            negatives,
+            np.stack(neg).astype(np.float32) if neg else np.zeros((0, dim), dtype=np.float32),
+        )
+
+    def _shortlist(
+        self, connection: Connection, interest: Interests, since: dt.date | None, limit: int
+    ) -> list[int]:
+        """Candidates by vector: each interest's nearest papers (of the window when
+        ``since`` is given)."""
+        index = self._search.index
+        allowed = np.asarray(q.pks_since(connection, since), dtype=np.int64) if since else None
+        wanted = min(max(4 * limit, 300), 40_000)
+        found: set[int] = set()
+        for centre, weight in zip(interest.centres[0], interest.weights[0], strict=True):
+            if weight <= 0:
+                continue
+            found.update(pk for pk, _ in index.search(centre, wanted, allowed))
+        return sorted(found)
+
+    def _vectors(self, pks: Sequence[int]) -> F32:
+        index = self._search.index
+        out = np.zeros((len(pks), index.dimension or 1), dtype=np.float32)
+        for i, pk in enumerate(pks):
+            vector = index.vector(pk)
+            if vector is not None:
+                out[i] = vector
+        return out
