@@ -131,7 +131,7 @@ def test_adding_a_paper_to_a_collection_shows_it_held_without_a_reload(
         p.get_by_role("button", name="✓ Reading group").wait_for()
         held.get_by_role("link", name="Reading group").wait_for()
         assert "No collection holds this paper yet" not in held.inner_text()
-        assert "by collector" in held.inner_text()
+        assert f"by {user.display_name}" in held.inner_text()
         assert p.evaluate("window.__notReloaded") is True  # swapped in place, not reloaded
         screenshot(p, "collection-added")
         # and taking it out again says so, still without a reload

@@ -423,6 +423,17 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
         },
         "max_papers": {"type": "integer", "minimum": 1, "maximum": 50},
     },
+    # At least one thing to receive: trending (the default), a category, a keyword or an
+    # author; a body that turns trending off and names nothing else is refused (400).
+    "anyOf": [
+        {"not": {"required": ["trending"]}},
+        {"properties": {"trending": {"enum": [True]}}},
+        {"required": ["categories"], "properties": {"categories": {"minItems": 1}}},
+        *(
+            {"required": [name], "properties": {name: {"minItems": 1, "items": {"pattern": r"\S"}}}}
+            for name in ("keywords", "authors")
+        ),
+    ],
 }
 
 
