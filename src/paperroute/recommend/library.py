@@ -27,6 +27,10 @@ from ..sources.zotero import parse_zotero
 MAX_LIBRARY_BYTES = 64 * 1024 * 1024
 MAX_LIBRARY_ENTRIES = 50_000
 MAX_LINE = 2_000  # a plain-list line longer than this is no identifier
+# An RIS value (with its wrapped lines) longer than this, or an entry of more tag lines,
+# is no reference: the entry is skipped. Abstracts are the longest real values.
+MAX_RIS_VALUE = 100_000
+MAX_RIS_LINES = 5_000
 LibraryFormat = Literal["bibtex", "json", "ris", "list"]
 
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
@@ -262,31 +266,55 @@ def _from_list(text: str) -> Iterator[LibraryEntry | Skipped]:
 
 
 def _from_ris(text: str) -> Iterator[LibraryEntry | Skipped]:
-    fields: dict[str, list[str]] | None = None
+    """Linear in the file: a wrapped value is kept as its pieces (joined once, at the
+    entry's end, never re-copied per line) and every value and entry is capped, so a hostile
+    file of endless continuation lines costs no more than its size."""
+    fields: dict[str, list[list[str]]] | None = None
     start = 0
-    last = ""
+    last: list[str] | None = None  # the pieces of the value being wrapped
+    size, lines, problem = 0, 0, ""
     for number, line in enumerate(text.splitlines(), 1):
         match = _RIS_TAG.match(line.rstrip())
         if match is None:
-            if fields is not None and last and line.strip():
-                fields[last][-1] += " " + line.strip()  # a wrapped value
+            if fields is not None and last is not None and not problem and line.strip():
+                size += len(line) + 1
+                if size > MAX_RIS_VALUE:
+                    problem = f"a value longer than {MAX_RIS_VALUE:,} characters"
+                else:
+                    last.append(line.strip())  # a wrapped value
             continue
         tag, value = match.group(1), (match.group(2) or "").strip()
         if tag == "TY":
             if fields is not None:
                 yield Skipped(f"entry at line {start}", "no ER line before the next TY")
-            fields, start, last = {}, number, ""
+            fields, start, last, lines, problem = {}, number, None, 0, ""
             continue
         if fields is None:
             continue  # text before the first entry
         if tag == "ER":
-            yield _ris_entry(fields, start)
-            fields, last = None, ""
+            where = f"entry at line {start}"
+            yield Skipped(where, problem) if problem else _ris_entry(_joined(fields), start)
+            fields, last = None, None
             continue
-        fields.setdefault(tag, []).append(value)
-        last = tag
+        lines += 1
+        if problem:
+            continue
+        if lines > MAX_RIS_LINES:
+            problem = f"more than {MAX_RIS_LINES:,} lines"
+            continue
+        size = len(value)
+        if size > MAX_RIS_VALUE:
+            problem = f"a value longer than {MAX_RIS_VALUE:,} characters"
+            continue
+        last = [value]
+        fields.setdefault(tag, []).append(last)
     if fields is not None:
         yield Skipped(f"entry at line {start}", "no ER line: the file ends inside the entry")
+
+
+def _joined(fields: dict[str, list[list[str]]]) -> dict[str, list[str]]:
+    return {tag: [" ".join(p for p in pieces if p) for pieces in values]
+            for tag, values in fields.items()}  # fmt: skip
 
 
 def _ris_entry(fields: dict[str, list[str]], start: int) -> LibraryEntry | Skipped:
