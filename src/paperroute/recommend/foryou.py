@@ -141,6 +141,9 @@ class ForYou:
         """Replace the reader's library with the file's entries (all or nothing). Raises
         InvalidInput (LibraryError) for a file that cannot be used at all; entries that
         cannot be used are listed in the report's ``skipped``."""
+        # The name is the client's to choose: keep what a page and a database can hold.
+        filename = "".join(ch for ch in filename[:200] if ch.isprintable()).strip()
+        filename = filename or "library"
         parsed = parse_library(data, filename)
         with self._db.read() as connection:
             pk_of = _matches(connection, parsed.entries)
@@ -155,7 +158,7 @@ class ForYou:
             )
             for n, entry in enumerate(parsed.entries)
         ]
-        self._signals.replace_library(user_pk, stored, filename or "library")
+        self._signals.replace_library(user_pk, stored, filename)
         skipped = tuple(str(s) for s in parsed.skipped)
         return LibraryReport(
             format=parsed.format,

@@ -118,7 +118,9 @@ def _collect(
     skipped: list[Skipped] = []
     for item in items:
         if isinstance(item, Skipped):
-            skipped.append(item)
+            skipped.append(Skipped(_shown(item.where), _shown(item.reason)))
+        elif not _encodable(item):
+            skipped.append(Skipped(_shown(item.key), "not valid Unicode text"))
         else:
             entries.append(item)
         if len(entries) + len(skipped) > MAX_LIBRARY_ENTRIES:
@@ -141,6 +143,21 @@ def _collect(
             )
         raise LibraryError(f"{name} looks like {what} but has no usable entry{first}")
     return LibraryParse(fmt, tuple(entries), tuple(skipped))
+
+
+def _shown(text: str) -> str:
+    """``text`` with what no page or database can carry (lone surrogates: bytes that were
+    not UTF-8) as U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
+def _encodable(entry: LibraryEntry) -> bool:
+    texts = [entry.key, entry.title or "", entry.doi or "", entry.abstract, *entry.authors]
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entry(record: PaperRecord, added: dt.date | None = None) -> LibraryEntry:
@@ -177,6 +194,12 @@ def _from_json(data: bytes, name: str) -> Iterator[LibraryEntry | Skipped]:
         raise LibraryError(f"{name} is JSON nested too deeply to be a library") from None
     except ValueError as error:
         raise LibraryError(f"{name} is not valid JSON: {error}") from None
+    bad = _lone_surrogate(doc)
+    if bad is not None:
+        raise LibraryError(
+            f"{name} is not valid Unicode: it holds a lone surrogate (\\u{ord(bad):04x}, "
+            "an escape no text can hold); export the library again"
+        )
     items = _json_items(doc)
     if items is None:
         raise LibraryError(
@@ -191,6 +214,26 @@ def _from_json(data: bytes, name: str) -> Iterator[LibraryEntry | Skipped]:
     added = _added_dates(items)
     # The parser reads the document again: the second pass costs far less than the first.
     yield from _from_records(parse_zotero(data, document=name), added)
+
+
+def _lone_surrogate(doc: Any) -> str | None:
+    """The first lone surrogate in any key or string of a JSON document, if any (JSON may
+    escape one: ``"\\ud800"``; no database stores it). Iterative: the nesting is the
+    file's."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                return item[error.start]
+    return None
 
 
 def _json_items(doc: Any) -> list[Any] | None:

