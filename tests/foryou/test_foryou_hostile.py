@@ -6,12 +6,14 @@ and nothing is half-stored."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from fastapi.testclient import TestClient
 
-from paperroute import Hub
+from paperroute import Hub, PaperRecord
+from paperroute.ids import title_hash
 from support.community import web_sign_in
 from support.foryou import BIB
 from support.smtp import SmtpServer
@@ -82,3 +84,50 @@ def test_a_hostile_file_name_is_stored_cleaned_never_a_5xx(
         assert stored and stored.isprintable()
     exported = json.loads(client.get("/me/export").text)
     assert exported["for_you"]["library"]["file"].isprintable()
+
+
+PRIVATE = "An unpublished draft on Ricci flow"
+
+
+def test_a_private_entry_is_matched_once_the_hub_holds_it_and_only_its_owner_sees_it(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    assert _upload(client, csrf, BIB, "mine.bib")[0] == 200
+    me = client.get("/me").text
+    assert "2 entries from" in me and ">1 in this hub<" in me and "(not in this hub)" in me
+    # The hub ingests the private entry's paper later: /me matches it and stores the match.
+    today = dt.datetime.now(dt.UTC).date()
+    later = PaperRecord(
+        source="jsonl", source_key="2501.00001", title=PRIVATE, abstract="Flows.",
+        authors=("Jane Doe",), arxiv_id="2501.00001", version=1, categories=("math.DG",),
+        announced_on=today, title_hash=title_hash(PRIVATE),
+    )  # fmt: skip
+    assert fhub.papers.ingest([later]).inserted == 1
+    me = client.get("/me").text
+    assert ">2 in this hub<" in me and "(not in this hub)" not in me
+    assert 'href="/papers/2501.00001"' in me
+    ada = fhub.community.user_by_email("ada@example.org")
+    assert ada is not None
+    view = fhub.signals.view(ada.pk)
+    assert [e.paper_id for e in view.library][1] == "2501.00001" and view.library_matched == 2
+    assert "2501.00001" in {s.paper_id for s in fhub.foryou.profile(ada.pk).seeds}
+    # Bob sees none of it: not on his pages, not in his export, not through the API.
+    client.cookies.clear()
+    bob_csrf = web_sign_in(client, smtp_server, "bob@example.org")
+    for path in ("/me", "/me/export", "/for-you", "/api/v1/me/recommendations?since=90"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert "mine.bib" not in answer.text and "Whatever the file says" not in answer.text
+        assert "2501.00001" not in answer.text or path == "/for-you"
+    assert client.get("/api/v1/me/recommendations").json()["cold_start"] is True
+    bob = fhub.community.user_by_email("bob@example.org")
+    assert bob is not None
+    bobs = fhub.signals.view(bob.pk)
+    assert (bobs.library, bobs.library_total, bobs.library_matched) == ([], 0, 0)
+    assert fhub.foryou.rematch_library(bob.pk) == 0
+    assert fhub.foryou.profile(bob.pk).seeds == ()
+    entry = view.library[1].pk
+    remove = client.post(f"/me/library/{entry}/remove", data={"csrf_token": bob_csrf})
+    assert remove.status_code == 404
+    assert fhub.signals.view(ada.pk).library_total == 2

@@ -28,7 +28,7 @@ from .library import LibraryEntry, parse_library
 from .model import Pick, Profile, Seed
 from .service import Recommender
 from .signals import Signals
-from .signals_model import LibraryReport, StoredEntry
+from .signals_model import LibraryItem, LibraryReport, StoredEntry
 
 MAX_PAGE = 100
 PER_INTEREST = 3  # picks one reason may hold on a page before the others get a turn
@@ -93,12 +93,7 @@ class ForYou:
             _name, library_at = sql.library_source(connection, user_pk)
         seeds: dict[str, Seed] = {s.paper_id: s for s in base.seeds}
         added = library_at.date() if library_at else None
-        unmatched = [
-            LibraryEntry(key=str(item.pk), arxiv_id=item.ref, doi=item.ref, title=item.title)
-            for item in library
-            if item.paper_id is None
-        ]
-        rematched = self._recommend.match_library(unmatched)[0] if unmatched else []
+        rematched = self._rematch(user_pk, [i for i in library if i.paper_id is None])
         for paper_id in [i.paper_id for i in library if i.paper_id] + rematched:
             seeds.setdefault(paper_id, Seed(paper_id, "library", 1.0, added))
         negatives = {f.paper_id for f in kinds if f.kind == "less"}
@@ -114,6 +109,39 @@ class ForYou:
             authors=tuple(f.value for f in follows if f.kind == "author"),
             categories=tuple(f.value for f in follows if f.kind == "category"),
         )
+
+    def rematch_library(self, user_pk: int) -> int:
+        """Match the reader's library entries the hub did not hold against the store again
+        (it may have ingested their papers since); returns how many now match."""
+        with self._db.read() as connection:
+            library = sql.library(connection, user_pk)
+        return len(self._rematch(user_pk, [i for i in library if i.paper_id is None]))
+
+    def _rematch(self, user_pk: int, unmatched: Sequence[LibraryItem]) -> list[str]:
+        """The paper ids the unmatched entries name now, in the library's order; each match
+        is stored on the reader's own entry (the cache: an entry is matched once, and /me
+        shows it as the paper it is)."""
+        if not unmatched:
+            return []
+        entries = [
+            LibraryEntry(
+                key=str(item.pk),
+                arxiv_id=item.ref if item.ref and not item.ref.startswith("10.") else None,
+                doi=item.ref if item.ref and item.ref.startswith("10.") else None,
+                # The stored title is the id when the file gave none: no title to match.
+                title=item.title if item.title != item.ref else None,
+            )
+            for item in unmatched
+        ]
+        with self._db.read() as connection:
+            found = _matches(connection, entries)
+        if not found:
+            return []
+        with self._db.write() as connection:
+            sql.set_library_matches(
+                connection, user_pk, {unmatched[n].pk: row.pk for n, row in found.items()}
+            )
+        return [found[n].id for n in sorted(found)]
 
     def page(self, user_pk: int, *, limit: int = 30, days: int | None = None) -> ForYouPage:
         """The best papers of the reader's last ``days`` (their setting by default), best
@@ -149,7 +177,7 @@ class ForYou:
             pk_of = _matches(connection, parsed.entries)
         stored = [
             StoredEntry(
-                paper_pk=pk_of.get(n),
+                paper_pk=pk_of[n].pk if n in pk_of else None,
                 ref=(entry.arxiv_id or entry.doi or "")[:400] or None,
                 title=(entry.title or entry.arxiv_id or entry.doi or entry.key)[:2000],
                 authors=tuple(a[:200] for a in entry.authors[:100]),
@@ -168,9 +196,9 @@ class ForYou:
         )
 
 
-def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[int, int]:
-    """entry position -> the pk of the stored paper it names, by arXiv id, then DOI, then
-    title (the rules of ``hub.recommend.match_library``), in a few bulk queries."""
+def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[int, q.PaperRow]:
+    """entry position -> the stored paper it names, by arXiv id, then DOI, then title (the
+    rules of ``hub.recommend.match_library``), in a few bulk queries."""
     by_arxiv = q.pks_by_arxiv(connection, [e.arxiv_id for e in entries if e.arxiv_id])
     by_doi = q.ids_by_doi(connection, [e.doi for e in entries if e.doi])
     by_title = q.ids_by_title_hash(connection, [title_hash(e.title) for e in entries if e.title])
@@ -184,4 +212,4 @@ def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[in
         if found is not None:
             ids[n] = found
     rows = q.rows_by_id(connection, sorted(set(ids.values())))
-    return {n: rows[i].pk for n, i in ids.items() if i in rows}
+    return {n: rows[i] for n, i in ids.items() if i in rows}

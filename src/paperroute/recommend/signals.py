@@ -130,17 +130,20 @@ class Signals:
             sql.set_days(connection, user_pk, value)
 
     def view(self, user_pk: int, *, library_limit: int | None = LIBRARY_SHOWN) -> SignalsView:
+        """The reader's signals; the library's first ``library_limit`` entries (all: None),
+        counted in SQL, not by reading up to 50,000 entries and their abstracts."""
         with self._db.read() as connection:
             name, at = sql.library_source(connection, user_pk)
-            everything = sql.library(connection, user_pk)
+            total, matched = sql.library_counts(connection, user_pk)
             return SignalsView(
                 feedback=sql.feedback(connection, user_pk),
                 follows=sql.follows(connection, user_pk),
-                library=everything if library_limit is None else everything[:library_limit],
-                library_total=len(everything),
+                library=sql.library(connection, user_pk, limit=library_limit),
+                library_total=total,
                 library_name=name,
                 library_at=at,
                 days=sql.days(connection, user_pk),
+                library_matched=matched,
             )
 
     def export(self, user_pk: int) -> dict[str, Any]:

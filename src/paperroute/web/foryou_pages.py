@@ -190,6 +190,7 @@ def unfollow(
 def me_section(request: Request, user: User) -> tuple[str, dict[str, Any]]:
     hub: Hub = request.app.state.hub
     report: LibraryReport | None = getattr(request.state, "library_report", None)
+    hub.foryou.rematch_library(user.pk)  # papers ingested since the upload show as papers
     return "foryou/me_section.html", {
         "signals": hub.signals.view(user.pk),
         "report": report,
