@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from paperroute import Hub, PaperRecord
 from paperroute.ids import title_hash
+from paperroute.recommend.foryou import LIBRARY_UPLOADS_PER_HOUR
 from support.community import web_sign_in
 from support.foryou import BIB
 from support.smtp import SmtpServer
@@ -131,3 +132,25 @@ def test_a_private_entry_is_matched_once_the_hub_holds_it_and_only_its_owner_see
     remove = client.post(f"/me/library/{entry}/remove", data={"csrf_token": bob_csrf})
     assert remove.status_code == 404
     assert fhub.signals.view(ada.pk).library_total == 2
+
+
+def test_library_uploads_are_rate_limited_per_reader(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    headers = {"X-CSRF-Token": csrf}
+    for _ in range(LIBRARY_UPLOADS_PER_HOUR - 1):
+        assert client.post("/api/v1/me/library", content=BIB, headers=headers).status_code == 200
+    # Refused files count too: parsing them is the cost.
+    assert client.post("/api/v1/me/library", content=b"\x00", headers=headers).status_code == 422
+    limited = client.post("/api/v1/me/library", content=b"2401.00001", headers=headers)
+    assert limited.status_code == 429 and "Retry-After" in limited.headers
+    assert "too many library uploads" in limited.json()["detail"]
+    status, text = _upload(client, csrf, b"2401.00001", "ids.txt")
+    assert status == 429 and "too many library uploads" in text and "Nothing was imported" in text
+    ada = fhub.community.user_by_email("ada@example.org")
+    assert ada is not None and fhub.signals.view(ada.pk).library_total == 2  # BIB's, kept
+    # Another reader has their own count.
+    client.cookies.clear()
+    bob_csrf = web_sign_in(client, smtp_server, "bob@example.org")
+    assert _upload(client, bob_csrf, BIB, "mine.bib")[0] == 200

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from ..clock import Clock, utcnow
 from ..errors import InvalidInput
 from ..ids import title_hash
+from ..site import ratelimit
 from ..store import queries
 from ..store.session import Database
 from . import _queries as q
@@ -34,6 +35,9 @@ MAX_PAGE = 100
 PER_INTEREST = 3  # picks one reason may hold on a page before the others get a turn
 POOL = 4  # rank this many times the page, then diversify
 MAX_SKIPPED_SHOWN = 50
+# Each upload parses up to 8 MiB and rewrites up to 50,000 rows: plenty for a reader
+# trying exports, and a bound on what one account can make the hub do.
+LIBRARY_UPLOADS_PER_HOUR = 20
 
 
 def diversify(picks: Sequence[Pick], limit: int, per_interest: int = PER_INTEREST) -> list[Pick]:
@@ -168,7 +172,17 @@ class ForYou:
     def import_library(self, user_pk: int, data: bytes, filename: str) -> LibraryReport:
         """Replace the reader's library with the file's entries (all or nothing). Raises
         InvalidInput (LibraryError) for a file that cannot be used at all; entries that
-        cannot be used are listed in the report's ``skipped``."""
+        cannot be used are listed in the report's ``skipped``. RateLimited past
+        ``LIBRARY_UPLOADS_PER_HOUR`` (counted before the file is read)."""
+        with self._db.write() as connection:
+            ratelimit.hit(
+                connection,
+                f"library:{user_pk}",
+                limit=LIBRARY_UPLOADS_PER_HOUR,
+                window=3600,
+                now=self._clock().timestamp(),
+                what="library uploads",
+            )
         # The name is the client's to choose: keep what a page and a database can hold.
         filename = "".join(ch for ch in filename[:200] if ch.isprintable()).strip()
         filename = filename or "library"
