@@ -11,10 +11,13 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
-from paperroute import Hub, PaperRecord
+from paperroute import Hub, InvalidInput, PaperRecord
 from paperroute.ids import title_hash
 from paperroute.recommend.foryou import LIBRARY_UPLOADS_PER_HOUR
+from paperroute.recommend.signals import MAX_FOLLOWS
+from paperroute.store.schema_signals import reader_follows
 from support.community import web_sign_in
 from support.foryou import BIB
 from support.smtp import SmtpServer
@@ -154,3 +157,35 @@ def test_library_uploads_are_rate_limited_per_reader(
     client.cookies.clear()
     bob_csrf = web_sign_in(client, smtp_server, "bob@example.org")
     assert _upload(client, bob_csrf, BIB, "mine.bib")[0] == 200
+
+
+def test_follows_are_capped_per_reader_with_a_clear_message(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    ada = fhub.community.user_by_email("ada@example.org")
+    assert ada is not None
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {"user_pk": ada.pk, "kind": "author", "value": f"Author {n}", "created_at": now}
+        for n in range(MAX_FOLLOWS - 1)
+    ]
+    with fhub._db.write() as connection:
+        connection.execute(insert(reader_follows), rows)
+    fhub.signals.follow(ada.pk, "category", "math.DG")  # the 1,000th
+    fhub.signals.follow(ada.pk, "category", "math.DG")  # again: changes nothing
+    with pytest.raises(InvalidInput, match="you follow 1,000 authors and categories"):
+        fhub.signals.follow(ada.pk, "author", "One Too Many")
+    refused = client.post("/authors/One Too Many/follow", data={"csrf_token": csrf, "on": "1"})
+    assert refused.status_code == 400 and "you follow 1,000" in refused.text
+    assert "Traceback" not in refused.text
+    assert len(fhub.signals.follows(ada.pk)) == MAX_FOLLOWS
+    client.post(
+        "/me/follows/remove", data={"csrf_token": csrf, "kind": "author", "value": "Author 0"}
+    )
+    ok = client.post(
+        "/authors/One Too Many/follow",
+        data={"csrf_token": csrf, "on": "1"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and fhub.signals.is_following(ada.pk, "author", "One Too Many")

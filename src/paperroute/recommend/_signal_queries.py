@@ -90,6 +90,19 @@ def set_follow(
         )
 
 
+def follow_count(connection: Connection, user_pk: int, kind: str, value: str) -> int:
+    """How many follows the reader has, besides (``kind``, ``value``) itself."""
+    found = connection.scalar(
+        select(func.count())
+        .select_from(reader_follows)
+        .where(
+            reader_follows.c.user_pk == user_pk,
+            (reader_follows.c.kind != kind) | (reader_follows.c.value != value),
+        )
+    )
+    return int(found or 0)
+
+
 def follows(connection: Connection, user_pk: int) -> list[FollowItem]:
     rows = connection.execute(
         select(reader_follows.c.kind, reader_follows.c.value, reader_follows.c.created_at)
