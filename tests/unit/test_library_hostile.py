@@ -48,3 +48,14 @@ def test_a_file_of_only_hostile_ris_entries_is_refused_naming_the_first_problem(
     hostile = b"TY  - JOUR\nTI  - " + b"x" * (MAX_RIS_VALUE + 1) + b"\nER  - \n"
     with pytest.raises(LibraryError, match=r"no usable entry.*longer than"):
         parse_library(hostile, "mine.ris")
+
+
+def test_a_bibtex_file_whose_macros_expand_past_its_size_is_refused() -> None:
+    # 1.7 MB naming one 19,000-character abstract in 49,000 entries: a gigabyte to store.
+    macros = b"@string{m = {" + b"a" * 19_000 + b"}}\n@string{t = {" + b"T" * 1_900 + b"}}\n"
+    data = macros + b"".join(b"@misc{k%d, title=t, abstract=m}\n" % n for n in range(49_000))
+    with pytest.raises(LibraryError, match=r"expands to more than [\d,]+ characters"):
+        parse_library(data, "big.bib")
+    # The same macros in a few entries are fine.
+    few = macros + b"".join(b"@misc{k%d, title=t, abstract=m}\n" % n for n in range(20))
+    assert len(parse_library(few, "few.bib").entries) == 20

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ..errors import InvalidInput
 from ..ids import arxiv_id_from_doi, try_arxiv_id, try_doi
 from ..model import PaperRecord, RecordError
-from ..sources.bibtex import parse_bibtex
+from ..sources.bibtex import MAX_VALUE, parse_bibtex
 from ..sources.zotero import parse_zotero
 
 MAX_LIBRARY_BYTES = 64 * 1024 * 1024
@@ -91,14 +91,18 @@ def parse_library(data: bytes, filename: str | None = None) -> LibraryParse:
     if b"\x00" in data:
         raise LibraryError(f"{name} is a binary file (it holds NUL bytes), not a library")
     head = data.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+    # BibTeX's @string macros let a small file name the same long text in every entry:
+    # what the entries hold may not outgrow the file by more than this.
+    budget = 2 * len(data) + MAX_VALUE
     if head in (b"{", b"["):
-        return _collect("json", _from_json(data, name), name)
+        return _collect("json", _from_json(data, name), name, budget)
     text = data.decode("utf-8", "replace").lstrip("\ufeff")
     if any(_RIS_TAG.match(line) and line.startswith("TY") for line in text.splitlines()[:50]):
-        return _collect("ris", _from_ris(text), name)
+        return _collect("ris", _from_ris(text), name, budget)
     if _BIB_HEAD.search(text):
-        return _collect("bibtex", _from_records(parse_bibtex(data, document=name)), name)
-    return _collect("list", _from_list(text), name)
+        records = _from_records(parse_bibtex(data, document=name))
+        return _collect("bibtex", records, name, budget)
+    return _collect("list", _from_list(text), name, budget)
 
 
 def _utf16_to_utf8(data: bytes) -> bytes:
@@ -112,11 +116,20 @@ def _utf16_to_utf8(data: bytes) -> bytes:
 
 
 def _collect(
-    fmt: LibraryFormat, items: Iterable[LibraryEntry | Skipped], name: str
+    fmt: LibraryFormat, items: Iterable[LibraryEntry | Skipped], name: str, budget: int
 ) -> LibraryParse:
     entries: list[LibraryEntry] = []
     skipped: list[Skipped] = []
+    size = 0
     for item in items:
+        if isinstance(item, LibraryEntry):
+            size += len(item.key) + len(item.title or "") + len(item.abstract)
+            size += sum(len(a) for a in item.authors)
+            if size > budget:
+                raise LibraryError(
+                    f"{name} expands to more than {budget:,} characters of titles, authors "
+                    "and abstracts (the same @string macro in every entry?)"
+                )
         if isinstance(item, Skipped):
             skipped.append(Skipped(_shown(item.where), _shown(item.reason)))
         elif not _encodable(item):
