@@ -13,12 +13,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from typing import Any
 
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 ACCESS_LOGGER = "paperroute.access"
 # Start-up lines (`paperroute serve`'s address) are INFO even when the rest is WARNING.
 NOTICE_LOGGER = "paperroute.serve"
+
+
+# Line breaks (and the other controls) that a request path, a header, an address or a
+# remote server's error text may carry: written as they are, one could forge log lines.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT`` lines whose message shows control characters escaped (``\\r\\n``),
+    so that each record is one line; a traceback after it keeps its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub(_escaped, super().formatMessage(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,15 +60,18 @@ class JsonFormatter(logging.Formatter):
 
 def formatter(log_format: str) -> logging.Formatter:
     """The formatter for ``log_format`` ("text" or "json")."""
-    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
 
 
 def server_log_config(log_format: str, *, verbose: bool = False) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for uvicorn's ``log_config``: uvicorn's loggers and
     paperroute's write to stderr in ``log_format``; the access log and the start-up notice
     at INFO, the rest at WARNING (INFO with ``verbose``)."""
-    factory = f"{__name__}.JsonFormatter" if log_format == "json" else None
-    chosen: dict[str, Any] = {"()": factory} if factory else {"format": TEXT_FORMAT}
+    chosen: dict[str, Any] = (
+        {"()": f"{__name__}.JsonFormatter"}
+        if log_format == "json"
+        else {"()": f"{__name__}.TextFormatter", "fmt": TEXT_FORMAT}
+    )
     level = "INFO" if verbose else "WARNING"
     handler = {
         "class": "logging.StreamHandler",

@@ -62,6 +62,18 @@ HOSTILE = [
     ("\u202eevil.exe", "control or invisible"),  # right-to-left override
     ("Ada\u200bLovelace", "control or invisible"),  # zero-width space
     ("line\u2028break", "control or invisible"),
+    ("\u3164\u3164", "control or invisible"),  # Hangul filler: a blank-looking name
+    ("Ada\u3164Lovelace", "control or invisible"),
+    ("Ada\u115fLovelace", "control or invisible"),  # Hangul choseong filler
+    ("Ada\u1160Lovelace", "control or invisible"),  # Hangul jungseong filler
+    ("Ada\uffa0Lovelace", "control or invisible"),  # halfwidth Hangul filler
+    ("Ada\u2060Lovelace", "control or invisible"),  # word joiner
+    ("Ada\ufeffLovelace", "control or invisible"),  # zero-width no-break space
+    ("\u2066Ada\u2069", "control or invisible"),  # bidi isolates
+    ("Ada\u180eLovelace", "control or invisible"),  # Mongolian vowel separator
+    ("Ada\u034fLovelace", "letters, digits, spaces"),  # combining grapheme joiner
+    ("\u2800\u2800", "letters, digits, spaces"),  # braille blank
+    ("\u0430dm\u0131n", "'admin'"),  # Cyrillic a, dotless i
     ("<b>bold</b>", "letters, digits, spaces"),
     ('"><script>alert(1)</script>', "letters, digits, spaces"),
     ("ada@example.org", "e-mail address"),
@@ -96,7 +108,16 @@ def test_a_hostile_name_is_refused_with_a_reason_and_nothing_changes(
 
 
 @pytest.mark.parametrize(
-    "name", ["\u202eevil", "<img src=x onerror=alert(1)>", "admin", "x" * 999], ids=repr
+    "name",
+    [
+        "\u202eevil",
+        "<img src=x onerror=alert(1)>",
+        "admin",
+        "x" * 999,
+        "\u3164\u3164",
+        "\u0430dm\u0131n",
+    ],
+    ids=repr,
 )
 def test_the_form_shows_the_refusal_with_status_400(
     client: TestClient, smtp_server: SmtpServer, name: str
@@ -128,6 +149,9 @@ def test_a_name_close_to_another_readers_is_taken(
         "ada lovelace",
         "Ada  Lovelacé",
         "Ad\u0430 Lovelace",
+        "ADA LOVELACE",
+        "Ada Lovelac\u0435",  # Cyrillic e
+        "Ada Lovelace\u0301",
         "Ada_Lovelace",
         "AdaLovelace",
     ):
@@ -136,6 +160,11 @@ def test_a_name_close_to_another_readers_is_taken(
     # Another reader's default name is refused too (impersonating reader-<pk>).
     with pytest.raises(InvalidInput, match="defaults"):
         community.set_display_name(eve, f"reader-{ada.pk}")
+    # Case folding that maps one letter to another: the dotless i and the dotted capital I.
+    community.set_display_name(ada, "Alice Liddell")
+    for copy in ("Al\u0131ce Liddell", "AL\u0130CE LIDDELL", "Al\u0131ce L\u0131ddell"):
+        with pytest.raises(InvalidInput, match="taken"):
+            community.set_display_name(eve, copy)
     assert community.set_display_name(ada, "ada lovelace").display_name == "ada lovelace"
     assert community.set_display_name(eve, "Eve").display_name == "Eve"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from paperroute import Config, Hub, open_hub
 from paperroute.model import PaperRecord
-from paperroute.sources.common import build_record
+from paperroute.sources.common import MAX_COUNT, build_record
 from paperroute.store.schema_upkeep import code_repos
 from support.cli import cli
 from support.replay import ReplayServer, Reply
@@ -183,3 +183,27 @@ def test_paperroute_stars_refresh_on_the_command_line(
     assert "1 repositories checked, 1 with new stars" in result.stdout
     with open_hub(Config(database_url=database_url)) as hub:
         assert _stars(hub, "2401.00001") == 42
+
+
+def test_a_hostile_stars_count_never_overflows_the_column(
+    database_url: str, server: ReplayServer
+) -> None:
+    huge = b'{"stargazers_count": 1' + b"0" * 40 + b"}"
+    server.add("/repos/owner/huge", Reply(200, huge, {"ETag": '"h"'}))
+    server.add("/repos/owner/big", _repo_reply(2**31, '"b"'))
+    server.add("/repos/owner/digits", Reply(200, b'{"stargazers_count": 1' + b"0" * 5000 + b"}"))
+    with _hub(database_url, server, Clock()) as hub:
+        hub.papers.ingest(
+            [
+                _paper("2401.00001", "https://github.com/owner/huge", 3),
+                _paper("2401.00002", "https://github.com/owner/big", 4),
+                _paper("2401.00003", "https://github.com/owner/digits", 5),
+            ]
+        )
+        report = hub.upkeep.refresh_stars()
+        assert (report.checked, report.changed, report.failed) == (3, 2, 1), report.errors
+        assert _stars(hub, "2401.00001") == _stars(hub, "2401.00002") == MAX_COUNT
+        assert _stars(hub, "2401.00003") == 5 and "malformed JSON" in report.errors[0]
+        with hub._db.read() as connection:
+            stored = dict(connection.execute(select(code_repos.c.repo, code_repos.c.stars)).all())
+        assert stored == {"owner/huge": MAX_COUNT, "owner/big": MAX_COUNT, "owner/digits": None}

@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "community": {"store", "site", "mail", "sources", "papers", "reading"},
     "digest": {"store", "site", "mail", "reading", "search", "recommend"},
     "upkeep": {"store", "sources", "papers", "search"},
-    "recommend": {"store", "search", "reading", "sources"},
+    "recommend": {"store", "site", "search", "reading", "sources"},
     "hub": {
         "store",
         "papers",

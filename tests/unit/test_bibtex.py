@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paperroute.model import PaperRecord, RecordError
-from paperroute.sources.bibtex import arxiv_hint, bib_authors, parse_bibtex
+from paperroute.sources.bibtex import MAX_VALUE, arxiv_hint, bib_authors, parse_bibtex
 from paperroute.sources.latex import latex_to_unicode
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bibtex"
@@ -233,17 +233,48 @@ def test_unbalanced_brace_at_end_of_file() -> None:
     assert "end of the file" in items[1].reason
 
 
+def test_a_value_over_max_value_is_refused_naming_its_entry() -> None:
+    # A brace left open in the middle of a big library: the value would be the rest of it.
+    data = (
+        b"@misc{open, title = {" + b"{x} " * (MAX_VALUE // 4 + 10) + b"}\n"
+        b"@misc{after, title = {Still read}}\n"
+    )
+    items = list(parse_bibtex(data, document="lib.bib"))
+    assert isinstance(items[0], RecordError) and items[0].source_key == "open"
+    assert items[0].reason == (
+        f"a value longer than {MAX_VALUE:,} characters (a brace or quote left open?) "
+        "(entry at line 1)"
+    )
+    assert [i.source_key for i in items if isinstance(i, PaperRecord)] == ["after"]
+
+
+def test_doubling_string_macros_are_capped() -> None:
+    # Each macro twice the last: 2**40 characters by the end, were they all expanded.
+    lines = [b'@string{m0 = "xxxxxxxxxxxxxxxx"}']
+    lines += [b"@string{m%d = m%d # m%d}" % (n, n - 1, n - 1) for n in range(1, 40)]
+    lines.append(b"@misc{bomb, title = m39}")
+    lines.append(b"@misc{many, title = {T}, a = m14, b = m14, c = m14, d = m14, e = m14}")
+    lines.append(b"@misc{fine, title = {Fine}}")
+    items = list(parse_bibtex(b"\n".join(lines), document="lib.bib"))
+    errors = {i.source_key: i.reason for i in items if isinstance(i, RecordError)}
+    # m15 would pass the cap: refused, and from there on the names are plain words.
+    assert errors["lib.bib:16"].startswith(f"@string macros of more than {MAX_VALUE:,}")
+    assert all(len(i.title) < 1000 for i in items if isinstance(i, PaperRecord))
+    assert errors["many"].startswith(f"values of more than {MAX_VALUE:,} characters in all")
+    assert [i.source_key for i in items if isinstance(i, PaperRecord)][-1] == "fine"
+
+
 def test_missing_title_huge_abstract_invalid_arxiv_id() -> None:
     data = (
         b"@misc{notitle, author = {Doe, Jane}}\n"
-        b"@misc{huge, title = {T}, abstract = {" + b"a" * 1_000_000 + b"}}\n"
+        b"@misc{huge, title = {T}, abstract = {" + b"a" * 900_000 + b"}}\n"
         b"@misc{badid, title = {T}, eprint = {2401.999999}, archiveprefix = {arXiv}}\n"
         b"@misc{fine, title = {T}}\n"
     )
     items = list(parse_bibtex(data))
     reasons = {i.source_key: i.reason for i in items if isinstance(i, RecordError)}
     assert reasons["notitle"] == "missing title"
-    assert reasons["huge"].startswith("abstract too long (1,000,000 characters")
+    assert reasons["huge"].startswith("abstract too long (900,000 characters")
     assert reasons["badid"].startswith("invalid arXiv id")
     assert [i.source_key for i in items if isinstance(i, PaperRecord)] == ["fine"]
 

@@ -114,3 +114,26 @@ def test_the_cli_writes_its_errors_as_json_lines(tmp_path: Path) -> None:
     assert lines[-1]["level"] == "error"
     assert "no paper" in lines[-1]["message"]
     assert lines[-1]["time"].endswith("Z")
+
+
+def test_text_log_lines_cannot_be_forged_by_a_path(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    settings = {"log_format": "text", "access_log": "1"}
+    forged = "/a%0d%0aERROR%20paperroute.web.problems:%20forged%0aINFO%20x"
+    with served(url, tmp_path, **settings) as (base, port):
+        assert httpx.get(base + forged).status_code == 404
+        log = tmp_path / f"serve-{port}.log"
+        for _ in range(100):
+            if "/a%0d%0a" in log.read_text():
+                break
+            httpx.get(f"{base}/healthz")
+        text = log.read_text()
+    # Every line is a record (level first) but the start-up notice.
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.startswith("paperroute:")
+    ]
+    assert any(line.startswith("INFO paperroute.access:") and "/a%0d%0a" in line for line in lines)
+    assert not any(
+        "forged" in line and not line.startswith("INFO paperroute.access:") for line in lines
+    )
+    assert all(line.split(" ", 1)[0] in {"INFO", "WARNING", "ERROR", "DEBUG"} for line in lines)

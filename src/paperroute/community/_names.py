@@ -2,12 +2,13 @@
 
 A new reader is ``reader-<pk>`` (never anything from their address) until they choose a
 name on /me. A chosen name is 2-40 characters of letters, digits, spaces and ``. - _ '``,
-with a letter; no control, format (RTL overrides, zero-width joiners) or private-use
-characters, no ``@``. Names are compared by their *key* (:func:`fold`): NFKC, case-folded,
-accents dropped, common Cyrillic/Greek look-alikes and digit-for-letter swaps (``4dm1n``)
-mapped to Latin letters, everything but letters and digits removed; the key is unique
-(``users.display_key``), so "Alice", "alice", "Al1ce" and "A l i c e" are one name. Keys
-holding a staff word (admin, moderator, paperroute ...) and keys of the form
+with a letter; no control, format (RTL overrides, zero-width joiners), private-use or
+invisible characters (Hangul fillers), no ``@``. Names are compared by their *key*
+(:func:`fold`): NFKC, case-folded, accents dropped, common Cyrillic/Greek/Armenian
+look-alikes, the dotless i and digit-for-letter swaps (``4dm1n``) mapped to Latin letters,
+everything but letters and digits removed; the key is unique (``users.display_key``), so
+"Alice", "alice", "Al1ce", "Alıce" and "A l i c e" are one name. Keys holding a staff word
+(admin, moderator, paperroute ...) and keys of the form
 ``reader<digits>`` (another reader's default) cannot be chosen.
 """
 
@@ -35,8 +36,16 @@ _LOOK_ALIKES = str.maketrans(
         "ѕ": "s", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u",
         "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
         "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+        "һ": "h", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ѵ": "v", "ү": "y", "ϲ": "c", "ϳ": "j",
+        "օ": "o", "հ": "h",
+        # Case folding keeps these apart from i and j (Turkish dotless i; "İ" folds to
+        # i + a combining dot, which the key drops): "Alıce" would pass for "Alice".
+        "ı": "i", "ȷ": "j", "ɩ": "i", "ɑ": "a",
     }
 )  # fmt: skip
+# Letters by category that show as nothing (Unicode's default-ignorable letters): a name of
+# Hangul fillers looks blank, and one hidden inside a name makes a look-alike.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")
 _DIGITS_AS_LETTERS = str.maketrans("013457", "oieast")
 _DEFAULT = re.compile(r"reader[0-9]*")
 
@@ -70,7 +79,7 @@ def check_name(value: str) -> tuple[str, str]:
         raise InvalidInput(f"a display name is at most {MAX_CHARS} characters")
     for ch in value:
         category = unicodedata.category(ch)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or ch in _INVISIBLE:
             raise InvalidInput(
                 "a display name cannot hold control or invisible characters "
                 f"(U+{ord(ch):04X}: {unicodedata.name(ch, 'unnamed')})"

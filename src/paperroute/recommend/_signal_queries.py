@@ -90,6 +90,19 @@ def set_follow(
         )
 
 
+def follow_count(connection: Connection, user_pk: int, kind: str, value: str) -> int:
+    """How many follows the reader has, besides (``kind``, ``value``) itself."""
+    found = connection.scalar(
+        select(func.count())
+        .select_from(reader_follows)
+        .where(
+            reader_follows.c.user_pk == user_pk,
+            (reader_follows.c.kind != kind) | (reader_follows.c.value != value),
+        )
+    )
+    return int(found or 0)
+
+
 def follows(connection: Connection, user_pk: int) -> list[FollowItem]:
     rows = connection.execute(
         select(reader_follows.c.kind, reader_follows.c.value, reader_follows.c.created_at)
@@ -163,6 +176,31 @@ def library(connection: Connection, user_pk: int, *, limit: int | None = None) -
         )
         for r in connection.execute(statement)
     ]
+
+
+def library_counts(connection: Connection, user_pk: int) -> tuple[int, int]:
+    """(entries, entries that are papers of this hub) of the reader's library."""
+    row = connection.execute(
+        select(func.count(), func.count(library_entries.c.paper_pk)).where(
+            library_entries.c.user_pk == user_pk
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def set_library_matches(connection: Connection, user_pk: int, matches: dict[int, int]) -> None:
+    """Remember that entries (by pk) of the reader's library name these papers (by pk), so
+    that they are matched once; only the reader's own entries not matched yet change."""
+    for entry_pk, paper_pk in matches.items():
+        connection.execute(
+            update(library_entries)
+            .where(
+                library_entries.c.user_pk == user_pk,
+                library_entries.c.pk == entry_pk,
+                library_entries.c.paper_pk.is_(None),
+            )
+            .values(paper_pk=paper_pk)
+        )
 
 
 def delete_library_entry(connection: Connection, user_pk: int, pk: int) -> bool:

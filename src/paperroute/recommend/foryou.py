@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from ..clock import Clock, utcnow
 from ..errors import InvalidInput
 from ..ids import title_hash
+from ..site import ratelimit
 from ..store import queries
 from ..store.session import Database
 from . import _queries as q
@@ -28,12 +29,15 @@ from .library import LibraryEntry, parse_library
 from .model import Pick, Profile, Seed
 from .service import Recommender
 from .signals import Signals
-from .signals_model import LibraryReport, StoredEntry
+from .signals_model import LibraryItem, LibraryReport, StoredEntry
 
 MAX_PAGE = 100
 PER_INTEREST = 3  # picks one reason may hold on a page before the others get a turn
 POOL = 4  # rank this many times the page, then diversify
 MAX_SKIPPED_SHOWN = 50
+# Each upload parses up to 8 MiB and rewrites up to 50,000 rows: plenty for a reader
+# trying exports, and a bound on what one account can make the hub do.
+LIBRARY_UPLOADS_PER_HOUR = 20
 
 
 def diversify(picks: Sequence[Pick], limit: int, per_interest: int = PER_INTEREST) -> list[Pick]:
@@ -93,12 +97,7 @@ class ForYou:
             _name, library_at = sql.library_source(connection, user_pk)
         seeds: dict[str, Seed] = {s.paper_id: s for s in base.seeds}
         added = library_at.date() if library_at else None
-        unmatched = [
-            LibraryEntry(key=str(item.pk), arxiv_id=item.ref, doi=item.ref, title=item.title)
-            for item in library
-            if item.paper_id is None
-        ]
-        rematched = self._recommend.match_library(unmatched)[0] if unmatched else []
+        rematched = self._rematch(user_pk, [i for i in library if i.paper_id is None])
         for paper_id in [i.paper_id for i in library if i.paper_id] + rematched:
             seeds.setdefault(paper_id, Seed(paper_id, "library", 1.0, added))
         negatives = {f.paper_id for f in kinds if f.kind == "less"}
@@ -114,6 +113,39 @@ class ForYou:
             authors=tuple(f.value for f in follows if f.kind == "author"),
             categories=tuple(f.value for f in follows if f.kind == "category"),
         )
+
+    def rematch_library(self, user_pk: int) -> int:
+        """Match the reader's library entries the hub did not hold against the store again
+        (it may have ingested their papers since); returns how many now match."""
+        with self._db.read() as connection:
+            library = sql.library(connection, user_pk)
+        return len(self._rematch(user_pk, [i for i in library if i.paper_id is None]))
+
+    def _rematch(self, user_pk: int, unmatched: Sequence[LibraryItem]) -> list[str]:
+        """The paper ids the unmatched entries name now, in the library's order; each match
+        is stored on the reader's own entry (the cache: an entry is matched once, and /me
+        shows it as the paper it is)."""
+        if not unmatched:
+            return []
+        entries = [
+            LibraryEntry(
+                key=str(item.pk),
+                arxiv_id=item.ref if item.ref and not item.ref.startswith("10.") else None,
+                doi=item.ref if item.ref and item.ref.startswith("10.") else None,
+                # The stored title is the id when the file gave none: no title to match.
+                title=item.title if item.title != item.ref else None,
+            )
+            for item in unmatched
+        ]
+        with self._db.read() as connection:
+            found = _matches(connection, entries)
+        if not found:
+            return []
+        with self._db.write() as connection:
+            sql.set_library_matches(
+                connection, user_pk, {unmatched[n].pk: row.pk for n, row in found.items()}
+            )
+        return [found[n].id for n in sorted(found)]
 
     def page(self, user_pk: int, *, limit: int = 30, days: int | None = None) -> ForYouPage:
         """The best papers of the reader's last ``days`` (their setting by default), best
@@ -140,13 +172,26 @@ class ForYou:
     def import_library(self, user_pk: int, data: bytes, filename: str) -> LibraryReport:
         """Replace the reader's library with the file's entries (all or nothing). Raises
         InvalidInput (LibraryError) for a file that cannot be used at all; entries that
-        cannot be used are listed in the report's ``skipped``."""
+        cannot be used are listed in the report's ``skipped``. RateLimited past
+        ``LIBRARY_UPLOADS_PER_HOUR`` (counted before the file is read)."""
+        with self._db.write() as connection:
+            ratelimit.hit(
+                connection,
+                f"library:{user_pk}",
+                limit=LIBRARY_UPLOADS_PER_HOUR,
+                window=3600,
+                now=self._clock().timestamp(),
+                what="library uploads",
+            )
+        # The name is the client's to choose: keep what a page and a database can hold.
+        filename = "".join(ch for ch in filename[:200] if ch.isprintable()).strip()
+        filename = filename or "library"
         parsed = parse_library(data, filename)
         with self._db.read() as connection:
             pk_of = _matches(connection, parsed.entries)
         stored = [
             StoredEntry(
-                paper_pk=pk_of.get(n),
+                paper_pk=pk_of[n].pk if n in pk_of else None,
                 ref=(entry.arxiv_id or entry.doi or "")[:400] or None,
                 title=(entry.title or entry.arxiv_id or entry.doi or entry.key)[:2000],
                 authors=tuple(a[:200] for a in entry.authors[:100]),
@@ -155,7 +200,7 @@ class ForYou:
             )
             for n, entry in enumerate(parsed.entries)
         ]
-        self._signals.replace_library(user_pk, stored, filename or "library")
+        self._signals.replace_library(user_pk, stored, filename)
         skipped = tuple(str(s) for s in parsed.skipped)
         return LibraryReport(
             format=parsed.format,
@@ -165,9 +210,9 @@ class ForYou:
         )
 
 
-def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[int, int]:
-    """entry position -> the pk of the stored paper it names, by arXiv id, then DOI, then
-    title (the rules of ``hub.recommend.match_library``), in a few bulk queries."""
+def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[int, q.PaperRow]:
+    """entry position -> the stored paper it names, by arXiv id, then DOI, then title (the
+    rules of ``hub.recommend.match_library``), in a few bulk queries."""
     by_arxiv = q.pks_by_arxiv(connection, [e.arxiv_id for e in entries if e.arxiv_id])
     by_doi = q.ids_by_doi(connection, [e.doi for e in entries if e.doi])
     by_title = q.ids_by_title_hash(connection, [title_hash(e.title) for e in entries if e.title])
@@ -181,4 +226,4 @@ def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[in
         if found is not None:
             ids[n] = found
     rows = q.rows_by_id(connection, sorted(set(ids.values())))
-    return {n: rows[i].pk for n, i in ids.items() if i in rows}
+    return {n: rows[i] for n, i in ids.items() if i in rows}

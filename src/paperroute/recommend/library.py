@@ -21,12 +21,16 @@ from typing import Any, Literal
 from ..errors import InvalidInput
 from ..ids import arxiv_id_from_doi, try_arxiv_id, try_doi
 from ..model import PaperRecord, RecordError
-from ..sources.bibtex import parse_bibtex
+from ..sources.bibtex import MAX_VALUE, parse_bibtex
 from ..sources.zotero import parse_zotero
 
 MAX_LIBRARY_BYTES = 64 * 1024 * 1024
 MAX_LIBRARY_ENTRIES = 50_000
 MAX_LINE = 2_000  # a plain-list line longer than this is no identifier
+# An RIS value (with its wrapped lines) longer than this, or an entry of more tag lines,
+# is no reference: the entry is skipped. Abstracts are the longest real values.
+MAX_RIS_VALUE = 100_000
+MAX_RIS_LINES = 5_000
 LibraryFormat = Literal["bibtex", "json", "ris", "list"]
 
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
@@ -87,14 +91,18 @@ def parse_library(data: bytes, filename: str | None = None) -> LibraryParse:
     if b"\x00" in data:
         raise LibraryError(f"{name} is a binary file (it holds NUL bytes), not a library")
     head = data.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+    # BibTeX's @string macros let a small file name the same long text in every entry:
+    # what the entries hold may not outgrow the file by more than this.
+    budget = 2 * len(data) + MAX_VALUE
     if head in (b"{", b"["):
-        return _collect("json", _from_json(data, name), name)
+        return _collect("json", _from_json(data, name), name, budget)
     text = data.decode("utf-8", "replace").lstrip("\ufeff")
     if any(_RIS_TAG.match(line) and line.startswith("TY") for line in text.splitlines()[:50]):
-        return _collect("ris", _from_ris(text), name)
+        return _collect("ris", _from_ris(text), name, budget)
     if _BIB_HEAD.search(text):
-        return _collect("bibtex", _from_records(parse_bibtex(data, document=name)), name)
-    return _collect("list", _from_list(text), name)
+        records = _from_records(parse_bibtex(data, document=name))
+        return _collect("bibtex", records, name, budget)
+    return _collect("list", _from_list(text), name, budget)
 
 
 def _utf16_to_utf8(data: bytes) -> bytes:
@@ -108,13 +116,24 @@ def _utf16_to_utf8(data: bytes) -> bytes:
 
 
 def _collect(
-    fmt: LibraryFormat, items: Iterable[LibraryEntry | Skipped], name: str
+    fmt: LibraryFormat, items: Iterable[LibraryEntry | Skipped], name: str, budget: int
 ) -> LibraryParse:
     entries: list[LibraryEntry] = []
     skipped: list[Skipped] = []
+    size = 0
     for item in items:
+        if isinstance(item, LibraryEntry):
+            size += len(item.key) + len(item.title or "") + len(item.abstract)
+            size += sum(len(a) for a in item.authors)
+            if size > budget:
+                raise LibraryError(
+                    f"{name} expands to more than {budget:,} characters of titles, authors "
+                    "and abstracts (the same @string macro in every entry?)"
+                )
         if isinstance(item, Skipped):
-            skipped.append(item)
+            skipped.append(Skipped(_shown(item.where), _shown(item.reason)))
+        elif not _encodable(item):
+            skipped.append(Skipped(_shown(item.key), "not valid Unicode text"))
         else:
             entries.append(item)
         if len(entries) + len(skipped) > MAX_LIBRARY_ENTRIES:
@@ -137,6 +156,21 @@ def _collect(
             )
         raise LibraryError(f"{name} looks like {what} but has no usable entry{first}")
     return LibraryParse(fmt, tuple(entries), tuple(skipped))
+
+
+def _shown(text: str) -> str:
+    """``text`` with what no page or database can carry (lone surrogates: bytes that were
+    not UTF-8) as U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
+def _encodable(entry: LibraryEntry) -> bool:
+    texts = [entry.key, entry.title or "", entry.doi or "", entry.abstract, *entry.authors]
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entry(record: PaperRecord, added: dt.date | None = None) -> LibraryEntry:
@@ -173,6 +207,12 @@ def _from_json(data: bytes, name: str) -> Iterator[LibraryEntry | Skipped]:
         raise LibraryError(f"{name} is JSON nested too deeply to be a library") from None
     except ValueError as error:
         raise LibraryError(f"{name} is not valid JSON: {error}") from None
+    bad = _lone_surrogate(doc)
+    if bad is not None:
+        raise LibraryError(
+            f"{name} is not valid Unicode: it holds a lone surrogate (\\u{ord(bad):04x}, "
+            "an escape no text can hold); export the library again"
+        )
     items = _json_items(doc)
     if items is None:
         raise LibraryError(
@@ -187,6 +227,26 @@ def _from_json(data: bytes, name: str) -> Iterator[LibraryEntry | Skipped]:
     added = _added_dates(items)
     # The parser reads the document again: the second pass costs far less than the first.
     yield from _from_records(parse_zotero(data, document=name), added)
+
+
+def _lone_surrogate(doc: Any) -> str | None:
+    """The first lone surrogate in any key or string of a JSON document, if any (JSON may
+    escape one: ``"\\ud800"``; no database stores it). Iterative: the nesting is the
+    file's."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                return item[error.start]
+    return None
 
 
 def _json_items(doc: Any) -> list[Any] | None:
@@ -262,31 +322,55 @@ def _from_list(text: str) -> Iterator[LibraryEntry | Skipped]:
 
 
 def _from_ris(text: str) -> Iterator[LibraryEntry | Skipped]:
-    fields: dict[str, list[str]] | None = None
+    """Linear in the file: a wrapped value is kept as its pieces (joined once, at the
+    entry's end, never re-copied per line) and every value and entry is capped, so a hostile
+    file of endless continuation lines costs no more than its size."""
+    fields: dict[str, list[list[str]]] | None = None
     start = 0
-    last = ""
+    last: list[str] | None = None  # the pieces of the value being wrapped
+    size, lines, problem = 0, 0, ""
     for number, line in enumerate(text.splitlines(), 1):
         match = _RIS_TAG.match(line.rstrip())
         if match is None:
-            if fields is not None and last and line.strip():
-                fields[last][-1] += " " + line.strip()  # a wrapped value
+            if fields is not None and last is not None and not problem and line.strip():
+                size += len(line) + 1
+                if size > MAX_RIS_VALUE:
+                    problem = f"a value longer than {MAX_RIS_VALUE:,} characters"
+                else:
+                    last.append(line.strip())  # a wrapped value
             continue
         tag, value = match.group(1), (match.group(2) or "").strip()
         if tag == "TY":
             if fields is not None:
                 yield Skipped(f"entry at line {start}", "no ER line before the next TY")
-            fields, start, last = {}, number, ""
+            fields, start, last, lines, problem = {}, number, None, 0, ""
             continue
         if fields is None:
             continue  # text before the first entry
         if tag == "ER":
-            yield _ris_entry(fields, start)
-            fields, last = None, ""
+            where = f"entry at line {start}"
+            yield Skipped(where, problem) if problem else _ris_entry(_joined(fields), start)
+            fields, last = None, None
             continue
-        fields.setdefault(tag, []).append(value)
-        last = tag
+        lines += 1
+        if problem:
+            continue
+        if lines > MAX_RIS_LINES:
+            problem = f"more than {MAX_RIS_LINES:,} lines"
+            continue
+        size = len(value)
+        if size > MAX_RIS_VALUE:
+            problem = f"a value longer than {MAX_RIS_VALUE:,} characters"
+            continue
+        last = [value]
+        fields.setdefault(tag, []).append(last)
     if fields is not None:
         yield Skipped(f"entry at line {start}", "no ER line: the file ends inside the entry")
+
+
+def _joined(fields: dict[str, list[list[str]]]) -> dict[str, list[str]]:
+    return {tag: [" ".join(p for p in pieces if p) for pieces in values]
+            for tag, values in fields.items()}  # fmt: skip
 
 
 def _ris_entry(fields: dict[str, list[str]], start: int) -> LibraryEntry | Skipped:

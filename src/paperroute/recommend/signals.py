@@ -22,6 +22,9 @@ from .signals_model import FeedbackItem, FollowItem, SignalsView, StoredEntry
 FEEDBACK_KINDS = ("more", "less")
 FOLLOW_KINDS = ("author", "category")
 MAX_FOLLOW = 200  # characters of a followed name or category
+# Authors and categories together: far more than anyone reads, and a bound on the rows one
+# account can add (any name can be followed) and on what each For-you page ranks.
+MAX_FOLLOWS = 1_000
 MAX_DAYS = 90
 MAX_REF = 400
 LIBRARY_SHOWN = 200  # entries /me lists (the export has them all)
@@ -87,10 +90,16 @@ class Signals:
 
     def follow(self, user_pk: int, kind: str, value: str, on: bool = True) -> FollowItem | None:
         """Follow (or with ``on=False`` stop following) an author or a category; doing it
-        twice changes nothing. InvalidInput for an unusable name."""
+        twice changes nothing. InvalidInput for an unusable name, or a new follow past
+        ``MAX_FOLLOWS``."""
         kind, value = clean_follow(kind, value)
         now = self._clock()
         with self._db.write() as connection:
+            if on and sql.follow_count(connection, user_pk, kind, value) >= MAX_FOLLOWS:
+                raise InvalidInput(
+                    f"you follow {MAX_FOLLOWS:,} authors and categories, the most one reader "
+                    "may; stop following some (on /me) to follow more"
+                )
             sql.set_follow(connection, user_pk, kind, value, on, now)
         return FollowItem(kind, value, now) if on else None
 
@@ -130,17 +139,20 @@ class Signals:
             sql.set_days(connection, user_pk, value)
 
     def view(self, user_pk: int, *, library_limit: int | None = LIBRARY_SHOWN) -> SignalsView:
+        """The reader's signals; the library's first ``library_limit`` entries (all: None),
+        counted in SQL, not by reading up to 50,000 entries and their abstracts."""
         with self._db.read() as connection:
             name, at = sql.library_source(connection, user_pk)
-            everything = sql.library(connection, user_pk)
+            total, matched = sql.library_counts(connection, user_pk)
             return SignalsView(
                 feedback=sql.feedback(connection, user_pk),
                 follows=sql.follows(connection, user_pk),
-                library=everything if library_limit is None else everything[:library_limit],
-                library_total=len(everything),
+                library=sql.library(connection, user_pk, limit=library_limit),
+                library_total=total,
                 library_name=name,
                 library_at=at,
                 days=sql.days(connection, user_pk),
+                library_matched=matched,
             )
 
     def export(self, user_pk: int) -> dict[str, Any]:

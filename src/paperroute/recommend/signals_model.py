@@ -76,3 +76,4 @@ class SignalsView:
     library_at: dt.datetime | None
     days: int
     upvoted: list[str] = field(default_factory=list)
+    library_matched: int = 0  # entries that are papers of this hub

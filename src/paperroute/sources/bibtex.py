@@ -25,6 +25,11 @@ from .common import build_record
 from .latex import latex_to_unicode
 
 SOURCE = "bibtex"
+# The most text one entry's values may hold (after ``#`` joins and macros), each value and
+# all together, and all ``@string`` macros together: the longest real values are author
+# lists of large collaborations (~5,000 names). Without it a brace left open made its value
+# the rest of the file, and macros joined into each other doubled at every step.
+MAX_VALUE = 1_000_000
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAMES = [
@@ -64,6 +69,10 @@ _ARXIV_TEXT = re.compile(
 )
 _CATEGORY_SPLIT = re.compile(r"[,;\s]+")
 _DATE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![\d])")
+
+
+_TOO_LONG = f"a value longer than {MAX_VALUE:,} characters (a brace or quote left open?)"
+_TOO_MUCH = f"values of more than {MAX_VALUE:,} characters in all"
 
 
 class _Broken(Exception):
@@ -163,12 +172,22 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.macros: dict[str, str] = {m: n for m, n in zip(_MONTHS, _MONTH_NAMES, strict=True)}
+        self.macro_size = 0
+
+    def define(self, macros: dict[str, str]) -> None:
+        """Add ``@string`` macros, refusing them past MAX_VALUE characters in all."""
+        size = self.macro_size + sum(len(v) for v in macros.values())
+        if size > MAX_VALUE:
+            raise _Broken(f"@string macros of more than {MAX_VALUE:,} characters in all")
+        self.macros.update(macros)
+        self.macro_size = size
 
     def braced(self, pos: int, closer: str) -> tuple[str, int]:
         """The text of a value opened by ``{`` or ``"`` just before ``pos``, and the position
         after its closing delimiter."""
         pattern, depth = (_QUOTED if closer == '"' else _BRACES), 0
-        for match in pattern.finditer(self.text, pos):
+        end = min(len(self.text), pos + MAX_VALUE + 1)
+        for match in pattern.finditer(self.text, pos, end):
             char = match.group(0)
             if char == "{":
                 depth += 1
@@ -183,11 +202,14 @@ class _Scanner:
                     return self.text[pos : match.start()], match.end()
             else:
                 raise _Broken("unbalanced braces (the next entry starts inside a value)")
+        if end < len(self.text):
+            raise _Broken(_TOO_LONG)
         raise _Broken("unbalanced braces (runs to the end of the file)")
 
     def value(self, pos: int) -> tuple[str, int]:
         """A field value: pieces joined by ``#``; macros expanded."""
         pieces: list[str] = []
+        size = 0
         text = self.text
         while True:
             while pos < len(text) and text[pos].isspace():
@@ -202,6 +224,9 @@ class _Scanner:
                 word, pos = match.group(1), match.end()
                 piece = word if word.isdigit() else self.macros.get(word.lower(), word)
             pieces.append(piece)
+            size += len(piece)
+            if size > MAX_VALUE:
+                raise _Broken(_TOO_LONG)
             while pos < len(text) and text[pos].isspace():
                 pos += 1
             if text[pos : pos + 1] != "#":
@@ -210,6 +235,7 @@ class _Scanner:
 
     def fields(self, pos: int, closer: str) -> tuple[dict[str, str], int]:
         fields: dict[str, str] = {}
+        size = 0
         text = self.text
         while True:
             while pos < len(text) and (text[pos].isspace() or text[pos] == ","):
@@ -221,6 +247,9 @@ class _Scanner:
                 found = text[pos : pos + 20] or "the end of the file"
                 raise _Broken(f"expected 'name = value' at {found!r}")
             value, pos = self.value(match.end())
+            size += len(value)
+            if size > MAX_VALUE:
+                raise _Broken(_TOO_MUCH)
             fields.setdefault(match.group(1).lower(), value)
             while pos < len(text) and text[pos].isspace():
                 pos += 1
@@ -271,7 +300,7 @@ def parse_bibtex(data: bytes, *, document: str = "library") -> Iterator[ParseIte
                 continue
             if kind == "string":
                 fields, pos = scanner.fields(head.end(), closer)
-                scanner.macros.update(fields)
+                scanner.define(fields)
                 continue
             entries += 1
             key_match = _KEY.match(text, head.end())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, or_, select, update
 
+from ..sources.common import MAX_COUNT
 from ..store.bulk import bulk_insert
 from ..store.schema import papers
 from ..store.schema_upkeep import code_repos
@@ -163,7 +164,8 @@ def parse_repo(body: bytes) -> Stars:
     count = data.get("stargazers_count") if isinstance(data, dict) else None
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         return Stars(None, f"GitHub's answer has no valid stargazers_count ({count!r:.40})")
-    return Stars(count)
+    # JSON integers have no bound; the columns are 32-bit (as build_record clamps them).
+    return Stars(min(count, MAX_COUNT))
 
 
 def reset_time(value: str | None) -> dt.datetime | None:

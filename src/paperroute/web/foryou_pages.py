@@ -22,6 +22,7 @@ from ..hub import Hub
 from ..recommend.foryou import ForYouPage
 from ..recommend.signals import MAX_DAYS
 from ..recommend.signals_model import LibraryReport
+from ..site.errors import RateLimited
 from .community_auth import safe_next
 from .community_pages import _me_context
 from .deps import get_hub, render
@@ -190,6 +191,7 @@ def unfollow(
 def me_section(request: Request, user: User) -> tuple[str, dict[str, Any]]:
     hub: Hub = request.app.state.hub
     report: LibraryReport | None = getattr(request.state, "library_report", None)
+    hub.foryou.rematch_library(user.pk)  # papers ingested since the upload show as papers
     return "foryou/me_section.html", {
         "signals": hub.signals.view(user.pk),
         "report": report,
@@ -215,6 +217,9 @@ async def upload_library(
     except InvalidInput as exc:
         request.state.library_error = str(exc)
         status = 422
+    except RateLimited as exc:
+        request.state.library_error = str(exc)
+        status = 429
     context = await run_in_threadpool(_me_context, request, community, user)
     return render(request, "community/me.html", context, status)
 

@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -189,7 +190,9 @@ class Operations:
     def _log_access(self, scope: Scope, route: str, status: int, seconds: float) -> None:
         # A path whose template takes a token (a subscription's manage link) is logged as
         # its template: the token is a credential. Query strings are never logged.
-        raw = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
+        # raw_path is the request line's, still percent-encoded; a server that gives none
+        # gets the decoded path encoded again, so that CR LF never reach a log line.
+        raw = scope.get("raw_path") or quote(scope["path"], safe="/:@!$&'()*+,;=-._~").encode()
         path = route if "{token" in route else raw.decode("latin-1")
         client = scope.get("client")
         fields: dict[str, Any] = {

@@ -97,7 +97,8 @@ async def _paperroute(request: Request, exc: Exception) -> Response:
     if isinstance(exc, InvalidInput):
         return error_response(request, 400, str(exc))
     if isinstance(exc, StorageError):
-        log.error("storage error on %s: %s", request.url.path, exc)
+        # %r: the path is decoded (%0d%0a is CR LF), and text logs keep one record a line.
+        log.error("storage error on %r: %s", request.url.path[:500], exc)
         return error_response(request, 503, "the database is unavailable; try again shortly")
     return error_response(request, 400, str(exc))
 
