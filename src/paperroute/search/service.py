@@ -37,8 +37,8 @@ from ._semantic import (
     passing,
     semantic_ranking,
     semantic_text,
-    similar_ranking,
 )
+from ._similar import similar_ranking
 from ._terms import store_missing_bags
 from ._vectors import embed_pending, iter_vectors, model_info
 from .embedder import MODEL_NAME, Embedder, load_embedder
@@ -394,8 +394,9 @@ class Searcher:
             )
 
     def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
-        """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours
-        fused with its vector neighbours. Raises NotFound, for a hidden paper too (as its
+        """Papers similar to the paper ``ref`` (itself excluded): its vector neighbours and
+        its distinctive words' neighbours ranked by meaning first, shared words second
+        (search/_similar.py). Raises NotFound, for a hidden paper too (as its
         page does)."""
         if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
             raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
@@ -431,7 +432,6 @@ class Searcher:
                 title,
                 abstract,
                 limit,
-                self.config.hybrid_semantic_weight,
                 self.frequencies,
                 self._pool,
             )
