@@ -285,19 +285,19 @@ class Searcher:
             pending = self._vector_soon(semantic_text(query), semantic_notices)
         suggestion: str | None = None
         with self.engine.connect() as connection:
-            total = keyword_total(connection, query) if query.positive else 0
+            total = self._total(connection, query) if query.positive else 0
             if total == 0 and correct and query.positive:
                 fixed = _spelling.correct(connection, self.vocabulary, query, text)
                 fixed_query = parse_query(fixed) if fixed else None
-                if fixed_query is not None and keyword_total(connection, fixed_query):
+                if fixed_query is not None and self._total(connection, fixed_query):
                     suggestion, query = fixed, fixed_query
-                    total = keyword_total(connection, query)
+                    total = self._total(connection, query)
                     if pending is not None:
                         pending.cancel()
                         semantic_notices = []
                         pending = self._vector_soon(semantic_text(query), semantic_notices)
             elif not query.positive:
-                total = keyword_total(connection, query)  # filters alone
+                total = self._total(connection, query)  # filters alone
             early: list[KeywordHit] | None = None
             if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.
@@ -321,6 +321,9 @@ class Searcher:
         return SearchResult(
             query, tuple(hits), tuple(notices), used, total, exact, offset, suggestion
         )
+
+    def _total(self, connection: Connection, query: Query) -> int:
+        return keyword_total(connection, query, frequencies=self.frequencies)
 
     def _vector(self, pending: Future[F32] | None, notices: list[str]) -> F32 | None:
         if pending is None:
