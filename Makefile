@@ -9,7 +9,7 @@ CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
 HF_DUMPS ?= $(wildcard ../shared/data/hf-daily/hf-daily-papers-*.tar.gz)
 
 .PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search bench-search-1m \
-	bench-quality bench-web bench-digest demo-data demo-vectors clean
+	bench-quality bench-similar bench-web bench-digest demo-data demo-vectors clean
 
 venv: $(STAMP)
 
@@ -54,7 +54,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 ## bench: the figures quoted in issue notes (needs the shared 200k corpus; ~20 min)
-bench: bench-ingest bench-search bench-quality bench-web bench-digest
+bench: bench-ingest bench-search bench-quality bench-similar bench-web bench-digest
 
 bench-ingest: venv
 	$(BIN)/python benchmarks/ingest.py $(CORPUS)
@@ -67,6 +67,12 @@ bench-search: venv
 bench-search-1m: venv
 	$(BIN)/python benchmarks/search.py $(CORPUS) --hf $(HF_DUMPS) --scale 1000000 \
 		--database-url sqlite:///$(abspath bench-search-1m.db) --skip-embed-rate
+
+## bench-similar: similar papers on graded judgments of meaning (../shared/data/judgments;
+## loads the demo data into a temporary database, ~2 min)
+JUDGMENTS ?= ../shared/data/judgments/similar-demo.jsonl
+bench-similar: venv
+	$(BIN)/python benchmarks/similar_judged.py --judgments $(JUDGMENTS)
 
 bench-web: venv
 	$(BIN)/python benchmarks/web.py

@@ -64,8 +64,8 @@ from paperroute.search._semantic import (
     keyword_ranking,
     semantic_ranking,
     semantic_text,
-    similar_keyword,
 )
+from paperroute.search._similar import similar_keyword
 from paperroute.search._vectors import Pending, paper_text, store_batch, text_hash
 from paperroute.search.embedder import load_minilm
 from paperroute.search.fusion import fuse_rrf, fuse_weighted, scale_to_best

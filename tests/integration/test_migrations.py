@@ -47,8 +47,11 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def _is_keyword_index(name: str | None, column: str | None = None) -> bool:
     """Objects outside schema.py on purpose: the SQLite FTS5 table (and its shadow tables),
-    PostgreSQL's search_vector column and its GIN index."""
-    return (name or "").startswith("papers_fts") or "search_vector" in f"{name} {column}"
+    PostgreSQL's search_vector and title_vector columns and their GIN indexes."""
+    both = f"{name} {column}"
+    return (
+        (name or "").startswith("papers_fts") or "search_vector" in both or "title_vector" in both
+    )
 
 
 def tables(engine: Engine) -> set[str]:
@@ -566,3 +569,36 @@ def test_0012_adds_reader_signals_keeping_subscribers(engine: Engine) -> None:
     assert "for_you" not in {c["name"] for c in inspect(engine).get_columns("subscribers")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT email FROM subscribers")).scalar() == "s@example.org"
+
+
+def test_0015_adds_the_title_vector_keeping_papers(engine: Engine) -> None:
+    """From 0013 (a paper already there) to 0015: on PostgreSQL the paper's title is in its
+    new title_vector (computed for existing rows, GIN-indexed) and only its title; SQLite is
+    untouched; and back."""
+    migrate(engine)
+    downgrade(engine, "0013")
+    with engine.begin() as connection:
+        _insert_paper(connection, "2026-12-01 09:00:00+00:00")
+        connection.execute(
+            text("UPDATE papers SET title = 'Diffusion models', abstract = 'Sampling videos.'")
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    columns = {c["name"] for c in inspect(engine).get_columns("papers")}
+    if engine.dialect.name != "postgresql":
+        assert "title_vector" not in columns
+        return
+    indexes = {i["name"] for i in inspect(engine).get_indexes("papers")}
+    assert "title_vector" in columns and "ix_papers_title_vector" in indexes
+    with engine.connect() as connection:
+        found = connection.execute(
+            text(
+                "SELECT title_vector @@ to_tsquery('english', 'model'), "
+                "title_vector @@ to_tsquery('english', 'video') FROM papers"
+            )
+        ).one()
+        assert tuple(found) == (True, False)  # the title's words, not the abstract's
+    downgrade(engine, "0013")
+    assert "title_vector" not in {c["name"] for c in inspect(engine).get_columns("papers")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1

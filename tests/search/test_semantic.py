@@ -319,27 +319,22 @@ def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) 
     assert found[0] == "2601.00051" and "2601.00052" not in found
 
 
-def test_tfidf_rerank_orders_by_cosine_of_texts(embedded: Hub) -> None:
-    from paperroute.search._semantic import SIMILAR_VECTOR_WEIGHT, tfidf_rerank
+def test_words_cosines_order_candidates_by_the_texts_they_share(embedded: Hub) -> None:
+    from paperroute.search._similar import words_cosines
+    from paperroute.search._terms import load_bags
     from paperroute.search.keyword import FrequencyCache
 
     records = corpus_records()
     with embedded._db.engine.connect() as connection:
         pk = {row.id: row.pk for row in connection.execute(select(papers.c.pk, papers.c.id))}
         same, other = pk[records[3].arxiv_id], pk[records[200].arxiv_id]
-        head = [(other, 0.9), (same, 0.5)]
+        bags = load_bags(connection, [other, same])
         text_of = (records[3].title, records[3].abstract)
-        ranked = tfidf_rerank(connection, *text_of, head, FrequencyCache(), {})
-        assert [p for p, _ in ranked] == [same, other]
-        assert ranked[0][1] > 0.99 and ranked[1][1] < ranked[0][1]
-        # Each candidate's vector cosine is added SIMILAR_VECTOR_WEIGHT times.
-        gap = ranked[0][1] - ranked[1][1]
-        lifted = {other: 1.1 * gap / SIMILAR_VECTOR_WEIGHT, same: 0.0}
-        assert [
-            p for p, _ in tfidf_rerank(connection, *text_of, head, FrequencyCache(), lifted)
-        ] == [other, same]
-        assert tfidf_rerank(connection, "", "", head, FrequencyCache(), {}) == head
-        assert tfidf_rerank(connection, "x", "y", [], FrequencyCache(), {}) == []
+        got = words_cosines(connection, *text_of, [bags[other], bags[same]], FrequencyCache())
+        assert got[1] > 0.99 and got[0] < got[1]
+        empty = words_cosines(connection, "", "", [bags[other]], FrequencyCache())
+        assert empty.tolist() == [0.0]
+        assert len(words_cosines(connection, "x y", "z", [], FrequencyCache())) == 0
 
 
 def test_similar_without_vectors_uses_keyword_neighbours(shub: Hub) -> None:

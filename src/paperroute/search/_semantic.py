@@ -1,4 +1,4 @@
-"""Semantic, hybrid and similar-papers search over the vector index and the keyword index.
+"""Semantic and hybrid search over the vector index and the keyword index.
 
 Filters of the query language apply to both sides: the semantic side over-fetches nearest
 neighbours and keeps those that pass the filters (SQL over the candidates' pks); when too few
@@ -9,11 +9,7 @@ pass, it searches again restricted to the set of papers the filters allow. Exclu
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,19 +19,17 @@ from sqlalchemy import Connection, bindparam, text
 
 from ..store.types import as_date
 from ._index import VectorIndex
-from ._terms import load_bags, term_counts, tfidf_cosines, useful
 from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
     MARK_START,
-    FrequencyCache,
     KeywordHit,
     _filters,
     _fts5_term,
     keyword_search,
     matching,
 )
-from .query import Query, split_words
+from .query import Query
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -56,19 +50,6 @@ SEMANTIC_WINDOW = 200
 # Keyword matches past which the close papers are not checked against them (the total is
 # then the keyword matches alone, marked "about").
 MATCHING_MAX = 5_000
-# Similar papers: the paper's most distinctive words (by tf-idf) make its keyword query;
-# words in more than SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say
-# little, and each costs BM25 over every paper that has it.
-SIMILAR_TERMS = 32
-SIMILAR_PHRASES = 10
-SIMILAR_CANDIDATES = 100
-SIMILAR_K = 100  # neighbours a side before fusion
-# The fused head re-ranked by tf-idf cosine plus this weight x the vectors' cosine.
-SIMILAR_RERANK = 200  # (all: at most SIMILAR_K a side)
-SIMILAR_VECTOR_WEIGHT = 0.1
-SIMILAR_PHRASE_DF = 5  # x the words' cap
-SIMILAR_MAX_DF_SHARE = 0.0025
-SIMILAR_MIN_DF_CAP = 500
 
 
 def semantic_text(query: Query) -> str:
@@ -110,7 +91,7 @@ def _exclusion(connection: Connection, query: Query, params: dict[str, Any]) -> 
     return f"NOT (p.search_vector @@ ({' || '.join(parts)}))"
 
 
-_NOT_HIDDEN = "p.pk NOT IN (SELECT paper_pk FROM hidden_papers)"
+NOT_HIDDEN = "p.pk NOT IN (SELECT paper_pk FROM hidden_papers)"
 
 
 def _conditions(connection: Connection, query: Query, params: dict[str, Any]) -> list[str]:
@@ -118,7 +99,7 @@ def _conditions(connection: Connection, query: Query, params: dict[str, Any]) ->
     exclusion = _exclusion(connection, query, params)
     if exclusion:
         where.append(exclusion)
-    where.append(_NOT_HIDDEN)
+    where.append(NOT_HIDDEN)
     return where
 
 
@@ -247,153 +228,6 @@ def hybrid_ranking(
         len(counted) < SEMANTIC_WINDOW or counted[-1][1] < floor
     )
     return Fused(fused, {hit.pk: hit for hit in keyword_hits}, close_only, exact)
-
-
-def similar_keyword(
-    connection: Connection,
-    pk: int,
-    title: str,
-    abstract: str,
-    k: int,
-    frequencies: FrequencyCache | None = None,
-) -> dict[int, float]:
-    """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
-    (itself and hidden papers excluded)."""
-    words = [w for w in split_words(title) if useful(w)]
-    counts = Counter(words * 3 + [w for w in split_words(abstract) if useful(w)])
-    if not counts:
-        return {}
-    # Frequencies of its most repeated words only (each look-up reads a posting list).
-    # (Longer words first among equals: they are the rarer ones, more often.)
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
-    candidates = [word for word, _ in ordered[:SIMILAR_CANDIDATES]]
-    counts = Counter({word: counts[word] for word in candidates})
-    frequency = (frequencies or FrequencyCache()).get(connection, candidates)
-    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
-    cap = max(SIMILAR_MIN_DF_CAP, int(total * SIMILAR_MAX_DF_SHARE))
-    scored = [
-        (tf * math.log(1 + total / df), word)
-        for word, tf in counts.items()
-        if 0 < (df := frequency[word]) <= cap
-    ]
-    chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
-    # Its repeated two-word names ("video generation") as phrases: the things it is about.
-    sequence = [*split_words(title), "", *split_words(abstract)]
-    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if useful(a) and useful(b))
-    title_pairs = set(itertools.pairwise(split_words(title)))
-    # (A phrase reads both words' posting lists: both must be looked up and not common.)
-    phrases = [
-        pair
-        for pair, count in pairs.most_common()
-        if (count >= 2 or tuple(pair.split()) in title_pairs)
-        and all(0 < frequency.get(word, 0) <= cap * SIMILAR_PHRASE_DF for word in pair.split())
-    ][:SIMILAR_PHRASES]
-    if not chosen and not phrases:
-        return {}
-    if connection.dialect.name == "sqlite":
-        match = " OR ".join(f'"{term}"' for term in chosen + phrases)
-        sql = (
-            "SELECT papers_fts.rowid AS pk, bm25(papers_fts, 10.0, 4.0, 1.0) AS rank "
-            "FROM papers_fts WHERE papers_fts MATCH :match AND +papers_fts.rowid != :pk "
-            "AND +papers_fts.rowid NOT IN (SELECT paper_pk FROM hidden_papers) "
-            "ORDER BY rank LIMIT :k"
-        )
-        rows = connection.execute(text(sql), {"match": match, "pk": pk, "k": k})
-        return {int(row.pk): -float(row.rank) for row in rows}
-    # PostgreSQL: ranking every match with ts_rank reads its whole tsvector (~40 us a paper:
-    # 200 ms for the 5,000 matches of a 6,000-paper database). Instead each term reads its
-    # papers from the GIN index and a paper scores the sum of its terms' idf (a phrase: its
-    # rarer word's).
-    idf = {w: math.log(1 + total / max(1, frequency.get(w, 1))) for w in candidates}
-    terms = chosen + phrases
-    weights = [max(idf.get(w, 0.0) for w in term.split()) for term in terms]
-    sql = (
-        "SELECT p.pk, sum(w.idf) AS score "
-        "FROM unnest(CAST(:terms AS text[]), CAST(:weights AS float8[])) AS w(term, idf) "
-        "CROSS JOIN LATERAL (SELECT phraseto_tsquery('english', w.term) AS q) t "
-        f"JOIN papers p ON p.search_vector @@ t.q WHERE numnode(t.q) > 0 AND p.pk != :pk "
-        f"AND {_NOT_HIDDEN} GROUP BY p.pk ORDER BY score DESC, p.pk LIMIT :k"
-    )
-    params = {"terms": terms, "weights": weights, "pk": pk, "k": k}
-    return {int(row.pk): float(row.score) for row in connection.execute(text(sql), params)}
-
-
-def similar_ranking(
-    connection: Connection,
-    index: VectorIndex,
-    pk: int,
-    vector: F32 | None,
-    title: str,
-    abstract: str,
-    limit: int,
-    weight: float,
-    frequencies: FrequencyCache | None = None,
-    executor: Executor | None = None,
-) -> list[tuple[int, float]]:
-    """Similar papers: BM25 neighbours of the paper's text fused with its vector neighbours
-    (the vector search runs on ``executor`` meanwhile, when given), re-ranked (SQLite)."""
-    k = max(limit * 3, SIMILAR_K)
-    neighbours: Future[list[tuple[int, float]]] | None = None
-    if vector is not None and executor is not None:
-        neighbours = executor.submit(index.search, vector, k + 1)
-    keyword = similar_keyword(connection, pk, title, abstract, k, frequencies)
-    semantic: dict[int, float] = {}
-    if vector is not None:
-        found = neighbours.result() if neighbours else index.search(vector, k + 1)
-        near = [(p, s) for p, s in found if p != pk]
-        hidden = hidden_among(connection, [p for p, _ in near])
-        semantic = {p: s for p, s in near if p not in hidden}
-        missing = [p for p in keyword if p not in semantic]
-        if missing and semantic:
-            floor = min(semantic.values())
-            for other, score in index.scores(vector, missing).items():
-                semantic[other] = max(score, floor)
-    if not semantic:
-        fused = sorted(keyword.items(), key=lambda item: (-item[1], item[0]))
-    else:
-        fused = fuse_weighted(keyword, semantic, weight)
-    if frequencies is None:
-        return fused[:limit]
-    head = fused[: max(limit, SIMILAR_RERANK)]
-    return tfidf_rerank(connection, title, abstract, head, frequencies, semantic)[:limit]
-
-
-def tfidf_rerank(
-    connection: Connection,
-    title: str,
-    abstract: str,
-    head: Sequence[tuple[int, float]],
-    frequencies: FrequencyCache,
-    semantic: Mapping[int, float],
-) -> list[tuple[int, float]]:
-    """The fused head re-ranked by the tf-idf cosine of each candidate's terms with the
-    paper's (sublinear tf, words and two-word sequences, as arxiv-sanity-lite's similar;
-    terms.tfidf_cosines) plus SIMILAR_VECTOR_WEIGHT x their vectors' cosine. Document
-    frequencies are needed for the paper's own words only (a two-word sequence counts as
-    its rarer word)."""
-    if not head:
-        return []
-    source = term_counts(title, abstract)
-    words = sorted(t for t in source if " " not in t)
-    if not words:
-        return list(head)
-    frequency = frequencies.get(connection, words)
-    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
-    idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
-    for term in source:
-        if " " in term:
-            first, second = term.split(" ")
-            idf[term] = max(idf[first], idf[second])
-    pks = [pk for pk, _ in head]
-    bags = load_bags(connection, pks)
-    empty = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
-    cosines = tfidf_cosines(source, idf, [bags.get(pk, empty) for pk in pks])
-    scored = [
-        # (ties keep the fused order)
-        (pk, float(cosine) + SIMILAR_VECTOR_WEIGHT * semantic.get(pk, 0.0) - rank * 1e-9)
-        for rank, (pk, cosine) in enumerate(zip(pks, cosines, strict=True))
-    ]
-    return sorted(scored, key=lambda item: -item[1])
 
 
 def load_hits(

@@ -100,15 +100,28 @@ def _tsquery_parts(query: Query, params: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _title_tsquery(query: Query, params: dict[str, Any]) -> str:
-    """Every positive word in the title (the tsvector's A label; plain words only), and none
-    of the excluded terms anywhere."""
+def _pg_title_tier(query: Query, params: dict[str, Any], where: list[str]) -> str:
+    """PostgreSQL's title tier: every positive word in the title (``title_vector``, its own
+    GIN index; plain words only) and none of the excluded terms anywhere, the most recently
+    added TITLE_TIER_BOUND of them (or as many as the page needs) ranked by ts_rank_cd over
+    the title, which scores as the A label of ``search_vector`` did."""
     words = [t.text for t in query.terms if not t.negated]
-    params["title_words"] = " & ".join(f"{word}:A" for word in words)  # letters and digits
-    parts = ["to_tsquery('english', :title_words)"]
+    params["title_words"] = " & ".join(words)  # letters and digits (the parser's words)
+    params["bound"] = max(TITLE_TIER_BOUND, int(params["limit"]))
+    conditions = ["p.title_vector @@ q.q", *where]
     excluded = replace(query, terms=tuple(t for t in query.terms if t.negated))
     negative = _tsquery_parts(excluded, params)
-    return " && ".join(parts + negative)
+    if negative:
+        conditions.append(f"p.search_vector @@ ({' && '.join(negative)})")
+    candidates = (
+        "SELECT p.pk, ts_rank_cd('{1, 1, 1, 1}', p.title_vector, q.q) AS score "
+        "FROM papers p, (SELECT to_tsquery('english', :title_words) AS q) q "
+        f"WHERE {' AND '.join(conditions)} ORDER BY p.pk DESC LIMIT :bound"
+    )
+    return (
+        f"SELECT {_COLUMNS}, '' AS snippet, c.score FROM ({candidates}) c "
+        "JOIN papers p ON p.pk = c.pk ORDER BY c.score DESC, p.pk DESC LIMIT :limit"
+    )
 
 
 def _category_spellings(category: str) -> list[str]:
@@ -173,6 +186,10 @@ TOTAL_CAP = 10_000
 TIERED_MAX_WORDS = 6
 # Title-tier papers read to find those with every word in the title as typed.
 TITLE_TIER_FETCH = 100
+# PostgreSQL: title matches ranked at most (the most recently added; more when a page needs
+# them). A common word is in tens of thousands of titles, and each one ranked is a row read:
+# one word's title matches rank alike anyway (the word once in the title).
+TITLE_TIER_BOUND = 1000
 
 
 def keyword_search(
@@ -270,8 +287,10 @@ def _keyword_search(
                 f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
             )
             return _run(connection, sql, params)
+    elif title_only:
+        return _run(connection, _pg_title_tier(query, params, where), params)
     else:
-        tsquery = _title_tsquery(query, params) if title_only else _tsquery(query, params)
+        tsquery = _tsquery(query, params)
         if tsquery is not None:
             sql = (
                 f"SELECT {_COLUMNS}, '' AS snippet, "
@@ -290,16 +309,32 @@ def _keyword_search(
     return _run(connection, sql, params)
 
 
-def keyword_total(connection: Connection, query: Query, cap: int = TOTAL_CAP) -> int:
+def keyword_total(
+    connection: Connection,
+    query: Query,
+    cap: int = TOTAL_CAP,
+    frequencies: FrequencyCache | None = None,
+) -> int:
     """How many papers match ``query`` (every positive term, none excluded, its filters;
     hidden papers left out), counted up to ``cap`` + 1: a count past ``cap`` means "more"
     (a common word's count would read its whole posting list). A query with filters only
-    counts the papers that pass them; an empty one, none."""
+    counts the papers that pass them; an empty one, none. On PostgreSQL a single word that
+    ``frequencies`` sampled in far more than ``cap`` papers is not counted (reading 10,000
+    matching rows took 200 ms at 200k papers): more than ``cap``."""
     dialect = connection.dialect.name
     params: dict[str, Any] = {"cap": cap + 1}
     match = fts5_match(query) if dialect == "sqlite" else None
     key = "p.pk" if match is None else "+papers_fts.rowid"
     where = _filters(query, params, dialect, key=key)
+    word = query.terms[0] if len(query.terms) == 1 else None
+    if (
+        dialect != "sqlite"
+        and frequencies is not None
+        and word is not None
+        and not (word.negated or word.prefix or word.phrase or where)
+        and frequencies.surely_more(connection, word.text, cap)
+    ):
+        return cap + 1
     hidden = f"{key} NOT IN (SELECT paper_pk FROM hidden_papers)"
     if match is not None:
         params["match"] = match
@@ -366,6 +401,9 @@ def stems(words: list[str], dialect: str = "sqlite") -> list[str]:
     return [str(w) for w in stemmer.stemWords(words)]
 
 
+SURE_SAMPLED = 100
+
+
 class FrequencyCache:
     """Document frequencies by stem. SQLite: FTS5's vocabulary table counts a term's
     documents by reading its whole posting list: ~1 ms for a common word, so the terms in
@@ -388,6 +426,7 @@ class FrequencyCache:
         self.max_age = max_age
         self.sample_docs = sample_docs
         self._dialect = "sqlite"
+        self._fraction = 1.0
         self._common: dict[str, int] = {}
         self._scanned = -1e18
         self._counts: OrderedDict[str, int] = OrderedDict()
@@ -430,7 +469,20 @@ class FrequencyCache:
         if fraction < 1.0:
             source += f" TABLESAMPLE BERNOULLI ({100 * fraction:.6f})"  # a float we made
         rows = connection.execute(text("SELECT word, ndoc FROM ts_stat(:q)"), {"q": source})
+        with self._lock:
+            self._fraction = fraction
         return {str(word): max(1, round(ndoc / fraction)) for word, ndoc in rows}
+
+    def surely_more(self, connection: Connection, word: str, n: int) -> bool:
+        """PostgreSQL: whether ``word`` (its stem) is beyond doubt in more than ``n`` papers:
+        seen in at least SURE_SAMPLED sampled papers, and estimated in over twice ``n`` (at
+        100 sampled papers the estimate's standard error is 10%). Always false on SQLite."""
+        if connection.dialect.name == "sqlite":
+            return False
+        estimate = self.get(connection, [word])[word]
+        with self._lock:
+            sampled = estimate * self._fraction
+        return sampled >= SURE_SAMPLED and estimate > 2 * n
 
     def get(self, connection: Connection, words: list[str]) -> dict[str, int]:
         dialect = connection.dialect.name

@@ -37,8 +37,8 @@ from ._semantic import (
     passing,
     semantic_ranking,
     semantic_text,
-    similar_ranking,
 )
+from ._similar import similar_ranking
 from ._terms import store_missing_bags
 from ._vectors import embed_pending, iter_vectors, model_info
 from .embedder import MODEL_NAME, Embedder, load_embedder
@@ -285,19 +285,19 @@ class Searcher:
             pending = self._vector_soon(semantic_text(query), semantic_notices)
         suggestion: str | None = None
         with self.engine.connect() as connection:
-            total = keyword_total(connection, query) if query.positive else 0
+            total = self._total(connection, query) if query.positive else 0
             if total == 0 and correct and query.positive:
                 fixed = _spelling.correct(connection, self.vocabulary, query, text)
                 fixed_query = parse_query(fixed) if fixed else None
-                if fixed_query is not None and keyword_total(connection, fixed_query):
+                if fixed_query is not None and self._total(connection, fixed_query):
                     suggestion, query = fixed, fixed_query
-                    total = keyword_total(connection, query)
+                    total = self._total(connection, query)
                     if pending is not None:
                         pending.cancel()
                         semantic_notices = []
                         pending = self._vector_soon(semantic_text(query), semantic_notices)
             elif not query.positive:
-                total = keyword_total(connection, query)  # filters alone
+                total = self._total(connection, query)  # filters alone
             early: list[KeywordHit] | None = None
             if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.
@@ -321,6 +321,9 @@ class Searcher:
         return SearchResult(
             query, tuple(hits), tuple(notices), used, total, exact, offset, suggestion
         )
+
+    def _total(self, connection: Connection, query: Query) -> int:
+        return keyword_total(connection, query, frequencies=self.frequencies)
 
     def _vector(self, pending: Future[F32] | None, notices: list[str]) -> F32 | None:
         if pending is None:
@@ -394,8 +397,9 @@ class Searcher:
             )
 
     def similar(self, ref: str, *, limit: int = 10) -> SimilarResult:
-        """Papers similar to the paper ``ref`` (itself excluded): its text's BM25 neighbours
-        fused with its vector neighbours. Raises NotFound, for a hidden paper too (as its
+        """Papers similar to the paper ``ref`` (itself excluded): its vector neighbours and
+        its distinctive words' neighbours ranked by meaning first, shared words second
+        (search/_similar.py). Raises NotFound, for a hidden paper too (as its
         page does)."""
         if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
             raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
@@ -431,7 +435,6 @@ class Searcher:
                 title,
                 abstract,
                 limit,
-                self.config.hybrid_semantic_weight,
                 self.frequencies,
                 self._pool,
             )

@@ -1,0 +1,256 @@
+"""Similar papers: a pool of candidates (the paper's MiniLM neighbours and the papers that
+share its distinctive words), each scored by meaning (the vectors' cosine) and by words (the
+tf-idf cosine of their terms with the paper's, with the paper's own idf), both z-scored over
+the pool and summed with weights that lean on meaning (SIMILAR_MEANING_WEIGHT).
+
+Why: the earlier ranking (tf-idf cosine + 0.1 x vector cosine) was tuned on labels made from
+keywords picked out of abstracts, which reward word overlap; on graded judgments of meaning
+and on a held-out expert benchmark it fell to plain BM25's level. Z-scores put the two
+cosines on one scale for each paper's own pool (a cosine of 0.5 is close for one paper and
+far for another). docs/search.md has the measurements (benchmarks/similar_judged.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, text
+
+from ._index import VectorIndex
+from ._semantic import NOT_HIDDEN, hidden_among
+from ._terms import Bag, load_bags, term_counts, tfidf_cosines, useful
+from .keyword import FrequencyCache
+from .query import split_words
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+# The paper's most distinctive words (by tf-idf) make its keyword query; words in more than
+# SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say little, and each
+# costs BM25 over every paper that has it.
+SIMILAR_TERMS = 32
+SIMILAR_PHRASES = 10
+SIMILAR_CANDIDATES = 100
+SIMILAR_K = 100  # candidates a side (vector neighbours, word neighbours)
+SIMILAR_PHRASE_DF = 5  # x the words' cap
+SIMILAR_MAX_DF_SHARE = 0.0025
+SIMILAR_MIN_DF_CAP = 500
+# The weight of the z-scored vector cosine; the z-scored tf-idf cosine gets the rest.
+# Chosen on the `tune` half of the graded judgments (benchmarks/similar_judged.py).
+SIMILAR_MEANING_WEIGHT = 0.65
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The candidates of one paper's similar papers with what they are scored by (arrays
+    aligned with ``pks``): ``meaning``, the cosine of their vectors with the paper's (the
+    pool's lowest for a candidate without a vector; empty when the paper has none);
+    ``words``, the tf-idf cosine of their terms with the paper's (words_cosines); ``keyword``,
+    their score on the paper's keyword query (0 when not among its hits)."""
+
+    pks: I64
+    meaning: F64
+    words: F64
+    keyword: F64
+    bags: tuple[Bag, ...]
+
+
+def zscores(values: F64) -> F64:
+    """(values - mean) / standard deviation; all zeros when they do not vary."""
+    if not len(values):
+        return values
+    spread = float(values.std())
+    if spread <= 1e-12:
+        return np.zeros_like(values)
+    return (values - float(values.mean())) / spread
+
+
+def fuse_pool(
+    pool: Pool, meaning_weight: float = SIMILAR_MEANING_WEIGHT
+) -> list[tuple[int, float]]:
+    """The pool ranked by ``meaning_weight`` x z(meaning) + the rest x z(words), best first
+    (ties: the closer vector, then the smaller pk); by words alone without vectors."""
+    if not len(pool.pks):
+        return []
+    if len(pool.meaning):
+        scores = meaning_weight * zscores(pool.meaning) + (1 - meaning_weight) * zscores(pool.words)
+        second = pool.meaning
+    else:
+        scores, second = pool.words, pool.keyword
+    order = np.lexsort((pool.pks, -second, -scores))
+    return [(int(pool.pks[i]), float(scores[i])) for i in order]
+
+
+def similar_keyword(
+    connection: Connection,
+    pk: int,
+    title: str,
+    abstract: str,
+    k: int,
+    frequencies: FrequencyCache | None = None,
+) -> dict[int, float]:
+    """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
+    (itself and hidden papers excluded)."""
+    words = [w for w in split_words(title) if useful(w)]
+    counts = Counter(words * 3 + [w for w in split_words(abstract) if useful(w)])
+    if not counts:
+        return {}
+    # Frequencies of its most repeated words only (each look-up reads a posting list).
+    # (Longer words first among equals: they are the rarer ones, more often.)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
+    candidates = [word for word, _ in ordered[:SIMILAR_CANDIDATES]]
+    counts = Counter({word: counts[word] for word in candidates})
+    frequency = (frequencies or FrequencyCache()).get(connection, candidates)
+    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+    cap = max(SIMILAR_MIN_DF_CAP, int(total * SIMILAR_MAX_DF_SHARE))
+    scored = [
+        (tf * math.log(1 + total / df), word)
+        for word, tf in counts.items()
+        if 0 < (df := frequency[word]) <= cap
+    ]
+    chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
+    # Its repeated two-word names ("video generation") as phrases: the things it is about.
+    sequence = [*split_words(title), "", *split_words(abstract)]
+    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if useful(a) and useful(b))
+    title_pairs = set(itertools.pairwise(split_words(title)))
+    # (A phrase reads both words' posting lists: both must be looked up and not common.)
+    phrases = [
+        pair
+        for pair, count in pairs.most_common()
+        if (count >= 2 or tuple(pair.split()) in title_pairs)
+        and all(0 < frequency.get(word, 0) <= cap * SIMILAR_PHRASE_DF for word in pair.split())
+    ][:SIMILAR_PHRASES]
+    if not chosen and not phrases:
+        return {}
+    if connection.dialect.name == "sqlite":
+        match = " OR ".join(f'"{term}"' for term in chosen + phrases)
+        sql = (
+            "SELECT papers_fts.rowid AS pk, bm25(papers_fts, 10.0, 4.0, 1.0) AS rank "
+            "FROM papers_fts WHERE papers_fts MATCH :match AND +papers_fts.rowid != :pk "
+            "AND +papers_fts.rowid NOT IN (SELECT paper_pk FROM hidden_papers) "
+            "ORDER BY rank LIMIT :k"
+        )
+        rows = connection.execute(text(sql), {"match": match, "pk": pk, "k": k})
+        return {int(row.pk): -float(row.rank) for row in rows}
+    # PostgreSQL: ranking every match with ts_rank reads its whole tsvector (~40 us a paper:
+    # 200 ms for the 5,000 matches of a 6,000-paper database). Instead each term reads its
+    # papers from the GIN index and a paper scores the sum of its terms' idf (a phrase: its
+    # rarer word's).
+    idf = {w: math.log(1 + total / max(1, frequency.get(w, 1))) for w in candidates}
+    terms = chosen + phrases
+    weights = [max(idf.get(w, 0.0) for w in term.split()) for term in terms]
+    sql = (
+        "SELECT p.pk, sum(w.idf) AS score "
+        "FROM unnest(CAST(:terms AS text[]), CAST(:weights AS float8[])) AS w(term, idf) "
+        "CROSS JOIN LATERAL (SELECT phraseto_tsquery('english', w.term) AS q) t "
+        f"JOIN papers p ON p.search_vector @@ t.q WHERE numnode(t.q) > 0 AND p.pk != :pk "
+        f"AND {NOT_HIDDEN} GROUP BY p.pk ORDER BY score DESC, p.pk LIMIT :k"
+    )
+    params = {"terms": terms, "weights": weights, "pk": pk, "k": k}
+    return {int(row.pk): float(row.score) for row in connection.execute(text(sql), params)}
+
+
+def similar_pool(
+    connection: Connection,
+    index: VectorIndex,
+    pk: int,
+    vector: F32 | None,
+    title: str,
+    abstract: str,
+    frequencies: FrequencyCache | None = None,
+    executor: Executor | None = None,
+    k: int = SIMILAR_K,
+) -> Pool:
+    """The paper's ``k`` vector neighbours (searched on ``executor`` meanwhile, when given)
+    and ``k`` keyword neighbours, scored (see Pool); the paper itself and hidden papers
+    left out."""
+    neighbours: Future[list[tuple[int, float]]] | None = None
+    if vector is not None and executor is not None:
+        neighbours = executor.submit(index.search, vector, k + 1)
+    keyword = similar_keyword(connection, pk, title, abstract, k, frequencies)
+    semantic: dict[int, float] = {}
+    if vector is not None:
+        found = neighbours.result() if neighbours else index.search(vector, k + 1)
+        near = [(p, s) for p, s in found if p != pk]
+        hidden = hidden_among(connection, [p for p, _ in near])
+        semantic = {p: s for p, s in near if p not in hidden}
+    pks = list(semantic) + [p for p in keyword if p not in semantic]
+    if not pks:
+        empty = np.zeros(0, dtype=np.float64)
+        return Pool(np.zeros(0, dtype=np.int64), empty, empty, empty, ())
+    meaning = np.zeros(0, dtype=np.float64)
+    if vector is not None:
+        missing = [p for p in keyword if p not in semantic]
+        if missing:
+            semantic.update(index.scores(vector, missing))
+        lowest = min(semantic.values()) if semantic else 0.0
+        meaning = np.array([semantic.get(p, lowest) for p in pks], dtype=np.float64)
+    loaded = load_bags(connection, pks)
+    empty_bag: Bag = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
+    bags = tuple(loaded.get(p, empty_bag) for p in pks)
+    return Pool(
+        np.array(pks, dtype=np.int64),
+        meaning,
+        words_cosines(connection, title, abstract, bags, frequencies or FrequencyCache()),
+        np.array([keyword.get(p, 0.0) for p in pks], dtype=np.float64),
+        bags,
+    )
+
+
+def words_cosines(
+    connection: Connection,
+    title: str,
+    abstract: str,
+    bags: Sequence[Bag],
+    frequencies: FrequencyCache,
+) -> F64:
+    """The tf-idf cosine of each bag with the paper's terms (sublinear tf over words and
+    two-word sequences, as arxiv-sanity-lite's similar; _terms.tfidf_cosines). The idf is
+    the paper's own: document frequencies of its words only, a two-word sequence weighted
+    as its rarer word, a candidate's other terms at their mean weight."""
+    source = term_counts(title, abstract)
+    words = sorted(t for t in source if " " not in t)
+    if not words or not bags:
+        return np.zeros(len(bags), dtype=np.float64)
+    frequency = frequencies.get(connection, words)
+    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+    idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
+    for term in source:
+        if " " in term:
+            first, second = term.split(" ")
+            idf[term] = max(idf[first], idf[second])
+    return tfidf_cosines(source, idf, bags)
+
+
+def similar_ranking(
+    connection: Connection,
+    index: VectorIndex,
+    pk: int,
+    vector: F32 | None,
+    title: str,
+    abstract: str,
+    limit: int,
+    frequencies: FrequencyCache | None = None,
+    executor: Executor | None = None,
+) -> list[tuple[int, float]]:
+    """The ``limit`` papers most similar to paper ``pk`` (see the module docstring)."""
+    pool = similar_pool(
+        connection,
+        index,
+        pk,
+        vector,
+        title,
+        abstract,
+        frequencies,
+        executor,
+        max(limit * 3, SIMILAR_K),
+    )
+    return fuse_pool(pool)[:limit]
