@@ -197,9 +197,7 @@ def test_private_signals_never_reach_another_subscriber(
     theirs = for_you_part(mail["seeded@example.org"])
     assert seed.title[:40] not in text_of(mail["seeded@example.org"])
     reasons = [line for line in theirs.splitlines() if ". [" in line and line[0].isdigit()]
-    assert reasons and all(
-        "close to" not in r or own.title[:30] in r for r in reasons
-    ), reasons
+    assert reasons and all("close to" not in r or own.title[:30] in r for r in reasons), reasons
     # Their previews say why they get no section, and name nothing of the reader's.
     for email in ("stranger@example.org", "other@example.org"):
         rendered = fy_hub.digests.preview(email, as_of=AS_OF)
