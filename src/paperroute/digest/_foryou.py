@@ -29,7 +29,6 @@ from .model import Pick, Subscriber
 log = logging.getLogger(__name__)
 
 MAX_FOR_YOU = 5  # picks of the section, besides the digest's max_papers
-POOL = 4  # ask the ranker for this many times the section, then keep the window's papers
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +110,7 @@ class ForYouPicker:
         exclude = {ids[p.paper_pk] for p in taken if p.paper_pk in ids}
         exclude |= {ids[pk] for pk in received if pk in ids}
         limit = min(MAX_FOR_YOU, subscriber.prefs.max_papers)
-        return Request(profile, window, limit * POOL, frozenset(exclude))
+        return Request(profile, window, limit, frozenset(exclude))
 
 
 def section(
@@ -119,13 +118,12 @@ def section(
 ) -> list[Pick]:
     """The section's picks: the ranked papers of the subscriber's window (``by_id``: the
     run's candidates), not excluded, in the ranker's order, with the ranker's reason."""
-    limit = request.limit // POOL
     picks: list[Pick] = []
     for item in ranked:
         card = by_id.get(item.paper_id)
         if card is None or card.pk not in request.among or item.paper_id in request.exclude:
             continue
         picks.append(Pick(card.pk, item.reason, "for_you"))
-        if len(picks) == limit:
+        if len(picks) == request.limit:
             break
     return picks
