@@ -3,7 +3,8 @@
 
     python benchmarks/digest.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
         [--hf ../shared/data/hf-daily/hf-daily-papers-*.tar.gz] [--subscribers 100000] \
-        [--papers 2000] [--send 20000] [--pool 8] [--tls starttls|implicit] [--profile]
+        [--papers 2000] [--send 20000] [--pool 8] [--tls starttls|implicit] [--profile] \
+        [--for-you N]
 
 The day: the ``--papers`` most recently listed real papers of the corpus, all listed on one
 benchmark day (with their real Hugging Face upvotes when ``--hf`` names the dumps), in a
@@ -16,6 +17,12 @@ picks), storing the run (one send-log row each), rendering every message to its 
 delivery of ``--send`` of them through the real pooled sender (send log written around each
 message) to an aiosmtpd server running in a subprocess that counts what it accepts.
 ``render_s`` in the last line is planning + rendering. The last line is one JSON object.
+
+``--for-you N``: the first N subscribers also choose the "For you" section, each with 5
+seed papers (random papers of the day, as a subscriber without an account gives them);
+the day's papers are embedded first (the configured embedder, MiniLM), and planning ranks
+each of them with ``hub.recommend`` (one reader at a time, as digests do for now).
+``for_you_picks`` in the last line counts the section's picks.
 
 ``--tls starttls`` (port 587 style) or ``--tls implicit`` (465 style): the server speaks TLS
 with a certificate made for the run (trustme), requires AUTH, and the sender verifies the
@@ -50,6 +57,7 @@ from sqlalchemy import insert, update
 from _common import free_port, hf_dump_items, peak_rss_mb
 from paperroute import Config, open_hub
 from paperroute.digest._delivery import Delivery
+from paperroute.digest._foryou import ForYouPicker
 from paperroute.digest._plan import compute, store
 from paperroute.digest._render import Renderer
 from paperroute.digest._subscriptions import _prefs_columns
@@ -194,8 +202,11 @@ def vocabulary(papers: list[PaperRecord]) -> tuple[list[str], list[str], list[st
     return [c for c, _ in categories.most_common(40)], queries, authors
 
 
-def subscriber_rows(count: int, papers: list[PaperRecord], seed: int) -> list[dict[str, object]]:
+def subscriber_rows(
+    count: int, papers: list[PaperRecord], seed: int, for_you: int = 0
+) -> list[dict[str, object]]:
     rng = random.Random(seed)
+    ids = [p.arxiv_id for p in papers if p.arxiv_id]
     categories, queries, authors = vocabulary(papers)
     now = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
     weights = [1 / (i + 1) for i in range(len(categories))]
@@ -216,6 +227,9 @@ def subscriber_rows(count: int, papers: list[PaperRecord], seed: int) -> list[di
         }
         if not (fields["categories"] or fields["keywords"] or fields["authors"]):
             fields["trending"] = "on"
+        if n < for_you:
+            fields["for_you"] = True
+            fields["seeds"] = rng.sample(ids, 5)
         rows.append(
             {
                 "email": f"reader{n:06d}@example.org",
@@ -241,6 +255,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tls", choices=["starttls", "implicit"], help="TLS + AUTH server")
     parser.add_argument("--profile", action="store_true", help="cProfile planning + rendering")
+    parser.add_argument("--for-you", type=int, default=0, help="subscribers with For you")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="paperroute-digest-bench-"))
@@ -251,12 +266,21 @@ def main() -> None:
         mail_from="paperroute <digest@papers.example.org>",
         digest_rate_per_s=0.0,
         digest_pool_size=args.pool,
+        vector_index_dir=str(folder / "index"),
     )
     started = time.perf_counter()
     papers = records(latest_papers(args.corpus, args.papers), hf_upvotes(args.hf))
     with open_hub(config) as hub:
         report = hub.papers.ingest(papers)
-        rows = subscriber_rows(args.subscribers, papers, args.seed)
+        picker = None
+        if args.for_you:
+            t0 = time.perf_counter()
+            embedded = hub.search.embed()
+            hub.search.store_term_bags()
+            took = time.perf_counter() - t0
+            print(f"embed: {embedded:,} papers in {took:.1f} s", file=sys.stderr)
+            picker = ForYouPicker(hub.recommend, hub.foryou)
+        rows = subscriber_rows(args.subscribers, papers, args.seed, args.for_you)
         with hub._db.engine.begin() as connection:
             for start in range(0, len(rows), 10_000):
                 connection.execute(insert(subscribers), rows[start : start + 10_000])
@@ -272,7 +296,14 @@ def main() -> None:
         if profiler:
             profiler.enable()
         t0 = time.perf_counter()
-        plan = compute(Database(hub._db.engine), config, AS_OF, ignore_hour=True, send_empty=False)
+        plan = compute(
+            Database(hub._db.engine),
+            config,
+            AS_OF,
+            ignore_hour=True,
+            send_empty=False,
+            picker=picker,
+        )
         plan_s = time.perf_counter() - t0
         pool = plan.candidates
         assert pool is not None
@@ -297,9 +328,11 @@ def main() -> None:
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
             print(out.getvalue(), file=sys.stderr)
         picks = sum(len(d.picks) for d in plan.digests)
+        for_you_picks = sum(1 for d in plan.digests for p in d.picks if p.section == "for_you")
         print(
             f"plan: {plan.due:,} due, {len(plan.digests):,} digests ({picks:,} picks, "
-            f"{plan.nothing_new:,} with nothing new) over {len(pool.cards):,} candidates in "
+            f"{plan.nothing_new:,} with nothing new; {for_you_picks:,} For-you picks for "
+            f"{args.for_you:,} subscribers) over {len(pool.cards):,} candidates in "
             f"{plan_s:.1f} s; render: {len(plan.digests):,} messages "
             f"({size / 1e6:,.0f} MB) in {render_only_s:.1f} s "
             f"({render_only_s / max(1, len(plan.digests)) * 1e6:.0f} µs each)",
@@ -377,6 +410,8 @@ def main() -> None:
         "send_per_s": round(send_per_s, 1),
         "tls": args.tls or "none",
         "sent": result.sent,
+        "for_you": args.for_you,
+        "for_you_picks": for_you_picks,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     print(json.dumps(figures))

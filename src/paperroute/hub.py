@@ -80,12 +80,15 @@ class Hub:
         # The embedder and the vector index are loaded when first needed.
         self.search = Searcher(db, config, embedder)
         self.community = Community(db, config, self.papers, clock=clock)
-        self.digests = Digests(db, config, clock=clock)
         self.upkeep = Upkeep(db, config, self.papers, self.search, clock=clock)
         # A reader's private For-you signals (feedback, follows, library, settings).
         self.signals = Signals(db, clock=clock)
         self.recommend = Recommender(db, config, self.search, clock=clock)
         self.foryou = ForYou(db, self.recommend, self.signals, clock=clock)
+        # The digest's For-you section ranks with the reader's own profile.
+        self.digests = Digests(
+            db, config, clock=clock, recommender=self.recommend, foryou=self.foryou
+        )
 
     def database(self) -> str:
         """The database's URL, its password hidden."""

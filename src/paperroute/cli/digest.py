@@ -144,6 +144,8 @@ def digest_preview(
             "PAPERROUTE_DEMO=1 for a demo database)",
             markup=False,
         )
+    if rendered.for_you_note:
+        err.print(f"note: {rendered.for_you_note}", markup=False)
     if raw:
         out.print(rendered.raw.decode("utf-8", "replace"), markup=False, highlight=False)
     elif html:
@@ -170,6 +172,8 @@ def _subscriber_json(subscriber: Subscriber, suppressed: str | None) -> dict[str
         "keywords": list(prefs.keywords),
         "authors": list(prefs.authors),
         "max_papers": prefs.max_papers,
+        "for_you": prefs.for_you,
+        "seeds": list(prefs.seeds),
         "created_at": subscriber.created_at.isoformat(),
     }
 
@@ -197,7 +201,8 @@ def subscribers_list(
     for subscriber, why in rows:
         prefs = subscriber.prefs
         choices = ", ".join(
-            [*(["trending"] if prefs.trending else []), *prefs.categories, *prefs.keywords]
+            [*(["trending"] if prefs.trending else []), *(["for you"] if prefs.for_you else [])]
+            + [*prefs.categories, *prefs.keywords]
             + [f"author:{a}" for a in prefs.authors]
         )
         table.add_row(
@@ -230,6 +235,19 @@ def subscribers_add(
     hour: Annotated[int, typer.Option("--hour", min=0, max=23)] = 7,
     timezone: Annotated[str, typer.Option("--timezone")] = "UTC",
     max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=50)] = 10,
+    for_you: Annotated[
+        bool,
+        typer.Option(
+            "--for-you/--no-for-you",
+            help="A For-you section (from the reader account at this address and --seed).",
+        ),
+    ] = False,
+    seeds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--seed", help="An arXiv id of a paper this hub holds, for For you (repeatable)."
+        ),
+    ] = None,
     confirmed: Annotated[
         bool,
         typer.Option(
@@ -248,6 +266,8 @@ def subscribers_add(
         "send_hour": hour,
         "timezone": timezone,
         "max_papers": max_papers,
+        "for_you": for_you,
+        "seeds": seeds or [],
     }
     with open_hub_or_fail(ctx) as hub:
         digests = hub.digests

@@ -13,6 +13,7 @@ from ._render import Rendered
 from ._subscriptions import Suppressed
 from .model import (
     FREQUENCIES,
+    MAX_SEEDS,
     WEEKDAYS,
     Pick,
     Preferences,
@@ -24,6 +25,7 @@ from .service import Digests, SendResult
 
 __all__ = [
     "FREQUENCIES",
+    "MAX_SEEDS",
     "WEEKDAYS",
     "BadLink",
     "Bounce",

@@ -21,7 +21,6 @@ outbox, where the message and the ``sent`` mark are one transaction and there is
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import queue
 import threading
@@ -56,7 +55,7 @@ from ._bounces import Bounce, record_bounce
 from ._render import Renderer
 from ._smtp_session import Dropped, Rejected, SmtpSession
 from ._subscriptions import suppress, to_subscriber
-from .model import Pick, Subscriber
+from .model import Pick, Subscriber, picks_from_json
 
 log = logging.getLogger(__name__)
 OPEN = ("pending", "committing", "deferred")
@@ -254,7 +253,7 @@ class Delivery:
                     status=row.status,
                     message_id=row.message_id,
                     period=row.period,
-                    picks=[Pick(int(pk), str(reason)) for pk, reason in json.loads(row.papers)],
+                    picks=picks_from_json(row.papers),
                     attempts=int(row.attempts),
                 )
                 for row in rows

@@ -9,7 +9,6 @@ and sends what the rows say, so a resumed run sends the same digests it planned.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -30,11 +29,13 @@ from ..store.schema_digests import (
 )
 from ..store.session import Database
 from . import _candidates as cands
+from . import _foryou as foryou
+from ._foryou import ForYouPicker
 from ._render import message_id
 from ._schedule import current_slot, slot_start
 from ._select import Selector, window_start
 from ._subscriptions import to_subscriber
-from .model import Pick, Subscriber
+from .model import Pick, Subscriber, picks_json
 
 
 class RunConflict(PaperrouteError):
@@ -128,9 +129,13 @@ def compute(
     only: Collection[str] | None = None,
     send_empty: bool | None = None,
     preview: bool = False,
+    picker: ForYouPicker | None = None,
+    with_account: bool = True,
 ) -> Plan:
     """Who is due at ``as_of`` and what each gets; nothing is written. ``preview``: plan
-    for the subscribers of ``only`` whatever their status and the send log say."""
+    for the subscribers of ``only`` whatever their status and the send log say.
+    ``picker``: adds the For-you sections (none without it); ``with_account=False`` leaves
+    the linked reader's signals out of them (an admin's preview)."""
     empty_ok = config.digest_send_empty if send_empty is None else send_empty
     with db.read() as connection:
         ref_day = cands.reference_day(connection, as_of)
@@ -151,16 +156,60 @@ def compute(
         received = _received(connection, [card.pk for card in pool.cards])
     plan.candidates = pool
     selector = Selector(pool)
-    for subscriber, period in due:
-        picks = selector.pick(
-            subscriber.prefs, starts[subscriber.pk], received.get(subscriber.pk, set())
+    chosen: list[list[Pick]] = []
+    for subscriber, _period in due:
+        chosen.append(
+            selector.pick(
+                subscriber.prefs, starts[subscriber.pk], received.get(subscriber.pk, set())
+            )
         )
+    if picker is not None:
+        _add_for_you(picker, pool, due, starts, received, chosen, with_account=with_account)
+    for (subscriber, period), picks in zip(due, chosen, strict=True):
         if not picks:
             plan.nothing_new += 1
             if not empty_ok:
                 continue
         plan.digests.append(Planned(subscriber, period, picks))
     return plan
+
+
+def _add_for_you(
+    picker: ForYouPicker,
+    pool: cands.Candidates,
+    due: list[tuple[Subscriber, str]],
+    starts: dict[int, dt.date],
+    received: dict[int, set[int]],
+    chosen: list[list[Pick]],
+    *,
+    with_account: bool,
+) -> None:
+    """Append each For-you subscriber's section to their picks (in place)."""
+    ids = {card.pk: card.id for card in pool.cards}
+    windows: dict[dt.date, frozenset[int]] = {}  # by first day, shared
+    asked: list[tuple[int, foryou.Request]] = []
+    for n, (subscriber, _period) in enumerate(due):
+        start = starts[subscriber.pk]
+        window = windows.get(start)
+        if window is None:
+            window = frozenset(c.pk for c in pool.cards if c.day is None or c.day >= start)
+            windows[start] = window
+        request = picker.request(
+            subscriber,
+            ids,
+            window,
+            chosen[n],
+            received.get(subscriber.pk, set()),
+            with_account=with_account,
+        )
+        if request is not None:
+            asked.append((n, request))
+    if not asked:
+        return
+    ranked = foryou.rank_requests(picker.recommender, [request for _, request in asked])
+    by_id = {card.id: card for card in pool.cards}
+    for (n, request), found in zip(asked, ranked, strict=True):
+        chosen[n].extend(foryou.section(by_id, request, found))
 
 
 def store(
@@ -187,7 +236,7 @@ def store(
                     "period": item.period,
                     "status": "pending",
                     "message_id": message_id(config, secret, run_pk, item.subscriber.pk),
-                    "papers": json.dumps([[p.paper_pk, p.reason] for p in item.picks]),
+                    "papers": picks_json(item.picks),
                     "attempts": 0,
                     "updated_at": now,
                 }

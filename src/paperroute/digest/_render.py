@@ -29,6 +29,8 @@ from ._mime import assemble, encoded_header
 from .model import WEEKDAYS, Pick, Subscriber
 
 SITE = "paperroute"
+FOR_YOU = "For you"
+FOR_YOU_NOTE = "Picked for you from your upvotes, saved papers, library and seed papers."
 ABSTRACT_CHARS = 320
 MAX_AUTHORS = 6
 
@@ -89,6 +91,8 @@ class Rendered:
     # False for a preview made without a secret key: its manage and unsubscribe links are
     # signed with a throwaway key and lead nowhere.
     links_work: bool = True
+    # A preview's word on the For-you section: why there is none, or what it leaves out.
+    for_you_note: str | None = None
 
 
 class Renderer:
@@ -188,6 +192,9 @@ class Renderer:
         links_issued: dt.datetime | None = None,
     ) -> Rendered:
         shown = [(pick, cards[pick.paper_pk]) for pick in picks if pick.paper_pk in cards]
+        # The main list first, then the For-you section (planning appends it; a row of an
+        # older run has none).
+        shown.sort(key=lambda item: item[0].section == "for_you")
         # Signed as of the run's start, not the clock: a resent digest has the same bytes.
         issued = (links_issued or sent_at).timestamp()
         unsubscribe = links.make_token(
@@ -246,7 +253,11 @@ class Renderer:
         parts = [subject, "-" * min(len(subject), 72), ""]
         if not shown:
             parts += ["No new papers matched your choices since your last digest.", ""]
+        heading_done = False
         for number, (pick, card) in enumerate(shown, 1):
+            if pick.section == "for_you" and not heading_done:
+                heading_done = True
+                parts += [FOR_YOU, "=" * len(FOR_YOU), FOR_YOU_NOTE, ""]
             parts.append(f"{number}. [{pick.reason}]")
             parts.append(self._paper_text(card))
             parts.append("")
@@ -271,7 +282,15 @@ class Renderer:
         e = html.escape
         short = True
         rows: list[str] = []
+        heading_done = False
         for pick, card in shown:
+            if pick.section == "for_you" and not heading_done:
+                heading_done = True
+                rows.append(
+                    '<tr><td style="padding:18px 0 4px 0;border-top:2px solid #d8dee4">'
+                    f'<h2 style="{style.SECTION}">{FOR_YOU}</h2>\r\n'
+                    f'<p style="{style.SUBTLE}">{e(FOR_YOU_NOTE)}</p></td></tr>\r\n'
+                )
             body, fits = self._paper_html(card)
             short = short and fits
             reason = _ascii(e(pick.reason))

@@ -20,6 +20,7 @@ REASON = (
     f"{FONT};font-size:12px;color:#1a7f37;background:#dafbe1;border-radius:10px;"
     "padding:2px 8px;display:inline-block"
 )
+SECTION = f"{FONT};font-size:17px;font-weight:600;margin:8px 0 2px 0;color:#1f2328"
 LINK = f"{FONT};font-size:13px;color:#0b57d0;text-decoration:underline"
 RULE = "border:0;border-top:1px solid #d8dee4;margin:16px 0"
 FOOTER = f"{FONT};font-size:12px;color:#59636e;line-height:18px"

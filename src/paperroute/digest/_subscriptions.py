@@ -23,6 +23,7 @@ from ..site.addresses import normalise_email
 from ..site.errors import BadLink, RateLimited
 from ..site.outbox import open_mailer
 from ..site.ratelimit import hit
+from ..store.schema import papers
 from ..store.schema_digests import digest_sends, subscribers, suppressions
 from ..store.session import Database
 from . import _links as links
@@ -52,6 +53,8 @@ def _prefs_columns(prefs: Preferences) -> dict[str, Any]:
         "keywords": json.dumps(list(prefs.keywords)),
         "authors": json.dumps(list(prefs.authors)),
         "max_papers": prefs.max_papers,
+        "for_you": prefs.for_you,
+        "seed_ids": json.dumps(list(prefs.seeds)),
     }
 
 
@@ -70,6 +73,8 @@ def to_subscriber(row: Any) -> Subscriber:
         keywords=_json_list(row.keywords),
         authors=_json_list(row.authors),
         max_papers=int(row.max_papers),
+        for_you=bool(row.for_you),
+        seeds=_json_list(row.seed_ids),
     )
     created = row.created_at
     assert created is not None
@@ -83,6 +88,25 @@ def to_subscriber(row: Any) -> Subscriber:
         created_at=created,
         confirmed_at=row.confirmed_at,
     )
+
+
+def check_seeds(connection: Connection, prefs: Preferences) -> None:
+    """Refuse seed papers this hub does not hold (InvalidInput naming them): a seed steers
+    the For-you section only through its stored paper's vector."""
+    if not prefs.seeds:
+        return
+    held = set(
+        connection.execute(
+            select(papers.c.arxiv_id).where(papers.c.arxiv_id.in_(list(prefs.seeds)))
+        ).scalars()
+    )
+    missing = [seed for seed in prefs.seeds if seed not in held]
+    if missing:
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        raise InvalidInput(
+            f"seed papers not in this hub: {', '.join(missing[:5])}{more}; give papers it "
+            "holds (their pages show the arXiv id)"
+        )
 
 
 def find(connection: Connection, email: str) -> Subscriber | None:
@@ -180,6 +204,7 @@ def subscribe(
                 f"{address} is on our suppression list ({suppressed[0]}): it cannot be "
                 "subscribed again from here; ask the operator of this site"
             )
+        check_seeds(connection, prefs)
         existing = find(connection, address)
         if existing is not None and existing.status == "confirmed" and not suppressed:
             manage = links.link(
@@ -303,6 +328,7 @@ def update_preferences(
     db: Database, pk: int, prefs: Preferences, *, clock: Clock = utcnow
 ) -> Subscriber:
     with db.write() as connection:
+        check_seeds(connection, prefs)
         connection.execute(
             update(subscribers)
             .where(subscribers.c.pk == pk)
@@ -354,6 +380,7 @@ def add_confirmed(
         suppressed = suppression(connection, address)
         if suppressed:
             raise Suppressed(f"{address} is suppressed ({suppressed[0]}); lift it first")
+        check_seeds(connection, prefs)
         existing = find(connection, address)
         values = {**_prefs_columns(prefs), "status": "confirmed", "updated_at": now}
         if existing is None:

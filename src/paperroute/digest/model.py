@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import unicodedata
 import zoneinfo
 from collections.abc import Mapping
@@ -11,17 +12,21 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import InvalidInput
+from ..ids import try_arxiv_id
 from ..reading.taxonomy import known_category
 
 Frequency = Literal["weekdays", "daily", "weekly"]
 FREQUENCIES: tuple[Frequency, ...] = ("weekdays", "daily", "weekly")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 Status = Literal["pending", "confirmed", "unsubscribed"]
+Section = Literal["main", "for_you"]
 
 MAX_PAPERS_LIMIT = 50
 MAX_LIST = 20  # categories, keyword queries or authors per subscriber
 MAX_KEYWORD_CHARS = 200
 MAX_AUTHOR_CHARS = 120
+MAX_SEEDS = 50  # seed papers of a subscriber without a reader account
+_MAX_SEED_INPUT = 20_000  # characters of seed text looked at before refusing the field
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +42,17 @@ class Preferences:
     keywords: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     max_papers: int = 10
+    # The "For you" section: picks from the reader account at the same address (its
+    # upvotes, collections, library, feedback, follows) and from ``seeds``, arXiv ids the
+    # subscriber gave (the way in for a subscriber without an account).
+    for_you: bool = False
+    seeds: tuple[str, ...] = ()
 
     @property
     def chooses_something(self) -> bool:
-        return self.trending or bool(self.categories or self.keywords or self.authors)
+        return (
+            self.trending or self.for_you or bool(self.categories or self.keywords or self.authors)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +69,31 @@ class Subscriber:
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    """A paper chosen for a digest and why ("new in cs.CL", "matches 'diffusion'")."""
+    """A paper chosen for a digest and why ("new in cs.CL", "matches 'diffusion'").
+    ``section`` is where the digest shows it: the main list, or "For you"."""
 
     paper_pk: int
     reason: str
+    section: Section = "main"
+
+
+def picks_json(picks: list[Pick]) -> str:
+    """The send log's form of a digest's picks (``digest_sends.papers``): ``[pk, reason]``
+    for the main list, as before the For-you section, ``[pk, reason, "for_you"]`` for it."""
+    return json.dumps(
+        [
+            [p.paper_pk, p.reason] if p.section == "main" else [p.paper_pk, p.reason, p.section]
+            for p in picks
+        ]
+    )
+
+
+def picks_from_json(text: str) -> list[Pick]:
+    picks: list[Pick] = []
+    for item in json.loads(text):
+        section: Section = "for_you" if len(item) > 2 and item[2] == "for_you" else "main"
+        picks.append(Pick(int(item[0]), str(item[1]), section))
+    return picks
 
 
 @dataclass(slots=True)
@@ -103,6 +136,53 @@ def _list(values: object, limit: int, what: str) -> tuple[str, ...]:
     if len(items) > MAX_LIST:
         raise InvalidInput(f"at most {MAX_LIST} {what}, not {len(items)}")
     return tuple(items)
+
+
+def _flag(value: object, what: str) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(value, bool):
+        return value
+    raise InvalidInput(f"{what} must be true or false")
+
+
+def seed_ids(values: object) -> tuple[str, ...]:
+    """Validated seed papers: arXiv ids (``2401.01234``, ``arXiv:2401.01234v2``, an abs or
+    PDF URL), as a list or as text separated by commas, spaces or lines; each once, without
+    its version, at most ``MAX_SEEDS``. Raises InvalidInput naming the entries refused."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        if len(values) > _MAX_SEED_INPUT:
+            raise InvalidInput(f"seed papers: at most {MAX_SEEDS} arXiv ids (the text is too long)")
+        values = values.replace(",", " ").split()
+    if not isinstance(values, list | tuple):
+        raise InvalidInput("seed papers must be a list of arXiv ids")
+    if len(values) > 4 * MAX_SEEDS:  # refused before looking at each entry
+        raise InvalidInput(f"seed papers: at most {MAX_SEEDS} arXiv ids, not {len(values)}")
+    found: list[str] = []
+    bad: list[str] = []
+    for raw in values:
+        if not isinstance(raw, str):
+            raise InvalidInput("each seed paper must be an arXiv id (text)")
+        text = raw.strip()
+        if not text:
+            continue
+        # ASCII only: \d would take other scripts' digits for an arXiv id's.
+        parsed = try_arxiv_id(text) if text.isascii() and len(text) <= 100 else None
+        if parsed is None:
+            shown = "".join(ch if ch.isprintable() else "?" for ch in text[:40])
+            bad.append(repr(shown))
+        elif parsed.id not in found:
+            found.append(parsed.id)
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise InvalidInput(
+            f"seed papers must be arXiv ids like 2401.01234; not one: {', '.join(bad[:5])}{more}"
+        )
+    if len(found) > MAX_SEEDS:
+        raise InvalidInput(f"seed papers: at most {MAX_SEEDS} arXiv ids, not {len(found)}")
+    return tuple(found)
 
 
 def _int(value: object, low: int, high: int, what: str) -> int:
@@ -174,13 +254,8 @@ def preferences(data: Mapping[str, object], base: Preferences | None = None) -> 
         weekday = WEEKDAYS.index(weekday_raw.strip().title())
     else:
         weekday = _int(weekday_raw, 0, 6, "weekday (0 = Monday)")
-    trending_raw = data.get("trending", current.trending)
-    if isinstance(trending_raw, str):
-        trending = trending_raw.strip().lower() in {"1", "true", "yes", "on"}
-    elif isinstance(trending_raw, bool):
-        trending = trending_raw
-    else:
-        raise InvalidInput("trending must be true or false")
+    trending = _flag(data.get("trending", current.trending), "trending")
+    for_you = _flag(data.get("for_you", current.for_you), "for_you")
     categories = tuple(
         dict.fromkeys(
             _category(name)
@@ -199,9 +274,12 @@ def preferences(data: Mapping[str, object], base: Preferences | None = None) -> 
         max_papers=_int(
             data.get("max_papers", current.max_papers), 1, MAX_PAPERS_LIMIT, "max papers"
         ),
+        for_you=for_you,
+        seeds=seed_ids(data.get("seeds", current.seeds)),
     )
     if not prefs.chooses_something:
         raise InvalidInput(
-            "choose at least one thing to receive: trending, categories, keywords or authors"
+            "choose at least one thing to receive: trending, categories, keywords, authors "
+            "or For you"
         )
     return prefs

@@ -1,7 +1,8 @@
 """The digest use cases, called alike by the CLI, the web routes and the scheduler.
 
-``Digests(db, config, clock=...)`` holds nothing but what it was given and the signing key;
-the Hub builds one (``hub.digests``), which the web app and the CLI use."""
+``Digests(db, config, clock=..., recommender=..., foryou=...)`` holds nothing but what it was
+given and the signing key; the Hub builds one (``hub.digests``), which the web app and the
+CLI use. The recommender and For-you use cases (``recommend/``) feed the "For you" section."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from pathlib import Path
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..errors import NotFound
+from ..recommend import Recommender
+from ..recommend.foryou import ForYou
 from ..site.addresses import normalise_email
 from ..site.signing import resolve_secret_key
 from ..store.session import Database
@@ -24,11 +27,12 @@ from . import _plan as planning
 from . import _subscriptions as subs
 from ._bounces import BounceProcessor, BounceReport
 from ._delivery import Delivery, Report
+from ._foryou import ForYouPicker
 from ._lease import SendLease
 from ._links import make_token
 from ._render import Rendered, Renderer
 from ._schedule import current_slot
-from .model import Preferences, SubscribeOutcome, Subscriber, preferences
+from .model import Pick, Preferences, SubscribeOutcome, Subscriber, preferences
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +55,25 @@ class Digests:
     """The digest use cases over one database. ``clock`` is the one source of "now" (tests
     run a digest at a fixed time by passing their own)."""
 
-    def __init__(self, db: Database, config: Config, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        *,
+        clock: Clock = utcnow,
+        recommender: Recommender | None = None,
+        foryou: ForYou | None = None,
+    ) -> None:
         self._db = db
         self.config = config
         self.clock = clock
         self._secret: str | None = None
+        # The For-you section needs both; without them digests have none.
+        self._picker = (
+            ForYouPicker(recommender, foryou)
+            if recommender is not None and foryou is not None
+            else None
+        )
 
     @property
     def secret(self) -> str:
@@ -116,6 +134,17 @@ class Digests:
         address = normalise_email(email)
         with self._db.read() as connection:
             return subs.find(connection, address)
+
+    def for_you_source(self, subscriber: Subscriber) -> str:
+        """Where this subscriber's For-you section comes from, for their manage page:
+        ``account`` (a reader account at the same address), ``seeds`` (only the seed
+        papers they gave), ``none`` (nothing to pick with) or ``unavailable`` (this hub
+        has no recommender)."""
+        if self._picker is None:
+            return "unavailable"
+        if self._picker.account(subscriber) is not None:
+            return "account"
+        return "seeds" if subscriber.prefs.seeds else "none"
 
     def manage_token(self, subscriber: Subscriber) -> str:
         return make_token(self.secret, "manage", subscriber.pk, subscriber.email)
@@ -187,7 +216,12 @@ class Digests:
                     return result
         addresses = [normalise_email(e) for e in only] if only is not None else None
         plan = planning.compute(
-            self._db, self.config, moment, ignore_hour=ignore_hour, only=addresses
+            self._db,
+            self.config,
+            moment,
+            ignore_hour=ignore_hour,
+            only=addresses,
+            picker=self._picker,
         )
         result.due, result.nothing_new, result.ref_day = plan.due, plan.nothing_new, plan.ref_day
         result.planned = len(plan.digests)
@@ -200,10 +234,14 @@ class Digests:
             result.report.merge(sender.run(result.run_pk))
         return result
 
-    def preview(self, email: str, *, as_of: dt.datetime | None = None) -> Rendered:
+    def preview(
+        self, email: str, *, as_of: dt.datetime | None = None, private: bool = True
+    ) -> Rendered:
         """The digest ``email`` would get next, whatever the hour (nothing is stored or
         sent). Without a secret key (outside demo mode) it still renders, its links signed
-        with a throwaway key (``Rendered.links_work`` is False): a preview sends nothing."""
+        with a throwaway key (``Rendered.links_work`` is False): a preview sends nothing.
+        ``private=False`` (someone else looks: an admin's preview) leaves the linked
+        reader's signals out of the For-you section, and the preview says so."""
         address = normalise_email(email)
         moment = as_of or self.clock()
         with self._db.read() as connection:
@@ -218,6 +256,8 @@ class Digests:
             only=[address],
             send_empty=True,
             preview=True,
+            picker=self._picker,
+            with_account=private,
         )
         picks = plan.digests[0].picks if plan.digests else []
         cards = {c.pk: c for c in plan.candidates.cards} if plan.candidates else {}
@@ -232,7 +272,43 @@ class Digests:
             message_id="<preview@paperroute>",
             sent_at=moment,
         )
-        return dataclasses.replace(rendered, links_work=False) if keyless else rendered
+        note = self._for_you_note(subscriber, picks, plan.ref_day is not None, private)
+        return dataclasses.replace(rendered, links_work=not keyless, for_you_note=note)
+
+    def _for_you_note(
+        self, subscriber: Subscriber, picks: list[Pick], has_papers: bool, private: bool
+    ) -> str | None:
+        """Why a preview shows no For-you section, or what it leaves out (None: nothing
+        to say)."""
+        if not subscriber.prefs.for_you:
+            return None
+        shown = sum(1 for p in picks if p.section == "for_you")
+        linked = self._picker is not None and self._picker.account(subscriber) is not None
+        if shown:
+            if linked and not private:
+                return "For you: the linked reader's private signals are left out of this preview."
+            return None
+        if self._picker is None:
+            return "No For-you section: this hub has no recommender."
+        if not has_papers:
+            return "No For-you section: the hub has no new papers for this digest."
+        if linked and not private:
+            return (
+                "No For-you section in this preview: the linked reader's signals are private, "
+                "and the subscriber gave no seed paper that picks one."
+            )
+        if self._picker.profile(subscriber, with_account=private).empty:
+            return (
+                "No For-you section: the reader account at this address has no signal yet "
+                "(upvotes, saved papers, a library) and no seed papers were given."
+                if linked
+                else "No For-you section: no reader account has this address and no seed "
+                "papers were given."
+            )
+        return (
+            "No For-you section: no paper of this digest's days is close to the reader's "
+            "interests (or the hub has no vectors yet: paperroute embed)."
+        )
 
     # -- bounces ---------------------------------------------------------------------------
 

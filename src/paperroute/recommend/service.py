@@ -7,7 +7,7 @@ Thread-safe as far as the search index is (its reads lock); nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,20 +145,30 @@ class Recommender:
         since: dt.date | None = None,
         limit: int = 20,
         exclude: set[str] | None = None,
+        among: Collection[int] | None = None,
     ) -> list[Pick]:
         """The best ``limit`` papers for ``profile``, best first, each with its reason.
         ``since``: only papers announced (else submitted) on or after that day; without it
-        the whole store is ranked. Seeds, negatives and ``exclude`` are never picked, nor
-        hidden papers. Raises InvalidInput for a limit out of 1..10,000."""
+        the whole store is ranked. ``among``: only these papers (pks; a digest's window,
+        whose papers are those first listed in it). Seeds, negatives and ``exclude`` are
+        never picked, nor hidden papers. Raises InvalidInput for a limit out of
+        1..10,000."""
         if not 1 <= limit <= MAX_RECOMMEND_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_RECOMMEND_LIMIT:,}")
         try:
-            return self._rank(profile, since, limit, exclude or set())
+            return self._rank(
+                profile, since, limit, exclude or set(), None if among is None else set(among)
+            )
         except SQLAlchemyError as exc:
             raise storage_error(exc) from exc
 
     def _rank(
-        self, profile: Profile, since: dt.date | None, limit: int, exclude: set[str]
+        self,
+        profile: Profile,
+        since: dt.date | None,
+        limit: int,
+        exclude: set[str],
+        among: set[int] | None = None,
     ) -> list[Pick]:
         index = self._search.index
         index.refresh()
@@ -166,9 +176,12 @@ class Recommender:
         with self._db.read() as connection:
             reader = self._resolve(connection, profile)
             interest = interests([reader.vectors], [reader.weights], settings)
-            shortlist = self._shortlist(connection, interest, since, limit)
+            shortlist = self._shortlist(connection, interest, since, limit, among)
             by_author = q.pks_by_authors(connection, profile.authors, since, _FOLLOW_POOL)
             by_category = q.pks_by_categories(connection, profile.categories, since, _FOLLOW_POOL)
+            if among is not None:
+                by_author = {pk: v for pk, v in by_author.items() if pk in among}
+                by_category = {pk: v for pk, v in by_category.items() if pk in among}
             pool = set(shortlist) | set(by_author) | set(by_category)
             banned = {s.pk for s in reader.seeds} | reader.negatives
             pool -= banned
@@ -259,12 +272,19 @@ class Recommender:
         )
 
     def _shortlist(
-        self, connection: Connection, interest: Interests, since: dt.date | None, limit: int
+        self,
+        connection: Connection,
+        interest: Interests,
+        since: dt.date | None,
+        limit: int,
+        among: set[int] | None = None,
     ) -> list[int]:
         """Candidates by vector: each interest's nearest papers (of the window when
-        ``since`` is given)."""
+        ``since`` is given, of ``among`` when that is)."""
         index = self._search.index
         allowed = np.asarray(q.pks_since(connection, since), dtype=np.int64) if since else None
+        if among is not None:
+            allowed = np.asarray(sorted(among), dtype=np.int64)
         wanted = min(max(4 * limit, 300), 40_000)
         found: set[int] = set()
         for centre, weight in zip(interest.centres[0], interest.weights[0], strict=True):

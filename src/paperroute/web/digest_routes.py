@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..config import Config
 from ..digest import (
     FREQUENCIES,
+    MAX_SEEDS,
     WEEKDAYS,
     BadLink,
     Digests,
@@ -55,6 +56,7 @@ FORM_FIELDS = (
     "keywords",
     "authors",
     "max_papers",
+    "seeds",
 )
 
 
@@ -83,14 +85,15 @@ async def _fields(request: Request) -> dict[str, Any]:
     """Form fields as the preference parser takes them (lists as newline-separated text)."""
     form = await request.form(max_files=0, max_fields=50)
     fields: dict[str, Any] = {}
-    for name in ("email", "full", *FORM_FIELDS, "trending"):
+    for name in ("email", "full", *FORM_FIELDS, "trending", "for_you"):
         value = form.get(name)
         if isinstance(value, str):
             if len(value) > MAX_FORM_FIELD:
                 raise InvalidInput(f"the field {name} is too long")
             fields[name] = value
-    if fields.pop("full", None) and "trending" not in fields:
-        fields["trending"] = "off"  # an unticked box sends nothing
+    if fields.pop("full", None):
+        for box in ("trending", "for_you"):
+            fields.setdefault(box, "off")  # an unticked box sends nothing
     return fields
 
 
@@ -106,6 +109,8 @@ def _entered(fields: dict[str, Any]) -> Preferences:
         keywords=tuple(line.strip() for line in str(fields.get("keywords", "")).splitlines()),
         authors=items("authors"),
         trending=str(fields.get("trending", "on")).lower() in {"on", "1", "true", "yes"},
+        for_you=str(fields.get("for_you", "off")).lower() in {"on", "1", "true", "yes"},
+        seeds=tuple(str(fields.get("seeds", "")).replace(",", " ").split()[:200]),
     )
 
 
@@ -244,12 +249,15 @@ def _manage_path(digests: Digests, subscriber: Subscriber) -> str:
 # -- manage ---------------------------------------------------------------------------------
 
 
-def _manage_context(subscriber: Subscriber, token: str, **extra: Any) -> dict[str, Any]:
+def _manage_context(
+    digests: Digests, subscriber: Subscriber, token: str, **extra: Any
+) -> dict[str, Any]:
     return _form_context(
         subscriber.prefs,
         subscriber=subscriber,
         shown_email=display_email(subscriber.email),
         token=token,
+        for_you_source=digests.for_you_source(subscriber),
         **extra,
     )
 
@@ -258,9 +266,27 @@ def _manage_context(subscriber: Subscriber, token: str, **extra: Any) -> dict[st
 async def manage_page(request: Request, token: str, digests: DigestsDep) -> Response:
     try:
         subscriber = await run_in_threadpool(digests.by_manage_link, token[:600])
+        context = await run_in_threadpool(_manage_context, digests, subscriber, token)
     except (BadLink, NotFound) as exc:
         return _bad_link(request, exc)
-    return render(request, "digest/manage.html", _manage_context(subscriber, token))
+    return render(request, "digest/manage.html", context)
+
+
+@router.get("/subscription/{token}/preview", response_class=HTMLResponse)
+async def manage_preview(request: Request, token: str, digests: DigestsDep) -> Response:
+    """The subscriber's next digest as mail clients show it, For-you section included:
+    the manage link reaches only the address's owner, who is the linked reader."""
+    try:
+        subscriber = await run_in_threadpool(digests.by_manage_link, token[:600])
+        rendered = await run_in_threadpool(digests.preview, subscriber.email)
+    except (BadLink, NotFound) as exc:
+        return _bad_link(request, exc)
+    return render(
+        request,
+        "digest/manage_preview.html",
+        {"shown_email": display_email(subscriber.email), "token": token, "rendered": rendered},
+        headers={"content-security-policy": PREVIEW_CSP},
+    )
 
 
 @router.post("/subscription/{token}", response_class=HTMLResponse)
@@ -274,10 +300,13 @@ async def manage_save(request: Request, token: str, digests: DigestsDep) -> Resp
     try:
         subscriber = await run_in_threadpool(digests.update, token[:600], fields)
     except InvalidInput as exc:
-        context = _manage_context(subscriber, token, error=str(exc))
+        context = await run_in_threadpool(
+            _manage_context, digests, subscriber, token, error=str(exc)
+        )
         context["prefs"] = _entered(fields)
         return render(request, "digest/manage.html", context, status=400)
-    return render(request, "digest/manage.html", _manage_context(subscriber, token, saved=True))
+    context = await run_in_threadpool(_manage_context, digests, subscriber, token, saved=True)
+    return render(request, "digest/manage.html", context)
 
 
 @router.post("/subscription/{token}/unsubscribe", response_class=HTMLResponse)
@@ -369,7 +398,8 @@ async def preview(request: Request, digests: DigestsDep, email: str = "") -> Res
             request, "digest/preview.html", {"email": "", "rendered": None, "error": None}
         )
     try:
-        rendered = await run_in_threadpool(digests.preview, email[:400])
+        # Someone else looks: the linked reader's private signals stay out of it.
+        rendered = await run_in_threadpool(lambda: digests.preview(email[:400], private=False))
     except (InvalidInput, NotFound) as exc:
         status = 404 if isinstance(exc, NotFound) else 400
         context = {"email": email[:320], "rendered": None, "error": str(exc)}
@@ -422,6 +452,18 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
             "maxItems": 20,
         },
         "max_papers": {"type": "integer", "minimum": 1, "maximum": 50},
+        "for_you": {
+            "type": "boolean",
+            "description": "a For-you section: picks from the reader account at this address "
+            "and from the seed papers",
+        },
+        "seeds": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 100, "pattern": "^[ -~]*$"},
+            "maxItems": MAX_SEEDS,
+            "description": "arXiv ids of papers this hub holds (2401.01234), for the For-you "
+            "section of a subscriber without a reader account",
+        },
     },
     # At least one thing to receive: trending (the default), a category, a keyword or an
     # author; a body that turns trending off and names nothing else is refused (400).
@@ -449,7 +491,8 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
 )
 async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     """Subscribe an address (JSON: email, frequency, weekday, send_hour, timezone, trending,
-    categories, keywords, authors, max_papers). Mails the confirmation link: 202."""
+    categories, keywords, authors, max_papers, for_you, seeds). Mails the confirmation
+    link: 202."""
     try:
         data = await request.json()
     except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
@@ -459,7 +502,7 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     email = data.get("email")
     if not isinstance(email, str):
         return problem_response(400, "Bad Request", "email is required (a string)")
-    fields = {k: v for k, v in data.items() if k in (*FORM_FIELDS, "trending")}
+    fields = {k: v for k, v in data.items() if k in (*FORM_FIELDS, "trending", "for_you")}
     try:
         outcome = await run_in_threadpool(
             digests.subscribe, email, fields, client=client_ip(request)
