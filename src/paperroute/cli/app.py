@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from ..logs import NOTICE_LOGGER
-from . import digest, ingest, mail, ops, papers, search, upkeep, users, web
+from . import digest, ingest, mail, ops, papers, recommend, search, upkeep, users, web
 from ._common import State, StderrHandler, err, use_log_format
 
 
@@ -72,6 +72,7 @@ def main_options(
 papers.register(app)
 ingest.register(app)
 search.register(app)
+recommend.register(app)
 web.register(app)
 digest.register(app)
 users.register(app)

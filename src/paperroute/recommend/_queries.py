@@ -178,3 +178,25 @@ def reader_signals(connection: Connection, account: int) -> list[tuple[str, str,
     found = [("upvote", str(i), when) for i, when in connection.execute(upvoted)]
     found += [("saved", str(i), when) for i, when in connection.execute(saved)]
     return found
+
+
+def follow_keys(
+    connection: Connection, pks: Sequence[int]
+) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """Of each paper: its authors' folded names and its categories (what follows match)."""
+    names: dict[int, set[str]] = {}
+    categories: dict[int, set[str]] = {}
+    for chunk in _chunks(sorted(set(pks))):
+        statement = (
+            select(paper_authors.c.paper_pk, authors.c.name_key)
+            .join(authors, authors.c.pk == paper_authors.c.author_pk)
+            .where(paper_authors.c.paper_pk.in_(chunk))
+        )
+        for pk, key in connection.execute(statement):
+            names.setdefault(int(pk), set()).add(str(key))
+        statement = select(paper_categories.c.paper_pk, paper_categories.c.category).where(
+            paper_categories.c.paper_pk.in_(chunk)
+        )
+        for pk, category in connection.execute(statement):
+            categories.setdefault(int(pk), set()).add(str(category))
+    return names, categories

@@ -44,6 +44,7 @@ class RankSettings:
     mixture_weight: float = 0.5
     term_weight: float = 0.3
     query_terms: int = 150
+    term_seeds: int = 64
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     negative_weight: float = 0.5
@@ -101,11 +102,11 @@ def interests(seeds: Sequence[F32], weights: Sequence[F32], settings: RankSettin
     rows = np.arange(readers)
     choice = np.zeros((readers, k), dtype=np.int64)
     choice[:, 0] = np.argmax(w, axis=1)
-    best = np.einsum("rsd,rd->rs", x, x[rows, choice[:, 0]])
+    best = np.matmul(x, x[rows, choice[:, 0], :, None])[..., 0]
     for c in range(1, k):
         far = np.where(w > 0, best, np.inf)
         choice[:, c] = np.argmin(far, axis=1)
-        best = np.maximum(best, np.einsum("rsd,rd->rs", x, x[rows, choice[:, c]]))
+        best = np.maximum(best, np.matmul(x, x[rows, choice[:, c], :, None])[..., 0])
     centres = x[rows[:, None], choice]  # (readers, k, d)
     for _ in range(settings.kmeans_rounds):
         sims = np.matmul(x, centres.transpose(0, 2, 1))  # (readers, width, k)
@@ -132,7 +133,7 @@ def vector_scores(interest: Interests, candidates: F32, settings: RankSettings) 
     readers, k, dim = interest.centres.shape
     sims = interest.centres.reshape(readers * k, dim) @ candidates.T
     sims = sims.reshape(readers, k, -1)
-    mixture = np.einsum("rk,rkm->rm", interest.weights, sims)
+    mixture = np.matmul(interest.weights[:, None, :], sims)[:, 0, :]
     sims[interest.weights <= 0] = -1.0
     best = sims.max(axis=1)
     best[interest.weights.sum(axis=1) <= 0] = 0.0
@@ -189,10 +190,14 @@ def term_profile(
     bags: Sequence[Bag], weights: F32, index: TermIndex, settings: RankSettings
 ) -> TermQuery:
     """A reader's query for BM25: the terms their seeds hold, weighted by the seeds' weights
-    (each seed counts a term once), the ``query_terms`` best by weight times idf kept; the
-    weights are float32."""
+    (each seed counts a term once; only the ``term_seeds`` heaviest seeds are read), the
+    ``query_terms`` best by weight times idf kept; the weights are float32."""
     if not bags:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32)
+    if len(bags) > settings.term_seeds:
+        keep = np.sort(np.argsort(-weights, kind="stable")[: settings.term_seeds])
+        bags = [bags[i] for i in keep.tolist()]
+        weights = weights[keep]
     ids = np.concatenate([b[0] for b in bags])
     w = np.repeat(weights.astype(np.float32), [len(b[0]) for b in bags])
     terms, inverse = np.unique(ids, return_inverse=True)
@@ -273,3 +278,91 @@ def mmr(scores: F32, vectors: F32, limit: int, settings: RankSettings) -> I64:
         taken[best] = True
         closest = np.maximum(closest, sims[best])
     return pool[np.array(picked, dtype=np.int64)].astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSeeds:
+    """One reader as ``rank_many`` takes them: seed vectors (n, d) and their weights (n,)
+    (recency times kind, see ``recency_weights``), the seeds' term bags (same order; empty
+    for no term side), "not interested" vectors (j, d), candidate positions never to pick
+    (``banned``) and a per-candidate bonus (followed authors and categories), or None."""
+
+    vectors: F32
+    weights: F32
+    bags: Sequence[Bag] = ()
+    negatives: F32 | None = None
+    banned: I64 | None = None
+    bonus: F32 | None = None
+
+
+def top_k(scores: F32, k: int) -> tuple[I64, F32]:
+    """Each row's ``k`` best positions (argpartition, then sorted best first; ties by
+    position) and their scores."""
+    k = min(k, scores.shape[1])
+    if k <= 0:
+        empty = np.zeros((scores.shape[0], 0))
+        return empty.astype(np.int64), empty.astype(np.float32)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -values), axis=1)
+    best = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    return best, np.take_along_axis(scores, best, axis=1).astype(np.float32)
+
+
+def score_readers(
+    readers: Sequence[ReaderSeeds],
+    candidates: F32,
+    terms: TermIndex | None,
+    settings: RankSettings,
+) -> F32:
+    """(readers, m) final scores of m candidates (before MMR): vector score + term_weight
+    times the term score - the negative penalty + the bonus; banned candidates -inf."""
+    chosen = interests([r.vectors for r in readers], [r.weights for r in readers], settings)
+    score = vector_scores(chosen, candidates, settings)
+    has_vector = (np.abs(candidates).sum(axis=1) > 0).astype(np.float32)
+    score *= has_vector[None, :]
+    no_seeds = np.array([len(r.vectors) == 0 for r in readers])
+    if terms is not None and any(len(r.bags) for r in readers):
+        queries = [
+            term_profile(list(r.bags), r.weights, terms, settings)
+            if len(r.bags)
+            else (np.zeros(0, np.uint32), np.zeros(0, np.float32))
+            for r in readers
+        ]
+        score += settings.term_weight * term_scores(queries, terms)
+    score[no_seeds] = 0.0
+    for n, reader in enumerate(readers):
+        if reader.negatives is not None and len(reader.negatives) and len(reader.vectors):
+            score[n] -= negative_penalty(reader.negatives, candidates, settings)
+        if reader.bonus is not None:
+            score[n] += reader.bonus
+        if reader.banned is not None and len(reader.banned):
+            score[n, reader.banned] = -np.inf
+    return score
+
+
+def rank_many(
+    readers: Sequence[ReaderSeeds],
+    candidates: F32,
+    k: int,
+    settings: RankSettings,
+    *,
+    candidate_bags: Sequence[Bag] | None = None,
+    block: int = 512,
+) -> tuple[I64, F32]:
+    """Every reader's ``k`` best candidates at once (a day's papers for the digests): readers
+    go in blocks of ``block``, each block one matrix product against the candidates and one
+    argpartition. Returns (readers, k) positions into ``candidates``, best first, and their
+    scores; a banned position scores -inf (only picked when fewer than ``k`` remain). The
+    same scores as ranking each reader alone over the same candidates (without MMR)."""
+    candidates = np.ascontiguousarray(candidates, dtype=np.float32)
+    terms = term_index(candidate_bags, settings) if candidate_bags is not None else None
+    width = min(k, len(candidates))
+    positions = np.zeros((len(readers), width), dtype=np.int64)
+    scores = np.zeros((len(readers), width), dtype=np.float32)
+    for start in range(0, len(readers), block):
+        chunk = readers[start : start + block]
+        best, values = top_k(score_readers(chunk, candidates, terms, settings), width)
+        positions[start : start + len(chunk)] = best
+        scores[start : start + len(chunk)] = values
+    return positions, scores

@@ -1,0 +1,114 @@
+"""Ranking many readers at once (the digests' path) picks what ranking each one alone picks:
+the pure ``rank_many`` against a per-reader loop, and ``hub.recommend.for_many`` against
+``hub.recommend.rank`` on real papers (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from paperroute import Hub, InvalidInput, PaperRecord
+from paperroute.recommend import Profile, Seed
+from paperroute.recommend.ranking import (
+    RankSettings,
+    ReaderSeeds,
+    rank_many,
+    recency_weights,
+    score_readers,
+    term_index,
+    top_k,
+)
+from paperroute.search._terms import make_bag, term_counts
+
+
+def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _readers(rng: np.random.Generator, count: int, vectors: np.ndarray) -> list[ReaderSeeds]:
+    words = [f"w{n}" for n in range(300)]
+    bags = [make_bag(term_counts(" ".join(rng.choice(words, 12)), "")) for _ in vectors]
+    out = []
+    for n in range(count):
+        size = int(rng.integers(0, 40)) if n % 5 else 0 if n == 5 else int(rng.integers(1, 200))
+        picked = rng.choice(len(vectors), size, replace=False)
+        out.append(
+            ReaderSeeds(
+                vectors[picked],
+                recency_weights(size),
+                [bags[i] for i in picked.tolist()] if n % 3 else (),
+                vectors[rng.choice(len(vectors), 2)] if n % 4 == 0 else None,
+                rng.choice(50, 3).astype(np.int64) if n % 2 else None,
+                rng.random(50).astype(np.float32) * 0.1 if n % 6 == 0 else None,
+            )
+        )
+    return out
+
+
+def test_rank_many_in_blocks_picks_what_each_reader_alone_picks() -> None:
+    rng = np.random.default_rng(3)
+    library = _unit(rng, 400, 32)
+    candidates = _unit(rng, 50, 32)
+    words = [f"w{n}" for n in range(300)]
+    candidate_bags = [make_bag(term_counts(" ".join(rng.choice(words, 15)), "")) for _ in range(50)]
+    readers = _readers(rng, 23, library)
+    settings = RankSettings()
+    positions, scores = rank_many(
+        readers, candidates, 10, settings, candidate_bags=candidate_bags, block=4
+    )
+    assert positions.shape == (23, 10)
+    terms = term_index(candidate_bags, settings)
+    for n, reader in enumerate(readers):
+        alone = score_readers([reader], candidates, terms, settings)[0]
+        expected = sorted(range(50), key=lambda i: (-alone[i], i))[:10]
+        assert positions[n].tolist() == expected, n
+        np.testing.assert_allclose(scores[n], alone[expected], rtol=1e-5, atol=1e-6)
+        if reader.banned is not None:
+            assert not set(positions[n].tolist()) & set(reader.banned.tolist())
+
+
+def test_top_k_is_sorted_best_first_ties_by_position() -> None:
+    scores = np.array([[0.1, 0.5, 0.5, 0.9, -np.inf]], dtype=np.float32)
+    best, values = top_k(scores, 3)
+    assert best.tolist() == [[3, 1, 2]] and values[0].tolist() == pytest.approx([0.9, 0.5, 0.5])
+    assert top_k(scores, 99)[0].shape == (1, 5)
+
+
+def test_for_many_gives_each_reader_the_top_k_of_rank(
+    rhub: Hub, records: list[PaperRecord]
+) -> None:
+    days: dict[str, dt.date] = {}
+    for record in records:
+        paper = rhub.papers.show(str(record.arxiv_id))
+        announced = paper.announced_on or (paper.submitted_at and paper.submitted_at.date())
+        assert announced is not None
+        days[paper.id] = announced
+    day = sorted(days.values())[len(days) // 2]
+    window = [i for i, announced in days.items() if announced >= day]
+    assert 50 < len(window) < 300
+    # Seeds and negatives from before the window: ``rank`` leaves them out of its pool (and
+    # so of its term statistics), ``for_many`` keeps one pool for every reader.
+    ids = [str(r.arxiv_id) for r in records if r.arxiv_id and r.arxiv_id not in window]
+    profiles = {
+        "dg": Profile(seeds=tuple(Seed(i) for i in ids[30:38])),
+        "few": Profile(seeds=(Seed(ids[0]), Seed(ids[5])), negatives=frozenset({ids[9]})),
+        "many": Profile(seeds=tuple(Seed(i) for i in ids[:40])),
+        "nothing": Profile(),
+        "unknown": Profile(seeds=(Seed("2601.99999"),)),
+    }
+    plain = dataclasses.replace(rhub.recommend.settings, mmr_lambda=1.0)
+    rhub.recommend.settings = plain
+    many = rhub.recommend.for_many(profiles, window, k=10)
+    assert many["nothing"] == [] and many["unknown"] == []
+    for key in ("dg", "few", "many"):
+        alone = rhub.recommend.rank(profiles[key], since=day, limit=10)
+        assert [p.paper_id for p in many[key]] == [p.paper_id for p in alone], key
+        assert [p.reason for p in many[key]] == [p.reason for p in alone], key
+        assert not {p.paper_id for p in many[key]} & {s.paper_id for s in profiles[key].seeds}
+    with pytest.raises(InvalidInput):
+        rhub.recommend.for_many(profiles, window, k=0)
+    assert rhub.recommend.for_many(profiles, [], k=5) == {key: [] for key in profiles}
