@@ -144,6 +144,12 @@ class Config:
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
     stars_refresh_hours: float = 24.0
+    # The task queue of the background jobs (docs/jobs.md): empty = a SQLite file beside a
+    # SQLite database, or tables in the PostgreSQL database; redis://host:6379/0 = Redis
+    # (workers on other machines).
+    redis_url: str = ""
+    # Worker threads of the job consumer embedded in `paperroute serve` (SQLite).
+    worker_concurrency: int = 2
 
 
 _INT = {
@@ -169,6 +175,7 @@ _INT = {
     "serve_limit_concurrency",
     "enrich_batch_size",
     "infer_neighbours",
+    "worker_concurrency",
 }
 _FLOAT = {
     "arxiv_min_interval",
@@ -211,6 +218,7 @@ _MAY_BE_EMPTY = {
     "metrics_token",
     "metrics_networks",
     "github_token",
+    "redis_url",
 }
 _CHOICES = {
     "embed_backend": ("auto", "numpy", "onnxruntime"),
