@@ -7,6 +7,7 @@
 
 from ..upkeep.schedule import KINDS, make_schedule
 from ..upkeep.sources import Source, SourceRun
+from .probe import QueueProbe
 from .queue import describe, make_queue, queue_file
 from .sources import describe_run, run_source
 from .tasks import Jobs, Tasks
@@ -16,6 +17,7 @@ __all__ = [
     "KINDS",
     "EmbeddedWorker",
     "Jobs",
+    "QueueProbe",
     "Source",
     "SourceRun",
     "Tasks",

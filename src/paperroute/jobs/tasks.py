@@ -148,8 +148,7 @@ class Jobs:
                 result = work(hub)
             except Exception as exc:
                 _record(hub, job, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
-                log.exception("job %s failed (Huey retries it)", job)
-                raise
+                raise  # Huey logs it and retries the task
             _record(hub, job, time.monotonic() - started, None)
             return result
         finally:
@@ -235,6 +234,9 @@ def _define(jobs: Jobs) -> Tasks:
     huey.periodic_task(crontab(minute="*/15"), name="paperroute.trending.periodic")(_trending)
 
     def _digests() -> int | None:
+        if not (jobs.config.smtp_url or jobs.config.demo):
+            return None  # no mail configured: nothing to send, nothing to report
+
         def work(hub: Hub) -> int:
             result = hub.digests.send()
             if result.report.stopped:
