@@ -148,9 +148,9 @@ class Sources:
                 failures=0,
             )
             added = connection.execute(
-                statement.on_conflict_do_nothing(index_elements=["name"])
-            ).rowcount
-        if not added:
+                statement.on_conflict_do_nothing(index_elements=["name"]).returning(sources.c.pk)
+            ).first()
+        if added is None:
             raise InvalidInput(
                 f"a source named {chosen!r} exists already: remove it first, or pick "
                 "another with --name"
