@@ -150,6 +150,9 @@ class Config:
     redis_url: str = ""
     # Worker threads of the job consumer embedded in `paperroute serve` (SQLite).
     worker_concurrency: int = 2
+    # Seconds after which the lock of a job, or the claim on a scheduled source, whose worker
+    # died is taken over; a live worker renews it every third of that.
+    job_lease_s: float = 60.0
 
 
 _INT = {
@@ -195,8 +198,10 @@ _FLOAT = {
     "enrich_retry_hours",
     "infer_threshold",
     "stars_refresh_hours",
+    "job_lease_s",
 }
 _NONZERO = {
+    "job_lease_s",
     "http_timeout",
     "trending_recency_half_life",
     "trending_month_half_life",

@@ -85,7 +85,7 @@ class Hub:
         self.digests = Digests(db, config, clock=clock)
         self.upkeep = Upkeep(db, config, self.papers, self.search, clock=clock)
         # The scheduled sources and the background jobs' totals (jobs/ runs them).
-        self.sources = Sources(db, clock=clock)
+        self.sources = Sources(db, clock=clock, lease_s=config.job_lease_s)
         self.job_runs = JobRuns(db, clock=clock)
         # A reader's private For-you signals (feedback, follows, library, settings).
         self.signals = Signals(db, clock=clock)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,10 +28,10 @@ from ..ingest import (
 )
 from ..model import IngestReport, PaperRecord, ParseItem
 from ..upkeep.sources import Claim, Source, SourceRun
+from .locks import heartbeat
 
 log = logging.getLogger("paperroute.jobs")
 
-RENEW_EVERY_S = 60.0  # a long harvest renews its claim on the source this often
 MAX_SKIPPED_SHOWN = 3
 
 
@@ -47,10 +46,11 @@ def run_source(hub: Hub, name: str, *, force: bool = False, token: str | None = 
 
 def _run_claimed(hub: Hub, claim: Claim) -> SourceRun:
     run = SourceRun(claim.source.name, ran=True)
-    holder = _Renewer(hub, claim)
     error: str | None = None
+    every = hub.sources.lease.total_seconds() / 3
     try:
-        report, error = _fetch(hub, claim.source, holder)
+        with heartbeat(lambda: hub.sources.renew(claim), every):
+            report, error = _fetch(hub, claim.source)
     except SourceError as exc:
         report, error = IngestReport(), str(exc)
     except PaperrouteError as exc:  # the database refused: the next run tries again
@@ -60,26 +60,12 @@ def _run_claimed(hub: Hub, claim: Claim) -> SourceRun:
         shown = "; ".join(str(s) for s in report.skipped[:MAX_SKIPPED_SHOWN])
         run.notices.append(f"{len(report.skipped)} record(s) skipped: {shown}")
     run.error = error
-    run.next_run_at = hub.sources.finish(holder.claim, added=report.inserted, error=error)
+    run.next_run_at = hub.sources.finish(claim, added=report.inserted, error=error)
     if error:
         log.warning(
             "source %s is offline until %s: %s", run.name, f"{run.next_run_at:%H:%M}Z", error
         )
     return run
-
-
-class _Renewer:
-    """The progress callback of an import: renews the claim now and then."""
-
-    def __init__(self, hub: Hub, claim: Claim) -> None:
-        self.hub = hub
-        self.claim = claim
-        self._last = time.monotonic()
-
-    def __call__(self, _count: int) -> None:
-        if time.monotonic() - self._last >= RENEW_EVERY_S:
-            self.claim = self.hub.sources.renew(self.claim)
-            self._last = time.monotonic()
 
 
 def _whole_failure(report: IngestReport, source: str, document: str) -> str | None:
@@ -90,14 +76,14 @@ def _whole_failure(report: IngestReport, source: str, document: str) -> str | No
     return None
 
 
-def _fetch(hub: Hub, source: Source, progress: _Renewer) -> tuple[IngestReport, str | None]:
+def _fetch(hub: Hub, source: Source) -> tuple[IngestReport, str | None]:
     config = hub.config
     parameters = source.parameters
     if source.kind == "hf-daily":
         today = hub.sources.clock().date()
         start = today - dt.timedelta(days=int(parameters.get("days_back", 1)))
         with hf_client(config) as client:
-            report = ingest_hf_days(hub, client, start, today, progress=progress)
+            report = ingest_hf_days(hub, client, start, today)
         failed = [s for s in report.skipped if s.source == "hf-daily" and _is_day(s.source_key)]
         # A day Hugging Face has not published yet answers an empty list, not an error;
         # a failure on every day asked for is the source being unreachable.
@@ -112,14 +98,13 @@ def _fetch(hub: Hub, source: Source, progress: _Renewer) -> tuple[IngestReport, 
                 client,
                 base_url=config.oai_url,
                 set_spec=str(parameters["set"]),
-                progress=progress,
                 keep=keep,
             )
         return report, _whole_failure(report, "arxiv-oai", config.oai_url)
     if source.kind == "rss":
         url = str(parameters["url"])
         batch = fetch_feed(config, url)  # SourceError: unreachable
-        report = ingest_feed(hub, batch, feed_key=url, progress=progress)
+        report = ingest_feed(hub, batch, feed_key=url)
         return report, None
     if source.kind == "arxiv-api":
         query = str(parameters["query"])
@@ -129,7 +114,6 @@ def _fetch(hub: Hub, source: Source, progress: _Renewer) -> tuple[IngestReport, 
                 client,
                 query=query,
                 max_results=int(parameters.get("max_results", 100)),
-                progress=progress,
             )
         return report, _whole_failure(report, "arxiv-api", query)
     return IngestReport(), f"unknown source kind {source.kind!r}"

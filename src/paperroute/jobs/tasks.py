@@ -15,10 +15,11 @@ digests        ``hub.digests.send()`` (lease, send log)      every 5 minutes
 housekeeping   ``hub.community.housekeeping()``              hourly
 =============  ===========================================  ================================
 
-Each job is safe to run twice at once: it holds Huey's task lock of its name (with a lease,
-``locks.py``) while it runs, and a second run that finds the lock held returns at once; and
-the use cases behind it claim their work in the database (sources, enrichment, stars, the
-digests' lease), so even two holders never do the same work twice. A job that raises is
+Each job is safe to run twice at once: it holds Huey's task lock of its name (with a lease
+of ``job_lease_s`` that it renews while it runs, ``locks.py``), and a second run that finds
+the lock held returns at once; and the use cases behind it claim their work in the database
+(sources, enrichment, stars, the digests' lease), so even two holders never do the same
+work twice. A job that raises is
 retried by Huey with a growing delay; every finished run is counted in ``hub.job_runs``.
 """
 
@@ -39,25 +40,14 @@ from ..config import Config
 from ..hub import Hub, open_hub
 from ..model import Check
 from ..search import Embedder
-from .locks import LeasedLock, TaskLockedException
+from .locks import LeasedLock, TaskLockedException, heartbeat
 from .queue import describe, make_queue
 from .sources import run_source
 
 log = logging.getLogger("paperroute.jobs")
 
 T = TypeVar("T")
-# How long a job's lock outlives a holder that died; generous, since a live holder keeps it
-# for the whole run (a first embedding of a large corpus takes a while).
-LEASES = {
-    "ingest": 3 * 3600,
-    "embed": 3 * 3600,
-    "enrich": 3 * 3600,
-    "infer": 3600,
-    "stars": 3600,
-    "trending": 900,
-    "digests": 3600,
-    "housekeeping": 900,
-}
+JOB_NAMES = ("ingest", "embed", "infer", "enrich", "stars", "trending", "digests", "housekeeping")
 RETRIES = {"retries": 3, "retry_delay": 30, "retry_backoff": 2.0}
 
 
@@ -98,7 +88,7 @@ class Jobs:
         self._clock = clock
         self._lock = threading.Lock()
         self.worker_id = secrets.token_hex(6)
-        self.locks = {name: LeasedLock(self.huey, name, lease) for name, lease in LEASES.items()}
+        self.locks = {name: LeasedLock(self.huey, name, config.job_lease_s) for name in JOB_NAMES}
         self.tasks = _define(self)
 
     def hub(self) -> Hub:
@@ -145,7 +135,8 @@ class Jobs:
         try:
             hub = self.hub()
             try:
-                result = work(hub)
+                with heartbeat(self.locks[job].renew, self.config.job_lease_s / 3):
+                    result = work(hub)
             except Exception as exc:
                 _record(hub, job, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
                 raise  # Huey logs it and retries the task

@@ -5,7 +5,7 @@ What a source *fetches* lives with the importers (``jobs/sources.py`` calls ``in
 this service keeps the list, the schedule and the lease. A run first claims its source (one
 UPDATE that succeeds for one caller only, whatever the database), renews the claim while it
 works, and finishes by recording what it added or why it failed; a claim whose holder died
-(SIGKILL) lapses after ``LEASE`` so another worker takes the source over.
+(SIGKILL) lapses after ``lease_s`` (``job_lease_s``) so another worker takes the source over.
 
 Every write transaction here starts with a write, never a read (SQLite: see upkeep/_queries).
 """
@@ -26,7 +26,6 @@ from ..store.schema_jobs import job_runs, sources
 from ..store.session import Database
 from .schedule import Schedule, check_name, default_name, dumps, retry_delay, source_parameters
 
-LEASE = dt.timedelta(minutes=10)
 MAX_ERROR = 500
 
 
@@ -115,9 +114,10 @@ class Sources:
     """The scheduled sources (see the module docstring). Thread-safe: each call opens its
     own transaction."""
 
-    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, *, clock: Clock = utcnow, lease_s: float = 60.0) -> None:
         self._db = db
         self.clock = clock
+        self.lease = dt.timedelta(seconds=lease_s)
 
     def add(
         self,
@@ -196,7 +196,7 @@ class Sources:
         """Hold ``name`` for one run, when it is due (or ``force``: `sources run`) and no
         other run holds it; None otherwise. Raises NotFound."""
         now = self.clock()
-        until = now + LEASE
+        until = now + self.lease
         condition = [sources.c.name == name, self._free(now)]
         if not force:
             condition.append(sources.c.next_run_at <= now)
@@ -211,7 +211,7 @@ class Sources:
 
     def renew(self, claim: Claim) -> Claim:
         """Extend a run's hold (a long harvest calls this now and then)."""
-        until = self.clock() + LEASE
+        until = self.clock() + self.lease
         with self._db.write() as connection:
             connection.execute(
                 update(sources)
