@@ -85,10 +85,11 @@ def _fetch(hub: Hub, source: Source) -> tuple[IngestReport, str | None]:
         with hf_client(config) as client:
             report = ingest_hf_days(hub, client, start, today)
         failed = [s for s in report.skipped if s.source == "hf-daily" and _is_day(s.source_key)]
-        # A day Hugging Face has not published yet answers an empty list, not an error;
-        # a failure on every day asked for is the source being unreachable.
-        if failed and len(failed) == (today - start).days + 1:
-            return report, failed[-1].reason
+        # A day Hugging Face has not published yet answers an empty list, not an error: a
+        # day that failed is the source unreachable (the days that worked are stored, and
+        # the next try asks for them again, unchanged).
+        if failed:
+            return report, f"{failed[-1].source_key}: {failed[-1].reason}"
         return report, None
     if source.kind == "oai":
         keep = _categories_filter(list(parameters.get("categories", [])))
