@@ -23,11 +23,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: a fresh database loaded with the bundled real data (HF daily papers + arXiv listings;
-## KEEP=1 keeps an existing one), then the hub on http://127.0.0.1:8000 in demo mode
+## KEEP=1 keeps an existing one) and a scheduled source that cannot reach the network (shown
+## "offline, next try at ..." on /admin), then the hub on http://127.0.0.1:8000 in demo mode,
+## its embedded job worker embedding, ranking trending and sending digests to /dev/outbox
 demo: venv
 	@if [ -z "$(KEEP)" ] || [ ! -f "$(DEMO_DB)" ]; then \
 	  rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm && \
-	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load; fi
+	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load && \
+	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) sources add rss \
+	    http://127.0.0.1:9/no-network-in-the-demo.xml --name demo-offline --every 15m; fi
 	$(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) stats
 	@echo "paperroute demo: http://127.0.0.1:8000 (Ctrl-C to stop)"
 	PAPERROUTE_DEMO=1 \

@@ -144,6 +144,15 @@ class Config:
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
     stars_refresh_hours: float = 24.0
+    # The task queue of the background jobs (docs/jobs.md): empty = a SQLite file beside a
+    # SQLite database, or tables in the PostgreSQL database; redis://host:6379/0 = Redis
+    # (workers on other machines).
+    redis_url: str = ""
+    # Worker threads of the job consumer embedded in `paperroute serve` (SQLite).
+    worker_concurrency: int = 2
+    # Seconds after which the lock of a job, or the claim on a scheduled source, whose worker
+    # died is taken over; a live worker renews it every third of that.
+    job_lease_s: float = 60.0
 
 
 _INT = {
@@ -169,6 +178,7 @@ _INT = {
     "serve_limit_concurrency",
     "enrich_batch_size",
     "infer_neighbours",
+    "worker_concurrency",
 }
 _FLOAT = {
     "arxiv_min_interval",
@@ -188,8 +198,10 @@ _FLOAT = {
     "enrich_retry_hours",
     "infer_threshold",
     "stars_refresh_hours",
+    "job_lease_s",
 }
 _NONZERO = {
+    "job_lease_s",
     "http_timeout",
     "trending_recency_half_life",
     "trending_month_half_life",
@@ -211,6 +223,7 @@ _MAY_BE_EMPTY = {
     "metrics_token",
     "metrics_networks",
     "github_token",
+    "redis_url",
 }
 _CHOICES = {
     "embed_backend": ("auto", "numpy", "onnxruntime"),

@@ -5,7 +5,8 @@ app and workers.
 feature: ``hub.papers`` (show, ingest, stats), ``hub.search`` (keyword, semantic and
 hybrid search, similar papers, embedding), ``hub.community`` (readers, votes, comments,
 collections, moderation), ``hub.digests`` (email digests), ``hub.upkeep`` (the
-periodic jobs: arXiv enrichment, inferred categories, code stars) and ``hub.recommend``
+periodic jobs: arXiv enrichment, inferred categories, code stars), ``hub.sources`` and
+``hub.job_runs`` (the scheduled sources and the background jobs' totals) and ``hub.recommend``
 ("For you": ranking papers for a reader's profile, matching library files). The database handle is
 private: callers see the services and their result types only. ``clock`` is the one source
 of "now" for the services that stamp times (tests pass their own).
@@ -56,6 +57,7 @@ from .store.backup import (
 from .store.engine import create_db_engine, current_revision, head_revision, migrate, shown_url
 from .store.session import Database
 from .upkeep import Upkeep
+from .upkeep.sources import JobRuns, Sources
 
 _log = logging.getLogger("paperroute.hub")
 
@@ -81,6 +83,9 @@ class Hub:
         self.search = Searcher(db, config, embedder)
         self.community = Community(db, config, self.papers, clock=clock)
         self.upkeep = Upkeep(db, config, self.papers, self.search, clock=clock)
+        # The scheduled sources and the background jobs' totals (jobs/ runs them).
+        self.sources = Sources(db, clock=clock, lease_s=config.job_lease_s)
+        self.job_runs = JobRuns(db, clock=clock)
         # A reader's private For-you signals (feedback, follows, library, settings).
         self.signals = Signals(db, clock=clock)
         self.recommend = Recommender(db, config, self.search, clock=clock)

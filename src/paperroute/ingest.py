@@ -256,8 +256,10 @@ def harvest_oai(
     from_date: str | None = None,
     until: str | None = None,
     progress: Progress | None = None,
+    keep: Callable[[ParseItem], bool] | None = None,
 ) -> IngestReport:
-    """Harvest ListRecords page by page, checkpointing after each stored page.
+    """Harvest ListRecords page by page, checkpointing after each stored page (``keep``:
+    store only the records it accepts, as a scheduled source narrowed to categories does).
 
     The checkpoint holds the resumption token of the harvest in progress (so an interrupted
     harvest resumes at the next page) and ``last_datestamp``, the newest datestamp of the
@@ -291,7 +293,8 @@ def harvest_oai(
     )
     try:
         for page in pages:
-            report.merge(hub.papers.ingest(page.items, progress=progress))
+            items = page.items if keep is None else [i for i in page.items if keep(i)]
+            report.merge(hub.papers.ingest(items, progress=progress))
             report.notices.extend(page.notices)
             if page.deleted:
                 report.notices.append(f"records deleted upstream, skipped: {page.deleted}")

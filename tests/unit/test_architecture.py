@@ -46,8 +46,9 @@ ALLOWED: dict[str, set[str]] = {
         "upkeep",
     },
     "ingest": {"hub", "papers", "sources"},
-    "web": {"hub", "ingest", "site", "recommend", *FEATURES},
-    "cli": {"hub", "ingest", "web", "site", "recommend", *FEATURES},
+    "jobs": {"hub", "ingest", "upkeep", "search"},
+    "web": {"hub", "ingest", "jobs", "site", "recommend", *FEATURES},
+    "cli": {"hub", "ingest", "jobs", "web", "site", "recommend", *FEATURES},
     "api": {"hub"},  # paperroute/__init__.py: open_hub, Hub, the types, the errors
     "main": {"cli"},  # python -m paperroute
 }

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from ..logs import NOTICE_LOGGER
-from . import digest, ingest, mail, ops, papers, recommend, search, upkeep, users, web
+from . import digest, ingest, mail, ops, papers, recommend, search, sources, upkeep, users, web
 from ._common import State, StderrHandler, err, use_log_format
 
 
@@ -79,6 +79,7 @@ users.register(app)
 mail.register(app)
 ops.register(app)
 upkeep.register(app)
+sources.register(app)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..config import Config, networks
 from ..errors import PaperrouteError
+from ..jobs import EmbeddedWorker, Jobs, queue_file
 from ..logs import NOTICE_LOGGER
 from ..reading import WINDOW_DAYS as WINDOWS
 from ..reading import Terms, scoring
@@ -49,8 +50,16 @@ def serve(
             help="The proxies believed by --proxy-headers (addresses or networks).",
         ),
     ] = "127.0.0.1,::1",
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="On SQLite, run no embedded job worker (run `paperroute worker` instead).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the web hub (pages, JSON API, feeds) with uvicorn."""
+    """Serve the web hub (pages, JSON API, feeds) with uvicorn; on SQLite, also run the
+    background jobs in this process unless --no-worker."""
     config = config_or_fail(ctx)
     if config.demo and not _loopback(host):
         # /dev/outbox shows every sign-in link, the demo admin's too.
@@ -93,6 +102,7 @@ def serve(
     from ..web import server
 
     state: State = ctx.obj
+    embedded = None if no_worker else _embedded_worker(config)
     try:
         started = server.run(
             config,
@@ -105,8 +115,24 @@ def serve(
         )
     except KeyboardInterrupt:
         return
+    finally:
+        if embedded is not None:
+            embedded.stop()
     if not started:
         fail(f"could not serve on {shown}:{port} (see the message above)", 3)
+
+
+def _embedded_worker(config: Config) -> EmbeddedWorker | None:
+    """On SQLite, the job consumer this process runs beside the web server (docs/jobs.md);
+    on PostgreSQL none: workers run as `paperroute worker`, on any machine."""
+    try:
+        if queue_file(config.database_url) is None:
+            return None
+        worker = EmbeddedWorker(Jobs(config), config.worker_concurrency)
+        worker.start()
+    except PaperrouteError as exc:
+        fail(str(exc))
+    return worker
 
 
 def served_base_url(config: Config, host: str, port: int) -> str:

@@ -274,6 +274,15 @@ class Community(CommentCases):
         with self._tx() as connection:
             accounts.close_session(connection, nonce)
 
+    def housekeeping(self) -> dict[str, int]:
+        """Delete expired sign-in links and sessions and rate-limit windows no limit reads
+        any more (the housekeeping job); how many of each went."""
+        now = self._now()
+        with self._tx() as connection:
+            links, sessions = accounts.sweep(connection, now, self.config.session_days)
+            limits = ratelimit.prune(connection, now.timestamp())
+        return {"sign_in_links": links, "sessions": sessions, "rate_limit_rows": limits}
+
     def user(self, pk: int) -> User | None:
         with self._tx() as connection:
             return accounts.user_by_pk(connection, pk)

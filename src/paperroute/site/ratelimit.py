@@ -61,3 +61,11 @@ def _span(seconds: int) -> str:
         hours = seconds // 3600
         return "hour" if hours == 1 else f"{hours} hours"
     return f"{seconds} seconds"
+
+
+def prune(connection: Connection, now: float) -> int:
+    """Delete the windows no limit reads any more (housekeeping); how many rows went."""
+    gone = connection.execute(
+        delete(rate_limits).where(rate_limits.c.window_start < now - _KEEP_SECONDS)
+    )
+    return gone.rowcount

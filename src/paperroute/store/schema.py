@@ -134,6 +134,7 @@ harvest_state = Table(
 from . import (  # noqa: E402, F401
     schema_community,
     schema_digests,
+    schema_jobs,
     schema_mail,
     schema_signals,
     schema_upkeep,

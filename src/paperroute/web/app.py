@@ -26,11 +26,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import Config, load_config
-from ..hub import open_hub
+from ..hub import Hub, open_hub
+from ..jobs import QueueProbe
 from ..search import Embedder
 from . import ops, problems
 from .cache import PageCache
-from .metrics import MULTIPROC_ENV, Metrics
+from .metrics import MULTIPROC_ENV, JobTotals, Metrics
 from .security import FrontDoor
 from .templating import configure_templates
 
@@ -82,10 +83,12 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     """The hub's web app over the database named by ``config`` (``embedder`` replaces the
     configured one: tests use small deterministic ones)."""
     hub = open_hub(config, embedder)
+    queue = QueueProbe(config)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        queue.close()
         hub.close()
 
     app = FastAPI(
@@ -132,11 +135,28 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     # /healthz, /readyz, /metrics and the request metrics: outside everything but FrontDoor.
     app.state.ready_checks = ops.default_checks(hub)
     app.state.metrics = Metrics(hub, multiprocess_dir=os.environ.get(MULTIPROC_ENV))
+    # The background jobs (jobs/): their totals, the queue's depth and whether it answers.
+    app.state.ready_checks["queue"] = queue.check
+    app.state.metrics.jobs = lambda: _job_totals(hub)
+    app.state.metrics.queue = queue.pending
     app.add_middleware(
         ops.Operations, config=config, metrics=app.state.metrics, checks=app.state.ready_checks
     )
     app.add_middleware(FrontDoor, config=config)  # last added: the outermost
     return app
+
+
+def _job_totals(hub: Hub) -> list[JobTotals]:
+    return [
+        JobTotals(
+            job=stats.job,
+            runs=stats.runs,
+            failures=stats.failures,
+            seconds=stats.seconds,
+            last_success=stats.last_success_at.timestamp() if stats.last_success_at else None,
+        )
+        for stats in hub.job_runs.totals()
+    ]
 
 
 def app_from_env() -> FastAPI:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..community import Community, User
+from ..hub import Hub
 from .deps import render
 from .session import Pk, get_community, require_admin
 from .templating import paper_url
@@ -22,6 +23,8 @@ Reason = Annotated[str, Form(max_length=2000)]
 
 @router.get("/admin")
 def admin_page(request: Request, community: CommunityDep, admin: AdminDep) -> Response:
+    hub: Hub = request.app.state.hub
+    sources = hub.sources
     return render(
         request,
         "community/admin.html",
@@ -29,6 +32,9 @@ def admin_page(request: Request, community: CommunityDep, admin: AdminDep) -> Re
             "entries": community.audit_log(admin, limit=200),
             "users": community.users(),
             "queue": community.moderation_queue(admin),
+            # The scheduled sources (docs/jobs.md): each with its status for an operator.
+            "sources": [(s, s.status(sources.clock())) for s in sources.listed()],
+            "job_totals": hub.job_runs.totals(),
         },
     )
 
