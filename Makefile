@@ -9,7 +9,7 @@ CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
 HF_DUMPS ?= $(wildcard ../shared/data/hf-daily/hf-daily-papers-*.tar.gz)
 
 .PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search bench-search-1m \
-	bench-quality bench-web bench-digest demo-data demo-vectors clean
+	bench-quality bench-web bench-digest bench-freshness demo-data demo-vectors clean
 
 venv: $(STAMP)
 
@@ -74,6 +74,11 @@ bench-search-1m: venv
 
 bench-web: venv
 	$(BIN)/python benchmarks/web.py
+
+## bench-freshness: a replayed source's 1,000-paper days through the job queue to the daily
+## page with vectors (docs/jobs.md; minutes, most of it embedding)
+bench-freshness: venv
+	$(BIN)/python benchmarks/freshness.py --papers 1000 --days 2
 
 bench-digest: venv
 	$(BIN)/python benchmarks/digest.py $(CORPUS) --hf $(HF_DUMPS)
