@@ -77,6 +77,15 @@ def jobs(database_url: str, server: ReplayServer) -> Iterator[Jobs]:
     made.close()
 
 
+@pytest.fixture
+def sqlite_jobs(tmp_path: Path, server: ReplayServer) -> Iterator[Jobs]:
+    """For what does not depend on the database (locks, counting): SQLite only."""
+    config = _config(f"sqlite:///{tmp_path / 'hub.db'}", server)
+    made = Jobs(config, embedder=HashEmbedder(), clock=_clock)
+    yield made
+    made.close()
+
+
 def test_the_queue_sits_beside_a_sqlite_database_or_in_postgresql(tmp_path: Path) -> None:
     assert queue_file(f"sqlite:///{tmp_path}/hub.db") == tmp_path / "hub.db.jobs.sqlite3"
     assert queue_file("postgresql+psycopg://u@h/db") is None
@@ -107,37 +116,37 @@ def test_a_worker_imports_a_due_source_then_embeds_infers_and_ranks(jobs: Jobs) 
     assert jobs.pending() == 0
 
 
-def test_a_second_run_of_a_job_at_once_does_nothing(jobs: Jobs) -> None:
+def test_a_second_run_of_a_job_at_once_does_nothing(sqlite_jobs: Jobs) -> None:
     calls: list[str] = []
-    with jobs.locks["embed"]:  # another worker holds the job
-        assert jobs.run("embed", lambda hub: calls.append("second")) is None
+    with sqlite_jobs.locks["embed"]:  # another worker holds the job
+        assert sqlite_jobs.run("embed", lambda hub: calls.append("second")) is None
     assert calls == []
-    assert jobs.run("embed", lambda hub: calls.append("after")) is None  # its own result
+    assert sqlite_jobs.run("embed", lambda hub: calls.append("after")) is None  # its own result
     assert calls == ["after"]
-    assert [(t.job, t.runs) for t in jobs.hub().job_runs.totals()] == [("embed", 1)]
+    assert [(t.job, t.runs) for t in sqlite_jobs.hub().job_runs.totals()] == [("embed", 1)]
 
 
-def test_a_lock_whose_holder_died_is_taken_over(jobs: Jobs) -> None:
-    lock = jobs.locks["trending"]
-    jobs.huey.put(lock._key, time.time() - 1)  # a holder killed before its lease ended
-    assert jobs.run("trending", lambda hub: "ran") == "ran"
-    jobs.huey.put(lock._key, time.time() + 3600)  # a live holder
-    assert jobs.run("trending", lambda hub: "ran") is None
+def test_a_lock_whose_holder_died_is_taken_over(sqlite_jobs: Jobs) -> None:
+    lock = sqlite_jobs.locks["trending"]
+    sqlite_jobs.huey.put(lock._key, time.time() - 1)  # a holder killed before its lease ended
+    assert sqlite_jobs.run("trending", lambda hub: "ran") == "ran"
+    sqlite_jobs.huey.put(lock._key, time.time() + 3600)  # a live holder
+    assert sqlite_jobs.run("trending", lambda hub: "ran") is None
 
 
-def test_a_failing_job_is_counted_and_raised_for_huey_to_retry(jobs: Jobs) -> None:
+def test_a_failing_job_is_counted_and_raised_for_huey_to_retry(sqlite_jobs: Jobs) -> None:
     def broken(_hub: object) -> None:
         raise RuntimeError("the index is gone")
 
     with pytest.raises(RuntimeError):
-        jobs.run("stars", broken)
-    (stars,) = jobs.hub().job_runs.totals()
+        sqlite_jobs.run("stars", broken)
+    (stars,) = sqlite_jobs.hub().job_runs.totals()
     assert (stars.runs, stars.failures, stars.last_error) == (
         1,
         1,
         "RuntimeError: the index is gone",
     )
-    assert not jobs.locks["stars"].is_locked()  # released for the retry
+    assert not sqlite_jobs.locks["stars"].is_locked()  # released for the retry
 
 
 def test_housekeeping_deletes_expired_sign_in_links_and_old_rate_limit_rows(jobs: Jobs) -> None:
