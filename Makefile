@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 ## its embedded job worker embedding, ranking trending and sending digests to /dev/outbox
 demo: venv
 	@if [ -z "$(KEEP)" ] || [ ! -f "$(DEMO_DB)" ]; then \
-	  rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm && \
+	  rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).jobs.sqlite3* && \
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load && \
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) sources add rss \
 	    http://127.0.0.1:9/no-network-in-the-demo.xml --name demo-offline --every 15m; fi
@@ -96,4 +96,5 @@ demo-data: venv
 	$(BIN)/python scripts/build_demo_data.py ../shared/data src/paperroute/data
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm \
+		$(DEMO_DB).jobs.sqlite3*
