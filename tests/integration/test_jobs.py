@@ -289,3 +289,42 @@ def test_serve_on_sqlite_runs_the_jobs_itself(tmp_path: Path, server: ReplayServ
     assert source.last_error is None or "404" in source.last_error
     assert server.requests and server.requests[0][0] == "/api/daily_papers"
     assert process.returncode == 0, (tmp_path / "serve.log").read_text()
+
+
+def test_paperroute_worker_consumes_the_queue_until_sigterm(
+    tmp_path: Path, server: ReplayServer
+) -> None:
+    """`paperroute worker` on SQLite: the queue file beside the database, shared with the
+    process that enqueues."""
+    config = _config(f"sqlite:///{tmp_path}/hub.db", server)
+    jobs = Jobs(config)
+    with open_hub(config, clock=_clock) as hub:
+        hub.sources.add("hf-daily", make_schedule("hf-daily"), {"days_back": 0}, name="hf")
+    env = {
+        **os.environ,
+        "PAPERROUTE_DATABASE_URL": config.database_url,
+        "PAPERROUTE_HF_DAILY_URL": config.hf_daily_url,
+        "PAPERROUTE_HTTP_MAX_RETRIES": "1",
+    }
+    env.pop("PAPERROUTE_CONFIG", None)
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "worker", "--concurrency", "1", "--no-periodic"],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        jobs.tasks.ingest("hf")
+        with open_hub(config) as hub:
+            _wait_for(lambda: hub.sources.get("hf").last_run_at is not None, "the ingest job")
+            runs = {t.job: t.runs for t in hub.job_runs.totals()}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+        jobs.close()
+    assert runs["ingest"] == 1
+    assert server.requests[0][0] == "/api/daily_papers"
+    assert process.returncode == 0, (tmp_path / "worker.log").read_text()
+    assert "paperroute worker" in (tmp_path / "worker.log").read_text()
