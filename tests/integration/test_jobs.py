@@ -200,6 +200,7 @@ def test_a_worker_on_redis(tmp_path: Path, server: ReplayServer) -> None:
         if os.environ.get("PAPERROUTE_REQUIRE_ALL") == "1":
             pytest.fail("required service unavailable: Redis (PAPERROUTE_TEST_REDIS_URL)")
         pytest.skip("no Redis server (set PAPERROUTE_TEST_REDIS_URL)")
+    url = url.rsplit("/", 1)[0] + "/12"  # a database of its own: tests may run in parallel
     config = _config(f"sqlite:///{tmp_path}/hub.db", server, redis_url=url)
     jobs = Jobs(config, embedder=HashEmbedder(), clock=_clock)
     jobs.huey.flush()
