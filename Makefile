@@ -9,7 +9,7 @@ CORPUS ?= ../shared/data/corpus/arxiv-listings-200k.jsonl.gz
 HF_DUMPS ?= $(wildcard ../shared/data/hf-daily/hf-daily-papers-*.tar.gz)
 
 .PHONY: venv demo test test-fast lint format typecheck bench bench-ingest bench-search bench-search-1m \
-	bench-quality bench-similar bench-web bench-digest demo-data demo-vectors clean
+	bench-quality bench-similar bench-web bench-digest bench-freshness demo-data demo-vectors clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 ## its embedded job worker embedding, ranking trending and sending digests to /dev/outbox
 demo: venv
 	@if [ -z "$(KEEP)" ] || [ ! -f "$(DEMO_DB)" ]; then \
-	  rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm && \
+	  rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).jobs.sqlite3* && \
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) demo load && \
 	  $(BIN)/paperroute --database-url sqlite:///$(DEMO_DB) sources add rss \
 	    http://127.0.0.1:9/no-network-in-the-demo.xml --name demo-offline --every 15m; fi
@@ -81,6 +81,11 @@ bench-similar: venv
 bench-web: venv
 	$(BIN)/python benchmarks/web.py
 
+## bench-freshness: a replayed source's 1,000-paper days through the job queue to the daily
+## page with vectors (docs/jobs.md; minutes, most of it embedding)
+bench-freshness: venv
+	$(BIN)/python benchmarks/freshness.py --papers 1000 --days 2
+
 bench-digest: venv
 	$(BIN)/python benchmarks/digest.py $(CORPUS) --hf $(HF_DUMPS)
 
@@ -97,4 +102,5 @@ demo-data: venv
 	$(BIN)/python scripts/build_demo_data.py ../shared/data src/paperroute/data
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm \
+		$(DEMO_DB).jobs.sqlite3*

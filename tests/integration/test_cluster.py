@@ -47,7 +47,7 @@ def _redis_url() -> str:
         if os.environ.get("PAPERROUTE_REQUIRE_ALL") == "1":
             pytest.fail("required service unavailable: Redis (PAPERROUTE_TEST_REDIS_URL)")
         pytest.skip("no Redis server (set PAPERROUTE_TEST_REDIS_URL)")
-    return url
+    return url.rsplit("/", 1)[0] + "/13"  # a database of its own: tests may run in parallel
 
 
 def _day_json(day: dt.date, index: int) -> bytes:

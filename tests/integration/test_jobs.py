@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from paperroute import Config, open_hub
-from paperroute.jobs import Jobs, QueueProbe, consumer, make_schedule, queue_file
+from paperroute.jobs import Jobs, QueueProbe, consumer, make_schedule, queue_file, run_source
 from paperroute.web.app import create_app
+from support.community import SECRET, web_sign_in
 from support.embedders import HashEmbedder
 from support.replay import ReplayServer, Reply
+from support.smtp import SmtpServer
 
 DATA = Path(__file__).parents[1] / "data"
 HF_DAY = (DATA / "hf-daily" / "2026-08-21.json").read_bytes()
@@ -36,6 +43,12 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -60,6 +73,15 @@ def _config(database_url: str, server: ReplayServer, redis_url: str = "") -> Con
 def jobs(database_url: str, server: ReplayServer) -> Iterator[Jobs]:
     made = Jobs(_config(database_url, server), embedder=HashEmbedder(), clock=_clock)
     made.huey.flush()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def sqlite_jobs(tmp_path: Path, server: ReplayServer) -> Iterator[Jobs]:
+    """For what does not depend on the database (locks, counting): SQLite only."""
+    config = _config(f"sqlite:///{tmp_path / 'hub.db'}", server)
+    made = Jobs(config, embedder=HashEmbedder(), clock=_clock)
     yield made
     made.close()
 
@@ -94,37 +116,37 @@ def test_a_worker_imports_a_due_source_then_embeds_infers_and_ranks(jobs: Jobs) 
     assert jobs.pending() == 0
 
 
-def test_a_second_run_of_a_job_at_once_does_nothing(jobs: Jobs) -> None:
+def test_a_second_run_of_a_job_at_once_does_nothing(sqlite_jobs: Jobs) -> None:
     calls: list[str] = []
-    with jobs.locks["embed"]:  # another worker holds the job
-        assert jobs.run("embed", lambda hub: calls.append("second")) is None
+    with sqlite_jobs.locks["embed"]:  # another worker holds the job
+        assert sqlite_jobs.run("embed", lambda hub: calls.append("second")) is None
     assert calls == []
-    assert jobs.run("embed", lambda hub: calls.append("after")) is None  # its own result
+    assert sqlite_jobs.run("embed", lambda hub: calls.append("after")) is None  # its own result
     assert calls == ["after"]
-    assert [(t.job, t.runs) for t in jobs.hub().job_runs.totals()] == [("embed", 1)]
+    assert [(t.job, t.runs) for t in sqlite_jobs.hub().job_runs.totals()] == [("embed", 1)]
 
 
-def test_a_lock_whose_holder_died_is_taken_over(jobs: Jobs) -> None:
-    lock = jobs.locks["trending"]
-    jobs.huey.put(lock._key, time.time() - 1)  # a holder killed before its lease ended
-    assert jobs.run("trending", lambda hub: "ran") == "ran"
-    jobs.huey.put(lock._key, time.time() + 3600)  # a live holder
-    assert jobs.run("trending", lambda hub: "ran") is None
+def test_a_lock_whose_holder_died_is_taken_over(sqlite_jobs: Jobs) -> None:
+    lock = sqlite_jobs.locks["trending"]
+    sqlite_jobs.huey.put(lock._key, time.time() - 1)  # a holder killed before its lease ended
+    assert sqlite_jobs.run("trending", lambda hub: "ran") == "ran"
+    sqlite_jobs.huey.put(lock._key, time.time() + 3600)  # a live holder
+    assert sqlite_jobs.run("trending", lambda hub: "ran") is None
 
 
-def test_a_failing_job_is_counted_and_raised_for_huey_to_retry(jobs: Jobs) -> None:
+def test_a_failing_job_is_counted_and_raised_for_huey_to_retry(sqlite_jobs: Jobs) -> None:
     def broken(_hub: object) -> None:
         raise RuntimeError("the index is gone")
 
     with pytest.raises(RuntimeError):
-        jobs.run("stars", broken)
-    (stars,) = jobs.hub().job_runs.totals()
+        sqlite_jobs.run("stars", broken)
+    (stars,) = sqlite_jobs.hub().job_runs.totals()
     assert (stars.runs, stars.failures, stars.last_error) == (
         1,
         1,
         "RuntimeError: the index is gone",
     )
-    assert not jobs.locks["stars"].is_locked()  # released for the retry
+    assert not sqlite_jobs.locks["stars"].is_locked()  # released for the retry
 
 
 def test_housekeeping_deletes_expired_sign_in_links_and_old_rate_limit_rows(jobs: Jobs) -> None:
@@ -178,6 +200,7 @@ def test_a_worker_on_redis(tmp_path: Path, server: ReplayServer) -> None:
         if os.environ.get("PAPERROUTE_REQUIRE_ALL") == "1":
             pytest.fail("required service unavailable: Redis (PAPERROUTE_TEST_REDIS_URL)")
         pytest.skip("no Redis server (set PAPERROUTE_TEST_REDIS_URL)")
+    url = url.rsplit("/", 1)[0] + "/12"  # a database of its own: tests may run in parallel
     config = _config(f"sqlite:///{tmp_path}/hub.db", server, redis_url=url)
     jobs = Jobs(config, embedder=HashEmbedder(), clock=_clock)
     jobs.huey.flush()
@@ -201,3 +224,108 @@ def test_open_hub_still_works_without_any_queue(database_url: str) -> None:
     """Nothing of the queue is needed to use the hub (the CLI, scripts)."""
     with open_hub(Config(database_url=database_url)) as hub:
         assert hub.sources.listed() == []
+
+
+def test_admin_shows_each_source_with_its_last_run_and_error(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    config = Config(
+        database_url=f"sqlite:///{tmp_path}/hub.db",
+        secret_key=SECRET,
+        smtp_url=smtp_server.url,
+        allowed_hosts="testserver",
+        http_max_retries=1,
+    )
+    with open_hub(config) as hub:
+        hub.sources.add("rss", make_schedule("rss"), {"url": "http://127.0.0.1:9/feed.xml"})
+        hub.sources.add("hf-daily", make_schedule("hf-daily", "2h"), {})
+        run_source(hub, "rss-127.0.0.1")
+        hub.job_runs.record("embed", seconds=1.0)
+    app = create_app(config)
+    try:
+        with TestClient(app) as client:
+            web_sign_in(client, smtp_server, "admin@example.org")
+            app.state.community.set_admin("admin@example.org", True)
+            page = client.get("/admin")
+    finally:
+        app.state.hub.close()
+    assert page.status_code == 200
+    section = page.text.split('id="sources"', 1)[1].split("</section>", 1)[0]
+    assert "rss-127.0.0.1" in section and "offline, next try at" in section
+    assert "could not be reached" in section  # the last error
+    assert "hf-daily" in section and "every 2h" in section and "<td>new</td>" in section
+    assert "<td>embed</td><td>1</td><td>0</td>" in section
+
+
+def test_serve_on_sqlite_runs_the_jobs_itself(tmp_path: Path, server: ReplayServer) -> None:
+    """`paperroute serve` on SQLite, no worker beside it: a due source is imported."""
+    database_url = f"sqlite:///{tmp_path}/hub.db"
+    with open_hub(Config(database_url=database_url)) as hub:
+        hub.sources.add("hf-daily", make_schedule("hf-daily"), {"days_back": 0}, name="hf")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PAPERROUTE_DATABASE_URL": database_url,
+        "PAPERROUTE_SECRET_KEY": SECRET,
+        "PAPERROUTE_HF_DAILY_URL": f"{server.url}/api/daily_papers",
+        "PAPERROUTE_HTTP_MAX_RETRIES": "1",
+    }
+    env.pop("PAPERROUTE_CONFIG", None)
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        with open_hub(Config(database_url=database_url)) as hub:
+            # The scheduler's first pass enqueues the tick; the day asked for is today's.
+            _wait_for(lambda: hub.sources.get("hf").last_run_at is not None, "the first run")
+            source = hub.sources.get("hf")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        log.close()
+    assert source.last_error is None or "404" in source.last_error
+    assert server.requests and server.requests[0][0] == "/api/daily_papers"
+    assert process.returncode == 0, (tmp_path / "serve.log").read_text()
+
+
+def test_paperroute_worker_consumes_the_queue_until_sigterm(
+    tmp_path: Path, server: ReplayServer
+) -> None:
+    """`paperroute worker` on SQLite: the queue file beside the database, shared with the
+    process that enqueues."""
+    config = _config(f"sqlite:///{tmp_path}/hub.db", server)
+    jobs = Jobs(config)
+    with open_hub(config, clock=_clock) as hub:
+        hub.sources.add("hf-daily", make_schedule("hf-daily"), {"days_back": 0}, name="hf")
+    env = {
+        **os.environ,
+        "PAPERROUTE_DATABASE_URL": config.database_url,
+        "PAPERROUTE_HF_DAILY_URL": config.hf_daily_url,
+        "PAPERROUTE_HTTP_MAX_RETRIES": "1",
+    }
+    env.pop("PAPERROUTE_CONFIG", None)
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "worker", "--concurrency", "1", "--no-periodic"],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        jobs.tasks.ingest("hf")
+        with open_hub(config) as hub:
+            _wait_for(lambda: hub.sources.get("hf").last_run_at is not None, "the ingest job")
+            runs = {t.job: t.runs for t in hub.job_runs.totals()}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+        jobs.close()
+    assert runs["ingest"] == 1
+    assert server.requests[0][0] == "/api/daily_papers"
+    assert process.returncode == 0, (tmp_path / "worker.log").read_text()
+    assert "paperroute worker" in (tmp_path / "worker.log").read_text()

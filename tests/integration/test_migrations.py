@@ -571,6 +571,32 @@ def test_0012_adds_reader_signals_keeping_subscribers(engine: Engine) -> None:
         assert connection.execute(text("SELECT email FROM subscribers")).scalar() == "s@example.org"
 
 
+def test_0014_adds_the_sources_and_job_runs_keeping_papers(engine: Engine) -> None:
+    """From 0013 (a paper already there) to 0014: the paper kept, the two tables empty and
+    usable, a source's name unique; and back."""
+    migrate(engine)
+    downgrade(engine, "0013")
+    assert {"sources", "job_runs"}.isdisjoint(tables(engine))
+    now = "2026-12-06 09:00:00+00:00"
+    with engine.begin() as connection:
+        _insert_paper(connection, now)
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    insert = text(
+        "INSERT INTO sources (name, kind, parameters, every_s, created_at, next_run_at, "
+        "last_added, total_added, failures) "
+        "VALUES ('hf-daily', 'hf-daily', '{}', 3600, :now, :now, 0, 0, 0)"
+    )
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM job_runs")).scalar_one() == 0
+        connection.execute(insert, {"now": now})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert, {"now": now})
+    assert schema_of(engine) == expected_schema()
+    downgrade(engine, "0013")
+    assert {"sources", "job_runs"}.isdisjoint(tables(engine))
+
+
 def test_0015_adds_the_title_vector_keeping_papers(engine: Engine) -> None:
     """From 0013 (a paper already there) to 0015: on PostgreSQL the paper's title is in its
     new title_vector (computed for existing rows, GIN-indexed) and only its title; SQLite is

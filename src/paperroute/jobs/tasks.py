@@ -119,6 +119,13 @@ class Jobs:
             return Check(False, "unreachable")
         return Check(True, "reachable")
 
+    def catch_up(self) -> None:
+        """Enqueue the jobs a worker that starts should not leave to their next period:
+        embedding what came while none ran, trending, due digests."""
+        self.tasks.embed()
+        self.tasks.trending()
+        self.tasks.digests()
+
     def where(self) -> str:
         return describe(self.config)
 

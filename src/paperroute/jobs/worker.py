@@ -47,6 +47,8 @@ def run_worker(jobs: Jobs, concurrency: int, *, periodic: bool = True) -> None:
     log.warning(
         "paperroute worker %s: %d thread(s) on %s", jobs.worker_id, concurrency, jobs.where()
     )
+    if periodic:
+        jobs.catch_up()
     consumer(jobs, concurrency, periodic=periodic).run()
 
 
@@ -60,6 +62,7 @@ class EmbeddedWorker:
 
     def start(self) -> None:
         log.info("embedded job worker: %s", self.jobs.where())
+        self.jobs.catch_up()
         self._consumer.start()
 
     def stop(self) -> None:
