@@ -262,17 +262,18 @@ def test_seeds_are_normalised() -> None:
     assert seed_ids(text) == ("2401.01234", "hep-th/9901001")
 
 
-def test_unknown_seeds_store_nothing(fy_hub: Hub, seed: PaperRecord) -> None:
+def test_unknown_seeds_are_kept_and_named(fy_hub: Hub, seed: PaperRecord) -> None:
     fields = {**DAILY, "for_you": True, "seeds": [seed.arxiv_id, "2401.01234"]}
-    with pytest.raises(InvalidInput, match=r"not in this hub: 2401\.01234"):
-        fy_hub.digests.add_confirmed("new@example.org", fields)
-    assert fy_hub.digests.find("new@example.org") is None
-    fy_hub.digests.add_confirmed("new@example.org", {**DAILY, "for_you": True})
-    token = fy_hub.digests.manage_token(_find(fy_hub, "new@example.org"))
+    fy_hub.digests.add_confirmed("new@example.org", fields)
+    stored = _find(fy_hub, "new@example.org")
+    assert stored.prefs.seeds == (seed.arxiv_id, "2401.01234")
+    assert fy_hub.digests.unknown_seeds(stored) == ["2401.01234"]
+    # A bad entry among good ones changes nothing: all or nothing.
+    token = fy_hub.digests.manage_token(stored)
     with pytest.raises(InvalidInput):
-        fy_hub.digests.update(token, {"seeds": ["2401.01234"], "max_papers": 3})
+        fy_hub.digests.update(token, {"seeds": [seed.arxiv_id, "garbage"], "max_papers": 3})
     kept = _find(fy_hub, "new@example.org")
-    assert kept.prefs.seeds == () and kept.prefs.max_papers == 10
+    assert kept.prefs.seeds == stored.prefs.seeds and kept.prefs.max_papers == 10
 
 
 def _find(hub: Hub, email: str) -> Subscriber:
@@ -295,13 +296,18 @@ def test_cli_add_with_for_you_and_seeds(fy_hub: Hub, seed: PaperRecord) -> None:
     assert _find(fy_hub, "cli@example.org").prefs.seeds == (seed.arxiv_id,)
     for bad, said in (
         (["--seed", "garbage!"], "'garbage!'"),
-        (["--seed", "2401.01234"], "not in this hub"),
         (["--seed", "２４０１.０１２３４"], "arXiv ids like"),
+        (["--seed", "2401.01234", "--seed", "x" * 5000], "arXiv ids like"),
     ):
         result = runner.invoke(cli_app, [*base, "bad@example.org", "--for-you", *bad], env=env)
         assert result.exit_code == 1, result.output
         assert said in result.output and "Traceback" not in result.output
         assert fy_hub.digests.find("bad@example.org") is None
+    later = runner.invoke(
+        cli_app, [*base, "later@example.org", "--for-you", "--seed", "2401.01234"], env=env
+    )
+    assert later.exit_code == 0 and "not on this hub yet" in later.output
+    assert "2401.01234" in later.output
     many = [arg for n in range(60) for arg in ("--seed", f"2401.{n:05d}")]
     result = runner.invoke(cli_app, [*base, "bad@example.org", "--for-you", *many], env=env)
     assert result.exit_code == 1 and "at most 50" in result.output

@@ -277,9 +277,16 @@ def subscribers_add(
                 out.print(f"{subscriber.email} subscribed (confirmed)", markup=False)
             else:
                 outcome = digests.subscribe(email, fields)
+                subscriber = outcome.subscriber
                 out.print(outcome.message, markup=False)
+            unknown = digests.unknown_seeds(subscriber) if seeds else []
         except PaperrouteError as exc:
             fail(str(exc), 1)
+    if unknown:
+        err.print(
+            f"note: not on this hub yet (they count once it holds them): {', '.join(unknown)}",
+            markup=False,
+        )
 
 
 @subscribers_app.command("remove")

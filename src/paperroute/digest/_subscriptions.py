@@ -90,23 +90,17 @@ def to_subscriber(row: Any) -> Subscriber:
     )
 
 
-def check_seeds(connection: Connection, prefs: Preferences) -> None:
-    """Refuse seed papers this hub does not hold (InvalidInput naming them): a seed steers
-    the For-you section only through its stored paper's vector."""
-    if not prefs.seeds:
-        return
+def unknown_seeds(connection: Connection, seeds: tuple[str, ...]) -> list[str]:
+    """The seed papers this hub does not hold (yet): they are kept, and count as soon as
+    it ingests them (as a library's entries do), but steer nothing until then."""
+    if not seeds:
+        return []
     held = set(
         connection.execute(
-            select(papers.c.arxiv_id).where(papers.c.arxiv_id.in_(list(prefs.seeds)))
+            select(papers.c.arxiv_id).where(papers.c.arxiv_id.in_(list(seeds)))
         ).scalars()
     )
-    missing = [seed for seed in prefs.seeds if seed not in held]
-    if missing:
-        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
-        raise InvalidInput(
-            f"seed papers not in this hub: {', '.join(missing[:5])}{more}; give papers it "
-            "holds (their pages show the arXiv id)"
-        )
+    return [seed for seed in seeds if seed not in held]
 
 
 def find(connection: Connection, email: str) -> Subscriber | None:
@@ -204,7 +198,6 @@ def subscribe(
                 f"{address} is on our suppression list ({suppressed[0]}): it cannot be "
                 "subscribed again from here; ask the operator of this site"
             )
-        check_seeds(connection, prefs)
         existing = find(connection, address)
         if existing is not None and existing.status == "confirmed" and not suppressed:
             manage = links.link(
@@ -328,7 +321,6 @@ def update_preferences(
     db: Database, pk: int, prefs: Preferences, *, clock: Clock = utcnow
 ) -> Subscriber:
     with db.write() as connection:
-        check_seeds(connection, prefs)
         connection.execute(
             update(subscribers)
             .where(subscribers.c.pk == pk)
@@ -380,7 +372,6 @@ def add_confirmed(
         suppressed = suppression(connection, address)
         if suppressed:
             raise Suppressed(f"{address} is suppressed ({suppressed[0]}); lift it first")
-        check_seeds(connection, prefs)
         existing = find(connection, address)
         values = {**_prefs_columns(prefs), "status": "confirmed", "updated_at": now}
         if existing is None:

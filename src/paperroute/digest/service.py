@@ -146,6 +146,12 @@ class Digests:
             return "account"
         return "seeds" if subscriber.prefs.seeds else "none"
 
+    def unknown_seeds(self, subscriber: Subscriber) -> list[str]:
+        """The subscriber's seed papers this hub does not hold yet (they count once it
+        does): the manage page and the CLI name them."""
+        with self._db.read() as connection:
+            return subs.unknown_seeds(connection, subscriber.prefs.seeds)
+
     def manage_token(self, subscriber: Subscriber) -> str:
         return make_token(self.secret, "manage", subscriber.pk, subscriber.email)
 

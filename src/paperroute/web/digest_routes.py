@@ -258,6 +258,7 @@ def _manage_context(
         shown_email=display_email(subscriber.email),
         token=token,
         for_you_source=digests.for_you_source(subscriber),
+        unknown_seeds=digests.unknown_seeds(subscriber),
         **extra,
     )
 
@@ -418,6 +419,14 @@ async def preview(request: Request, digests: DigestsDep, email: str = "") -> Res
 # Text the digest's fields promise to take: Latin letters and printable ASCII (more is
 # accepted, but no control or format character, which this cannot say more simply).
 _PLAIN_TEXT = "^[ -~\u00a0-\u00ac\u00ae-\u024f]*$"
+# An arXiv id as the API promises to take it (the form and the CLI take URLs and "arXiv:"
+# too): new style (YYMM.NNNN to 1412, YYMM.NNNNN from 1501) or old style, with a version;
+# ASCII digits only ([0-9], not \d: a generator may take \d for any script's digits).
+_ARXIV_ID = (
+    r"^(?:(?:0[0-9]|1[0-4])(?:0[1-9]|1[0-2])\.[0-9]{4}"
+    r"|(?:1[5-9]|[2-9][0-9])(?:0[1-9]|1[0-2])\.[0-9]{5}"
+    r"|[a-z][a-z-]{1,20}(?:\.[A-Z]{2})?/[0-9]{7})(?:v[1-9][0-9]{0,3})?$"
+)
 _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["email"],
@@ -459,10 +468,11 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
         },
         "seeds": {
             "type": "array",
-            "items": {"type": "string", "maxLength": 100, "pattern": "^[ -~]*$"},
+            "items": {"type": "string", "pattern": _ARXIV_ID},
             "maxItems": MAX_SEEDS,
-            "description": "arXiv ids of papers this hub holds (2401.01234), for the For-you "
-            "section of a subscriber without a reader account",
+            "description": "arXiv ids (2401.01234) of papers for the For-you section of a "
+            "subscriber without a reader account; one the hub does not hold yet counts once "
+            "it does",
         },
     },
     # At least one thing to receive: trending (the default), a category, a keyword or an
