@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ..errors import InvalidInput
 from ..ids import arxiv_id_from_doi, try_arxiv_id, try_doi
 from ..model import PaperRecord, RecordError
-from ..sources.bibtex import MAX_VALUE, parse_bibtex
+from ..sources.bibtex import EXPANDS, MAX_VALUE, parse_bibtex
 from ..sources.zotero import parse_zotero
 
 MAX_LIBRARY_BYTES = 64 * 1024 * 1024
@@ -190,6 +190,8 @@ def _from_records(
     items: Iterable[PaperRecord | RecordError], added: dict[str, dt.date] | None = None
 ) -> Iterator[LibraryEntry | Skipped]:
     for item in items:
+        if isinstance(item, RecordError) and EXPANDS in item.reason:
+            raise LibraryError(item.reason)  # the parser stopped: nothing is half-read
         if isinstance(item, RecordError):
             yield Skipped(item.source_key, item.reason)
         else:
