@@ -68,3 +68,16 @@ def test_a_macro_too_long_for_any_entry_named_in_every_entry_stops_the_parse() -
     data = macro + b"".join(b"@misc{k%d, title={T}, abstract=m}\n" % n for n in range(49_000))
     with pytest.raises(LibraryError, match=r"big\.bib expands to more than [\d,]+ characters"):
         parse_library(data, "big.bib")
+
+
+def test_control_characters_never_reach_an_entry_or_a_skip_reason() -> None:
+    ris = b"TY  - JOUR\nTI  - a\x01b\x1b[31m\nAU  - Doe\x07\nID  - k\x1b\nER  - \n"
+    (entry,) = parse_library(ris, "f.ris").entries
+    assert (entry.title, entry.authors, entry.key) == (
+        "a\ufffdb\ufffd[31m",
+        ("Doe\ufffd",),
+        "k\ufffd",
+    )
+    data = b'[{"type": "article", "title": "T"}, {"type": "article", "id": "k\\u0000\\u001b"}]'
+    parsed = parse_library(data, "f.json")
+    assert [s.where for s in parsed.skipped] == ["k\ufffd\ufffd"]

@@ -38,6 +38,7 @@ _BIB_HEAD = re.compile(r"^[ \t]*@[ \t]*[A-Za-z][\w\-]*\s*[{(]", re.MULTILINE)
 _YEAR = re.compile(r"(?<!\d)((?:1[5-9]|20)\d\d)(?!\d)")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/", re.IGNORECASE)
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 _ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.I)
 
 
@@ -159,9 +160,9 @@ def _collect(
 
 
 def _shown(text: str) -> str:
-    """``text`` with what no page or database can carry (lone surrogates: bytes that were
-    not UTF-8) as U+FFFD."""
-    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+    """``text`` with what no page or database should carry (control characters; lone
+    surrogates: bytes that were not UTF-8) as U+FFFD."""
+    return _UNSHOWABLE.sub("\ufffd", text)
 
 
 def _encodable(entry: LibraryEntry) -> bool:
@@ -371,7 +372,9 @@ def _from_ris(text: str) -> Iterator[LibraryEntry | Skipped]:
 
 
 def _joined(fields: dict[str, list[list[str]]]) -> dict[str, list[str]]:
-    return {tag: [" ".join(p for p in pieces if p) for pieces in values]
+    """Each value's pieces joined, control characters (an RIS file is plain text) shown as
+    U+FFFD: they would reach the reader's pages and the database as they are."""
+    return {tag: [_shown(" ".join(p for p in pieces if p)) for pieces in values]
             for tag, values in fields.items()}  # fmt: skip
 
 
