@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
+from ..store.schema_community import hidden_papers
 from ..store.schema_signals import (
     library_entries,
     reader_feedback,
@@ -43,6 +44,13 @@ def set_feedback(
                 user_pk=user_pk, paper_pk=paper_pk, kind=kind, created_at=now
             )
         )
+
+
+def is_hidden(connection: Connection, paper_pk: int) -> bool:
+    found = connection.scalar(
+        select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk == paper_pk)
+    )
+    return found is not None
 
 
 def feedback(connection: Connection, user_pk: int) -> list[FeedbackItem]:
