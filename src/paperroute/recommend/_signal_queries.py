@@ -186,6 +186,16 @@ def library(connection: Connection, user_pk: int, *, limit: int | None = None) -
     ]
 
 
+def unmatched_library(connection: Connection, user_pk: int) -> list[tuple[int, str | None, str]]:
+    """(entry pk, ref, title) of the reader's entries that name no stored paper, in order."""
+    rows = connection.execute(
+        select(library_entries.c.pk, library_entries.c.ref, library_entries.c.title)
+        .where(library_entries.c.user_pk == user_pk, library_entries.c.paper_pk.is_(None))
+        .order_by(library_entries.c.position)
+    )
+    return [(int(r.pk), r.ref, str(r.title)) for r in rows]
+
+
 def library_counts(connection: Connection, user_pk: int) -> tuple[int, int]:
     """(entries, entries that are papers of this hub) of the reader's library."""
     row = connection.execute(
