@@ -51,6 +51,21 @@ def test_money_and_table_alignment(community: Community, smtp_server: SmtpServer
     assert "style=" not in table.body_html
 
 
+def test_math_searches_are_bounded_and_hostile_dollars_stay_text(
+    community: Community, smtp_server: SmtpServer
+) -> None:
+    reader = signed_in(community, smtp_server, "dollars@example.org")
+    # Every "$" before a digit closes nothing: searched from each "$" again, it was
+    # quadratic: twelve seconds of CPU for this one comment (benchmarks/hostile_library.py).
+    dollars = community.comment(reader, PAPERS[0], "$1" * 4_999)
+    assert dollars.body_html == f"<p>{'$1' * 4_999}</p>\n"
+    # A formula longer than 2,000 characters is no formula: Markdown applies inside it.
+    long = community.comment(reader, PAPERS[0], "$" + "x" * 2_000 + " *y* z$")
+    assert "<em>y</em>" in long.body_html
+    short = community.comment(reader, PAPERS[0], "$x *y* z$ and \\(a *b* c\\)")
+    assert "<em>" not in short.body_html
+
+
 def test_only_the_author_edits_or_deletes(community: Community, smtp_server: SmtpServer) -> None:
     author = signed_in(community, smtp_server, "author@example.org")
     other = signed_in(community, smtp_server, "other@example.org")

@@ -162,7 +162,13 @@ def test_a_name_close_to_another_readers_is_taken(
         community.set_display_name(eve, f"reader-{ada.pk}")
     # Case folding that maps one letter to another: the dotless i and the dotted capital I.
     community.set_display_name(ada, "Alice Liddell")
-    for copy in ("Al\u0131ce Liddell", "AL\u0130CE LIDDELL", "Al\u0131ce L\u0131ddell"):
+    for copy in (
+        "Al\u0131ce Liddell",
+        "AL\u0130CE LIDDELL",
+        "Al\u0131ce L\u0131ddell",
+        # Latin small capitals
+        "\u1d00\u029f\u026a\u1d04\u1d07 \u029f\u026a\u1d05\u1d05\u1d07\u029f\u029f",
+    ):
         with pytest.raises(InvalidInput, match="taken"):
             community.set_display_name(eve, copy)
     assert community.set_display_name(ada, "ada lovelace").display_name == "ada lovelace"

@@ -19,7 +19,7 @@ from paperroute.recommend.foryou import LIBRARY_UPLOADS_PER_HOUR
 from paperroute.recommend.signals import MAX_FOLLOWS
 from paperroute.store.schema_signals import reader_follows
 from support.community import web_sign_in
-from support.foryou import BIB
+from support.foryou import BIB, DG
 from support.smtp import SmtpServer
 
 
@@ -189,3 +189,25 @@ def test_follows_are_capped_per_reader_with_a_clear_message(
         follow_redirects=False,
     )
     assert ok.status_code == 303 and fhub.signals.is_following(ada.pk, "author", "One Too Many")
+
+
+def test_a_paper_the_moderators_hid_cannot_be_named_for_feedback(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    admin, _ = fhub.community.set_admin("mod@example.org", True)
+    title = fhub.papers.show(DG[1]).title
+    fhub.community.set_paper_hidden(admin, DG[1], True, "spam")
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    given = client.post(
+        f"/api/v1/me/feedback/{DG[1]}", json={"kind": "more"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert given.status_code == 404
+    page = client.post(f"/papers/{DG[1]}/feedback", data={"csrf_token": csrf, "kind": "more"})
+    assert page.status_code == 404
+    assert title not in client.get("/me").text and title not in client.get("/me/export").text
+    # Named by a library, it is no seed either: no pick's reason shows its title.
+    listed = f"{DG[1]}\n{DG[2]}\n".encode()
+    assert _upload(client, csrf, listed, "ids.txt")[0] == 200
+    picks = client.get("/api/v1/me/recommendations?limit=30&since=90").json()["items"]
+    assert picks and all(DG[1] != p["reason_paper_id"] for p in picks)
+    assert all(title not in p["reason"] for p in picks)

@@ -3,6 +3,7 @@ what a page inserts as HTML can never carry a script, an event handler or a java
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,24 @@ _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
 
 
 _MATH_OPENERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
+# Longer formulas stay plain text. Each "$" (or "\\(", "$$") of a comment starts a search
+# for its closer: unbounded, "$1$1$1..." (a "$" before a digit closes nothing) took twelve
+# seconds for one 10,000-character comment.
+MAX_MATH = 2_000
+# What closes inline math: a "$" not escaped and not before a digit (Pandoc's rule: "$5
+# and $6" is money).
+_INLINE_CLOSER = re.compile(r"(?<!\\)\$(?!\d)")
+
+
+def _closers(state: StateInline) -> list[int]:
+    """Where inline math may close in the text being parsed, found once per text (each "$"
+    asks: searching again from each one would be quadratic)."""
+    cached = state.env.get("_math_closers")
+    if cached is None or cached[0] is not state.src:
+        cached = (state.src, [m.start() for m in _INLINE_CLOSER.finditer(state.src)])
+        state.env["_math_closers"] = cached
+    found: list[int] = cached[1]
+    return found
 
 
 def _math(state: StateInline, silent: bool) -> bool:
@@ -44,18 +63,16 @@ def _math(state: StateInline, silent: bool) -> bool:
     for left, right in _MATH_OPENERS:
         if not src.startswith(left, start):
             continue
-        end = start + len(left)
-        while True:
-            end = src.find(right, end)
-            if end < 0:
-                return False
-            if left != "$":
-                break
-            # \$ inside inline math does not close it, nor does a "$" before a digit
-            # (Pandoc's rule: "$5 and $6" is money).
-            if src[end - 1] != "\\" and not src[end + 1 : end + 2].isdigit():
-                break
-            end += 1
+        begin = start + len(left)
+        limit = min(len(src), begin + MAX_MATH + len(right))
+        if left == "$":
+            closers = _closers(state)
+            at = bisect.bisect_left(closers, begin)
+            end = closers[at] if at < len(closers) and closers[at] < limit else -1
+        else:
+            end = src.find(right, begin, limit)
+        if end < 0:
+            return False
         inner = src[start + len(left) : end]
         if not inner.strip() or (left == "$" and (inner[0].isspace() or inner[-1].isspace())):
             return False  # "$5 and $6" is money, not math

@@ -5,10 +5,10 @@ name on /me. A chosen name is 2-40 characters of letters, digits, spaces and ``.
 with a letter; no control, format (RTL overrides, zero-width joiners), private-use or
 invisible characters (Hangul fillers), no ``@``. Names are compared by their *key*
 (:func:`fold`): NFKC, case-folded, accents dropped, common Cyrillic/Greek/Armenian
-look-alikes, the dotless i and digit-for-letter swaps (``4dm1n``) mapped to Latin letters,
-everything but letters and digits removed; the key is unique (``users.display_key``), so
-"Alice", "alice", "Al1ce", "Alıce" and "A l i c e" are one name. Keys holding a staff word
-(admin, moderator, paperroute ...) and keys of the form
+look-alikes, Latin small capitals, the dotless i and digit-for-letter swaps (``4dm1n``)
+mapped to Latin letters, everything but letters and digits removed; the key is unique
+(``users.display_key``), so "Alice", "alice", "Al1ce", "Alıce" and "A l i c e" are one
+name. Keys holding a staff word (admin, moderator, paperroute ...) and keys of the form
 ``reader<digits>`` (another reader's default) cannot be chosen.
 """
 
@@ -41,6 +41,10 @@ _LOOK_ALIKES = str.maketrans(
         # Case folding keeps these apart from i and j (Turkish dotless i; "İ" folds to
         # i + a combining dot, which the key drops): "Alıce" would pass for "Alice".
         "ı": "i", "ȷ": "j", "ɩ": "i", "ɑ": "a",
+        # Latin small capitals: no case or compatibility mapping joins them to a..z.
+        "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+        "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r",
+        "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
     }
 )  # fmt: skip
 # Letters by category that show as nothing (Unicode's default-ignorable letters): a name of

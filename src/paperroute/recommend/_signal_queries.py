@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
+from ..store.schema_community import hidden_papers
 from ..store.schema_signals import (
     library_entries,
     reader_feedback,
@@ -43,6 +44,13 @@ def set_feedback(
                 user_pk=user_pk, paper_pk=paper_pk, kind=kind, created_at=now
             )
         )
+
+
+def is_hidden(connection: Connection, paper_pk: int) -> bool:
+    found = connection.scalar(
+        select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk == paper_pk)
+    )
+    return found is not None
 
 
 def feedback(connection: Connection, user_pk: int) -> list[FeedbackItem]:
@@ -176,6 +184,16 @@ def library(connection: Connection, user_pk: int, *, limit: int | None = None) -
         )
         for r in connection.execute(statement)
     ]
+
+
+def unmatched_library(connection: Connection, user_pk: int) -> list[tuple[int, str | None, str]]:
+    """(entry pk, ref, title) of the reader's entries that name no stored paper, in order."""
+    rows = connection.execute(
+        select(library_entries.c.pk, library_entries.c.ref, library_entries.c.title)
+        .where(library_entries.c.user_pk == user_pk, library_entries.c.paper_pk.is_(None))
+        .order_by(library_entries.c.position)
+    )
+    return [(int(r.pk), r.ref, str(r.title)) for r in rows]
 
 
 def library_counts(connection: Connection, user_pk: int) -> tuple[int, int]:

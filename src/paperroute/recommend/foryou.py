@@ -29,7 +29,7 @@ from .library import LibraryEntry, parse_library
 from .model import Pick, Profile, Seed
 from .service import Recommender
 from .signals import Signals
-from .signals_model import LibraryItem, LibraryReport, StoredEntry
+from .signals_model import LibraryReport, StoredEntry
 
 MAX_PAGE = 100
 PER_INTEREST = 3  # picks one reason may hold on a page before the others get a turn
@@ -97,7 +97,8 @@ class ForYou:
             _name, library_at = sql.library_source(connection, user_pk)
         seeds: dict[str, Seed] = {s.paper_id: s for s in base.seeds}
         added = library_at.date() if library_at else None
-        rematched = self._rematch(user_pk, [i for i in library if i.paper_id is None])
+        unmatched = [(i.pk, i.ref, i.title) for i in library if i.paper_id is None]
+        rematched = self._rematch(user_pk, unmatched)
         for paper_id in [i.paper_id for i in library if i.paper_id] + rematched:
             seeds.setdefault(paper_id, Seed(paper_id, "library", 1.0, added))
         negatives = {f.paper_id for f in kinds if f.kind == "less"}
@@ -118,10 +119,10 @@ class ForYou:
         """Match the reader's library entries the hub did not hold against the store again
         (it may have ingested their papers since); returns how many now match."""
         with self._db.read() as connection:
-            library = sql.library(connection, user_pk)
-        return len(self._rematch(user_pk, [i for i in library if i.paper_id is None]))
+            unmatched = sql.unmatched_library(connection, user_pk)
+        return len(self._rematch(user_pk, unmatched))
 
-    def _rematch(self, user_pk: int, unmatched: Sequence[LibraryItem]) -> list[str]:
+    def _rematch(self, user_pk: int, unmatched: Sequence[tuple[int, str | None, str]]) -> list[str]:
         """The paper ids the unmatched entries name now, in the library's order; each match
         is stored on the reader's own entry (the cache: an entry is matched once, and /me
         shows it as the paper it is)."""
@@ -129,13 +130,13 @@ class ForYou:
             return []
         entries = [
             LibraryEntry(
-                key=str(item.pk),
-                arxiv_id=item.ref if item.ref and not item.ref.startswith("10.") else None,
-                doi=item.ref if item.ref and item.ref.startswith("10.") else None,
+                key=str(pk),
+                arxiv_id=ref if ref and not ref.startswith("10.") else None,
+                doi=ref if ref and ref.startswith("10.") else None,
                 # The stored title is the id when the file gave none: no title to match.
-                title=item.title if item.title != item.ref else None,
+                title=title if title != ref else None,
             )
-            for item in unmatched
+            for pk, ref, title in unmatched
         ]
         with self._db.read() as connection:
             found = _matches(connection, entries)
@@ -143,7 +144,7 @@ class ForYou:
             return []
         with self._db.write() as connection:
             sql.set_library_matches(
-                connection, user_pk, {unmatched[n].pk: row.pk for n, row in found.items()}
+                connection, user_pk, {unmatched[n][0]: row.pk for n, row in found.items()}
             )
         return [found[n].id for n in sorted(found)]
 

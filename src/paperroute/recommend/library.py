@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ..errors import InvalidInput
 from ..ids import arxiv_id_from_doi, try_arxiv_id, try_doi
 from ..model import PaperRecord, RecordError
-from ..sources.bibtex import MAX_VALUE, parse_bibtex
+from ..sources.bibtex import EXPANDS, MAX_VALUE, parse_bibtex
 from ..sources.zotero import parse_zotero
 
 MAX_LIBRARY_BYTES = 64 * 1024 * 1024
@@ -38,6 +38,7 @@ _BIB_HEAD = re.compile(r"^[ \t]*@[ \t]*[A-Za-z][\w\-]*\s*[{(]", re.MULTILINE)
 _YEAR = re.compile(r"(?<!\d)((?:1[5-9]|20)\d\d)(?!\d)")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/", re.IGNORECASE)
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 _ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.I)
 
 
@@ -159,9 +160,9 @@ def _collect(
 
 
 def _shown(text: str) -> str:
-    """``text`` with what no page or database can carry (lone surrogates: bytes that were
-    not UTF-8) as U+FFFD."""
-    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+    """``text`` with what no page or database should carry (control characters; lone
+    surrogates: bytes that were not UTF-8) as U+FFFD."""
+    return _UNSHOWABLE.sub("\ufffd", text)
 
 
 def _encodable(entry: LibraryEntry) -> bool:
@@ -190,6 +191,8 @@ def _from_records(
     items: Iterable[PaperRecord | RecordError], added: dict[str, dt.date] | None = None
 ) -> Iterator[LibraryEntry | Skipped]:
     for item in items:
+        if isinstance(item, RecordError) and EXPANDS in item.reason:
+            raise LibraryError(item.reason)  # the parser stopped: nothing is half-read
         if isinstance(item, RecordError):
             yield Skipped(item.source_key, item.reason)
         else:
@@ -369,7 +372,9 @@ def _from_ris(text: str) -> Iterator[LibraryEntry | Skipped]:
 
 
 def _joined(fields: dict[str, list[list[str]]]) -> dict[str, list[str]]:
-    return {tag: [" ".join(p for p in pieces if p) for pieces in values]
+    """Each value's pieces joined, control characters (an RIS file is plain text) shown as
+    U+FFFD: they would reach the reader's pages and the database as they are."""
+    return {tag: [_shown(" ".join(p for p in pieces if p)) for pieces in values]
             for tag, values in fields.items()}  # fmt: skip
 
 

@@ -345,10 +345,12 @@ class Recommender:
         ids = [s.paper_id for s in profile.seeds]
         rows = q.rows_by_id(connection, ids + sorted(profile.negatives))
         today = self._clock().date()
+        # A paper the moderators hid is no seed: a pick's reason would show its title.
+        hidden = q.hidden(connection, [row.pk for row in rows.values()])
         resolved: list[tuple[Seed, q.PaperRow]] = []
         for seed in profile.seeds:
             row = rows.get(seed.paper_id)
-            if row is not None and seed.paper_id not in profile.negatives:
+            if row is not None and seed.paper_id not in profile.negatives and row.pk not in hidden:
                 resolved.append((seed, row))
         index = self._search.index
         kept: list[tuple[Seed, q.PaperRow, F32]] = []

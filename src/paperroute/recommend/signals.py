@@ -72,7 +72,8 @@ class Signals:
         ref = _clean_ref(paper_ref)
         with self._db.write() as connection:
             pk = queries.find_paper_pk(connection, ref)
-            if pk is None:
+            # A paper the moderators hid is no paper to readers (its title would show on /me).
+            if pk is None or (kind is not None and sql.is_hidden(connection, pk)):
                 raise NotFound(f"no paper {ref[:100]!r}")
             sql.set_feedback(connection, user_pk, pk, kind, self._clock())
         return pk

@@ -30,6 +30,9 @@ SOURCE = "bibtex"
 # lists of large collaborations (~5,000 names). Without it a brace left open made its value
 # the rest of the file, and macros joined into each other doubled at every step.
 MAX_VALUE = 1_000_000
+# What all entries' values may hold together beyond the file's own size: a macro named in
+# every entry would otherwise make a small file a huge one (each copy decoded from LaTeX).
+EXPANDS = "expands to more than"
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAMES = [
@@ -77,6 +80,10 @@ _TOO_MUCH = f"values of more than {MAX_VALUE:,} characters in all"
 
 class _Broken(Exception):
     """An entry the parser cannot finish; the reason goes into the RecordError."""
+
+
+class _TooMuch(Exception):
+    """The document's values together passed the scanner's budget: parsing stops."""
 
 
 def arxiv_hint(text: str | None) -> tuple[str, list[str]] | None:
@@ -173,6 +180,8 @@ class _Scanner:
         self.text = text
         self.macros: dict[str, str] = {m: n for m, n in zip(_MONTHS, _MONTH_NAMES, strict=True)}
         self.macro_size = 0
+        self.budget = len(text) + MAX_VALUE
+        self.expanded = 0  # characters of every value read so far
 
     def define(self, macros: dict[str, str]) -> None:
         """Add ``@string`` macros, refusing them past MAX_VALUE characters in all."""
@@ -233,7 +242,7 @@ class _Scanner:
                 return "".join(pieces), pos
             pos += 1
 
-    def fields(self, pos: int, closer: str) -> tuple[dict[str, str], int]:
+    def fields(self, pos: int, closer: str, *, entry: bool = True) -> tuple[dict[str, str], int]:
         fields: dict[str, str] = {}
         size = 0
         text = self.text
@@ -250,6 +259,9 @@ class _Scanner:
             size += len(value)
             if size > MAX_VALUE:
                 raise _Broken(_TOO_MUCH)
+            self.expanded += len(value) if entry else 0  # macros have their own cap
+            if self.expanded > self.budget:
+                raise _TooMuch
             fields.setdefault(match.group(1).lower(), value)
             while pos < len(text) and text[pos].isspace():
                 pos += 1
@@ -299,7 +311,7 @@ def parse_bibtex(data: bytes, *, document: str = "library") -> Iterator[ParseIte
                 pos = scanner.skip_block(head.end(), closer)
                 continue
             if kind == "string":
-                fields, pos = scanner.fields(head.end(), closer)
+                fields, pos = scanner.fields(head.end(), closer, entry=False)
                 scanner.define(fields)
                 continue
             entries += 1
@@ -309,6 +321,14 @@ def parse_bibtex(data: bytes, *, document: str = "library") -> Iterator[ParseIte
             if not key_match.group(2):
                 raise _Broken("no ',' after the citation key")
             fields, pos = scanner.fields(key_match.end(), closer)
+        except _TooMuch:
+            yield RecordError(
+                SOURCE,
+                document,
+                f"{document} {EXPANDS} {scanner.budget:,} characters of values (the same "
+                f"@string macro in every entry?); stopped at line {line}",
+            )
+            return
         except _Broken as error:
             yield RecordError(
                 SOURCE, key or f"{document}:{line}", f"{error} (entry at line {line})"
