@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -101,15 +102,24 @@ def _tsquery_parts(query: Query, params: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _pg_title_tier(query: Query, params: dict[str, Any]) -> str:
+def _pg_title_tier(
+    connection: Connection, query: Query, params: dict[str, Any]
+) -> list[KeywordHit]:
     """PostgreSQL's title tier: every positive word in the title (``paper_titles``, its own
     GIN index; plain words only), the query's filters, none of the excluded terms anywhere;
     the most recently added TITLE_TIER_BOUND such papers (or as many as the page needs)
     ranked by ts_rank_cd over the title, which scores as the A label of ``search_vector``
-    did (ties: the newer first)."""
+    did (ties: the newer first).
+
+    The newest matches are looked for among the newest TITLE_TIER_WINDOW papers first,
+    walking back from the newest pk: a common word fills the bound within a few thousand
+    rows. Only when too few are there are all its matches read from the GIN index and the
+    newest kept; walking back instead would cross the whole table for a word that is common
+    in old papers' titles only ("results": 120,000 rows for 300 matches, 135 ms)."""
     words = [t.text for t in query.terms if not t.negated]
     params["title_words"] = " & ".join(words)  # letters and digits (the parser's words)
     params["bound"] = max(TITLE_TIER_BOUND, int(params["limit"]))
+    params["window"] = TITLE_TIER_WINDOW
     conditions = ["t.title_vector @@ q.q", *_filters(query, params, "postgresql", "t.paper_pk")]
     excluded = replace(query, terms=tuple(t for t in query.terms if t.negated))
     negative = _tsquery_parts(excluded, params)
@@ -119,15 +129,28 @@ def _pg_title_tier(query: Query, params: dict[str, Any]) -> str:
     source = "paper_titles t"
     if negative or query.has_code or query.after is not None or query.before is not None:
         source += " JOIN papers p ON p.pk = t.paper_pk"
-    candidates = (
-        "SELECT t.paper_pk AS pk, ts_rank_cd('{1, 1, 1, 1}', t.title_vector, q.q) AS score "
-        f"FROM {source}, (SELECT to_tsquery('english', :title_words) AS q) q "
-        f"WHERE {' AND '.join(conditions)} ORDER BY t.paper_pk DESC LIMIT :bound"
-    )
-    return (
-        f"SELECT {_COLUMNS}, '' AS snippet, c.score FROM ({candidates}) c "
-        "JOIN papers p ON p.pk = c.pk ORDER BY c.score DESC, p.pk DESC LIMIT :limit"
-    )
+    recent = "t.paper_pk > (SELECT max(paper_pk) FROM paper_titles) - :window"
+
+    def ranked(where: list[str], order: str) -> str:
+        candidates = (
+            "SELECT t.paper_pk AS pk, ts_rank_cd('{1, 1, 1, 1}', t.title_vector, q.q) AS score "
+            f"FROM {source}, (SELECT to_tsquery('english', :title_words) AS q) q "
+            f"WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT :bound"
+        )
+        return (
+            f"SELECT {_COLUMNS}, '' AS snippet, c.score, count(*) OVER () AS found "
+            f"FROM ({candidates}) c JOIN papers p ON p.pk = c.pk "
+            "ORDER BY c.score DESC, p.pk DESC LIMIT :limit"
+        )
+
+    rows = connection.execute(
+        _statement(ranked([*conditions, recent], "t.paper_pk"), params), params
+    ).all()
+    if not rows or int(rows[0].found) < int(params["bound"]):
+        # ("+ 0": sorted once the GIN index found them all, not walked in pk order.)
+        sql = ranked(conditions, "t.paper_pk + 0")
+        rows = connection.execute(_statement(sql, params), params).all()
+    return _hits(rows)
 
 
 def _category_spellings(category: str) -> list[str]:
@@ -196,6 +219,8 @@ TITLE_TIER_FETCH = 100
 # them). A common word is in tens of thousands of titles, and each one ranked is a row read:
 # one word's title matches rank alike anyway (the word once in the title).
 TITLE_TIER_BOUND = 300
+# ... looked for among this many of the newest papers first (_pg_title_tier).
+TITLE_TIER_WINDOW = 20_000
 
 
 def keyword_search(
@@ -294,7 +319,7 @@ def _keyword_search(
             )
             return _run(connection, sql, params)
     elif title_only:
-        return _run(connection, _pg_title_tier(query, params), params)
+        return _pg_title_tier(connection, query, params)
     else:
         tsquery = _tsquery(query, params)
         if tsquery is not None:
@@ -562,11 +587,18 @@ def _with_snippets(connection: Connection, match: str, hits: list[KeywordHit]) -
     return [replace(hit, snippet=snippets.get(hit.id) or hit.snippet) for hit in hits]
 
 
-def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[KeywordHit]:
+def _statement(sql: str, params: dict[str, Any]) -> Any:
     statement = text(sql)
     if "categories" in params:
         statement = statement.bindparams(bindparam("categories", expanding=True))
-    rows = connection.execute(statement, params)
+    return statement
+
+
+def _run(connection: Connection, sql: str, params: dict[str, Any]) -> list[KeywordHit]:
+    return _hits(connection.execute(_statement(sql, params), params))
+
+
+def _hits(rows: Iterable[Any]) -> list[KeywordHit]:
     return [
         KeywordHit(
             id=row.id,
