@@ -137,10 +137,14 @@ def _pg_title_tier(
             f"FROM {source}, (SELECT to_tsquery('english', :title_words) AS q) q "
             f"WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT :bound"
         )
+        # Ranked before the papers' (wide) rows are read: only the page's are.
+        top = (
+            f"SELECT c.pk, c.score, count(*) OVER () AS found FROM ({candidates}) c "
+            "ORDER BY c.score DESC, c.pk DESC LIMIT :limit"
+        )
         return (
-            f"SELECT {_COLUMNS}, '' AS snippet, c.score, count(*) OVER () AS found "
-            f"FROM ({candidates}) c JOIN papers p ON p.pk = c.pk "
-            "ORDER BY c.score DESC, p.pk DESC LIMIT :limit"
+            f"SELECT {_COLUMNS}, '' AS snippet, top.score, top.found FROM ({top}) top "
+            "JOIN papers p ON p.pk = top.pk ORDER BY top.score DESC, p.pk DESC"
         )
 
     rows = connection.execute(
