@@ -2,7 +2,7 @@
 MiniLM cosine alone, arxiv-sanity-lite's tf-idf and the previous ranking.
 
     python benchmarks/similar_judged.py [--judgments ../shared/data/judgments/similar-demo.jsonl]
-        [--database-url sqlite:///demo.db]
+        [--database-url sqlite:///demo.db] [--save FILE] [--previous FILE]
 
 The judgments (``../shared/data/judgments/README.md``): 1,346 (query paper, candidate) pairs
 of the bundled demo data, graded 0-3 for meaning, 60 query papers split in a ``tune`` half
@@ -311,6 +311,7 @@ def run(hub: Any, judged: Judged, save: Path | None, previous: Path | None) -> N
                 figures[f"{half}_margin_{system}_map10"] = round(margin, 4)
             print(line)
     figures["peak_rss_mb"] = round(peak_rss_mb())
+    print(f"peak memory: {figures['peak_rss_mb']} MiB")
     print(json.dumps(figures))
 
 

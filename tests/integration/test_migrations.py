@@ -47,11 +47,9 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def _is_keyword_index(name: str | None, column: str | None = None) -> bool:
     """Objects outside schema.py on purpose: the SQLite FTS5 table (and its shadow tables),
-    PostgreSQL's search_vector and title_vector columns and their GIN indexes."""
-    both = f"{name} {column}"
-    return (
-        (name or "").startswith("papers_fts") or "search_vector" in both or "title_vector" in both
-    )
+    PostgreSQL's search_vector column, the paper_titles table and their GIN indexes."""
+    prefixes = ("papers_fts", "paper_titles")
+    return (name or "").startswith(prefixes) or "search_vector" in f"{name} {column}"
 
 
 def tables(engine: Engine) -> set[str]:
@@ -597,10 +595,10 @@ def test_0014_adds_the_sources_and_job_runs_keeping_papers(engine: Engine) -> No
     assert {"sources", "job_runs"}.isdisjoint(tables(engine))
 
 
-def test_0015_adds_the_title_vector_keeping_papers(engine: Engine) -> None:
-    """From 0013 (a paper already there) to 0015: on PostgreSQL the paper's title is in its
-    new title_vector (computed for existing rows, GIN-indexed) and only its title; SQLite is
-    untouched; and back."""
+def test_0015_adds_the_titles_tsvectors_keeping_papers(engine: Engine) -> None:
+    """From 0013 (a paper already there) to 0015: on PostgreSQL the paper's title (only its
+    title) is in paper_titles, and triggers keep it in step with new papers, changed titles
+    and deletions; SQLite is untouched; and back."""
     migrate(engine)
     downgrade(engine, "0013")
     with engine.begin() as connection:
@@ -610,21 +608,36 @@ def test_0015_adds_the_title_vector_keeping_papers(engine: Engine) -> None:
         )
     migrate(engine)
     assert current_revision(engine) == head_revision()
-    columns = {c["name"] for c in inspect(engine).get_columns("papers")}
     if engine.dialect.name != "postgresql":
-        assert "title_vector" not in columns
+        assert "paper_titles" not in inspect(engine).get_table_names()
         return
-    indexes = {i["name"] for i in inspect(engine).get_indexes("papers")}
-    assert "title_vector" in columns and "ix_papers_title_vector" in indexes
-    with engine.connect() as connection:
-        found = connection.execute(
-            text(
-                "SELECT title_vector @@ to_tsquery('english', 'model'), "
-                "title_vector @@ to_tsquery('english', 'video') FROM papers"
+
+    def titled(word: str) -> list[str]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT p.id FROM paper_titles t JOIN papers p ON p.pk = t.paper_pk "
+                    "WHERE t.title_vector @@ to_tsquery('english', :w) ORDER BY p.id"
+                ),
+                {"w": word},
             )
-        ).one()
-        assert tuple(found) == (True, False)  # the title's words, not the abstract's
+            return [row[0] for row in rows]
+
+    assert titled("model") == ["2601.00001"] and titled("video") == []  # not the abstract's
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
+                "created_at, modified_at) SELECT '2601.00002', 2, 'Video models', '', '', '', "
+                "created_at, modified_at FROM papers"
+            )
+        )
+        connection.execute(text("UPDATE papers SET title = 'Sampling' WHERE id = '2601.00001'"))
+    assert titled("model") == ["2601.00002"] and titled("sampl") == ["2601.00001"]
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM papers WHERE id = '2601.00002'"))
+    assert titled("video") == []
     downgrade(engine, "0013")
-    assert "title_vector" not in {c["name"] for c in inspect(engine).get_columns("papers")}
+    assert "paper_titles" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1

@@ -3,6 +3,8 @@ document-frequency cache of similar papers."""
 
 from __future__ import annotations
 
+import pytest
+
 from paperroute import Hub
 from paperroute.model import PaperRecord
 from paperroute.search.keyword import FrequencyCache, stems
@@ -146,3 +148,40 @@ def test_titles_with_the_words_as_typed_come_before_stem_matches(hub: Hub) -> No
         hit.score for hit in hub.search.query("graph planning agents", mode=Mode.keyword).hits
     ]
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[1]
+
+
+def test_a_bounded_title_tier_ranks_the_newest_title_matches(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ranks the newest TITLE_TIER_BOUND title matches (looked for among the
+    newest TITLE_TIER_WINDOW papers first, then among all); SQLite ranks them all. Either
+    way a word twice in a title ranks first among them, and excluded words and filters
+    hold."""
+    from paperroute.search import keyword
+
+    monkeypatch.setattr(keyword, "TITLE_TIER_BOUND", 3)
+    monkeypatch.setattr(keyword, "TITLE_TIER_FETCH", 3)
+    titles = [
+        "Ocean currents",  # 1 (oldest)
+        "Ocean ocean waves",  # 2: the word twice
+        "Ocean floors",
+        "Deserts",
+        "Ocean salt",
+        "Ocean ice",  # 6 (newest)
+    ]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{i:05d}", title=title, abstract="A study.")
+            for i, title in enumerate(titles, start=1)
+        ]
+    )
+    postgres = hub._db.dialect == "postgresql"
+    for window in (2, 4, 100):  # too few in the window, just enough, all of them
+        monkeypatch.setattr(keyword, "TITLE_TIER_WINDOW", window)
+        found = ids(hub, "ocean", limit=3)
+        if postgres:
+            assert sorted(found) == ["2601.00003", "2601.00005", "2601.00006"], window
+        else:
+            assert found[0] == "2601.00002"
+    assert ids(hub, "ocean", limit=10)[0] == "2601.00002"  # a page past the bound: all
+    assert "2601.00006" not in ids(hub, "ocean -ice", limit=10)
