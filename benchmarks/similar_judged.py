@@ -279,7 +279,7 @@ def run(hub: Any, judged: Judged, save: Path | None, previous: Path | None) -> N
                 best = (result["ndcg10"], idf_name, weight)
         print(f"  {idf_name}: " + ", ".join(cells))
     print(
-        f"  best on tune: {best[1]} idf, weight {best[2]} (nDCG@10 {best[0]:.4f}); "
+        f"  best on tune: {best[1]}, weight {best[2]} (nDCG@10 {best[0]:.4f}); "
         f"in use: paper_idf, weight {SIMILAR_MEANING_WEIGHT}"
     )
 
