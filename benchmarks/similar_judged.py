@@ -274,13 +274,13 @@ def run(hub: Any, judged: Judged, save: Path | None, previous: Path | None) -> N
             ranked = {q: [id_of[p] for p in variant(q, weight)] for q in tune}
             result = summary(evaluate(ranked, tune, judged))
             cells.append(f"{weight:.2f}: {result['ndcg10']:.3f}/{result['map10']:.3f}")
-            figures[f"tune_{idf_name}_idf_w{weight:.2f}_ndcg10"] = result["ndcg10"]
+            figures[f"tune_{idf_name}_w{weight:.2f}_ndcg10"] = result["ndcg10"]
             if result["ndcg10"] > best[0]:
                 best = (result["ndcg10"], idf_name, weight)
-        print(f"  {idf_name} idf: " + ", ".join(cells))
+        print(f"  {idf_name}: " + ", ".join(cells))
     print(
-        f"  best on tune: {best[1]} idf, weight {best[2]} (nDCG@10 {best[0]:.4f}); "
-        f"in use: pool idf, weight {SIMILAR_MEANING_WEIGHT}"
+        f"  best on tune: {best[1]}, weight {best[2]} (nDCG@10 {best[0]:.4f}); "
+        f"in use: paper_idf, weight {SIMILAR_MEANING_WEIGHT}"
     )
 
     for half, names in (("tune", tune), ("report", report)):

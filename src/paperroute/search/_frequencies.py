@@ -1,0 +1,142 @@
+"""Document frequencies of the keyword index's terms, for similar papers' word weights and
+for totals not worth counting (keyword.keyword_total); and the stemmers the index uses."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+
+import snowballstemmer  # type: ignore[import-untyped]
+from sqlalchemy import Connection, bindparam, text
+
+# The Porter stemmer FTS5's "porter" tokenizer applies (stateless once made); PostgreSQL's
+# 'english' configuration stems with Snowball's English (Porter2) stemmer.
+_STEMMER = snowballstemmer.stemmer("porter")
+_PG_STEMMER = snowballstemmer.stemmer("english")
+
+
+def stems(words: list[str], dialect: str = "sqlite") -> list[str]:
+    """Stems as the keyword index stores its terms: Porter (FTS5 ``porter``) on SQLite,
+    Snowball English on PostgreSQL."""
+    stemmer = _STEMMER if dialect == "sqlite" else _PG_STEMMER
+    return [str(w) for w in stemmer.stemWords(words)]
+
+
+# How sure a sampled document frequency must be to skip an exact count (FrequencyCache).
+SURE_SIGMAS = 4.0
+
+
+class FrequencyCache:
+    """Document frequencies by stem. SQLite: FTS5's vocabulary table counts a term's
+    documents by reading its whole posting list: ~1 ms for a common word, so the terms in
+    more than ``common_docs`` papers are read once in one scan of the vocabulary (0.7 s at
+    200k papers; again after ``max_age`` seconds), and the rare rest are looked up as needed
+    and remembered (least recently used dropped). PostgreSQL has no such table: ``ts_stat``
+    over a random sample of ``sample_docs`` papers estimates them (a word outside the sample
+    counts as in one paper). Approximate by design: frequencies drift slowly. One cache
+    serves one database."""
+
+    def __init__(
+        self,
+        size: int = 100_000,
+        common_docs: int = 1000,
+        max_age: float = 3600.0,
+        sample_docs: int = 10_000,
+    ) -> None:
+        self.size = size
+        self.common_docs = common_docs
+        self.max_age = max_age
+        self.sample_docs = sample_docs
+        self._dialect = "sqlite"
+        self._fraction = 1.0
+        self._common: dict[str, int] = {}
+        self._scanned = -1e18
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._stems: dict[str, str] = {}  # word -> stem (the stemmer is slow in Python)
+        self._lock = threading.Lock()
+
+    def stems(self, words: list[str]) -> list[str]:
+        """Porter stems of ``words``, remembered (at most ``size``; then forgotten at once)."""
+        with self._lock:
+            known = self._stems
+            missing = [word for word in words if word not in known]
+        if missing:
+            fresh = dict(zip(missing, stems(missing, self._dialect), strict=True))
+            with self._lock:
+                if len(self._stems) + len(fresh) > self.size:
+                    self._stems = {}
+                self._stems.update(fresh)
+                known = {**self._stems, **fresh}
+        return [known[word] for word in words]
+
+    def _scan(self, connection: Connection) -> None:
+        if self._dialect == "sqlite":
+            rows = connection.execute(
+                text("SELECT term, doc FROM papers_fts_vocab WHERE doc > :n"),
+                {"n": self.common_docs},
+            )
+            common = {str(term): int(doc) for term, doc in rows}
+        else:
+            common = self._sample(connection)
+        with self._lock:
+            self._common = common
+            self._counts.clear()
+            self._scanned = time.monotonic()
+
+    def _sample(self, connection: Connection) -> dict[str, int]:
+        """PostgreSQL: estimated document frequencies from a random sample of the papers."""
+        total = int(connection.execute(text("SELECT count(*) FROM papers")).scalar() or 0)
+        fraction = min(1.0, self.sample_docs / max(1, total))
+        source = "SELECT search_vector FROM papers"
+        if fraction < 1.0:
+            source += f" TABLESAMPLE BERNOULLI ({100 * fraction:.6f})"  # a float we made
+        rows = connection.execute(text("SELECT word, ndoc FROM ts_stat(:q)"), {"q": source})
+        with self._lock:
+            self._fraction = fraction
+        return {str(word): max(1, round(ndoc / fraction)) for word, ndoc in rows}
+
+    def surely_more(self, connection: Connection, word: str, n: int) -> bool:
+        """PostgreSQL: whether ``word`` (its stem) is beyond doubt in more than ``n`` papers:
+        its count in the sample less SURE_SIGMAS standard deviations (Poisson: the square
+        root of the count), scaled up to the whole collection, is still over ``n``. Always
+        false on SQLite (its exact counts are cheap)."""
+        if connection.dialect.name == "sqlite":
+            return False
+        estimate = self.get(connection, [word])[word]
+        with self._lock:
+            fraction = self._fraction
+        sampled = estimate * fraction
+        return (sampled - SURE_SIGMAS * math.sqrt(sampled)) / fraction > n
+
+    def get(self, connection: Connection, words: list[str]) -> dict[str, int]:
+        dialect = connection.dialect.name
+        if dialect != self._dialect:
+            with self._lock:
+                self._dialect, self._stems, self._scanned = dialect, {}, -1e18
+        if time.monotonic() - self._scanned > self.max_age:
+            self._scan(connection)
+        stemmed = self.stems(words)
+        if dialect != "sqlite":
+            with self._lock:
+                return {w: self._common.get(s, 1) for w, s in zip(words, stemmed, strict=True)}
+        with self._lock:
+            known = {stem: self._common[stem] for stem in stemmed if stem in self._common}
+            for stem in stemmed:
+                if stem in self._counts:
+                    known[stem] = self._counts[stem]
+                    self._counts.move_to_end(stem)
+        missing = sorted(set(stemmed) - known.keys())
+        if missing:
+            statement = text(
+                "SELECT term, doc FROM papers_fts_vocab WHERE term IN :terms"
+            ).bindparams(bindparam("terms", expanding=True))
+            found = {str(t): int(d) for t, d in connection.execute(statement, {"terms": missing})}
+            fresh = {stem: found.get(stem, 0) for stem in missing}
+            known.update(fresh)
+            with self._lock:
+                self._counts.update(fresh)
+                while len(self._counts) > self.size:
+                    self._counts.popitem(last=False)
+        return {word: known[stem] for word, stem in zip(words, stemmed, strict=True)}
