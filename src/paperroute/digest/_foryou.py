@@ -9,8 +9,8 @@ Nothing of any other reader is read, so a reader's private signals reach no one 
 digest. A subscriber with no signal, or a hub without vectors, gets no section: planning
 goes on without it.
 
-The ranking call is :func:`rank_requests`, one function over all of a run's requests, so
-that it can become one batched call of the ranker.
+The ranking call is :func:`rank_requests`, one function over all of a run's requests: the
+requests over one window are ranked in one batched call of the ranker.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 
 from ..errors import NotFound, PaperrouteError
 from ..reading import Card
+from ..recommend import MAX_RECOMMEND_LIMIT, Profile, Recommender, Seed
 from ..recommend import Pick as Recommended
-from ..recommend import Profile, Recommender, Seed
 from ..recommend.foryou import ForYou
 from .model import Pick, Subscriber
 
@@ -42,23 +42,35 @@ class Request:
     exclude: frozenset[str]
 
 
-def rank_requests(recommender: Recommender, requests: Sequence[Request]) -> list[list[Recommended]]:
+def rank_requests(
+    recommender: Recommender, requests: Sequence[Request], ids: Mapping[int, str]
+) -> list[list[Recommended]]:
     """The ranker's picks for each request, best first (an empty list where ranking
-    failed: the section is left out of that digest, the run goes on)."""
-    found: list[list[Recommended]] = []
-    for request in requests:
+    failed: the section is left out of that digest, the run goes on). Requests over the same
+    window are ranked together, one batched call of the ranker (``hub.recommend.for_many``:
+    one matrix product per block of readers); ``ids`` maps the window's pks to paper ids."""
+    groups: dict[frozenset[int], list[int]] = {}
+    for n, request in enumerate(requests):
+        groups.setdefault(request.among, []).append(n)
+    found: list[list[Recommended]] = [[] for _ in requests]
+    for among, members in groups.items():
+        candidates = sorted(ids[pk] for pk in among if pk in ids)
+        held = set(candidates)
+        # Enough picks that each reader keeps ``limit`` after their own exclusions.
+        k = max(requests[n].limit + len(held & requests[n].exclude) for n in members)
         try:
-            found.append(
-                recommender.rank(
-                    request.profile,
-                    limit=request.limit,
-                    exclude=set(request.exclude),
-                    among=request.among,
-                )
+            ranked = recommender.for_many(
+                {n: requests[n].profile for n in members},
+                candidates,
+                min(k, MAX_RECOMMEND_LIMIT),
             )
         except PaperrouteError as exc:
-            log.warning("For-you picks left out of a digest: %s", exc)
-            found.append([])
+            log.warning("For-you picks left out of %d digests: %s", len(members), exc)
+            continue
+        for n in members:
+            request = requests[n]
+            kept = [pick for pick in ranked[n] if pick.paper_id not in request.exclude]
+            found[n] = kept[: request.limit]
     return found
 
 

@@ -206,7 +206,8 @@ def _add_for_you(
             asked.append((n, request))
     if not asked:
         return
-    ranked = foryou.rank_requests(picker.recommender, [request for _, request in asked])
+    ids = {card.pk: card.id for card in pool.cards}
+    ranked = foryou.rank_requests(picker.recommender, [request for _, request in asked], ids)
     by_id = {card.id: card for card in pool.cards}
     for (n, request), found in zip(asked, ranked, strict=True):
         chosen[n].extend(foryou.section(by_id, request, found))
