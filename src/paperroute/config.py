@@ -153,6 +153,9 @@ class Config:
     # Seconds after which the lock of a job, or the claim on a scheduled source, whose worker
     # died is taken over; a live worker renews it every third of that.
     job_lease_s: float = 60.0
+    # Seconds after a vote before trending is precomputed again: the votes of those seconds
+    # share one run (0 = only after imports, stars and every 15 minutes).
+    trending_debounce_s: float = 30.0
 
 
 _INT = {
@@ -199,6 +202,7 @@ _FLOAT = {
     "infer_threshold",
     "stars_refresh_hours",
     "job_lease_s",
+    "trending_debounce_s",
 }
 _NONZERO = {
     "job_lease_s",
