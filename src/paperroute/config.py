@@ -102,6 +102,9 @@ class Config:
     digest_subscribe_per_address_day: int = 3
     # Seconds between passes of `paperroute digest run-scheduler`.
     digest_scheduler_interval_s: float = 300.0
+    # Seconds after which the send lease of a sender that died on another machine is taken
+    # over (one on this machine whose process is gone at once); renewed every quarter of it.
+    digest_lease_s: float = 120.0
     # Trending (docs/trending.md): upvotes decay as (age in days + 1) ^ -gravity; code stars
     # count log10(1 + stars); recency halves every trending_recency_half_life days. The month
     # window's upvotes halve every trending_month_half_life days instead (no recency term).
@@ -190,6 +193,7 @@ _FLOAT = {
     "digest_rate_per_s",
     "digest_retry_base_s",
     "digest_scheduler_interval_s",
+    "digest_lease_s",
     "trending_gravity",
     "trending_upvote_weight",
     "trending_star_weight",
@@ -205,6 +209,7 @@ _FLOAT = {
     "trending_debounce_s",
 }
 _NONZERO = {
+    "digest_lease_s",
     "job_lease_s",
     "http_timeout",
     "trending_recency_half_life",
