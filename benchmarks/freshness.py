@@ -12,12 +12,22 @@ minute. Each paper's freshness is the time from its day's appearance to the firs
 (every 0.5 s) that finds it on the daily page *and* with its vector. Then ``--jobs`` small
 jobs (housekeeping: three deletes and the run's record) measure the queue's throughput.
 
+Then the ``enrich`` job, through the same queue, completes the papers just imported (known
+only from Hugging Face) from a local server that answers like the arXiv API
+(benchmarks/enrich.py's: a recorded entry per asked id), unpaced (``arxiv_min_interval`` 0):
+``enrich_per_s`` is papers enriched per second of the job (its category inference included).
+Last, with the consumer stopped, two ``paperroute serve --no-worker --workers 1`` processes on
+the same database take ``--web-threads`` threads of GETs of the daily page (``/``), each
+thread on one node, half on each, for ``--web-seconds``: ``web_rps_two_nodes`` is the answers
+(all 200) per second.
+
     python benchmarks/freshness.py [--papers 1000] [--days 2] [--every 5] [--concurrency 2]
         [--database-url URL] [--redis-url URL] [--embedder model|hash] [--jobs 200]
+        [--web-threads 8] [--web-seconds 15]
 
-The last line is one JSON object: {"freshness_p50_s", "freshness_p99_s", "embed_per_s_in_worker",
-"jobs_per_s", "papers", "days", "semantic_found", "peak_rss_mb", "load_avg", ...}
-(``enrich_per_s``: benchmarks/enrich.py; ``web_rps_two_nodes``: not measured here, null).
+The last line is one JSON object: {"freshness_p50_s", "freshness_p99_s", "enrich_per_s",
+"embed_per_s_in_worker", "jobs_per_s", "web_rps_two_nodes", "papers", "days",
+"semantic_found", "peak_rss_mb", "web_node_peak_rss_mb", "load_avg", ...}.
 """
 
 from __future__ import annotations
@@ -26,7 +36,9 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,10 +49,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 from huey.signals import SIGNAL_COMPLETE
 from sqlalchemy import text
 
-from _common import hf_dump_items, peak_rss_mb
+from _common import free_port, hf_dump_items, peak_rss_mb
+from enrich import _entry_template
+from enrich import serve as serve_arxiv
 from paperroute import Config
 from paperroute.jobs import Jobs, consumer, make_schedule
 
@@ -109,6 +124,101 @@ def fresh_ids(jobs: Jobs, day: dt.date, model: str) -> set[str]:
         return {str(r[0]) for r in connection.execute(query, {"model": model, "day": day})}
 
 
+def web_load(config: Config, folder: Path, threads: int, seconds: float) -> dict[str, Any]:
+    """Two ``paperroute serve --no-worker`` nodes on ``config``'s database; ``threads``
+    threads of GET / (each on one node, alternately) for ``seconds``."""
+    env = {
+        **os.environ,
+        "PAPERROUTE_DATABASE_URL": config.database_url,
+        "PAPERROUTE_REDIS_URL": config.redis_url,
+        "PAPERROUTE_VECTOR_INDEX_DIR": config.vector_index_dir,
+        "PAPERROUTE_SECRET_KEY": "freshness-benchmark-secret-key-0123456789",
+    }
+    for inherited in ("PAPERROUTE_CONFIG", "PROMETHEUS_MULTIPROC_DIR", "PAPERROUTE_DEMO"):
+        env.pop(inherited, None)
+    ports = [free_port(), free_port()]
+    nodes = []
+    for number, port in enumerate(ports):
+        log = (folder / f"web{number}.log").open("wb")
+        command = [sys.executable, "-m", "paperroute", "serve", "--port", str(port)]
+        command += ["--workers", "1", "--no-worker"]
+        nodes.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    counts = {"answers": 0, "errors": 0}
+    lock = threading.Lock()
+    try:
+        for base in bases:  # up, and each node's page cache warm
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/", timeout=10).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the web node on {base} did not answer; see {folder}")
+                time.sleep(0.2)
+        stop = threading.Event()
+
+        def load(base: str) -> None:
+            answers = errors = 0
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while not stop.is_set():
+                    try:
+                        ok = client.get("/").status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    answers += ok
+                    errors += not ok
+            with lock:
+                counts["answers"] += answers
+                counts["errors"] += errors
+
+        workers = [
+            threading.Thread(target=load, args=(bases[k % 2],), daemon=True) for k in range(threads)
+        ]
+        started = time.monotonic()
+        for worker in workers:
+            worker.start()
+        time.sleep(seconds)
+        stop.set()
+        for worker in workers:
+            worker.join()
+        elapsed = time.monotonic() - started
+        node_rss = [_peak_rss_of(node.pid) for node in nodes]
+    finally:
+        for node in nodes:
+            node.send_signal(signal.SIGINT)
+        for node in nodes:
+            try:
+                node.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                node.kill()
+    return {
+        "rps": round(counts["answers"] / elapsed, 1),
+        **counts,
+        "node_peak_rss_mb": max(node_rss) if all(r is not None for r in node_rss) else None,
+    }
+
+
+def _peak_rss_of(pid: int) -> float | None:
+    """A process's peak resident memory (VmHWM) with its children's (uvicorn's worker), MiB."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        try:
+            status = Path(f"/proc/{one}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return round(total, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=1000)
@@ -120,15 +230,20 @@ def main() -> None:
     parser.add_argument("--embedder", choices=("model", "hash"), default="model")
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--web-threads", type=int, default=8)
+    parser.add_argument("--web-seconds", type=float, default=15.0)
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="paperroute-freshness-"))
     url = args.database_url or f"sqlite:///{folder / 'fresh.db'}"
     server = DaysServer()
+    arxiv, arxiv_url = serve_arxiv(_entry_template())
     config = Config(
         database_url=url,
         redis_url=args.redis_url,
         hf_daily_url=server.url,
+        arxiv_api_url=arxiv_url,
+        arxiv_min_interval=0.0,  # unpaced: what the parse, merge and write cost
         http_max_retries=1,
         vector_index_dir=str(folder / "index"),
     )
@@ -205,11 +320,24 @@ def main() -> None:
             jobs.tasks.housekeeping()
         jobs_done = sum(finished.acquire(timeout=args.timeout) for _ in range(args.jobs))
         jobs_seconds = time.monotonic() - t0
+        # A periodic task's result is not stored: its run is seen in job_runs.
+        jobs.tasks.enrich()
+        enrich_runs: list[Any] = []
+        deadline = time.monotonic() + args.timeout
+        while not enrich_runs and time.monotonic() < deadline:
+            time.sleep(0.2)
+            enrich_runs = [t for t in hub.job_runs.totals() if t.job == "enrich"]
+        enrich_seconds = enrich_runs[0].seconds if enrich_runs else 0.0
+        enriched = hub.upkeep.enrich_status().get("done", 0)
+        while jobs.pending() and time.monotonic() < deadline:  # the embedding it asked for
+            time.sleep(0.5)
     finally:
         stop_ticks.set()
         running.stop(graceful=True)
         server.close()
+        arxiv.shutdown()
         jobs.close()
+    web = web_load(config, folder, args.web_threads, args.web_seconds)
     total = len(freshness)
     ordered = sorted(freshness)
     result = {
@@ -219,8 +347,14 @@ def main() -> None:
         else None,
         "embed_per_s_in_worker": round(total / embed_seconds, 1) if embed_seconds else None,
         "jobs_per_s": round(jobs_done / jobs_seconds, 1) if jobs_seconds else None,
-        "enrich_per_s": None,
-        "web_rps_two_nodes": None,
+        "enrich_per_s": round(enriched / enrich_seconds, 1)
+        if enriched and enrich_seconds
+        else None,
+        "enrich_papers": enriched,
+        "web_rps_two_nodes": web["rps"],
+        "web_answers": web["answers"],
+        "web_errors": web["errors"],
+        "web_threads": args.web_threads,
         "papers": total,
         "days": args.days,
         "semantic_found": f"{semantic_found}/{len(sample)}",
@@ -228,6 +362,7 @@ def main() -> None:
         "embedder": args.embedder,
         "wall_s": round(time.monotonic() - started_all, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "web_node_peak_rss_mb": web["node_peak_rss_mb"],
         "load_avg": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result))

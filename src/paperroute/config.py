@@ -102,6 +102,9 @@ class Config:
     digest_subscribe_per_address_day: int = 3
     # Seconds between passes of `paperroute digest run-scheduler`.
     digest_scheduler_interval_s: float = 300.0
+    # Seconds after which the send lease of a sender that died on another machine is taken
+    # over (one on this machine whose process is gone at once); renewed every quarter of it.
+    digest_lease_s: float = 120.0
     # Trending (docs/trending.md): upvotes decay as (age in days + 1) ^ -gravity; code stars
     # count log10(1 + stars); recency halves every trending_recency_half_life days. The month
     # window's upvotes halve every trending_month_half_life days instead (no recency term).
@@ -153,6 +156,9 @@ class Config:
     # Seconds after which the lock of a job, or the claim on a scheduled source, whose worker
     # died is taken over; a live worker renews it every third of that.
     job_lease_s: float = 60.0
+    # Seconds after a vote before trending is precomputed again: the votes of those seconds
+    # share one run (0 = only after imports, stars and every 15 minutes).
+    trending_debounce_s: float = 30.0
 
 
 _INT = {
@@ -187,6 +193,7 @@ _FLOAT = {
     "digest_rate_per_s",
     "digest_retry_base_s",
     "digest_scheduler_interval_s",
+    "digest_lease_s",
     "trending_gravity",
     "trending_upvote_weight",
     "trending_star_weight",
@@ -199,8 +206,10 @@ _FLOAT = {
     "infer_threshold",
     "stars_refresh_hours",
     "job_lease_s",
+    "trending_debounce_s",
 }
 _NONZERO = {
+    "digest_lease_s",
     "job_lease_s",
     "http_timeout",
     "trending_recency_half_life",

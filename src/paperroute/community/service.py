@@ -91,6 +91,7 @@ class Community(CommentCases):
         self.markdown = comments.MarkdownRenderer()
         self._ingest_lock = threading.Lock()
         self._secret: str | None = None
+        self._after_vote: list[Callable[[], object]] = []
 
     def _tx(self) -> AbstractContextManager[Connection]:
         return self._db.write()
@@ -369,8 +370,23 @@ class Community(CommentCases):
         with self._tx() as connection:
             return votes.vote_state(connection, paper_pk, user.pk if user else None)
 
+    def on_vote(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` after each stored vote (the web app asks for trending to be
+        precomputed soon: docs/jobs.md). It runs on the voter's thread, so it must not block;
+        what it raises is logged, never shown to the voter."""
+        self._after_vote.append(callback)
+
     def vote(self, user: User | None, paper_ref: str, on: bool | None = None) -> VoteState:
         """Upvote (on=True), take it back (False) or toggle (None)."""
+        state = self._vote(user, paper_ref, on)
+        for callback in self._after_vote:
+            try:
+                callback()
+            except Exception:  # the vote is stored: a hook's failure is not the voter's
+                log.exception("an after-vote hook failed")
+        return state
+
+    def _vote(self, user: User | None, paper_ref: str, on: bool | None) -> VoteState:
         reader = self._active(user)
         with self._tx() as connection:
             pk = self._paper_pk(connection, paper_ref, reader)

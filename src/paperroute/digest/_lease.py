@@ -5,7 +5,7 @@ Two senders resuming the same run would both send its pending digests. The send 
 delivering one run, so delivery holds a lease: a row naming its holder (``host:pid:nonce``)
 and an expiry a background thread keeps pushing forward. A holder that died without
 releasing it (``kill -9``) is recognised at once when it ran on this host and its pid is gone;
-one on another host is waited out until its lease expires.
+one on another host is waited out until its lease expires (``digest_lease_s``, 120 s).
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from ..store.schema_digests import digest_lease
 from ..store.session import Database
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 120.0
-RENEW_EVERY = 30.0
+LEASE_SECONDS = 120.0  # the default of digest_lease_s
 
 
 class SenderBusy(PaperrouteError):
@@ -53,16 +52,24 @@ def _alive_here(holder: str) -> bool:
 class SendLease:
     """``with SendLease(db):`` holds the lease or raises SenderBusy."""
 
-    def __init__(self, db: Database, name: str = "send", *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        name: str = "send",
+        *,
+        clock: Clock = utcnow,
+        lease_s: float = LEASE_SECONDS,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.name = name
+        self.lease_s = lease_s
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def _expiry(self) -> dt.datetime:
-        return self.clock() + dt.timedelta(seconds=LEASE_SECONDS)
+        return self.clock() + dt.timedelta(seconds=self.lease_s)
 
     def acquire(self) -> None:
         now = self.clock()
@@ -104,7 +111,7 @@ class SendLease:
         )
 
     def _renew(self) -> None:
-        while not self._stop.wait(RENEW_EVERY):
+        while not self._stop.wait(self.lease_s / 4):
             try:
                 with self.db.write() as connection:
                     connection.execute(

@@ -200,7 +200,7 @@ class Digests:
         if dry_run:
             return self._send(moment, ignore_hour, True, only, None)
         sender = delivery or Delivery(self._db, self.config, self.secret, clock=self.clock)
-        with SendLease(self._db, clock=self.clock):
+        with SendLease(self._db, clock=self.clock, lease_s=self.config.digest_lease_s):
             return self._send(moment, ignore_hour, False, only, sender)
 
     def _send(

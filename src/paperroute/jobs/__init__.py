@@ -7,6 +7,7 @@
 
 from ..upkeep.schedule import KINDS, make_schedule
 from ..upkeep.sources import Source, SourceRun
+from .nudge import TrendingNudge
 from .probe import QueueProbe
 from .queue import describe, make_queue, queue_file
 from .sources import describe_run, run_source
@@ -21,6 +22,7 @@ __all__ = [
     "Source",
     "SourceRun",
     "Tasks",
+    "TrendingNudge",
     "consumer",
     "describe",
     "describe_run",

@@ -10,7 +10,9 @@ embed          ``hub.search.embed()``                        after an import or 
 infer          ``hub.upkeep.infer_categories()``             after embed stored vectors
 enrich         ``hub.upkeep.enrich()`` (+ inference)         hourly; then embed
 stars          ``hub.upkeep.refresh_stars()``                hourly; then trending
-trending       ``hub.reading.precompute_trending()``         after imports, stars, every 15 min
+trending       ``hub.reading.precompute_trending()``         after imports, stars, every 15 min,
+                                                             and ``trending_debounce_s`` after a
+                                                             vote (``trending_soon``)
 digests        ``hub.digests.send()`` (lease, send log)      every 5 minutes
 housekeeping   ``hub.community.housekeeping()``              hourly
 =============  ===========================================  ================================
@@ -62,6 +64,7 @@ class Tasks:
     enrich: Any
     stars: Any
     trending: Any
+    trending_soon: Any
     digests: Any
     housekeeping: Any
 
@@ -89,6 +92,9 @@ class Jobs:
         self._lock = threading.Lock()
         self.worker_id = secrets.token_hex(6)
         self.locks = {name: LeasedLock(self.huey, name, config.job_lease_s) for name in JOB_NAMES}
+        # Held from a vote's request until its trending run starts: one pending at a time.
+        lease = config.trending_debounce_s + config.job_lease_s
+        self.trending_asked = LeasedLock(self.huey, "trending-soon", lease)
         self.tasks = _define(self)
 
     def hub(self) -> Hub:
@@ -125,6 +131,21 @@ class Jobs:
         self.tasks.embed()
         self.tasks.trending()
         self.tasks.digests()
+
+    def trending_soon(self) -> bool:
+        """Ask for trending to be precomputed ``trending_debounce_s`` from now (after a
+        vote), unless such a run is pending already: the votes until it starts share it.
+        True when this call enqueued it. Raises whatever the queue's driver raises."""
+        try:
+            self.trending_asked.acquire()
+        except TaskLockedException:
+            return False
+        try:
+            self.tasks.trending_soon.schedule(delay=self.config.trending_debounce_s)
+        except BaseException:
+            self.trending_asked.release()
+            raise
+        return True
 
     def where(self) -> str:
         return describe(self.config)
@@ -231,6 +252,16 @@ def _define(jobs: Jobs) -> Tasks:
     trending = huey.task(name="paperroute.trending", **RETRIES)(_trending)
     huey.periodic_task(crontab(minute="*/15"), name="paperroute.trending.periodic")(_trending)
 
+    def _trending_soon() -> dict[str, int] | None:
+        jobs.trending_asked.release()  # a vote from now on asks for a run of its own
+        counts = _trending()
+        if counts is None:
+            # Another run held the lock; it may have read the votes before the last one.
+            jobs.trending_soon()
+        return counts
+
+    trending_soon = huey.task(name="paperroute.trending.soon", **RETRIES)(_trending_soon)
+
     def _digests() -> int | None:
         if not (jobs.config.smtp_url or jobs.config.demo):
             return None  # no mail configured: nothing to send, nothing to report
@@ -254,4 +285,6 @@ def _define(jobs: Jobs) -> Tasks:
         crontab(minute="43"), name="paperroute.housekeeping", **RETRIES
     )(_housekeeping)
 
-    return Tasks(tick, ingest, embed, infer, enrich, stars, trending, digests, housekeeping)
+    return Tasks(
+        tick, ingest, embed, infer, enrich, stars, trending, trending_soon, digests, housekeeping
+    )

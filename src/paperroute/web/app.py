@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import Config, load_config
 from ..hub import Hub, open_hub
-from ..jobs import QueueProbe
+from ..jobs import QueueProbe, TrendingNudge
 from ..search import Embedder
 from . import ops, problems
 from .cache import PageCache
@@ -84,10 +84,14 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     configured one: tests use small deterministic ones)."""
     hub = open_hub(config, embedder)
     queue = QueueProbe(config)
+    # A vote asks the job queue for trending to be precomputed soon (docs/jobs.md).
+    nudge = TrendingNudge(config, hub)
+    hub.community.on_vote(nudge)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        nudge.close()
         queue.close()
         hub.close()
 
@@ -101,6 +105,7 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     )
     app.state.config = config
     app.state.hub = hub
+    app.state.trending_nudge = nudge
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     configure_templates(templates, config)
     app.state.templates = templates
