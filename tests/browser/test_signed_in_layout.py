@@ -5,7 +5,9 @@
 - /for-you's cold start is a styled form: category chips with their names, the paper-id
   field inside a 390 px phone, no browser-grey fieldset, and no "look back" form before
   there is anything to look back over;
-- /me's section titles are smaller than the section's own heading.
+- /me's section titles are smaller than the section's own heading;
+- a card's "More like this" / "Not interested" are two spaced pills, and pressing one marks
+  it pressed in place (htmx, no reload).
 Screenshots in tests/artifacts/."""
 
 from __future__ import annotations
@@ -128,3 +130,27 @@ def test_me_subsection_titles_are_smaller_than_the_section_title(
     )
     assert button != "0px", button
     screenshot(p, "me-signed-in", full_page=True)
+
+
+def test_card_feedback_is_two_pills_that_toggle_in_place(desktop: object, live_server: str) -> None:
+    p = desktop
+    p.goto(live_server + "/")  # type: ignore[attr-defined]
+    form = p.locator("main .card-feedback").first  # type: ignore[attr-defined]
+    more, less = form.get_by_test_id("more-like-this"), form.get_by_test_id("not-interested")
+    a, b = more.bounding_box(), less.bounding_box()
+    assert a is not None and b is not None and b["x"] - (a["x"] + a["width"]) >= 4, (a, b)
+    radius = more.evaluate("e => getComputedStyle(e).borderTopLeftRadius")
+    assert radius != "0px", radius
+    p.evaluate("window.__notReloaded = true")  # type: ignore[attr-defined]
+    more.click()
+    p.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('main .card-feedback [data-testid=more-like-this]')"
+        ".getAttribute('aria-pressed') === 'true'"
+    )
+    assert p.evaluate("window.__notReloaded === true")  # type: ignore[attr-defined]
+    screenshot(p, "card-feedback-pressed")
+    p.locator("main .card-feedback").first.get_by_test_id("more-like-this").click()  # type: ignore[attr-defined]  # undo
+    p.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.querySelector('main .card-feedback [data-testid=more-like-this]')"
+        ".getAttribute('aria-pressed') === 'false'"
+    )
