@@ -154,3 +154,31 @@ def test_card_feedback_is_two_pills_that_toggle_in_place(desktop: object, live_s
         "() => document.querySelector('main .card-feedback [data-testid=more-like-this]')"
         ".getAttribute('aria-pressed') === 'false'"
     )
+
+
+LIBRARY = b"""
+@article{env, title = {EnvHarness}, eprint = {2608.19880}, archivePrefix = {arXiv}}
+@article{swe, title = {SWE-bench Science}, eprint = {2608.19799}, archivePrefix = {arXiv}}
+"""
+
+
+def test_library_report_and_red_remove_buttons(desktop: object, live_server: str) -> None:
+    """Every entry is a paper of the hub: the report says so (no "the rest kept from the
+    file" when there is no rest); the Remove buttons are red and apart from the titles."""
+    p = desktop
+    p.goto(live_server + "/me")  # type: ignore[attr-defined]
+    p.locator("#library-file").set_input_files(  # type: ignore[attr-defined]
+        {"name": "two.bib", "mimeType": "application/x-bibtex", "buffer": LIBRARY}
+    )
+    p.get_by_role("button", name="Upload").click()  # type: ignore[attr-defined]
+    report = p.get_by_test_id("library-report").inner_text()  # type: ignore[attr-defined]
+    assert "all are papers of this hub" in report and "the rest" not in report, report
+    remove = p.get_by_test_id("library-entries").get_by_role("button").first  # type: ignore[attr-defined]
+    assert remove.evaluate("e => getComputedStyle(e).color") == "rgb(185, 28, 28)"
+    title = p.get_by_test_id("library-entries").locator("a").first.bounding_box()  # type: ignore[attr-defined]
+    button = remove.bounding_box()
+    assert title is not None and button is not None
+    assert button["x"] - (title["x"] + title["width"]) >= 6, (title, button)
+    screenshot(p, "me-library-report", full_page=True)
+    p.get_by_role("button", name="Remove the whole library").click()  # type: ignore[attr-defined]
+    assert p.get_by_test_id("library-entries").count() == 0  # type: ignore[attr-defined]
