@@ -182,3 +182,25 @@ def test_library_report_and_red_remove_buttons(desktop: object, live_server: str
     screenshot(p, "me-library-report", full_page=True)
     p.get_by_role("button", name="Remove the whole library").click()  # type: ignore[attr-defined]
     assert p.get_by_test_id("library-entries").count() == 0  # type: ignore[attr-defined]
+
+
+def test_the_signed_in_header_on_a_phone_keeps_its_links_on_one_row(
+    phone: object, live_server: str
+) -> None:
+    """On a 390 px phone the account links share one row (Submit is on /me), so the page
+    starts within ~a quarter of the screen, and nothing is wider than the phone."""
+    p = phone
+    p.goto(live_server + "/trending")  # type: ignore[attr-defined]
+    tops = p.evaluate(  # type: ignore[attr-defined]
+        "[...document.querySelectorAll('.account > *')].filter(e => e.getClientRects().length)"
+        ".map(e => Math.round(e.getBoundingClientRect().top))"
+    )
+    height = p.evaluate("document.querySelector('.site-header').getBoundingClientRect().height")  # type: ignore[attr-defined]
+    width = p.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    screenshot(p, "signed-in-header-phone")
+    assert max(tops) - min(tops) <= 6, tops
+    assert height <= 0.25 * PHONE["height"], height
+    assert width <= PHONE["width"]
+    assert not p.locator(".account a[href='/submit']").is_visible()  # type: ignore[attr-defined]
+    p.goto(live_server + "/me")  # type: ignore[attr-defined]
+    assert p.locator("main a[href='/submit']").is_visible()  # type: ignore[attr-defined]
