@@ -204,3 +204,19 @@ def test_the_signed_in_header_on_a_phone_keeps_its_links_on_one_row(
     assert not p.locator(".account a[href='/submit']").is_visible()  # type: ignore[attr-defined]
     p.goto(live_server + "/me")  # type: ignore[attr-defined]
     assert p.locator("main a[href='/submit']").is_visible()  # type: ignore[attr-defined]
+
+
+def test_admin_tables_scroll_in_their_own_box_on_a_phone(phone: object, live_server: str) -> None:
+    """/admin's tables (sources, jobs, readers, audit log) may be wider than a phone: each
+    scrolls inside a focusable, labelled box and the page itself stays 390 px wide."""
+    p = phone
+    p.goto(live_server + "/admin")  # type: ignore[attr-defined]
+    assert p.get_by_role("heading", name="Sources").is_visible()  # type: ignore[attr-defined]
+    wrapped = p.evaluate(  # type: ignore[attr-defined]
+        "[...document.querySelectorAll('table.community-table')]"
+        ".map(t => t.parentElement.matches('.table-scroll[role=region][aria-label]'))"
+    )
+    width = p.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    screenshot(p, "admin-phone", full_page=True)
+    assert wrapped and all(wrapped), wrapped
+    assert width <= PHONE["width"], width
