@@ -63,6 +63,11 @@ def test_library_upload_for_you_and_not_interested(page: object, live_server: st
     assert before >= 3
     reasons = p.get_by_test_id("pick-reason").all_inner_texts()  # type: ignore[attr-defined]
     assert len(reasons) == before and all(r.strip() for r in reasons)
+    # Each reason is labelled, and a "close to" reason links the seed paper's title only.
+    assert all(r.startswith("WHY") or r.startswith("Why") for r in reasons), reasons
+    close = p.locator("[data-testid=pick-reason]:has(a)").first  # type: ignore[attr-defined]
+    if close.count():
+        assert not close.locator("a").inner_text().startswith("close to")
     screenshot(p, "for-you-desktop", full_page=False)
 
     first = cards.first

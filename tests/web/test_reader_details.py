@@ -214,3 +214,17 @@ def test_fold_name_drops_case_accents_and_spacing() -> None:
     assert fold_name("Johann Strauß") == "johann strauss"
     assert fold_name("Łukasz Kaiser") == "lukasz kaiser"
     assert fold_name("Lu\u0308ser") == "luser"  # stored decomposed
+
+
+def test_comments_from_hugging_face_are_named_and_linked_in_the_comments_section(
+    demo: TestClient,
+) -> None:
+    """The stat counts Hugging Face's comment too: the section it links to says where it is,
+    instead of a bare "No comments yet" under a "1 comment" link."""
+    html = demo.get("/papers/2608.19880").text  # 1 comment on Hugging Face's discussion
+    section = html.split('id="comments"', 1)[1]
+    assert "No comments here yet." in section
+    note = re.search(r'data-testid="hf-comments">(.*?)</p>', section, re.S)
+    assert note is not None, section[:2000]
+    assert re.sub(r"<[^>]+>", "", note.group(1)).startswith("1 comment on Hugging Face")
+    assert 'href="https://huggingface.co/papers/2608.19880"' in note.group(1)

@@ -251,6 +251,7 @@ def _paper_context(request: Request, ref: str) -> dict[str, Any] | str:
     if paper.id != ref:
         return paper.id
     pk, card, terms = paper_view(request, paper)
+    request.state.paper_card = card  # the sections may say what the card counts (HF comments)
     sections = []
     templates = request.app.state.templates
     for section in request.app.state.paper_sections:

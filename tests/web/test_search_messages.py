@@ -1,0 +1,48 @@
+"""The search page's messages, read as a newcomer reads them: nothing found is said once
+(not as a notice and again as the empty state), names the query, and offers the "Meaning"
+mode only where it is not already in use; notices start with a capital; a page past the
+end links back to the first page."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+
+def _main(html: str) -> str:
+    found = re.search(r'<main id="main".*?</main>', html, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def test_nothing_found_is_said_once_with_the_query(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": "zzqxj flurbo"}).text)
+    assert page.lower().count("no close matches") == 1, page
+    assert "No close matches for “zzqxj flurbo”" in page
+    notices = page.split('class="search-notices"')[1:]  # "no vectors yet" may stay
+    assert not any("close matches" in n.split("</ul>")[0].lower() for n in notices), notices
+    # Best match already looks by meaning: suggesting "Meaning" would send nowhere new.
+    assert 'mode=semantic">“Meaning” mode' not in page
+
+
+def test_keyword_mode_offers_meaning_and_keeps_the_filters(sqlite_demo: TestClient) -> None:
+    params = {"q": "zzqxj flurbo", "mode": "keyword", "cat": "cs.LG"}
+    page = _main(sqlite_demo.get("/search", params=params).text)
+    link = re.search(r'<a href="([^"]*mode=semantic[^"]*)">“Meaning” mode</a>', page)
+    assert link is not None, page
+    assert "cat=cs.LG" in link.group(1)
+    assert "or fewer filters" in page
+
+
+def test_notices_start_with_a_capital(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": "attention", "mode": "bogus"}).text)
+    notices = re.findall(r"<li>(.*?)</li>", page.split('class="search-notices"')[1])
+    assert notices and all(n[:1].isupper() for n in notices), notices
+
+
+def test_a_page_past_the_end_links_back_to_the_first(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": "model", "page": "999"}).text)
+    assert "No more results" in page
+    back = re.search(r'<a href="([^"]+)">Back to the first page</a>', page)
+    assert back is not None and "page=1" in back.group(1), page
