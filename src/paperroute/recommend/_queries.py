@@ -91,6 +91,26 @@ def pks_since(connection: Connection, since: dt.date) -> list[int]:
     return [int(pk) for pk in connection.execute(statement).scalars()]
 
 
+def days_since(
+    connection: Connection, modified: dt.datetime | None
+) -> list[tuple[int, dt.date | None, dt.datetime]]:
+    """(pk, day, modified_at) of every paper modified at or after ``modified`` (all papers
+    when None): the day is announced_on, else the submission day. ``modified_at`` is
+    indexed, so after the first call this reads only what changed."""
+    statement = select(
+        papers.c.pk, papers.c.announced_on, papers.c.submitted_at, papers.c.modified_at
+    )
+    if modified is not None:
+        statement = statement.where(papers.c.modified_at >= modified)
+    out: list[tuple[int, dt.date | None, dt.datetime]] = []
+    for pk, announced, submitted, changed in connection.execute(statement):
+        day = as_date(announced) if announced is not None else None
+        if day is None and submitted is not None:
+            day = as_date(submitted)
+        out.append((int(pk), day, changed))
+    return out
+
+
 def pks_by_arxiv(connection: Connection, ids: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(sorted(set(ids))):
