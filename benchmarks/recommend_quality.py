@@ -136,7 +136,15 @@ class Bench:
         return out
 
     def bm25(self, cases: Sequence[Case]) -> list[list[int]]:
-        settings = replace(RankSettings(), query_terms=1_000_000, term_seeds=1_000)
+        # Plain BM25: every library term, weighed by how many library papers hold it.
+        settings = replace(
+            RankSettings(),
+            query_terms=1_000_000,
+            term_seeds=1_000,
+            query_idf=0.0,
+            bm25_k1=1.2,
+            bm25_b=0.75,
+        )
         terms = term_index(self.pool_bags, settings)
         out = []
         for case in cases:
