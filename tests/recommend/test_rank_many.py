@@ -112,3 +112,22 @@ def test_for_many_gives_each_reader_the_top_k_of_rank(
     with pytest.raises(InvalidInput):
         rhub.recommend.for_many(profiles, window, k=0)
     assert rhub.recommend.for_many(profiles, [], k=5) == {key: [] for key in profiles}
+
+
+def test_a_paper_stored_after_a_ranking_joins_the_next_window(
+    rhub: Hub, records: list[PaperRecord]
+) -> None:
+    # The window's papers come from days kept in memory: a paper stored (or re-dated)
+    # after one ranking is a candidate of the next.
+    seeds = [r for r in records if r.arxiv_id][:5]
+    profile = Profile(seeds=tuple(Seed(str(r.arxiv_id)) for r in seeds))
+    day = dt.date(2030, 1, 5)
+    assert rhub.recommend.rank(profile, since=day, limit=5) == []
+    newer = dataclasses.replace(
+        seeds[0], arxiv_id="3001.00001", doi=None, announced_on=day, daily=()
+    )
+    assert rhub.papers.ingest([newer]).inserted == 1
+    rhub.search.embed()
+    rhub.search.store_term_bags()
+    picks = rhub.recommend.rank(profile, since=day, limit=5)
+    assert [p.paper_id for p in picks] == [rhub.papers.show("3001.00001").id]

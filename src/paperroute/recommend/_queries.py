@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, select
 
 from ..ids import fold_name
 from ..store.schema import authors, paper_authors, paper_categories, papers
@@ -79,16 +79,24 @@ def hidden(connection: Connection, pks: Sequence[int]) -> set[int]:
     return out
 
 
-def pks_since(connection: Connection, since: dt.date) -> list[int]:
-    """Papers announced on or after ``since`` (submitted, for those never announced)."""
-    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
-    statement = select(papers.c.pk).where(
-        or_(
-            papers.c.announced_on >= since,
-            and_(papers.c.announced_on.is_(None), papers.c.submitted_at >= start),
-        )
+def days_since(
+    connection: Connection, modified: dt.datetime | None
+) -> list[tuple[int, dt.date | None, dt.datetime]]:
+    """(pk, day, modified_at) of every paper modified at or after ``modified`` (all papers
+    when None): the day is announced_on, else the submission day. ``modified_at`` is
+    indexed, so after the first call this reads only what changed."""
+    statement = select(
+        papers.c.pk, papers.c.announced_on, papers.c.submitted_at, papers.c.modified_at
     )
-    return [int(pk) for pk in connection.execute(statement).scalars()]
+    if modified is not None:
+        statement = statement.where(papers.c.modified_at >= modified)
+    out: list[tuple[int, dt.date | None, dt.datetime]] = []
+    for pk, announced, submitted, changed in connection.execute(statement):
+        day = as_date(announced) if announced is not None else None
+        if day is None and submitted is not None:
+            day = as_date(submitted)
+        out.append((int(pk), day, changed))
+    return out
 
 
 def pks_by_arxiv(connection: Connection, ids: Sequence[str]) -> dict[str, str]:

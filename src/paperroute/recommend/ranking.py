@@ -19,7 +19,7 @@ Every array here is float32; vectors are unit-length rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,17 +39,18 @@ class RankSettings:
 
     max_interests: int = 6
     seeds_per_interest: int = 5
-    kmeans_rounds: int = 6
-    max_cluster_seeds: int = 128
+    kmeans_rounds: int = 4
+    max_cluster_seeds: int = 32
     mixture_weight: float = 0.5
-    term_weight: float = 0.3
-    query_terms: int = 150
+    term_weight: float = 1.5
+    query_terms: int = 1200
     term_seeds: int = 64
+    query_idf: float = 4.0
     bm25_k1: float = 1.2
-    bm25_b: float = 0.75
+    bm25_b: float = 0.9
     negative_weight: float = 0.5
     follow_bonus: float = 0.1
-    mmr_lambda: float = 0.9
+    mmr_lambda: float = 1.0
 
 
 def recency_weights(count: int) -> F32:
@@ -108,19 +109,22 @@ def interests(seeds: Sequence[F32], weights: Sequence[F32], settings: RankSettin
         choice[:, c] = np.argmin(far, axis=1)
         best = np.maximum(best, np.matmul(x, x[rows, choice[:, c], :, None])[..., 0])
     centres = x[rows[:, None], choice]  # (readers, k, d)
+    # Contiguous operands throughout: numpy's stacked matmul uses BLAS only for those.
+    invalid = np.ascontiguousarray(np.broadcast_to(~valid[:, None, :], (readers, width, k)))
+    slots = np.arange(k, dtype=np.int64)[None, :, None]
     for _ in range(settings.kmeans_rounds):
-        sims = np.matmul(x, centres.transpose(0, 2, 1))  # (readers, width, k)
-        sims[~np.broadcast_to(valid[:, None, :], sims.shape)] = -np.inf
+        sims = np.matmul(x, np.ascontiguousarray(centres.transpose(0, 2, 1)))  # (r, width, k)
+        sims[invalid] = -np.inf
         owner = np.argmax(sims, axis=2)
-        member = (owner[:, :, None] == np.arange(k)[None, None, :]) * w[:, :, None]
-        summed = np.matmul(member.transpose(0, 2, 1), x)  # (readers, k, d)
-        empty = member.sum(axis=1) <= 0
+        member = (owner[:, None, :] == slots) * w[:, None, :]  # (readers, k, width)
+        summed = np.matmul(member, x)  # (readers, k, d)
+        empty = member.sum(axis=2) <= 0
         summed[empty] = centres[empty]
         centres = _unit(summed)
-    sims = np.matmul(x, centres.transpose(0, 2, 1))
-    sims[~np.broadcast_to(valid[:, None, :], sims.shape)] = -np.inf
+    sims = np.matmul(x, np.ascontiguousarray(centres.transpose(0, 2, 1)))
+    sims[invalid] = -np.inf
     owner = np.argmax(sims, axis=2)
-    mass = ((owner[:, :, None] == np.arange(k)[None, None, :]) * w[:, :, None]).sum(axis=1)
+    mass = ((owner[:, None, :] == slots) * w[:, None, :]).sum(axis=2)
     mass = np.where(valid, mass, 0.0)
     total = mass.sum(axis=1, keepdims=True)
     mass = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
@@ -186,28 +190,63 @@ def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
     )
 
 
+def known_columns(bag: Bag, index: TermIndex) -> I64:
+    """Positions in ``index.terms`` of the bag's terms that some candidate holds (sorted)."""
+    terms = bag[0]
+    if not len(index.terms) or not len(terms):
+        return np.zeros(0, dtype=np.int64)
+    at = np.minimum(np.searchsorted(index.terms, terms), len(index.terms) - 1)
+    out: I64 = at[index.terms[at] == terms].astype(np.int64)
+    return out
+
+
 def term_profile(
-    bags: Sequence[Bag], weights: F32, index: TermIndex, settings: RankSettings
+    bags: Sequence[Bag],
+    weights: F32,
+    index: TermIndex,
+    settings: RankSettings,
+    columns: Callable[[Bag], I64] | None = None,
 ) -> TermQuery:
     """A reader's query for BM25: the terms their seeds hold, weighted by the seeds' weights
     (each seed counts a term once; only the ``term_seeds`` heaviest seeds are read), the
-    ``query_terms`` best by weight times idf kept; the weights are float32."""
-    if not bags:
+    ``query_terms`` best by weight times idf kept; the weights are float32. Terms no
+    candidate holds cannot score and are dropped first. ``columns`` (``known_columns``,
+    perhaps memoised across readers who share seeds) maps a bag to its candidate terms."""
+    if not bags or not len(index.terms):
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32)
     if len(bags) > settings.term_seeds:
         keep = np.sort(np.argsort(-weights, kind="stable")[: settings.term_seeds])
         bags = [bags[i] for i in keep.tolist()]
         weights = weights[keep]
-    ids = np.concatenate([b[0] for b in bags])
-    w = np.repeat(weights.astype(np.float32), [len(b[0]) for b in bags])
-    terms, inverse = np.unique(ids, return_inverse=True)
+    find = columns or (lambda bag: known_columns(bag, index))
+    found = [find(bag) for bag in bags]
+    cols = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    if not len(cols):
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32)
+    w = np.repeat(weights.astype(np.float32), [len(c) for c in found])
+    unique, inverse = np.unique(cols, return_inverse=True)
     mass = np.bincount(inverse, weights=w).astype(np.float32)
-    at = np.minimum(np.searchsorted(index.terms, terms), max(len(index.terms) - 1, 0))
-    known = (index.terms[at] == terms) if len(index.terms) else np.zeros(len(terms), bool)
-    value = np.where(known, mass * (index.idf[at] if len(index.idf) else 0.0), 0.0)
-    top = np.argsort(-value, kind="stable")[: settings.query_terms]
-    top = top[value[top] > 0]
-    return terms[top], mass[top]
+    value = mass * index.idf[unique]
+    top = _best(value, settings.query_terms)
+    if settings.query_idf:
+        # idf on the query side too (as a tf-idf cosine weighs a term by idf twice): rare
+        # terms the library shares count for more than common ones.
+        boost = index.idf[unique[top]] ** settings.query_idf
+        return index.terms[unique[top]], (mass[top] * boost).astype(np.float32)
+    return index.terms[unique[top]], mass[top]
+
+
+def _best(value: F32, count: int) -> I64:
+    """Positions of the ``count`` largest positive values, largest first, ties in position
+    order (what a stable argsort gives, without sorting everything)."""
+    if len(value) > count > 0:
+        kth = value[np.argpartition(-value, count - 1)[count - 1]]
+        near = np.flatnonzero(value >= kth)
+    else:
+        near = np.arange(len(value))
+    top = near[np.argsort(-value[near], kind="stable")][:count]
+    out: I64 = top[value[top] > 0].astype(np.int64)
+    return out
 
 
 def term_scores(profiles: Sequence[TermQuery], index: TermIndex) -> F32:
@@ -314,6 +353,7 @@ def score_readers(
     candidates: F32,
     terms: TermIndex | None,
     settings: RankSettings,
+    columns: Callable[[Bag], I64] | None = None,
 ) -> F32:
     """(readers, m) final scores of m candidates (before MMR): vector score + term_weight
     times the term score - the negative penalty + the bonus; banned candidates -inf."""
@@ -324,7 +364,7 @@ def score_readers(
     no_seeds = np.array([len(r.vectors) == 0 for r in readers])
     if terms is not None and any(len(r.bags) for r in readers):
         queries = [
-            term_profile(list(r.bags), r.weights, terms, settings)
+            term_profile(list(r.bags), r.weights, terms, settings, columns)
             if len(r.bags)
             else (np.zeros(0, np.uint32), np.zeros(0, np.float32))
             for r in readers
@@ -349,20 +389,38 @@ def rank_many(
     *,
     candidate_bags: Sequence[Bag] | None = None,
     block: int = 512,
+    sizes: Sequence[int] | None = None,
 ) -> tuple[I64, F32]:
     """Every reader's ``k`` best candidates at once (a day's papers for the digests): readers
-    go in blocks of ``block``, each block one matrix product against the candidates and one
-    argpartition. Returns (readers, k) positions into ``candidates``, best first, and their
-    scores; a banned position scores -inf (only picked when fewer than ``k`` remain). The
-    same scores as ranking each reader alone over the same candidates (without MMR)."""
+    go in blocks of ``block`` of similar library size (``sizes``, the readers' seed counts,
+    when known without reading ``readers``), each block one matrix product against the
+    candidates and one argpartition; a seed paper's candidate terms are looked up once for
+    every reader who holds it. Returns (readers, k) positions into ``candidates``, best
+    first, and their scores; a banned position scores -inf (only picked when fewer than
+    ``k`` remain). The same scores as ranking each reader alone over the same candidates
+    (without MMR)."""
     candidates = np.ascontiguousarray(candidates, dtype=np.float32)
     terms = term_index(candidate_bags, settings) if candidate_bags is not None else None
+    memo: dict[int, tuple[Bag, I64]] = {}
+
+    def columns(bag: Bag) -> I64:
+        # Keyed by identity; the bag is kept in the value, so its id is not reused meanwhile.
+        held = memo.get(id(bag))
+        if held is None:
+            held = memo[id(bag)] = (bag, known_columns(bag, terms))  # type: ignore[arg-type]
+        return held[1]
+
+    count = len(readers)
+    if sizes is None:
+        sizes = [len(r.vectors) for r in readers]
+    order = np.argsort(np.minimum(np.asarray(sizes), settings.max_cluster_seeds), kind="stable")
     width = min(k, len(candidates))
-    positions = np.zeros((len(readers), width), dtype=np.int64)
-    scores = np.zeros((len(readers), width), dtype=np.float32)
-    for start in range(0, len(readers), block):
-        chunk = readers[start : start + block]
-        best, values = top_k(score_readers(chunk, candidates, terms, settings), width)
-        positions[start : start + len(chunk)] = best
-        scores[start : start + len(chunk)] = values
+    positions = np.zeros((count, width), dtype=np.int64)
+    scores = np.zeros((count, width), dtype=np.float32)
+    for start in range(0, count, block):
+        which = order[start : start + block]
+        chunk = [readers[int(n)] for n in which]
+        best, values = top_k(score_readers(chunk, candidates, terms, settings, columns), width)
+        positions[which] = best
+        scores[which] = values
     return positions, scores

@@ -1,0 +1,217 @@
+"""Recommendation speed: every reader's top 20 of a day's papers at once (what digests need),
+and one reader's For-you ranking at 200k papers.
+
+    python benchmarks/recommend.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
+        [--database-url sqlite:////tmp/recommend-200k.db] [--readers 100000] [--day 2000] \
+        [--block 512] [--threads 2] [--for-you 200]
+
+Loads the corpus into SQLite (or reuses ``--database-url`` when it holds papers), with one
+clustered synthetic unit vector per paper as ``benchmarks/search.py`` stores them (embedding
+200k abstracts takes hours here) and the real term bags ``paperroute embed`` stores. The
+"day" is the ``--day`` newest papers; ``--readers`` readers get libraries of 5 to 500 older
+papers (log-uniform sizes, drawn from one to three primary categories each, so they have
+topics). **batch**: ``ranking.rank_many`` over all of them (interest vectors, BM25 term
+profile, top 20 by argpartition; readers in blocks of ``--block``, float32, ``--threads``
+BLAS threads), from the readers' seed ids to every top 20, the seeds' vectors and bags
+gathered block by block. **for-you**: ``hub.recommend.rank`` of ``--for-you`` readers (their
+libraries) over the last 7 days of the store, limit 30 (what ``/for-you`` runs besides
+reading the reader's signals), p50 / p99. The last line is one JSON object: ``readers``,
+``batch_s`` (and ``batch_cpu_s``, the process's CPU seconds), ``for_you_p50_ms``,
+``for_you_p99_ms``, ``peak_rss_mb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from _common import peak_rss_mb
+from paperroute import Config, open_hub
+from paperroute.recommend import Profile, RankSettings, Seed
+from paperroute.recommend.ranking import ReaderSeeds, rank_many, recency_weights
+from paperroute.search import load_bags
+from search import _load, _store_synthetic_vectors
+
+
+class LazyReaders(Sequence[ReaderSeeds]):
+    """Readers as seed positions; a slice gathers their vectors and bags (a block at a time,
+    as a digest run would read them)."""
+
+    def __init__(self, libraries: list[np.ndarray], vectors: np.ndarray, bags: list[Any]) -> None:
+        self.libraries, self.vectors, self.bags = libraries, vectors, bags
+
+    def __len__(self) -> int:
+        return len(self.libraries)
+
+    def _one(self, n: int) -> ReaderSeeds:
+        seeds = self.libraries[n]
+        return ReaderSeeds(
+            self.vectors[seeds], recency_weights(len(seeds)), [self.bags[i] for i in seeds.tolist()]
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> ReaderSeeds: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ReaderSeeds]: ...
+    def __getitem__(self, index: int | slice) -> ReaderSeeds | list[ReaderSeeds]:
+        if isinstance(index, slice):
+            return [self._one(n) for n in range(*index.indices(len(self)))]
+        return self._one(index)
+
+    def __iter__(self) -> Iterator[ReaderSeeds]:
+        return (self._one(n) for n in range(len(self)))
+
+
+def libraries(
+    count: int, categories: np.ndarray, rng: np.random.Generator, low: int = 5, high: int = 500
+) -> list[np.ndarray]:
+    """Each reader's seed positions (newest first: positions are in date order)."""
+    by_category: dict[int, np.ndarray] = {}
+    for c in np.unique(categories).tolist():
+        by_category[c] = np.flatnonzero(categories == c)
+    names = np.array(sorted(by_category))
+    sizes = np.array([len(by_category[c]) for c in names], dtype=np.float64)
+    weights = sizes / sizes.sum()
+    lengths = np.exp(rng.uniform(np.log(low), np.log(high + 1), count)).astype(np.int64)
+    out = []
+    for length in lengths.tolist():
+        topics = rng.choice(names, size=int(rng.integers(1, 4)), p=weights)
+        counts = rng.multinomial(length, np.full(len(topics), 1 / len(topics)))
+        picked = np.concatenate(
+            [
+                by_category[int(t)][rng.integers(0, len(by_category[int(t)]), c)]
+                for t, c in zip(topics.tolist(), counts.tolist(), strict=True)
+            ]
+        )
+        out.append(np.unique(picked)[::-1].copy())  # a small category may repeat a paper
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--database-url")
+    parser.add_argument("--readers", type=int, default=100_000)
+    parser.add_argument("--day", type=int, default=2_000)
+    parser.add_argument("--block", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--for-you", type=int, default=200)
+    args = parser.parse_args()
+    rng = np.random.default_rng(7)
+    figures: dict[str, Any] = {"readers": args.readers, "day": args.day}
+    with tempfile.TemporaryDirectory(prefix="paperroute-recommend-") as folder:
+        url = args.database_url or f"sqlite:///{Path(folder) / 'recommend.db'}"
+        index_dir = (url.removeprefix("sqlite:///") + ".index") if args.database_url else folder
+        config = Config(database_url=url, vector_index_dir=str(Path(index_dir)))
+        with open_hub(config) as hub:
+            with hub._db.engine.connect() as connection:
+                empty = not connection.exec_driver_sql("SELECT count(*) FROM papers").scalar()
+            if empty:
+                _load(hub, args.corpus, None, Path(folder))
+                start = time.perf_counter()
+                _store_synthetic_vectors(hub, np.random.default_rng(7))
+                print(f"vectors stored in {time.perf_counter() - start:.0f} s", flush=True)
+                start = time.perf_counter()
+                hub.search.store_term_bags()
+                print(f"term bags stored in {time.perf_counter() - start:.0f} s", flush=True)
+            index = hub.search.index
+            start = time.perf_counter()
+            index.refresh()
+            with hub._db.engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    "SELECT pk, id, coalesce(primary_category, ''), announced_on FROM papers "
+                    "ORDER BY coalesce(announced_on, '0000'), pk"
+                ).all()
+            pks = [int(r[0]) for r in rows]
+            vectors = np.zeros((len(pks), 384), dtype=np.float32)
+            for n, pk in enumerate(pks):
+                found = index.vector(pk)
+                if found is not None:
+                    vectors[n] = found
+            with hub._db.read() as connection:
+                stored = load_bags(connection, pks)
+            bags = [stored[pk] for pk in pks]
+            names = {c: n for n, c in enumerate(sorted({r[2] for r in rows}))}
+            categories = np.array([names[r[2]] for r in rows[: -args.day]])
+            print(
+                f"{len(pks):,} papers, vectors and bags read in "
+                f"{time.perf_counter() - start:.0f} s",
+                flush=True,
+            )
+            figures["papers"] = len(pks)
+
+            readers = LazyReaders(libraries(args.readers, categories, rng), vectors, bags)
+            sizes = [len(x) for x in readers.libraries]
+            print(
+                f"{args.readers:,} readers, libraries of {min(sizes)}-{max(sizes)} "
+                f"(mean {np.mean(sizes):.0f}); load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            day_vectors = vectors[-args.day :]
+            day_bags = bags[-args.day :]
+            settings = RankSettings()
+            with threadpool_limits(limits=args.threads):
+                start, cpu = time.perf_counter(), time.process_time()
+                positions, _scores = rank_many(
+                    readers,
+                    day_vectors,
+                    20,
+                    settings,
+                    candidate_bags=day_bags,
+                    block=args.block,
+                    sizes=[len(x) for x in readers.libraries],
+                )
+                figures["batch_s"] = round(time.perf_counter() - start, 1)
+                # On a shared machine the wall time mostly measures the neighbours.
+                figures["batch_cpu_s"] = round(time.process_time() - cpu, 1)
+            assert positions.shape == (args.readers, 20)
+            print(
+                f"batch: every reader's top 20 in {figures['batch_s']} s "
+                f"(load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+
+            # For you: one reader at a time over the store's last 7 days.
+            days = [r[3] for r in rows if r[3] is not None]
+            newest = max(days)
+            newest = (
+                newest if isinstance(newest, dt.date) else dt.date.fromisoformat(str(newest)[:10])
+            )
+            since = newest - dt.timedelta(days=7)
+            ids = [str(r[1]) for r in rows]
+            timings = []
+            hub.recommend.rank(Profile(seeds=(Seed(ids[0]),)), since=since, limit=30)  # warm
+            for n in range(args.for_you):
+                seeds = tuple(Seed(ids[i]) for i in readers.libraries[n].tolist())
+                start = time.perf_counter()
+                picks = hub.recommend.rank(Profile(seeds=seeds), since=since, limit=30)
+                timings.append((time.perf_counter() - start) * 1000)
+                assert picks
+            timings.sort()
+            figures["for_you_p50_ms"] = round(timings[len(timings) // 2], 1)
+            figures["for_you_p99_ms"] = round(
+                timings[min(len(timings) - 1, int(0.99 * len(timings)))], 1
+            )
+            print(
+                f"for-you ranking since {since}: p50 {figures['for_you_p50_ms']} ms, "
+                f"p99 {figures['for_you_p99_ms']} ms",
+                flush=True,
+            )
+    figures["load_avg"] = round(os.getloadavg()[0], 1)
+    figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    print(f"peak memory {figures['peak_rss_mb']} MiB")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
