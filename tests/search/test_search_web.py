@@ -83,7 +83,7 @@ def test_every_mode_and_the_filters(client: TestClient, mode: str) -> None:
 
 def test_an_unknown_mode_is_a_notice(client: TestClient) -> None:
     response = client.get("/search", params={"q": "equations", "mode": "bogus"})
-    assert response.status_code == 200 and "unknown mode" in response.text
+    assert response.status_code == 200 and "Unknown mode" in response.text
 
 
 @pytest.mark.parametrize("query", HOSTILE)
