@@ -21,7 +21,7 @@ message) to an aiosmtpd server running in a subprocess that counts what it accep
 ``--for-you N``: the first N subscribers also choose the "For you" section, each with 5
 seed papers (random papers of the day, as a subscriber without an account gives them);
 the day's papers are embedded first (the configured embedder, MiniLM), and planning ranks
-each of them with ``hub.recommend`` (one reader at a time, as digests do for now).
+them with ``hub.recommend`` in one batched call per window, as digests do.
 ``for_you_picks`` in the last line counts the section's picks.
 
 ``--tls starttls`` (port 587 style) or ``--tls implicit`` (465 style): the server speaks TLS
