@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import pytest
 from paperroute import Config, open_hub
 from paperroute.jobs import Jobs, make_schedule
 from support.replay import ReplayServer, Reply
+from support.served import free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -64,18 +64,8 @@ def _paper_id(index: int, number: int) -> str:
     return f"2601.{(index + 1) * 1000 + number:05d}"
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    wait_until(condition, what, DEADLINE_S)
 
 
 @pytest.fixture
@@ -124,7 +114,7 @@ def test_two_web_nodes_two_workers_and_a_worker_killed_mid_import(
     jobs.huey.flush()
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         for number, port in enumerate(ports):
             log = tmp_path / f"web{number}.log"
             serve = ("serve", "--port", str(port), "--workers", "1", "--no-worker")
@@ -144,7 +134,7 @@ def test_two_web_nodes_two_workers_and_a_worker_killed_mid_import(
                     found[match.group(1)] = process
             return found
 
-        _wait_for(lambda: len(worker_ids()) == 2, "both workers to start")
+        _wait(lambda: len(worker_ids()) == 2, "both workers to start")
         jobs.tasks.tick()  # the minute's tick: the source is due
 
         with open_hub(config) as hub:
@@ -153,7 +143,7 @@ def test_two_web_nodes_two_workers_and_a_worker_killed_mid_import(
                 holder = _holder(hub)
                 return holder is not None and 0 < hub.papers.stats().papers < DAYS * PER_DAY
 
-            _wait_for(mid_import, "an import to be half done")
+            _wait(mid_import, "an import to be half done")
             holder = _holder(hub)
             assert holder is not None
             victim = worker_ids()[holder]
@@ -172,7 +162,7 @@ def test_two_web_nodes_two_workers_and_a_worker_killed_mid_import(
                 source = hub.sources.get("hf-daily")
                 return source.last_run_at is not None and not source.running
 
-            _wait_for(taken_over, "the other worker to take the source over")
+            _wait(taken_over, "the other worker to take the source over")
             source = hub.sources.get("hf-daily")
             assert source.last_error is None
             assert hub.papers.stats().papers == DAYS * PER_DAY  # none lost, none twice
@@ -180,7 +170,7 @@ def test_two_web_nodes_two_workers_and_a_worker_killed_mid_import(
 
         for port in ports:
             base = f"http://127.0.0.1:{port}"
-            _wait_for(lambda base=base: _up(base), f"the web node on {base}")
+            _wait(lambda base=base: _up(base), f"the web node on {base}")
             for index in (0, DAYS - 1):
                 paper = httpx.get(f"{base}/api/v1/papers/{_paper_id(index, 3)}", timeout=10)
                 assert paper.status_code == 200, paper.text

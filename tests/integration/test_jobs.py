@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from paperroute.web.app import create_app
 from support.community import SECRET, web_sign_in
 from support.embedders import HashEmbedder
 from support.replay import ReplayServer, Reply
+from support.served import free_port, wait_until
 from support.smtp import SmtpServer
 
 DATA = Path(__file__).parents[1] / "data"
@@ -37,18 +37,8 @@ def _clock() -> dt.datetime:
     return dt.datetime(2026, 8, 21, 9, 0, tzinfo=dt.UTC)
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    wait_until(condition, what, DEADLINE_S)
 
 
 @pytest.fixture
@@ -103,7 +93,7 @@ def test_a_worker_imports_a_due_source_then_embeds_infers_and_ranks(jobs: Jobs) 
             runs = {t.job: t for t in hub.job_runs.totals()}
             return all(runs.get(job) and runs[job].runs for job in ("embed", "trending", "infer"))
 
-        _wait_for(done, "the ingest, embed, infer and trending jobs")
+        _wait(done, "the ingest, embed, infer and trending jobs")
     finally:
         running.stop(graceful=True)
     source = hub.sources.get("hf")
@@ -211,7 +201,7 @@ def test_a_worker_on_redis(tmp_path: Path, server: ReplayServer) -> None:
         running.start()
         try:
             jobs.tasks.ingest("hf-daily")
-            _wait_for(lambda: hub.sources.get("hf-daily").total_added > 0, "the ingest job")
+            _wait(lambda: hub.sources.get("hf-daily").total_added > 0, "the ingest job")
         finally:
             running.stop(graceful=True)
         assert hub.papers.stats().papers == HF_PAPERS
@@ -262,7 +252,7 @@ def test_serve_on_sqlite_runs_the_jobs_itself(tmp_path: Path, server: ReplayServ
     database_url = f"sqlite:///{tmp_path}/hub.db"
     with open_hub(Config(database_url=database_url)) as hub:
         hub.sources.add("hf-daily", make_schedule("hf-daily"), {"days_back": 0}, name="hf")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PAPERROUTE_DATABASE_URL": database_url,
@@ -281,7 +271,7 @@ def test_serve_on_sqlite_runs_the_jobs_itself(tmp_path: Path, server: ReplayServ
     try:
         with open_hub(Config(database_url=database_url)) as hub:
             # The scheduler's first pass enqueues the tick; the day asked for is today's.
-            _wait_for(lambda: hub.sources.get("hf").last_run_at is not None, "the first run")
+            _wait(lambda: hub.sources.get("hf").last_run_at is not None, "the first run")
             source = hub.sources.get("hf")
     finally:
         process.send_signal(signal.SIGINT)
@@ -318,7 +308,7 @@ def test_paperroute_worker_consumes_the_queue_until_sigterm(
     try:
         jobs.tasks.ingest("hf")
         with open_hub(config) as hub:
-            _wait_for(lambda: hub.sources.get("hf").last_run_at is not None, "the ingest job")
+            _wait(lambda: hub.sources.get("hf").last_run_at is not None, "the ingest job")
             runs = {t.job: t.runs for t in hub.job_runs.totals()}
     finally:
         process.send_signal(signal.SIGTERM)

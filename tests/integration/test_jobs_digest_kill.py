@@ -29,6 +29,7 @@ from paperroute.digest._lease import SendLease
 from paperroute.jobs import Jobs
 from paperroute.store.schema_digests import digest_lease, subscribers
 from support.digest_data import SECRET, make_config, paper_records
+from support.served import wait_until
 from support.smtp import SmtpServer
 
 SUBSCRIBERS = 24
@@ -38,14 +39,6 @@ LEASE_S = 3
 DEADLINE_S = 90.0
 LONG_AGO = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 DAILY = {"frequency": "daily", "send_hour": 0, "timezone": "UTC", "trending": "on"}
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _env(database_url: str, smtp_url: str) -> dict[str, str]:
@@ -77,6 +70,10 @@ def _lease_pid(hub: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    wait_until(condition, what, DEADLINE_S)
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_digest_run_leaves_everyone_mailed_exactly_once(
     database_url: str, tmp_path: Path
@@ -101,13 +98,13 @@ def test_a_worker_killed_mid_digest_run_leaves_everyone_mailed_exactly_once(
                     command = [sys.executable, "-m", "paperroute", "worker"]
                     command += ["--concurrency", "1", "--no-periodic"]
                     workers.append(subprocess.Popen(command, env=env, stdout=out, stderr=out))
-            _wait_for(
+            _wait(
                 lambda: all("paperroute worker" in log.read_text("utf-8") for log in logs),
                 "both workers to start",
             )
             with open_hub(config) as hub:
                 jobs.tasks.digests()
-                _wait_for(
+                _wait(
                     lambda: len(smtp.messages) >= KILL_AFTER and _lease_pid(hub) is not None,
                     "the digest run to be under way",
                 )
@@ -127,10 +124,10 @@ def test_a_worker_killed_mid_digest_run_leaves_everyone_mailed_exactly_once(
                         asked[0] = time.monotonic()
                     return hub.digests.send_counts().get("sent", 0) == SUBSCRIBERS
 
-                _wait_for(finished, "the other worker to finish the run")
+                _wait(finished, "the other worker to finish the run")
                 (survivor,) = [w for w in workers if w is not victim]
                 assert survivor.poll() is None
-                _wait_for(lambda: _lease_pid(hub) is None, "the send lease to be let go")
+                _wait(lambda: _lease_pid(hub) is None, "the send lease to be let go")
                 assert hub.digests.send_counts() == {"sent": SUBSCRIBERS}
             mailbox = smtp.mailbox()
             counts = smtp.recipients()

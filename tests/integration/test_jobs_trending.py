@@ -21,6 +21,7 @@ from paperroute.store.schema_upkeep import trending_scores
 from paperroute.web.app import create_app
 from support.community import SECRET, web_sign_in
 from support.embedders import HashEmbedder
+from support.served import wait_until
 from support.smtp import SmtpServer
 
 DAY = dt.date(2026, 11, 20)
@@ -28,12 +29,8 @@ PAPERS = ("2611.00001", "2611.00002", "2611.00003")
 DEADLINE_S = 120.0  # generous: the machine may be busy; nothing here measures speed
 
 
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    wait_until(condition, what, DEADLINE_S)
 
 
 def _config(tmp_path: Path, smtp_url: str, **settings: object) -> Config:
@@ -105,7 +102,7 @@ def test_a_vote_on_the_web_is_on_the_precomputed_trending_within_the_debounce(
             running = consumer(worker, 1, periodic=False, embedded=True)
             running.start()
             try:
-                _wait_for(lambda: _runs(hub) > runs, "the trending run after the vote")
+                _wait(lambda: _runs(hub) > runs, "the trending run after the vote")
             finally:
                 running.stop(graceful=True)
             page = client.get("/trending")
