@@ -23,6 +23,7 @@ from ..ids import fold_name, title_hash
 from ..search import Searcher, load_bags
 from ..store.session import Database, storage_error
 from . import _queries as q
+from ._model_cache import ModelCache, signature
 from .library import LibraryEntry
 from .model import Pick, Profile, Seed, SeedKind
 from .ranking import (
@@ -30,10 +31,12 @@ from .ranking import (
     I64,
     Interests,
     RankSettings,
+    ReaderModel,
     ReaderSeeds,
     interests,
     mmr,
     rank_many,
+    reader_models,
     recency_weights,
     score_readers,
     term_index,
@@ -112,6 +115,7 @@ class Recommender:
         self._clock = clock
         self.settings = settings or RankSettings()
         self._days = _Days()
+        self._models = ModelCache(config.recommend_model_cache_mb * 1024 * 1024)
 
     # ------------------------------------------------------------------ profiles
 
@@ -234,12 +238,12 @@ class Recommender:
         seeds = ReaderSeeds(
             reader.vectors,
             reader.weights,
-            [seed_bags[pk] for pk in seed_pks] if reader.seeds else (),
+            seed_pks,
             reader.negative_vectors,
             bonus=(settings.follow_bonus * followed).astype(np.float32),
         )
         terms = term_index([bags[pk] for pk in pks], settings) if reader.seeds else None
-        score = score_readers([seeds], vectors, terms, settings)[0]
+        score = score_readers([seeds], vectors, terms, settings, seed_bags)[0]
         chosen = mmr(score, vectors, limit, settings)
         return self._picks(
             reader,
@@ -314,7 +318,8 @@ class Recommender:
             pks = sorted(pool)
             rows = q.rows_by_pk(connection, pks)
             readers = [self._resolve(connection, profiles[key]) for key in keys]
-            seed_pks = sorted({row.pk for r in readers for row in r.seeds})
+            models = self._models_of(readers) if pks else []
+            seed_pks = sorted({int(pk) for m in models for pk in m.term_keys.tolist()})
             seed_bags = load_bags(connection, seed_pks) if pks and seed_pks else {}
             bags = load_bags(connection, pks) if pks else {}
             names, categories = q.follow_keys(connection, pks) if pks else ({}, {})
@@ -323,7 +328,8 @@ class Recommender:
             return out
         vectors = self._vectors(pks)
         at = {pk: n for n, pk in enumerate(pks)}
-        batch: list[ReaderSeeds] = []
+        banned: list[I64 | None] = []
+        bonuses: list[F32 | None] = []
         follows: list[tuple[dict[int, str], dict[int, str]]] = []
         for key, reader in zip(keys, readers, strict=True):
             profile = profiles[key]
@@ -342,20 +348,19 @@ class Recommender:
             bonus = np.zeros(len(pks), dtype=np.float32)
             bonus[[at[pk] for pk in by_author]] += settings.follow_bonus
             bonus[[at[pk] for pk in by_category]] += settings.follow_bonus
-            banned = [at[s.pk] for s in reader.seeds if s.pk in at]
-            banned += [at[pk] for pk in reader.negatives if pk in at]
-            batch.append(
-                ReaderSeeds(
-                    reader.vectors,
-                    reader.weights,
-                    [seed_bags[s.pk] for s in reader.seeds if s.pk in seed_bags],
-                    reader.negative_vectors,
-                    np.asarray(banned, dtype=np.int64),
-                    bonus,
-                )
-            )
+            bonuses.append(bonus)
+            never = [at[s.pk] for s in reader.seeds if s.pk in at]
+            never += [at[pk] for pk in reader.negatives if pk in at]
+            banned.append(np.asarray(never, dtype=np.int64))
         positions, scores = rank_many(
-            batch, vectors, k, settings, candidate_bags=[bags[pk] for pk in pks]
+            models,
+            vectors,
+            k,
+            settings,
+            candidate_bags=[bags[pk] for pk in pks],
+            seed_bags=seed_bags,
+            banned=banned,
+            bonus=bonuses,
         )
         for n, (key, reader) in enumerate(zip(keys, readers, strict=True)):
             by_author, by_category = follows[n]
@@ -373,6 +378,32 @@ class Recommender:
                 by_category,
             )
         return out
+
+    def _models_of(self, readers: Sequence[_Reader]) -> list[ReaderModel]:
+        """Each reader's ranking model: kept from an earlier run while its seeds are the
+        same, else built."""
+        keys = [
+            signature([s.pk for s in r.seeds], r.vectors, r.weights, sorted(r.negatives))
+            for r in readers
+        ]
+        models: list[ReaderModel | None] = [self._models.get(key) for key in keys]
+        missing = [n for n, model in enumerate(models) if model is None]
+        built = reader_models(
+            [
+                ReaderSeeds(
+                    readers[n].vectors,
+                    readers[n].weights,
+                    [s.pk for s in readers[n].seeds],
+                    readers[n].negative_vectors,
+                )
+                for n in missing
+            ],
+            self.settings,
+        )
+        for n, model in zip(missing, built, strict=True):
+            models[n] = model
+            self._models.put(keys[n], model)
+        return [m for m in models if m is not None]
 
     def _resolve(self, connection: Connection, profile: Profile) -> _Reader:
         ids = [s.paper_id for s in profile.seeds]
