@@ -16,7 +16,8 @@ cost once, kept until they change (``hub.recommend`` keeps them in memory betwee
 runs, ``recommend_model_cache_mb``). **batch**: the day's ranking from the models,
 ``ranking.rank_many`` (each seed's terms looked up among the day's once, each block's term
 masses, BM25 and vector scores as matrix products, top 20 by argpartition; readers in
-blocks of ``--block``, float32, ``--threads`` BLAS threads). **for-you**:
+blocks of ``--block``, float32, ``--workers`` threads each using ``--threads`` BLAS
+threads). **for-you**:
 ``hub.recommend.rank`` of ``--for-you`` readers (their libraries) over the last 7 days of
 the store, limit 30 (what ``/for-you`` runs besides reading the reader's signals), p50 /
 p99. The last line is one JSON object: ``readers``,
@@ -107,7 +108,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=100_000)
     parser.add_argument("--day", type=int, default=2_000)
     parser.add_argument("--block", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    parser.add_argument("--workers", type=int, default=1, help="rank_many's threads")
     parser.add_argument("--for-you", type=int, default=200)
     args = parser.parse_args()
     rng = np.random.default_rng(7)
@@ -163,6 +165,7 @@ def main() -> None:
             day_vectors = vectors[-args.day :]
             day_bags = bags[-args.day :]
             settings = RankSettings()
+            figures["workers"], figures["threads"] = args.workers, args.threads
             with threadpool_limits(limits=args.threads):
                 start, cpu = time.perf_counter(), time.process_time()
                 models = reader_models(
@@ -185,6 +188,7 @@ def main() -> None:
                     candidate_bags=day_bags,
                     seed_bags=dict(enumerate(bags[: -args.day])),
                     block=args.block,
+                    workers=args.workers,
                 )
                 figures["batch_s"] = round(time.perf_counter() - start, 1)
                 # On a shared machine the wall time mostly measures the neighbours.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,9 +151,45 @@ def vector_scores(interest: Interests, candidates: F32, settings: RankSettings) 
 # rarer rest by a sparse one. Common terms' postings are most of the work, and dense rows of
 # them cost less than walking their postings reader by reader.
 _DENSE_DF = 64
-# Term hashes are looked up through their top bits: a table of 2^_BUCKET_BITS bucket starts
-# into the sorted hashes, so a lookup is two reads rather than a binary search.
+# The most top bits of a hash HashSet buckets by (a table of 4 MB).
 _BUCKET_BITS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class HashSet:
+    """Sorted term hashes (``keys``) with a table of bucket starts by their top bits (about
+    four buckets a key, at most 2^_BUCKET_BITS), so that finding a hash is two reads rather
+    than a binary search."""
+
+    keys: U32
+    buckets: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, keys: U32) -> HashSet:
+        """``keys`` must be sorted and distinct."""
+        keys = np.asarray(keys, dtype=np.uint32)
+        bits = min(_BUCKET_BITS, max(4, (4 * len(keys)).bit_length()))
+        shifted = (keys >> np.uint32(32 - bits)).astype(np.int64)
+        per_bucket = np.bincount(shifted, minlength=1 << bits)
+        return cls(keys, np.concatenate([[0], np.cumsum(per_bucket)]).astype(np.int32))
+
+    def find(self, hashes: U32) -> tuple[npt.NDArray[np.bool_], I64]:
+        """Which of ``hashes`` are keys, and their positions in ``keys``."""
+        keys = self.keys
+        if not len(keys):
+            return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
+        bits = int(self.buckets.shape[0] - 1).bit_length() - 1
+        bucket = (hashes >> np.uint32(32 - bits)).astype(np.int64)
+        at = self.buckets[bucket].astype(np.int64)
+        size = self.buckets[bucket + 1] - at
+        at = np.minimum(at, len(keys) - 1)
+        hit = (size > 0) & (keys[at] == hashes)
+        crowded = np.flatnonzero((size > 1) & ~hit)  # a bucket of several keys: search it
+        if len(crowded):
+            found = np.minimum(np.searchsorted(keys, hashes[crowded]), len(keys) - 1)
+            at[crowded] = found
+            hit[crowded] = keys[found] == hashes[crowded]
+        return hit, at
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +200,8 @@ class TermIndex:
     term's ``idf`` over the candidates, and ``query_idf``, the idf^(``query_idf`` + 1) a
     reader's term mass is multiplied by. The same weights as matrices: ``dense`` rows for
     the terms held by at least ``_DENSE_DF`` candidates (``dense_row[t]`` their row, -1 for a
-    rare term) and ``rare``, a sparse (terms, candidates) matrix of the rest; ``buckets``
-    the position of the first term of each hash bucket (``lookup``)."""
+    rare term) and ``rare``, a sparse (terms, candidates) matrix of the rest; ``lookup``
+    finds terms by hash."""
 
     terms: U32
     starts: I64
@@ -176,29 +213,28 @@ class TermIndex:
     dense_row: I64
     dense: F32
     rare: Any
-    buckets: npt.NDArray[np.int32]
+    table: HashSet
 
     def lookup(self, hashes: U32) -> tuple[npt.NDArray[np.bool_], I64]:
         """Which of ``hashes`` some candidate holds, and their positions in ``terms``."""
-        if not len(self.terms):
-            return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
-        bucket = (hashes >> np.uint32(32 - _BUCKET_BITS)).astype(np.int64)
-        at = self.buckets[bucket].astype(np.int64)
-        size = self.buckets[bucket + 1] - at
-        at = np.minimum(at, len(self.terms) - 1)
-        hit = (size > 0) & (self.terms[at] == hashes)
-        crowded = np.flatnonzero((size > 1) & ~hit)  # a bucket of several terms: search it
-        if len(crowded):
-            found = np.minimum(np.searchsorted(self.terms, hashes[crowded]), len(self.terms) - 1)
-            at[crowded] = found
-            hit[crowded] = self.terms[found] == hashes[crowded]
-        return hit, at
+        return self.table.find(hashes)
 
 
-def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
-    lengths = np.fromiter((b[1].sum(dtype=np.int64) for b in bags), np.float32, len(bags))
+def term_index(
+    bags: Sequence[Bag], settings: RankSettings, vocabulary: U32 | None = None
+) -> TermIndex:
+    """The candidates' ``bags`` indexed; only the terms of ``vocabulary`` (sorted hashes)
+    when given: enough for readers whose seeds hold no other term, and much less work."""
     count = len(bags)
-    if count == 0 or not any(len(b[0]) for b in bags):
+    ids = np.concatenate([b[0] for b in bags] + [np.zeros(0, np.uint32)])
+    tf = np.concatenate([b[1] for b in bags] + [np.zeros(0, np.uint8)]).astype(np.float32)
+    sizes = np.fromiter((len(b[0]) for b in bags), np.int64, count)
+    doc = np.repeat(np.arange(count, dtype=np.int64), sizes)
+    lengths = np.bincount(doc, weights=tf, minlength=count).astype(np.float32)
+    if vocabulary is not None and len(ids):
+        held, _ = HashSet.of(vocabulary).find(ids)
+        ids, tf, doc = ids[held], tf[held], doc[held]
+    if not len(ids):
         empty = np.zeros(0, dtype=np.uint32)
         zeros = np.zeros(1, dtype=np.int64)
         return TermIndex(
@@ -212,11 +248,8 @@ def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
             zeros[:0],
             np.zeros((0, count), np.float32),
             sparse.csr_matrix((0, count), dtype=np.float32),
-            np.zeros(2, np.int32),
+            HashSet.of(empty),
         )
-    ids = np.concatenate([b[0] for b in bags])
-    tf = np.concatenate([b[1] for b in bags]).astype(np.float32)
-    doc = np.repeat(np.arange(count, dtype=np.int64), [len(b[0]) for b in bags])
     order = np.argsort(ids, kind="stable")
     ids, tf, doc = ids[order], tf[order], doc[order]
     terms, starts, df = np.unique(ids, return_index=True, return_counts=True)
@@ -237,10 +270,6 @@ def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
     rare = sparse.csr_matrix((rare_values, doc, bounds), shape=(len(terms), count))
     rare.eliminate_zeros()
     terms = terms.astype(np.uint32)
-    per_bucket = np.bincount(
-        (terms >> np.uint32(32 - _BUCKET_BITS)).astype(np.int64), minlength=1 << _BUCKET_BITS
-    )
-    buckets = np.concatenate([[0], np.cumsum(per_bucket)]).astype(np.int32)
     return TermIndex(
         terms,
         bounds,
@@ -252,7 +281,7 @@ def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
         dense_row,
         dense,
         rare,
-        buckets,
+        HashSet.of(terms),
     )
 
 
@@ -562,6 +591,7 @@ def rank_many(
     banned: Sequence[I64 | None] | None = None,
     bonus: Sequence[F32 | None] | None = None,
     block: int = 512,
+    workers: int = 1,
 ) -> tuple[I64, F32]:
     """Every reader's ``k`` best candidates at once (a day's papers for the digests), from
     their models (``reader_models``, built once and kept while their signals do not
@@ -572,7 +602,9 @@ def rank_many(
     product for common terms and one sparse product for the rest, then one argpartition.
     Returns (readers, k) positions into ``candidates``, best first, and their scores; a
     banned position scores -inf (only picked when fewer than ``k`` remain). The same scores
-    as ranking each reader alone over the same candidates (without MMR)."""
+    as ranking each reader alone over the same candidates (without MMR). ``workers``
+    threads score blocks side by side (numpy and scipy release the GIL in their loops; give
+    each one BLAS thread)."""
     candidates = np.ascontiguousarray(candidates, dtype=np.float32)
     terms = term_index(candidate_bags, settings) if candidate_bags is not None else None
     seeds = seed_terms(models, seed_bags, terms) if terms and seed_bags is not None else None
@@ -580,12 +612,12 @@ def rank_many(
     width = min(k, len(candidates))
     positions = np.zeros((count, width), dtype=np.int64)
     scores = np.zeros((count, width), dtype=np.float32)
-    for start in range(0, count, block):
+
+    def rank_block(start: int) -> None:
         stop = min(start + block, count)
-        chunk = models[start:stop]
         best, values = top_k(
             score_models(
-                chunk,
+                models[start:stop],
                 candidates,
                 terms,
                 settings,
@@ -597,4 +629,12 @@ def rank_many(
         )
         positions[start:stop] = best
         scores[start:stop] = values
+
+    starts = range(0, count, block)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(rank_block, starts))
+    else:
+        for start in starts:
+            rank_block(start)
     return positions, scores

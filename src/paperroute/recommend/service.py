@@ -52,6 +52,7 @@ KIND_WEIGHTS: dict[SeedKind, float] = {
 }
 _CLOSE_ENOUGH = 0.35  # below this cosine, "close to <Title>" would not be believed
 _FOLLOW_POOL = 500
+_NO_TERMS = np.zeros(0, dtype=np.uint32)
 K = TypeVar("K", bound=Hashable)
 
 
@@ -214,6 +215,7 @@ class Recommender:
         settings = self.settings
         with self._db.read() as connection:
             reader = self._resolve(connection, profile)
+            seed_pks = [s.pk for s in reader.seeds]
             interest = interests([reader.vectors], [reader.weights], settings)
             shortlist = self._shortlist(connection, interest, since, limit, among)
             by_author = q.pks_by_authors(connection, profile.authors, since, _FOLLOW_POOL)
@@ -222,34 +224,38 @@ class Recommender:
                 by_author = {pk: v for pk, v in by_author.items() if pk in among}
                 by_category = {pk: v for pk, v in by_category.items() if pk in among}
             pool = set(shortlist) | set(by_author) | set(by_category)
-            banned = {s.pk for s in reader.seeds} | reader.negatives
-            pool -= banned
-            rows = q.rows_by_pk(connection, sorted(pool))
-            pool = {pk for pk, row in rows.items() if row.id not in exclude}
+            pool -= {s.pk for s in reader.seeds} | reader.negatives
+            pool -= {row.pk for row in q.rows_by_id(connection, sorted(exclude)).values()}
             pool -= q.hidden(connection, sorted(pool))
             pks = sorted(pool)
-            bags = load_bags(connection, pks) if pks and reader.seeds else {}
-            seed_pks = [s.pk for s in reader.seeds]
-            seed_bags = load_bags(connection, seed_pks) if pks and seed_pks else {}
-        if not pks:
-            return []
-        vectors = self._vectors(pks)
-        followed = np.array([(pk in by_author) + (pk in by_category) for pk in pks])
-        seeds = ReaderSeeds(
-            reader.vectors,
-            reader.weights,
-            seed_pks,
-            reader.negative_vectors,
-            bonus=(settings.follow_bonus * followed).astype(np.float32),
-        )
-        terms = term_index([bags[pk] for pk in pks], settings) if reader.seeds else None
-        score = score_readers([seeds], vectors, terms, settings, seed_bags)[0]
-        chosen = mmr(score, vectors, limit, settings)
+            model = reader_models([ReaderSeeds(reader.vectors, reader.weights, seed_pks)], settings)
+            term_pks = model[0].term_keys.tolist()
+            seed_bags = load_bags(connection, term_pks) if pks and term_pks else {}
+            bags = load_bags(connection, pks) if seed_bags else {}
+            if not pks:
+                return []
+            vectors, _ = self._search.index.vectors(pks)
+            followed = np.array([(pk in by_author) + (pk in by_category) for pk in pks])
+            seeds = ReaderSeeds(
+                reader.vectors,
+                reader.weights,
+                seed_pks,
+                reader.negative_vectors,
+                bonus=(settings.follow_bonus * followed).astype(np.float32),
+            )
+            # Only the terms the reader's seeds hold can score: the rest of the candidates'
+            # terms are left out of the index (their idf would not be read).
+            held = np.unique(np.concatenate([b[0] for b in seed_bags.values()] + [_NO_TERMS]))
+            terms = term_index([bags[pk] for pk in pks], settings, held) if seed_bags else None
+            score = score_readers([seeds], vectors, terms, settings, seed_bags)[0]
+            chosen = [pks[p] for p in mmr(score, vectors, limit, settings).tolist()]
+            rows = q.rows_by_pk(connection, chosen)
+        picked = np.asarray([pks.index(pk) for pk in chosen], dtype=np.int64)
         return self._picks(
             reader,
-            [pks[p] for p in chosen.tolist()],
-            vectors[chosen],
-            score[chosen],
+            chosen,
+            vectors[picked],
+            score[picked],
             rows,
             {pk: f"by {name} you follow" for pk, name in by_author.items()},
             {pk: f"you follow {category}" for pk, category in by_category.items()},
@@ -417,11 +423,8 @@ class Recommender:
             if row is not None and seed.paper_id not in profile.negatives and row.pk not in hidden:
                 resolved.append((seed, row))
         index = self._search.index
-        kept: list[tuple[Seed, q.PaperRow, F32]] = []
-        for seed, row in resolved:
-            vector = index.vector(row.pk)
-            if vector is not None:
-                kept.append((seed, row, vector))
+        found_vectors, found = index.vectors([row.pk for _, row in resolved])
+        kept = [(seed, row, found_vectors[n]) for n, (seed, row) in enumerate(resolved) if found[n]]
         # Newest first: when added, else the paper's own day.
         kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
         recency = recency_weights(len(kept))
@@ -434,14 +437,9 @@ class Recommender:
             else np.zeros((0, dim), dtype=np.float32)
         )
         negatives = {rows[i].pk for i in profile.negatives if i in rows}
-        negative_vectors = [index.vector(pk) for pk in sorted(negatives)]
-        neg = [v for v in negative_vectors if v is not None]
+        negative_vectors, found = index.vectors(sorted(negatives))
         return _Reader(
-            [row for _, row, _ in kept],
-            vectors,
-            weights,
-            negatives,
-            np.stack(neg).astype(np.float32) if neg else np.zeros((0, dim), dtype=np.float32),
+            [row for _, row, _ in kept], vectors, weights, negatives, negative_vectors[found]
         )
 
     def _shortlist(
@@ -459,18 +457,12 @@ class Recommender:
         if among is not None:
             allowed = np.asarray(sorted(among), dtype=np.int64)
         wanted = min(max(4 * limit, 300), 40_000)
-        found: set[int] = set()
-        for centre, weight in zip(interest.centres[0], interest.weights[0], strict=True):
-            if weight <= 0:
-                continue
-            found.update(pk for pk, _ in index.search(centre, wanted, allowed))
-        return sorted(found)
+        centres = interest.centres[0][interest.weights[0] > 0]
+        if allowed is not None and len(allowed) <= 50_000:
+            nearest = index.search_many(centres, wanted, allowed)
+        else:
+            nearest = [index.search(centre, wanted, allowed) for centre in centres]
+        return sorted({pk for found in nearest for pk, _ in found})
 
     def _vectors(self, pks: Sequence[int]) -> F32:
-        index = self._search.index
-        out = np.zeros((len(pks), index.dimension or 1), dtype=np.float32)
-        for i, pk in enumerate(pks):
-            vector = index.vector(pk)
-            if vector is not None:
-                out[i] = vector
-        return out
+        return self._search.index.vectors(pks)[0]

@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,6 +333,37 @@ class VectorIndex:
         with self._lock:
             found = self._brute(np.asarray(vector, dtype=np.float32), np.asarray(pks), len(pks))
         return dict(found)
+
+    def search_many(self, queries: F32, k: int, allowed: I64) -> list[list[tuple[int, float]]]:
+        """For each row of ``queries``, the ``k`` nearest of the ``allowed`` papers (pk,
+        inner product), best first: one pass over their vectors for all the queries."""
+        with self._lock:
+            positions = self._positions(np.asarray(allowed, dtype=np.int64))
+            keep = positions >= 0
+            positions, pks = positions[keep], np.asarray(allowed, dtype=np.int64)[keep]
+            queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(len(queries), -1)
+            if not len(positions) or k <= 0:
+                return [[] for _ in range(len(queries))]
+            scores = np.empty((len(positions), len(queries)), dtype=np.float32)
+            for start in range(0, len(positions), _CHUNK):
+                part = self._vectors[positions[start : start + _CHUNK]]
+                scores[start : start + _CHUNK] = part.astype(np.float32) @ queries.T
+        out = []
+        for column in scores.T:
+            top = np.argpartition(-column, k - 1)[:k] if k < len(column) else np.arange(len(column))
+            top = top[np.lexsort((top, -column[top]))]
+            out.append([(int(pks[i]), float(column[i])) for i in top])
+        return out
+
+    def vectors(self, pks: Sequence[int]) -> tuple[F32, npt.NDArray[np.bool_]]:
+        """The indexed vectors of ``pks`` (zero rows for those not indexed) and which are."""
+        with self._lock:
+            positions = self._positions(np.asarray(pks, dtype=np.int64))
+            found = positions >= 0
+            out = np.zeros((len(positions), self.dimension or 1), dtype=np.float32)
+            if found.any():
+                out[found] = self._vectors[positions[found]].astype(np.float32)
+        return out, found
 
     def vector(self, pk: int) -> F32 | None:
         """A paper's indexed vector, or None."""
