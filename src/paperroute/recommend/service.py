@@ -323,7 +323,7 @@ class Recommender:
             pool -= q.hidden(connection, sorted(pool))
             pks = sorted(pool)
             rows = q.rows_by_pk(connection, pks)
-            readers = [self._resolve(connection, profiles[key]) for key in keys]
+            readers = self._resolve_many(connection, [profiles[key] for key in keys])
             models = self._models_of(readers) if pks else []
             seed_pks = sorted({int(pk) for m in models for pk in m.term_keys.tolist()})
             seed_bags = load_bags(connection, seed_pks) if pks and seed_pks else {}
@@ -337,19 +337,25 @@ class Recommender:
         banned: list[I64 | None] = []
         bonuses: list[F32 | None] = []
         follows: list[tuple[dict[int, str], dict[int, str]]] = []
+        # Who wrote what and what is in which category, the other way round: a reader's
+        # follows are then a few lookups, not a pass over every candidate.
+        by_name: dict[str, list[int]] = {}
+        by_category_name: dict[str, list[int]] = {}
+        for pk in pks:
+            for name in names.get(pk, ()):
+                by_name.setdefault(name, []).append(pk)
+            for category in categories.get(pk, ()):
+                by_category_name.setdefault(category, []).append(pk)
         for key, reader in zip(keys, readers, strict=True):
             profile = profiles[key]
-            wanted = {fold_name(a): a for a in profile.authors}
-            by_author = {
-                pk: f"by {wanted[n]} you follow"
-                for pk in pks
-                for n in sorted(names.get(pk, set()) & set(wanted))[:1]
-            }
-            by_category = {
-                pk: f"you follow {c}"
-                for pk in pks
-                for c in sorted(categories.get(pk, set()) & set(profile.categories))[:1]
-            }
+            by_author: dict[int, str] = {}
+            for name, shown in sorted({fold_name(a): a for a in profile.authors}.items()):
+                for pk in by_name.get(name, ()):
+                    by_author.setdefault(pk, f"by {shown} you follow")
+            by_category: dict[int, str] = {}
+            for category in sorted(profile.categories):
+                for pk in by_category_name.get(category, ()):
+                    by_category.setdefault(pk, f"you follow {category}")
             follows.append((by_author, by_category))
             bonus = np.zeros(len(pks), dtype=np.float32)
             bonus[[at[pk] for pk in by_author]] += settings.follow_bonus
@@ -412,35 +418,48 @@ class Recommender:
         return [m for m in models if m is not None]
 
     def _resolve(self, connection: Connection, profile: Profile) -> _Reader:
-        ids = [s.paper_id for s in profile.seeds]
-        rows = q.rows_by_id(connection, ids + sorted(profile.negatives))
-        today = self._clock().date()
+        return self._resolve_many(connection, [profile])[0]
+
+    def _resolve_many(self, connection: Connection, profiles: Sequence[Profile]) -> list[_Reader]:
+        """The profiles against the store, their rows, hidden papers and vectors read once
+        for all of them."""
+        ids = {s.paper_id for p in profiles for s in p.seeds}
+        ids.update(i for p in profiles for i in p.negatives)
+        rows = q.rows_by_id(connection, sorted(ids))
         # A paper the moderators hid is no seed: a pick's reason would show its title.
         hidden = q.hidden(connection, [row.pk for row in rows.values()])
-        resolved: list[tuple[Seed, q.PaperRow]] = []
-        for seed in profile.seeds:
-            row = rows.get(seed.paper_id)
-            if row is not None and seed.paper_id not in profile.negatives and row.pk not in hidden:
-                resolved.append((seed, row))
+        pks = sorted({row.pk for row in rows.values()})
         index = self._search.index
-        found_vectors, found = index.vectors([row.pk for _, row in resolved])
-        kept = [(seed, row, found_vectors[n]) for n, (seed, row) in enumerate(resolved) if found[n]]
-        # Newest first: when added, else the paper's own day.
-        kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
-        recency = recency_weights(len(kept))
-        kinds = np.array([KIND_WEIGHTS[s.kind] * max(s.weight, 0.0) for s, _, _ in kept])
-        weights = (recency * kinds).astype(np.float32)
+        stored, found = index.vectors(pks)
+        vector_of = {pk: stored[n] for n, pk in enumerate(pks) if found[n]}
+        today = self._clock().date()
         dim = index.dimension or 1
-        vectors = (
-            np.stack([v for _, _, v in kept]).astype(np.float32)
-            if kept
-            else np.zeros((0, dim), dtype=np.float32)
-        )
-        negatives = {rows[i].pk for i in profile.negatives if i in rows}
-        negative_vectors, found = index.vectors(sorted(negatives))
-        return _Reader(
-            [row for _, row, _ in kept], vectors, weights, negatives, negative_vectors[found]
-        )
+        out = []
+        for profile in profiles:
+            kept: list[tuple[Seed, q.PaperRow, F32]] = []
+            for seed in profile.seeds:
+                row = rows.get(seed.paper_id)
+                if row is None or seed.paper_id in profile.negatives or row.pk in hidden:
+                    continue
+                vector = vector_of.get(row.pk)
+                if vector is not None:
+                    kept.append((seed, row, vector))
+            # Newest first: when added, else the paper's own day.
+            kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
+            recency = recency_weights(len(kept))
+            kinds = np.array([KIND_WEIGHTS[s.kind] * max(s.weight, 0.0) for s, _, _ in kept])
+            negatives = {rows[i].pk for i in profile.negatives if i in rows}
+            shown = [vector_of[pk] for pk in sorted(negatives) if pk in vector_of]
+            out.append(
+                _Reader(
+                    [row for _, row, _ in kept],
+                    np.stack([v for _, _, v in kept]) if kept else np.zeros((0, dim), np.float32),
+                    (recency * kinds).astype(np.float32),
+                    negatives,
+                    np.stack(shown) if shown else np.zeros((0, dim), np.float32),
+                )
+            )
+        return out
 
     def _shortlist(
         self,
