@@ -124,6 +124,8 @@ def test_for_many_gives_each_reader_the_top_k_of_rank(
         assert [p.paper_id for p in many[key]] == [p.paper_id for p in alone], key
         assert [p.reason for p in many[key]] == [p.reason for p in alone], key
         assert not {p.paper_id for p in many[key]} & {s.paper_id for s in profiles[key].seeds}
+    # A second run reads the models kept from the first: the same picks.
+    assert rhub.recommend.for_many(profiles, window, k=10) == many
     with pytest.raises(InvalidInput):
         rhub.recommend.for_many(profiles, window, k=0)
     assert rhub.recommend.for_many(profiles, [], k=5) == {key: [] for key in profiles}
