@@ -395,7 +395,8 @@ def main() -> None:
                     _store_synthetic_vectors(hub, np.random.default_rng(7))
                     print(f"vectors stored in {time.perf_counter() - start:.0f} s")
             start = time.perf_counter()
-            bags = hub.search.store_term_bags()  # as `paperroute embed` does
+            # As `paperroute embed` does; only similar papers read them.
+            bags = hub.search.store_term_bags() if "similar" in modes else 0
             if bags:
                 print(f"term bags of {bags:,} papers stored in {time.perf_counter() - start:.0f} s")
             if args.prepare_only:
