@@ -232,3 +232,29 @@ def test_no_paper_is_lost_between_the_database_and_the_graph(config: Config) -> 
         with hub._db.engine.connect() as connection:
             pks = set(connection.scalars(select(papers.c.pk)))
         assert set(hub.search.index._ids.tolist()) == pks
+
+
+def test_batched_lookups_agree_with_one_at_a_time(config: Config) -> None:
+    """``vectors`` and ``search_many`` (For you's one pass for all interests) give what
+    ``vector`` and ``search`` give, on the exact index and on the 8-bit graph."""
+    with open_hub(_small(config, exact_max=1000), embedder=HashEmbedder()) as hub:
+        hub.papers.ingest(corpus_records())
+        assert hub.search.embed() == 300
+    for exact_max, kind in ((1000, "exact"), (100, "hnsw")):
+        with open_hub(_small(config, exact_max=exact_max), embedder=HashEmbedder()) as hub:
+            index = hub.search.index
+            index.refresh(force=True)
+            assert index.status().kind == kind
+            pks = [int(pk) for pk in index._ids[:25]] + [10**9]
+            matrix, found = index.vectors(pks)
+            assert found.tolist() == [True] * 25 + [False] and not matrix[-1].any()
+            for n, pk in enumerate(pks[:25]):
+                assert np.array_equal(matrix[n], index.vector(pk))
+            allowed = np.sort(index._ids[::2])
+            queries = matrix[:4]
+            many = index.search_many(queries, 7, allowed)
+            for query, found_many in zip(queries, many, strict=True):
+                alone = index.search(query, 7, allowed)
+                assert [pk for pk, _ in found_many] == [pk for pk, _ in alone]
+                assert np.allclose([s for _, s in found_many], [s for _, s in alone], atol=1e-5)
+            assert index.search_many(queries, 7, np.array([10**9])) == [[]] * 4

@@ -368,8 +368,8 @@ class VectorIndex:
                 return [[] for _ in range(len(queries))]
             scores = np.empty((len(positions), len(queries)), dtype=np.float32)
             for start in range(0, len(positions), _CHUNK):
-                part = self._vectors[positions[start : start + _CHUNK]]
-                scores[start : start + _CHUNK] = part.astype(np.float32) @ queries.T
+                part = self._rows(positions[start : start + _CHUNK])
+                scores[start : start + _CHUNK] = part @ queries.T
         out = []
         for column in scores.T:
             top = np.argpartition(-column, k - 1)[:k] if k < len(column) else np.arange(len(column))
@@ -384,7 +384,7 @@ class VectorIndex:
             found = positions >= 0
             out = np.zeros((len(positions), self.dimension or 1), dtype=np.float32)
             if found.any():
-                out[found] = self._vectors[positions[found]].astype(np.float32)
+                out[found] = self._rows(positions[found])
         return out, found
 
     def vector(self, pk: int) -> F32 | None:
