@@ -208,3 +208,60 @@ def test_a_bounded_phrase_tier_ranks_the_newest_phrase_matches(
     assert set(found) == {"2601.00001", "2601.00002", "2601.00003", "2601.00004"}
     if hub._db.dialect == "sqlite":  # (PostgreSQL's phrase tier ranks every match)
         assert set(ids(hub, "video generation", limit=2)) == {"2601.00003", "2601.00004"}
+
+
+def test_a_bounded_phrase_tier_keeps_a_remembered_title_first(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ranks the phrase among the newest PHRASE_TIER_SCAN papers with its words
+    (at most PHRASE_TIER_BOUND of them) and the papers with it in the title, however old;
+    SQLite ranks every match. Either way the oldest paper, the one with the phrase in its
+    title, comes first, for the words typed and for the quoted phrase, and exclusions and
+    filters hold."""
+    from paperroute.search import keyword
+
+    monkeypatch.setattr(keyword, "PHRASE_TIER_BOUND", 2)
+    monkeypatch.setattr(keyword, "PHRASE_TIER_SCAN", 3)
+    monkeypatch.setattr(keyword, "TITLE_TIER_WINDOW", 2)
+    records = [
+        rec(
+            "title",
+            arxiv_id="2601.00031",
+            title="Sparse video generation",
+            abstract="A study.",
+            categories=["cs.CV"],
+        )
+    ]
+    # Newer: the phrase in the abstract (the newest ones), the words apart (the others).
+    for i in range(2, 10):
+        abstract = (
+            "We study video generation in rooms."
+            if i >= 6
+            else "Video of rooms, and the generation of maps."
+        )
+        records.append(
+            rec(
+                str(i),
+                arxiv_id=f"2601.{30 + i:05d}",
+                title=f"Rooms {i}",
+                abstract=abstract,
+                categories=["cs.LG"],
+            )
+        )
+    hub.papers.ingest(records)
+    for text in ("video generation", '"video generation"'):
+        found = ids(hub, text)
+        assert found[0] == "2601.00031", text
+        assert {"2601.00039", "2601.00038"} <= set(found), text  # the newest with the phrase
+    postgres = hub._db.dialect == "postgresql"
+    quoted = ids(hub, '"video generation"')
+    # Past the newest PHRASE_TIER_SCAN with the words, the older phrase matches are not
+    # ranked on PostgreSQL (the title's is).
+    assert len(quoted) == (4 if postgres else 5)
+    phrase_matches = {"2601.00037", "2601.00038", "2601.00039"}
+    if not postgres:
+        phrase_matches.add("2601.00036")
+    assert set(ids(hub, '"video generation" -sparse')) == phrase_matches
+    assert ids(hub, '"video generation" cat:cs.CV') == ["2601.00031"]
+    total = hub.search.query('"video generation"', mode=Mode.keyword).total
+    assert total == 5  # the total counts every match
