@@ -91,13 +91,18 @@ def libraries(
     for length in lengths.tolist():
         topics = rng.choice(names, size=int(rng.integers(1, 4)), p=weights)
         counts = rng.multinomial(length, np.full(len(topics), 1 / len(topics)))
-        picked = np.concatenate(
-            [
-                by_category[int(t)][rng.integers(0, len(by_category[int(t)]), c)]
-                for t, c in zip(topics.tolist(), counts.tolist(), strict=True)
-            ]
+        picked = np.unique(
+            np.concatenate(
+                [
+                    rng.choice(by_category[int(t)], min(c, len(by_category[int(t)])), False)
+                    for t, c in zip(topics.tolist(), counts.tolist(), strict=True)
+                ]
+            )
         )
-        out.append(np.unique(picked)[::-1].copy())  # a small category may repeat a paper
+        if len(picked) < low:  # small categories: the rest from anywhere, no paper twice
+            others = np.setdiff1d(np.arange(len(categories)), picked)
+            picked = np.union1d(picked, rng.choice(others, low - len(picked), replace=False))
+        out.append(picked[::-1].copy())
     return out
 
 
