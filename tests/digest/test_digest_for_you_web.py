@@ -81,8 +81,16 @@ def test_manage_page_sets_for_you_and_seeds(client: TestClient) -> None:
     saved = client.post(path, data={**fields, "seeds": f"arXiv:{FIRST_DAY_PAPER}v1,\n2401.01234"})
     assert saved.status_code == 200 and "Saved" in saved.text
     assert "For you uses the seed papers below" in saved.text and FIRST_DAY_PAPER in saved.text
-    # A paper the hub does not hold yet is kept, and named.
+    # A paper the hub does not hold yet is kept, and named; one it holds is listed by title.
     assert re.search(r'data-testid="unknown-seeds">Not on this hub yet: 2401\.01234\.', saved.text)
+    title = html.escape(hub.papers.show(FIRST_DAY_PAPER).title, quote=False)
+    listed = re.search(r'data-testid="seed-titles">(.*?)</ul>', saved.text, re.S)
+    assert listed is not None and title in listed.group(1) and "2401.01234" not in listed.group(1)
+    assert f'href="/papers/{FIRST_DAY_PAPER}"' in listed.group(1)
+    # A seed paper the moderators hid keeps its title to itself.
+    moderator = hub.community.ensure_user("mod@example.org", admin=True)
+    hub.community.set_paper_hidden(moderator, FIRST_DAY_PAPER, True, "spam")
+    assert title not in client.get(path).text
     stored = hub.digests.find("anon@example.org")
     assert stored is not None and stored.prefs.for_you
     assert stored.prefs.seeds == (FIRST_DAY_PAPER, "2401.01234")

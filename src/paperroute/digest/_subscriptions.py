@@ -24,6 +24,7 @@ from ..site.errors import BadLink, RateLimited
 from ..site.outbox import open_mailer
 from ..site.ratelimit import hit
 from ..store.schema import papers
+from ..store.schema_community import hidden_papers
 from ..store.schema_digests import digest_sends, subscribers, suppressions
 from ..store.session import Database
 from . import _links as links
@@ -101,6 +102,18 @@ def unknown_seeds(connection: Connection, seeds: tuple[str, ...]) -> list[str]:
         ).scalars()
     )
     return [seed for seed in seeds if seed not in held]
+
+
+def seed_titles(connection: Connection, seeds: tuple[str, ...]) -> dict[str, str]:
+    """The titles of the seed papers this hub holds and shows (a paper the moderators hid
+    keeps its title to itself), by arXiv id."""
+    if not seeds:
+        return {}
+    statement = select(papers.c.arxiv_id, papers.c.title).where(
+        papers.c.arxiv_id.in_(list(seeds)),
+        papers.c.pk.not_in(select(hidden_papers.c.paper_pk)),
+    )
+    return {str(arxiv_id): str(title) for arxiv_id, title in connection.execute(statement)}
 
 
 def find(connection: Connection, email: str) -> Subscriber | None:

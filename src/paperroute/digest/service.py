@@ -152,6 +152,12 @@ class Digests:
         with self._db.read() as connection:
             return subs.unknown_seeds(connection, subscriber.prefs.seeds)
 
+    def seed_titles(self, subscriber: Subscriber) -> dict[str, str]:
+        """The titles of the subscriber's seed papers this hub holds, by id (the manage
+        page lists them under the ids)."""
+        with self._db.read() as connection:
+            return subs.seed_titles(connection, subscriber.prefs.seeds)
+
     def manage_token(self, subscriber: Subscriber) -> str:
         return make_token(self.secret, "manage", subscriber.pk, subscriber.email)
 
