@@ -172,6 +172,15 @@ def test_follows_are_capped_per_reader_with_a_clear_message(
     ]
     with fhub._db.write() as connection:
         connection.execute(insert(reader_follows), rows)
+    # The cold start follows all its categories or none: two would pass the cap.
+    two = [name for name, _ in fhub.reading.categories()][:2]
+    assert len(two) == 2
+    start = client.post(
+        "/for-you/start", data={"csrf_token": csrf, "categories": two, "papers": DG[0]}
+    )
+    assert start.status_code == 400 and "would pass 1,000" in start.text
+    assert len(fhub.signals.follows(ada.pk)) == MAX_FOLLOWS - 1
+    assert fhub.signals.feedback_kinds(ada.pk) == {}  # its "more like this" not stored either
     fhub.signals.follow(ada.pk, "category", "math.DG")  # the 1,000th
     fhub.signals.follow(ada.pk, "category", "math.DG")  # again: changes nothing
     with pytest.raises(InvalidInput, match="you follow 1,000 authors and categories"):

@@ -258,3 +258,12 @@ def test_batched_lookups_agree_with_one_at_a_time(config: Config) -> None:
                 assert [pk for pk, _ in found_many] == [pk for pk, _ in alone]
                 assert np.allclose([s for _, s in found_many], [s for _, s in alone], atol=1e-5)
             assert index.search_many(queries, 7, np.array([10**9])) == [[]] * 4
+
+
+def test_search_many_of_no_query_finds_nothing(config: Config) -> None:
+    with open_hub(_small(config, exact_max=1000), embedder=HashEmbedder()) as hub:
+        hub.papers.ingest(corpus_records()[:20])
+        hub.search.embed()
+        index = hub.search.index
+        index.refresh(force=True)
+        assert index.search_many(np.zeros((0, index.dimension), np.float32), 5, index._ids) == []

@@ -104,6 +104,24 @@ class Signals:
             sql.set_follow(connection, user_pk, kind, value, on, now)
         return FollowItem(kind, value, now) if on else None
 
+    def follow_all(self, user_pk: int, kind: str, values: list[str]) -> None:
+        """Follow every one of ``values`` (the cold start's categories), or none of them:
+        InvalidInput for an unusable name, or when they would take the reader past
+        ``MAX_FOLLOWS``."""
+        cleaned = list(dict.fromkeys(clean_follow(kind, v) for v in values))
+        now = self._clock()
+        with self._db.write() as connection:
+            held = {(f.kind, f.value) for f in sql.follows(connection, user_pk)}
+            new = [item for item in cleaned if item not in held]
+            if len(held) + len(new) > MAX_FOLLOWS:
+                raise InvalidInput(
+                    f"you follow {len(held):,} authors and categories; these {len(new):,} "
+                    f"would pass {MAX_FOLLOWS:,}, the most one reader may: stop following "
+                    "some (on /me) to follow more"
+                )
+            for item_kind, value in new:
+                sql.set_follow(connection, user_pk, item_kind, value, True, now)
+
     def follows(self, user_pk: int) -> list[FollowItem]:
         with self._db.read() as connection:
             return sql.follows(connection, user_pk)

@@ -363,8 +363,8 @@ class VectorIndex:
             positions = self._positions(np.asarray(allowed, dtype=np.int64))
             keep = positions >= 0
             positions, pks = positions[keep], np.asarray(allowed, dtype=np.int64)[keep]
-            queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(len(queries), -1)
-            if not len(positions) or k <= 0:
+            queries = np.ascontiguousarray(queries, dtype=np.float32)
+            if not len(positions) or k <= 0 or not len(queries):
                 return [[] for _ in range(len(queries))]
             scores = np.empty((len(positions), len(queries)), dtype=np.float32)
             for start in range(0, len(positions), _CHUNK):

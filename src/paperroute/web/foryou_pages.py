@@ -92,17 +92,20 @@ def cold_start(
             hub.community.paper_pk(ref, user)
         except NotFound:
             missing.append(ref)
-    if unknown or missing or not (chosen or refs):
-        problems = []
-        if unknown:
-            problems.append("no category " + ", ".join(repr(c[:60]) for c in unknown))
-        if missing:
-            problems.append("no paper " + ", ".join(repr(r[:60]) for r in missing))
+    problems = []
+    if unknown:
+        problems.append("no category " + ", ".join(repr(c[:60]) for c in unknown))
+    if missing:
+        problems.append("no paper " + ", ".join(repr(r[:60]) for r in missing))
+    if not problems and chosen:
+        try:
+            hub.signals.follow_all(user.pk, "category", chosen)
+        except InvalidInput as exc:
+            problems.append(str(exc))
+    if problems or not (chosen or refs):
         detail = "; ".join(problems) or "choose a category or give a paper id"
         context = _for_you_context(hub, user) | {"error": detail, "typed": papers[:5000]}
         return render(request, "foryou/for_you.html", context, 400)
-    for category in chosen:
-        hub.signals.follow(user.pk, "category", category)
     for ref in refs:
         hub.signals.set_feedback(user.pk, ref, "more")
     return RedirectResponse("/for-you", status_code=303)
