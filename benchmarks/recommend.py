@@ -10,14 +10,20 @@ clustered synthetic unit vector per paper as ``benchmarks/search.py`` stores the
 200k abstracts takes hours here) and the real term bags ``paperroute embed`` stores. The
 "day" is the ``--day`` newest papers; ``--readers`` readers get libraries of 5 to 500 older
 papers (log-uniform sizes, drawn from one to three primary categories each, so they have
-topics). **batch**: ``ranking.rank_many`` over all of them (interest vectors, BM25 term
-profile, top 20 by argpartition; readers in blocks of ``--block``, float32, ``--threads``
-BLAS threads), from the readers' seed ids to every top 20, the seeds' vectors and bags
-gathered block by block. **for-you**: ``hub.recommend.rank`` of ``--for-you`` readers (their
-libraries) over the last 7 days of the store, limit 30 (what ``/for-you`` runs besides
-reading the reader's signals), p50 / p99. The last line is one JSON object: ``readers``,
-``batch_s`` (and ``batch_cpu_s``, the process's CPU seconds), ``for_you_p50_ms``,
-``for_you_p99_ms``, ``peak_rss_mb``.
+topics). **models**: ``ranking.reader_models`` of every reader (interest vectors clustered
+from the seeds' vectors, gathered block by block; the term seeds): what a reader's signals
+cost once, kept until they change (``hub.recommend`` keeps them in memory between digest
+runs, ``recommend_model_cache_mb``). **batch**: the day's ranking from the models,
+``ranking.rank_many`` (each seed's terms looked up among the day's once, each block's term
+masses, BM25 and vector scores as matrix products, top 20 by argpartition; readers in
+blocks of ``--block``, float32, ``--workers`` threads each using ``--threads`` BLAS
+threads). **for-you**:
+``hub.recommend.rank`` of ``--for-you`` readers (their libraries) over the last 7 days of
+the store, limit 30 (what ``/for-you`` runs besides reading the reader's signals), p50 /
+p99. The last line is one JSON object: ``readers``,
+``models_s``, ``batch_s`` (and ``models_cpu_s``, ``batch_cpu_s``, the process's CPU
+seconds), ``model_mb`` (the models' memory), ``for_you_p50_ms``, ``for_you_p99_ms``,
+``peak_rss_mb``.
 """
 
 from __future__ import annotations
@@ -38,26 +44,24 @@ from threadpoolctl import threadpool_limits
 from _common import peak_rss_mb
 from paperroute import Config, open_hub
 from paperroute.recommend import Profile, RankSettings, Seed
-from paperroute.recommend.ranking import ReaderSeeds, rank_many, recency_weights
+from paperroute.recommend.ranking import ReaderSeeds, rank_many, reader_models, recency_weights
 from paperroute.search import load_bags
 from search import _load, _store_synthetic_vectors
 
 
 class LazyReaders(Sequence[ReaderSeeds]):
-    """Readers as seed positions; a slice gathers their vectors and bags (a block at a time,
-    as a digest run would read them)."""
+    """Readers as seed positions; a slice gathers their vectors (a block at a time, as a
+    digest run would read them). A seed's key is its position."""
 
-    def __init__(self, libraries: list[np.ndarray], vectors: np.ndarray, bags: list[Any]) -> None:
-        self.libraries, self.vectors, self.bags = libraries, vectors, bags
+    def __init__(self, libraries: list[np.ndarray], vectors: np.ndarray) -> None:
+        self.libraries, self.vectors = libraries, vectors
 
     def __len__(self) -> int:
         return len(self.libraries)
 
     def _one(self, n: int) -> ReaderSeeds:
         seeds = self.libraries[n]
-        return ReaderSeeds(
-            self.vectors[seeds], recency_weights(len(seeds)), [self.bags[i] for i in seeds.tolist()]
-        )
+        return ReaderSeeds(self.vectors[seeds], recency_weights(len(seeds)), seeds.tolist())
 
     @overload
     def __getitem__(self, index: int) -> ReaderSeeds: ...
@@ -87,13 +91,18 @@ def libraries(
     for length in lengths.tolist():
         topics = rng.choice(names, size=int(rng.integers(1, 4)), p=weights)
         counts = rng.multinomial(length, np.full(len(topics), 1 / len(topics)))
-        picked = np.concatenate(
-            [
-                by_category[int(t)][rng.integers(0, len(by_category[int(t)]), c)]
-                for t, c in zip(topics.tolist(), counts.tolist(), strict=True)
-            ]
+        picked = np.unique(
+            np.concatenate(
+                [
+                    rng.choice(by_category[int(t)], min(c, len(by_category[int(t)])), False)
+                    for t, c in zip(topics.tolist(), counts.tolist(), strict=True)
+                ]
+            )
         )
-        out.append(np.unique(picked)[::-1].copy())  # a small category may repeat a paper
+        if len(picked) < low:  # small categories: the rest from anywhere, no paper twice
+            others = np.setdiff1d(np.arange(len(categories)), picked)
+            picked = np.union1d(picked, rng.choice(others, low - len(picked), replace=False))
+        out.append(picked[::-1].copy())
     return out
 
 
@@ -104,7 +113,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=100_000)
     parser.add_argument("--day", type=int, default=2_000)
     parser.add_argument("--block", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS threads")
+    parser.add_argument("--workers", type=int, default=1, help="rank_many's threads")
     parser.add_argument("--for-you", type=int, default=200)
     args = parser.parse_args()
     rng = np.random.default_rng(7)
@@ -150,7 +160,7 @@ def main() -> None:
             )
             figures["papers"] = len(pks)
 
-            readers = LazyReaders(libraries(args.readers, categories, rng), vectors, bags)
+            readers = LazyReaders(libraries(args.readers, categories, rng), vectors)
             sizes = [len(x) for x in readers.libraries]
             print(
                 f"{args.readers:,} readers, libraries of {min(sizes)}-{max(sizes)} "
@@ -160,16 +170,30 @@ def main() -> None:
             day_vectors = vectors[-args.day :]
             day_bags = bags[-args.day :]
             settings = RankSettings()
+            figures["workers"], figures["threads"] = args.workers, args.threads
             with threadpool_limits(limits=args.threads):
                 start, cpu = time.perf_counter(), time.process_time()
+                models = reader_models(
+                    readers, settings, block=args.block, sizes=[len(x) for x in readers.libraries]
+                )
+                figures["models_s"] = round(time.perf_counter() - start, 1)
+                figures["models_cpu_s"] = round(time.process_time() - cpu, 1)
+                figures["model_mb"] = round(sum(m.nbytes for m in models) / 2**20, 1)
+                print(
+                    f"models of {args.readers:,} readers in {figures['models_s']} s "
+                    f"({figures['model_mb']} MB; load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+                start, cpu = time.perf_counter(), time.process_time()
                 positions, _scores = rank_many(
-                    readers,
+                    models,
                     day_vectors,
                     20,
                     settings,
                     candidate_bags=day_bags,
+                    seed_bags=dict(enumerate(bags[: -args.day])),
                     block=args.block,
-                    sizes=[len(x) for x in readers.libraries],
+                    workers=args.workers,
                 )
                 figures["batch_s"] = round(time.perf_counter() - start, 1)
                 # On a shared machine the wall time mostly measures the neighbours.
@@ -181,7 +205,8 @@ def main() -> None:
                 flush=True,
             )
 
-            # For you: one reader at a time over the store's last 7 days.
+            # For you: one reader at a time over the store's last 7 days, on one BLAS thread
+            # as a served process runs (web/app.py app_from_env).
             days = [r[3] for r in rows if r[3] is not None]
             newest = max(days)
             newest = (
@@ -191,12 +216,13 @@ def main() -> None:
             ids = [str(r[1]) for r in rows]
             timings = []
             hub.recommend.rank(Profile(seeds=(Seed(ids[0]),)), since=since, limit=30)  # warm
-            for n in range(args.for_you):
-                seeds = tuple(Seed(ids[i]) for i in readers.libraries[n].tolist())
-                start = time.perf_counter()
-                picks = hub.recommend.rank(Profile(seeds=seeds), since=since, limit=30)
-                timings.append((time.perf_counter() - start) * 1000)
-                assert picks
+            with threadpool_limits(limits=1, user_api="blas"):
+                for n in range(args.for_you):
+                    seeds = tuple(Seed(ids[i]) for i in readers.libraries[n].tolist())
+                    start = time.perf_counter()
+                    picks = hub.recommend.rank(Profile(seeds=seeds), since=since, limit=30)
+                    timings.append((time.perf_counter() - start) * 1000)
+                    assert picks
             timings.sort()
             figures["for_you_p50_ms"] = round(timings[len(timings) // 2], 1)
             figures["for_you_p99_ms"] = round(

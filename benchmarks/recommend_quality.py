@@ -46,11 +46,12 @@ from paperroute.recommend.ranking import (
     RankSettings,
     ReaderSeeds,
     mmr,
+    model_term_scores,
+    reader_models,
     recency_weights,
     score_readers,
+    seed_terms,
     term_index,
-    term_profile,
-    term_scores,
 )
 from paperroute.search._terms import Bag, make_bag, term_counts
 
@@ -105,14 +106,10 @@ class Bench:
             for start in range(0, len(cases), 256):
                 chunk = cases[start : start + 256]
                 readers = [
-                    ReaderSeeds(
-                        self.library_vectors(c),
-                        recency_weights(len(c.library)),
-                        [self.bags[n] for n in c.library],
-                    )
+                    ReaderSeeds(self.library_vectors(c), recency_weights(len(c.library)), c.library)
                     for c in chunk
                 ]
-                scores = score_readers(readers, self.pool_vectors, terms, settings)
+                scores = score_readers(readers, self.pool_vectors, terms, settings, self.bags)
                 for row in scores:
                     out.append(mmr(row, self.pool_vectors, K, settings).tolist())
             return out
@@ -148,9 +145,14 @@ class Bench:
         terms = term_index(self.pool_bags, settings)
         out = []
         for case in cases:
-            bags = [self.bags[n] for n in case.library]
-            query = term_profile(bags, np.ones(len(bags), np.float32), terms, settings)
-            score = term_scores([query], terms)[0]
+            readers = [
+                ReaderSeeds(
+                    self.library_vectors(case), np.ones(len(case.library), np.float32), case.library
+                )
+            ]
+            models = reader_models(readers, settings)
+            seeds = seed_terms(models, self.bags, terms)
+            score = model_term_scores(models, seeds, terms, settings)[0]
             out.append(np.argsort(-score, kind="stable")[:K].tolist())
         return out
 

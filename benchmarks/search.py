@@ -17,6 +17,14 @@ cache). Embedding throughput is measured on real abstracts cut at 128 tokens. Pr
 p50/p99 per kind and mode (``--modes`` picks which); the last
 line is one JSON object of the figures.
 
+Memory: ``build_peak_rss_mb`` is this process's peak (loading, storing vectors, building
+the index). The queries run in a fresh process (spawned) that opens the hub, loads the
+saved index and the embedder and runs them, as a server does; its peak resident memory
+(VmHWM) is ``server_peak_rss_mb``, the serving memory (the web stack's own modules, tens of
+MiB, are not in it). Beyond ``vector_exact_max`` the child then measures the HNSW index's
+recall@10 against exact search over the stored vectors (``--skip-recall`` skips it).
+``--index-dir`` keeps the index between runs (a later run loads it instead of building).
+
 ``--scale N`` (N above the corpus size) loads the corpus followed by perturbed copies of it
 until N papers: each copy has a distinct arXiv id (``27MM.NNNNN`` onwards, past any real one),
 its abstract's sentences shuffled and its title with a word dropped and two swapped, so that
@@ -29,12 +37,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import gzip
 import json
+import multiprocessing
 import random
 import re
 import resource
@@ -218,14 +228,8 @@ def _time_similar(hub: Any, figures: dict[str, float | int]) -> None:
     )
 
 
-def _server_peak_reset() -> None:
-    """Start a new peak-RSS reading (Linux: clear_refs 5 resets VmHWM)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def _status_mb(field: str) -> int | None:
-    """VmHWM (peak since the last reset) or VmRSS (now) of this process, in MiB (Linux)."""
+    """VmHWM (peak) or VmRSS (now) of this process, in MiB (Linux)."""
     with contextlib.suppress(OSError):
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(f"{field}:"):
@@ -233,17 +237,25 @@ def _status_mb(field: str) -> int | None:
     return None
 
 
-def _recall(index: Any, figures: dict[str, float | int]) -> None:
-    """recall@10 of the HNSW index against exact search, per efSearch, for 200 papers' own
+def _recall(hub: Any, figures: dict[str, float | int]) -> None:
+    """recall@10 of the HNSW index against exact search over the *stored* float16 vectors
+    (what quantisation and the graph together lose), per efSearch, for 200 papers' stored
     vectors plus a little noise (text queries against synthetic vectors mean nothing), with
-    the index alone's p99."""
+    the index alone's p99. Public calls only (search), so any index version is measured."""
+    from paperroute.search._vectors import iter_vectors, vectors_of
+
+    index = hub.search.index
     rng = np.random.default_rng(5)
-    near = index._vectors[rng.integers(0, len(index), 200)].astype(np.float32)
-    near += 0.02 * rng.standard_normal(near.shape).astype(np.float32)
-    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    with hub._db.engine.connect() as connection:
+        pks = connection.exec_driver_sql("SELECT paper_pk FROM embeddings").scalars().all()
+        chosen = [int(pk) for pk in rng.choice(np.asarray(pks), 200, replace=False)]
+        stored = vectors_of(connection, index.model, index.dimension, chosen)
+        near = np.stack([stored[pk] for pk in chosen]).astype(np.float32)
+        near += 0.02 * rng.standard_normal(near.shape).astype(np.float32)
+        near /= np.linalg.norm(near, axis=1, keepdims=True)
+        truth = _exact_top10(iter_vectors(connection, index.model, index.dimension), near)
     graph = faiss.downcast_index(index._faiss.index)
     kept = graph.hnsw.efSearch
-    truth = _exact_top10(index, near)
     for ef in (64, 128, 256, 512):
         graph.hnsw.efSearch = ef
         hits, timings = 0, []
@@ -261,19 +273,85 @@ def _recall(index: Any, figures: dict[str, float | int]) -> None:
     graph.hnsw.efSearch = kept
 
 
-def _exact_top10(index: Any, queries: npt.NDArray[np.float32]) -> list[set[int]]:
+def _exact_top10(chunks: Any, queries: npt.NDArray[np.float32]) -> list[set[int]]:
+    """Each query's 10 nearest pks by exact inner product over the (pks, vectors) chunks."""
     best = np.full((len(queries), 10), -np.inf, dtype=np.float32)
     where = np.zeros((len(queries), 10), dtype=np.int64)
-    for start in range(0, len(index), 100_000):
-        scores = index._vectors[start : start + 100_000].astype(np.float32) @ queries.T
-        top = np.argpartition(-scores, 10, axis=0)[:10].T  # (queries, 10) rows in the chunk
+    for pks, vectors in chunks:
+        scores = vectors.astype(np.float32) @ queries.T  # (chunk, queries)
+        top = np.argpartition(-scores, min(10, len(pks) - 1), axis=0)[:10].T
         values = np.take_along_axis(scores.T, top, axis=1)
         both = np.concatenate([best, values], axis=1)
-        rows = np.concatenate([where, top + start], axis=1)
+        rows = np.concatenate([where, pks[top]], axis=1)
         keep = np.argsort(-both, axis=1)[:, :10]
         best = np.take_along_axis(both, keep, axis=1)
         where = np.take_along_axis(rows, keep, axis=1)
-    return [set(index._ids[row].tolist()) for row in where]
+    return [set(row.tolist()) for row in where]
+
+
+def _serve(
+    config: Config, queries: dict[str, list[str]], modes: set[str], recall: bool
+) -> dict[str, float | int]:
+    """A server's part, run in a fresh process (spawned): open the hub, load the saved
+    index and the embedder, run the queries. Its peak RSS (VmHWM) is the serving memory:
+    nothing of the corpus load or the index build is in it."""
+    figures: dict[str, float | int] = {}
+    with open_hub(config) as hub:
+        start = time.perf_counter()
+        hub.search.index.refresh(force=True)
+        figures["index_load_s"] = round(time.perf_counter() - start, 2)
+        print(f"index loaded: RSS {_status_mb('VmRSS')} MiB")
+        hub.search.embedder()
+        hub.search.query("warm up", mode=Mode.hybrid)
+        # A single word's total reads the document-frequency sample on PostgreSQL
+        # (FrequencyCache: ts_stat over 10,000 papers, ~0.8 s at 200k, hourly): taken here,
+        # as a server's first hour has, not timed as the first such query.
+        start = time.perf_counter()
+        hub.search.query("warmup", mode=Mode.keyword)
+        warm_ms = (time.perf_counter() - start) * 1000
+        print(f"one-word warm-up (frequency sample): {warm_ms:.0f} ms")
+        print(f"embedder loaded, one search: RSS {_status_mb('VmRSS')} MiB")
+        for mode in (Mode.keyword, Mode.semantic, Mode.hybrid):
+            if mode.value not in modes:
+                continue
+            everything: list[float] = []
+            for kind, texts in queries.items():
+                if not texts:  # (phrases come from --hf)
+                    continue
+                timings = []
+                for text in texts:
+                    hub.search._cache.clear()  # embed every query, as a new one would be
+                    timings.append(
+                        _timed(functools.partial(hub.search.query, text, mode=mode, limit=20))
+                    )
+                everything.extend(timings)
+                p50, p99 = statistics.median(timings), _percentile(timings, 0.99)
+                print(
+                    f"{mode.value:>8} {kind:>7}: {len(texts)} queries, "
+                    f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+                )
+                figures[f"{mode.value}_{kind}_p99_ms"] = round(p99, 1)
+            figures[f"{mode.value}_p50_ms"] = round(statistics.median(everything), 1)
+            figures[f"{mode.value}_p99_ms"] = round(_percentile(everything, 0.99), 1)
+            print(f"after {mode.value}: RSS {_status_mb('VmRSS')} MiB")
+        if "similar" in modes:
+            _time_similar(hub, figures)
+            print(f"after similar: RSS {_status_mb('VmRSS')} MiB")
+        server = _status_mb("VmHWM")
+        if server is not None:
+            figures["server_peak_rss_mb"] = server
+        if recall and hub.search.index.status().kind == "hnsw":
+            _recall(hub, figures)
+    return figures
+
+
+def _serve_in_child(
+    config: Config, queries: dict[str, list[str]], modes: set[str], recall: bool
+) -> dict[str, float | int]:
+    with concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        return pool.submit(_serve, config, queries, modes, recall).result()
 
 
 def main() -> None:
@@ -292,6 +370,10 @@ def main() -> None:
         "--prepare-only", action="store_true", help="stop once papers and vectors are stored"
     )
     parser.add_argument(
+        "--index-dir", help="keep the vector index here between runs (default: rebuilt each run)"
+    )
+    parser.add_argument("--skip-recall", action="store_true", help="no HNSW recall figures")
+    parser.add_argument(
         "--modes",
         default="keyword,semantic,hybrid,similar",
         help="comma-separated subset of keyword,semantic,hybrid,similar to time",
@@ -303,7 +385,8 @@ def main() -> None:
     figures: dict[str, float | int] = {}
     with tempfile.TemporaryDirectory(prefix="paperroute-search-") as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'search.db'}"
-        config = Config(database_url=url, vector_index_dir=str(Path(folder) / "index"))
+        index_dir = args.index_dir or str(Path(folder) / "index")
+        config = Config(database_url=url, vector_index_dir=index_dir)
         if args.exact_max is not None:
             config = dataclasses.replace(config, vector_exact_max=args.exact_max)
         with open_hub(config) as hub:
@@ -319,12 +402,14 @@ def main() -> None:
                     _store_synthetic_vectors(hub, np.random.default_rng(7))
                     print(f"vectors stored in {time.perf_counter() - start:.0f} s")
             start = time.perf_counter()
-            bags = hub.search.store_term_bags()  # as `paperroute embed` does
+            # As `paperroute embed` does; only similar papers read them.
+            bags = hub.search.store_term_bags() if "similar" in modes else 0
             if bags:
                 print(f"term bags of {bags:,} papers stored in {time.perf_counter() - start:.0f} s")
             if args.prepare_only:
                 return
-            # The index from stored vectors, as a server's first start builds it.
+            # The index from stored vectors, as a server's first start builds it (or, with
+            # --index-dir, loads it when a previous run saved it in step).
             start = time.perf_counter()
             hub.search.index.refresh(force=True)
             figures["index_build_s"] = round(time.perf_counter() - start, 2)
@@ -333,60 +418,13 @@ def main() -> None:
                 f"index: {len(hub.search.index):,} vectors built in "
                 f"{figures['index_build_s']} s ({hub.search.index.status().kind})"
             )
-        # The build's peak (a first start, or a rebuild after deletions), then a server's:
         figures["build_peak_rss_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         )
-        _server_peak_reset()
-        with open_hub(config) as hub:  # a second start loads the saved index
-            start = time.perf_counter()
-            hub.search.index.refresh(force=True)
-            figures["index_load_s"] = round(time.perf_counter() - start, 2)
-            print(f"index loaded: RSS {_status_mb('VmRSS')} MiB")
-            hub.search.embedder()
-            hub.search.query("warm up", mode=Mode.hybrid)
-            # A single word's total reads the document-frequency sample on PostgreSQL
-            # (FrequencyCache: ts_stat over 10,000 papers, ~0.8 s at 200k, hourly): taken
-            # here, as a server's first hour has, not timed as the first such query.
-            start = time.perf_counter()
-            hub.search.query("warmup", mode=Mode.keyword)
-            warm_ms = (time.perf_counter() - start) * 1000
-            print(f"one-word warm-up (frequency sample): {warm_ms:.0f} ms")
-            print(f"embedder loaded, one search: RSS {_status_mb('VmRSS')} MiB")
-            for mode in (Mode.keyword, Mode.semantic, Mode.hybrid):
-                if mode.value not in modes:
-                    continue
-                everything: list[float] = []
-                for kind, texts in queries.items():
-                    timings = []
-                    for text in texts:
-                        hub.search._cache.clear()  # embed every query, as a new one would be
-                        timings.append(
-                            _timed(functools.partial(hub.search.query, text, mode=mode, limit=20))
-                        )
-                    everything.extend(timings)
-                    p50, p99 = statistics.median(timings), _percentile(timings, 0.99)
-                    print(
-                        f"{mode.value:>8} {kind:>7}: {len(texts)} queries, "
-                        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-                    )
-                    if mode is Mode.keyword:
-                        figures[f"keyword_{kind}_p99_ms"] = round(p99, 1)
-                figures[f"{mode.value}_p50_ms"] = round(statistics.median(everything), 1)
-                figures[f"{mode.value}_p99_ms"] = round(_percentile(everything, 0.99), 1)
-                print(f"after {mode.value}: RSS {_status_mb('VmRSS')} MiB")
-            if "similar" in modes:
-                _time_similar(hub, figures)
-                print(f"after similar: RSS {_status_mb('VmRSS')} MiB")
-            server = _status_mb("VmHWM")  # from the second start on: a server's own memory
-            if server is not None:
-                figures["server_peak_rss_mb"] = server
-            figures["peak_rss_mb"] = max(
-                figures["build_peak_rss_mb"],
-                server or round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            )
-            if hub.search.index.status().kind == "hnsw":
-                _recall(hub.search.index, figures)
+        figures.update(_serve_in_child(config, queries, modes, not args.skip_recall))
+        figures["peak_rss_mb"] = max(
+            figures["build_peak_rss_mb"], figures.get("server_peak_rss_mb", 0)
+        )
     if not args.skip_embed_rate:
         # The default backend ("auto": onnxruntime), and the numpy forward pass.
         figures["embed_per_s"] = round(_embed_rate(args.corpus, "auto"), 1)

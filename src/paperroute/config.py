@@ -105,6 +105,10 @@ class Config:
     # Seconds after which the send lease of a sender that died on another machine is taken
     # over (one on this machine whose process is gone at once); renewed every quarter of it.
     digest_lease_s: float = 120.0
+    # Megabytes of readers' ranking models ("For you": interest vectors and term masses)
+    # kept in memory between digest runs; a reader's model is rebuilt when their signals
+    # change or it was dropped (least recently used first). About 40 kB a reader.
+    recommend_model_cache_mb: int = 256
     # Trending (docs/trending.md): upvotes decay as (age in days + 1) ^ -gravity; code stars
     # count log10(1 + stars); recency halves every trending_recency_half_life days. The month
     # window's upvotes halve every trending_month_half_life days instead (no recency term).
@@ -184,6 +188,7 @@ _INT = {
     "serve_limit_concurrency",
     "enrich_batch_size",
     "infer_neighbours",
+    "recommend_model_cache_mb",
     "worker_concurrency",
 }
 _FLOAT = {

@@ -15,13 +15,16 @@ from paperroute.recommend import Profile, Seed
 from paperroute.recommend.ranking import (
     RankSettings,
     ReaderSeeds,
+    model_term_scores,
     rank_many,
+    reader_models,
     recency_weights,
     score_readers,
+    seed_terms,
     term_index,
     top_k,
 )
-from paperroute.search._terms import make_bag, term_counts
+from paperroute.search._terms import Bag, make_bag, term_counts
 
 
 def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -29,9 +32,12 @@ def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _readers(rng: np.random.Generator, count: int, vectors: np.ndarray) -> list[ReaderSeeds]:
+def _bags(rng: np.random.Generator, count: int) -> dict[int, Bag]:
     words = [f"w{n}" for n in range(300)]
-    bags = [make_bag(term_counts(" ".join(rng.choice(words, 12)), "")) for _ in vectors]
+    return {n: make_bag(term_counts(" ".join(rng.choice(words, 12)), "")) for n in range(count)}
+
+
+def _readers(rng: np.random.Generator, count: int, vectors: np.ndarray) -> list[ReaderSeeds]:
     out = []
     for n in range(count):
         size = int(rng.integers(0, 40)) if n % 5 else 0 if n == 5 else int(rng.integers(1, 200))
@@ -40,7 +46,7 @@ def _readers(rng: np.random.Generator, count: int, vectors: np.ndarray) -> list[
             ReaderSeeds(
                 vectors[picked],
                 recency_weights(size),
-                [bags[i] for i in picked.tolist()] if n % 3 else (),
+                picked.tolist() if n % 3 else (),
                 vectors[rng.choice(len(vectors), 2)] if n % 4 == 0 else None,
                 rng.choice(50, 3).astype(np.int64) if n % 2 else None,
                 rng.random(50).astype(np.float32) * 0.1 if n % 6 == 0 else None,
@@ -56,14 +62,23 @@ def test_rank_many_in_blocks_picks_what_each_reader_alone_picks() -> None:
     words = [f"w{n}" for n in range(300)]
     candidate_bags = [make_bag(term_counts(" ".join(rng.choice(words, 15)), "")) for _ in range(50)]
     readers = _readers(rng, 23, library)
+    seed_bags = _bags(rng, 400)
     settings = RankSettings()
     positions, scores = rank_many(
-        readers, candidates, 10, settings, candidate_bags=candidate_bags, block=4
+        reader_models(readers, settings, block=5),
+        candidates,
+        10,
+        settings,
+        candidate_bags=candidate_bags,
+        seed_bags=seed_bags,
+        banned=[r.banned for r in readers],
+        bonus=[r.bonus for r in readers],
+        block=4,
     )
     assert positions.shape == (23, 10)
     terms = term_index(candidate_bags, settings)
     for n, reader in enumerate(readers):
-        alone = score_readers([reader], candidates, terms, settings)[0]
+        alone = score_readers([reader], candidates, terms, settings, seed_bags)[0]
         expected = sorted(range(50), key=lambda i: (-alone[i], i))[:10]
         assert positions[n].tolist() == expected, n
         np.testing.assert_allclose(scores[n], alone[expected], rtol=1e-5, atol=1e-6)
@@ -109,6 +124,8 @@ def test_for_many_gives_each_reader_the_top_k_of_rank(
         assert [p.paper_id for p in many[key]] == [p.paper_id for p in alone], key
         assert [p.reason for p in many[key]] == [p.reason for p in alone], key
         assert not {p.paper_id for p in many[key]} & {s.paper_id for s in profiles[key].seeds}
+    # A second run reads the models kept from the first: the same picks.
+    assert rhub.recommend.for_many(profiles, window, k=10) == many
     with pytest.raises(InvalidInput):
         rhub.recommend.for_many(profiles, window, k=0)
     assert rhub.recommend.for_many(profiles, [], k=5) == {key: [] for key in profiles}
@@ -131,3 +148,62 @@ def test_a_paper_stored_after_a_ranking_joins_the_next_window(
     rhub.search.store_term_bags()
     picks = rhub.recommend.rank(profile, since=day, limit=5)
     assert [p.paper_id for p in picks] == [rhub.papers.show("3001.00001").id]
+
+
+def test_term_side_is_bm25_of_the_documented_profile() -> None:
+    """The batched term side (seed matrix, top terms, dense + sparse products) against a
+    plain loop over the definition: heaviest seeds, summed masses, the best terms by mass
+    times idf (ties to the lower hash), weight mass x idf^(query_idf + 1), BM25, row max 1."""
+    rng = np.random.default_rng(11)
+    words = [f"w{n}" for n in range(60)]
+    candidate_bags = [make_bag(term_counts(" ".join(rng.choice(words, 9)), "")) for _ in range(80)]
+    seed_bags = {n: make_bag(term_counts(" ".join(rng.choice(words, 8)), "")) for n in range(30)}
+    settings = RankSettings(term_seeds=6, query_terms=7)
+    index = term_index(candidate_bags, settings)
+    readers = [
+        ReaderSeeds(
+            np.eye(4, 16, dtype=np.float32),
+            np.array([0.4, 0.3, 0.2, 0.1], np.float32),
+            [3, 5, 7, 11],
+        ),
+        ReaderSeeds(_unit(rng, 10, 16), recency_weights(10), list(range(10, 20))),
+        ReaderSeeds(_unit(rng, 2, 16), recency_weights(2), []),
+    ]
+    models = reader_models(readers, settings)
+    got = model_term_scores(models, seed_terms(models, seed_bags, index), index, settings)
+
+    lengths = np.array([b[1].sum() for b in candidate_bags], dtype=np.float64)
+    df: dict[int, int] = {}
+    for bag in candidate_bags:
+        for term in bag[0].tolist():
+            df[term] = df.get(term, 0) + 1
+    idf = {t: np.log(1 + (80 - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    for n, reader in enumerate(readers):
+        heaviest = sorted(range(len(reader.keys)), key=lambda i: (-reader.weights[i], i))[:6]
+        mass: dict[int, float] = {}
+        for i in heaviest:
+            for term in seed_bags[reader.keys[i]][0].tolist():
+                if term in df:
+                    mass[term] = mass.get(term, 0.0) + float(reader.weights[i])
+        chosen = sorted(mass, key=lambda t: (-mass[t] * idf[t], t))[:7]
+        expected = np.zeros(80)
+        for d, (terms, counts) in enumerate(candidate_bags):
+            tf = dict(zip(terms.tolist(), counts.tolist(), strict=True))
+            for t in chosen:
+                if t in tf:
+                    norm = 1.2 * (1 - 0.9 + 0.9 * lengths[d] / lengths.mean())
+                    expected[d] += mass[t] * idf[t] ** 5 * tf[t] * 2.2 / (tf[t] + norm)
+        if expected.max() > 0:
+            expected /= expected.max()
+        np.testing.assert_allclose(got[n], expected, rtol=1e-4, atol=1e-6)
+    assert got[2].max() == 0 and got[0].max() == 1
+
+
+def test_top_k_keeps_the_first_of_many_equal_scores() -> None:
+    scores = np.zeros((3, 200), dtype=np.float32)
+    scores[1, 150] = 1.0
+    scores[2, [5, 9]] = -np.inf
+    best, _ = top_k(scores, 10)
+    assert best[0].tolist() == list(range(10))
+    assert best[1].tolist() == [150, *range(9)]
+    assert best[2].tolist() == [0, 1, 2, 3, 4, 6, 7, 8, 10, 11]

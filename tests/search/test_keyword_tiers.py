@@ -153,10 +153,9 @@ def test_titles_with_the_words_as_typed_come_before_stem_matches(hub: Hub) -> No
 def test_a_bounded_title_tier_ranks_the_newest_title_matches(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL ranks the newest TITLE_TIER_BOUND title matches (looked for among the
-    newest TITLE_TIER_WINDOW papers first, then among all); SQLite ranks them all. Either
-    way a word twice in a title ranks first among them, and excluded words and filters
-    hold."""
+    """Both databases rank the newest TITLE_TIER_BOUND title matches (PostgreSQL looks for
+    them among the newest TITLE_TIER_WINDOW papers first, then among all); a word twice in
+    a title ranks first among them, and excluded words and filters hold."""
     from paperroute.search import keyword
 
     monkeypatch.setattr(keyword, "TITLE_TIER_BOUND", 3)
@@ -175,16 +174,40 @@ def test_a_bounded_title_tier_ranks_the_newest_title_matches(
             for i, title in enumerate(titles, start=1)
         ]
     )
-    postgres = hub._db.dialect == "postgresql"
     for window in (2, 4, 100):  # too few in the window, just enough, all of them
         monkeypatch.setattr(keyword, "TITLE_TIER_WINDOW", window)
         found = ids(hub, "ocean", limit=3)
-        if postgres:
-            assert sorted(found) == ["2601.00003", "2601.00005", "2601.00006"], window
-        else:
-            assert found[0] == "2601.00002"
+        assert sorted(found) == ["2601.00003", "2601.00005", "2601.00006"], window
     assert ids(hub, "ocean", limit=10)[0] == "2601.00002"  # a page past the bound: all
     assert "2601.00006" not in ids(hub, "ocean -ice", limit=10)
+
+
+def test_a_bounded_phrase_tier_ranks_the_newest_phrase_matches(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The phrase tier ranks its newest PHRASE_TIER_BOUND matches (SQLite; more when the
+    page needs them): the best of them first; the older ones still match, further down."""
+    from paperroute.search import keyword
+
+    monkeypatch.setattr(keyword, "PHRASE_TIER_BOUND", 2)
+    abstracts = [
+        "Video generation, video generation and video generation.",  # 1: the best, oldest
+        "We study video generation.",
+        "Notes on video generation at scale in long clips.",
+        "A survey of video generation.",  # 4: the newest
+    ]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{i:05d}", title=f"Study {i}", abstract=abstract)
+            for i, abstract in enumerate(abstracts, start=1)
+        ]
+    )
+    # A page of 4 ranks 4 newest: all of them, the best first.
+    found = ids(hub, "video generation", limit=4)
+    assert found[0] == "2601.00001"
+    assert set(found) == {"2601.00001", "2601.00002", "2601.00003", "2601.00004"}
+    if hub._db.dialect == "sqlite":  # (PostgreSQL's phrase tier ranks every match)
+        assert set(ids(hub, "video generation", limit=2)) == {"2601.00003", "2601.00004"}
 
 
 def test_a_bounded_phrase_tier_keeps_a_remembered_title_first(

@@ -98,3 +98,24 @@ def test_missing_onnxruntime_is_a_config_error(monkeypatch: pytest.MonkeyPatch) 
 @needs_ort
 def test_auto_picks_onnxruntime_when_it_is_installed() -> None:
     assert isinstance(load_embedder(MODEL_NAME), OrtEmbedder)
+
+
+@needs_weights
+@needs_ort
+def test_the_built_graph_passes_onnx_checks_and_the_session_holds_no_numpy_weights(
+    ort_embedder: Embedder,
+) -> None:
+    import onnx
+
+    from paperroute.search._embedder_onnx import build_onnx
+
+    assert isinstance(ort_embedder, OrtEmbedder)
+    base = ort_embedder._base
+    model = onnx.load_from_string(build_onnx(base.model_dir, heads=base.heads))
+    onnx.checker.check_model(model)
+    assert [i.name for i in model.graph.input] == ["input_ids", "position_ids", "mask_bias"]
+    # The session's tokeniser is a copy without the forward pass's weights.
+    assert not base._layers and base._word.size == 0
+    with pytest.raises(RuntimeError, match="no weights"):
+        base.embed(["a text"])
+    assert ort_embedder.embed(["a text"]).shape == (1, 384)

@@ -72,6 +72,9 @@ def rows_by_pk(connection: Connection, pks: Sequence[int]) -> dict[int, PaperRow
 
 
 def hidden(connection: Connection, pks: Sequence[int]) -> set[int]:
+    if len(pks) > 200:  # the hidden papers are few: reading them all beats a long IN list
+        every = select(hidden_papers.c.paper_pk)
+        return {int(pk) for pk in connection.execute(every).scalars()} & set(pks)
     out: set[int] = set()
     for chunk in _chunks(sorted(set(pks))):
         statement = select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk.in_(chunk))

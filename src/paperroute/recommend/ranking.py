@@ -19,17 +19,19 @@ Every array here is float32; vectors are unit-length rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sparse  # type: ignore[import-untyped]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
 Bag = tuple[U32, npt.NDArray[np.uint8]]  # sorted term hashes, their counts (search's bags)
-TermQuery = tuple[U32, F32]  # term hashes, their weights
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +147,61 @@ def vector_scores(interest: Interests, candidates: F32, settings: RankSettings) 
     return out
 
 
+# Terms in at least this many candidates are scored by one dense matrix product (BLAS); the
+# rarer rest by a sparse one. Common terms' postings are most of the work, and dense rows of
+# them cost less than walking their postings reader by reader.
+_DENSE_DF = 64
+# The most top bits of a hash HashSet buckets by (a table of 4 MB).
+_BUCKET_BITS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class HashSet:
+    """Sorted term hashes (``keys``) with a table of bucket starts by their top bits (about
+    four buckets a key, at most 2^_BUCKET_BITS), so that finding a hash is two reads rather
+    than a binary search."""
+
+    keys: U32
+    buckets: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, keys: U32) -> HashSet:
+        """``keys`` must be sorted and distinct."""
+        keys = np.asarray(keys, dtype=np.uint32)
+        bits = min(_BUCKET_BITS, max(4, (4 * len(keys)).bit_length()))
+        shifted = (keys >> np.uint32(32 - bits)).astype(np.int64)
+        per_bucket = np.bincount(shifted, minlength=1 << bits)
+        return cls(keys, np.concatenate([[0], np.cumsum(per_bucket)]).astype(np.int32))
+
+    def find(self, hashes: U32) -> tuple[npt.NDArray[np.bool_], I64]:
+        """Which of ``hashes`` are keys, and their positions in ``keys``."""
+        keys = self.keys
+        if not len(keys):
+            return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
+        bits = int(self.buckets.shape[0] - 1).bit_length() - 1
+        bucket = (hashes >> np.uint32(32 - bits)).astype(np.int64)
+        at = self.buckets[bucket].astype(np.int64)
+        size = self.buckets[bucket + 1] - at
+        at = np.minimum(at, len(keys) - 1)
+        hit = (size > 0) & (keys[at] == hashes)
+        crowded = np.flatnonzero((size > 1) & ~hit)  # a bucket of several keys: search it
+        if len(crowded):
+            found = np.minimum(np.searchsorted(keys, hashes[crowded]), len(keys) - 1)
+            at[crowded] = found
+            hit[crowded] = keys[found] == hashes[crowded]
+        return hit, at
+
+
 @dataclass(frozen=True, slots=True)
 class TermIndex:
     """The candidates' term bags as columns for BM25: for each distinct term hash
     (``terms``, sorted) the candidates holding it (``starts`` into ``docs``) and each one's
     BM25 term weight (``values``, tf saturation and length norm, idf not applied) and the
-    term's ``idf`` over the candidates."""
+    term's ``idf`` over the candidates, and ``query_idf``, the idf^(``query_idf`` + 1) a
+    reader's term mass is multiplied by. The same weights as matrices: ``dense`` rows for
+    the terms held by at least ``_DENSE_DF`` candidates (``dense_row[t]`` their row, -1 for a
+    rare term) and ``rare``, a sparse (terms, candidates) matrix of the rest; ``lookup``
+    finds terms by hash."""
 
     terms: U32
     starts: I64
@@ -158,20 +209,47 @@ class TermIndex:
     values: F32
     idf: F32
     count: int
+    query_idf: F32
+    dense_row: I64
+    dense: F32
+    rare: Any
+    table: HashSet
+
+    def lookup(self, hashes: U32) -> tuple[npt.NDArray[np.bool_], I64]:
+        """Which of ``hashes`` some candidate holds, and their positions in ``terms``."""
+        return self.table.find(hashes)
 
 
-def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
-    lengths = np.array([int(b[1].astype(np.int64).sum()) for b in bags], dtype=np.float32)
+def term_index(
+    bags: Sequence[Bag], settings: RankSettings, vocabulary: U32 | None = None
+) -> TermIndex:
+    """The candidates' ``bags`` indexed; only the terms of ``vocabulary`` (sorted hashes)
+    when given: enough for readers whose seeds hold no other term, and much less work."""
     count = len(bags)
-    if count == 0 or not any(len(b[0]) for b in bags):
+    ids = np.concatenate([b[0] for b in bags] + [np.zeros(0, np.uint32)])
+    tf = np.concatenate([b[1] for b in bags] + [np.zeros(0, np.uint8)]).astype(np.float32)
+    sizes = np.fromiter((len(b[0]) for b in bags), np.int64, count)
+    doc = np.repeat(np.arange(count, dtype=np.int64), sizes)
+    lengths = np.bincount(doc, weights=tf, minlength=count).astype(np.float32)
+    if vocabulary is not None and len(ids):
+        held, _ = HashSet.of(vocabulary).find(ids)
+        ids, tf, doc = ids[held], tf[held], doc[held]
+    if not len(ids):
         empty = np.zeros(0, dtype=np.uint32)
         zeros = np.zeros(1, dtype=np.int64)
         return TermIndex(
-            empty, zeros, zeros[:0], np.zeros(0, np.float32), np.zeros(0, np.float32), count
+            empty,
+            zeros,
+            zeros[:0],
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            count,
+            np.zeros(0, np.float32),
+            zeros[:0],
+            np.zeros((0, count), np.float32),
+            sparse.csr_matrix((0, count), dtype=np.float32),
+            HashSet.of(empty),
         )
-    ids = np.concatenate([b[0] for b in bags])
-    tf = np.concatenate([b[1] for b in bags]).astype(np.float32)
-    doc = np.repeat(np.arange(count, dtype=np.int64), [len(b[0]) for b in bags])
     order = np.argsort(ids, kind="stable")
     ids, tf, doc = ids[order], tf[order], doc[order]
     terms, starts, df = np.unique(ids, return_index=True, return_counts=True)
@@ -180,107 +258,49 @@ def term_index(bags: Sequence[Bag], settings: RankSettings) -> TermIndex:
     norm = k1 * (1.0 - b + b * lengths[doc] / avg)
     values = (tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
     idf = np.log(1.0 + (count - df + 0.5) / (df + 0.5)).astype(np.float32)
+    bounds = np.append(starts, len(ids)).astype(np.int64)
+    common = np.flatnonzero(df >= _DENSE_DF)
+    dense_row = np.full(len(terms), -1, dtype=np.int64)
+    dense_row[common] = np.arange(len(common))
+    dense = np.zeros((len(common), count), dtype=np.float32)
+    posting_term = np.repeat(np.arange(len(terms)), df)
+    in_dense = dense_row[posting_term] >= 0
+    dense[dense_row[posting_term[in_dense]], doc[in_dense]] = values[in_dense]
+    rare_values = np.where(in_dense, np.float32(0), values)
+    rare = sparse.csr_matrix((rare_values, doc, bounds), shape=(len(terms), count))
+    rare.eliminate_zeros()
+    terms = terms.astype(np.uint32)
     return TermIndex(
-        terms.astype(np.uint32),
-        np.append(starts, len(ids)).astype(np.int64),
+        terms,
+        bounds,
         doc,
         values,
         idf,
         count,
+        (idf ** (settings.query_idf + 1.0)).astype(np.float32),
+        dense_row,
+        dense,
+        rare,
+        HashSet.of(terms),
     )
 
 
-def known_columns(bag: Bag, index: TermIndex) -> I64:
-    """Positions in ``index.terms`` of the bag's terms that some candidate holds (sorted)."""
-    terms = bag[0]
-    if not len(index.terms) or not len(terms):
-        return np.zeros(0, dtype=np.int64)
-    at = np.minimum(np.searchsorted(index.terms, terms), len(index.terms) - 1)
-    out: I64 = at[index.terms[at] == terms].astype(np.int64)
-    return out
-
-
-def term_profile(
-    bags: Sequence[Bag],
-    weights: F32,
-    index: TermIndex,
-    settings: RankSettings,
-    columns: Callable[[Bag], I64] | None = None,
-) -> TermQuery:
-    """A reader's query for BM25: the terms their seeds hold, weighted by the seeds' weights
-    (each seed counts a term once; only the ``term_seeds`` heaviest seeds are read), the
-    ``query_terms`` best by weight times idf kept; the weights are float32. Terms no
-    candidate holds cannot score and are dropped first. ``columns`` (``known_columns``,
-    perhaps memoised across readers who share seeds) maps a bag to its candidate terms."""
-    if not bags or not len(index.terms):
-        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32)
-    if len(bags) > settings.term_seeds:
-        keep = np.sort(np.argsort(-weights, kind="stable")[: settings.term_seeds])
-        bags = [bags[i] for i in keep.tolist()]
-        weights = weights[keep]
-    find = columns or (lambda bag: known_columns(bag, index))
-    found = [find(bag) for bag in bags]
-    cols = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-    if not len(cols):
-        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32)
-    w = np.repeat(weights.astype(np.float32), [len(c) for c in found])
-    unique, inverse = np.unique(cols, return_inverse=True)
-    mass = np.bincount(inverse, weights=w).astype(np.float32)
-    value = mass * index.idf[unique]
-    top = _best(value, settings.query_terms)
-    if settings.query_idf:
-        # idf on the query side too (as a tf-idf cosine weighs a term by idf twice): rare
-        # terms the library shares count for more than common ones.
-        boost = index.idf[unique[top]] ** settings.query_idf
-        return index.terms[unique[top]], (mass[top] * boost).astype(np.float32)
-    return index.terms[unique[top]], mass[top]
-
-
-def _best(value: F32, count: int) -> I64:
-    """Positions of the ``count`` largest positive values, largest first, ties in position
-    order (what a stable argsort gives, without sorting everything)."""
-    if len(value) > count > 0:
-        kth = value[np.argpartition(-value, count - 1)[count - 1]]
-        near = np.flatnonzero(value >= kth)
-    else:
-        near = np.arange(len(value))
-    top = near[np.argsort(-value[near], kind="stable")][:count]
-    out: I64 = top[value[top] > 0].astype(np.int64)
-    return out
-
-
-def term_scores(profiles: Sequence[TermQuery], index: TermIndex) -> F32:
-    """(readers, candidates) BM25 of each profile, divided by each reader's best (so in
-    [0, 1]; a reader without a matching term scores 0 everywhere)."""
-    out = np.zeros((len(profiles), index.count), dtype=np.float32)
-    if not len(index.terms):
-        return out
-    owners, cols, weights = [], [], []
-    for r, (terms, mass) in enumerate(profiles):
-        if not len(terms):
-            continue
-        at = np.searchsorted(index.terms, terms)
-        at = np.minimum(at, len(index.terms) - 1)
-        hit = index.terms[at] == terms
-        owners.append(np.full(int(hit.sum()), r, dtype=np.int64))
-        cols.append(at[hit])
-        weights.append(mass.astype(np.float32)[hit] * index.idf[at[hit]])
-    if not owners:
-        return out
-    owner, col, weight = np.concatenate(owners), np.concatenate(cols), np.concatenate(weights)
-    lengths = index.starts[col + 1] - index.starts[col]
-    total = int(lengths.sum())
-    # Expand each (reader, term) to the candidates holding the term.
-    offsets = np.repeat(index.starts[col] - np.cumsum(lengths) + lengths, lengths)
-    positions = offsets + np.arange(total)
-    flat_reader = np.repeat(owner, lengths)
-    contributions = np.repeat(weight, lengths) * index.values[positions]
-    flat = np.bincount(
-        flat_reader * index.count + index.docs[positions],
-        weights=contributions,
-        minlength=len(profiles) * index.count,
-    )
-    out = flat.reshape(len(profiles), index.count).astype(np.float32)
+def _bm25(owner: I64, col: I64, weight: F32, readers: int, index: TermIndex) -> F32:
+    """(readers, candidates) sum over each reader's (term column, query weight) pairs of the
+    weight times the candidate's BM25 term weight, each row divided by its best."""
+    out = np.zeros((readers, index.count), dtype=np.float32)
+    row = index.dense_row[col]
+    common = row >= 0
+    if common.any():
+        query = np.zeros((readers, len(index.dense)), dtype=np.float32)
+        query[owner[common], row[common]] = weight[common]  # a reader holds a term once
+        out += query @ index.dense
+    rare = ~common
+    if rare.any():
+        query = sparse.csr_matrix(
+            (weight[rare], (owner[rare], col[rare])), shape=(readers, len(index.terms))
+        )
+        out += (query @ index.rare).toarray()
     best = out.max(axis=1, keepdims=True)
     scaled: F32 = np.divide(out, best, out=np.zeros_like(out), where=best > 0)
     return scaled
@@ -321,31 +341,221 @@ def mmr(scores: F32, vectors: F32, limit: int, settings: RankSettings) -> I64:
 
 @dataclass(frozen=True, slots=True)
 class ReaderSeeds:
-    """One reader as ``rank_many`` takes them: seed vectors (n, d) and their weights (n,)
-    (recency times kind, see ``recency_weights``), the seeds' term bags (same order; empty
-    for no term side), "not interested" vectors (j, d), candidate positions never to pick
-    (``banned``) and a per-candidate bonus (followed authors and categories), or None."""
+    """One reader as ``reader_models`` and ``score_readers`` take them: seed vectors (n, d)
+    and their weights (n,) (recency times kind, see ``recency_weights``), the seeds' keys
+    (same order: the ids their term bags are found by in ``seed_bags``; empty for no term
+    side), "not interested" vectors (j, d), candidate positions never to pick (``banned``)
+    and a per-candidate bonus (followed authors and categories), or None."""
 
     vectors: F32
     weights: F32
-    bags: Sequence[Bag] = ()
+    keys: Sequence[int] = ()
     negatives: F32 | None = None
     banned: I64 | None = None
     bonus: F32 | None = None
 
 
 def top_k(scores: F32, k: int) -> tuple[I64, F32]:
-    """Each row's ``k`` best positions (argpartition, then sorted best first; ties by
-    position) and their scores."""
+    """Each row's ``k`` best positions, sorted best first, ties by position (the first of
+    equal scores win a place too), and their scores."""
     k = min(k, scores.shape[1])
     if k <= 0:
         empty = np.zeros((scores.shape[0], 0))
         return empty.astype(np.int64), empty.astype(np.float32)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(scores, np.argpartition(-scores, k - 1, axis=1)[:, k - 1 : k], 1)
+    above = scores > kth
+    tied = scores == kth
+    wanted = k - above.sum(axis=1, keepdims=True)
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= wanted))
+    part = np.nonzero(chosen)[1].reshape(len(scores), k)
     values = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -values), axis=1)
     best = np.take_along_axis(part, order, axis=1).astype(np.int64)
     return best, np.take_along_axis(scores, best, axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderModel:
+    """What the ranker keeps of a reader between days: it depends on their seeds only, so
+    it is built once (``reader_models``) and reused until their signals change. Interest
+    vectors (k, d) and their weights (k,), the keys of their ``term_seeds`` heaviest seeds
+    (sorted) and those seeds' weights (the term profile is summed from their bags on the
+    day, ``SeedTerms``), their "not interested" vectors (j, d) and how many seeds they
+    have."""
+
+    centres: F32
+    weights: F32
+    term_keys: I64
+    term_weights: F32
+    negatives: F32
+    seeds: int
+
+    @property
+    def nbytes(self) -> int:
+        parts = (self.centres, self.weights, self.term_keys, self.term_weights, self.negatives)
+        return sum(a.nbytes for a in parts)
+
+
+def reader_models(
+    readers: Sequence[ReaderSeeds],
+    settings: RankSettings,
+    *,
+    block: int = 512,
+    sizes: Sequence[int] | None = None,
+) -> list[ReaderModel]:
+    """Each reader's model: interest vectors clustered in blocks of ``block`` readers of
+    similar library size (``sizes``, the seed counts, when known without reading
+    ``readers``)."""
+    count = len(readers)
+    if sizes is None:
+        sizes = [len(r.vectors) for r in readers]
+    order = np.argsort(np.minimum(np.asarray(sizes), settings.max_cluster_seeds), kind="stable")
+    out: list[ReaderModel | None] = [None] * count
+    for start in range(0, count, block):
+        which = order[start : start + block].tolist()
+        chunk = [readers[n] for n in which]
+        chosen = interests([r.vectors for r in chunk], [r.weights for r in chunk], settings)
+        dim = chosen.centres.shape[2]
+        for j, (n, reader) in enumerate(zip(which, chunk, strict=True)):
+            keep = chosen.weights[j] > 0
+            keys = np.asarray(reader.keys, dtype=np.int64)
+            weights = reader.weights[: len(keys)]
+            if len(keys) > settings.term_seeds:
+                heaviest = np.argsort(-weights, kind="stable")[: settings.term_seeds]
+                keys, weights = keys[heaviest], weights[heaviest]
+            by_key = np.argsort(keys, kind="stable")
+            negatives = reader.negatives
+            if negatives is None or not len(reader.vectors):
+                negatives = np.zeros((0, dim), dtype=np.float32)
+            out[n] = ReaderModel(
+                np.ascontiguousarray(chosen.centres[j, keep]),
+                chosen.weights[j, keep].copy(),
+                keys[by_key],
+                weights[by_key].astype(np.float32),
+                np.ascontiguousarray(negatives, dtype=np.float32),
+                len(reader.vectors),
+            )
+    return [m for m in out if m is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedTerms:
+    """The candidate terms each seed paper holds, for one day's candidates: ``keys``
+    (sorted) and a sparse (seeds, terms) matrix of ones, ``known``."""
+
+    keys: I64
+    known: Any
+
+    def masses(self, models: Sequence[ReaderModel]) -> Any:
+        """A sparse (readers, terms) matrix: each term's summed weight over the reader's
+        term seeds holding it (a seed without a bag adds nothing)."""
+        keys = np.concatenate([m.term_keys for m in models] + [np.zeros(0, np.int64)])
+        weights = np.concatenate([m.term_weights for m in models] + [np.zeros(0, np.float32)])
+        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        found = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), dtype=bool)
+        owner = np.repeat(np.arange(len(models)), [len(m.term_keys) for m in models])
+        chosen = sparse.csr_matrix(
+            (weights[found], (owner[found], at[found])), shape=(len(models), len(self.keys))
+        )
+        return chosen @ self.known
+
+
+def seed_terms(
+    models: Sequence[ReaderModel], seed_bags: Mapping[int, Bag], index: TermIndex
+) -> SeedTerms:
+    """``SeedTerms`` of every term seed of ``models`` that ``seed_bags`` holds."""
+    keys = np.unique(np.concatenate([m.term_keys for m in models] + [np.zeros(0, np.int64)]))
+    keys = keys[[int(k) in seed_bags for k in keys.tolist()]]
+    pieces = [sparse.csr_matrix((0, len(index.terms)), dtype=np.float32)]
+    for start in range(0, len(keys), 10_000):
+        bags = [seed_bags[k] for k in keys[start : start + 10_000].tolist()]
+        hashes = np.concatenate([b[0] for b in bags] + [np.zeros(0, np.uint32)])
+        owner = np.repeat(np.arange(len(bags)), [len(b[0]) for b in bags])
+        hit, at = index.lookup(hashes)
+        pieces.append(
+            sparse.csr_matrix(
+                (np.ones(int(hit.sum()), np.float32), (owner[hit], at[hit])),
+                shape=(len(bags), len(index.terms)),
+            )
+        )
+    return SeedTerms(keys, sparse.vstack(pieces, format="csr"))
+
+
+def _keep_best(value: F32, col: I64, bounds: I64, count: int) -> npt.NDArray[np.bool_]:
+    """Which entries to keep: in each reader's run ``bounds[r]:bounds[r + 1]``, the
+    ``count`` largest positive values, ties going to the lower column."""
+    keep = value > 0
+    sizes = np.diff(bounds)
+    for r in np.flatnonzero(sizes > count).tolist():
+        lo, hi = int(bounds[r]), int(bounds[r + 1])
+        row = value[lo:hi]
+        kth = np.partition(row, len(row) - count)[len(row) - count]
+        chosen = row > kth
+        ties = np.flatnonzero(row == kth)
+        ties = ties[np.argsort(col[lo:hi][ties], kind="stable")][: count - int(chosen.sum())]
+        chosen[ties] = True
+        keep[lo:hi] &= chosen
+    return keep
+
+
+def model_term_scores(
+    models: Sequence[ReaderModel], seeds: SeedTerms, index: TermIndex, settings: RankSettings
+) -> F32:
+    """(readers, candidates) BM25 of each model's term profile, each row divided by its
+    best. The profile: the terms its term seeds hold (each seed counts a term once, with
+    its weight; terms no candidate holds dropped), the ``query_terms`` best by mass times
+    idf over the candidates kept, each weighted by mass times idf^``query_idf`` (idf on the
+    query side too, as a tf-idf cosine weighs a term by idf twice: the rare terms a library
+    shares count for more than common ones)."""
+    readers = len(models)
+    if not len(index.terms) or not len(seeds.keys):
+        return np.zeros((readers, index.count), dtype=np.float32)
+    mass = seeds.masses(models)
+    col = mass.indices.astype(np.int64)
+    bounds = mass.indptr.astype(np.int64)
+    keep = _keep_best(mass.data * index.idf[col], col, bounds, settings.query_terms)
+    owner = np.repeat(np.arange(readers, dtype=np.int64), np.diff(bounds))[keep]
+    col = col[keep]
+    return _bm25(owner, col, mass.data[keep] * index.query_idf[col], readers, index)
+
+
+def score_models(
+    models: Sequence[ReaderModel],
+    candidates: F32,
+    terms: TermIndex | None,
+    settings: RankSettings,
+    *,
+    seeds: SeedTerms | None = None,
+    banned: Sequence[I64 | None] | None = None,
+    bonus: Sequence[F32 | None] | None = None,
+) -> F32:
+    """(readers, m) final scores of m candidates (before MMR): vector score + term_weight
+    times the term score (when ``terms`` and ``seeds`` are given) - the negative penalty +
+    the bonus; banned candidates -inf."""
+    readers, dim = len(models), candidates.shape[1]
+    k = max([len(m.weights) for m in models] + [1])
+    centres = np.zeros((readers, k, dim), dtype=np.float32)
+    weights = np.zeros((readers, k), dtype=np.float32)
+    for n, model in enumerate(models):
+        centres[n, : len(model.weights)] = model.centres
+        weights[n, : len(model.weights)] = model.weights
+    score = vector_scores(Interests(centres, weights), candidates, settings)
+    has_vector = (np.abs(candidates).sum(axis=1) > 0).astype(np.float32)
+    score *= has_vector[None, :]
+    if terms is not None and seeds is not None:
+        score += settings.term_weight * model_term_scores(models, seeds, terms, settings)
+    for n, model in enumerate(models):
+        if not model.seeds:
+            score[n] = 0.0
+        elif len(model.negatives):
+            score[n] -= negative_penalty(model.negatives, candidates, settings)
+        extra = bonus[n] if bonus is not None else None
+        if extra is not None:
+            score[n] += extra
+        never = banned[n] if banned is not None else None
+        if never is not None and len(never):
+            score[n, never] = -np.inf
+    return score
 
 
 def score_readers(
@@ -353,74 +563,78 @@ def score_readers(
     candidates: F32,
     terms: TermIndex | None,
     settings: RankSettings,
-    columns: Callable[[Bag], I64] | None = None,
+    seed_bags: Mapping[int, Bag] | None = None,
 ) -> F32:
-    """(readers, m) final scores of m candidates (before MMR): vector score + term_weight
-    times the term score - the negative penalty + the bonus; banned candidates -inf."""
-    chosen = interests([r.vectors for r in readers], [r.weights for r in readers], settings)
-    score = vector_scores(chosen, candidates, settings)
-    has_vector = (np.abs(candidates).sum(axis=1) > 0).astype(np.float32)
-    score *= has_vector[None, :]
-    no_seeds = np.array([len(r.vectors) == 0 for r in readers])
-    if terms is not None and any(len(r.bags) for r in readers):
-        queries = [
-            term_profile(list(r.bags), r.weights, terms, settings, columns)
-            if len(r.bags)
-            else (np.zeros(0, np.uint32), np.zeros(0, np.float32))
-            for r in readers
-        ]
-        score += settings.term_weight * term_scores(queries, terms)
-    score[no_seeds] = 0.0
-    for n, reader in enumerate(readers):
-        if reader.negatives is not None and len(reader.negatives) and len(reader.vectors):
-            score[n] -= negative_penalty(reader.negatives, candidates, settings)
-        if reader.bonus is not None:
-            score[n] += reader.bonus
-        if reader.banned is not None and len(reader.banned):
-            score[n, reader.banned] = -np.inf
-    return score
+    """``score_models`` of the readers' models (built here); the term side when ``terms``
+    and the seeds' bags (``seed_bags``, by key) are given."""
+    models = reader_models(readers, settings)
+    seeds = seed_terms(models, seed_bags, terms) if terms and seed_bags is not None else None
+    return score_models(
+        models,
+        candidates,
+        terms,
+        settings,
+        seeds=seeds,
+        banned=[r.banned for r in readers],
+        bonus=[r.bonus for r in readers],
+    )
 
 
 def rank_many(
-    readers: Sequence[ReaderSeeds],
+    models: Sequence[ReaderModel],
     candidates: F32,
     k: int,
     settings: RankSettings,
     *,
     candidate_bags: Sequence[Bag] | None = None,
+    seed_bags: Mapping[int, Bag] | None = None,
+    banned: Sequence[I64 | None] | None = None,
+    bonus: Sequence[F32 | None] | None = None,
     block: int = 512,
-    sizes: Sequence[int] | None = None,
+    workers: int = 1,
 ) -> tuple[I64, F32]:
-    """Every reader's ``k`` best candidates at once (a day's papers for the digests): readers
-    go in blocks of ``block`` of similar library size (``sizes``, the readers' seed counts,
-    when known without reading ``readers``), each block one matrix product against the
-    candidates and one argpartition; a seed paper's candidate terms are looked up once for
-    every reader who holds it. Returns (readers, k) positions into ``candidates``, best
-    first, and their scores; a banned position scores -inf (only picked when fewer than
-    ``k`` remain). The same scores as ranking each reader alone over the same candidates
-    (without MMR)."""
+    """Every reader's ``k`` best candidates at once (a day's papers for the digests), from
+    their models (``reader_models``, built once and kept while their signals do not
+    change) and their term seeds' bags (``seed_bags``, by key; none: no term side). Each
+    seed's candidate terms are looked up once (``seed_terms``); readers go in blocks of
+    ``block``, each block one matrix product of its interest vectors against the
+    candidates, one sparse product summing its readers' term masses, the BM25 as one dense
+    product for common terms and one sparse product for the rest, then one argpartition.
+    Returns (readers, k) positions into ``candidates``, best first, and their scores; a
+    banned position scores -inf (only picked when fewer than ``k`` remain). The same scores
+    as ranking each reader alone over the same candidates (without MMR). ``workers``
+    threads score blocks side by side (numpy and scipy release the GIL in their loops; give
+    each one BLAS thread)."""
     candidates = np.ascontiguousarray(candidates, dtype=np.float32)
     terms = term_index(candidate_bags, settings) if candidate_bags is not None else None
-    memo: dict[int, tuple[Bag, I64]] = {}
-
-    def columns(bag: Bag) -> I64:
-        # Keyed by identity; the bag is kept in the value, so its id is not reused meanwhile.
-        held = memo.get(id(bag))
-        if held is None:
-            held = memo[id(bag)] = (bag, known_columns(bag, terms))  # type: ignore[arg-type]
-        return held[1]
-
-    count = len(readers)
-    if sizes is None:
-        sizes = [len(r.vectors) for r in readers]
-    order = np.argsort(np.minimum(np.asarray(sizes), settings.max_cluster_seeds), kind="stable")
+    seeds = seed_terms(models, seed_bags, terms) if terms and seed_bags is not None else None
+    count = len(models)
     width = min(k, len(candidates))
     positions = np.zeros((count, width), dtype=np.int64)
     scores = np.zeros((count, width), dtype=np.float32)
-    for start in range(0, count, block):
-        which = order[start : start + block]
-        chunk = [readers[int(n)] for n in which]
-        best, values = top_k(score_readers(chunk, candidates, terms, settings, columns), width)
-        positions[which] = best
-        scores[which] = values
+
+    def rank_block(start: int) -> None:
+        stop = min(start + block, count)
+        best, values = top_k(
+            score_models(
+                models[start:stop],
+                candidates,
+                terms,
+                settings,
+                seeds=seeds,
+                banned=banned[start:stop] if banned is not None else None,
+                bonus=bonus[start:stop] if bonus is not None else None,
+            ),
+            width,
+        )
+        positions[start:stop] = best
+        scores[start:stop] = values
+
+    starts = range(0, count, block)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(rank_block, starts))
+    else:
+        for start in starts:
+            rank_block(start)
     return positions, scores

@@ -23,6 +23,7 @@ from ..ids import fold_name, title_hash
 from ..search import Searcher, load_bags
 from ..store.session import Database, storage_error
 from . import _queries as q
+from ._model_cache import ModelCache, signature
 from .library import LibraryEntry
 from .model import Pick, Profile, Seed, SeedKind
 from .ranking import (
@@ -30,10 +31,12 @@ from .ranking import (
     I64,
     Interests,
     RankSettings,
+    ReaderModel,
     ReaderSeeds,
     interests,
     mmr,
     rank_many,
+    reader_models,
     recency_weights,
     score_readers,
     term_index,
@@ -49,6 +52,7 @@ KIND_WEIGHTS: dict[SeedKind, float] = {
 }
 _CLOSE_ENOUGH = 0.35  # below this cosine, "close to <Title>" would not be believed
 _FOLLOW_POOL = 500
+_NO_TERMS = np.zeros(0, dtype=np.uint32)
 K = TypeVar("K", bound=Hashable)
 
 
@@ -112,6 +116,7 @@ class Recommender:
         self._clock = clock
         self.settings = settings or RankSettings()
         self._days = _Days()
+        self._models = ModelCache(config.recommend_model_cache_mb * 1024 * 1024)
 
     # ------------------------------------------------------------------ profiles
 
@@ -210,6 +215,7 @@ class Recommender:
         settings = self.settings
         with self._db.read() as connection:
             reader = self._resolve(connection, profile)
+            seed_pks = [s.pk for s in reader.seeds]
             interest = interests([reader.vectors], [reader.weights], settings)
             shortlist = self._shortlist(connection, interest, since, limit, among)
             by_author = q.pks_by_authors(connection, profile.authors, since, _FOLLOW_POOL)
@@ -218,34 +224,38 @@ class Recommender:
                 by_author = {pk: v for pk, v in by_author.items() if pk in among}
                 by_category = {pk: v for pk, v in by_category.items() if pk in among}
             pool = set(shortlist) | set(by_author) | set(by_category)
-            banned = {s.pk for s in reader.seeds} | reader.negatives
-            pool -= banned
-            rows = q.rows_by_pk(connection, sorted(pool))
-            pool = {pk for pk, row in rows.items() if row.id not in exclude}
+            pool -= {s.pk for s in reader.seeds} | reader.negatives
+            pool -= {row.pk for row in q.rows_by_id(connection, sorted(exclude)).values()}
             pool -= q.hidden(connection, sorted(pool))
             pks = sorted(pool)
-            bags = load_bags(connection, pks) if pks and reader.seeds else {}
-            seed_pks = [s.pk for s in reader.seeds]
-            seed_bags = load_bags(connection, seed_pks) if pks and seed_pks else {}
-        if not pks:
-            return []
-        vectors = self._vectors(pks)
-        followed = np.array([(pk in by_author) + (pk in by_category) for pk in pks])
-        seeds = ReaderSeeds(
-            reader.vectors,
-            reader.weights,
-            [seed_bags[pk] for pk in seed_pks] if reader.seeds else (),
-            reader.negative_vectors,
-            bonus=(settings.follow_bonus * followed).astype(np.float32),
-        )
-        terms = term_index([bags[pk] for pk in pks], settings) if reader.seeds else None
-        score = score_readers([seeds], vectors, terms, settings)[0]
-        chosen = mmr(score, vectors, limit, settings)
+            model = reader_models([ReaderSeeds(reader.vectors, reader.weights, seed_pks)], settings)
+            term_pks = model[0].term_keys.tolist()
+            seed_bags = load_bags(connection, term_pks) if pks and term_pks else {}
+            bags = load_bags(connection, pks) if seed_bags else {}
+            if not pks:
+                return []
+            vectors, _ = self._search.index.vectors(pks)
+            followed = np.array([(pk in by_author) + (pk in by_category) for pk in pks])
+            seeds = ReaderSeeds(
+                reader.vectors,
+                reader.weights,
+                seed_pks,
+                reader.negative_vectors,
+                bonus=(settings.follow_bonus * followed).astype(np.float32),
+            )
+            # Only the terms the reader's seeds hold can score: the rest of the candidates'
+            # terms are left out of the index (their idf would not be read).
+            held = np.unique(np.concatenate([b[0] for b in seed_bags.values()] + [_NO_TERMS]))
+            terms = term_index([bags[pk] for pk in pks], settings, held) if seed_bags else None
+            score = score_readers([seeds], vectors, terms, settings, seed_bags)[0]
+            chosen = [pks[p] for p in mmr(score, vectors, limit, settings).tolist()]
+            rows = q.rows_by_pk(connection, chosen)
+        picked = np.asarray([pks.index(pk) for pk in chosen], dtype=np.int64)
         return self._picks(
             reader,
-            [pks[p] for p in chosen.tolist()],
-            vectors[chosen],
-            score[chosen],
+            chosen,
+            vectors[picked],
+            score[picked],
             rows,
             {pk: f"by {name} you follow" for pk, name in by_author.items()},
             {pk: f"you follow {category}" for pk, category in by_category.items()},
@@ -313,8 +323,9 @@ class Recommender:
             pool -= q.hidden(connection, sorted(pool))
             pks = sorted(pool)
             rows = q.rows_by_pk(connection, pks)
-            readers = [self._resolve(connection, profiles[key]) for key in keys]
-            seed_pks = sorted({row.pk for r in readers for row in r.seeds})
+            readers = self._resolve_many(connection, [profiles[key] for key in keys])
+            models = self._models_of(readers) if pks else []
+            seed_pks = sorted({int(pk) for m in models for pk in m.term_keys.tolist()})
             seed_bags = load_bags(connection, seed_pks) if pks and seed_pks else {}
             bags = load_bags(connection, pks) if pks else {}
             names, categories = q.follow_keys(connection, pks) if pks else ({}, {})
@@ -323,39 +334,45 @@ class Recommender:
             return out
         vectors = self._vectors(pks)
         at = {pk: n for n, pk in enumerate(pks)}
-        batch: list[ReaderSeeds] = []
+        banned: list[I64 | None] = []
+        bonuses: list[F32 | None] = []
         follows: list[tuple[dict[int, str], dict[int, str]]] = []
+        # Who wrote what and what is in which category, the other way round: a reader's
+        # follows are then a few lookups, not a pass over every candidate.
+        by_name: dict[str, list[int]] = {}
+        by_category_name: dict[str, list[int]] = {}
+        for pk in pks:
+            for name in names.get(pk, ()):
+                by_name.setdefault(name, []).append(pk)
+            for category in categories.get(pk, ()):
+                by_category_name.setdefault(category, []).append(pk)
         for key, reader in zip(keys, readers, strict=True):
             profile = profiles[key]
-            wanted = {fold_name(a): a for a in profile.authors}
-            by_author = {
-                pk: f"by {wanted[n]} you follow"
-                for pk in pks
-                for n in sorted(names.get(pk, set()) & set(wanted))[:1]
-            }
-            by_category = {
-                pk: f"you follow {c}"
-                for pk in pks
-                for c in sorted(categories.get(pk, set()) & set(profile.categories))[:1]
-            }
+            by_author: dict[int, str] = {}
+            for name, shown in sorted({fold_name(a): a for a in profile.authors}.items()):
+                for pk in by_name.get(name, ()):
+                    by_author.setdefault(pk, f"by {shown} you follow")
+            by_category: dict[int, str] = {}
+            for category in sorted(profile.categories):
+                for pk in by_category_name.get(category, ()):
+                    by_category.setdefault(pk, f"you follow {category}")
             follows.append((by_author, by_category))
             bonus = np.zeros(len(pks), dtype=np.float32)
             bonus[[at[pk] for pk in by_author]] += settings.follow_bonus
             bonus[[at[pk] for pk in by_category]] += settings.follow_bonus
-            banned = [at[s.pk] for s in reader.seeds if s.pk in at]
-            banned += [at[pk] for pk in reader.negatives if pk in at]
-            batch.append(
-                ReaderSeeds(
-                    reader.vectors,
-                    reader.weights,
-                    [seed_bags[s.pk] for s in reader.seeds if s.pk in seed_bags],
-                    reader.negative_vectors,
-                    np.asarray(banned, dtype=np.int64),
-                    bonus,
-                )
-            )
+            bonuses.append(bonus)
+            never = [at[s.pk] for s in reader.seeds if s.pk in at]
+            never += [at[pk] for pk in reader.negatives if pk in at]
+            banned.append(np.asarray(never, dtype=np.int64))
         positions, scores = rank_many(
-            batch, vectors, k, settings, candidate_bags=[bags[pk] for pk in pks]
+            models,
+            vectors,
+            k,
+            settings,
+            candidate_bags=[bags[pk] for pk in pks],
+            seed_bags=seed_bags,
+            banned=banned,
+            bonus=bonuses,
         )
         for n, (key, reader) in enumerate(zip(keys, readers, strict=True)):
             by_author, by_category = follows[n]
@@ -374,44 +391,75 @@ class Recommender:
             )
         return out
 
+    def _models_of(self, readers: Sequence[_Reader]) -> list[ReaderModel]:
+        """Each reader's ranking model: kept from an earlier run while its seeds are the
+        same, else built."""
+        keys = [
+            signature([s.pk for s in r.seeds], r.vectors, r.weights, sorted(r.negatives))
+            for r in readers
+        ]
+        models: list[ReaderModel | None] = [self._models.get(key) for key in keys]
+        missing = [n for n, model in enumerate(models) if model is None]
+        built = reader_models(
+            [
+                ReaderSeeds(
+                    readers[n].vectors,
+                    readers[n].weights,
+                    [s.pk for s in readers[n].seeds],
+                    readers[n].negative_vectors,
+                )
+                for n in missing
+            ],
+            self.settings,
+        )
+        for n, model in zip(missing, built, strict=True):
+            models[n] = model
+            self._models.put(keys[n], model)
+        return [m for m in models if m is not None]
+
     def _resolve(self, connection: Connection, profile: Profile) -> _Reader:
-        ids = [s.paper_id for s in profile.seeds]
-        rows = q.rows_by_id(connection, ids + sorted(profile.negatives))
-        today = self._clock().date()
+        return self._resolve_many(connection, [profile])[0]
+
+    def _resolve_many(self, connection: Connection, profiles: Sequence[Profile]) -> list[_Reader]:
+        """The profiles against the store, their rows, hidden papers and vectors read once
+        for all of them."""
+        ids = {s.paper_id for p in profiles for s in p.seeds}
+        ids.update(i for p in profiles for i in p.negatives)
+        rows = q.rows_by_id(connection, sorted(ids))
         # A paper the moderators hid is no seed: a pick's reason would show its title.
         hidden = q.hidden(connection, [row.pk for row in rows.values()])
-        resolved: list[tuple[Seed, q.PaperRow]] = []
-        for seed in profile.seeds:
-            row = rows.get(seed.paper_id)
-            if row is not None and seed.paper_id not in profile.negatives and row.pk not in hidden:
-                resolved.append((seed, row))
+        pks = sorted({row.pk for row in rows.values()})
         index = self._search.index
-        kept: list[tuple[Seed, q.PaperRow, F32]] = []
-        for seed, row in resolved:
-            vector = index.vector(row.pk)
-            if vector is not None:
-                kept.append((seed, row, vector))
-        # Newest first: when added, else the paper's own day.
-        kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
-        recency = recency_weights(len(kept))
-        kinds = np.array([KIND_WEIGHTS[s.kind] * max(s.weight, 0.0) for s, _, _ in kept])
-        weights = (recency * kinds).astype(np.float32)
+        stored, found = index.vectors(pks)
+        vector_of = {pk: stored[n] for n, pk in enumerate(pks) if found[n]}
+        today = self._clock().date()
         dim = index.dimension or 1
-        vectors = (
-            np.stack([v for _, _, v in kept]).astype(np.float32)
-            if kept
-            else np.zeros((0, dim), dtype=np.float32)
-        )
-        negatives = {rows[i].pk for i in profile.negatives if i in rows}
-        negative_vectors = [index.vector(pk) for pk in sorted(negatives)]
-        neg = [v for v in negative_vectors if v is not None]
-        return _Reader(
-            [row for _, row, _ in kept],
-            vectors,
-            weights,
-            negatives,
-            np.stack(neg).astype(np.float32) if neg else np.zeros((0, dim), dtype=np.float32),
-        )
+        out = []
+        for profile in profiles:
+            kept: list[tuple[Seed, q.PaperRow, F32]] = []
+            for seed in profile.seeds:
+                row = rows.get(seed.paper_id)
+                if row is None or seed.paper_id in profile.negatives or row.pk in hidden:
+                    continue
+                vector = vector_of.get(row.pk)
+                if vector is not None:
+                    kept.append((seed, row, vector))
+            # Newest first: when added, else the paper's own day.
+            kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
+            recency = recency_weights(len(kept))
+            kinds = np.array([KIND_WEIGHTS[s.kind] * max(s.weight, 0.0) for s, _, _ in kept])
+            negatives = {rows[i].pk for i in profile.negatives if i in rows}
+            shown = [vector_of[pk] for pk in sorted(negatives) if pk in vector_of]
+            out.append(
+                _Reader(
+                    [row for _, row, _ in kept],
+                    np.stack([v for _, _, v in kept]) if kept else np.zeros((0, dim), np.float32),
+                    (recency * kinds).astype(np.float32),
+                    negatives,
+                    np.stack(shown) if shown else np.zeros((0, dim), np.float32),
+                )
+            )
+        return out
 
     def _shortlist(
         self,
@@ -428,18 +476,12 @@ class Recommender:
         if among is not None:
             allowed = np.asarray(sorted(among), dtype=np.int64)
         wanted = min(max(4 * limit, 300), 40_000)
-        found: set[int] = set()
-        for centre, weight in zip(interest.centres[0], interest.weights[0], strict=True):
-            if weight <= 0:
-                continue
-            found.update(pk for pk, _ in index.search(centre, wanted, allowed))
-        return sorted(found)
+        centres = interest.centres[0][interest.weights[0] > 0]
+        if allowed is not None and len(allowed) <= 50_000:
+            nearest = index.search_many(centres, wanted, allowed)
+        else:
+            nearest = [index.search(centre, wanted, allowed) for centre in centres]
+        return sorted({pk for found in nearest for pk, _ in found})
 
     def _vectors(self, pks: Sequence[int]) -> F32:
-        index = self._search.index
-        out = np.zeros((len(pks), index.dimension or 1), dtype=np.float32)
-        for i, pk in enumerate(pks):
-            vector = index.vector(pk)
-            if vector is not None:
-                out[i] = vector
-        return out
+        return self._search.index.vectors(pks)[0]

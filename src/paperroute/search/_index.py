@@ -2,11 +2,13 @@
 
 Up to ``exact_max`` vectors the search is exact: float16 scalar-quantised flat indexes (the
 stored vectors are float16, so nothing is lost), split in two shards searched on two threads.
-Beyond, an HNSW graph (approximate) over float16 scalar-quantised vectors (``IndexHNSWSQ``):
-its storage holds the vectors once, and the matrix used for filtered and per-paper lookups is a
-view of that storage, not a second copy (at 1M papers: 0.77 GB of vectors plus 0.26 GB of
-graph, against 2.6 GB for a float32 ``IndexHNSWFlat`` beside a float16 copy). Built chunk by
-chunk from the database, so the vectors are never in memory twice. The index is kept in step
+Beyond, an HNSW graph (approximate) over 8-bit scalar-quantised vectors (``IndexHNSWSQ``,
+QT_8bit: one byte a dimension, each dimension's range trained on the first vectors): its
+storage holds the vectors once, and filtered and per-paper lookups decode rows of that
+storage (a view of it, not a second copy). At 1M papers: 0.38 GB of codes plus 0.26 GB of
+graph, against 0.77 GB of float16 vectors plus the graph before, and 2.6 GB for a float32
+``IndexHNSWFlat`` beside a float16 copy. Built chunk by chunk from the database, so the
+vectors are never in memory twice. The index is kept in step
 with the database by :meth:`VectorIndex.refresh`: new vectors are added; when vectors were
 deleted or replaced it is rebuilt. It is persisted (ids, vectors, the HNSW graph) in a folder
 so a server starts fast. Thread-safe: one lock around every read and change.
@@ -21,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +40,18 @@ log = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
 F16 = npt.NDArray[np.float16]
+U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 _SHARDS = 2
 _HNSW_M = 32
 _HNSW_EF_CONSTRUCTION = 80
 _HNSW_EF_SEARCH = 256  # recall@10 on the 1M bench vectors: 0.65 at 128, 0.72 at 256
 _CHUNK = 50_000  # vectors converted to float32 at a time when adding to the graph
-_FORMAT = 2
+# The graph's 8-bit codes: each dimension's range is its minimum to maximum over the first
+# _TRAIN vectors, widened by _RANGE_MARGIN of it on each side for later vectors.
+_TRAIN = 50_000
+_RANGE_MARGIN = 0.02
+_FORMAT = 3  # 2: float16 graphs (rebuilt from the database once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,9 @@ class VectorIndex:
         self.dimension = 0
         self._lock = threading.RLock()
         self._ids: I64 = np.zeros(0, dtype=np.int64)
+        # The exact kind's float16 matrix; with a graph, empty (its codes are the vectors).
         self._vectors: F16 = np.zeros((0, 0), dtype=np.float16)
+        self._codes = _Codes.empty(0)
         self._order: I64 = np.zeros(0, dtype=np.int64)  # argsort of _ids
         self._faiss: Any = None
         self._kind = "empty"
@@ -177,6 +186,7 @@ class VectorIndex:
         self.dimension = dimension
         self._ids = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, dimension), dtype=np.float16)
+        self._codes = _Codes.empty(dimension)
         self._order = np.zeros(0, dtype=np.int64)
         self._faiss = None
         self._kind = "empty"
@@ -190,6 +200,7 @@ class VectorIndex:
         started = time.perf_counter()
         self._kind = "exact" if count <= self.exact_max else "hnsw"
         self._faiss = self._new_faiss()
+        self._codes = _Codes.empty(self.dimension)
         if self._kind == "exact":
             ids, vectors = _collect(chunks)
             self._vectors = vectors.reshape(len(ids), self.dimension)
@@ -201,7 +212,7 @@ class VectorIndex:
             self._vectors = np.zeros((0, self.dimension), dtype=np.float16)
             _reserve(self._faiss, count)
             parts = [np.zeros(0, dtype=np.int64)]
-            for chunk_ids, chunk_vectors in chunks:
+            for chunk_ids, chunk_vectors in _trained_first(self._faiss, chunks):
                 self._add_to_graph(chunk_ids, chunk_vectors)
                 parts.append(chunk_ids)
             ids = np.concatenate(parts)
@@ -219,13 +230,15 @@ class VectorIndex:
         for start in range(0, len(ids), _CHUNK):
             part = vectors[start : start + _CHUNK].astype(np.float32)
             self._faiss.add_with_ids(part, ids[start : start + _CHUNK])
-        self._vectors = _graph_vectors(self._faiss, self.dimension)
+        self._codes = _graph_codes(self._faiss, self.dimension)
 
     def _new_faiss(self) -> Any:
         d = self.dimension
         if self._kind == "hnsw":
-            fp16: Any = faiss.ScalarQuantizer.QT_fp16  # typed as a class in faiss's stubs
-            graph = faiss.IndexHNSWSQ(d, fp16, _HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            bits: Any = faiss.ScalarQuantizer.QT_8bit  # typed as a class in faiss's stubs
+            graph = faiss.IndexHNSWSQ(d, bits, _HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            storage: Any = faiss.downcast_index(graph.storage)
+            storage.sq.rangestat_arg = _RANGE_MARGIN
             graph.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
             graph.hnsw.efSearch = _HNSW_EF_SEARCH
             return faiss.IndexIDMap2(graph)
@@ -252,7 +265,7 @@ class VectorIndex:
             )
             return
         if self._kind == "hnsw":
-            self._add_to_graph(ids, vectors)  # the matrix is the graph's storage
+            self._add_to_graph(ids, vectors)  # the codes are the graph's storage
         else:
             self._vectors = np.concatenate([self._vectors, vectors])
             self._faiss.add_with_ids(vectors.astype(np.float32), ids)
@@ -303,24 +316,30 @@ class VectorIndex:
             dimension = int(meta["dimension"])
             with np.load(Path(self._path(".npz")), allow_pickle=False) as data:
                 ids = np.asarray(data["ids"], dtype=np.int64)
+                codes: _Codes | None = None
                 if meta.get("kind") == "hnsw":  # the vectors are in the graph
                     index: Any = faiss.read_index(str(self._path(".hnsw")))
-                    vectors = _graph_vectors(index, dimension)
+                    codes = _graph_codes(index, dimension)
                     graph: Any = faiss.downcast_index(index.index)
                     graph.hnsw.efSearch = _HNSW_EF_SEARCH
+                    shape = codes.codes.shape
                 else:
                     index = None
                     vectors = np.asarray(data["vectors"], dtype=np.float16)
-            if vectors.shape != (len(ids), dimension) or len(ids) != int(meta["vectors"]):
+                    shape = vectors.shape
+            if shape != (len(ids), dimension) or len(ids) != int(meta["vectors"]):
                 return
             synced = dt.datetime.fromisoformat(meta["synced_at"]) if meta["synced_at"] else None
             self.dimension = dimension
-            if index is not None and len(ids) > self.exact_max:
-                self._ids, self._vectors, self._kind = ids, vectors, "hnsw"
+            if codes is not None and len(ids) > self.exact_max:
+                self._ids, self._codes, self._kind = ids, codes, "hnsw"
+                self._vectors = np.zeros((0, dimension), dtype=np.float16)
                 self._order = np.argsort(ids, kind="stable")
                 self._faiss = index
             else:  # saved for another exact_max: rebuilt as this one wants
-                self._rebuild(ids, vectors if index is None else np.array(vectors))
+                if codes is not None:
+                    vectors = codes.rows(np.arange(len(ids))).astype(np.float16)
+                self._rebuild(ids, vectors)
             self._synced_at = synced
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             if not isinstance(exc, FileNotFoundError):
@@ -365,8 +384,11 @@ class VectorIndex:
         # In chunks: a float32 copy of half a million rows would be 0.77 GB.
         scores = np.empty(len(positions), dtype=np.float32)
         for start in range(0, len(positions), _CHUNK):
-            part = self._vectors[positions[start : start + _CHUNK]]
-            scores[start : start + _CHUNK] = part.astype(np.float32) @ query
+            chunk = positions[start : start + _CHUNK]
+            if self._kind == "hnsw":
+                scores[start : start + _CHUNK] = self._codes.scores(chunk, query)
+            else:
+                scores[start : start + _CHUNK] = self._vectors[chunk].astype(np.float32) @ query
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(pks[i]), float(scores[i])) for i in top]
 
@@ -376,13 +398,52 @@ class VectorIndex:
             found = self._brute(np.asarray(vector, dtype=np.float32), np.asarray(pks), len(pks))
         return dict(found)
 
+    def search_many(self, queries: F32, k: int, allowed: I64) -> list[list[tuple[int, float]]]:
+        """For each row of ``queries``, the ``k`` nearest of the ``allowed`` papers (pk,
+        inner product), best first: one pass over their vectors for all the queries."""
+        with self._lock:
+            positions = self._positions(np.asarray(allowed, dtype=np.int64))
+            keep = positions >= 0
+            positions, pks = positions[keep], np.asarray(allowed, dtype=np.int64)[keep]
+            queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(len(queries), -1)
+            if not len(positions) or k <= 0:
+                return [[] for _ in range(len(queries))]
+            scores = np.empty((len(positions), len(queries)), dtype=np.float32)
+            for start in range(0, len(positions), _CHUNK):
+                part = self._rows(positions[start : start + _CHUNK])
+                scores[start : start + _CHUNK] = part @ queries.T
+        out = []
+        for column in scores.T:
+            top = np.argpartition(-column, k - 1)[:k] if k < len(column) else np.arange(len(column))
+            top = top[np.lexsort((top, -column[top]))]
+            out.append([(int(pks[i]), float(column[i])) for i in top])
+        return out
+
+    def vectors(self, pks: Sequence[int]) -> tuple[F32, npt.NDArray[np.bool_]]:
+        """The indexed vectors of ``pks`` (zero rows for those not indexed) and which are."""
+        with self._lock:
+            positions = self._positions(np.asarray(pks, dtype=np.int64))
+            found = positions >= 0
+            out = np.zeros((len(positions), self.dimension or 1), dtype=np.float32)
+            if found.any():
+                out[found] = self._rows(positions[found])
+        return out, found
+
     def vector(self, pk: int) -> F32 | None:
         """A paper's indexed vector, or None."""
         with self._lock:
             position = int(self._positions(np.asarray([pk], dtype=np.int64))[0])
             if position < 0:
                 return None
-            return np.asarray(self._vectors[position], dtype=np.float32)
+            row: F32 = self._rows(np.asarray([position]))[0]
+            return row
+
+    def _rows(self, positions: I64) -> F32:
+        """The vectors at these positions of the matrix, as float32 (decoded from the graph's
+        codes)."""
+        if self._kind == "hnsw":
+            return self._codes.rows(positions)
+        return np.asarray(self._vectors[positions], dtype=np.float32)
 
 
 def _reserve(index: Any, count: int) -> None:
@@ -400,9 +461,53 @@ def _reserve(index: Any, count: int) -> None:
         array.resize(0)
 
 
-def _graph_vectors(index: Any, dimension: int) -> F16:
-    """The float16 vectors stored in an ``IndexIDMap2`` over an ``IndexHNSWSQ`` (fp16), as a
-    view of faiss's memory (valid until the next add; the index must outlive it)."""
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """The graph's 8-bit codes (a view of faiss's storage: valid until the next add, the
+    index must outlive it) and their decoding: ``low + (code + 0.5) * step`` per dimension,
+    as faiss's QT_8bit reconstructs them."""
+
+    codes: U8
+    low: F32
+    step: F32
+
+    @staticmethod
+    def empty(dimension: int) -> _Codes:
+        nothing = np.zeros(dimension, dtype=np.float32)
+        return _Codes(np.zeros((0, dimension), dtype=np.uint8), nothing, nothing)
+
+    def rows(self, positions: I64) -> F32:
+        decoded = (self.codes[positions].astype(np.float32) + np.float32(0.5)) * self.step
+        return np.asarray(decoded + self.low, dtype=np.float32)
+
+    def scores(self, positions: I64, query: F32) -> F32:
+        """Inner products of ``query`` with the decoded rows, without decoding them."""
+        scaled = query * self.step
+        offset = float(query @ self.low + 0.5 * scaled.sum())
+        found = self.codes[positions].astype(np.float32) @ scaled + np.float32(offset)
+        return np.asarray(found, dtype=np.float32)
+
+
+def _trained_first(index: Any, chunks: Iterable[tuple[I64, F16]]) -> Iterable[tuple[I64, F16]]:
+    """The chunks, once the 8-bit quantiser of the empty graph ``index`` is trained on the
+    first _TRAIN vectors among them (held back until then)."""
+    held: list[tuple[I64, F16]] = []
+    count = 0
+    iterator = iter(chunks)
+    for chunk in iterator:
+        held.append(chunk)
+        count += len(chunk[0])
+        if count >= _TRAIN:
+            break
+    if count:
+        sample = np.concatenate([vectors for _, vectors in held])[:_TRAIN]
+        index.train(sample.astype(np.float32))
+    yield from held
+    yield from iterator
+
+
+def _graph_codes(index: Any, dimension: int) -> _Codes:
+    """The 8-bit codes stored in an ``IndexIDMap2`` over an ``IndexHNSWSQ`` (QT_8bit)."""
     if not isinstance(index, faiss.IndexIDMap2):
         raise ValueError("the saved graph is not an id-mapped index")
     graph: Any = faiss.downcast_index(index.index)
@@ -410,15 +515,20 @@ def _graph_vectors(index: Any, dimension: int) -> F16:
     if (
         not isinstance(graph, faiss.IndexHNSWSQ)
         or not isinstance(storage, faiss.IndexScalarQuantizer)
-        or storage.sq.qtype != faiss.ScalarQuantizer.QT_fp16
+        or storage.sq.qtype != faiss.ScalarQuantizer.QT_8bit
         or storage.d != dimension
+        or storage.code_size != dimension
     ):
-        raise ValueError("the saved graph is not an fp16 HNSW index of this dimension")
+        raise ValueError("the saved graph is not an 8-bit HNSW index of this dimension")
+    trained = faiss.vector_to_array(storage.sq.trained).astype(np.float32)
+    if storage.is_trained and trained.shape != (2 * dimension,):
+        raise ValueError("the saved graph's quantiser is not trained for this dimension")
     codes = storage.codes
     if codes.size() == 0:
-        return np.zeros((0, dimension), dtype=np.float16)
+        return _Codes.empty(dimension)
     raw = faiss.rev_swig_ptr(codes.data(), codes.size())
-    return np.asarray(raw).view(np.float16).reshape(-1, dimension)
+    matrix: U8 = np.asarray(raw).view(np.uint8).reshape(-1, dimension)
+    return _Codes(matrix, trained[:dimension], trained[dimension:] / 255.0)
 
 
 def _collect(chunks: Iterable[tuple[I64, F16]]) -> tuple[I64, F16]:

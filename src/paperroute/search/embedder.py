@@ -11,6 +11,7 @@ Transformer (BERT, 6 layers, hidden 384, 12 heads) -> mean pooling over non-padd
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 import importlib.resources
 import importlib.util
@@ -329,9 +330,20 @@ class MiniLMEmbedder:
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         return ids, [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
 
+    def tokeniser_only(self) -> MiniLMEmbedder:
+        """A copy that tokenises and batches as this one does but holds none of the forward
+        pass's weights (for a backend that runs the model itself); its embed() raises."""
+        lean = copy.copy(self)
+        lean._word = lean._pos = np.zeros((0, self.dimension), dtype=np.float32)
+        lean._emb_ln_w = lean._emb_ln_b = np.zeros(0, dtype=np.float32)
+        lean._layers = []
+        return lean
+
     # ---------------------------------------------------------------- internals
 
     def _embed_ids(self, batch: list[I64]) -> F32:
+        if not self._layers:
+            raise RuntimeError("this embedder holds no weights (tokeniser_only)")
         ids, mask = pad_ids(batch)
         n = ids.shape[1]
         x: F32 = self._word[ids]
@@ -407,7 +419,8 @@ def load_embedder(
     if backend == "onnxruntime":
         require_onnxruntime()
     if backend == "onnxruntime" or (backend == "auto" and not onnxruntime_missing()):
-        return OrtEmbedder(_load_numpy(model, max_length, threads))
+        # The session runs the model: its tokeniser needs no numpy weights (90 MB).
+        return OrtEmbedder(_load_numpy(model, max_length, threads).tokeniser_only())
     return _load_numpy(model, max_length, threads)
 
 

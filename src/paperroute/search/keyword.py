@@ -340,12 +340,16 @@ TOTAL_CAP = 10_000
 TIERED_MAX_WORDS = 6
 # Title-tier papers read to find those with every word in the title as typed.
 TITLE_TIER_FETCH = 100
-# PostgreSQL: title matches ranked at most (the most recently added; more when a page needs
-# them). A common word is in tens of thousands of titles, and each one ranked is a row read:
-# one word's title matches rank alike anyway (the word once in the title).
+# Title matches ranked at most (the most recently added; more when a page needs them). A
+# common word is in tens of thousands of titles, and each one ranked is a row read: one
+# word's title matches rank alike anyway (the word once in the title).
 TITLE_TIER_BOUND = 300
 # ... looked for among this many of the newest papers first (_pg_title_tier).
 TITLE_TIER_WINDOW = 20_000
+# SQLite: the title tier ranks its newest TITLE_TIER_BOUND matches too, and the phrase tier
+# its newest PHRASE_TIER_BOUND (more when a page needs them): FTS5 reads the posting lists
+# from the newest paper and stops there, where ranking every match read all of them (at 1M
+# papers "model" is in 500,000 papers; "of" in a title fragment, in nearly all).
 # PostgreSQL: phrase matches ranked at most (the most recently added; _pg_phrase_tier),
 # besides as many with the phrase in the title ...
 PHRASE_TIER_BOUND = 300
@@ -378,18 +382,21 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
     if not plain:
         return _keyword_search(connection, query, limit)
     negated = tuple(t for t in query.terms if t.negated)
-    tiers: list[tuple[Query, bool]] = []
+    # (query, title only, bounded): the phrase and title tiers rank their newest matches.
+    tiers: list[tuple[Query, bool, bool]] = []
     if len(positive) >= 2:
         phrase = Term(" ".join(t.text for t in positive), phrase=True)
-        tiers.append((replace(query, terms=(phrase, *negated)), False))
-    tiers.append((query, True))  # every word in the title
-    tiers.append((query, False))
+        tiers.append((replace(query, terms=(phrase, *negated)), False, True))
+    tiers.append((query, True, True))  # every word in the title
+    tiers.append((query, False, False))
     found: list[list[KeywordHit]] = []
     seen: set[int] = set()
     words = {t.text for t in positive}
-    for tier_query, title_only in tiers:
+    for tier_query, title_only, bounded in tiers:
         wanted = max(limit, TITLE_TIER_FETCH) if title_only else limit
-        hits = _keyword_search(connection, tier_query, wanted, title_only=title_only)
+        hits = _keyword_search(
+            connection, tier_query, wanted, title_only=title_only, bounded=bounded
+        )
         fresh = [hit for hit in hits if hit.pk not in seen]
         if title_only:
             # Titles with every word as typed (not only its stem) first: a remembered title.
@@ -412,7 +419,12 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
 
 
 def _keyword_search(
-    connection: Connection, query: Query, limit: int, *, title_only: bool = False
+    connection: Connection,
+    query: Query,
+    limit: int,
+    *,
+    title_only: bool = False,
+    bounded: bool = False,
 ) -> list[KeywordHit]:
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
@@ -443,6 +455,17 @@ def _keyword_search(
                 f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
                 "ORDER BY rank LIMIT :limit"
             )
+            if bounded:
+                # The newest matches (TITLE_TIER_BOUND, PHRASE_TIER_BOUND, or as many as the
+                # page needs), then ranked: FTS5 walks the posting lists from the newest
+                # rowid and stops there, and computes BM25 for those rows only (a common
+                # word is in half the corpus).
+                bound = TITLE_TIER_BOUND if title_only else PHRASE_TIER_BOUND
+                params["bound"] = max(bound, limit)
+                newest = top.replace(
+                    "ORDER BY rank LIMIT :limit", "ORDER BY papers_fts.rowid DESC LIMIT :bound"
+                )
+                top = f"SELECT pk, rank FROM ({newest}) ORDER BY rank, pk DESC LIMIT :limit"
             sql = (
                 f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
                 f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
