@@ -234,6 +234,32 @@ def test_no_paper_is_lost_between_the_database_and_the_graph(config: Config) -> 
         assert set(hub.search.index._ids.tolist()) == pks
 
 
+def test_a_due_refresh_runs_beside_the_request(config: Config) -> None:
+    """Once loaded, the index is refreshed on the executor: the caller goes on with the
+    index as it is, and the vectors stored meanwhile are in it once the refresh ran."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_hub(config, embedder=HashEmbedder()) as hub:
+        hub.papers.ingest(corpus_records()[:40])
+        assert hub.search.embed() == 40
+        other = VectorIndex(hub._db.engine, hub.search.index.model, min_refresh_interval=0.0)
+        with ThreadPoolExecutor(1) as executor:
+            other.refresh_soon(executor)  # never loaded: loaded at once
+            assert len(other) == 40
+            hub.papers.ingest(corpus_records()[40:60])
+            assert hub.search.embed() == 20
+            busy = threading.Event()
+            executor.submit(busy.wait, 30)  # the worker is busy until set
+            other.refresh_soon(executor)  # due: queued, not run here
+            assert len(other) == 40  # the caller searches the index as it was
+            busy.set()
+        assert len(other) == 60  # the executor ran it before closing
+        with ThreadPoolExecutor(1) as executor:
+            other.refresh_soon(executor)  # nothing changed: counted, nothing rebuilt
+        assert len(other) == 60
+
+
 def test_batched_lookups_agree_with_one_at_a_time(config: Config) -> None:
     """``vectors`` and ``search_many`` (For you's one pass for all interests) give what
     ``vector`` and ``search`` give, on the exact index and on the 8-bit graph."""

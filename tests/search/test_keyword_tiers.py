@@ -215,9 +215,9 @@ def test_a_bounded_phrase_tier_keeps_a_remembered_title_first(
 ) -> None:
     """PostgreSQL ranks the phrase among the newest PHRASE_TIER_SCAN papers with its words
     (at most PHRASE_TIER_BOUND of them) and the papers with it in the title, however old;
-    SQLite ranks every match. Either way the oldest paper, the one with the phrase in its
-    title, comes first, for the words typed and for the quoted phrase, and exclusions and
-    filters hold."""
+    SQLite its newest PHRASE_TIER_BOUND matches or a page's worth (here all five). Either
+    way the oldest paper, the one with the phrase in its title, comes first, for the words
+    typed and for the quoted phrase, and exclusions and filters hold."""
     from paperroute.search import keyword
 
     monkeypatch.setattr(keyword, "PHRASE_TIER_BOUND", 2)

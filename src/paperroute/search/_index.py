@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ class VectorIndex:
         self._synced_at: dt.datetime | None = None
         self._checked = -1e18
         self._loaded = False
+        self._refreshing = False  # a refresh_soon's refresh is queued or running
 
     # ------------------------------------------------------------------ state
 
@@ -107,12 +109,23 @@ class VectorIndex:
 
     def refresh(self, *, force: bool = False) -> None:
         """Bring the index in step with the stored vectors (at most every
-        ``min_refresh_interval`` seconds unless ``force``)."""
+        ``min_refresh_interval`` seconds unless ``force``). Once loaded, whether anything
+        changed is asked of the database without the lock held: counting the vectors takes
+        40-60 ms at 200k papers, and searches meanwhile go on."""
         now = time.monotonic()
         with self._lock:
             if not force and now - self._checked < self.min_refresh_interval:
                 return
             self._checked = now
+            state = (len(self), self._synced_at, self.dimension)
+            loaded = self._loaded
+        if loaded and state[0]:
+            with self.engine.connect() as connection:
+                info = model_info(connection, self.model)
+                count, newest = count_vectors(connection, self.model)
+            if info is not None and (count, newest, info.dimension) == state:
+                return  # unchanged
+        with self._lock:
             if not self._loaded:
                 self._loaded = True
                 self._load_file()
@@ -139,6 +152,35 @@ class VectorIndex:
                     self._rebuild_from(iter_vectors(connection, self.model, self.dimension), count)
                 self._synced_at = newest
             self._save_file()
+
+    def refresh_soon(self, executor: Executor) -> None:
+        """Load the index now if it never was; later, when a refresh is due, run it on
+        ``executor`` and answer at once: the caller searches the index as it is (a request
+        would otherwise wait for the vectors' count every ``min_refresh_interval``: 40-60 ms
+        at 200k papers, the p99 of similar papers)."""
+        if not self._loaded:
+            self.refresh()
+            return
+        now = time.monotonic()
+        with self._lock:
+            if self._refreshing or now - self._checked < self.min_refresh_interval:
+                return
+            self._refreshing = True
+
+        def run() -> None:
+            try:
+                self.refresh()
+            except Exception:  # the next due refresh tries again
+                log.exception("refreshing the vector index of %s failed", self.model)
+            finally:
+                with self._lock:
+                    self._refreshing = False
+
+        try:
+            executor.submit(run)
+        except RuntimeError:  # the executor is shut down: the hub is closing
+            with self._lock:
+                self._refreshing = False
 
     def _reset(self, dimension: int) -> None:
         self.dimension = dimension

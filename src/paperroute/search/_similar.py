@@ -96,9 +96,10 @@ def similar_keyword(
     abstract: str,
     k: int,
     frequencies: FrequencyCache | None = None,
+    total: int | None = None,
 ) -> dict[int, float]:
     """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
-    (itself and hidden papers excluded)."""
+    (itself and hidden papers excluded). ``total``: the papers' count (max pk) when known."""
     words = [w for w in split_words(title) if useful(w)]
     counts = Counter(words * 3 + [w for w in split_words(abstract) if useful(w)])
     if not counts:
@@ -109,7 +110,8 @@ def similar_keyword(
     candidates = [word for word, _ in ordered[:SIMILAR_CANDIDATES]]
     counts = Counter({word: counts[word] for word in candidates})
     frequency = (frequencies or FrequencyCache()).get(connection, candidates)
-    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+    if total is None:
+        total = papers_count(connection)
     cap = max(SIMILAR_MIN_DF_CAP, int(total * SIMILAR_MAX_DF_SHARE))
     scored = [
         (tf * math.log(1 + total / df), word)
@@ -158,6 +160,12 @@ def similar_keyword(
     return {int(row.pk): float(row.score) for row in connection.execute(text(sql), params)}
 
 
+def papers_count(connection: Connection) -> int:
+    """The papers' count as document frequencies are scaled by: the highest pk (an index's
+    last entry; a count would read every row)."""
+    return int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+
+
 def similar_pool(
     connection: Connection,
     index: VectorIndex,
@@ -175,7 +183,9 @@ def similar_pool(
     neighbours: Future[list[tuple[int, float]]] | None = None
     if vector is not None and executor is not None:
         neighbours = executor.submit(index.search, vector, k + 1)
-    keyword = similar_keyword(connection, pk, title, abstract, k, frequencies)
+    frequencies = frequencies or FrequencyCache()
+    total = papers_count(connection)
+    keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
     semantic: dict[int, float] = {}
     if vector is not None:
         found = neighbours.result() if neighbours else index.search(vector, k + 1)
@@ -199,7 +209,7 @@ def similar_pool(
     return Pool(
         np.array(pks, dtype=np.int64),
         meaning,
-        words_cosines(connection, title, abstract, bags, frequencies or FrequencyCache()),
+        words_cosines(connection, title, abstract, bags, frequencies, total),
         np.array([keyword.get(p, 0.0) for p in pks], dtype=np.float64),
         bags,
     )
@@ -211,6 +221,7 @@ def words_cosines(
     abstract: str,
     bags: Sequence[Bag],
     frequencies: FrequencyCache,
+    total: int | None = None,
 ) -> F64:
     """The tf-idf cosine of each bag with the paper's terms (sublinear tf over words and
     two-word sequences, as arxiv-sanity-lite's similar; _terms.tfidf_cosines). The idf is
@@ -221,7 +232,8 @@ def words_cosines(
     if not words or not bags:
         return np.zeros(len(bags), dtype=np.float64)
     frequency = frequencies.get(connection, words)
-    total = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 1)
+    if total is None:
+        total = papers_count(connection)
     idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
     for term in source:
         if " " in term:

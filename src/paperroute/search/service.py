@@ -232,7 +232,7 @@ class Searcher:
     # ------------------------------------------------------------------ search
 
     def _vectors_ready(self, notices: list[str]) -> bool:
-        self.index.refresh()
+        self.index.refresh_soon(self._pool)
         if len(self.index) == 0:
             notices.append(
                 f"no paper has a vector of {self.model} yet: run `paperroute embed` "
