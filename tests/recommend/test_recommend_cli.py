@@ -180,3 +180,27 @@ def test_a_missing_file_exits_1(
 ) -> None:
     result = _run(database_url, stored[1], "--library", str(tmp_path / "nope.bib"))
     assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def test_a_library_s_added_days_order_its_seeds(stored: tuple[Hub, dict[str, str]]) -> None:
+    """The day the file says each paper was added (Zotero's dateAdded, RIS Y2) is what
+    orders the library by recency, not the paper's own day; an entry without one falls
+    back to the paper's day, and a paper named twice counts once, as first named."""
+    import datetime as dt
+
+    from paperroute.cli.recommend import _library_profile
+    from paperroute.recommend.library import LibraryEntry
+
+    hub, _env = stored
+    entries = [
+        LibraryEntry("a", arxiv_id=DG[0], added=dt.date(2020, 1, 5)),
+        LibraryEntry("b", arxiv_id=DG[1], added=dt.date(2026, 3, 1)),
+        LibraryEntry("c", arxiv_id=DG[2]),
+        LibraryEntry("again", arxiv_id=DG[0], added=dt.date(2026, 9, 9)),
+    ]
+    profile = _library_profile(hub.recommend, entries, "library.json")
+    assert [(s.paper_id, s.added) for s in profile.seeds] == [
+        (DG[0], dt.date(2020, 1, 5)),
+        (DG[1], dt.date(2026, 3, 1)),
+        (DG[2], None),
+    ]

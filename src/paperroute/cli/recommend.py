@@ -132,8 +132,9 @@ def _name_skipped(skipped: list[Skipped]) -> None:
 
 
 def _library_profile(recommender: Recommender, entries: list[LibraryEntry], name: str) -> Profile:
-    """Seeds of the entries the hub holds (the papers' own days order them by recency);
-    the others are named on stderr. Exits 1 when the hub holds none of them."""
+    """Seeds of the entries the hub holds, newest first by the day the file says each was
+    added (Zotero's dateAdded, RIS Y2), else by the paper's own day; the others are named
+    on stderr. Exits 1 when the hub holds none of them."""
     matched, unmatched = recommender.match_library(entries)
     _name_skipped([Skipped(e.key, _unknown(e)) for e in unmatched])
     if not matched:
@@ -142,7 +143,9 @@ def _library_profile(recommender: Recommender, entries: list[LibraryEntry], name
             "nothing to rank for",
             1,
         )
-    return Profile(seeds=tuple(Seed(paper_id) for paper_id in matched))
+    return Profile(
+        seeds=tuple(Seed(paper_id, "library", 1.0, entry.added) for paper_id, entry in matched)
+    )
 
 
 def _unknown(entry: LibraryEntry) -> str:

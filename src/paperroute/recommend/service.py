@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -143,10 +143,10 @@ class Recommender:
 
     def match_library(
         self, entries: Sequence[LibraryEntry]
-    ) -> tuple[list[str], list[LibraryEntry]]:
+    ) -> tuple[list[tuple[str, LibraryEntry]], list[LibraryEntry]]:
         """The stored papers the entries name (by arXiv id, then DOI, then title hash, as
-        the store's merge rules do), each once in the library's order, and the entries that
-        name none."""
+        the store's merge rules do), each once in the library's order with the first entry
+        naming it, and the entries that name none."""
         try:
             with self._db.read() as connection:
                 by_arxiv = q.pks_by_arxiv(connection, [e.arxiv_id for e in entries if e.arxiv_id])
@@ -155,7 +155,7 @@ class Recommender:
                 by_title = q.ids_by_title_hash(connection, hashes)
         except SQLAlchemyError as exc:
             raise storage_error(exc) from exc
-        matched: list[str] = []
+        matched: list[tuple[str, LibraryEntry]] = []
         seen: set[str] = set()
         unmatched: list[LibraryEntry] = []
         for entry in entries:
@@ -168,13 +168,8 @@ class Recommender:
                 unmatched.append(entry)
             elif found not in seen:
                 seen.add(found)
-                matched.append(found)
+                matched.append((found, entry))
         return matched, unmatched
-
-    @staticmethod
-    def library_profile(paper_ids: Iterable[str], added: dt.date | None = None) -> Profile:
-        """A profile of library papers only (the CLI's ``--library``)."""
-        return Profile(seeds=tuple(Seed(i, "library", 1.0, added) for i in paper_ids))
 
     # ------------------------------------------------------------------ ranking
 
