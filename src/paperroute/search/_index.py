@@ -156,8 +156,8 @@ class VectorIndex:
     def refresh_soon(self, executor: Executor) -> None:
         """Load the index now if it never was; later, when a refresh is due, run it on
         ``executor`` and answer at once: the caller searches the index as it is (a request
-        would otherwise wait for the vectors' count every ``min_refresh_interval``: 40-60 ms
-        at 200k papers, the p99 of similar papers)."""
+        would otherwise wait for the vectors' count every ``min_refresh_interval``: 40-100 ms
+        at 200k papers on a busy machine)."""
         if not self._loaded:
             self.refresh()
             return
