@@ -96,10 +96,16 @@ def test_diversify_caps_each_interest_while_others_have_picks() -> None:
     other = [Pick(f"b{n}", "t", 0.5 - n / 100, "you follow cs.CL") for n in range(3)]
     chosen = diversify(flood + other, 6, per_interest=3)
     assert [p.paper_id for p in chosen] == ["a0", "a1", "a2", "b0", "b1", "b2"]
-    # With no other interest left, the page is filled from the best of the rest, in order.
+    # Once the other interest has no pick left, the strong one fills the page's end: in
+    # rounds of three, best first within a round.
     assert [p.paper_id for p in diversify(flood + other[:1], 6, 3)] == [
-        "a0", "a1", "a2", "a3", "a4", "b0"
+        "a0", "a1", "a2", "b0", "a3", "a4"
     ]  # fmt: skip
+    # A flood of one seed among several interests: the top of the page is mixed.
+    many = flood + [Pick(f"a{n}", "t", 0.9 - n / 100, "close to A", "A") for n in range(6, 20)]
+    many += [Pick(f"c{n}", "t", 0.2 - n / 100, "close to C", "C") for n in range(5)]
+    top = diversify(many + other, 12, 3)[:9]
+    assert sum(p.reason_paper_id == "A" for p in top) == 3 and len(top) == 9
 
 
 def test_a_library_upload_stores_known_and_private_entries_and_names_the_skipped(

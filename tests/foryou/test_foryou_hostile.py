@@ -200,6 +200,21 @@ def test_follows_are_capped_per_reader_with_a_clear_message(
     assert ok.status_code == 303 and fhub.signals.is_following(ada.pk, "author", "One Too Many")
 
 
+def test_a_cold_start_naming_a_hidden_paper_stores_nothing_even_for_a_moderator(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    admin, _ = fhub.community.set_admin("mod@example.org", True)
+    fhub.community.set_paper_hidden(admin, DG[1], True, "spam")
+    csrf = web_sign_in(client, smtp_server, "mod@example.org")
+    category = next(name for name, _ in fhub.reading.categories())
+    refused = client.post(
+        "/for-you/start",
+        data={"csrf_token": csrf, "categories": [category], "papers": f"{DG[0]} {DG[1]}"},
+    )
+    assert refused.status_code == 400 and f"No paper &#39;{DG[1]}&#39;" in refused.text
+    assert fhub.signals.follows(admin.pk) == [] and fhub.signals.feedback(admin.pk) == []
+
+
 def test_a_paper_the_moderators_hid_cannot_be_named_for_feedback(
     client: TestClient, fhub: Hub, smtp_server: SmtpServer
 ) -> None:

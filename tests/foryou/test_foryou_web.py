@@ -34,8 +34,12 @@ def test_cold_start_then_picks_with_reasons(client: TestClient, smtp_server: Smt
         data={"csrf_token": csrf, "categories": ["math.DG", "no.SUCH"], "papers": "9999.99999"},
     )
     assert bad.status_code == 400
-    assert "no category &#39;no.SUCH&#39;" in bad.text
-    assert "no paper &#39;9999.99999&#39;" in bad.text
+    assert "No category &#39;no.SUCH&#39;" in bad.text
+    assert "No paper &#39;9999.99999&#39;" in bad.text and "Nothing was saved" in bad.text
+    assert 'value="math.DG" checked' in bad.text  # the reader's ticks are kept
+    many = " ".join(f"2601.{n:05d}" for n in range(51))
+    too_many = client.post("/for-you/start", data={"csrf_token": csrf, "papers": many})
+    assert too_many.status_code == 400 and "At most 50 categories and 50 papers" in too_many.text
     assert "Get started" in client.get("/for-you").text  # nothing was stored
     started = client.post(
         "/for-you/start",

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
-from ..store.schema_community import hidden_papers
+from ..store.schema_community import hidden_papers, users
 from ..store.schema_signals import (
     library_entries,
     reader_feedback,
@@ -96,6 +96,13 @@ def set_follow(
                 reader_follows.c.value == value,
             )
         )
+
+
+def lock_reader(connection: Connection, user_pk: int) -> None:
+    """Hold the reader's row until the transaction ends (a no-op update: a row lock on
+    PostgreSQL, the write lock on SQLite), so that two requests of one reader checking a cap
+    and then writing take turns."""
+    connection.execute(update(users).where(users.c.pk == user_pk).values(pk=users.c.pk))
 
 
 def follow_count(connection: Connection, user_pk: int, kind: str, value: str) -> int:

@@ -11,7 +11,6 @@ private). Each time a profile is built, those entries are matched again against 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -41,23 +40,21 @@ LIBRARY_UPLOADS_PER_HOUR = 20
 
 
 def diversify(picks: Sequence[Pick], limit: int, per_interest: int = PER_INTEREST) -> list[Pick]:
-    """At most ``per_interest`` picks per interest (the seed paper or the reason a pick
-    gives) while other interests have picks left; then the best of the rest. Keeps order."""
-    taken: list[Pick] = []
-    held: Counter[str] = Counter()
-    rest: list[Pick] = []
+    """The page in rounds: each round takes up to ``per_interest`` more picks of every
+    interest (the seed paper or the reason a pick gives), best first within the round, so
+    no interest holds more than ``per_interest`` of a round's places while others have picks
+    left, and one strong interest fills the page's end, not its top."""
+    by_interest: dict[str, list[Pick]] = {}
     for pick in picks:
-        interest = pick.reason_paper_id or pick.reason
-        if held[interest] < per_interest:
-            held[interest] += 1
-            taken.append(pick)
-        else:
-            rest.append(pick)
-        if len(taken) == limit:
-            return taken
-    chosen = {id(p) for p in taken}
-    extra = [p for p in picks if id(p) not in chosen][: limit - len(taken)]
-    return sorted(taken + extra, key=lambda p: picks.index(p))
+        by_interest.setdefault(pick.reason_paper_id or pick.reason, []).append(pick)
+    order = {id(p): n for n, p in enumerate(picks)}
+    page: list[Pick] = []
+    start = 0
+    while len(page) < limit and any(len(held) > start for held in by_interest.values()):
+        chunk = [p for held in by_interest.values() for p in held[start : start + per_interest]]
+        page.extend(sorted(chunk, key=lambda p: order[id(p)]))
+        start += per_interest
+    return page[:limit]
 
 
 @dataclass(frozen=True, slots=True)

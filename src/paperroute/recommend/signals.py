@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ..clock import Clock, utcnow
 from ..errors import InvalidInput, NotFound
 from ..store import queries
@@ -96,6 +98,7 @@ class Signals:
         kind, value = clean_follow(kind, value)
         now = self._clock()
         with self._db.write() as connection:
+            sql.lock_reader(connection, user_pk)
             if on and sql.follow_count(connection, user_pk, kind, value) >= MAX_FOLLOWS:
                 raise InvalidInput(
                     f"you follow {MAX_FOLLOWS:,} authors and categories, the most one reader "
@@ -104,13 +107,28 @@ class Signals:
             sql.set_follow(connection, user_pk, kind, value, on, now)
         return FollowItem(kind, value, now) if on else None
 
-    def follow_all(self, user_pk: int, kind: str, values: list[str]) -> None:
-        """Follow every one of ``values`` (the cold start's categories), or none of them:
-        InvalidInput for an unusable name, or when they would take the reader past
-        ``MAX_FOLLOWS``."""
-        cleaned = list(dict.fromkeys(clean_follow(kind, v) for v in values))
+    def missing_papers(self, paper_refs: Sequence[str]) -> list[str]:
+        """The refs that name no paper a reader may give feedback on (unknown or hidden)."""
+        with self._db.read() as connection:
+            return [ref for ref in paper_refs if self._readable_pk(connection, ref) is None]
+
+    @staticmethod
+    def _readable_pk(connection: Connection, paper_ref: str) -> int | None:
+        pk = queries.find_paper_pk(connection, _clean_ref(paper_ref))
+        return None if pk is None or sql.is_hidden(connection, pk) else pk
+
+    def start(self, user_pk: int, categories: Sequence[str], paper_refs: Sequence[str]) -> None:
+        """The cold start, all of it or nothing: follow ``categories``, "more like this" on
+        ``paper_refs``. NotFound naming the refs that are no paper (or a hidden one),
+        InvalidInput for an unusable name or follows past ``MAX_FOLLOWS``."""
+        cleaned = list(dict.fromkeys(clean_follow("category", c) for c in categories))
         now = self._clock()
         with self._db.write() as connection:
+            sql.lock_reader(connection, user_pk)
+            pks = {ref: self._readable_pk(connection, ref) for ref in paper_refs}
+            missing = [ref for ref, pk in pks.items() if pk is None]
+            if missing:
+                raise NotFound("no paper " + ", ".join(repr(r[:60]) for r in missing))
             held = {(f.kind, f.value) for f in sql.follows(connection, user_pk)}
             new = [item for item in cleaned if item not in held]
             if len(held) + len(new) > MAX_FOLLOWS:
@@ -119,8 +137,10 @@ class Signals:
                     f"would pass {MAX_FOLLOWS:,}, the most one reader may: stop following "
                     "some (on /me) to follow more"
                 )
-            for item_kind, value in new:
-                sql.set_follow(connection, user_pk, item_kind, value, True, now)
+            for kind, value in new:
+                sql.set_follow(connection, user_pk, kind, value, True, now)
+            for pk in pks.values():
+                sql.set_feedback(connection, user_pk, pk, "more", now)  # type: ignore[arg-type]
 
     def follows(self, user_pk: int) -> list[FollowItem]:
         with self._db.read() as connection:

@@ -82,32 +82,32 @@ def cold_start(
 ) -> Response:
     """The cold start: follow the chosen categories, "more like this" on the given papers.
     An id that names no paper is named back; nothing is stored unless all are usable."""
-    chosen = list(dict.fromkeys(categories or []))[:50]
-    refs = list(dict.fromkeys(papers.replace(",", " ").split()))[:50]
+    chosen = list(dict.fromkeys(categories or []))
+    refs = list(dict.fromkeys(papers.replace(",", " ").split()))
     known = {name for name, _count in hub.reading.categories()}
-    unknown = [c for c in chosen if c not in known]
-    missing: list[str] = []
-    for ref in refs:
-        try:
-            hub.community.paper_pk(ref, user)
-        except NotFound:
-            missing.append(ref)
     problems = []
+    if len(chosen) > 50 or len(refs) > 50:
+        problems.append("At most 50 categories and 50 papers")
+        chosen, refs = chosen[:50], refs[:50]
+    unknown = [c for c in chosen if c not in known]
     if unknown:
-        problems.append("no category " + ", ".join(repr(c[:60]) for c in unknown))
+        problems.append("No category " + ", ".join(repr(c[:60]) for c in unknown))
+    missing = hub.signals.missing_papers(refs)
     if missing:
-        problems.append("no paper " + ", ".join(repr(r[:60]) for r in missing))
-    if not problems and chosen:
+        problems.append("No paper " + ", ".join(repr(r[:60]) for r in missing))
+    if not problems and (chosen or refs):
         try:
-            hub.signals.follow_all(user.pk, "category", chosen)
-        except InvalidInput as exc:
-            problems.append(str(exc))
+            hub.signals.start(user.pk, chosen, refs)
+        except (InvalidInput, NotFound) as exc:
+            problems.append(str(exc)[:1].upper() + str(exc)[1:])
     if problems or not (chosen or refs):
-        detail = "; ".join(problems) or "choose a category or give a paper id"
-        context = _for_you_context(hub, user) | {"error": detail, "typed": papers[:5000]}
+        detail = "; ".join(problems) or "Choose a category or give a paper id"
+        context = _for_you_context(hub, user) | {
+            "error": f"{detail}. Nothing was saved: correct it and start again.",
+            "typed": papers[:5000],
+            "ticked": set(chosen),
+        }
         return render(request, "foryou/for_you.html", context, 400)
-    for ref in refs:
-        hub.signals.set_feedback(user.pk, ref, "more")
     return RedirectResponse("/for-you", status_code=303)
 
 
