@@ -232,6 +232,27 @@ def test_a_paper_the_moderators_hid_cannot_be_named_for_feedback(
     # Named by a library, it is no seed either: no pick's reason shows its title.
     listed = f"{DG[1]}\n{DG[2]}\n".encode()
     assert _upload(client, csrf, listed, "ids.txt")[0] == 200
+    # ... and the upload does not tell the reader it exists: one of two in this hub.
+    ada = fhub.community.user_by_email("ada@example.org")
+    assert ada is not None and fhub.signals.view(ada.pk).library_matched == 1
     picks = client.get("/api/v1/me/recommendations?limit=30&since=90").json()["items"]
     assert picks and all(DG[1] != p["reason_paper_id"] for p in picks)
     assert all(title not in p["reason"] for p in picks)
+
+
+def test_feedback_given_before_a_paper_was_hidden_keeps_its_title_to_itself(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    title = fhub.papers.show(DG[1]).title
+    given = client.post(
+        f"/api/v1/me/feedback/{DG[1]}", json={"kind": "more"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert given.status_code in (200, 204)
+    assert title in client.get("/me").text
+    admin, _ = fhub.community.set_admin("mod@example.org", True)
+    fhub.community.set_paper_hidden(admin, DG[1], True, "spam")
+    me = client.get("/me").text
+    assert title not in me and "hidden by the moderators" in me and DG[1] in me
+    exported = client.get("/me/export").json()["for_you"]["feedback"]
+    assert exported[0]["paper_id"] == DG[1] and exported[0]["title"] is None

@@ -61,12 +61,18 @@ def feedback(connection: Connection, user_pk: int) -> list[FeedbackItem]:
             papers.c.id,
             papers.c.title,
             papers.c.pk,
+            hidden_papers.c.paper_pk.label("hidden"),
         )
         .join(papers, papers.c.pk == reader_feedback.c.paper_pk)
+        .outerjoin(hidden_papers, hidden_papers.c.paper_pk == papers.c.pk)
         .where(reader_feedback.c.user_pk == user_pk)
         .order_by(reader_feedback.c.created_at.desc(), papers.c.pk)
     )
-    return [FeedbackItem(r.pk, r.id, r.title, r.kind, r.created_at) for r in rows]
+    # A paper the moderators hid since keeps its title to itself (its id is the reader's).
+    return [
+        FeedbackItem(r.pk, r.id, "" if r.hidden else r.title, r.kind, r.created_at)
+        for r in rows
+    ]
 
 
 def feedback_kinds(connection: Connection, user_pk: int) -> dict[int, str]:

@@ -224,4 +224,7 @@ def _matches(connection: Connection, entries: Sequence[LibraryEntry]) -> dict[in
         if found is not None:
             ids[n] = found
     rows = q.rows_by_id(connection, sorted(set(ids.values())))
-    return {n: rows[i] for n, i in ids.items() if i in rows}
+    # A paper the moderators hid is no paper of this hub to a reader's library: matching it
+    # would tell the reader it exists.
+    hidden = q.hidden(connection, [row.pk for row in rows.values()])
+    return {n: rows[i] for n, i in ids.items() if i in rows and rows[i].pk not in hidden}

@@ -200,7 +200,7 @@ class Signals:
         return {
             "days": view.days,
             "feedback": [
-                {"paper_id": f.paper_id, "title": f.title, "kind": f.kind,
+                {"paper_id": f.paper_id, "title": f.title or None, "kind": f.kind,
                  "created_at": f.created_at.isoformat()}
                 for f in view.feedback
             ],
