@@ -70,8 +70,7 @@ def feedback(connection: Connection, user_pk: int) -> list[FeedbackItem]:
     )
     # A paper the moderators hid since keeps its title to itself (its id is the reader's).
     return [
-        FeedbackItem(r.pk, r.id, "" if r.hidden else r.title, r.kind, r.created_at)
-        for r in rows
+        FeedbackItem(r.pk, r.id, "" if r.hidden else r.title, r.kind, r.created_at) for r in rows
     ]
 
 
