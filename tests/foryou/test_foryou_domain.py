@@ -118,8 +118,10 @@ def test_a_library_upload_stores_known_and_private_entries_and_names_the_skipped
     assert (report.format, report.stored, report.matched) == ("bibtex", 2, 1)
     assert len(report.skipped) == 1 and "broken" in report.skipped[0]
     view = fhub.signals.view(ada.pk)
+    # A matched entry shows the hub's title (its link goes to that paper; an id list's
+    # entry has no title of its own); a private one, the file's.
     assert [(e.paper_id, e.title) for e in view.library] == [
-        (DG[0], "Whatever the file says"),
+        (DG[0], fhub.papers.show(DG[0]).title),
         (None, "An unpublished draft on Ricci flow"),
     ]
     assert view.library[1].authors == ("Jane Doe",) and view.library[1].year == 2026

@@ -176,8 +176,11 @@ def library(connection: Connection, user_pk: int, *, limit: int | None = None) -
             library_entries.c.ref,
             library_entries.c.added_at,
             papers.c.id.label("paper_id"),
+            papers.c.title.label("paper_title"),
+            hidden_papers.c.paper_pk.label("hidden"),
         )
         .outerjoin(papers, papers.c.pk == library_entries.c.paper_pk)
+        .outerjoin(hidden_papers, hidden_papers.c.paper_pk == library_entries.c.paper_pk)
         .where(library_entries.c.user_pk == user_pk)
         .order_by(library_entries.c.position)
     )
@@ -186,7 +189,9 @@ def library(connection: Connection, user_pk: int, *, limit: int | None = None) -
     return [
         LibraryItem(
             pk=r.pk,
-            title=r.title,
+            # The stored paper's title (an id list's entry holds only the id), unless the
+            # moderators hid it: then the file's own text.
+            title=r.paper_title if r.paper_title and not r.hidden else r.title,
             authors=tuple(json.loads(r.authors)),
             year=r.year,
             abstract=r.abstract,
