@@ -19,8 +19,8 @@ masses, BM25 and vector scores as matrix products, top 20 by argpartition; reade
 blocks of ``--block``, float32, ``--workers`` threads each using ``--threads`` BLAS
 threads). **for-you**:
 ``hub.recommend.rank`` of ``--for-you`` readers (their libraries) over the last 7 days of
-the store, limit 30 (what ``/for-you`` runs besides reading the reader's signals), p50 /
-p99. The last line is one JSON object: ``readers``,
+the store, limit 120 (what ``/for-you`` runs for its 30 picks besides reading the reader's
+signals and diversifying), p50 / p99. The last line is one JSON object: ``readers``,
 ``models_s``, ``batch_s`` (and ``models_cpu_s``, ``batch_cpu_s``, the process's CPU
 seconds), ``model_mb`` (the models' memory), ``for_you_p50_ms``, ``for_you_p99_ms``,
 ``peak_rss_mb``.
@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 from _common import peak_rss_mb
 from paperroute import Config, open_hub
 from paperroute.recommend import Profile, RankSettings, Seed
+from paperroute.recommend.foryou import POOL
 from paperroute.recommend.ranking import ReaderSeeds, rank_many, reader_models, recency_weights
 from paperroute.search import load_bags
 from search import _load, _store_synthetic_vectors
@@ -215,12 +216,14 @@ def main() -> None:
             since = newest - dt.timedelta(days=7)
             ids = [str(r[1]) for r in rows]
             timings = []
-            hub.recommend.rank(Profile(seeds=(Seed(ids[0]),)), since=since, limit=30)  # warm
+            # The page ranks POOL times its 30 picks, then diversifies (recommend/foryou.py).
+            page = 30 * POOL
+            hub.recommend.rank(Profile(seeds=(Seed(ids[0]),)), since=since, limit=page)  # warm
             with threadpool_limits(limits=1, user_api="blas"):
                 for n in range(args.for_you):
                     seeds = tuple(Seed(ids[i]) for i in readers.libraries[n].tolist())
                     start = time.perf_counter()
-                    picks = hub.recommend.rank(Profile(seeds=seeds), since=since, limit=30)
+                    picks = hub.recommend.rank(Profile(seeds=seeds), since=since, limit=page)
                     timings.append((time.perf_counter() - start) * 1000)
                     assert picks
             timings.sort()

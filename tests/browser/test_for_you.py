@@ -91,5 +91,6 @@ def test_library_upload_for_you_and_not_interested(page: object, live_server: st
     p.goto(live_server + "/me")  # type: ignore[attr-defined]
     feedback = p.get_by_test_id("feedback-list")  # type: ignore[attr-defined]
     feedback.get_by_role("button", name=re.compile("Remove your feedback")).first.click()
-    p.get_by_role("button", name="Remove the whole library").click()  # type: ignore[attr-defined]
+    p.get_by_text("Remove the whole library…").click()  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Yes, remove them all").click()  # type: ignore[attr-defined]
     assert p.get_by_test_id("library-entries").count() == 0  # type: ignore[attr-defined]

@@ -180,7 +180,8 @@ def test_library_report_and_red_remove_buttons(desktop: object, live_server: str
     assert title is not None and button is not None
     assert button["x"] - (title["x"] + title["width"]) >= 6, (title, button)
     screenshot(p, "me-library-report", full_page=True)
-    p.get_by_role("button", name="Remove the whole library").click()  # type: ignore[attr-defined]
+    p.get_by_text("Remove the whole library…").click()  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Yes, remove them all").click()  # type: ignore[attr-defined]
     assert p.get_by_test_id("library-entries").count() == 0  # type: ignore[attr-defined]
 
 

@@ -227,6 +227,12 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         (b'{"email": 5}', 400),
         (b'{"email": "a@example.org", "frequency": "hourly"}', 400),
         (b'{"email": "a@example.org\\r\\nBcc: b@example.org"}', 400),
+        # The types the schema promises, not the form's strings: "3", "false", null.
+        (b'{"email": "a@example.org", "weekday": "3"}', 400),
+        (b'{"email": "a@example.org", "max_papers": true}', 400),
+        (b'{"email": "a@example.org", "trending": "false"}', 400),
+        (b'{"email": "a@example.org", "keywords": null}', 400),
+        (b'{"email": "a@example.org", "categories": "cs.CL"}', 400),
     ]:
         answer = client.post(
             "/api/v1/subscriptions", content=body, headers={"content-type": "application/json"}

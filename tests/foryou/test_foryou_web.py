@@ -97,6 +97,20 @@ def test_card_feedback_toggles_in_place_and_needs_csrf(
     )
 
 
+def test_the_paper_page_offers_more_like_this_to_a_signed_in_reader(
+    client: TestClient, smtp_server: SmtpServer
+) -> None:
+    assert 'data-testid="more-like-this"' not in client.get(f"/papers/{DG[2]}").text
+    csrf = web_sign_in(client, smtp_server, "ada@example.org")
+    page = client.get(f"/papers/{DG[2]}").text
+    assert re.search(r'aria-pressed="false"[^>]*data-testid="more-like-this"', page)
+    client.post(f"/papers/{DG[2]}/feedback", data={"csrf_token": csrf, "kind": "more"})
+    again = client.get(f"/papers/{DG[2]}").text
+    assert re.search(r'aria-pressed="true"[^>]*data-testid="more-like-this"', again)
+    client.cookies.clear()
+    assert 'data-testid="more-like-this"' not in client.get(f"/papers/{DG[2]}").text
+
+
 def test_follow_an_author_and_a_category(client: TestClient, smtp_server: SmtpServer) -> None:
     csrf = web_sign_in(client, smtp_server, "ada@example.org")
     page = client.get("/categories/math.DG").text

@@ -470,7 +470,7 @@ class Recommender:
         allowed = np.asarray(self._days.since(connection, since), dtype=np.int64) if since else None
         if among is not None:
             allowed = np.asarray(sorted(among), dtype=np.int64)
-        wanted = min(max(4 * limit, 300), 40_000)
+        wanted = min(max(2 * limit, 300), 40_000)
         centres = interest.centres[0][interest.weights[0] > 0]
         if allowed is not None and len(allowed) <= 50_000:
             nearest = index.search_many(centres, wanted, allowed)

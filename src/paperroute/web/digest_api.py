@@ -5,6 +5,7 @@ document, with what each field takes) and the bounce webhook. Included by
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Any
 
@@ -106,6 +107,23 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
 }
 
 
+def _wrong_type(fields: dict[str, Any]) -> str | None:
+    """What is not of the JSON type the schema promises, said plainly (the web form's
+    parser would take "3" for 3 and "false" for false; the API takes what it documents)."""
+    for name, value in fields.items():
+        kind = _SUBSCRIPTION_SCHEMA["properties"][name]["type"]
+        fits = {
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            "boolean": isinstance(value, bool),
+            "array": isinstance(value, list),
+            "string": isinstance(value, str),
+        }[kind]
+        if not fits:
+            article = "an" if kind[0] in "aeiou" else "a"
+            return f"{name} must be {article} {kind}, not {json.dumps(value)[:40]}"
+    return None
+
+
 @router.post(
     "/api/v1/subscriptions",
     status_code=202,
@@ -130,6 +148,9 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     if not isinstance(email, str):
         return problem_response(400, "Bad Request", "email is required (a string)")
     fields = {k: v for k, v in data.items() if k in (*FORM_FIELDS, "trending", "for_you")}
+    wrong = _wrong_type(fields)
+    if wrong:
+        return problem_response(400, "Bad Request", wrong)
     try:
         outcome = await run_in_threadpool(
             digests.subscribe, email, fields, client=client_ip(request)
