@@ -231,8 +231,13 @@ class Searcher:
 
     # ------------------------------------------------------------------ search
 
-    def _vectors_ready(self, notices: list[str]) -> bool:
+    def refresh_index_soon(self) -> None:
+        """Bring the vector index up to date off the request when a refresh is due (the
+        caller goes on with the index as it is); see ``VectorIndex.refresh_soon``."""
         self.index.refresh_soon(self._pool)
+
+    def _vectors_ready(self, notices: list[str]) -> bool:
+        self.refresh_index_soon()
         if len(self.index) == 0:
             notices.append(
                 f"no paper has a vector of {self.model} yet: run `paperroute embed` "
