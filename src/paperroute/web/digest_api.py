@@ -5,7 +5,6 @@ document, with what each field takes) and the bounce webhook. Included by
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -108,20 +107,25 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
 
 
 def _wrong_type(fields: dict[str, Any]) -> str | None:
-    """What is not of the JSON type the schema promises, said plainly (the web form's
-    parser would take "3" for 3 and "false" for false; the API takes what it documents)."""
+    """What is not of the JSON type the schema promises, in the words the form's checks use
+    (the form's parser takes "3" for 3 and "false" for false; the API takes what it
+    documents: 3, false, lists as arrays). Every field at fault is named."""
+    wrong = []
     for name, value in fields.items():
         kind = _SUBSCRIPTION_SCHEMA["properties"][name]["type"]
-        fits = {
-            "integer": isinstance(value, int) and not isinstance(value, bool),
-            "boolean": isinstance(value, bool),
-            "array": isinstance(value, list),
-            "string": isinstance(value, str),
-        }[kind]
-        if not fits:
-            article = "an" if kind[0] in "aeiou" else "a"
-            return f"{name} must be {article} {kind}, not {json.dumps(value)[:40]}"
-    return None
+        if kind == "integer" and not (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and float(value).is_integer()  # JSON Schema: 18.0 is an integer
+        ):
+            wrong.append(f"{name.replace('_', ' ')} must be a whole number")
+        elif kind == "boolean" and not isinstance(value, bool):
+            wrong.append(f"{name} must be true or false")
+        elif kind == "array" and not isinstance(value, list):
+            wrong.append(f"{name} must be a list")
+        elif kind == "string" and not isinstance(value, str):
+            wrong.append(f"{name} must be text")
+    return "; ".join(wrong) or None
 
 
 @router.post(
