@@ -38,7 +38,8 @@ from .ranking import (
     rank_many,
     reader_models,
     recency_weights,
-    score_readers,
+    score_models,
+    seed_terms,
     term_index,
 )
 
@@ -224,7 +225,10 @@ class Recommender:
             pool -= {row.pk for row in q.rows_by_id(connection, sorted(exclude)).values()}
             pool -= q.hidden(connection, sorted(pool))
             pks = sorted(pool)
-            model = reader_models([ReaderSeeds(reader.vectors, reader.weights, seed_pks)], settings)
+            model = reader_models(
+                [ReaderSeeds(reader.vectors, reader.weights, seed_pks, reader.negative_vectors)],
+                settings,
+            )
             term_pks = model[0].term_keys.tolist()
             seed_bags = load_bags(connection, term_pks) if pks and term_pks else {}
             bags = load_bags(connection, pks) if seed_bags else {}
@@ -232,21 +236,21 @@ class Recommender:
                 return []
             vectors, _ = self._search.index.vectors(pks)
             followed = np.array([(pk in by_author) + (pk in by_category) for pk in pks])
-            seeds = ReaderSeeds(
-                reader.vectors,
-                reader.weights,
-                seed_pks,
-                reader.negative_vectors,
-                bonus=(settings.follow_bonus * followed).astype(np.float32),
-            )
             # Only the terms the reader's seeds hold can score: the rest of the candidates'
             # terms are left out of the index (their idf would not be read).
             held = np.unique(np.concatenate([b[0] for b in seed_bags.values()] + [_NO_TERMS]))
             terms = term_index([bags[pk] for pk in pks], settings, held) if seed_bags else None
-            score = score_readers([seeds], vectors, terms, settings, seed_bags)[0]
-            chosen = [pks[p] for p in mmr(score, vectors, limit, settings).tolist()]
+            score = score_models(
+                model,
+                vectors,
+                terms,
+                settings,
+                seeds=seed_terms(model, seed_bags, terms) if terms else None,
+                bonus=[(settings.follow_bonus * followed).astype(np.float32)],
+            )[0]
+            picked = mmr(score, vectors, limit, settings)
+            chosen = [pks[p] for p in picked.tolist()]
             rows = q.rows_by_pk(connection, chosen)
-        picked = np.asarray([pks.index(pk) for pk in chosen], dtype=np.int64)
         return self._picks(
             reader,
             chosen,
