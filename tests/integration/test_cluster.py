@@ -29,7 +29,7 @@ import pytest
 from paperroute import Config, open_hub
 from paperroute.jobs import Jobs, make_schedule
 from support.replay import ReplayServer, Reply
-from support.served import free_port, wait_until
+from support.served import free_port, stop_all, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -183,15 +183,7 @@ def test_two_web_nodes_two_workers_and_a_worker_killed_mid_import(
             assert found.status_code == 200, found.text
             assert found.json()["total"] == DAYS * PER_DAY
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(processes, timeout=15)
         jobs.huey.flush()
         jobs.close()
 

@@ -29,7 +29,7 @@ from paperroute.digest._lease import SendLease
 from paperroute.jobs import Jobs
 from paperroute.store.schema_digests import digest_lease, subscribers
 from support.digest_data import SECRET, make_config, paper_records
-from support.served import wait_until
+from support.served import stop_all, wait_until
 from support.smtp import SmtpServer
 
 SUBSCRIBERS = 24
@@ -133,15 +133,7 @@ def test_a_worker_killed_mid_digest_run_leaves_everyone_mailed_exactly_once(
             counts = smtp.recipients()
             transactions = list(smtp.messages)
         finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.send_signal(signal.SIGTERM)
-            for worker in workers:
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+            stop_all(workers, timeout=30)
             jobs.huey.flush()
             jobs.close()
     assert sorted(mailbox) == emails  # nobody skipped

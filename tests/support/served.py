@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import resource
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,20 @@ def wait_until(condition: Callable[[], bool], what: str, deadline_s: float) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM every process still running, then wait for each (``timeout`` seconds, then
+    SIGKILL): the cluster and digest tests' workers and web nodes."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:
