@@ -22,8 +22,9 @@ threads). **for-you**:
 the store, limit 120 (what ``/for-you`` runs for its 30 picks besides reading the reader's
 signals and diversifying), p50 / p99. The last line is one JSON object: ``readers``,
 ``models_s``, ``batch_s`` (and ``models_cpu_s``, ``batch_cpu_s``, the process's CPU
-seconds), ``model_mb`` (the models' memory), ``for_you_p50_ms``, ``for_you_p99_ms``,
-``peak_rss_mb``.
+seconds), ``model_mb`` (the models' memory), ``term_counts_s`` and ``term_counts_mb`` (the
+store's term counts, the term side's idf: a full count, done once a day),
+``for_you_p50_ms``, ``for_you_p99_ms``, ``peak_rss_mb``.
 """
 
 from __future__ import annotations
@@ -171,6 +172,18 @@ def main() -> None:
             day_vectors = vectors[-args.day :]
             day_bags = bags[-args.day :]
             settings = RankSettings()
+            # The store's term counts, the term side's idf: counted once a day (and brought
+            # up to date from the bags stored since), so not part of batch_s.
+            start = time.perf_counter()
+            frequencies = hub.recommend.count_terms()
+            assert frequencies is not None
+            figures["term_counts_s"] = round(time.perf_counter() - start, 1)
+            figures["term_counts_mb"] = round(frequencies.nbytes / 2**20, 1)
+            print(
+                f"the store's term counts in {figures['term_counts_s']} s "
+                f"({len(frequencies.keys):,} terms, {figures['term_counts_mb']} MB)",
+                flush=True,
+            )
             figures["workers"], figures["threads"] = args.workers, args.threads
             with threadpool_limits(limits=args.threads):
                 start, cpu = time.perf_counter(), time.process_time()
@@ -193,6 +206,7 @@ def main() -> None:
                     settings,
                     candidate_bags=day_bags,
                     seed_bags=dict(enumerate(bags[: -args.day])),
+                    frequencies=frequencies,
                     block=args.block,
                     workers=args.workers,
                 )

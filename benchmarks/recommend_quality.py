@@ -53,6 +53,7 @@ from paperroute.recommend.ranking import (
     seed_terms,
     term_index,
 )
+from paperroute.recommend.term_frequencies import TermFrequencies
 from paperroute.search._terms import Bag, make_bag, term_counts
 
 K = 50
@@ -92,6 +93,11 @@ class Bench:
         }
         self.pool_vectors = self.vectors[[self.row[n] for n in pool]]
         self.pool_bags = [self.bags[n] for n in pool]
+        # The store's term counts (the idf the product ranks with): the whole slice's.
+        self.frequencies = TermFrequencies.count(
+            self.bags[n][0] if n in self.bags else make_bag(term_counts(d.title, d.abstract))[0]
+            for n, d in enumerate(docs)
+        )
 
     def library_vectors(self, case: Case) -> np.ndarray:
         return self.vectors[[self.row[n] for n in case.library]]
@@ -99,7 +105,7 @@ class Bench:
     # -- rankers: each returns, per case, pool positions best first (the top K) -------------
 
     def paperroute(self, settings: RankSettings) -> Ranker:
-        terms = term_index(self.pool_bags, settings)
+        terms = term_index(self.pool_bags, settings, frequencies=self.frequencies)
 
         def rank(cases: Sequence[Case]) -> list[list[int]]:
             out: list[list[int]] = []
@@ -142,7 +148,7 @@ class Bench:
             bm25_k1=1.2,
             bm25_b=0.75,
         )
-        terms = term_index(self.pool_bags, settings)
+        terms = term_index(self.pool_bags, settings, frequencies=self.frequencies)
         out = []
         for case in cases:
             readers = [

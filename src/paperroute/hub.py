@@ -162,6 +162,7 @@ class Hub:
 
     def close(self) -> None:
         self.search.close()
+        self.recommend.close()
         self.reading.close()
         self._db.dispose()
 

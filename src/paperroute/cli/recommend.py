@@ -87,6 +87,7 @@ def recommend(
                     '"more like this", follows): nothing to rank for',
                     1,
                 )
+        hub.recommend.count_terms()  # the store's term counts, before ranking by them
         picks = hub.recommend.rank(profile, since=day, limit=limit)
     _print(picks, format)
     if not picks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Collection, Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -42,6 +43,7 @@ from .ranking import (
     seed_terms,
     term_index,
 )
+from .term_frequencies import FrequencyKeeper, TermFrequencies
 
 MAX_RECOMMEND_LIMIT = 10_000
 # How much each kind of signal pulls, relative to a library paper.
@@ -118,6 +120,23 @@ class Recommender:
         self.settings = settings or RankSettings()
         self._days = _Days()
         self._models = ModelCache(config.recommend_model_cache_mb * 1024 * 1024)
+        self._frequencies = FrequencyKeeper(db.read, clock=clock)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="paperroute-terms")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def count_terms(self, *, wait: bool = True) -> TermFrequencies | None:
+        """The store's term counts (the term side's idf), brought up to date when due: a
+        full count reads every stored term bag (seconds at 200k papers). ``wait=False``
+        answers at once with the counts as they are (None before the first) and updates
+        them in the background: what a request does, and a served process's start."""
+        try:
+            if wait:
+                return self._frequencies.current()
+            return self._frequencies.current_soon(self._pool)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc) from exc
 
     # ------------------------------------------------------------------ profiles
 
@@ -239,7 +258,11 @@ class Recommender:
             # Only the terms the reader's seeds hold can score: the rest of the candidates'
             # terms are left out of the index (their idf would not be read).
             held = np.unique(np.concatenate([b[0] for b in seed_bags.values()] + [_NO_TERMS]))
-            terms = term_index([bags[pk] for pk in pks], settings, held) if seed_bags else None
+            terms = (
+                term_index([bags[pk] for pk in pks], settings, held, self.count_terms(wait=False))
+                if seed_bags
+                else None
+            )
             score = score_models(
                 model,
                 vectors,
@@ -317,6 +340,7 @@ class Recommender:
         self._search.index.refresh()
         settings = self.settings
         keys = list(profiles)
+        frequencies = self._frequencies.current()
         with self._db.read() as connection:
             found = q.rows_by_id(connection, list(candidates))
             pool = {row.pk for row in found.values()}
@@ -371,6 +395,7 @@ class Recommender:
             settings,
             candidate_bags=[bags[pk] for pk in pks],
             seed_bags=seed_bags,
+            frequencies=frequencies,
             banned=banned,
             bonus=bonuses,
         )

@@ -91,6 +91,8 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # For you's term counts (a read of every stored term bag) start off the requests.
+        await run_in_threadpool(hub.recommend.count_terms, wait=False)
         yield
         nudge.close()
         queue.close()

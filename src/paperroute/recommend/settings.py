@@ -1,0 +1,26 @@
+"""The ranker's settings (``RankSettings``), apart so that the ranking's modules share them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RankSettings:
+    """The ranker's knobs; the defaults were chosen on the tuning half of
+    ``benchmarks/recommend_quality.py`` (see docs/recommend.md)."""
+
+    max_interests: int = 6
+    seeds_per_interest: int = 5
+    kmeans_rounds: int = 4
+    max_cluster_seeds: int = 32
+    mixture_weight: float = 0.5
+    term_weight: float = 3.0
+    query_terms: int = 3000
+    term_seeds: int = 64
+    query_idf: float = 3.5
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.9
+    negative_weight: float = 0.5
+    follow_bonus: float = 0.1
+    mmr_lambda: float = 1.0
