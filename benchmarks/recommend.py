@@ -63,7 +63,8 @@ class LazyReaders(Sequence[ReaderSeeds]):
 
     def _one(self, n: int) -> ReaderSeeds:
         seeds = self.libraries[n]
-        return ReaderSeeds(self.vectors[seeds], recency_weights(len(seeds)), seeds.tolist())
+        weights = recency_weights(len(seeds), RankSettings().recency_power)
+        return ReaderSeeds(self.vectors[seeds], weights, seeds.tolist())
 
     @overload
     def __getitem__(self, index: int) -> ReaderSeeds: ...

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import time
@@ -83,7 +84,7 @@ class Bench:
     """The slice, the pool, the vectors and term bags every ranker reads."""
 
     def __init__(self, docs: list[Doc], pool: list[int], cases: list[Case], cache: Path) -> None:
-        self.docs, self.pool, self.cases = docs, pool, cases
+        self.docs, self.pool, self.cases, self.cache = docs, pool, cases, cache
         need = sorted(set(pool) | {n for c in cases for n in c.library})
         self.row = {n: i for i, n in enumerate(need)}
         print(f"vectors of {len(need):,} papers (pool + libraries)", flush=True)
@@ -112,7 +113,11 @@ class Bench:
             for start in range(0, len(cases), 256):
                 chunk = cases[start : start + 256]
                 readers = [
-                    ReaderSeeds(self.library_vectors(c), recency_weights(len(c.library)), c.library)
+                    ReaderSeeds(
+                        self.library_vectors(c),
+                        recency_weights(len(c.library), settings.recency_power),
+                        c.library,
+                    )
                     for c in chunk
                 ]
                 scores = score_readers(readers, self.pool_vectors, terms, settings, self.bags)
@@ -163,6 +168,19 @@ class Bench:
         return out
 
     def svm(self, cases: Sequence[Case]) -> list[list[int]]:
+        """The SVM's rankings, kept in the cache folder (minutes per hundred authors)."""
+        key = hashlib.blake2b(
+            json.dumps([[c.author, list(c.library)] for c in cases]).encode(), digest_size=12
+        ).hexdigest()
+        path = self.cache / f"svm-{len(self.docs)}-{key}.json"
+        if path.is_file():
+            ranked: list[list[int]] = json.loads(path.read_text())
+            return ranked
+        ranked = self._svm(cases)
+        path.write_text(json.dumps(ranked))
+        return ranked
+
+    def _svm(self, cases: Sequence[Case]) -> list[list[int]]:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.svm import LinearSVC
 

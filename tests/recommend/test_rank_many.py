@@ -209,3 +209,13 @@ def test_top_k_keeps_the_first_of_many_equal_scores() -> None:
     assert best[0].tolist() == list(range(10))
     assert best[1].tolist() == [150, *range(9)]
     assert best[2].tolist() == [0, 1, 2, 3, 4, 6, 7, 8, 10, 11]
+
+
+def test_recency_weights_are_zoteros_raised_to_a_power() -> None:
+    zotero = 1.0 / (1.0 + np.log10(np.arange(6) + 1.0))
+    np.testing.assert_allclose(recency_weights(6), zotero / zotero.sum(), rtol=1e-6)
+    np.testing.assert_allclose(recency_weights(6, 0.0), np.full(6, 1 / 6), rtol=1e-6)
+    gentle = recency_weights(6, 0.25)
+    assert np.all(np.diff(gentle) < 0) and abs(float(gentle.sum()) - 1.0) < 1e-6
+    assert gentle[0] / gentle[-1] < recency_weights(6)[0] / recency_weights(6)[-1]
+    assert recency_weights(0).shape == (0,)

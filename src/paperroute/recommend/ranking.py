@@ -42,11 +42,13 @@ U32 = npt.NDArray[np.uint32]
 Bag = tuple[U32, npt.NDArray[np.uint8]]  # sorted term hashes, their counts (search's bags)
 
 
-def recency_weights(count: int) -> F32:
-    """zotero-arxiv-daily's weights for ``count`` papers sorted newest first, summing to 1."""
+def recency_weights(count: int, power: float = 1.0) -> F32:
+    """zotero-arxiv-daily's weights for ``count`` papers sorted newest first, 1 / (1 +
+    log10(rank + 1)), raised to ``power`` (0: all alike; ``RankSettings.recency_power``),
+    summing to 1."""
     if count <= 0:
         return np.zeros(0, dtype=np.float32)
-    raw = 1.0 / (1.0 + np.log10(np.arange(count, dtype=np.float64) + 1.0))
+    raw = (1.0 / (1.0 + np.log10(np.arange(count, dtype=np.float64) + 1.0))) ** power
     out: F32 = (raw / raw.sum()).astype(np.float32)
     return out
 

@@ -471,7 +471,7 @@ class Recommender:
                     kept.append((seed, row, vector))
             # Newest first: when added, else the paper's own day.
             kept.sort(key=lambda item: item[0].added or item[1].day or today, reverse=True)
-            recency = recency_weights(len(kept))
+            recency = recency_weights(len(kept), self.settings.recency_power)
             kinds = np.array([KIND_WEIGHTS[s.kind] * max(s.weight, 0.0) for s, _, _ in kept])
             negatives = {rows[i].pk for i in profile.negatives if i in rows}
             shown = [vector_of[pk] for pk in sorted(negatives) if pk in vector_of]

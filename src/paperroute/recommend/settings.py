@@ -10,6 +10,7 @@ class RankSettings:
     """The ranker's knobs; the defaults were chosen on the tuning half of
     ``benchmarks/recommend_quality.py`` (see docs/recommend.md)."""
 
+    recency_power: float = 0.25
     max_interests: int = 6
     seeds_per_interest: int = 5
     kmeans_rounds: int = 4
