@@ -239,6 +239,15 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         )
         assert answer.status_code == status, body
         assert answer.headers["content-type"] == "application/problem+json"
+    # JSON in a form's or plain text's clothes (what another site can post unasked): 415.
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""):
+        answer = client.post(
+            "/api/v1/subscriptions",
+            content=b'{"email": "plain@example.org"}',
+            headers={"content-type": kind},
+        )
+        assert answer.status_code == 415, kind
+        assert "application/json" in answer.json()["detail"]
     huge = client.post(
         "/api/v1/subscriptions",
         content=b'{"email": "' + b"a" * 2_000_000 + b'"}',

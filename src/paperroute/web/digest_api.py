@@ -135,13 +135,30 @@ def _wrong_type(fields: dict[str, Any]) -> str | None:
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _SUBSCRIPTION_SCHEMA}},
-        }
+        },
+        "responses": {
+            "415": {
+                "description": "the body is not sent as JSON (problem document)",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+        },
     },
 )
 async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     """Subscribe an address (JSON: email, frequency, weekday, send_hour, timezone, trending,
     categories, keywords, authors, max_papers, for_you, seeds). Mails the confirmation
     link: 202."""
+    # JSON only: a form or text/plain body is what another site's page can post from a
+    # visitor's browser without asking first (no CORS preflight).
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        return problem_response(
+            415,
+            "Unsupported Media Type",
+            "send the subscription as JSON (Content-Type: application/json)",
+        )
     try:
         data = await request.json()
     except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
