@@ -159,6 +159,8 @@ def test_the_paper_page_shows_similar_papers(client: TestClient) -> None:
     assert "Similar papers" in response.text
     section = response.text.split("Similar papers", 1)[1]
     assert section.count('href="/papers/') >= 3
+    # Above the discussion, not after every comment.
+    assert response.text.index('id="similar"') < response.text.index('id="comments"')
 
 
 def test_hidden_papers_are_left_out(client: TestClient) -> None:

@@ -322,4 +322,5 @@ def similar_section(request: Request, paper: Any, paper_pk: int) -> tuple[str, d
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    app.state.paper_sections.append(similar_section)
+    # Above the comments: a reader after related work should not scroll past the thread.
+    app.state.paper_sections.insert(0, similar_section)
