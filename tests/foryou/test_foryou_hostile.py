@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +20,7 @@ from paperroute.ids import title_hash
 from paperroute.recommend.foryou import LIBRARY_UPLOADS_PER_HOUR
 from paperroute.recommend.signals import MAX_FOLLOWS
 from paperroute.store.schema_signals import reader_follows
-from support.community import web_sign_in
+from support.community import signed_in, web_sign_in
 from support.foryou import BIB, DG
 from support.smtp import SmtpServer
 
@@ -256,3 +258,29 @@ def test_feedback_given_before_a_paper_was_hidden_keeps_its_title_to_itself(
     assert title not in me and "hidden by the moderators" in me and DG[1] in me
     exported = client.get("/me/export").json()["for_you"]["feedback"]
     assert exported[0]["paper_id"] == DG[1] and exported[0]["title"] is None
+
+
+def test_readers_concurrent_follows_do_not_pass_the_cap(fhub: Hub, smtp_server: SmtpServer) -> None:
+    reader = signed_in(fhub.community, smtp_server, "race@example.org")
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {"user_pk": reader.pk, "kind": "author", "value": f"Author {n}", "created_at": now}
+        for n in range(MAX_FOLLOWS - 1)
+    ]
+    with fhub._db.write() as connection:
+        connection.execute(insert(reader_follows), rows)
+    # Eight requests at once, each the 1,000th follow of another author: one may pass.
+    start = threading.Barrier(8)
+
+    def follow(n: int) -> bool:
+        start.wait()
+        try:
+            fhub.signals.follow(reader.pk, "author", f"Racer {n}")
+        except InvalidInput:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        passed = list(pool.map(follow, range(8)))
+    assert sum(passed) == 1
+    assert len(fhub.signals.follows(reader.pk)) == MAX_FOLLOWS
