@@ -17,6 +17,7 @@ from paperroute.community import (
     TooLarge,
     Unavailable,
 )
+from paperroute.community._accounts import MAX_ACTIVE_TOKENS, MAX_REVOKED_TOKENS
 from paperroute.community.service import SIGN_IN_ADDRESS_CAP
 from paperroute.errors import ConfigError, InvalidInput, NotFound
 from paperroute.hub import Hub
@@ -276,6 +277,28 @@ def test_api_tokens(community: Community, seeded_hub: Hub) -> None:
         community.revoke_api_token(reader, listed[0].pk)
     with pytest.raises(InvalidInput):
         community.create_api_token(reader, " ")
+
+
+def test_making_and_revoking_tokens_in_a_loop_keeps_the_list_bounded(
+    community: Community, seeded_hub: Hub
+) -> None:
+    reader = community.ensure_user("churn@example.org")
+    keep = community.create_api_token(reader, "the one in use")
+    for n in range(MAX_REVOKED_TOKENS + 20):
+        community.create_api_token(reader, f"throwaway {n}")
+        newest = community.api_tokens(reader)[0]
+        community.revoke_api_token(reader, newest.pk)
+    community.create_api_token(reader, "last")  # making one prunes the oldest revoked
+    listed = community.api_tokens(reader)
+    revoked = [t for t in listed if t.revoked_at is not None]
+    assert len(revoked) == MAX_REVOKED_TOKENS
+    assert revoked[0].name == f"throwaway {MAX_REVOKED_TOKENS + 19}"  # the newest kept
+    assert community.api_user(keep) == reader  # active tokens are never pruned
+    assert {t.name for t in listed if t.revoked_at is None} == {"the one in use", "last"}
+    for n in range(MAX_ACTIVE_TOKENS - 2):
+        community.create_api_token(reader, f"active {n}")
+    with pytest.raises(InvalidInput, match="at most 50 active tokens"):
+        community.create_api_token(reader, "one too many")
 
 
 def test_promote_and_demote(community: Community, seeded_hub: Hub) -> None:

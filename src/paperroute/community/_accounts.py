@@ -23,6 +23,10 @@ from .model import ApiToken, User
 
 MAX_EMAIL = 254
 MAX_TOKEN_NAME = 80
+MAX_ACTIVE_TOKENS = 50
+# Revoked tokens kept for a reader's list (the newest revoked); older ones are deleted when
+# a token is made, so that making and revoking tokens in a loop cannot grow the table.
+MAX_REVOKED_TOKENS = 50
 API_TOKEN_PREFIX = "prt_"  # noqa: S105 (a prefix, not a secret)
 
 
@@ -201,8 +205,19 @@ def create_api_token(connection: Connection, user_pk: int, name: str, now: datet
         .select_from(api_tokens)
         .where(api_tokens.c.user_pk == user_pk, api_tokens.c.revoked_at.is_(None))
     )
-    if int(active or 0) >= 50:
-        raise InvalidInput("at most 50 active tokens per reader: revoke one first")
+    if int(active or 0) >= MAX_ACTIVE_TOKENS:
+        raise InvalidInput(
+            f"at most {MAX_ACTIVE_TOKENS} active tokens per reader: revoke one first"
+        )
+    mine = (api_tokens.c.user_pk == user_pk) & api_tokens.c.revoked_at.is_not(None)
+    kept = (
+        select(api_tokens.c.pk)
+        .where(mine)
+        .order_by(api_tokens.c.revoked_at.desc(), api_tokens.c.pk.desc())
+        .limit(MAX_REVOKED_TOKENS)
+        .scalar_subquery()
+    )
+    connection.execute(delete(api_tokens).where(mine, api_tokens.c.pk.not_in(kept)))
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     connection.execute(
         insert(api_tokens).values(
