@@ -284,3 +284,26 @@ def test_readers_concurrent_follows_do_not_pass_the_cap(fhub: Hub, smtp_server: 
         passed = list(pool.map(follow, range(8)))
     assert sum(passed) == 1
     assert len(fhub.signals.follows(reader.pk)) == MAX_FOLLOWS
+
+
+def test_the_days_setting_goes_back_only_to_this_site(
+    client: TestClient, fhub: Hub, smtp_server: SmtpServer
+) -> None:
+    csrf = web_sign_in(client, smtp_server, "days@example.org")
+    for hostile in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/a\r\nb", ""):
+        answer = client.post(
+            "/for-you/days",
+            data={"csrf_token": csrf, "days": "5", "next": hostile},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, hostile
+        assert answer.headers["location"] == "/for-you", hostile
+    kept = client.post(
+        "/for-you/days",
+        data={"csrf_token": csrf, "days": "9", "next": "/for-you?x=1"},
+        follow_redirects=False,
+    )
+    assert kept.headers["location"] == "/for-you?x=1"
+    for wrong in ("0", "-3", "x", "99999"):
+        refused = client.post("/for-you/days", data={"csrf_token": csrf, "days": wrong})
+        assert refused.status_code in {400, 422} and "Traceback" not in refused.text

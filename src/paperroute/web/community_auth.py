@@ -24,12 +24,13 @@ CommunityDep = Annotated[Community, Depends(get_community)]
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-def safe_next(target: str | None) -> str:
-    """Only paths on this site: never an open redirect to another host."""
+def safe_next(target: str | None, fallback: str = "/me") -> str:
+    """Only paths on this site: never an open redirect to another host (``fallback``
+    instead)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/me"
+        return fallback
     if any(ord(c) < 32 for c in target) or len(target) > 1000:
-        return "/me"
+        return fallback
     return target
 
 

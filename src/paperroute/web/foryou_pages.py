@@ -43,7 +43,7 @@ def _htmx(request: Request) -> bool:
 
 
 def _back(next_path: str, fallback: str) -> RedirectResponse:
-    return RedirectResponse(safe_next(next_path) if next_path else fallback, status_code=303)
+    return RedirectResponse(safe_next(next_path, fallback), status_code=303)
 
 
 # -- /for-you -----------------------------------------------------------------------------
