@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
@@ -39,6 +39,7 @@ from . import _comments as comments
 from . import _moderation as moderation
 from . import _submit as submit
 from . import _votes as votes
+from ._collection_cases import CollectionCases
 from ._comment_cases import CommentCases
 from ._text import clean_text
 from .errors import Forbidden, NotSignedIn, Unavailable
@@ -69,7 +70,7 @@ DEMO_ADMIN = "demo@paperroute.local"
 SIGN_IN_ADDRESS_CAP = 4
 
 
-class Community(CommentCases):
+class Community(CommentCases, CollectionCases):
     """The community's use cases. Thread-safe: every call opens its own transaction."""
 
     def __init__(
@@ -407,86 +408,13 @@ class Community(CommentCases):
         with self._tx() as connection:
             return votes.voted_paper_pks(connection, user.pk, limit=limit)
 
-    # -- collections ------------------------------------------------------------------
-
-    def _own(self, connection: Connection, user: User | None, pk: int) -> Collection:
-        reader = self._active(user)
-        found = lists.get(connection, pk)
-        if found.owner_pk != reader.pk:
-            if found.public:
-                raise Forbidden("only its owner can change this collection")
-            raise NotFound(f"no collection {pk}")
-        return found
-
-    def create_collection(
-        self, user: User | None, title: str, description: str = "", public: bool = False
-    ) -> Collection:
-        reader = self._active(user)
-        with self._tx() as connection:
-            return lists.create(connection, reader.pk, title, description, public, self._now())
-
-    def collection(self, pk: int, viewer: User | None) -> Collection:
-        """A public collection (of a reader not banned), or a private one to its owner.
-        Raises NotFound."""
-        with self._tx() as connection:
-            found = lists.get(connection, pk)
-            shown = lists.shown_to_all(connection, pk)
-        if not shown and (viewer is None or viewer.pk != found.owner_pk):
-            raise NotFound(f"no collection {pk}")
-        return found
-
-    def collection_paper_pks(self, collection: Collection) -> list[int]:
-        """The papers of a collection, the latest added first (hidden ones included: lists
-        leave those out when they load the papers)."""
-        with self._tx() as connection:
-            return lists.paper_pks(connection, collection.pk)
-
-    def edit_collection(
-        self, user: User | None, pk: int, *, title: str, description: str, public: bool
-    ) -> Collection:
-        with self._tx() as connection:
-            self._own(connection, user, pk)
-            return lists.edit(
-                connection, pk, title=title, description=description, public=public,
-                now=self._now(),
-            )  # fmt: skip
+    # -- accounts ---------------------------------------------------------------------
 
     def delete_account(self, user: User | None) -> None:
         """Delete the signed-in reader's account with everything it owns; its sessions end."""
         actor = self._active(user)
         with self._tx() as connection:
             accounts.delete_user(connection, actor.pk)
-
-    def delete_collection(self, user: User | None, pk: int) -> None:
-        with self._tx() as connection:
-            self._own(connection, user, pk)
-            lists.remove(connection, pk)
-
-    def add_to_collection(self, user: User | None, pk: int, paper_ref: str) -> Collection:
-        with self._tx() as connection:
-            self._own(connection, user, pk)
-            paper_pk = self._paper_pk(connection, paper_ref, user)
-            lists.add_paper(connection, pk, paper_pk, self._now())
-            return lists.get(connection, pk)
-
-    def remove_from_collection(self, user: User | None, pk: int, paper_ref: str) -> Collection:
-        with self._tx() as connection:
-            self._own(connection, user, pk)
-            paper_pk = self._paper_pk(connection, paper_ref, _ADMIN_VIEW)
-            lists.remove_paper(connection, pk, paper_pk, self._now())
-            return lists.get(connection, pk)
-
-    def public_collections(self, *, limit: int = 50, before: int | None = None) -> list[Collection]:
-        with self._tx() as connection:
-            return lists.public_collections(connection, limit=limit, before_pk=before)
-
-    def own_collections(self, user: User) -> list[Collection]:
-        with self._tx() as connection:
-            return lists.owned_by(connection, user.pk)
-
-    def collections_holding(self, paper_pk: int, viewer: User | None) -> list[Collection]:
-        with self._tx() as connection:
-            return lists.holding_paper(connection, paper_pk, viewer.pk if viewer else None)
 
     def paper_panel(self, paper_pk: int, viewer: User | None) -> PaperPanel:
         """Everything the paper page shows of the community, in one transaction."""
@@ -602,7 +530,3 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-# Removing a paper a moderator hid later must still work: look it up as an admin would.
-_ADMIN_VIEW = User(0, "", "", True, None, datetime(1970, 1, 1, tzinfo=UTC))
