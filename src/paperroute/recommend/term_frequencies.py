@@ -4,8 +4,9 @@ A day's 2,000 papers (or a page's window) are too few to tell a rare term from a
 one: counted over them alone, a term in 2 of the day's papers looks as telling as a name
 although the store holds it thousands of times. Counted over every stored term bag, the
 term side found more of an author's later papers (``benchmarks/recommend_quality.py``,
-tuning half: nDCG@50 0.1733 -> 0.1876 with the settings retuned for it; a random sample
-of a third of the papers lost half of that gain, so the counts are exact).
+tuning half, 250 authors: nDCG@50 0.1733 -> 0.1796 with the same settings, 0.1863 with
+settings retuned for it; counting a random third of the papers instead lost most of the
+gain, 0.1822 against 0.1876 in one experiment, so the counts are exact).
 
 ``TermFrequencies`` are the counts (sorted term hashes, how many bags hold each, how many
 bags were counted, the highest paper pk counted); ``FrequencyKeeper`` keeps them in memory
@@ -133,7 +134,8 @@ def _stored(connection: Connection) -> int:
 
 
 class FrequencyKeeper:
-    """A process's ``TermFrequencies``, brought up to date at most once a ``_CHECK_EVERY``:
+    """A process's ``TermFrequencies``, brought up to date at most once a ``_CHECK_EVERY``
+    of ``clock`` (the hub's):
     the bags stored since are added; everything is counted again once a ``_FULL_EVERY``
     and when fewer bags are stored than were counted plus the new ones (some were dropped).
     Thread-safe."""
