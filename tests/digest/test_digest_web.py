@@ -248,6 +248,15 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         )
         assert answer.status_code == 415, kind
         assert "application/json" in answer.json()["detail"]
+    for body, message in [
+        (b"not json", "not valid JSON"),
+        ('{"email": "b@example.org", "keywords": ["caf\xe9"]}'.encode("latin-1"), "UTF-8"),
+        (b'{"email": "b@example.org", "keywords": ' + b"[" * 5000 + b"]" * 5000 + b"}", "deeply"),
+    ]:
+        answer = client.post(
+            "/api/v1/subscriptions", content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 400 and message in answer.json()["detail"], body[:40]
     huge = client.post(
         "/api/v1/subscriptions",
         content=b'{"email": "' + b"a" * 2_000_000 + b'"}',

@@ -159,8 +159,10 @@ def test_the_paper_page_shows_similar_papers(client: TestClient) -> None:
     assert "Similar papers" in response.text
     section = response.text.split("Similar papers", 1)[1]
     assert section.count('href="/papers/') >= 3
-    # Above the discussion, not after every comment.
-    assert response.text.index('id="similar"') < response.text.index('id="comments"')
+    # After the paper's own vote and collections, above the discussion.
+    text = response.text
+    assert text.index('aria-label="Upvote"') < text.index('id="collections"')
+    assert text.index('id="collections"') < text.index('id="similar"') < text.index('id="comments"')
 
 
 def test_hidden_papers_are_left_out(client: TestClient) -> None:

@@ -120,7 +120,7 @@ def test_paper_sections_built_for_the_cache_hold_no_readers_token(sqlite_demo: T
         # A section sees the token its forms would render while the page is built.
         seen.append(request.state.csrf_token)
 
-    sqlite_demo.app.state.paper_sections.append(spy)  # type: ignore[attr-defined]
+    sqlite_demo.app.state.paper_sections.append((0, spy))  # type: ignore[attr-defined]
     first = sqlite_demo.get("/papers/2608.16590")
     second = TestClient(sqlite_demo.app).get("/papers/2608.16590")
     assert first.status_code == second.status_code == 200

@@ -319,7 +319,7 @@ class Digests:
             )
         return (
             "No For-you section: no paper of this digest's days is close to the reader's "
-            "interests (or the hub's new papers are not indexed for meaning yet)."
+            "interests (or the hub's newest papers are still being processed)."
         )
 
     # -- bounces ---------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 
 Extension points on ``app.state`` (other parts append inside their ``install(app)``):
 
-- ``paper_sections``: callables ``(request, paper, paper_pk) -> (template, context) | None``
-  rendered in order on the paper page, below the abstract.
+- ``paper_sections``: ``(place, section)`` pairs, a section a callable ``(request, paper,
+  paper_pk) -> (template, context) | None`` rendered on the paper page below the abstract,
+  by place (``web/sections.py``), then as appended.
 - ``me_sections``: callables ``(request, user) -> (template, context) | None`` for /me.
 - ``ready_checks``: name -> blocking callable returning a ``Check``, run by ``/readyz``
   (``web/ops.py``); ``metrics``: the ``Metrics`` of ``/metrics``, whose ``jobs`` and

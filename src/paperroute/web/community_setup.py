@@ -33,6 +33,7 @@ from ..hub import Hub
 from ..model import Paper
 from .demo_guard import DemoGuard
 from .problems import error_response, wants_problem
+from .sections import DISCUSSION, PAPER_ACTIONS
 from .session import SessionMiddleware, Sessions, current_user
 
 STYLESHEET = "/static/css/community.css"
@@ -51,7 +52,8 @@ def install(app: FastAPI) -> None:
     app.state.sessions = Sessions(community, hub.config, secret)
     app.add_middleware(SessionMiddleware)
     _install_error_handlers(app)
-    app.state.paper_sections.append(paper_section)
+    app.state.paper_sections.append((PAPER_ACTIONS, paper_actions))
+    app.state.paper_sections.append((DISCUSSION, paper_comments))
     app.state.templates.env.globals["community_css"] = STYLESHEET
     app.state.templates.env.globals["voted_pks"] = voted_pks
     if hub.config.demo:
@@ -113,17 +115,31 @@ def voted_pks(request: Request) -> frozenset[int]:
     return found
 
 
-def paper_section(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
-    """Votes, the collections that hold the paper, and its comments."""
-    community: Community = request.app.state.community
-    panel = community.paper_panel(paper_pk, current_user(request))
-    return "community/paper_section.html", {
-        "paper": paper,
-        "state": panel.votes,
-        "comments": panel.comments,
-        "holding": panel.holding,
-        "own": panel.own,
-        "in_own": panel.in_own,
-        "hidden": panel.hidden,
-        "max_comment": MAX_COMMENT,
-    }
+def _panel(request: Request, paper: Paper, paper_pk: int) -> dict[str, Any]:
+    """What the paper page shows of the community, read once for both its sections."""
+    found: dict[str, Any] | None = getattr(request.state, "community_panel", None)
+    if found is None:
+        community: Community = request.app.state.community
+        panel = community.paper_panel(paper_pk, current_user(request))
+        found = {
+            "paper": paper,
+            "state": panel.votes,
+            "comments": panel.comments,
+            "holding": panel.holding,
+            "own": panel.own,
+            "in_own": panel.in_own,
+            "hidden": panel.hidden,
+            "max_comment": MAX_COMMENT,
+        }
+        request.state.community_panel = found
+    return found
+
+
+def paper_actions(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
+    """The vote and the collections that hold the paper."""
+    return "community/paper_actions.html", _panel(request, paper, paper_pk)
+
+
+def paper_comments(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
+    """The paper's comments."""
+    return "community/paper_comments.html", _panel(request, paper, paper_pk)

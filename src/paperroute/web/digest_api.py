@@ -138,7 +138,7 @@ def _wrong_type(fields: dict[str, Any]) -> str | None:
         },
         "responses": {
             "415": {
-                "description": "the body is not sent as JSON (problem document)",
+                "description": "the body is not sent as JSON (RFC 9457 problem document)",
                 "content": {
                     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
                 },
@@ -161,8 +161,12 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
         )
     try:
         data = await request.json()
-    except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
-        return problem_response(400, "Bad Request", "the body must be a JSON object")
+    except UnicodeDecodeError:
+        return problem_response(400, "Bad Request", "the body must be JSON in UTF-8")
+    except RecursionError:  # arrays nested a thousand deep
+        return problem_response(400, "Bad Request", "the JSON is nested too deeply")
+    except ValueError:
+        return problem_response(400, "Bad Request", "the body is not valid JSON")
     if not isinstance(data, dict):
         return problem_response(400, "Bad Request", "the body must be a JSON object")
     email = data.get("email")

@@ -254,7 +254,7 @@ def _paper_context(request: Request, ref: str) -> dict[str, Any] | str:
     request.state.paper_card = card  # the sections may say what the card counts (HF comments)
     sections = []
     templates = request.app.state.templates
-    for section in request.app.state.paper_sections:
+    for _place, section in sorted(request.app.state.paper_sections, key=lambda e: e[0]):
         result = section(request, paper, pk)
         if result is not None:
             name, context = result

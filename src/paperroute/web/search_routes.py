@@ -34,6 +34,7 @@ from .feeds import card_entries
 from .feedxml import ATOM_TYPE, build_atom
 from .params import printable
 from .problems import problem_response
+from .sections import RELATED_PAPERS
 
 router = APIRouter()
 _EMPTY = parse_query("")  # frozen: the query of a similar-papers result
@@ -322,5 +323,6 @@ def similar_section(request: Request, paper: Any, paper_pk: int) -> tuple[str, d
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    # Above the comments: a reader after related work should not scroll past the thread.
-    app.state.paper_sections.insert(0, similar_section)
+    # After the reader's actions on the paper, before the comments: a reader after related
+    # work should not scroll past the thread.
+    app.state.paper_sections.append((RELATED_PAPERS, similar_section))

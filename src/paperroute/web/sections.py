@@ -1,0 +1,7 @@
+"""Where a paper page's sections go (``app.state.paper_sections`` holds ``(place, section)``
+pairs, see ``web/app.py``): the reader's actions on the paper, related papers, then the
+discussion, so that a reader after related work does not scroll past every comment."""
+
+PAPER_ACTIONS = 10
+RELATED_PAPERS = 20
+DISCUSSION = 30
