@@ -100,8 +100,11 @@ def similar_keyword(
 ) -> dict[int, float]:
     """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
     (itself and hidden papers excluded). ``total``: the papers' count (max pk) when known."""
-    words = [w for w in split_words(title) if useful(w)]
-    counts = Counter(words * 3 + [w for w in split_words(abstract) if useful(w)])
+    # (Split once: the splitting, a Python loop over every character, is not cheap.)
+    title_words, abstract_words = split_words(title), split_words(abstract)
+    kept = {w for w in {*title_words, *abstract_words} if useful(w)}
+    words = [w for w in title_words if w in kept]
+    counts = Counter(words * 3 + [w for w in abstract_words if w in kept])
     if not counts:
         return {}
     # Frequencies of its most repeated words only (each look-up reads a posting list).
@@ -120,9 +123,9 @@ def similar_keyword(
     ]
     chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
     # Its repeated two-word names ("video generation") as phrases: the things it is about.
-    sequence = [*split_words(title), "", *split_words(abstract)]
-    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if useful(a) and useful(b))
-    title_pairs = set(itertools.pairwise(split_words(title)))
+    sequence = [*title_words, "", *abstract_words]
+    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if a in kept and b in kept)
+    title_pairs = set(itertools.pairwise(title_words))
     # (A phrase reads both words' posting lists: both must be looked up and not common.)
     phrases = [
         pair
