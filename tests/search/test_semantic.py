@@ -319,6 +319,35 @@ def test_similar_papers_are_reranked_by_shared_distinctive_words(embedded: Hub) 
     assert found[0] == "2601.00051" and "2601.00052" not in found
 
 
+def test_similar_ranks_alike_whoever_starts_the_vector_search(embedded: Hub) -> None:
+    # Searcher.similar starts the vector search before it reads the paper and passes it
+    # on; similar_ranking started on an executor, or searching itself, ranks the same.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from paperroute.search._similar import similar_neighbours, similar_ranking
+
+    record = corpus_records()[21]
+    served = [(h.pk, h.score) for h in embedded.search.similar(record.arxiv_id, limit=7).hits]
+    index, frequencies = embedded.search.index, embedded.search.frequencies
+    with embedded._db.engine.connect() as connection:
+        pk = connection.execute(
+            select(papers.c.pk).where(papers.c.id == record.arxiv_id)
+        ).scalar_one()
+        vector = index.vector(pk)
+        assert vector is not None
+        text_of = (record.title, record.abstract)
+        alone = similar_ranking(connection, index, pk, vector, *text_of, 7, frequencies)
+        with ThreadPoolExecutor(1) as pool:
+            started = pool.submit(index.search, vector, similar_neighbours(7) + 1)
+            given = similar_ranking(
+                connection, index, pk, vector, *text_of, 7, frequencies, neighbours=started
+            )
+            on_pool = similar_ranking(
+                connection, index, pk, vector, *text_of, 7, frequencies, executor=pool
+            )
+    assert len(served) == 7 and served == alone == given == on_pool
+
+
 def test_words_cosines_order_candidates_by_the_texts_they_share(embedded: Hub) -> None:
     from paperroute.search._similar import words_cosines
     from paperroute.search._terms import load_bags

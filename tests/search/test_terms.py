@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from paperroute import Hub
 from paperroute.search._terms import (
+    SourceWeights,
     decode_bag,
     encode_bag,
     load_bags,
@@ -119,6 +120,25 @@ def test_cosines_match_the_cosine_spelled_out(
     assert got == pytest.approx(want, abs=1e-9)
 
 
+def test_a_bags_cosine_does_not_depend_on_the_list_it_comes_in() -> None:
+    # Similar papers score the keyword neighbours' bags while the vectors are searched and
+    # the rest after: each bag's cosine must be exactly the one of a single list.
+    records = corpus_records()
+    source = term_counts(records[0].title, records[0].abstract)
+    rng = random.Random(3)
+    idf = {t: rng.uniform(1.0, 9.0) for t in source if " " not in t}
+    for term in source:
+        if " " in term:
+            idf[term] = max(idf[w] for w in term.split(" "))
+    bags = [make_bag(term_counts(r.title, r.abstract)) for r in records[:40]]
+    bags.append((np.zeros(0, np.uint32), np.zeros(0, np.uint8)))
+    whole = tfidf_cosines(source, idf, bags)
+    weights = SourceWeights(source, idf)
+    parts = np.concatenate([weights.cosines(bags[:7]), weights.cosines(bags[7:])])
+    assert np.array_equal(whole, parts) and whole[0] > 0.99 and whole[-1] == 0.0
+    assert len(weights.cosines([])) == 0
+
+
 def test_bags_are_stored_once_and_used_as_made(shub: Hub) -> None:
     assert bag_count(shub) == 0
     totals: list[int] = []
@@ -176,7 +196,9 @@ def test_a_missing_or_corrupt_bag_is_made_from_the_text(shub: Hub) -> None:
         connection.execute(insert(paper_terms).values(paper_pk=pks[0], terms=b"\x01\x02"))
     with shub._db.engine.connect() as connection:
         bags = load_bags(connection, [*pks, 10**9])
+        again = load_bags(connection, [pks[1], pks[1], *pks])  # a pk twice: one bag
     assert set(bags) == set(pks)  # an unknown pk has no bag
+    assert set(again) == set(pks) and np.array_equal(again[pks[1]][0], bags[pks[1]][0])
     for record, pk in zip(records, pks, strict=False):
         assert np.array_equal(bags[pk][0], make_bag(term_counts(record.title, record.abstract))[0])
 

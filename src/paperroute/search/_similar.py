@@ -25,7 +25,7 @@ from sqlalchemy import Connection, text
 
 from ._index import VectorIndex
 from ._semantic import NOT_HIDDEN, hidden_among
-from ._terms import Bag, load_bags, term_counts, tfidf_cosines, useful
+from ._terms import Bag, SourceWeights, load_bags, term_counts, useful
 from .keyword import FrequencyCache
 from .query import split_words
 
@@ -100,8 +100,11 @@ def similar_keyword(
 ) -> dict[int, float]:
     """The paper's BM25 neighbours: its most distinctive words, any of them, ranked by BM25
     (itself and hidden papers excluded). ``total``: the papers' count (max pk) when known."""
-    words = [w for w in split_words(title) if useful(w)]
-    counts = Counter(words * 3 + [w for w in split_words(abstract) if useful(w)])
+    # (Split once: the splitting, a Python loop over every character, is not cheap.)
+    title_words, abstract_words = split_words(title), split_words(abstract)
+    kept = {w for w in {*title_words, *abstract_words} if useful(w)}
+    words = [w for w in title_words if w in kept]
+    counts = Counter(words * 3 + [w for w in abstract_words if w in kept])
     if not counts:
         return {}
     # Frequencies of its most repeated words only (each look-up reads a posting list).
@@ -120,9 +123,9 @@ def similar_keyword(
     ]
     chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
     # Its repeated two-word names ("video generation") as phrases: the things it is about.
-    sequence = [*split_words(title), "", *split_words(abstract)]
-    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if useful(a) and useful(b))
-    title_pairs = set(itertools.pairwise(split_words(title)))
+    sequence = [*title_words, "", *abstract_words]
+    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if a in kept and b in kept)
+    title_pairs = set(itertools.pairwise(title_words))
     # (A phrase reads both words' posting lists: both must be looked up and not common.)
     phrases = [
         pair
@@ -176,16 +179,21 @@ def similar_pool(
     frequencies: FrequencyCache | None = None,
     executor: Executor | None = None,
     k: int = SIMILAR_K,
+    neighbours: Future[list[tuple[int, float]]] | None = None,
 ) -> Pool:
-    """The paper's ``k`` vector neighbours (searched on ``executor`` meanwhile, when given)
-    and ``k`` keyword neighbours, scored (see Pool); the paper itself and hidden papers
-    left out."""
-    neighbours: Future[list[tuple[int, float]]] | None = None
-    if vector is not None and executor is not None:
+    """The paper's ``k`` vector neighbours and ``k`` keyword neighbours, scored (see Pool);
+    the paper itself and hidden papers left out. The vector search (``k + 1`` of them) is
+    ``neighbours`` when the caller started it already, else runs on ``executor`` when given;
+    meanwhile the keyword neighbours are found, and their bags read and scored."""
+    if neighbours is None and vector is not None and executor is not None:
         neighbours = executor.submit(index.search, vector, k + 1)
     frequencies = frequencies or FrequencyCache()
     total = papers_count(connection)
     keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
+    weights = source_weights(connection, title, abstract, frequencies, total)
+    empty_bag: Bag = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
+    bags = load_bags(connection, list(keyword))
+    words = _cosines(weights, list(keyword), bags, empty_bag)
     semantic: dict[int, float] = {}
     if vector is not None:
         found = neighbours.result() if neighbours else index.search(vector, k + 1)
@@ -203,16 +211,49 @@ def similar_pool(
             semantic.update(index.scores(vector, missing))
         lowest = min(semantic.values()) if semantic else 0.0
         meaning = np.array([semantic.get(p, lowest) for p in pks], dtype=np.float64)
-    loaded = load_bags(connection, pks)
-    empty_bag: Bag = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
-    bags = tuple(loaded.get(p, empty_bag) for p in pks)
+    rest = [p for p in pks if p not in keyword]
+    bags.update(load_bags(connection, rest))
+    words.update(_cosines(weights, rest, bags, empty_bag))
     return Pool(
         np.array(pks, dtype=np.int64),
         meaning,
-        words_cosines(connection, title, abstract, bags, frequencies, total),
+        np.array([words[p] for p in pks], dtype=np.float64),
         np.array([keyword.get(p, 0.0) for p in pks], dtype=np.float64),
-        bags,
+        tuple(bags.get(p, empty_bag) for p in pks),
     )
+
+
+def _cosines(
+    weights: SourceWeights | None, pks: list[int], bags: dict[int, Bag], empty_bag: Bag
+) -> dict[int, float]:
+    """The words' cosine of each of ``pks`` (0 without source weights)."""
+    if weights is None:
+        return dict.fromkeys(pks, 0.0)
+    got = weights.cosines([bags.get(p, empty_bag) for p in pks])
+    return {p: float(c) for p, c in zip(pks, got.tolist(), strict=True)}
+
+
+def source_weights(
+    connection: Connection,
+    title: str,
+    abstract: str,
+    frequencies: FrequencyCache,
+    total: int | None = None,
+) -> SourceWeights | None:
+    """The paper's terms weighted for words_cosines; None when it has no useful word."""
+    source = term_counts(title, abstract)
+    words = sorted(t for t in source if " " not in t)
+    if not words:
+        return None
+    frequency = frequencies.get(connection, words)
+    if total is None:
+        total = papers_count(connection)
+    idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
+    for term in source:
+        if " " in term:
+            first, second = term.split(" ")
+            idf[term] = max(idf[first], idf[second])
+    return SourceWeights(source, idf)
 
 
 def words_cosines(
@@ -227,19 +268,17 @@ def words_cosines(
     two-word sequences, as arxiv-sanity-lite's similar; _terms.tfidf_cosines). The idf is
     the paper's own: document frequencies of its words only, a two-word sequence weighted
     as its rarer word, a candidate's other terms at their mean weight."""
-    source = term_counts(title, abstract)
-    words = sorted(t for t in source if " " not in t)
-    if not words or not bags:
+    if not bags:
+        return np.zeros(0, dtype=np.float64)
+    weights = source_weights(connection, title, abstract, frequencies, total)
+    if weights is None:
         return np.zeros(len(bags), dtype=np.float64)
-    frequency = frequencies.get(connection, words)
-    if total is None:
-        total = papers_count(connection)
-    idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}
-    for term in source:
-        if " " in term:
-            first, second = term.split(" ")
-            idf[term] = max(idf[first], idf[second])
-    return tfidf_cosines(source, idf, bags)
+    return weights.cosines(bags)
+
+
+def similar_neighbours(limit: int) -> int:
+    """How many neighbours a side the pool of ``limit`` similar papers takes."""
+    return max(limit * 3, SIMILAR_K)
 
 
 def similar_ranking(
@@ -252,8 +291,10 @@ def similar_ranking(
     limit: int,
     frequencies: FrequencyCache | None = None,
     executor: Executor | None = None,
+    neighbours: Future[list[tuple[int, float]]] | None = None,
 ) -> list[tuple[int, float]]:
-    """The ``limit`` papers most similar to paper ``pk`` (see the module docstring)."""
+    """The ``limit`` papers most similar to paper ``pk`` (see the module docstring);
+    ``neighbours``: the vector search of similar_neighbours(limit) + 1, when started."""
     pool = similar_pool(
         connection,
         index,
@@ -263,6 +304,7 @@ def similar_ranking(
         abstract,
         frequencies,
         executor,
-        max(limit * 3, SIMILAR_K),
+        similar_neighbours(limit),
+        neighbours,
     )
     return fuse_pool(pool)[:limit]

@@ -11,6 +11,7 @@ without a bag is split from its text at query time (same result, slower).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import re
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.schema import papers
@@ -173,21 +174,34 @@ def load_bags(connection: Connection, pks: Sequence[int]) -> dict[int, Bag]:
     """The bags of ``pks``: stored ones, and the others made from the papers' text."""
     if not pks:
         return {}
-    statement = text("SELECT paper_pk, terms FROM paper_terms WHERE paper_pk IN :pks").bindparams(
-        bindparam("pks", expanding=True)
-    )
+    wanted = list(dict.fromkeys(int(pk) for pk in pks))
+    rows: list[tuple[int, bytes]] = []
+    params: tuple[object, ...]
+    for start in range(0, len(wanted), _BATCH):
+        part = wanted[start : start + _BATCH]
+        # Driver SQL: a statement with an expanding IN costs more to run than its rows.
+        if connection.dialect.name == "sqlite":
+            marks = ",".join("?" * len(part))
+            sql, params = (
+                f"SELECT paper_pk, terms FROM paper_terms WHERE paper_pk IN ({marks})",
+                tuple(part),
+            )
+        else:
+            sql, params = (
+                "SELECT paper_pk, terms FROM paper_terms WHERE paper_pk = ANY(%s)",
+                (part,),
+            )
+        rows.extend((int(pk), bytes(blob)) for pk, blob in connection.exec_driver_sql(sql, params))
     bags: dict[int, Bag] = {}
-    for pk, blob in connection.execute(statement, {"pks": list(pks)}):
-        try:
-            bags[int(pk)] = decode_bag(bytes(blob))
-        except ValueError:
-            continue  # made again from the text below
-    missing = [pk for pk in pks if pk not in bags]
+    for pk, blob in rows:
+        with contextlib.suppress(ValueError):  # a damaged bag: made again from the text below
+            bags[pk] = decode_bag(blob)
+    missing = [pk for pk in wanted if pk not in bags]
     if missing:
-        rows = connection.execute(
+        text_rows = connection.execute(
             select(papers.c.pk, papers.c.title, papers.c.abstract).where(papers.c.pk.in_(missing))
         )
-        for pk, title, abstract in rows:
+        for pk, title, abstract in text_rows:
             bags[int(pk)] = make_bag(term_counts(title or "", abstract or ""))
     return bags
 
@@ -237,38 +251,51 @@ def tfidf_cosines(
     """The tf-idf cosine (sublinear tf) of each bag with the source paper's terms. Only the
     source's terms have document frequencies (``idf``, every key of ``source``): a
     candidate's other terms enter its norm at the mean idf of the source's terms."""
-    out = np.zeros(len(bags), dtype=np.float64)
     if not bags or not source:
-        return out
-    weights: Counter[int] = Counter()
-    idf_of: dict[int, float] = {}
-    for term, count in source.items():
-        key = term_hash(term)
-        weights[key] += count
-        idf_of[key] = max(idf_of.get(key, 0.0), idf[term])
-    src_ids = np.fromiter(sorted(weights), dtype=np.uint32, count=len(weights))
-    src_idf = np.array([idf_of[i] for i in src_ids.tolist()], dtype=np.float64)
-    src_w = (1.0 + np.log([weights[i] for i in src_ids.tolist()])) * src_idf
-    norm = math.sqrt(float(src_w @ src_w)) or 1.0
-    typical = sum(idf.values()) / len(idf)
+        return np.zeros(len(bags), dtype=np.float64)
+    return SourceWeights(source, idf).cosines(bags)
 
-    ids = np.concatenate([bag[0] for bag in bags])
-    sub = 1.0 + np.log(np.concatenate([bag[1] for bag in bags]).astype(np.float64))
-    owner = np.repeat(np.arange(len(bags)), [len(bag[0]) for bag in bags])
-    at = np.minimum(np.searchsorted(src_ids, ids), len(src_ids) - 1)
-    hit = src_ids[at] == ids
-    # Every term at the typical weight, then the source's own terms corrected.
-    squares = typical * typical * np.bincount(owner, weights=sub * sub, minlength=len(bags))
-    matched = at[hit]
-    sub_hit = sub[hit]
-    squares += np.bincount(
-        owner[hit],
-        weights=sub_hit * sub_hit * (src_idf[matched] ** 2 - typical * typical),
-        minlength=len(bags),
-    )
-    dot = np.bincount(
-        owner[hit], weights=sub_hit * src_idf[matched] * src_w[matched], minlength=len(bags)
-    )
-    positive = squares > 0
-    out[positive] = dot[positive] / (norm * np.sqrt(squares[positive]))
-    return out
+
+class SourceWeights:
+    """The source paper's side of tfidf_cosines, made once: its terms' hashes, idf and
+    weights, for the cosines of several lists of bags (each bag's cosine is the same
+    whichever list it comes in)."""
+
+    def __init__(self, source: Mapping[str, int], idf: Mapping[str, float]) -> None:
+        weights: Counter[int] = Counter()
+        idf_of: dict[int, float] = {}
+        for term, count in source.items():
+            key = term_hash(term)
+            weights[key] += count
+            idf_of[key] = max(idf_of.get(key, 0.0), idf[term])
+        self.ids = np.fromiter(sorted(weights), dtype=np.uint32, count=len(weights))
+        self.idf = np.array([idf_of[i] for i in self.ids.tolist()], dtype=np.float64)
+        self.weights = (1.0 + np.log([weights[i] for i in self.ids.tolist()])) * self.idf
+        self.norm = math.sqrt(float(self.weights @ self.weights)) or 1.0
+        self.typical = sum(idf.values()) / len(idf) if idf else 0.0
+
+    def cosines(self, bags: Sequence[Bag]) -> F64:
+        out = np.zeros(len(bags), dtype=np.float64)
+        if not bags or not len(self.ids):
+            return out
+        src_ids, src_idf, src_w, typical = self.ids, self.idf, self.weights, self.typical
+        ids = np.concatenate([bag[0] for bag in bags])
+        sub = 1.0 + np.log(np.concatenate([bag[1] for bag in bags]).astype(np.float64))
+        owner = np.repeat(np.arange(len(bags)), [len(bag[0]) for bag in bags])
+        at = np.minimum(np.searchsorted(src_ids, ids), len(src_ids) - 1)
+        hit = src_ids[at] == ids
+        # Every term at the typical weight, then the source's own terms corrected.
+        squares = typical * typical * np.bincount(owner, weights=sub * sub, minlength=len(bags))
+        matched = at[hit]
+        sub_hit = sub[hit]
+        squares += np.bincount(
+            owner[hit],
+            weights=sub_hit * sub_hit * (src_idf[matched] ** 2 - typical * typical),
+            minlength=len(bags),
+        )
+        dot = np.bincount(
+            owner[hit], weights=sub_hit * src_idf[matched] * src_w[matched], minlength=len(bags)
+        )
+        positive = squares > 0
+        out[positive] = dot[positive] / (self.norm * np.sqrt(squares[positive]))
+        return out

@@ -38,7 +38,7 @@ from ._semantic import (
     semantic_ranking,
     semantic_text,
 )
-from ._similar import similar_ranking
+from ._similar import similar_neighbours, similar_ranking
 from ._terms import store_missing_bags
 from ._vectors import embed_pending, iter_vectors, model_info
 from .embedder import MODEL_NAME, Embedder, load_embedder
@@ -408,39 +408,44 @@ class Searcher:
         page does)."""
         if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
             raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
         with self._db.read() as connection:
             pk = queries.find_paper_pk(connection, ref)
             if pk is None or hidden_among(connection, [pk]):
                 raise NotFound(f"no paper {ref.strip()[:100]!r}")
+            # The vector search (the longest step) starts before the paper is read.
+            notices: list[str] = []
+            vector, neighbours = self._similar_vectors(pk, limit, notices)
             paper = queries.load_paper(connection, pk)
         try:
-            hits, notices = self._similar(pk, paper.title, paper.abstract, limit=limit)
+            with self.engine.connect() as connection:
+                ranked = similar_ranking(
+                    connection,
+                    self.index,
+                    pk,
+                    vector,
+                    paper.title,
+                    paper.abstract,
+                    limit,
+                    self.frequencies,
+                    neighbours=neighbours,
+                )
+                hits = load_hits(connection, ranked)
         except SQLAlchemyError as exc:
             raise storage_error(exc) from exc
         return SimilarResult(paper, pk, tuple(hits), tuple(notices))
 
-    def _similar(
-        self, pk: int, title: str, abstract: str, *, limit: int = 10
-    ) -> tuple[list[KeywordHit], list[str]]:
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        notices: list[str] = []
-        vector: F32 | None = None
-        if self._vectors_ready(notices):
-            vector = self.index.vector(pk)
-            if vector is None:
-                notices.append("this paper has no vector yet: showing keyword neighbours only")
-        else:
+    def _similar_vectors(
+        self, pk: int, limit: int, notices: list[str]
+    ) -> tuple[F32 | None, Future[list[tuple[int, float]]] | None]:
+        """The paper's vector and its neighbours' search, started on the worker thread
+        (None, None without one, with a notice)."""
+        if not self._vectors_ready(notices):
             notices.append("showing keyword neighbours only")
-        with self.engine.connect() as connection:
-            ranked = similar_ranking(
-                connection,
-                self.index,
-                pk,
-                vector,
-                title,
-                abstract,
-                limit,
-                self.frequencies,
-                self._pool,
-            )
-            return load_hits(connection, ranked), notices
+            return None, None
+        vector = self.index.vector(pk)
+        if vector is None:
+            notices.append("this paper has no vector yet: showing keyword neighbours only")
+            return None, None
+        k = similar_neighbours(limit)
+        return vector, self._pool.submit(self.index.search, vector, k + 1)
