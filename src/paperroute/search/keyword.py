@@ -387,10 +387,10 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
     )
     # (query, title only, bounded): the phrase and title tiers rank their newest matches.
     tiers: list[tuple[Query, bool, bool]] = []
-    if _one_quoted_phrase(connection, query):
-        # SQLite: the newest papers with the phrase in the title, then the newest with it
-        # anywhere; ranking every match read and scored all of them ("large language model
-        # (LLM)": 95,000 at 1M papers, 440 ms).
+    if _one_quoted_phrase(connection, query) and _is_common(connection, query, limit):
+        # SQLite, a phrase in more than PHRASE_TIER_BOUND papers: the newest papers with it
+        # in the title, then the newest with it anywhere; ranking every match read and
+        # scored all of them ("large language model (LLM)": 95,000 at 1M papers, 440 ms).
         tiers = [(query, True, True), (query, False, True)]
     elif not plain:
         return _keyword_search(connection, query, limit)
@@ -430,6 +430,26 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
         offset = max([offset, *(hit.score for hit in lifted)])
         ranked.append(lifted)
     return [hit for hits in reversed(ranked) for hit in hits][:limit]
+
+
+def _is_common(connection: Connection, query: Query, limit: int) -> bool:
+    """Whether the query's (one) phrase matches at least PHRASE_TIER_BOUND papers (or the
+    page's size) that pass its filters: FTS5 stops after that many."""
+    params: dict[str, Any] = {"bound": max(PHRASE_TIER_BOUND, limit)}
+    match = fts5_match(query)
+    if match is None or plain_phrase(query) is None:
+        return False
+    params["match"] = match
+    where = _filters(query, params, "sqlite", key="+papers_fts.rowid")
+    needs_papers = query.has_code or query.after is not None or query.before is not None
+    source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if needs_papers else "papers_fts"
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM {source} "
+        f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} LIMIT :bound)"
+    )
+    return int(connection.execute(_statement(sql, params), params).scalar() or 0) >= int(
+        params["bound"]
+    )
 
 
 def _one_quoted_phrase(connection: Connection, query: Query) -> bool:
