@@ -641,3 +641,52 @@ def test_0015_adds_the_titles_tsvectors_keeping_papers(engine: Engine) -> None:
     assert "paper_titles" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1
+
+
+def test_0016_indexes_the_titles_for_sqlite_keeping_papers(engine: Engine) -> None:
+    """From 0015 (a paper already there) to 0016: on SQLite the paper's title (only its
+    title) is in paper_titles_fts, and triggers keep it in step with new papers, changed
+    titles and deletions; PostgreSQL is untouched (paper_titles, 0015); and back."""
+    migrate(engine)
+    downgrade(engine, "0015")
+    with engine.begin() as connection:
+        _insert_paper(connection, "2026-12-01 09:00:00+00:00")
+        connection.execute(
+            text("UPDATE papers SET title = 'Diffusion models', abstract = 'Sampling videos.'")
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    if engine.dialect.name != "sqlite":
+        assert "paper_titles_fts" not in inspect(engine).get_table_names()
+        return
+
+    def titled(word: str) -> list[str]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT p.id FROM paper_titles_fts t JOIN papers p ON p.pk = t.rowid "
+                    "WHERE paper_titles_fts MATCH :w ORDER BY p.id"
+                ),
+                {"w": word},
+            )
+            return [row[0] for row in rows]
+
+    assert titled("model") == ["2601.00001"] and titled("video") == []  # not the abstract's
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
+                "created_at, modified_at) SELECT '2601.00002', 2, 'Video models', '', '', '', "
+                "created_at, modified_at FROM papers"
+            )
+        )
+        connection.execute(text("UPDATE papers SET title = 'Sampling' WHERE id = '2601.00001'"))
+        connection.execute(text("UPDATE papers SET abstract = 'Other.' WHERE id = '2601.00001'"))
+    assert titled("model") == ["2601.00002"] and titled("sampl") == ["2601.00001"]
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM papers WHERE id = '2601.00002'"))
+    assert titled("video") == [] and titled("model") == []
+    downgrade(engine, "0015")
+    assert "paper_titles_fts" not in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1

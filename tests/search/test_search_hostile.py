@@ -41,6 +41,15 @@ HOSTILE = [
     "has:nothing foo:bar baz:",
     "\ud800 lone surrogate",
     "<script>alert(1)</script>",
+    # Words in nearly every paper (ranked without them), alone, quoted, excluded, in filters.
+    "a the of and",
+    '"on a"',
+    '"of the" -the',
+    "on a -a",
+    '"a" cat:cs.LG',
+    "the -graph after:2020-01-01 has:code",
+    '"" "a" ""',
+    '"the the the the the the the"',
 ]
 
 

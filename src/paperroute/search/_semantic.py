@@ -18,6 +18,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, bindparam, text
 
 from ..store.types import as_date
+from ._fts import fts5_term as _fts5_term
 from ._index import VectorIndex
 from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
@@ -25,7 +26,6 @@ from .keyword import (
     MARK_START,
     KeywordHit,
     _filters,
-    _fts5_term,
     keyword_search,
     matching,
 )

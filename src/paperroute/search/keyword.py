@@ -20,6 +20,18 @@ from sqlalchemy import Connection, bindparam, text
 from ..store.merge import fold_name
 from ..store.types import as_date
 from ._frequencies import FrequencyCache, stems
+from ._fts import (
+    ABSTRACT_WEIGHT,
+    AUTHORS_WEIGHT,
+    TITLE_WEIGHT,
+    common_phrase_top,
+    plain_phrase,
+    ranked_top,
+    required,
+    title_top,
+    weighty,
+)
+from ._fts import fts5_term as _fts5_term
 from .query import Query, Term, split_words
 
 __all__ = [
@@ -36,8 +48,6 @@ __all__ = [
 
 MARK_START = "\x02"
 MARK_END = "\x03"
-# BM25 weights of the FTS5 columns (title, authors_text, abstract).
-TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT = 10.0, 4.0, 1.0
 # BM25 weights within the title tier: every query word is in the title already, so the
 # title says little more; the fields count alike (best on the evaluation, docs/search.md).
 TITLE_TIER_WEIGHTS = (1.0, 1.0, 1.0)
@@ -58,14 +68,10 @@ class KeywordHit:
     pk: int = 0
 
 
-def _fts5_term(term: Term) -> str:
-    quoted = f'"{term.text}"'  # parser guarantees no quote inside
-    return quoted + "*" if term.prefix else quoted
-
-
 def fts5_match(query: Query) -> str | None:
-    """The FTS5 MATCH expression of the query's terms, or None without a positive term."""
-    positive = [_fts5_term(t) for t in query.terms if not t.negated]
+    """The FTS5 MATCH expression of the query's terms, or None without a positive term
+    (words in nearly every paper left out when another term is required: _fts.py)."""
+    positive = [_fts5_term(t) for t in required(query)]
     if not positive:
         return None
     expression = "(" + " AND ".join(positive) + ")"
@@ -379,16 +385,24 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
     plain = 0 < len(positive) <= TIERED_MAX_WORDS and not any(
         t.phrase or t.prefix for t in positive
     )
-    if not plain:
-        return _keyword_search(connection, query, limit)
-    negated = tuple(t for t in query.terms if t.negated)
     # (query, title only, bounded): the phrase and title tiers rank their newest matches.
     tiers: list[tuple[Query, bool, bool]] = []
-    if len(positive) >= 2:
+    if _one_quoted_phrase(connection, query) and _is_common(connection, query, limit):
+        # SQLite, a phrase in more than PHRASE_TIER_BOUND papers: the newest papers with it
+        # in the title, then the newest with it anywhere; ranking every match read and
+        # scored all of them ("large language model (LLM)": 95,000 at 1M papers, 440 ms).
+        tiers = [(query, True, True), (query, False, True)]
+    elif not plain:
+        return _keyword_search(connection, query, limit)
+    negated = tuple(t for t in query.terms if t.negated)
+    # (SQLite: a phrase of one word that weighs, "the model", would be that word anywhere.)
+    sqlite = connection.dialect.name == "sqlite"
+    if plain and len(positive) >= 2 and (not sqlite or weighty([t.text for t in positive]) >= 2):
         phrase = Term(" ".join(t.text for t in positive), phrase=True)
         tiers.append((replace(query, terms=(phrase, *negated)), False, True))
-    tiers.append((query, True, True))  # every word in the title
-    tiers.append((query, False, False))
+    if plain:
+        tiers.append((query, True, True))  # every word in the title
+        tiers.append((query, False, False))
     found: list[list[KeywordHit]] = []
     seen: set[int] = set()
     words = {t.text for t in positive}
@@ -418,6 +432,37 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
     return [hit for hits in reversed(ranked) for hit in hits][:limit]
 
 
+def _is_common(connection: Connection, query: Query, limit: int) -> bool:
+    """Whether the query's (one) phrase matches at least PHRASE_TIER_BOUND papers (or the
+    page's size) that pass its filters: FTS5 stops after that many."""
+    params: dict[str, Any] = {"bound": max(PHRASE_TIER_BOUND, limit)}
+    match = fts5_match(query)
+    if match is None or plain_phrase(query) is None:
+        return False
+    params["match"] = match
+    where = _filters(query, params, "sqlite", key="+papers_fts.rowid")
+    needs_papers = query.has_code or query.after is not None or query.before is not None
+    source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if needs_papers else "papers_fts"
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM {source} "
+        f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} LIMIT :bound)"
+    )
+    return int(connection.execute(_statement(sql, params), params).scalar() or 0) >= int(
+        params["bound"]
+    )
+
+
+def _one_quoted_phrase(connection: Connection, query: Query) -> bool:
+    """SQLite, a query of one quoted phrase (filters allowed, no excluded term)."""
+    terms = query.terms
+    return (
+        connection.dialect.name == "sqlite"
+        and len(terms) == 1
+        and terms[0].phrase
+        and not terms[0].negated
+    )
+
+
 def _keyword_search(
     connection: Connection,
     query: Query,
@@ -429,48 +474,49 @@ def _keyword_search(
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
     match = fts5_match(query) if dialect == "sqlite" else None
+    # The titles' own index (SQLite) for a title tier without excluded words.
+    titles = match is not None and title_only and all(not t.negated for t in query.terms)
     # "+rowid": a plain rowid constraint would be handed to FTS5, which then runs the MATCH
     # once per candidate (seconds); as an expression SQLite tests it against the set.
-    where = _filters(query, params, dialect, key="p.pk" if match is None else "+papers_fts.rowid")
-    if dialect == "sqlite":
-        if match is not None:
-            params["match"] = title_match(query) if title_only else match
-            weights = (
+    key = "+paper_titles_fts.rowid" if titles else "+papers_fts.rowid"
+    where = _filters(query, params, dialect, key="p.pk" if match is None else key)
+    if match is not None:
+        # Rank touching only the index (and papers when a filter needs its columns), then
+        # fetch the top rows' columns and, in a second query, their snippets: SQLite
+        # computes a SELECT's columns for every match before sorting, and when the index is
+        # joined back it scans every match again; a common word matches half the corpus.
+        needs_papers = query.has_code or query.after is not None or query.before is not None
+        if bounded:
+            # The newest matches (TITLE_TIER_BOUND, PHRASE_TIER_BOUND, or as many as the
+            # page needs), then ranked (a common word is in half the corpus).
+            bound = TITLE_TIER_BOUND if title_only else PHRASE_TIER_BOUND
+            params["bound"] = max(bound, limit)
+        words = plain_phrase(query) if bounded and not title_only else None
+        if words is not None:
+            params["match"] = match
+            common = common_phrase_top(connection, words, where, params, needs_papers=needs_papers)
+            if common is not None:
+                return _load_ranked(connection, common)
+        if titles:
+            top = title_top(query, where, params, needs_papers=needs_papers)
+        else:
+            top = ranked_top(
+                title_match(query) if title_only else match,
+                where,
+                params,
                 TITLE_TIER_WEIGHTS
                 if title_only
-                else (TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT)
+                else (TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT),
+                needs_papers=needs_papers,
+                bounded=bounded,
             )
-            rank = "bm25(papers_fts, {}, {}, {})".format(*weights)
-            # Rank touching only the index (and papers when a filter needs its columns),
-            # then fetch the top rows' columns and, in a second query, their snippets:
-            # SQLite computes a SELECT's columns for every match before sorting, and when
-            # the index is joined back it scans every match again; a common word matches
-            # half the corpus.
-            needs_papers = query.has_code or query.after is not None or query.before is not None
-            source = "papers_fts"
-            if needs_papers:
-                source += " JOIN papers p ON p.pk = papers_fts.rowid"
-            top = (
-                f"SELECT papers_fts.rowid AS pk, {rank} AS rank FROM {source} "
-                f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
-                "ORDER BY rank LIMIT :limit"
-            )
-            if bounded:
-                # The newest matches (TITLE_TIER_BOUND, PHRASE_TIER_BOUND, or as many as the
-                # page needs), then ranked: FTS5 walks the posting lists from the newest
-                # rowid and stops there, and computes BM25 for those rows only (a common
-                # word is in half the corpus).
-                bound = TITLE_TIER_BOUND if title_only else PHRASE_TIER_BOUND
-                params["bound"] = max(bound, limit)
-                newest = top.replace(
-                    "ORDER BY rank LIMIT :limit", "ORDER BY papers_fts.rowid DESC LIMIT :bound"
-                )
-                top = f"SELECT pk, rank FROM ({newest}) ORDER BY rank, pk DESC LIMIT :limit"
-            sql = (
-                f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
-                f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
-            )
-            return _run(connection, sql, params)
+        sql = (
+            f"SELECT {_COLUMNS}, -top.rank AS score, '' AS snippet "
+            f"FROM ({top}) top JOIN papers p ON p.pk = top.pk ORDER BY top.rank"
+        )
+        return _run(connection, sql, params)
+    if dialect == "sqlite":
+        pass  # no positive term: the filters alone, below
     elif title_only:
         return _pg_title_tier(connection, query, params)
     elif any(t.phrase and not t.negated for t in query.terms):
@@ -493,6 +539,20 @@ def _keyword_search(
         f"WHERE {' AND '.join(where)} ORDER BY p.announced_on DESC, p.pk DESC LIMIT :limit"
     )
     return _run(connection, sql, params)
+
+
+def _load_ranked(connection: Connection, ranked: list[tuple[int, float]]) -> list[KeywordHit]:
+    """Hits of (pk, score) pairs, in that order."""
+    if not ranked:
+        return []
+    statement = text(
+        f"SELECT {_COLUMNS}, 0.0 AS score, '' AS snippet FROM papers p WHERE p.pk IN :pks"
+    ).bindparams(bindparam("pks", expanding=True))
+    hits = {
+        hit.pk: hit
+        for hit in _hits(connection.execute(statement, {"pks": [pk for pk, _ in ranked]}))
+    }
+    return [replace(hits[pk], score=score) for pk, score in ranked if pk in hits]
 
 
 def keyword_total(
@@ -575,7 +635,7 @@ def matching(connection: Connection, query: Query, pks: list[int]) -> set[int]:
 
 def title_match(query: Query) -> str:
     """The MATCH expression with every positive term required in the title."""
-    positive = " AND ".join(_fts5_term(t) for t in query.terms if not t.negated)
+    positive = " AND ".join(_fts5_term(t) for t in required(query))
     expression = f"title : ({positive})"
     negative = [_fts5_term(t) for t in query.terms if t.negated]
     if negative:

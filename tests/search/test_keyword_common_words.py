@@ -1,0 +1,132 @@
+"""Words in nearly every paper ("a", "of", "on"): ranked without them, still required; the
+title tier from the titles' own index; a quoted phrase from its newest matches, titles
+first. Both databases."""
+
+from __future__ import annotations
+
+from paperroute import Hub
+from paperroute.search.service import Mode
+from support.search_corpus import rec
+
+
+def ids(hub: Hub, text: str, limit: int = 10) -> list[str]:
+    return [hit.id for hit in hub.search.query(text, mode=Mode.keyword, limit=limit).hits]
+
+
+def test_words_in_nearly_every_paper_are_not_required_beside_others(hub: Hub) -> None:
+    """ "a", "of", "in" (in nearly every paper) are not required when another word is, on
+    SQLite as PostgreSQL's stop words are not; a title with every word as typed still comes
+    first; inside a quoted phrase they keep their distance."""
+    hub.papers.ingest(
+        [
+            rec("title", arxiv_id="2601.00041", title="Motion of a river", abstract="Water."),
+            # "motion" in the title, neither "of" nor "a" anywhere.
+            rec("none", arxiv_id="2601.00042", title="Motion planning", abstract="Robots move."),
+            # "motion" in the abstract only.
+            rec(
+                "rest",
+                arxiv_id="2601.00043",
+                title="Robots",
+                abstract="We study motion in a lab full of robots.",
+            ),
+        ]
+    )
+    found = ids(hub, "motion of a")
+    assert set(found) == {"2601.00041", "2601.00042", "2601.00043"}
+    if hub._db.dialect == "sqlite":  # (PostgreSQL's phrase tier: "motion" anywhere)
+        assert found == ["2601.00041", "2601.00042", "2601.00043"]
+    assert ids(hub, "lab of a") == ["2601.00043"]
+    assert set(ids(hub, "motion of a -river")) == {"2601.00042", "2601.00043"}
+    assert ids(hub, '"motion in a lab"') == ["2601.00043"]
+    assert ids(hub, '"motion of a river"') == ["2601.00041"]
+    assert ids(hub, '"motion of river"') == []  # one word between, not two
+    result = hub.search.query("motion of a", mode=Mode.keyword)
+    assert result.total == 3 and result.total_exact
+    scores = [hit.score for hit in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert ids(hub, "motion of a after:2100-01-01") == []
+    if hub._db.dialect == "sqlite":  # (PostgreSQL's stop words alone match nothing)
+        assert set(ids(hub, "of a")) == {"2601.00041", "2601.00043"}  # only those: required
+
+
+def test_the_title_tier_follows_changed_and_deleted_titles(hub: Hub) -> None:
+    hub.papers.ingest(
+        [
+            rec("q", arxiv_id="2601.00051", title="Quantum walks on a graph", abstract="Kernels."),
+            rec("k", arxiv_id="2601.00052", title="Kernels", abstract="Quantum walks, briefly."),
+        ]
+    )
+    assert ids(hub, "quantum walks") == ["2601.00051", "2601.00052"]
+    hub.papers.ingest(
+        [rec("q", arxiv_id="2601.00051", title="Spectral kernels", abstract="Kernels.")]
+    )
+    assert ids(hub, "quantum walks") == ["2601.00052"]
+    assert ids(hub, "spectral kernels")[0] == "2601.00051"
+    with hub._db.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM papers WHERE id = '2601.00051'")
+    assert ids(hub, "spectral") == []
+
+
+def test_a_quoted_phrase_ranks_titles_first_and_counts_every_match(hub: Hub) -> None:
+    hub.papers.ingest(
+        [
+            rec(
+                "title",
+                arxiv_id="2601.00061",
+                title="A large language model for chemistry",
+                abstract="Molecules.",
+            ),
+            *(
+                rec(
+                    str(i),
+                    arxiv_id=f"2601.{61 + i:05d}",
+                    title=f"Study {i}",
+                    abstract="We prompt a large language model." * (1 + i % 3),
+                )
+                for i in range(1, 6)
+            ),
+            rec("apart", arxiv_id="2601.00070", title="Large models", abstract="Language."),
+        ]
+    )
+    found = ids(hub, '"large language model"')
+    assert found[0] == "2601.00061" and len(found) == 6 and "2601.00070" not in found
+    assert hub.search.query('"large language model"', mode=Mode.keyword).total == 6
+    assert ids(hub, '"large language model" -chemistry')[0] != "2601.00061"
+    assert ids(hub, '"large language model" after:2100-01-01') == []
+
+
+def test_a_common_phrase_is_ranked_as_fts5_ranks_it(hub: Hub) -> None:
+    """SQLite: the scores of a phrase's newest matches computed from their text order them
+    as FTS5's bm25(papers_fts, 10, 4, 1) does (the phrase in the title, more often, in a
+    shorter paper first)."""
+    if hub._db.dialect != "sqlite":
+        return
+    from sqlalchemy import text
+
+    from paperroute.search._fts import phrase_scores
+
+    abstracts = [
+        "We study video generation.",
+        "Video generation, video generation and video generation.",
+        "Notes on video generation at scale in long clips, " + "and other things " * 30,
+        "A survey of video-generation methods.",
+        "Video generation and video generation.",
+    ]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{70 + i:05d}", title=f"Study {i}", abstract=abstract)
+            for i, abstract in enumerate(abstracts)
+        ]
+        + [rec("t", arxiv_id="2601.00080", title="Video generation", abstract="Clips.")]
+    )
+    with hub._db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT rowid, bm25(papers_fts, 10.0, 4.0, 1.0) FROM papers_fts "
+                "WHERE papers_fts MATCH '\"video generation\"' ORDER BY 2"
+            )
+        ).all()
+        expected = [int(pk) for pk, _ in rows]
+        scores = phrase_scores(connection, ["video", "generation"], expected)
+    assert len(expected) == 6
+    assert sorted(expected, key=lambda pk: -scores[pk]) == expected
