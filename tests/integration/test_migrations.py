@@ -595,6 +595,19 @@ def test_0014_adds_the_sources_and_job_runs_keeping_papers(engine: Engine) -> No
     assert {"sources", "job_runs"}.isdisjoint(tables(engine))
 
 
+def _retitle(connection: Connection) -> None:
+    """A second paper, 'Video models', and the first one's title changed to 'Sampling'
+    (the title indexes' triggers at work)."""
+    connection.execute(
+        text(
+            "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
+            "created_at, modified_at) SELECT '2601.00002', 2, 'Video models', '', '', '', "
+            "created_at, modified_at FROM papers"
+        )
+    )
+    connection.execute(text("UPDATE papers SET title = 'Sampling' WHERE id = '2601.00001'"))
+
+
 def test_0015_adds_the_titles_tsvectors_keeping_papers(engine: Engine) -> None:
     """From 0013 (a paper already there) to 0015: on PostgreSQL the paper's title (only its
     title) is in paper_titles, and triggers keep it in step with new papers, changed titles
@@ -625,14 +638,7 @@ def test_0015_adds_the_titles_tsvectors_keeping_papers(engine: Engine) -> None:
 
     assert titled("model") == ["2601.00001"] and titled("video") == []  # not the abstract's
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
-                "created_at, modified_at) SELECT '2601.00002', 2, 'Video models', '', '', '', "
-                "created_at, modified_at FROM papers"
-            )
-        )
-        connection.execute(text("UPDATE papers SET title = 'Sampling' WHERE id = '2601.00001'"))
+        _retitle(connection)
     assert titled("model") == ["2601.00002"] and titled("sampl") == ["2601.00001"]
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM papers WHERE id = '2601.00002'"))
@@ -673,14 +679,7 @@ def test_0016_indexes_the_titles_for_sqlite_keeping_papers(engine: Engine) -> No
 
     assert titled("model") == ["2601.00001"] and titled("video") == []  # not the abstract's
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO papers (id, title_hash, title, abstract, authors_text, categories, "
-                "created_at, modified_at) SELECT '2601.00002', 2, 'Video models', '', '', '', "
-                "created_at, modified_at FROM papers"
-            )
-        )
-        connection.execute(text("UPDATE papers SET title = 'Sampling' WHERE id = '2601.00001'"))
+        _retitle(connection)
         connection.execute(text("UPDATE papers SET abstract = 'Other.' WHERE id = '2601.00001'"))
     assert titled("model") == ["2601.00002"] and titled("sampl") == ["2601.00001"]
     with engine.begin() as connection:

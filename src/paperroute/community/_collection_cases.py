@@ -3,13 +3,13 @@ service.py stays one readable file): a reader's own lists of papers, public or p
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
 from ..errors import NotFound
 from . import _collections as lists
+from ._cases import Needs
 from .errors import Forbidden
 from .model import Collection, User
 
@@ -17,22 +17,8 @@ from .model import Collection, User
 _ADMIN_VIEW = User(0, "", "", True, None, datetime(1970, 1, 1, tzinfo=UTC))
 
 
-class CollectionCases:
-    """Needs what ``Community`` provides: a transaction, the clock and the checks on who
-    acts."""
-
-    def _tx(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _now(self) -> datetime:
-        raise NotImplementedError
-
-    @staticmethod
-    def _active(user: User | None) -> User:
-        raise NotImplementedError
-
-    def _paper_pk(self, connection: Connection, ref: str, viewer: User | None) -> int:
-        raise NotImplementedError
+class CollectionCases(Needs):
+    """A reader's collections (``_cases.Needs``: what ``Community`` provides)."""
 
     def _own(self, connection: Connection, user: User | None, pk: int) -> Collection:
         reader = self._active(user)

@@ -3,14 +3,12 @@ write, edit and delete one's own, report one, and the lists admins moderate from
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from datetime import datetime
-
 from sqlalchemy import Connection
 
 from ..errors import NotFound
 from ..site import ratelimit
 from . import _comments as comments
+from ._cases import Needs
 from .model import Comment, ReportedComment, User
 
 COMMENTS_PER_HOUR = 60  # per reader: a conversation, not a flood
@@ -19,27 +17,10 @@ REPORTS_PER_HOUR = 20  # per reader: enough to flag a thread, not to flood the a
 HOUR = 3600
 
 
-class CommentCases:
-    """Needs what ``Community`` provides: a transaction, the clock, the renderer and the
-    checks on who acts."""
+class CommentCases(Needs):
+    """Comments (``_cases.Needs``: what ``Community`` provides, and its renderer)."""
 
     markdown: comments.MarkdownRenderer
-
-    def _tx(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _now(self) -> datetime:
-        raise NotImplementedError
-
-    @staticmethod
-    def _active(user: User | None) -> User:
-        raise NotImplementedError
-
-    def _admin(self, user: User | None) -> User:
-        raise NotImplementedError
-
-    def _paper_pk(self, connection: Connection, ref: str, viewer: User | None) -> int:
-        raise NotImplementedError
 
     def _limit(self, connection: Connection, key: str, limit: int, what: str) -> None:
         ratelimit.hit(
