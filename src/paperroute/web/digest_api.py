@@ -25,6 +25,7 @@ from ..errors import ConfigError, InvalidInput
 from ..reading.taxonomy import arxiv_choices
 from ..site.addresses import EMAIL_PATTERN
 from .digest_deps import FORM_FIELDS, DigestsDep
+from .openapi import problem
 from .problems import problem_response
 from .session import client_ip
 
@@ -136,14 +137,7 @@ def _wrong_type(fields: dict[str, Any]) -> str | None:
             "required": True,
             "content": {"application/json": {"schema": _SUBSCRIPTION_SCHEMA}},
         },
-        "responses": {
-            "415": {
-                "description": "the body is not sent as JSON (RFC 9457 problem document)",
-                "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                },
-            }
-        },
+        "responses": {"415": problem("the body is not sent as JSON")},
     },
 )
 async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
@@ -203,14 +197,7 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
             "required": True,
             "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
         },
-        "responses": {
-            "422": {
-                "description": "not a delivery status notification (problem document)",
-                "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                },
-            }
-        },
+        "responses": {"422": problem("not a delivery status notification")},
     },
 )
 async def bounce_webhook(request: Request, digests: DigestsDep) -> Response:

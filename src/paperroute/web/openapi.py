@@ -43,7 +43,8 @@ WRITES = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem(description: str) -> dict[str, Any]:
+    """An OpenAPI response: ``description``, answered as a problem document."""
     return {
         "description": f"{description} (RFC 9457 problem document)",
         "content": {
@@ -78,9 +79,9 @@ def build(app: FastAPI) -> dict[str, Any]:
             for status, description in wanted.items():
                 known = responses.get(status)
                 if known is None:
-                    responses[status] = _problem(description)
+                    responses[status] = problem(description)
                 else:
-                    known["content"] = _problem(description)["content"]
+                    known["content"] = problem(description)["content"]
     return document
 
 
