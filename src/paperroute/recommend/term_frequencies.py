@@ -20,7 +20,6 @@ them in more than one paper: those are kept (~30 MB); a full count reads every b
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
@@ -32,9 +31,8 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from ..clock import Clock, utcnow
+from ..soon import RunSoon
 from ._term_index import HashSet
-
-log = logging.getLogger(__name__)
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
@@ -149,7 +147,7 @@ class FrequencyKeeper:
         self._held: TermFrequencies | None = None
         self._counted: dt.datetime | None = None  # when everything was last counted
         self._checked: dt.datetime | None = None
-        self._busy = False
+        self._soon = RunSoon("counting the stored terms")
 
     def current(self) -> TermFrequencies:
         """The counts, brought up to date first when due (a full count reads every bag)."""
@@ -163,25 +161,9 @@ class FrequencyKeeper:
         """The counts as they are (None before the first count) without waiting: a due
         update runs on ``executor``."""
         with self._lock:
-            held = self._held
-            if self._busy or not self._due():
-                return held
-            self._busy = True
-
-        def run() -> None:
-            try:
-                self._update()
-            except Exception:  # the next due check tries again
-                log.exception("counting the stored terms failed")
-            finally:
-                with self._lock:
-                    self._busy = False
-
-        try:
-            executor.submit(run)
-        except RuntimeError:  # the executor is shut down: the hub is closing
-            with self._lock:
-                self._busy = False
+            held, due = self._held, self._due()
+        if due:
+            self._soon.ask(executor, self._update)
         return held
 
     def _due(self) -> bool:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine
 
+from ..soon import RunSoon
 from ._vectors import count_vectors, iter_vectors, model_info
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class VectorIndex:
         self._synced_at: dt.datetime | None = None
         self._checked = -1e18
         self._loaded = False
-        self._refreshing = False  # a refresh_soon's refresh is queued or running
+        self._soon = RunSoon(f"refreshing the vector index of {model}")
 
     # ------------------------------------------------------------------ state
 
@@ -161,26 +162,10 @@ class VectorIndex:
         if not self._loaded:
             self.refresh()
             return
-        now = time.monotonic()
         with self._lock:
-            if self._refreshing or now - self._checked < self.min_refresh_interval:
-                return
-            self._refreshing = True
-
-        def run() -> None:
-            try:
-                self.refresh()
-            except Exception:  # the next due refresh tries again
-                log.exception("refreshing the vector index of %s failed", self.model)
-            finally:
-                with self._lock:
-                    self._refreshing = False
-
-        try:
-            executor.submit(run)
-        except RuntimeError:  # the executor is shut down: the hub is closing
-            with self._lock:
-                self._refreshing = False
+            due = time.monotonic() - self._checked >= self.min_refresh_interval
+        if due:
+            self._soon.ask(executor, self.refresh)
 
     def _reset(self, dimension: int) -> None:
         self.dimension = dimension
