@@ -161,19 +161,24 @@ def test_library_uploads_are_rate_limited_per_reader(
     assert _upload(client, bob_csrf, BIB, "mine.bib")[0] == 200
 
 
+def _one_short_of_the_follows_cap(fhub: Hub, user_pk: int) -> None:
+    """The reader follows MAX_FOLLOWS - 1 authors ("Author 0", ...)."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {"user_pk": user_pk, "kind": "author", "value": f"Author {n}", "created_at": now}
+        for n in range(MAX_FOLLOWS - 1)
+    ]
+    with fhub._db.write() as connection:
+        connection.execute(insert(reader_follows), rows)
+
+
 def test_follows_are_capped_per_reader_with_a_clear_message(
     client: TestClient, fhub: Hub, smtp_server: SmtpServer
 ) -> None:
     csrf = web_sign_in(client, smtp_server, "ada@example.org")
     ada = fhub.community.user_by_email("ada@example.org")
     assert ada is not None
-    now = dt.datetime.now(dt.UTC)
-    rows = [
-        {"user_pk": ada.pk, "kind": "author", "value": f"Author {n}", "created_at": now}
-        for n in range(MAX_FOLLOWS - 1)
-    ]
-    with fhub._db.write() as connection:
-        connection.execute(insert(reader_follows), rows)
+    _one_short_of_the_follows_cap(fhub, ada.pk)
     # The cold start follows all its categories or none: two would pass the cap.
     two = [name for name, _ in fhub.reading.categories()][:2]
     assert len(two) == 2
@@ -262,13 +267,7 @@ def test_feedback_given_before_a_paper_was_hidden_keeps_its_title_to_itself(
 
 def test_readers_concurrent_follows_do_not_pass_the_cap(fhub: Hub, smtp_server: SmtpServer) -> None:
     reader = signed_in(fhub.community, smtp_server, "race@example.org")
-    now = dt.datetime.now(dt.UTC)
-    rows = [
-        {"user_pk": reader.pk, "kind": "author", "value": f"Author {n}", "created_at": now}
-        for n in range(MAX_FOLLOWS - 1)
-    ]
-    with fhub._db.write() as connection:
-        connection.execute(insert(reader_follows), rows)
+    _one_short_of_the_follows_cap(fhub, reader.pk)
     # Eight requests at once, each the 1,000th follow of another author: one may pass.
     start = threading.Barrier(8)
 

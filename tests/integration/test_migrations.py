@@ -595,6 +595,20 @@ def test_0014_adds_the_sources_and_job_runs_keeping_papers(engine: Engine) -> No
     assert {"sources", "job_runs"}.isdisjoint(tables(engine))
 
 
+def _titled_paper_then_head(engine: Engine, revision: str) -> None:
+    """One paper, 'Diffusion models' (abstract 'Sampling videos.'), stored at ``revision``,
+    then the migrations up to the head."""
+    migrate(engine)
+    downgrade(engine, revision)
+    with engine.begin() as connection:
+        _insert_paper(connection, "2026-12-01 09:00:00+00:00")
+        connection.execute(
+            text("UPDATE papers SET title = 'Diffusion models', abstract = 'Sampling videos.'")
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+
+
 def _retitle(connection: Connection) -> None:
     """A second paper, 'Video models', and the first one's title changed to 'Sampling'
     (the title indexes' triggers at work)."""
@@ -612,15 +626,7 @@ def test_0015_adds_the_titles_tsvectors_keeping_papers(engine: Engine) -> None:
     """From 0013 (a paper already there) to 0015: on PostgreSQL the paper's title (only its
     title) is in paper_titles, and triggers keep it in step with new papers, changed titles
     and deletions; SQLite is untouched; and back."""
-    migrate(engine)
-    downgrade(engine, "0013")
-    with engine.begin() as connection:
-        _insert_paper(connection, "2026-12-01 09:00:00+00:00")
-        connection.execute(
-            text("UPDATE papers SET title = 'Diffusion models', abstract = 'Sampling videos.'")
-        )
-    migrate(engine)
-    assert current_revision(engine) == head_revision()
+    _titled_paper_then_head(engine, "0013")
     if engine.dialect.name != "postgresql":
         assert "paper_titles" not in inspect(engine).get_table_names()
         return
@@ -653,15 +659,7 @@ def test_0016_indexes_the_titles_for_sqlite_keeping_papers(engine: Engine) -> No
     """From 0015 (a paper already there) to 0016: on SQLite the paper's title (only its
     title) is in paper_titles_fts, and triggers keep it in step with new papers, changed
     titles and deletions; PostgreSQL is untouched (paper_titles, 0015); and back."""
-    migrate(engine)
-    downgrade(engine, "0015")
-    with engine.begin() as connection:
-        _insert_paper(connection, "2026-12-01 09:00:00+00:00")
-        connection.execute(
-            text("UPDATE papers SET title = 'Diffusion models', abstract = 'Sampling videos.'")
-        )
-    migrate(engine)
-    assert current_revision(engine) == head_revision()
+    _titled_paper_then_head(engine, "0015")
     if engine.dialect.name != "sqlite":
         assert "paper_titles_fts" not in inspect(engine).get_table_names()
         return
