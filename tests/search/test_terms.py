@@ -16,6 +16,8 @@ from sqlalchemy import func, insert, select
 from paperroute import Hub
 from paperroute.search._terms import (
     SourceWeights,
+    bags_after,
+    count_bags,
     decode_bag,
     encode_bag,
     load_bags,
@@ -230,3 +232,21 @@ def test_an_updated_paper_keeps_its_bag_when_only_other_fields_change(shub: Hub)
             select(papers.c.code_url).where(papers.c.id == record.arxiv_id)
         ).scalar_one()
     assert code == "https://github.com/example/code" and bag_count(shub) == 300
+
+
+def test_stored_bags_are_read_a_page_at_a_time_a_damaged_one_empty(shub: Hub) -> None:
+    records = corpus_records()
+    pks = sorted(pk_of(shub, r.arxiv_id) for r in records[:5])
+    with shub._db.engine.begin() as connection:
+        connection.execute(insert(paper_terms).values(paper_pk=pks[2], terms=b"\x01\x02"))
+        for pk in (pks[0], pks[1], pks[3]):
+            record = next(r for r in records[:5] if pk_of(shub, r.arxiv_id) == pk)
+            bag = encode_bag(make_bag(term_counts(record.title, record.abstract)))
+            connection.execute(insert(paper_terms).values(paper_pk=pk, terms=bag))
+    with shub._db.engine.connect() as connection:
+        first = bags_after(connection, 0, 2)
+        rest = bags_after(connection, first[-1][0], 10)
+        assert count_bags(connection) == 4 and count_bags(connection, pks[1]) == 2
+    assert [pk for pk, _ in first + rest] == [pks[0], pks[1], pks[2], pks[3]]
+    assert len(rest[0][1][0]) == 0  # the damaged one
+    assert all(len(bag[0]) for pk, bag in first + rest if pk != pks[2])

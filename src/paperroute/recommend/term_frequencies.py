@@ -28,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from ..clock import Clock, utcnow
+from ..search import bags_after, count_bags
 from ..soon import RunSoon
 from ._term_index import HashSet
 
@@ -101,34 +102,17 @@ class TermFrequencies:
         return int(self.keys.nbytes + self.counts.nbytes + self.table.buckets.nbytes)
 
 
-def _hashes(blob: bytes) -> U32 | None:
-    """A stored bag's term hashes (see search/_terms.py's encoding); None for a broken one."""
-    if len(blob) % 5:
-        return None
-    return np.frombuffer(blob, dtype="<u4", count=len(blob) // 5).astype(np.uint32)
-
-
 def read_frequencies(
     connection: Connection, since: TermFrequencies | None = None
 ) -> TermFrequencies:
     """The counts over every stored term bag, or ``since``'s plus the bags of papers above
     its ``through`` (the bags stored since, as pks only grow)."""
     held = since or TermFrequencies.count([])
-    after = held.through
-    statement = text(
-        "SELECT paper_pk, terms FROM paper_terms WHERE paper_pk > :after ORDER BY paper_pk LIMIT :n"
-    )
     while True:
-        rows = connection.execute(statement, {"after": after, "n": _READ}).all()
-        if not rows:
+        page = bags_after(connection, held.through, _READ)
+        if not page:
             return held
-        after = int(rows[-1][0])
-        bags = [h for h in (_hashes(bytes(blob)) for _, blob in rows) if h is not None]
-        held = held.plus(bags, after)
-
-
-def _stored(connection: Connection) -> int:
-    return int(connection.execute(text("SELECT count(*) FROM paper_terms")).scalar() or 0)
+        held = held.plus((bag[0] for _, bag in page), page[-1][0])
 
 
 class FrequencyKeeper:
@@ -177,14 +161,8 @@ class FrequencyKeeper:
         with self._connect() as connection:
             full = held is None or counted is None or now - counted >= _FULL_EVERY
             if held is not None and not full:
-                newer = int(
-                    connection.execute(
-                        text("SELECT count(*) FROM paper_terms WHERE paper_pk > :after"),
-                        {"after": held.through},
-                    ).scalar()
-                    or 0
-                )
-                full = _stored(connection) != held.papers + newer
+                newer = count_bags(connection, held.through)
+                full = count_bags(connection) != held.papers + newer
             fresh = read_frequencies(connection, None if full else held)
         if full:
             fresh = fresh.without_single()

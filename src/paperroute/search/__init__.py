@@ -6,7 +6,7 @@ internal to the package.
 """
 
 from ._index import default_index_folder
-from ._terms import Bag, load_bags
+from ._terms import Bag, bags_after, count_bags, load_bags
 from .embedder import Embedder
 from .keyword import MARK_END, MARK_START, KeywordHit
 from .query import Query, Term, parse_query, split_words
@@ -26,6 +26,8 @@ __all__ = [
     "Searcher",
     "SimilarResult",
     "Term",
+    "bags_after",
+    "count_bags",
     "default_index_folder",
     "load_bags",
     "parse_query",

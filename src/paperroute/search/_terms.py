@@ -206,6 +206,34 @@ def load_bags(connection: Connection, pks: Sequence[int]) -> dict[int, Bag]:
     return bags
 
 
+def bags_after(connection: Connection, after_pk: int, limit: int) -> list[tuple[int, Bag]]:
+    """The stored bags of the ``limit`` papers with the lowest pks above ``after_pk``, by pk
+    (a damaged one as an empty bag): every stored bag, read a page at a time."""
+    rows = connection.execute(
+        text(
+            "SELECT paper_pk, terms FROM paper_terms WHERE paper_pk > :after "
+            "ORDER BY paper_pk LIMIT :n"
+        ),
+        {"after": after_pk, "n": limit},
+    )
+    out: list[tuple[int, Bag]] = []
+    for pk, blob in rows:
+        try:
+            bag = decode_bag(bytes(blob))
+        except ValueError:
+            bag = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
+        out.append((int(pk), bag))
+    return out
+
+
+def count_bags(connection: Connection, after_pk: int = 0) -> int:
+    """How many papers above ``after_pk`` have a stored bag."""
+    found = connection.execute(
+        text("SELECT count(*) FROM paper_terms WHERE paper_pk > :after"), {"after": after_pk}
+    ).scalar()
+    return int(found or 0)
+
+
 def store_missing_bags(
     engine: Engine,
     on_start: Callable[[int], None] | None = None,
