@@ -687,3 +687,40 @@ def test_0016_indexes_the_titles_for_sqlite_keeping_papers(engine: Engine) -> No
     assert "paper_titles_fts" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM papers")).scalar_one() == 1
+
+
+def test_0017_checks_old_names_again_keeping_the_first_chooser(engine: Engine) -> None:
+    """From 0016 (two readers whose names the old rules told apart, one name the rules now
+    refuse) to 0017: the first to choose keeps the name under its current key, the others are
+    back to their default; and back (keys as 0017 left them)."""
+    migrate(engine)
+    downgrade(engine, "0016")
+    with engine.begin() as connection:
+        for n, (name, key) in enumerate(
+            (("Al\u0131ce", "al\u0131ce"), ("Alice", "alice"), ("Bob\u3164", "bob\u3164"))
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, display_name, display_key, name_chosen_at, "
+                    "is_admin, created_at) VALUES (:email, :name, :key, :chosen, false, :now)"
+                ),
+                {
+                    "email": f"r{n}@example.org",
+                    "name": name,
+                    "key": key,
+                    "chosen": f"2026-11-0{n + 1} 09:00:00+00:00",
+                    "now": "2026-11-01 09:00:00+00:00",
+                },
+            )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT pk, display_name, display_key FROM users ORDER BY pk")
+        ).all()
+    first, second, blank = rows
+    assert tuple(first)[1:] == ("Al\u0131ce", "alice")
+    assert tuple(second)[1:] == (f"reader-{second.pk}", f"reader{second.pk}")
+    assert tuple(blank)[1:] == (f"reader-{blank.pk}", f"reader{blank.pk}")
+    downgrade(engine, "0016")
+    assert current_revision(engine) == "0016"
