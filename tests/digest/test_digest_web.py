@@ -240,7 +240,8 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         assert answer.status_code == status, body
         assert answer.headers["content-type"] == "application/problem+json"
     # JSON in a form's or plain text's clothes (what another site can post unasked): 415.
-    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""):
+    kinds = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "")
+    for kind in (*kinds, "text/plain+json", "text/json"):
         answer = client.post(
             "/api/v1/subscriptions",
             content=b'{"email": "plain@example.org"}',
@@ -248,6 +249,14 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         )
         assert answer.status_code == 415, kind
         assert "application/json" in answer.json()["detail"]
+    # Two Content-Type headers are malformed, whichever comes first.
+    for pair in (("application/json", "text/plain"), ("text/plain", "application/json")):
+        answer = client.post(
+            "/api/v1/subscriptions",
+            content=b'{"email": "two@example.org"}',
+            headers=[("content-type", kind) for kind in pair],
+        )
+        assert answer.status_code == 415, pair
     for body, message in [
         (b"not json", "not valid JSON"),
         ('{"email": "b@example.org", "keywords": ["caf\xe9"]}'.encode("latin-1"), "UTF-8"),
@@ -263,6 +272,7 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         headers={"content-type": "application/json"},
     )
     assert huge.status_code == 413
+    assert huge.json()["title"] == "Content Too Large"  # RFC 9110's name, as the webhook's
 
 
 def test_bounce_webhook(client: TestClient) -> None:

@@ -146,8 +146,13 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     link: 202."""
     # JSON only: a form or text/plain body is what another site's page can post from a
     # visitor's browser without asking first (no CORS preflight).
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json" and not kind.endswith("+json"):
+    # One Content-Type only (two are malformed, and a proxy may read the other one), and a
+    # JSON type: application/json or application/<anything>+json.
+    sent = request.headers.getlist("content-type")
+    kind = sent[0].split(";")[0].strip().lower() if len(sent) == 1 else ""
+    if kind != "application/json" and not (
+        kind.startswith("application/") and kind.endswith("+json")
+    ):
         return problem_response(
             415,
             "Unsupported Media Type",

@@ -35,7 +35,14 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
+# RFC 9110's names where Python before 3.13 keeps the older ones ("Request Entity Too
+# Large"), so that one status has one title whichever Python serves it.
+_RFC_9110 = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def _title(status: int) -> str:
+    if status in _RFC_9110:
+        return _RFC_9110[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
