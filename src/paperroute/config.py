@@ -74,6 +74,9 @@ class Config:
     vector_index_dir: str = ""
     # Exact inner-product search up to this many vectors, HNSW beyond.
     vector_exact_max: int = 300_000
+    # From this many vectors (up to vector_exact_max), similar papers take their vector
+    # neighbours from an HNSW graph beside the exact index, rescored exactly (docs/search.md).
+    similar_graph_min: int = 100_000
     # Hybrid search: weight of the semantic score (the keyword score gets 1 - it).
     hybrid_semantic_weight: float = 0.3
     # Community: minutes a sign-in link stays valid, days a sign-in lasts, and the hourly
@@ -171,6 +174,7 @@ _INT = {
     "embed_max_length",
     "embed_batch_size",
     "vector_exact_max",
+    "similar_graph_min",
     "login_link_minutes",
     "session_days",
     "login_rate_per_email",

@@ -12,6 +12,14 @@ vectors are never in memory twice. The index is kept in step
 with the database by :meth:`VectorIndex.refresh`: new vectors are added; when vectors were
 deleted or replaced it is rebuilt. It is persisted (ids, vectors, the HNSW graph) in a folder
 so a server starts fast. Thread-safe: one lock around every read and change.
+
+From ``graph_min`` vectors up to ``exact_max``, an 8-bit HNSW graph also sits beside the exact
+index: the *shortlist* of similar papers' vector neighbours (:meth:`VectorIndex.neighbours`),
+whose candidates are rescored exactly from the float16 vectors, so only which candidates come
+in is approximate. The flat scan of every vector was half of a similar-papers call's CPU at
+200k papers. Query-text search keeps the exact scan. The shortlist is built off the lock
+(its build takes tens of seconds at 200k), new vectors go into both, and it is saved beside
+the other files (``.shortlist.hnsw``).
 """
 
 from __future__ import annotations
@@ -35,24 +43,30 @@ import numpy.typing as npt
 from sqlalchemy import Engine
 
 from ..soon import RunSoon
+from ._graph import (
+    CHUNK,
+    HNSW_EF_SEARCH,
+    Codes,
+    add_chunked,
+    fill_graph,
+    graph_codes,
+    graph_ids,
+    new_graph,
+    set_ef_search,
+)
 from ._vectors import count_vectors, iter_vectors, model_info
 
 log = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
 F16 = npt.NDArray[np.float16]
-U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 _SHARDS = 2
-_HNSW_M = 32
-_HNSW_EF_CONSTRUCTION = 80
-_HNSW_EF_SEARCH = 256  # recall@10 on the 1M bench vectors: 0.65 at 128, 0.72 at 256
-_CHUNK = 50_000  # vectors converted to float32 at a time when adding to the graph
-# The graph's 8-bit codes: each dimension's range is its minimum to maximum over the first
-# _TRAIN vectors, widened by _RANGE_MARGIN of it on each side for later vectors.
-_TRAIN = 50_000
-_RANGE_MARGIN = 0.02
 _FORMAT = 3  # 2: float16 graphs (rebuilt from the database once)
+# The shortlist: SHORTLIST_WIDTH x k candidates for k neighbours, searched with efSearch
+# SHORTLIST_EF (benchmarks/similar_shortlist.py measures their recall).
+SHORTLIST_WIDTH = 2
+SHORTLIST_EF = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +75,7 @@ class IndexStatus:
     vectors: int
     kind: str  # "exact" | "hnsw" | "empty"
     path: str | None
+    shortlist: int = 0  # vectors in the similar papers' shortlist graph (0: none)
 
 
 class VectorIndex:
@@ -72,12 +87,14 @@ class VectorIndex:
         model: str,
         *,
         exact_max: int = 300_000,
+        graph_min: int = 100_000,
         folder: Path | None = None,
         min_refresh_interval: float = 5.0,
     ) -> None:
         self.engine = engine
         self.model = model
         self.exact_max = exact_max
+        self.graph_min = graph_min
         self.folder = folder
         self.min_refresh_interval = min_refresh_interval
         self.dimension = 0
@@ -85,10 +102,14 @@ class VectorIndex:
         self._ids: I64 = np.zeros(0, dtype=np.int64)
         # The exact kind's float16 matrix; with a graph, empty (its codes are the vectors).
         self._vectors: F16 = np.zeros((0, 0), dtype=np.float16)
-        self._codes = _Codes.empty(0)
+        self._codes = Codes.empty(0)
         self._order: I64 = np.zeros(0, dtype=np.int64)  # argsort of _ids
         self._faiss: Any = None
         self._kind = "empty"
+        # The exact kind's shortlist graph from graph_min vectors (None: not built yet).
+        self._shortlist: Any = None
+        self._shortlist_busy = False
+        self._generation = 0  # bumped by each rebuild: a shortlist built meanwhile is stale
         self._synced_at: dt.datetime | None = None
         self._checked = -1e18
         self._loaded = False
@@ -100,7 +121,9 @@ class VectorIndex:
         return int(self._ids.shape[0])
 
     def status(self) -> IndexStatus:
-        return IndexStatus(self.model, len(self), self._kind, str(self._path("")) or None)
+        shortlist = int(self._shortlist.ntotal) if self._shortlist is not None else 0
+        path = str(self._path("")) or None
+        return IndexStatus(self.model, len(self), self._kind, path, shortlist)
 
     def _path(self, suffix: str) -> Path | str:
         if self.folder is None:
@@ -108,11 +131,17 @@ class VectorIndex:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model)[:80]
         return self.folder / f"{slug}{suffix}"
 
-    def refresh(self, *, force: bool = False) -> None:
+    def refresh(self, *, force: bool = False, shortlist: bool = True) -> None:
         """Bring the index in step with the stored vectors (at most every
         ``min_refresh_interval`` seconds unless ``force``). Once loaded, whether anything
         changed is asked of the database without the lock held: counting the vectors takes
-        40-60 ms at 200k papers, and searches meanwhile go on."""
+        40-60 ms at 200k papers, and searches meanwhile go on. Then, unless ``shortlist`` is
+        false, builds the shortlist graph when it is due and missing (build_shortlist)."""
+        self._sync(force)
+        if shortlist:
+            self.build_shortlist()
+
+    def _sync(self, force: bool) -> None:
         now = time.monotonic()
         with self._lock:
             if not force and now - self._checked < self.min_refresh_interval:
@@ -160,7 +189,8 @@ class VectorIndex:
         would otherwise wait for the vectors' count every ``min_refresh_interval``: 40-100 ms
         at 200k papers on a busy machine)."""
         if not self._loaded:
-            self.refresh()
+            self.refresh(shortlist=False)  # the shortlist (when not saved) is built beside
+            self._soon.ask(executor, self.build_shortlist)
             return
         with self._lock:
             due = time.monotonic() - self._checked >= self.min_refresh_interval
@@ -171,11 +201,13 @@ class VectorIndex:
         self.dimension = dimension
         self._ids = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, dimension), dtype=np.float16)
-        self._codes = _Codes.empty(dimension)
+        self._codes = Codes.empty(dimension)
         self._order = np.zeros(0, dtype=np.int64)
         self._faiss = None
         self._kind = "empty"
         self._synced_at = None
+        self._shortlist = None
+        self._generation += 1
 
     def _rebuild(self, ids: I64, vectors: F16) -> None:
         self._rebuild_from([(ids, vectors)], len(ids))
@@ -185,22 +217,18 @@ class VectorIndex:
         started = time.perf_counter()
         self._kind = "exact" if count <= self.exact_max else "hnsw"
         self._faiss = self._new_faiss()
-        self._codes = _Codes.empty(self.dimension)
+        self._codes = Codes.empty(self.dimension)
+        self._shortlist = None  # (built again off the lock: build_shortlist)
+        self._generation += 1
         if self._kind == "exact":
             ids, vectors = _collect(chunks)
             self._vectors = vectors.reshape(len(ids), self.dimension)
-            for start in range(0, len(ids), _CHUNK):  # float32 copies of a chunk at a time
-                part = self._vectors[start : start + _CHUNK].astype(np.float32)
-                self._faiss.add_with_ids(part, ids[start : start + _CHUNK])
+            add_chunked(self._faiss, ids, self._vectors)  # (float32 a chunk at a time)
         else:
             # Straight into the graph: its storage then is the only copy of the vectors.
             self._vectors = np.zeros((0, self.dimension), dtype=np.float16)
-            _reserve(self._faiss, count)
-            parts = [np.zeros(0, dtype=np.int64)]
-            for chunk_ids, chunk_vectors in _trained_first(self._faiss, chunks):
-                self._add_to_graph(chunk_ids, chunk_vectors)
-                parts.append(chunk_ids)
-            ids = np.concatenate(parts)
+            ids = fill_graph(self._faiss, chunks, count)
+            self._codes = graph_codes(self._faiss, self.dimension)
         self._ids = ids
         self._order = np.argsort(ids, kind="stable")
         log.info(
@@ -211,22 +239,10 @@ class VectorIndex:
             time.perf_counter() - started,
         )
 
-    def _add_to_graph(self, ids: I64, vectors: F16) -> None:
-        for start in range(0, len(ids), _CHUNK):
-            part = vectors[start : start + _CHUNK].astype(np.float32)
-            self._faiss.add_with_ids(part, ids[start : start + _CHUNK])
-        self._codes = _graph_codes(self._faiss, self.dimension)
-
     def _new_faiss(self) -> Any:
         d = self.dimension
         if self._kind == "hnsw":
-            bits: Any = faiss.ScalarQuantizer.QT_8bit  # typed as a class in faiss's stubs
-            graph = faiss.IndexHNSWSQ(d, bits, _HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            storage: Any = faiss.downcast_index(graph.storage)
-            storage.sq.rangestat_arg = _RANGE_MARGIN
-            graph.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
-            graph.hnsw.efSearch = _HNSW_EF_SEARCH
-            return faiss.IndexIDMap2(graph)
+            return new_graph(d)
         # Two shards searched on two threads; ids pass through (successive_ids=False), each
         # shard maps them itself, so later batches can be added in place.
         shards = faiss.IndexShards(d, True, False)  # type: ignore[call-arg]
@@ -250,10 +266,13 @@ class VectorIndex:
             )
             return
         if self._kind == "hnsw":
-            self._add_to_graph(ids, vectors)  # the codes are the graph's storage
+            add_chunked(self._faiss, ids, vectors)  # the codes are the graph's storage
+            self._codes = graph_codes(self._faiss, self.dimension)
         else:
             self._vectors = np.concatenate([self._vectors, vectors])
             self._faiss.add_with_ids(vectors.astype(np.float32), ids)
+            if self._shortlist is not None:
+                add_chunked(self._shortlist, ids, vectors)
         self._ids = np.concatenate([self._ids, ids])
         self._order = np.argsort(self._ids, kind="stable")
 
@@ -276,6 +295,7 @@ class VectorIndex:
                 Path(str(graph) + ".tmp").replace(graph)
             else:
                 graph.unlink(missing_ok=True)
+            self._save_shortlist()
             meta = {
                 "format": _FORMAT,
                 "model": self.model,
@@ -291,6 +311,78 @@ class VectorIndex:
             # The index still works in memory; the next start rebuilds it.
             log.warning("cannot save the vector index in %s: %s", self.folder, exc)
 
+    def _save_shortlist(self) -> None:
+        """Write the shortlist graph (or remove its file when there is none). Its file
+        stands alone: at load it is checked against the saved ids (_load_shortlist)."""
+        path = Path(self._path(".shortlist.hnsw"))
+        if self._shortlist is None:
+            path.unlink(missing_ok=True)
+            return
+        faiss.write_index(self._shortlist, str(path) + ".tmp")
+        Path(str(path) + ".tmp").replace(path)
+
+    def _load_shortlist(self) -> None:
+        """The saved shortlist graph, when it holds the index's first vectors in order (the
+        later ones are added); else none (built again by build_shortlist)."""
+        path = Path(self._path(".shortlist.hnsw"))
+        if self._kind != "exact" or len(self) < self.graph_min or not path.is_file():
+            return
+        try:
+            graph: Any = faiss.read_index(str(path))
+            graph_codes(graph, self.dimension)  # (raises ValueError when not such a graph)
+            ids = graph_ids(graph)
+            if len(ids) != graph.ntotal or not np.array_equal(ids, self._ids[: len(ids)]):
+                raise ValueError("the saved shortlist does not hold the saved vectors")
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("ignoring the saved shortlist in %s: %s", self.folder, exc)
+            return
+        set_ef_search(graph, SHORTLIST_EF)
+        add_chunked(graph, self._ids[len(ids) :], self._vectors[len(ids) :])
+        self._shortlist = graph
+
+    def build_shortlist(self) -> None:
+        """Build the shortlist graph when the exact index holds ``graph_min`` vectors or
+        more and has none: from the vectors as they are, without the lock (searches go on,
+        similar papers by the exact scan meanwhile); then, under it, the vectors added
+        meanwhile are added and it is put in place (dropped when the index was rebuilt
+        meanwhile: the next refresh builds it again)."""
+        with self._lock:
+            if (
+                self._kind != "exact"
+                or len(self) < self.graph_min
+                or self._shortlist is not None
+                or self._shortlist_busy
+            ):
+                return
+            self._shortlist_busy = True
+            ids, vectors, generation = self._ids, self._vectors, self._generation
+            dimension = self.dimension
+        try:
+            started = time.perf_counter()
+            graph = new_graph(dimension, SHORTLIST_EF)
+            starts = range(0, len(ids), CHUNK)
+            chunks = ((ids[n : n + CHUNK], vectors[n : n + CHUNK]) for n in starts)
+            fill_graph(graph, chunks, len(ids))
+            with self._lock:
+                if self._generation != generation or self._shortlist is not None:
+                    return
+                add_chunked(graph, self._ids[len(ids) :], self._vectors[len(ids) :])
+                self._shortlist = graph
+                log.info(
+                    "shortlist graph of %s: %d vectors in %.1f s",
+                    self.model,
+                    graph.ntotal,
+                    time.perf_counter() - started,
+                )
+                if self.folder is not None:
+                    try:
+                        self._save_shortlist()
+                    except OSError as exc:
+                        log.warning("cannot save the shortlist in %s: %s", self.folder, exc)
+        finally:
+            with self._lock:
+                self._shortlist_busy = False
+
     def _load_file(self) -> None:
         if self.folder is None:
             return
@@ -301,12 +393,12 @@ class VectorIndex:
             dimension = int(meta["dimension"])
             with np.load(Path(self._path(".npz")), allow_pickle=False) as data:
                 ids = np.asarray(data["ids"], dtype=np.int64)
-                codes: _Codes | None = None
+                codes: Codes | None = None
                 if meta.get("kind") == "hnsw":  # the vectors are in the graph
                     index: Any = faiss.read_index(str(self._path(".hnsw")))
-                    codes = _graph_codes(index, dimension)
+                    codes = graph_codes(index, dimension)
                     graph: Any = faiss.downcast_index(index.index)
-                    graph.hnsw.efSearch = _HNSW_EF_SEARCH
+                    graph.hnsw.efSearch = HNSW_EF_SEARCH
                     shape = codes.codes.shape
                 else:
                     index = None
@@ -325,6 +417,7 @@ class VectorIndex:
                 if codes is not None:
                     vectors = codes.rows(np.arange(len(ids))).astype(np.float16)
                 self._rebuild(ids, vectors)
+                self._load_shortlist()
             self._synced_at = synced
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             if not isinstance(exc, FileNotFoundError):
@@ -351,6 +444,25 @@ class VectorIndex:
                 scores, ids = self._faiss.search(query, min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def neighbours(self, vector: F32, k: int, width: int | None = None) -> list[tuple[int, float]]:
+        """The ``k`` nearest papers (pk, inner product), best first, for similar papers:
+        with a shortlist graph, its ``width`` (SHORTLIST_WIDTH x k) nearest by the 8-bit
+        codes rescored exactly from the float16 vectors (the scores are exact, which papers
+        come in approximate); without one, search()."""
+        with self._lock:
+            graph = self._shortlist
+            if graph is None or not len(self) or k <= 0:
+                return self.search(vector, k)
+            query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+            wanted = min(len(self), max(k, width or SHORTLIST_WIDTH * k))
+            _scores, found = graph.search(query, wanted)
+            pks = found[0][found[0] >= 0]
+            positions = self._positions(pks)
+            pks, positions = pks[positions >= 0], positions[positions >= 0]
+            scores = self._vectors[positions].astype(np.float32) @ query[0]
+        top = np.lexsort((pks, -scores))[:k]
+        return [(int(pks[i]), float(scores[i])) for i in top]
+
     def _positions(self, pks: I64) -> I64:
         """Positions of ``pks`` in the matrix (-1 for those not indexed)."""
         if not len(self):
@@ -368,12 +480,12 @@ class VectorIndex:
             return []
         # In chunks: a float32 copy of half a million rows would be 0.77 GB.
         scores = np.empty(len(positions), dtype=np.float32)
-        for start in range(0, len(positions), _CHUNK):
-            chunk = positions[start : start + _CHUNK]
+        for start in range(0, len(positions), CHUNK):
+            chunk = positions[start : start + CHUNK]
             if self._kind == "hnsw":
-                scores[start : start + _CHUNK] = self._codes.scores(chunk, query)
+                scores[start : start + CHUNK] = self._codes.scores(chunk, query)
             else:
-                scores[start : start + _CHUNK] = self._vectors[chunk].astype(np.float32) @ query
+                scores[start : start + CHUNK] = self._vectors[chunk].astype(np.float32) @ query
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(pks[i]), float(scores[i])) for i in top]
 
@@ -394,9 +506,9 @@ class VectorIndex:
             if not len(positions) or k <= 0 or not len(queries):
                 return [[] for _ in range(len(queries))]
             scores = np.empty((len(positions), len(queries)), dtype=np.float32)
-            for start in range(0, len(positions), _CHUNK):
-                part = self._rows(positions[start : start + _CHUNK])
-                scores[start : start + _CHUNK] = part @ queries.T
+            for start in range(0, len(positions), CHUNK):
+                part = self._rows(positions[start : start + CHUNK])
+                scores[start : start + CHUNK] = part @ queries.T
         out = []
         for column in scores.T:
             top = np.argpartition(-column, k - 1)[:k] if k < len(column) else np.arange(len(column))
@@ -429,91 +541,6 @@ class VectorIndex:
         if self._kind == "hnsw":
             return self._codes.rows(positions)
         return np.asarray(self._vectors[positions], dtype=np.float32)
-
-
-def _reserve(index: Any, count: int) -> None:
-    """Give an empty graph's arrays room for ``count`` vectors (resize, then back to 0: the
-    capacity stays). Without it each add's growth copies the arrays, and the old and the new
-    copy together peak near twice the final size (2.2 GB instead of 1.4 at 1M papers)."""
-    graph: Any = faiss.downcast_index(index.index)
-    storage: Any = faiss.downcast_index(graph.storage)
-    # Level 0 holds 2 M neighbours a vector, the levels above M / (M - 1) on average.
-    for array, size in (
-        (storage.codes, count * storage.code_size),
-        (graph.hnsw.neighbors, count * (2 * _HNSW_M + 2)),
-    ):
-        array.resize(size)
-        array.resize(0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Codes:
-    """The graph's 8-bit codes (a view of faiss's storage: valid until the next add, the
-    index must outlive it) and their decoding: ``low + (code + 0.5) * step`` per dimension,
-    as faiss's QT_8bit reconstructs them."""
-
-    codes: U8
-    low: F32
-    step: F32
-
-    @staticmethod
-    def empty(dimension: int) -> _Codes:
-        nothing = np.zeros(dimension, dtype=np.float32)
-        return _Codes(np.zeros((0, dimension), dtype=np.uint8), nothing, nothing)
-
-    def rows(self, positions: I64) -> F32:
-        decoded = (self.codes[positions].astype(np.float32) + np.float32(0.5)) * self.step
-        return np.asarray(decoded + self.low, dtype=np.float32)
-
-    def scores(self, positions: I64, query: F32) -> F32:
-        """Inner products of ``query`` with the decoded rows, without decoding them."""
-        scaled = query * self.step
-        offset = float(query @ self.low + 0.5 * scaled.sum())
-        found = self.codes[positions].astype(np.float32) @ scaled + np.float32(offset)
-        return np.asarray(found, dtype=np.float32)
-
-
-def _trained_first(index: Any, chunks: Iterable[tuple[I64, F16]]) -> Iterable[tuple[I64, F16]]:
-    """The chunks, once the 8-bit quantiser of the empty graph ``index`` is trained on the
-    first _TRAIN vectors among them (held back until then)."""
-    held: list[tuple[I64, F16]] = []
-    count = 0
-    iterator = iter(chunks)
-    for chunk in iterator:
-        held.append(chunk)
-        count += len(chunk[0])
-        if count >= _TRAIN:
-            break
-    if count:
-        sample = np.concatenate([vectors for _, vectors in held])[:_TRAIN]
-        index.train(sample.astype(np.float32))
-    yield from held
-    yield from iterator
-
-
-def _graph_codes(index: Any, dimension: int) -> _Codes:
-    """The 8-bit codes stored in an ``IndexIDMap2`` over an ``IndexHNSWSQ`` (QT_8bit)."""
-    if not isinstance(index, faiss.IndexIDMap2):
-        raise ValueError("the saved graph is not an id-mapped index")
-    graph: Any = faiss.downcast_index(index.index)
-    storage: Any = faiss.downcast_index(graph.storage) if hasattr(graph, "storage") else None
-    if (
-        not isinstance(graph, faiss.IndexHNSWSQ)
-        or not isinstance(storage, faiss.IndexScalarQuantizer)
-        or storage.sq.qtype != faiss.ScalarQuantizer.QT_8bit
-        or storage.d != dimension
-        or storage.code_size != dimension
-    ):
-        raise ValueError("the saved graph is not an 8-bit HNSW index of this dimension")
-    trained = faiss.vector_to_array(storage.sq.trained).astype(np.float32)
-    if storage.is_trained and trained.shape != (2 * dimension,):
-        raise ValueError("the saved graph's quantiser is not trained for this dimension")
-    codes = storage.codes
-    if codes.size() == 0:
-        return _Codes.empty(dimension)
-    raw = faiss.rev_swig_ptr(codes.data(), codes.size())
-    matrix: U8 = np.asarray(raw).view(np.uint8).reshape(-1, dimension)
-    return _Codes(matrix, trained[:dimension], trained[dimension:] / 255.0)
 
 
 def _collect(chunks: Iterable[tuple[I64, F16]]) -> tuple[I64, F16]:

@@ -131,6 +131,7 @@ class Searcher:
             db.engine,
             self.model,
             exact_max=config.vector_exact_max,
+            graph_min=config.similar_graph_min,
             folder=default_index_folder(config.database_url, config.vector_index_dir),
         )
 
@@ -448,4 +449,4 @@ class Searcher:
             notices.append("this paper has no vector yet: showing keyword neighbours only")
             return None, None
         k = similar_neighbours(limit)
-        return vector, self._pool.submit(self.index.search, vector, k + 1)
+        return vector, self._pool.submit(self.index.neighbours, vector, k + 1)
