@@ -1,0 +1,203 @@
+"""Similar papers' shortlist (``similar_graph_min``): how many of the exact 100 nearest papers
+the HNSW shortlist finds, and how often the final 10 similar papers are the exact path's.
+
+    python benchmarks/similar_shortlist.py CORPUS [--cache .recommend-cache] [--minilm-db URL]
+        [--database-url sqlite:////tmp/search-200k.db] [--papers 500] [--similar 300]
+
+Two sets of vectors, each measured the same way:
+
+- ``minilm``: real all-MiniLM-L6-v2 vectors of the cs.CL slice of CORPUS, the papers
+  recommend_quality.py embeds (pool and libraries; read from its cache in ``--cache``,
+  ``_recdata.cached_vectors``, embedded only when missing there), stored with their papers
+  (records from CORPUS) and term bags in a SQLite file of their own (``--minilm-db``, kept).
+- ``synthetic``: ``--database-url``, benchmarks/search.py's database (200k papers, synthetic
+  clustered vectors), when given.
+
+The index is built exact, then its shortlist graph (timed). For ``--papers`` random papers,
+their own vectors as queries: the exact 100 nearest (the paper itself left out) against the
+shortlist's at several widths (candidates taken from the graph, as a multiple of the 101
+asked) and efSearch values: recall@100, and the mean time of one call (the exact scan's
+beside it). Then ``--similar`` papers' similar papers (limit 10) with the shortlist and with
+the exact scan: the share of identical lists, and the mean share of the ten in common.
+Prints the figures; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _recdata import author_cases, cached_vectors, load_slice
+from paperroute import Config, open_hub
+from paperroute.ingest import ingest_jsonl
+from paperroute.search._graph import set_ef_search
+from paperroute.search._index import SHORTLIST_EF
+
+WIDTHS = (1.0, 1.5, 2.0, 3.0)
+EFS = (128, 256, 512)
+K = 101  # what similar papers ask for (100 neighbours + the paper itself)
+
+
+def _minilm_database(corpus: Path, cache: Path, url: str) -> None:
+    """The cs.CL papers recommend_quality.py embeds, with their cached vectors and bags."""
+    from paperroute.search._vectors import Pending, store_batch
+    from paperroute.search.embedder import MODEL_NAME
+    from paperroute.store.schema_vectors import embedding_models
+
+    docs = load_slice(corpus, "cs.CL", cache)
+    split = dt.date(2026, 6, 1)  # recommend_quality.py's default
+    pool = [n for n, d in enumerate(docs) if d.day >= split]
+    cases = author_cases(docs, pool, split)
+    need = sorted(set(pool) | {n for c in cases for n in c.library})
+    with tempfile.TemporaryDirectory() as folder, open_hub(Config(database_url=url)) as hub:
+        with hub._db.engine.connect() as connection:
+            if connection.exec_driver_sql("SELECT count(*) FROM embeddings").scalar():
+                return
+        vectors = cached_vectors([docs[n].text for n in need], cache)
+        wanted = {docs[n].id for n in need}
+        records = Path(folder) / "slice.jsonl"
+        with gzip.open(corpus, "rb") as lines, records.open("wb") as out:
+            for line in lines:
+                if json.loads(line)["id"] in wanted:
+                    out.write(line)
+        ingest_jsonl(hub, [records])
+        with hub._db.engine.begin() as connection:
+            pks = dict(connection.exec_driver_sql("SELECT id, pk FROM papers").all())
+            connection.execute(
+                embedding_models.insert().values(
+                    model=MODEL_NAME,
+                    version="recommend-cache",
+                    dimension=384,
+                    max_length=128,
+                    updated_at=dt.datetime.now(dt.UTC),
+                )
+            )
+        rows = [(pks[docs[n].id], row) for row, n in enumerate(need) if docs[n].id in pks]
+        for start in range(0, len(rows), 2000):
+            part = rows[start : start + 2000]
+            batch = [Pending(int(pk), "", "cache") for pk, _ in part]
+            store_batch(hub._db.engine, MODEL_NAME, batch, vectors[[r for _, r in part]])
+        hub.search.store_term_bags()
+        print(f"minilm database: {len(rows):,} papers with cached vectors", flush=True)
+
+
+def _measure(url: str, papers: int, similar: int, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(database_url=url, vector_index_dir=folder, similar_graph_min=1)
+        with open_hub(config) as hub:
+            index = hub.search.index
+            start = time.perf_counter()
+            index.refresh(force=True, shortlist=False)
+            exact_s = time.perf_counter() - start
+            start = time.perf_counter()
+            index.build_shortlist()
+            build_s = time.perf_counter() - start
+            graph = index._shortlist
+            out: dict[str, Any] = {
+                "vectors": len(index),
+                "exact_build_s": round(exact_s, 1),
+                "shortlist_build_s": round(build_s, 1),
+            }
+            print(f"{len(index):,} vectors: exact index {exact_s:.1f} s, shortlist {build_s:.1f} s")
+            chosen = index._ids[rng.choice(len(index), min(papers, len(index)), replace=False)]
+            found: dict[tuple[int, float], list[float]] = {}
+            timings: dict[tuple[int, float], list[float]] = {}
+            exact_ms: list[float] = []
+            for pk in chosen.tolist():
+                vector = index.vector(pk)
+                assert vector is not None
+                start = time.perf_counter()
+                exact = index.search(vector, K)
+                exact_ms.append((time.perf_counter() - start) * 1000)
+                truth = set([p for p, _ in exact if p != pk][:100])
+                for ef in EFS:
+                    set_ef_search(graph, ef)
+                    for width in WIDTHS:
+                        start = time.perf_counter()
+                        near = index.neighbours(vector, K, width=int(width * K))
+                        timings.setdefault((ef, width), []).append(
+                            (time.perf_counter() - start) * 1000
+                        )
+                        got = [p for p, _ in near if p != pk][:100]
+                        found.setdefault((ef, width), []).append(len(truth & set(got)) / 100)
+            set_ef_search(graph, SHORTLIST_EF)
+            out["exact_scan_ms"] = round(statistics.mean(exact_ms), 2)
+            print(f"exact scan: {out['exact_scan_ms']} ms a call (mean)")
+            for (ef, width), recalls in found.items():
+                ms = statistics.mean(timings[(ef, width)])
+                name = f"ef{ef}_x{width:g}"
+                out[f"recall100_{name}"] = round(statistics.mean(recalls), 4)
+                out[f"recall100_min_{name}"] = round(min(recalls), 2)
+                out[f"shortlist_ms_{name}"] = round(ms, 2)
+                print(
+                    f"efSearch {ef:>3}, width x{width:g}: recall@100 "
+                    f"{statistics.mean(recalls):.4f} (min {min(recalls):.2f}), {ms:.2f} ms"
+                )
+            out.update(_similar_lists(hub, chosen[:similar].tolist()))
+    return out
+
+
+def _similar_lists(hub: Any, pks: list[int]) -> dict[str, float]:
+    """Similar papers (limit 10) with the shortlist and with the exact scan."""
+    index = hub.search.index
+    with hub._db.engine.connect() as connection:
+        ids = [
+            connection.exec_driver_sql(f"SELECT id FROM papers WHERE pk = {pk}").scalar()
+            for pk in pks
+        ]
+    same = 0
+    common: list[float] = []
+    for ref in ids:
+        graph = [hit.id for hit in hub.search.similar(ref, limit=10).hits]
+        shortlist, index._shortlist = index._shortlist, None
+        try:
+            exact = [hit.id for hit in hub.search.similar(ref, limit=10).hits]
+        finally:
+            index._shortlist = shortlist
+        same += graph == exact
+        common.append(len(set(graph) & set(exact)) / max(1, len(exact)))
+    identical = same / max(1, len(ids))
+    overlap = statistics.mean(common) if common else 0.0
+    print(
+        f"similar papers of {len(ids)}: identical top 10 {identical:.3f}, "
+        f"in common {overlap:.4f} (efSearch {SHORTLIST_EF}, the product's width)"
+    )
+    return {
+        "similar_identical_top10": round(identical, 4),
+        "similar_top10_common": round(overlap, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--cache", type=Path, default=Path(".recommend-cache"))
+    parser.add_argument("--minilm-db", default="sqlite:///.similar-shortlist-minilm.db")
+    parser.add_argument("--database-url", help="benchmarks/search.py's database (synthetic)")
+    parser.add_argument("--papers", type=int, default=500)
+    parser.add_argument("--similar", type=int, default=300)
+    parser.add_argument("--skip-minilm", action="store_true")
+    args = parser.parse_args()
+    figures: dict[str, Any] = {}
+    if not args.skip_minilm:
+        _minilm_database(args.corpus, args.cache, args.minilm_db)
+        print("minilm (cs.CL, real vectors):")
+        figures["minilm"] = _measure(args.minilm_db, args.papers, args.similar, 1)
+    if args.database_url:
+        print("synthetic (benchmarks/search.py's database):")
+        figures["synthetic"] = _measure(args.database_url, args.papers, args.similar, 2)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
