@@ -8,11 +8,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
+from sqlalchemy import create_engine
 
 from paperroute import Config, Hub, open_hub
-from paperroute.search._index import VectorIndex
+from paperroute.search._graph import fill_graph, new_graph
+from paperroute.search._index import SHORTLIST_EF, VectorIndex
 from paperroute.store.schema import papers
 from support.embedders import HashEmbedder
 from support.search_corpus import corpus_records, rec
@@ -171,3 +174,31 @@ def test_the_first_load_builds_the_shortlist_beside_the_request(config: Config) 
             assert index.neighbours(vector, 20) == index.search(vector, 20)
             busy.set()
         assert index.status().shortlist == 300
+
+
+def test_a_graph_walk_that_misses_the_paper_itself_falls_back_to_the_exact_scan(
+    tmp_path: Path,
+) -> None:
+    """A paper is its own nearest: a shortlist without it got lost (or is missing it), so
+    the exact scan answers; scores are the exact ones either way."""
+    index = VectorIndex(create_engine("sqlite://"), "own", graph_min=10, folder=tmp_path)
+    index.dimension = 16
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((400, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1, 401, dtype=np.int64)
+    index._rebuild(ids, vectors.astype(np.float16))
+    index.build_shortlist()
+    assert index.status().shortlist == 400
+    query = index.vector(7)
+    assert query is not None
+    exact = index.search(query, 30)
+    assert index.neighbours(query, 30, own=7) == index.neighbours(query, 30)
+    assert [p for p, _ in index.neighbours(query, 30, own=7)] == [p for p, _ in exact]
+    # A graph of every vector but paper 7's: without the check it answers without it.
+    partial = new_graph(16, SHORTLIST_EF)
+    keep = ids != 7
+    fill_graph(partial, [(ids[keep], vectors[keep].astype(np.float16))], int(keep.sum()))
+    index._shortlist = partial
+    assert 7 not in {p for p, _ in index.neighbours(query, 30)}
+    assert index.neighbours(query, 30, own=7) == exact

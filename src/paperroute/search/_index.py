@@ -444,11 +444,15 @@ class VectorIndex:
                 scores, ids = self._faiss.search(query, min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def neighbours(self, vector: F32, k: int, width: int | None = None) -> list[tuple[int, float]]:
+    def neighbours(
+        self, vector: F32, k: int, own: int | None = None, width: int | None = None
+    ) -> list[tuple[int, float]]:
         """The ``k`` nearest papers (pk, inner product), best first, for similar papers:
         with a shortlist graph, its ``width`` (SHORTLIST_WIDTH x k) nearest by the 8-bit
         codes rescored exactly from the float16 vectors (the scores are exact, which papers
-        come in approximate); without one, search()."""
+        come in approximate); without one, search(). ``own``: the pk whose vector ``vector``
+        is. The graph must find it (it is its own nearest): when it does not, the graph's
+        walk got lost (on clustered vectors, 1-2% of papers) and the exact scan answers."""
         with self._lock:
             graph = self._shortlist
             if graph is None or not len(self) or k <= 0:
@@ -457,6 +461,8 @@ class VectorIndex:
             wanted = min(len(self), max(k, width or SHORTLIST_WIDTH * k))
             _scores, found = graph.search(query, wanted)
             pks = found[0][found[0] >= 0]
+            if own is not None and own not in pks:
+                return self.search(vector, k)
             positions = self._positions(pks)
             pks, positions = pks[positions >= 0], positions[positions >= 0]
             scores = self._vectors[positions].astype(np.float32) @ query[0]

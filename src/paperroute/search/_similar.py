@@ -186,7 +186,7 @@ def similar_pool(
     ``neighbours`` when the caller started it already, else runs on ``executor`` when given;
     meanwhile the keyword neighbours are found, and their bags read and scored."""
     if neighbours is None and vector is not None and executor is not None:
-        neighbours = executor.submit(index.neighbours, vector, k + 1)
+        neighbours = executor.submit(index.neighbours, vector, k + 1, pk)
     frequencies = frequencies or FrequencyCache()
     total = papers_count(connection)
     keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
@@ -196,7 +196,7 @@ def similar_pool(
     words = _cosines(weights, list(keyword), bags, empty_bag)
     semantic: dict[int, float] = {}
     if vector is not None:
-        found = neighbours.result() if neighbours else index.neighbours(vector, k + 1)
+        found = neighbours.result() if neighbours else index.neighbours(vector, k + 1, pk)
         near = [(p, s) for p, s in found if p != pk]
         hidden = hidden_among(connection, [p for p, _ in near])
         semantic = {p: s for p, s in near if p not in hidden}

@@ -449,4 +449,4 @@ class Searcher:
             notices.append("this paper has no vector yet: showing keyword neighbours only")
             return None, None
         k = similar_neighbours(limit)
-        return vector, self._pool.submit(self.index.neighbours, vector, k + 1)
+        return vector, self._pool.submit(self.index.neighbours, vector, k + 1, pk)
