@@ -66,7 +66,7 @@ _FORMAT = 3  # 2: float16 graphs (rebuilt from the database once)
 # The shortlist: SHORTLIST_WIDTH x k candidates for k neighbours, searched with efSearch
 # SHORTLIST_EF (benchmarks/similar_shortlist.py measures their recall).
 SHORTLIST_WIDTH = 2
-SHORTLIST_EF = 256
+SHORTLIST_EF = 512
 
 
 @dataclass(frozen=True, slots=True)
