@@ -90,10 +90,13 @@ def _minilm_database(corpus: Path, cache: Path, url: str) -> None:
         print(f"minilm database: {len(rows):,} papers with cached vectors", flush=True)
 
 
-def _measure(url: str, papers: int, similar: int, seed: int) -> dict[str, Any]:
+def _measure(
+    url: str, papers: int, similar: int, seed: int, index_dir: str | None = None
+) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as folder:
-        config = Config(database_url=url, vector_index_dir=folder, similar_graph_min=1)
+        where = index_dir or folder  # (a saved index and shortlist there are loaded)
+        config = Config(database_url=url, vector_index_dir=where, similar_graph_min=1)
         with open_hub(config) as hub:
             index = hub.search.index
             start = time.perf_counter()
@@ -170,11 +173,23 @@ def _similar_lists(hub: Any, pks: list[int]) -> dict[str, float]:
         ]
     same = 0
     common: list[float] = []
+    hub.search.similar(ids[0], limit=10)  # warm up (the frequency scan)
+    # Each paper both ways, one right after the other: the same load for both.
+    wall: dict[str, list[float]] = {"shortlist": [], "exact": []}
+    cpu: dict[str, list[float]] = {"shortlist": [], "exact": []}
+
+    def timed(path: str, ref: str) -> list[str]:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        hits = hub.search.similar(ref, limit=10).hits
+        wall[path].append((time.perf_counter() - started) * 1000)
+        cpu[path].append((time.process_time() - started_cpu) * 1000)
+        return [hit.id for hit in hits]
+
     for ref in ids:
-        graph = [hit.id for hit in hub.search.similar(ref, limit=10).hits]  # (own check on)
+        graph = timed("shortlist", ref)  # (the paper's own check on, as served)
         shortlist, index._shortlist = index._shortlist, None
         try:
-            exact = [hit.id for hit in hub.search.similar(ref, limit=10).hits]
+            exact = timed("exact", ref)
         finally:
             index._shortlist = shortlist
         same += graph == exact
@@ -185,10 +200,22 @@ def _similar_lists(hub: Any, pks: list[int]) -> dict[str, float]:
         f"similar papers of {len(ids)}: identical top 10 {identical:.3f}, "
         f"in common {overlap:.4f} (efSearch {SHORTLIST_EF}, the product's width)"
     )
-    return {
+    out = {
         "similar_identical_top10": round(identical, 4),
         "similar_top10_common": round(overlap, 4),
     }
+    for path in ("shortlist", "exact"):
+        times = sorted(wall[path])
+        p50, p99 = statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+        mean_cpu = statistics.mean(cpu[path])
+        print(
+            f"  similar via the {path}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+            f"{mean_cpu:.1f} ms of process CPU a call (mean)"
+        )
+        out[f"similar_{path}_p50_ms"] = round(p50, 1)
+        out[f"similar_{path}_p99_ms"] = round(p99, 1)
+        out[f"similar_{path}_cpu_ms"] = round(mean_cpu, 1)
+    return out
 
 
 def main() -> None:
@@ -200,6 +227,9 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=500)
     parser.add_argument("--similar", type=int, default=300)
     parser.add_argument("--skip-minilm", action="store_true")
+    parser.add_argument(
+        "--index-dir", help="the synthetic index's folder (loaded when saved there, not built)"
+    )
     args = parser.parse_args()
     figures: dict[str, Any] = {}
     if not args.skip_minilm:
@@ -208,7 +238,9 @@ def main() -> None:
         figures["minilm"] = _measure(args.minilm_db, args.papers, args.similar, 1)
     if args.database_url:
         print("synthetic (benchmarks/search.py's database):")
-        figures["synthetic"] = _measure(args.database_url, args.papers, args.similar, 2)
+        figures["synthetic"] = _measure(
+            args.database_url, args.papers, args.similar, 2, args.index_dir
+        )
     print(json.dumps(figures))
 
 
