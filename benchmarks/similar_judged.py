@@ -3,6 +3,7 @@ MiniLM cosine alone, arxiv-sanity-lite's tf-idf and the previous ranking.
 
     python benchmarks/similar_judged.py [--judgments ../shared/data/judgments/similar-demo.jsonl]
         [--database-url sqlite:///demo.db] [--save FILE] [--previous FILE]
+        [--similar-graph-min N]
 
 The judgments (``../shared/data/judgments/README.md``): 1,346 (query paper, candidate) pairs
 of the bundled demo data, graded 0-3 for meaning, 60 query papers split in a ``tune`` half
@@ -35,6 +36,7 @@ The last line is one JSON object of the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import tempfile
@@ -162,6 +164,11 @@ def fused(pool: Pool, meaning: float, words: Any, cosine: Any = None) -> list[in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--judgments", type=Path, default=JUDGMENTS)
+    parser.add_argument(
+        "--similar-graph-min",
+        type=int,
+        help="similar_graph_min (1: similar papers' vector side from the shortlist graph)",
+    )
     parser.add_argument("--database-url", help="a database `paperroute demo load` filled")
     parser.add_argument(
         "--save", type=Path, help="write paperroute's rankings here ({query: [ids]}, JSON)"
@@ -177,6 +184,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="paperroute-judged-") as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
         config = Config(database_url=url, vector_index_dir=str(Path(folder) / "index"))
+        if args.similar_graph_min is not None:  # the shortlist path on the demo's size
+            config = dataclasses.replace(config, similar_graph_min=args.similar_graph_min)
         with open_hub(config) as hub:
             with hub._db.engine.connect() as connection:
                 empty = not connection.execute(text("SELECT count(*) FROM papers")).scalar()
