@@ -149,7 +149,7 @@ def test_a_rebuild_builds_the_shortlist_again(config: Config) -> None:
         gone = corpus_records()[0].arxiv_id
         with hub._db.engine.begin() as connection:
             connection.execute(papers.delete().where(papers.c.id == gone))
-        index.refresh(force=True)  # a deleted vector: the index is rebuilt
+        index.refresh(force=True, shortlist=True)  # a deleted vector: rebuilt
         assert index._shortlist is not first and index.status().shortlist == 299
         with open_hub(_exact(config), embedder=HashEmbedder()) as exact:
             exact.search.index.refresh(force=True)
@@ -202,3 +202,20 @@ def test_a_graph_walk_that_misses_the_paper_itself_falls_back_to_the_exact_scan(
     index._shortlist = partial
     assert 7 not in {p for p, _ in index.neighbours(query, 30)}
     assert index.neighbours(query, 30, own=7) == exact
+
+
+def test_only_embedding_and_the_refresh_beside_a_request_build_the_shortlist(
+    config: Config,
+) -> None:
+    """A plain refresh (For you's digest batches) never waits for the graph's build; the
+    refresh a request asks for runs it on the executor."""
+    with open_hub(config, embedder=HashEmbedder()) as hub:
+        hub.papers.ingest(corpus_records())
+        hub.search.embed()
+        model = hub.search.index.model
+        index = VectorIndex(hub._db.engine, model, graph_min=100, min_refresh_interval=0.0)
+        index.refresh()
+        assert len(index) == 300 and index.status().shortlist == 0
+        with ThreadPoolExecutor(1) as executor:
+            index.refresh_soon(executor)  # loaded and due: refreshed (and built) there
+        assert index.status().shortlist == 300

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -131,12 +132,13 @@ class VectorIndex:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model)[:80]
         return self.folder / f"{slug}{suffix}"
 
-    def refresh(self, *, force: bool = False, shortlist: bool = True) -> None:
+    def refresh(self, *, force: bool = False, shortlist: bool = False) -> None:
         """Bring the index in step with the stored vectors (at most every
         ``min_refresh_interval`` seconds unless ``force``). Once loaded, whether anything
         changed is asked of the database without the lock held: counting the vectors takes
-        40-60 ms at 200k papers, and searches meanwhile go on. Then, unless ``shortlist`` is
-        false, builds the shortlist graph when it is due and missing (build_shortlist)."""
+        40-60 ms at 200k papers, and searches meanwhile go on. With ``shortlist``, then
+        builds the shortlist graph when it is due and missing (build_shortlist: tens of
+        seconds at 200k papers; refresh_soon does it off the request)."""
         self._sync(force)
         if shortlist:
             self.build_shortlist()
@@ -195,7 +197,7 @@ class VectorIndex:
         with self._lock:
             due = time.monotonic() - self._checked >= self.min_refresh_interval
         if due:
-            self._soon.ask(executor, self.refresh)
+            self._soon.ask(executor, functools.partial(self.refresh, shortlist=True))
 
     def _reset(self, dimension: int) -> None:
         self.dimension = dimension

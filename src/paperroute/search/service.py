@@ -186,7 +186,7 @@ class Searcher:
                 on_start=on_start,
                 progress=progress,
             )
-            self.index.refresh(force=True)
+            self.index.refresh(force=True, shortlist=True)
         except SQLAlchemyError as exc:
             raise resumable_write_error(exc) from exc
         return done
@@ -227,7 +227,7 @@ class Searcher:
             self.engine, model=self.model, max_length=self.config.embed_max_length
         )
         if stored:
-            self.index.refresh(force=True)
+            self.index.refresh(force=True, shortlist=True)
         return stored
 
     # ------------------------------------------------------------------ search
