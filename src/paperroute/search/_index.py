@@ -285,6 +285,9 @@ class VectorIndex:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            # The shortlist first: interrupted after it, its file holds more ids than the
+            # saved ones, or none after a rebuild, and is not used (_load_shortlist).
+            self._save_shortlist()
             data = Path(self._path(".npz"))
             temporary = data.with_suffix(".tmp.npz")
             # With a graph the vectors are saved in it (once).
@@ -297,7 +300,6 @@ class VectorIndex:
                 Path(str(graph) + ".tmp").replace(graph)
             else:
                 graph.unlink(missing_ok=True)
-            self._save_shortlist()
             meta = {
                 "format": _FORMAT,
                 "model": self.model,
@@ -309,7 +311,7 @@ class VectorIndex:
             meta_path = Path(self._path(".json"))
             meta_path.with_suffix(".tmp").write_text(json.dumps(meta), encoding="utf-8")
             meta_path.with_suffix(".tmp").replace(meta_path)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # (faiss raises RuntimeError)
             # The index still works in memory; the next start rebuilds it.
             log.warning("cannot save the vector index in %s: %s", self.folder, exc)
 
@@ -379,7 +381,7 @@ class VectorIndex:
                 if self.folder is not None:
                     try:
                         self._save_shortlist()
-                    except OSError as exc:
+                    except (OSError, RuntimeError) as exc:
                         log.warning("cannot save the shortlist in %s: %s", self.folder, exc)
         finally:
             with self._lock:
