@@ -86,7 +86,7 @@ def test_random_similar_refs(embedded: Hub, ref: str) -> None:
     except Exception as exc:
         assert type(exc).__name__ == "NotFound", exc
     else:
-        assert all(hit.id != result.paper.id for hit in result.hits)
+        assert all(hit.id != result.paper_id for hit in result.hits)
 
 
 def test_cli_search_similar_embed(config: Config, database_url: str, tmp_path: object) -> None:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
 from ..errors import ConfigError, NotFound
-from ..model import Paper
 from ..store import queries
+from ..store.schema import papers
 from ..store.session import Database, resumable_write_error, storage_error
 from . import _spelling, _suggest
 from ._demo_vectors import import_demo_vectors
@@ -93,7 +93,7 @@ class Names:
 
 @dataclass(frozen=True, slots=True)
 class SimilarResult:
-    paper: Paper
+    paper_id: str  # the paper's id (arXiv id, else its DOI form): what the answers name
     pk: int
     hits: tuple[KeywordHit, ...]
     notices: tuple[str, ...]
@@ -417,7 +417,11 @@ class Searcher:
             # The vector search (the longest step) starts before the paper is read.
             notices: list[str] = []
             vector, neighbours = self._similar_vectors(pk, limit, notices)
-            paper = queries.load_paper(connection, pk)
+            # Its text only: the whole paper (authors, days, provenance) is four more
+            # queries that no caller of similar papers shows.
+            paper_id, title, abstract = connection.execute(
+                select(papers.c.id, papers.c.title, papers.c.abstract).where(papers.c.pk == pk)
+            ).one()
         try:
             with self.engine.connect() as connection:
                 ranked = similar_ranking(
@@ -425,8 +429,8 @@ class Searcher:
                     self.index,
                     pk,
                     vector,
-                    paper.title,
-                    paper.abstract,
+                    title,
+                    abstract,
                     limit,
                     self.frequencies,
                     neighbours=neighbours,
@@ -434,7 +438,7 @@ class Searcher:
                 hits = load_hits(connection, ranked)
         except SQLAlchemyError as exc:
             raise storage_error(exc) from exc
-        return SimilarResult(paper, pk, tuple(hits), tuple(notices))
+        return SimilarResult(str(paper_id), pk, tuple(hits), tuple(notices))
 
     def _similar_vectors(
         self, pk: int, limit: int, notices: list[str]

@@ -302,7 +302,7 @@ async def api_similar(request: Request, paper_id: str, limit: Limit = 10) -> Res
         result = get_hub(request).search.similar(paper_id, limit=limit)
         hits = SearchResult(query=_EMPTY, hits=result.hits, notices=result.notices)
         return {
-            "id": result.paper.id,
+            "id": result.paper_id,
             "notices": list(result.notices),
             "items": [_item(card) for card in _cards(request, hits)],
         }
