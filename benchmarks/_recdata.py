@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import os
 import time
 import zlib
 from collections import defaultdict
@@ -146,7 +147,10 @@ def cached_vectors(texts: Sequence[str], cache: Path, threads: int = 2) -> np.nd
         if embedder is None:
             embedder = load_embedder("all-MiniLM-L6-v2", 128, threads)
         vectors = embedder.embed(chunk).astype(np.float32)
-        np.save(path, vectors)
+        # Written aside then renamed: two benchmarks filling one cache never read half a file.
+        part = path.with_name(f"{path.stem}.{os.getpid()}.part.npy")
+        np.save(part, vectors)
+        part.replace(path)
         out[start : start + len(chunk)] = vectors
         fresh += len(chunk)
         rate = fresh / (time.perf_counter() - started)
