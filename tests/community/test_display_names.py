@@ -175,6 +175,33 @@ def test_a_name_close_to_another_readers_is_taken(
     assert community.set_display_name(eve, "Eve").display_name == "Eve"
 
 
+def test_letters_of_other_scripts_and_i_l_1_that_pass_for_a_name_are_taken(
+    community: Community, smtp_server: SmtpServer
+) -> None:
+    """Unicode's confusables beyond Cyrillic and Greek (Cherokee, Lisu, Canadian Syllabics),
+    and what case folding would join or keep apart wrongly: a capital I, a small l, a 1."""
+    ada = signed_in(community, smtp_server, "ada@example.org")
+    eve = signed_in(community, smtp_server, "eve@example.org")
+    community.set_display_name(ada, "Alice")
+    for copy in (
+        "\u13aalice",  # Cherokee A
+        "\ua4eelice",  # Lisu A
+        "\u15c5lice",  # Canadian Syllabics A
+        "AIice",  # a capital I for the l
+        "A1ice",
+        "A\u04c0ice",  # Cyrillic palochka
+    ):
+        with pytest.raises(InvalidInput, match="taken"):
+            community.set_display_name(eve, copy)
+    # Names that only share a key variant are other names: a small i is not an l.
+    community.set_display_name(ada, "Elia")
+    assert community.set_display_name(eve, "Ella").display_name == "Ella"
+    community.set_display_name(ada, "Lan Wu")
+    assert community.set_display_name(eve, "Ian Wu").display_name == "Ian Wu"  # L is not I
+    with pytest.raises(InvalidInput, match="taken"):  # but a small l passes for an I
+        community.set_display_name(ada, "lan Wu")
+
+
 def test_name_changes_are_rate_limited(client: TestClient, smtp_server: SmtpServer) -> None:
     csrf = web_sign_in(client, smtp_server, "reader@example.org")
     for n in range(10):

@@ -45,7 +45,7 @@ def test_old_names_are_checked_again_and_the_first_to_choose_keeps_a_name(
 ) -> None:
     pks = {
         who: community.ensure_user(f"{who}@example.org").pk
-        for who in ("alice", "lookalike", "blank", "carol", "staff", "newcomer", "dave")
+        for who in ("alice", "lookalike", "blank", "carol", "staff", "capital_i", "dave", "never")
     }
     # Keys as the first rules made them: the dotless i and the Hangul filler were kept.
     stored_as(seeded_hub, pks["lookalike"], "Al\u0131ce", "al\u0131ce", chosen_day=1)
@@ -54,6 +54,8 @@ def test_old_names_are_checked_again_and_the_first_to_choose_keeps_a_name(
     stored_as(seeded_hub, pks["carol"], "Carol  King", "CAROLKING", chosen_day=4)
     stored_as(seeded_hub, pks["staff"], "The Adm1n", "theadm1n", chosen_day=5)
     stored_as(seeded_hub, pks["dave"], "Dave", "dave", chosen_day=6)
+    # Keys apart ("aiice", "alice"), skeletons one: a capital I for the kept "Alıce"'s l.
+    stored_as(seeded_hub, pks["capital_i"], "AIice", "aiice", chosen_day=7)
     before = names(seeded_hub)
 
     with seeded_hub._db.engine.begin() as connection:
@@ -68,8 +70,9 @@ def test_old_names_are_checked_again_and_the_first_to_choose_keeps_a_name(
     assert after[pks["staff"]] == (f"reader-{pks['staff']}", f"reader{pks['staff']}", False)
     assert after[pks["carol"]] == ("Carol King", "carolking", True)  # spaces collapsed too
     assert after[pks["dave"]] == before[pks["dave"]]
-    assert after[pks["newcomer"]] == before[pks["newcomer"]]  # never chose a name
-    assert set(done.reset) == {pks["alice"], pks["blank"], pks["staff"]}
+    assert after[pks["never"]] == before[pks["never"]]  # never chose a name
+    assert after[pks["capital_i"]][2] is False  # "AIice" passes for "Alıce"
+    assert set(done.reset) == {pks["alice"], pks["blank"], pks["staff"], pks["capital_i"]}
     assert set(done.rekeyed) == {pks["lookalike"], pks["carol"]}
     # Everyone else is untouched, and a second run changes nothing.
     untouched = set(before) - set(pks.values())

@@ -14,10 +14,12 @@ name. Keys holding a staff word (admin, moderator, paperroute ...) and keys of t
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
 from ..errors import InvalidInput
+from ._confusables import PAIRS
 
 MIN_CHARS = 2
 MAX_CHARS = 40
@@ -52,6 +54,13 @@ _LOOK_ALIKES = str.maketrans(
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")
 _DIGITS_AS_LETTERS = str.maketrans("013457", "oieast")
 _DEFAULT = re.compile(r"reader[0-9]*")
+# Every other character that Unicode's confusables (UTS #39) say passes for an ASCII letter
+# or digit: Cherokee, Lisu, Canadian Syllabics, mathematical letters ... ("Ꭺlice").
+_CONFUSABLES = str.maketrans({PAIRS[n]: PAIRS[n + 1] for n in range(0, len(PAIRS), 2)})
+# What case folding joins and the eye does not tell apart: a capital I, a small l and a 1
+# ("AIice" passes for "Alice"). The key folds I to i, so these are compared apart (skeleton).
+_I_LIKE = re.compile("[Il1]")
+MAX_I_LIKE = 8  # such letters of a name tried both ways (2^8 keys at most)
 
 
 def default_name(pk: int) -> str:
@@ -63,8 +72,12 @@ def default_key(pk: int) -> str:
     return f"reader{pk}"
 
 
+def _ascii_looks(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).translate(_CONFUSABLES)
+
+
 def _letters(name: str) -> str:
-    text = unicodedata.normalize("NFKD", name.casefold())
+    text = unicodedata.normalize("NFKD", _ascii_looks(name).casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return "".join(ch for ch in text if ch.isalnum()).translate(_LOOK_ALIKES)
 
@@ -72,6 +85,29 @@ def _letters(name: str) -> str:
 def fold(name: str) -> str:
     """The comparison key of a name: see the module docstring."""
     return _letters(name).translate(_DIGITS_AS_LETTERS)
+
+
+def skeleton(name: str) -> str:
+    """The key with the letters that pass for I, l or 1 kept as one mark of their own:
+    "AIice" and "Alice" have one skeleton, "Ella" and "Elia" (keys apart) two."""
+    return "|".join(fold(piece) for piece in _I_LIKE.split(_ascii_looks(name)))
+
+
+def key_variants(name: str) -> set[str]:
+    """The keys of every way of reading the name's I, l and 1 (its first MAX_I_LIKE of
+    them) as i or l: a name that passes for this one has one of these keys (then compare
+    skeletons: most of them are just other names, "Elia" for "Ella")."""
+    looks = _ascii_looks(name)
+    pieces = [fold(piece) for piece in _I_LIKE.split(looks)]
+    marks = [fold(mark) for mark in _I_LIKE.findall(looks)]
+    tried = min(len(marks), MAX_I_LIKE)
+    rest = "".join(m + p for m, p in zip(marks[tried:], pieces[tried + 1 :], strict=True))
+    return {
+        pieces[0]
+        + "".join(c + p for c, p in zip(choice, pieces[1 : tried + 1], strict=True))
+        + rest
+        for choice in itertools.product("il", repeat=tried)
+    }
 
 
 def check_name(value: str) -> tuple[str, str]:

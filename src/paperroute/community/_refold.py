@@ -5,8 +5,9 @@ refused, more look-alikes folded, staff words kept) never reached names chosen b
 "Alice" and a later "Alıce" (dotless i) could both stand, each with its own stale key.
 :func:`refold_names` walks the chosen names in the order they were chosen. A name the rules
 still allow keeps it, its key (and stored form) recomputed; a name they now refuse, or whose
-key an earlier-chosen name already holds, goes back to the reader's default (``reader-<pk>``,
-not chosen), so that no two readers show one name and the first to choose it keeps it.
+key or skeleton ("AIice" passes for "Alice": ``_names.skeleton``) an earlier-chosen name
+already has, goes back to the reader's default (``reader-<pk>``, not chosen), so that no
+two readers show one name and the first to choose it keeps it.
 Migration 0017 runs it; a later change of the rules adds a migration that runs it again.
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from ..errors import InvalidInput
 from ..store.schema_community import users
-from ._names import check_name, default_key, default_name
+from ._names import check_name, default_key, default_name, skeleton
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def refold_names(connection: Connection) -> Refolded:
         .order_by(users.c.name_chosen_at, users.c.pk)
     ).all()
     taken: set[str] = set()
+    shapes: set[str] = set()  # skeletons: "AIice" passes for "Alice" (_names.skeleton)
     rekeyed: list[tuple[int, str, str]] = []
     reset: list[int] = []
     for pk, stored, stored_key in rows:
@@ -50,10 +52,12 @@ def refold_names(connection: Connection) -> Refolded:
         except InvalidInput:
             reset.append(pk)
             continue
-        if key in taken:
+        shape = skeleton(name)
+        if key in taken or shape in shapes:
             reset.append(pk)
             continue
         taken.add(key)
+        shapes.add(shape)
         if (name, key) != (stored, stored_key):
             rekeyed.append((pk, name, key))
     moved = [pk for pk, _, _ in rekeyed]
