@@ -74,6 +74,9 @@ def test_cold_start_from_a_followed_category_and_author(
 ) -> None:
     picks = rhub.recommend.rank(Profile(categories=("math.DG",)), limit=5)
     assert [p.reason for p in picks] == ["you follow math.DG"] * 5
+    # Equal bonuses: the newest stored of the category, newest first (not the oldest).
+    newest = [r.arxiv_id for r in records if "math.DG" in r.categories][::-1][:5]
+    assert [p.paper_id for p in picks] == newest
     author = next(r.authors[0] for r in records if r.categories[0] == "math.PR")
     picks = rhub.recommend.rank(Profile(authors=(author,)), limit=3)
     assert picks and picks[0].reason == f"by {author} you follow"

@@ -243,7 +243,7 @@ class Recommender:
             pool -= {s.pk for s in reader.seeds} | reader.negatives
             pool -= {row.pk for row in q.rows_by_id(connection, sorted(exclude)).values()}
             pool -= q.hidden(connection, sorted(pool))
-            pks = sorted(pool)
+            pks = _newest_first(pool)
             model = reader_models(
                 [ReaderSeeds(reader.vectors, reader.weights, seed_pks, reader.negative_vectors)],
                 settings,
@@ -345,7 +345,7 @@ class Recommender:
             found = q.rows_by_id(connection, list(candidates))
             pool = {row.pk for row in found.values()}
             pool -= q.hidden(connection, sorted(pool))
-            pks = sorted(pool)
+            pks = _newest_first(pool)
             rows = q.rows_by_pk(connection, pks)
             readers = self._resolve_many(connection, [profiles[key] for key in keys])
             models = self._models_of(readers) if pks else []
@@ -510,3 +510,10 @@ class Recommender:
 
     def _vectors(self, pks: Sequence[int]) -> F32:
         return self._search.index.vectors(pks)[0]
+
+
+def _newest_first(pool: set[int]) -> list[int]:
+    """Candidates newest first (the latest stored, highest pk): the ranking keeps the first
+    of equal scores, so a reader whose only signals are followed categories or authors
+    (equal bonuses) gets the newest of them, not the window's first day."""
+    return sorted(pool, reverse=True)
