@@ -72,6 +72,7 @@ HOSTILE = [
     ("\u2066Ada\u2069", "control or invisible"),  # bidi isolates
     ("Ada\u180eLovelace", "control or invisible"),  # Mongolian vowel separator
     ("Ada\u034fLovelace", "letters, digits, spaces"),  # combining grapheme joiner
+    ("Ali\u0307ce", "not U\\+0307 COMBINING DOT ABOVE"),  # a lone mark, named
     ("\u2800\u2800", "letters, digits, spaces"),  # braille blank
     ("\u0430dm\u0131n", "'admin'"),  # Cyrillic a, dotless i
     ("<b>bold</b>", "letters, digits, spaces"),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paperroute import Config, Hub
+from paperroute import Config, Hub, NotFound
 from paperroute.search.service import Mode
 from support.cli import cli
 from support.search_corpus import corpus_records
@@ -74,6 +74,12 @@ def test_random_text_in_every_mode(embedded: Hub, text: str, mode: Mode, limit: 
     assert len(result.hits) <= max(1, min(limit, 200))
     ids = [hit.id for hit in result.hits]
     assert len(ids) == len(set(ids))
+
+
+def test_a_nul_in_a_similar_ref_is_named_in_the_message(embedded: Hub) -> None:
+    known = embedded.search.query("model", limit=1).hits[0].id
+    with pytest.raises(NotFound, match=r"no paper '.*\\x00'"):  # not the known id alone
+        embedded.search.similar(known + "\x00")
 
 
 @settings(

@@ -129,7 +129,13 @@ def check_name(value: str) -> tuple[str, str]:
         raise InvalidInput("a display name cannot be an e-mail address or hold an @")
     bad = sorted({ch for ch in name if not (ch.isalnum() or ch in _PUNCTUATION)})
     if bad:
-        shown = " ".join(bad[:5])
+        # A combining mark alone shows as nothing readable: its code point and name instead.
+        shown = " ".join(
+            f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".strip()
+            if unicodedata.category(ch).startswith("M")
+            else ch
+            for ch in bad[:5]
+        )
         raise InvalidInput(
             f"a display name holds letters, digits, spaces and . - _ ' only (not {shown})"
         )

@@ -407,8 +407,8 @@ class Searcher:
         its distinctive words' neighbours ranked by meaning first, shared words second
         (search/_similar.py). Raises NotFound, for a hidden paper too (as its
         page does)."""
-        if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one
-            raise NotFound(f"no paper {ref.replace(chr(0), '').strip()[:100]!r}")
+        if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one (its repr
+            raise NotFound(f"no paper {ref.strip()[:100]!r}")  # shows the NUL as \x00)
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
         with self._db.read() as connection:
             pk = queries.find_paper_pk(connection, ref)
