@@ -29,6 +29,7 @@ def test_cold_start_then_picks_with_reasons(client: TestClient, smtp_server: Smt
     assert 'href="/for-you"' in client.get("/").text
     cold = client.get("/for-you")
     assert "Get started" in cold.text and 'name="categories" value="math.DG"' in cold.text
+    assert "Shaped by" not in cold.text  # no signals to be shaped by yet
     bad = client.post(
         "/for-you/start",
         data={"csrf_token": csrf, "categories": ["math.DG", "no.SUCH"], "papers": "9999.99999"},
@@ -48,6 +49,7 @@ def test_cold_start_then_picks_with_reasons(client: TestClient, smtp_server: Smt
     )
     assert started.status_code == 303
     page = client.get("/for-you").text
+    assert "Shaped by" in page
     reasons = re.findall(r'data-testid="pick-reason">(.*?)</p>', page, re.S)
     assert reasons and all(r.strip() for r in reasons)
     assert 'data-testid="not-interested"' in page and 'hx-target="closest article"' in page
