@@ -20,12 +20,12 @@ from sqlalchemy import Connection, bindparam, text
 from ..store.types import as_date
 from ._fts import fts5_term as _fts5_term
 from ._index import VectorIndex
+from ._keyword_sql import filters
 from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
     MARK_START,
     KeywordHit,
-    _filters,
     keyword_search,
     matching,
 )
@@ -95,7 +95,7 @@ NOT_HIDDEN = "p.pk NOT IN (SELECT paper_pk FROM hidden_papers)"
 
 
 def _conditions(connection: Connection, query: Query, params: dict[str, Any]) -> list[str]:
-    where = _filters(query, params, connection.dialect.name, key="p.pk")
+    where = filters(query, params, connection.dialect.name, key="p.pk")
     exclusion = _exclusion(connection, query, params)
     if exclusion:
         where.append(exclusion)
