@@ -4,6 +4,8 @@ first. Both databases."""
 
 from __future__ import annotations
 
+import pytest
+
 from paperroute import Hub
 from paperroute.search.service import Mode
 from support.search_corpus import rec
@@ -130,3 +132,46 @@ def test_a_common_phrase_is_ranked_as_fts5_ranks_it(hub: Hub) -> None:
         scores = phrase_scores(connection, ["video", "generation"], expected)
     assert len(expected) == 6
     assert sorted(expected, key=lambda pk: -scores[pk]) == expected
+
+
+def test_a_rare_phrase_is_scored_with_fts5s_own_idf(hub: Hub) -> None:
+    """SQLite: given every paper with the phrase (a phrase rarer than the bound: the phrase
+    tier's walk finds them all), the scores from the papers' text are FTS5's bm25 values,
+    not only in its order; the keyword search ranks a rare quoted phrase so."""
+    if hub._db.dialect != "sqlite":
+        return
+    from sqlalchemy import text
+
+    from paperroute.search._fts import phrase_scores
+
+    abstracts = [
+        "We study video generation.",
+        "Video generation, video generation and video generation.",
+        "Notes on video generation at scale in long clips, " + "and other things " * 30,
+        "Video generation and video generation.",
+    ]
+    records = [
+        rec(str(i), arxiv_id=f"2601.{90 + i:05d}", title=f"Study {i}", abstract=abstract)
+        for i, abstract in enumerate(abstracts)
+    ]
+    records += [
+        rec(f"o{i}", arxiv_id=f"2601.{100 + i:05d}", title=f"Other {i}", abstract="Clips.")
+        for i in range(20)
+    ]
+    hub.papers.ingest([*records, rec("t", arxiv_id="2601.00095", title="Video generation")])
+    with hub._db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT rowid, bm25(papers_fts, 10.0, 4.0, 1.0) FROM papers_fts "
+                "WHERE papers_fts MATCH '\"video generation\"' ORDER BY 2"
+            )
+        ).all()
+        expected = {int(pk): -float(score) for pk, score in rows}
+        scores = phrase_scores(connection, ["video", "generation"], list(expected), len(rows))
+        paper_ids = dict(connection.execute(text("SELECT pk, id FROM papers")).all())
+    assert len(expected) == 5 and min(expected.values()) > 0.01
+    assert scores == pytest.approx(expected, rel=1e-9)
+    found = hub.search.query('"video generation"', mode=Mode.keyword)
+    assert found.total == 5
+    assert [hit.id for hit in found.hits] == [paper_ids[pk] for pk, _ in rows]
+    assert found.hits[0].id == "2601.00095"  # the phrase in the title

@@ -148,10 +148,15 @@ def semantic_ranking(
 
 
 def keyword_ranking(
-    connection: Connection, query: Query, k: int, *, snippets: bool = True
+    connection: Connection,
+    query: Query,
+    k: int,
+    *,
+    snippets: bool = True,
+    total: int | None = None,
 ) -> list[KeywordHit]:
-    """Keyword hits that are not hidden."""
-    hits = keyword_search(connection, query, limit=k, snippets=snippets)
+    """Keyword hits that are not hidden (``total``: the query's keyword_total, if counted)."""
+    hits = keyword_search(connection, query, limit=k, snippets=snippets, total=total)
     hidden = hidden_among(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]
 
@@ -202,7 +207,9 @@ def hybrid_ranking(
     keyword side's candidates when the caller ranked them already (hybrid_candidates)."""
     k = hybrid_candidates(wanted)
     if keyword_hits is None:
-        keyword_hits = keyword_ranking(connection, query, k, snippets=False)
+        keyword_hits = keyword_ranking(
+            connection, query, k, snippets=False, total=keyword_total or None
+        )
     keyword = {hit.pk: hit.score for hit in keyword_hits}
     # The close papers are counted over a fixed window: the total stays put from page to page.
     window = semantic_ranking(connection, index, vector, query, max(k, SEMANTIC_WINDOW))

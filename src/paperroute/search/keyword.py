@@ -85,7 +85,12 @@ PHRASE_TIER_BOUND = 300
 
 
 def keyword_search(
-    connection: Connection, query: Query, *, limit: int = 20, snippets: bool = True
+    connection: Connection,
+    query: Query,
+    *,
+    limit: int = 20,
+    snippets: bool = True,
+    total: int | None = None,
 ) -> list[KeywordHit]:
     """The best ``limit`` papers for ``query``. A query without a positive term but with
     filters lists the newest papers that pass them; an empty query finds nothing.
@@ -96,23 +101,34 @@ def keyword_search(
     ("video generation", a title they half remember); adjacency and the title are the best
     evidence that a paper is about the thing rather than merely using its words. It also
     keeps common words fast: "model" ranks the papers with it in the title, not half the
-    corpus. Later tiers are only queried while the earlier ones leave places."""
-    hits = _tiered(connection, query, limit)
+    corpus. Later tiers are only queried while the earlier ones leave places.
+
+    ``total``: the query's keyword_total when the caller counted it already (SQLite: a
+    quoted phrase's tiers are then picked from it, not from a second walk of its matches)."""
+    hits = _tiered(connection, query, limit, total)
     return add_snippets(connection, query, hits) if snippets else hits
 
 
-def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit]:
+def _tiered(
+    connection: Connection, query: Query, limit: int, total: int | None
+) -> list[KeywordHit]:
     positive = query.positive
     plain = 0 < len(positive) <= TIERED_MAX_WORDS and not any(
         t.phrase or t.prefix for t in positive
     )
     # (query, title only, bounded): the phrase and title tiers rank their newest matches.
     tiers: list[tuple[Query, bool, bool]] = []
-    if _one_quoted_phrase(connection, query) and _is_common(connection, query, limit):
+    quoted = _one_quoted_phrase(connection, query) and plain_phrase(query) is not None
+    bound = max(PHRASE_TIER_BOUND, limit)
+    if quoted and (_is_common(connection, query, bound) if total is None else total >= bound):
         # SQLite, a phrase in more than PHRASE_TIER_BOUND papers: the newest papers with it
         # in the title, then the newest with it anywhere; ranking every match read and
         # scored all of them ("large language model (LLM)": 95,000 at 1M papers, 440 ms).
         tiers = [(query, True, True), (query, False, True)]
+    elif quoted and total is not None:
+        # A rarer one (fewer than the bound, so all of its matches): one tier, ranked from
+        # their text as the phrase tier ranks, with FTS5's idf (common_phrase_top).
+        tiers = [(query, False, True)]
     elif not plain:
         return _keyword_search(connection, query, limit)
     negated = tuple(t for t in query.terms if t.negated)
@@ -153,12 +169,12 @@ def _tiered(connection: Connection, query: Query, limit: int) -> list[KeywordHit
     return [hit for hits in reversed(ranked) for hit in hits][:limit]
 
 
-def _is_common(connection: Connection, query: Query, limit: int) -> bool:
-    """Whether the query's (one) phrase matches at least PHRASE_TIER_BOUND papers (or the
-    page's size) that pass its filters: FTS5 stops after that many."""
-    params: dict[str, Any] = {"bound": max(PHRASE_TIER_BOUND, limit)}
+def _is_common(connection: Connection, query: Query, bound: int) -> bool:
+    """Whether the query's (one) phrase matches at least ``bound`` papers that pass its
+    filters: FTS5 stops after that many."""
+    params: dict[str, Any] = {"bound": bound}
     match = fts5_match(query)
-    if match is None or plain_phrase(query) is None:
+    if match is None:
         return False
     params["match"] = match
     where = filters(query, params, "sqlite", key="+papers_fts.rowid")

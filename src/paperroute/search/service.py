@@ -307,7 +307,7 @@ class Searcher:
             if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.
                 wanted = hybrid_candidates(offset + limit)
-                early = keyword_ranking(connection, query, wanted, snippets=False)
+                early = keyword_ranking(connection, query, wanted, snippets=False, total=total)
             vector = self._vector(pending, semantic_notices)
             notices.extend(semantic_notices)
             if mode is Mode.semantic and vector is None and query.positive:
@@ -365,7 +365,7 @@ class Searcher:
             page = close[offset:wanted]
             return mode, load_hits(connection, page), counted, exact
         if mode is Mode.keyword or vector is None or not query.positive:
-            ranked = keyword_ranking(connection, query, wanted, snippets=False)
+            ranked = keyword_ranking(connection, query, wanted, snippets=False, total=total)
             named = self._named(connection, query, typed, ranked)
             by_pk = {hit.pk: hit for hit in ranked}
             order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]
