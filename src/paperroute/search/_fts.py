@@ -171,9 +171,13 @@ def phrase_scores(
         density = found
     idf = max(1e-6, math.log((papers - density + 0.5) / (density + 0.5)))
     # Each word a token starting with its stem, the words apart by anything but a letter.
+    # (The first stem leads, no letter before it: a pattern that starts with the lookbehind
+    # is tried at every position of an abstract, 20x slower.)
+    first, *rest = (re.escape(stem.lower()) for stem in stems(words))
     pattern = re.compile(
-        r"(?<![^\W_])"
-        + r"[^\W_]*[\W_]+".join(re.escape(stem.lower()) for stem in stems(words))
+        first
+        + rf"(?<![^\W_]{first})"
+        + "".join(rf"[^\W_]*[\W_]+{stem}" for stem in rest)
         + r"[^\W_]*"
     )
     scores: dict[int, float] = {}
