@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from paperroute import Hub
+from paperroute.search.keyword import KeywordHit
 from paperroute.search.service import Mode
 from support.search_corpus import rec
 
@@ -175,3 +176,45 @@ def test_a_rare_phrase_is_scored_with_fts5s_own_idf(hub: Hub) -> None:
     assert found.total == 5
     assert [hit.id for hit in found.hits] == [paper_ids[pk] for pk, _ in rows]
     assert found.hits[0].id == "2601.00095"  # the phrase in the title
+
+
+def test_a_counted_total_changes_no_ranking(hub: Hub) -> None:
+    """The total the search counted first, handed to the ranking (which then skips walks it
+    made again, or walks them in FTS5's own order), gives the same hits and scores as a
+    ranking that counts nothing (equal scores may come in another order: the ranking from
+    the papers' text puts the newer first). Both databases."""
+    from paperroute.search.keyword import keyword_search, keyword_total
+    from paperroute.search.query import parse_query
+
+    abstracts = [
+        "We study video generation.",
+        "Video generation, video generation and video generation.",
+        "Generation of video at scale, a video model for generation.",
+        "A video generation model.",
+        "Models of the video generation of the rooms.",
+    ]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{130 + i:05d}", title=f"Study {i}", abstract=abstract)
+            for i, abstract in enumerate(abstracts)
+        ]
+        + [rec("t", arxiv_id="2601.00140", title="Video generation model", abstract="Clips.")]
+        + [
+            rec(f"o{i}", arxiv_id=f"2601.{150 + i:05d}", title=f"Other {i}", abstract="Clips.")
+            for i in range(20)
+        ]
+    )
+    texts = ["video generation", '"video generation"', "video generation model", "the video"]
+    with hub._db.engine.connect() as connection:
+        for text in texts:
+            query = parse_query(text)
+            total = keyword_total(connection, query)
+            for limit in (2, 10):
+                counted = keyword_search(connection, query, limit=limit, total=total)
+                uncounted = keyword_search(connection, query, limit=limit)
+                assert tied(counted) == tied(uncounted), (text, limit)
+
+
+def tied(hits: list[KeywordHit]) -> list[tuple[float, str]]:
+    """The scores in order, each with its paper (equal scores' papers by id)."""
+    return sorted((-round(hit.score, 9), hit.id) for hit in hits)

@@ -219,25 +219,34 @@ def common_phrase_top(
     params: dict[str, Any],
     *,
     needs_papers: bool,
+    few: bool = False,
 ) -> list[tuple[int, float]] | None:
     """The phrase tier of a phrase: its newest ``:bound`` matches (FTS5 stops there), ranked
     by phrase_scores, the best ``:limit`` as (pk, score). A rarer phrase (fewer matches)
     without filters has them all, and so FTS5's idf: ranking it with ``bm25()`` walked its
     words' posting lists twice more, for the matches and for the idf ("diffusion model
     alignment": 38 matches at 1M papers, 60-85 ms at load 5). None for a rarer phrase
-    with filters (``bm25()`` ranks it: the idf counts the papers the filters leave out)."""
+    with filters (``bm25()`` ranks it: the idf counts the papers the filters leave out).
+
+    ``few``: the caller knows the phrase has fewer than ``:bound`` matches (it counted the
+    query's): they are read oldest first, FTS5's own order (a third less work than walking
+    its posting lists back from the newest), and newest first only if that finds more."""
     source = "papers_fts"
     if needs_papers:
         source += " JOIN papers p ON p.pk = papers_fts.rowid"
-    newest = (
-        f"SELECT papers_fts.rowid FROM {source} "
-        f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
-        "ORDER BY papers_fts.rowid DESC LIMIT :bound"
-    )
-    statement = text(newest)
-    if "categories" in params:
-        statement = statement.bindparams(bindparam("categories", expanding=True))
-    pks = [int(row[0]) for row in connection.execute(statement, params)]
+    pks: list[int] = []
+    for order in ("", " DESC") if few else (" DESC",):
+        newest = (
+            f"SELECT papers_fts.rowid FROM {source} "
+            f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
+            f"ORDER BY papers_fts.rowid{order} LIMIT :bound"
+        )
+        statement = text(newest)
+        if "categories" in params:
+            statement = statement.bindparams(bindparam("categories", expanding=True))
+        pks = [int(row[0]) for row in connection.execute(statement, params)]
+        if len(pks) < int(params["bound"]):
+            break
     found = None
     if len(pks) < int(params["bound"]):
         if where:

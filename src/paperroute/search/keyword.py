@@ -104,7 +104,8 @@ def keyword_search(
     corpus. Later tiers are only queried while the earlier ones leave places.
 
     ``total``: the query's keyword_total when the caller counted it already (SQLite: a
-    quoted phrase's tiers are then picked from it, not from a second walk of its matches)."""
+    quoted phrase's tiers are then picked from it, not from a second walk of its matches,
+    and a phrase tier with fewer matches than its bound reads them in FTS5's own order)."""
     hits = _tiered(connection, query, limit, total)
     return add_snippets(connection, query, hits) if snippets else hits
 
@@ -146,7 +147,12 @@ def _tiered(
     for tier_query, title_only, bounded in tiers:
         wanted = max(limit, TITLE_TIER_FETCH) if title_only else limit
         hits = _keyword_search(
-            connection, tier_query, wanted, title_only=title_only, bounded=bounded
+            connection,
+            tier_query,
+            wanted,
+            title_only=title_only,
+            bounded=bounded,
+            few=total is not None and total < bound,
         )
         fresh = [hit for hit in hits if hit.pk not in seen]
         if title_only:
@@ -207,7 +213,10 @@ def _keyword_search(
     *,
     title_only: bool = False,
     bounded: bool = False,
+    few: bool = False,
 ) -> list[KeywordHit]:
+    """One tier's hits (``few``: the query's matches, counted, are fewer than the phrase
+    tier's bound; its phrase's are no more)."""
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
     match = fts5_match(query) if dialect == "sqlite" else None
@@ -231,7 +240,9 @@ def _keyword_search(
         words = plain_phrase(query) if bounded and not title_only else None
         if words is not None:
             params["match"] = match
-            common = common_phrase_top(connection, words, where, params, needs_papers=needs_papers)
+            common = common_phrase_top(
+                connection, words, where, params, needs_papers=needs_papers, few=few
+            )
             if common is not None:
                 return _load_ranked(connection, common)
         if titles:
