@@ -179,11 +179,12 @@ def test_a_rare_phrase_is_scored_with_fts5s_own_idf(hub: Hub) -> None:
 
 
 def test_a_counted_total_changes_no_ranking(hub: Hub) -> None:
-    """The total the search counted first, handed to the ranking (which then skips walks it
-    made again, or walks them in FTS5's own order), gives the same hits and scores as a
+    """The total the search counted first (and a rare quoted phrase's matches), handed to
+    the ranking (which then skips walks it made again, or walks them in FTS5's own order),
+    gives the same hits and scores as a
     ranking that counts nothing (equal scores may come in another order: the ranking from
     the papers' text puts the newer first). Both databases."""
-    from paperroute.search.keyword import keyword_search, keyword_total
+    from paperroute.search.keyword import count_matches, keyword_search
     from paperroute.search.query import parse_query
 
     abstracts = [
@@ -208,9 +209,13 @@ def test_a_counted_total_changes_no_ranking(hub: Hub) -> None:
     with hub._db.engine.connect() as connection:
         for text in texts:
             query = parse_query(text)
-            total = keyword_total(connection, query)
+            found = count_matches(connection, query)
+            if text.startswith('"') and hub._db.dialect == "sqlite":
+                assert found.matches is not None and len(found.matches) == found.total == 5
             for limit in (2, 10):
-                counted = keyword_search(connection, query, limit=limit, total=total)
+                counted = keyword_search(
+                    connection, query, limit=limit, total=found.total, matches=found.matches
+                )
                 uncounted = keyword_search(connection, query, limit=limit)
                 assert tied(counted) == tied(uncounted), (text, limit)
 

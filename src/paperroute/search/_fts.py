@@ -220,6 +220,7 @@ def common_phrase_top(
     *,
     needs_papers: bool,
     few: bool = False,
+    pks: tuple[int, ...] | None = None,
 ) -> list[tuple[int, float]] | None:
     """The phrase tier of a phrase: its newest ``:bound`` matches (FTS5 stops there), ranked
     by phrase_scores, the best ``:limit`` as (pk, score). A rarer phrase (fewer matches)
@@ -230,11 +231,14 @@ def common_phrase_top(
 
     ``few``: the caller knows the phrase has fewer than ``:bound`` matches (it counted the
     query's): they are read oldest first, FTS5's own order (a third less work than walking
-    its posting lists back from the newest), and newest first only if that finds more."""
+    its posting lists back from the newest), and newest first only if that finds more.
+    ``pks``: every match (fewer than ``:bound``), read already (keyword.count_matches)."""
+    if pks is not None and len(pks) < int(params["bound"]):
+        return _ranked_phrase(connection, words, list(pks), where, params)
     source = "papers_fts"
     if needs_papers:
         source += " JOIN papers p ON p.pk = papers_fts.rowid"
-    pks: list[int] = []
+    found: list[int] = []
     for order in ("", " DESC") if few else (" DESC",):
         newest = (
             f"SELECT papers_fts.rowid FROM {source} "
@@ -244,16 +248,24 @@ def common_phrase_top(
         statement = text(newest)
         if "categories" in params:
             statement = statement.bindparams(bindparam("categories", expanding=True))
-        pks = [int(row[0]) for row in connection.execute(statement, params)]
-        if len(pks) < int(params["bound"]):
+        found = [int(row[0]) for row in connection.execute(statement, params)]
+        if len(found) < int(params["bound"]):
             break
-    found = None
+    return _ranked_phrase(connection, words, found, where, params)
+
+
+def _ranked_phrase(
+    connection: Connection, words: list[str], pks: list[int], where: list[str], params: Any
+) -> list[tuple[int, float]] | None:
+    """common_phrase_top's ranking of the matches ``pks`` (all of them when fewer than
+    ``:bound``: FTS5's idf is their count), or None (fewer, and a filter)."""
+    everything = None
     if len(pks) < int(params["bound"]):
         if where:
             return None
         if not pks:
             return []
-        found = len(pks)
-    scores = phrase_scores(connection, words, pks, found)
+        everything = len(pks)
+    scores = phrase_scores(connection, words, pks, everything)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))
     return ranked[: int(params["limit"])]

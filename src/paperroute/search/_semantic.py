@@ -25,6 +25,7 @@ from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
     MARK_START,
+    Counted,
     KeywordHit,
     keyword_search,
     matching,
@@ -153,10 +154,17 @@ def keyword_ranking(
     k: int,
     *,
     snippets: bool = True,
-    total: int | None = None,
+    counted: Counted | None = None,
 ) -> list[KeywordHit]:
-    """Keyword hits that are not hidden (``total``: the query's keyword_total, if counted)."""
-    hits = keyword_search(connection, query, limit=k, snippets=snippets, total=total)
+    """Keyword hits that are not hidden (``counted``: the query's matches, if counted)."""
+    hits = keyword_search(
+        connection,
+        query,
+        limit=k,
+        snippets=snippets,
+        total=None if counted is None else counted.total,
+        matches=None if counted is None else counted.matches,
+    )
     hidden = hidden_among(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]
 
@@ -208,7 +216,11 @@ def hybrid_ranking(
     k = hybrid_candidates(wanted)
     if keyword_hits is None:
         keyword_hits = keyword_ranking(
-            connection, query, k, snippets=False, total=keyword_total or None
+            connection,
+            query,
+            k,
+            snippets=False,
+            counted=Counted(keyword_total) if keyword_total else None,
         )
     keyword = {hit.pk: hit.score for hit in keyword_hits}
     # The close papers are counted over a fixed window: the total stays put from page to page.

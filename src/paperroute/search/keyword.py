@@ -10,7 +10,7 @@ MARK_START / MARK_END (control characters no abstract contains), for the caller 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -35,9 +35,11 @@ from .query import Query, Term, split_words
 __all__ = [
     "MARK_END",
     "MARK_START",
+    "Counted",
     "FrequencyCache",
     "KeywordHit",
     "add_snippets",
+    "count_matches",
     "keyword_search",
     "keyword_total",
     "matching",
@@ -91,6 +93,7 @@ def keyword_search(
     limit: int = 20,
     snippets: bool = True,
     total: int | None = None,
+    matches: tuple[int, ...] | None = None,
 ) -> list[KeywordHit]:
     """The best ``limit`` papers for ``query``. A query without a positive term but with
     filters lists the newest papers that pass them; an empty query finds nothing.
@@ -105,13 +108,19 @@ def keyword_search(
 
     ``total``: the query's keyword_total when the caller counted it already (SQLite: a
     quoted phrase's tiers are then picked from it, not from a second walk of its matches,
-    and a phrase tier with fewer matches than its bound reads them in FTS5's own order)."""
-    hits = _tiered(connection, query, limit, total)
+    and a phrase tier with fewer matches than its bound reads them in FTS5's own order);
+    ``matches``: a rare quoted phrase's matches (count_matches), ranked without reading
+    them again."""
+    hits = _tiered(connection, query, limit, total, matches)
     return add_snippets(connection, query, hits) if snippets else hits
 
 
 def _tiered(
-    connection: Connection, query: Query, limit: int, total: int | None
+    connection: Connection,
+    query: Query,
+    limit: int,
+    total: int | None,
+    matches: tuple[int, ...] | None = None,
 ) -> list[KeywordHit]:
     positive = query.positive
     plain = 0 < len(positive) <= TIERED_MAX_WORDS and not any(
@@ -153,6 +162,7 @@ def _tiered(
             title_only=title_only,
             bounded=bounded,
             few=total is not None and total < bound,
+            matches=matches if quoted and len(tiers) == 1 else None,
         )
         fresh = [hit for hit in hits if hit.pk not in seen]
         if title_only:
@@ -214,9 +224,10 @@ def _keyword_search(
     title_only: bool = False,
     bounded: bool = False,
     few: bool = False,
+    matches: tuple[int, ...] | None = None,
 ) -> list[KeywordHit]:
     """One tier's hits (``few``: the query's matches, counted, are fewer than the phrase
-    tier's bound; its phrase's are no more)."""
+    tier's bound; its phrase's are no more; ``matches``: the phrase's, when known)."""
     dialect = connection.dialect.name
     params: dict[str, Any] = {"limit": limit}
     match = fts5_match(query) if dialect == "sqlite" else None
@@ -241,7 +252,7 @@ def _keyword_search(
         if words is not None:
             params["match"] = match
             common = common_phrase_top(
-                connection, words, where, params, needs_papers=needs_papers, few=few
+                connection, words, where, params, needs_papers=needs_papers, few=few, pks=matches
             )
             if common is not None:
                 return _load_ranked(connection, common)
@@ -292,6 +303,42 @@ def _load_ranked(connection: Connection, ranked: list[tuple[int, float]]) -> lis
         for hit in to_hits(connection.execute(statement, {"pks": [pk for pk, _ in ranked]}))
     }
     return [replace(hits[pk], score=score) for pk, score in ranked if pk in hits]
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A query's keyword_total and, for a query of one quoted phrase with fewer matches
+    than PHRASE_TIER_BOUND (SQLite), their pks (not hidden, past its filters): the ranking
+    reads them from here, not from a second walk of the phrase's posting lists."""
+
+    total: int
+    matches: tuple[int, ...] | None = None
+
+
+def count_matches(
+    connection: Connection,
+    query: Query,
+    cap: int = TOTAL_CAP,
+    frequencies: FrequencyCache | None = None,
+) -> Counted:
+    """keyword_total, with the matches of a rare quoted phrase (Counted): the newest
+    PHRASE_TIER_BOUND are read first, in FTS5's order, and counted further only when there
+    are that many."""
+    if _one_quoted_phrase(connection, query) and plain_phrase(query) is not None:
+        params: dict[str, Any] = {"bound": PHRASE_TIER_BOUND, "match": fts5_match(query)}
+        where = filters(query, params, "sqlite", key="+papers_fts.rowid")
+        source = "papers_fts"
+        if query.has_code or query.after is not None or query.before is not None:
+            source += " JOIN papers p ON p.pk = papers_fts.rowid"
+        hidden = "+papers_fts.rowid NOT IN (SELECT paper_pk FROM hidden_papers)"
+        sql = (
+            f"SELECT papers_fts.rowid FROM {source} "
+            f"WHERE {' AND '.join(['papers_fts MATCH :match', *where, hidden])} LIMIT :bound"
+        )
+        pks = [int(row[0]) for row in connection.execute(sql_statement(sql, params), params)]
+        if len(pks) < PHRASE_TIER_BOUND:
+            return Counted(len(pks), tuple(pks))
+    return Counted(keyword_total(connection, query, cap, frequencies))
 
 
 def keyword_total(
