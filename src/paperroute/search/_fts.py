@@ -170,20 +170,35 @@ def phrase_scores(
     else:
         density = found
     idf = max(1e-6, math.log((papers - density + 0.5) / (density + 0.5)))
-    # Each word a token starting with its stem, the words apart by anything but a letter.
-    # (The first stem leads, no letter before it: a pattern that starts with the lookbehind
-    # is tried at every position of an abstract, 20x slower.)
-    first, *rest = (re.escape(stem.lower()) for stem in stems(words))
+    # Each word a token that stems to its stem, the words apart by anything but a letter:
+    # found as tokens starting with the stem (less a final "i": Porter makes "policy"
+    # "polici"), then stemmed. (The first leads, no letter before it: a pattern that starts
+    # with the lookbehind is tried at every position of an abstract, 20x slower.)
+    wanted = [stem.lower() for stem in stems(words)]
+    prefixes = [re.escape(stem[:-1] if stem.endswith("i") else stem) for stem in wanted]
+    behind = rf"(?<![^\W_]{prefixes[0]})"
     pattern = re.compile(
-        first
-        + rf"(?<![^\W_]{first})"
-        + "".join(rf"[^\W_]*[\W_]+{stem}" for stem in rest)
-        + r"[^\W_]*"
+        r"[\W_]+".join(
+            "(" + prefix + (behind if i == 0 else "") + r"[^\W_]*)"
+            for i, prefix in enumerate(prefixes)
+        )
     )
+    known: dict[str, str] = {}
+
+    def instances(field: str) -> int:
+        found = 0
+        for match in pattern.finditer(field):
+            tokens = match.groups()
+            missing = [token for token in tokens if token not in known]
+            if missing:
+                known.update(zip(missing, stems(missing), strict=True))
+            found += all(known[t] == stem for t, stem in zip(tokens, wanted, strict=True))
+        return found
+
     scores: dict[int, float] = {}
     for pk, title, authors, abstract, sizes in rows:
         frequency = sum(
-            weight * len(pattern.findall((field or "").lower()))
+            weight * instances((field or "").lower())
             for weight, field in zip(WEIGHTS, (title, authors, abstract), strict=True)
         )
         frequency = frequency or 1.0
