@@ -152,9 +152,9 @@ def phrase_scores(
     phrase, reading all of them ("large language": 100,000 papers at 1M, 190 ms), for an
     idf that is the same for every candidate. Here the idf is FTS5's own when ``found``
     (every paper with the phrase) is known, else estimated from how densely the candidates
-    (the newest matches) lie among the newest papers; a word matches a token that starts
-    with its stem (FTS5's Porter stems: "models" for "model"); a candidate whose phrase is
-    not found so counts it once (FTS5 found it)."""
+    (the newest matches) lie among the newest papers; a word matches a token with its stem
+    (FTS5's Porter stems: "models" for "model"); a candidate whose phrase is not found so
+    counts it once (FTS5 found it)."""
     statement = text(
         "SELECT p.pk, p.title, p.authors_text, p.abstract, d.sz FROM papers p "
         "JOIN papers_fts_docsize d ON d.id = p.pk WHERE p.pk IN :pks"
