@@ -238,15 +238,19 @@ def common_phrase_top(
     pks: tuple[int, ...] | None = None,
 ) -> list[tuple[int, float]] | None:
     """The phrase tier of a phrase: its newest ``:bound`` matches (FTS5 stops there), ranked
-    by phrase_scores, the best ``:limit`` as (pk, score). A rarer phrase (fewer matches)
-    without filters has them all, and so FTS5's idf: ranking it with ``bm25()`` walked its
-    words' posting lists twice more, for the matches and for the idf ("diffusion model
-    alignment": 38 matches at 1M papers, 60-85 ms at load 5). None for a rarer phrase
-    with filters (``bm25()`` ranks it: the idf counts the papers the filters leave out).
+    by phrase_scores, the best ``:limit`` as (pk, score); None for a rarer phrase (fewer
+    matches), which ``bm25()`` ranks, unless ``pks`` holds its matches: a quoted phrase
+    counted already (then FTS5's idf is their count, and ranking it with ``bm25()`` walked
+    its words' posting lists twice more, for the matches and for the idf: "diffusion model
+    alignment", 38 matches at 1M papers, 60-85 ms at load 5; with filters, ``bm25()``: its
+    idf counts the papers the filters leave out). The phrase tier of typed words keeps
+    ``bm25()`` for a rarer phrase: ranked from the text, the search-quality run's topic
+    nDCG@10 was 0.002 lower (docs/search.md).
 
     ``few``: the caller knows the phrase has fewer than ``:bound`` matches (it counted the
-    query's): they are read oldest first, FTS5's own order (a third less work than walking
-    its posting lists back from the newest), and newest first only if that finds more.
+    query's): they are looked for oldest first, FTS5's own order (a third less work than
+    walking its posting lists back from the newest), and newest first only if that finds
+    more.
     ``pks``: every match (fewer than ``:bound``), read already (keyword.count_matches)."""
     if pks is not None and len(pks) < int(params["bound"]):
         return _ranked_phrase(connection, words, list(pks), where, params)
@@ -265,7 +269,7 @@ def common_phrase_top(
             statement = statement.bindparams(bindparam("categories", expanding=True))
         found = [int(row[0]) for row in connection.execute(statement, params)]
         if len(found) < int(params["bound"]):
-            break
+            return None
     return _ranked_phrase(connection, words, found, where, params)
 
 
