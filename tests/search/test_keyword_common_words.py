@@ -4,7 +4,10 @@ first. Both databases."""
 
 from __future__ import annotations
 
+import pytest
+
 from paperroute import Hub
+from paperroute.search.keyword import KeywordHit
 from paperroute.search.service import Mode
 from support.search_corpus import rec
 
@@ -130,3 +133,93 @@ def test_a_common_phrase_is_ranked_as_fts5_ranks_it(hub: Hub) -> None:
         scores = phrase_scores(connection, ["video", "generation"], expected)
     assert len(expected) == 6
     assert sorted(expected, key=lambda pk: -scores[pk]) == expected
+
+
+def test_a_rare_phrase_is_scored_with_fts5s_own_idf(hub: Hub) -> None:
+    """SQLite: given every paper with the phrase (a phrase rarer than the bound: the phrase
+    tier's walk finds them all), the scores from the papers' text are FTS5's bm25 values,
+    not only in its order; the keyword search ranks a rare quoted phrase so."""
+    if hub._db.dialect != "sqlite":
+        return
+    from sqlalchemy import text
+
+    from paperroute.search._fts import phrase_scores
+
+    abstracts = [
+        "We study video generation.",
+        "Video generation, video generation and video generation.",
+        "Notes on video generation at scale in long clips, " + "and other things " * 30,
+        "Video generation and video generation.",
+    ]
+    records = [
+        rec(str(i), arxiv_id=f"2601.{90 + i:05d}", title=f"Study {i}", abstract=abstract)
+        for i, abstract in enumerate(abstracts)
+    ]
+    records += [
+        rec(f"o{i}", arxiv_id=f"2601.{100 + i:05d}", title=f"Other {i}", abstract="Clips.")
+        for i in range(20)
+    ]
+    hub.papers.ingest([*records, rec("t", arxiv_id="2601.00095", title="Video generation")])
+    with hub._db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT rowid, bm25(papers_fts, 10.0, 4.0, 1.0) FROM papers_fts "
+                "WHERE papers_fts MATCH '\"video generation\"' ORDER BY 2"
+            )
+        ).all()
+        expected = {int(pk): -float(score) for pk, score in rows}
+        scores = phrase_scores(connection, ["video", "generation"], list(expected), len(rows))
+        paper_ids = dict(connection.execute(text("SELECT pk, id FROM papers")).all())
+    assert len(expected) == 5 and min(expected.values()) > 0.01
+    assert scores == pytest.approx(expected, rel=1e-9)
+    found = hub.search.query('"video generation"', mode=Mode.keyword)
+    assert found.total == 5
+    assert [hit.id for hit in found.hits] == [paper_ids[pk] for pk, _ in rows]
+    assert found.hits[0].id == "2601.00095"  # the phrase in the title
+
+
+def test_a_counted_total_changes_no_ranking(hub: Hub) -> None:
+    """The total the search counted first (and a rare quoted phrase's matches), handed to
+    the ranking (which then skips walks it made again, or walks them in FTS5's own order),
+    gives the same hits and scores as a
+    ranking that counts nothing (equal scores may come in another order: the ranking from
+    the papers' text puts the newer first). Both databases."""
+    from paperroute.search.keyword import count_matches, keyword_search
+    from paperroute.search.query import parse_query
+
+    abstracts = [
+        "We study video generation.",
+        "Video generation, video generation and video generation.",
+        "Generation of video at scale, a video model for generation.",
+        "A video generation model.",
+        "Models of the video generation of the rooms.",
+    ]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{130 + i:05d}", title=f"Study {i}", abstract=abstract)
+            for i, abstract in enumerate(abstracts)
+        ]
+        + [rec("t", arxiv_id="2601.00140", title="Video generation model", abstract="Clips.")]
+        + [
+            rec(f"o{i}", arxiv_id=f"2601.{150 + i:05d}", title=f"Other {i}", abstract="Clips.")
+            for i in range(20)
+        ]
+    )
+    texts = ["video generation", '"video generation"', "video generation model", "the video"]
+    with hub._db.engine.connect() as connection:
+        for text in texts:
+            query = parse_query(text)
+            found = count_matches(connection, query)
+            if text.startswith('"') and hub._db.dialect == "sqlite":
+                assert found.matches is not None and len(found.matches) == found.total == 5
+            for limit in (2, 10):
+                counted = keyword_search(
+                    connection, query, limit=limit, total=found.total, matches=found.matches
+                )
+                uncounted = keyword_search(connection, query, limit=limit)
+                assert tied(counted) == tied(uncounted), (text, limit)
+
+
+def tied(hits: list[KeywordHit]) -> list[tuple[float, str]]:
+    """The scores in order, each with its paper (equal scores' papers by id)."""
+    return sorted((-round(hit.score, 9), hit.id) for hit in hits)

@@ -156,7 +156,7 @@ def test_a_bounded_title_tier_ranks_the_newest_title_matches(
     """Both databases rank the newest TITLE_TIER_BOUND title matches (PostgreSQL looks for
     them among the newest TITLE_TIER_WINDOW papers first, then among all); a word twice in
     a title ranks first among them, and excluded words and filters hold."""
-    from paperroute.search import keyword
+    from paperroute.search import _pg_keyword, keyword
 
     monkeypatch.setattr(keyword, "TITLE_TIER_BOUND", 3)
     monkeypatch.setattr(keyword, "TITLE_TIER_FETCH", 3)
@@ -175,7 +175,7 @@ def test_a_bounded_title_tier_ranks_the_newest_title_matches(
         ]
     )
     for window in (2, 4, 100):  # too few in the window, just enough, all of them
-        monkeypatch.setattr(keyword, "TITLE_TIER_WINDOW", window)
+        monkeypatch.setattr(_pg_keyword, "TITLE_TIER_WINDOW", window)
         found = ids(hub, "ocean", limit=3)
         assert sorted(found) == ["2601.00003", "2601.00005", "2601.00006"], window
     assert ids(hub, "ocean", limit=10)[0] == "2601.00002"  # a page past the bound: all
@@ -218,11 +218,11 @@ def test_a_bounded_phrase_tier_keeps_a_remembered_title_first(
     SQLite its newest PHRASE_TIER_BOUND matches or a page's worth (here all five). Either
     way the oldest paper, the one with the phrase in its title, comes first, for the words
     typed and for the quoted phrase, and exclusions and filters hold."""
-    from paperroute.search import keyword
+    from paperroute.search import _pg_keyword, keyword
 
     monkeypatch.setattr(keyword, "PHRASE_TIER_BOUND", 2)
-    monkeypatch.setattr(keyword, "PHRASE_TIER_SCAN", 3)
-    monkeypatch.setattr(keyword, "TITLE_TIER_WINDOW", 2)
+    monkeypatch.setattr(_pg_keyword, "PHRASE_TIER_SCAN", 3)
+    monkeypatch.setattr(_pg_keyword, "TITLE_TIER_WINDOW", 2)
     records = [
         rec(
             "title",

@@ -144,14 +144,17 @@ def plain_phrase(query: Query) -> list[str] | None:
     return None if expression.startswith("NEAR(") else expression.strip('"').split(" ")
 
 
-def phrase_scores(connection: Connection, words: list[str], pks: list[int]) -> dict[int, float]:
+def phrase_scores(
+    connection: Connection, words: list[str], pks: list[int], found: int | None = None
+) -> dict[int, float]:
     """BM25 as FTS5's ``bm25(papers_fts, 10, 4, 1)`` computes it for a phrase that every one
     of ``pks`` holds, from the papers' text: FTS5 would first count every paper with the
     phrase, reading all of them ("large language": 100,000 papers at 1M, 190 ms), for an
-    idf that is the same for every candidate. Here the idf is estimated from how densely
-    the candidates (the newest matches) lie among the newest papers, and a word matches a
-    token that starts with its stem (FTS5's Porter stems: "models" for "model"); a
-    candidate whose phrase is not found so counts it once (FTS5 found it)."""
+    idf that is the same for every candidate. Here the idf is FTS5's own when ``found``
+    (every paper with the phrase) is known, else estimated from how densely the candidates
+    (the newest matches) lie among the newest papers; a word matches a token with its stem
+    (FTS5's Porter stems: "models" for "model"); a candidate whose phrase is not found so
+    counts it once (FTS5 found it)."""
     statement = text(
         "SELECT p.pk, p.title, p.authors_text, p.abstract, d.sz FROM papers p "
         "JOIN papers_fts_docsize d ON d.id = p.pk WHERE p.pk IN :pks"
@@ -161,19 +164,41 @@ def phrase_scores(connection: Connection, words: list[str], pks: list[int]) -> d
     totals = _varints(bytes(averages or b""))
     papers = max(1, totals[0] if totals else len(rows))
     average = sum(totals[1:]) / papers if len(totals) > 1 else 1.0
-    newest = max(pks)
-    found = len(pks) * newest / max(1, newest - min(pks) + 1)
-    idf = max(1e-6, math.log((papers - found + 0.5) / (found + 0.5)))
-    # Each word a token starting with its stem, the words apart by anything but a letter.
+    if found is None:
+        newest = max(pks)
+        density = len(pks) * newest / max(1, newest - min(pks) + 1)
+    else:
+        density = found
+    idf = max(1e-6, math.log((papers - density + 0.5) / (density + 0.5)))
+    # Each word a token that stems to its stem, the words apart by anything but a letter:
+    # found as tokens starting with the stem (less a final "i": Porter makes "policy"
+    # "polici"), then stemmed. (The first leads, no letter before it: a pattern that starts
+    # with the lookbehind is tried at every position of an abstract, 20x slower.)
+    wanted = [stem.lower() for stem in stems(words)]
+    prefixes = [re.escape(stem[:-1] if stem.endswith("i") else stem) for stem in wanted]
+    behind = rf"(?<![^\W_]{prefixes[0]})"
     pattern = re.compile(
-        r"(?<![^\W_])"
-        + r"[^\W_]*[\W_]+".join(re.escape(stem.lower()) for stem in stems(words))
-        + r"[^\W_]*"
+        r"[\W_]+".join(
+            "(" + prefix + (behind if i == 0 else "") + r"[^\W_]*)"
+            for i, prefix in enumerate(prefixes)
+        )
     )
+    known: dict[str, str] = {}
+
+    def instances(field: str) -> int:
+        found = 0
+        for match in pattern.finditer(field):
+            tokens = match.groups()
+            missing = [token for token in tokens if token not in known]
+            if missing:
+                known.update(zip(missing, stems(missing), strict=True))
+            found += all(known[t] == stem for t, stem in zip(tokens, wanted, strict=True))
+        return found
+
     scores: dict[int, float] = {}
     for pk, title, authors, abstract, sizes in rows:
         frequency = sum(
-            weight * len(pattern.findall((field or "").lower()))
+            weight * instances((field or "").lower())
             for weight, field in zip(WEIGHTS, (title, authors, abstract), strict=True)
         )
         frequency = frequency or 1.0
@@ -209,24 +234,57 @@ def common_phrase_top(
     params: dict[str, Any],
     *,
     needs_papers: bool,
+    few: bool = False,
+    pks: tuple[int, ...] | None = None,
 ) -> list[tuple[int, float]] | None:
-    """The phrase tier of a phrase in at least ``:bound`` papers: its newest ``:bound``
-    matches (FTS5 stops there), ranked by phrase_scores, the best ``:limit`` as (pk,
-    score); None for a rarer phrase (FTS5's own BM25 then reads few papers)."""
+    """The phrase tier of a phrase: its newest ``:bound`` matches (FTS5 stops there), ranked
+    by phrase_scores, the best ``:limit`` as (pk, score); None for a rarer phrase (fewer
+    matches), which ``bm25()`` ranks, unless ``pks`` holds its matches: a quoted phrase
+    counted already (then FTS5's idf is their count, and ranking it with ``bm25()`` walked
+    its words' posting lists twice more, for the matches and for the idf: "diffusion model
+    alignment", 38 matches at 1M papers, 60-85 ms at load 5; with filters, ``bm25()``: its
+    idf counts the papers the filters leave out). The phrase tier of typed words keeps
+    ``bm25()`` for a rarer phrase: ranked from the text, the search-quality run's topic
+    nDCG@10 was 0.002 lower (docs/search.md).
+
+    ``few``: the caller knows the phrase has fewer than ``:bound`` matches (it counted the
+    query's): they are looked for oldest first, FTS5's own order (a third less work than
+    walking its posting lists back from the newest), and newest first only if that finds
+    more.
+    ``pks``: every match (fewer than ``:bound``), read already (keyword.count_matches)."""
+    if pks is not None and len(pks) < int(params["bound"]):
+        return _ranked_phrase(connection, words, list(pks), where, params)
     source = "papers_fts"
     if needs_papers:
         source += " JOIN papers p ON p.pk = papers_fts.rowid"
-    newest = (
-        f"SELECT papers_fts.rowid FROM {source} "
-        f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
-        "ORDER BY papers_fts.rowid DESC LIMIT :bound"
-    )
-    statement = text(newest)
-    if "categories" in params:
-        statement = statement.bindparams(bindparam("categories", expanding=True))
-    pks = [int(row[0]) for row in connection.execute(statement, params)]
+    found: list[int] = []
+    for order in ("", " DESC") if few else (" DESC",):
+        newest = (
+            f"SELECT papers_fts.rowid FROM {source} "
+            f"WHERE {' AND '.join(['papers_fts MATCH :match', *where])} "
+            f"ORDER BY papers_fts.rowid{order} LIMIT :bound"
+        )
+        statement = text(newest)
+        if "categories" in params:
+            statement = statement.bindparams(bindparam("categories", expanding=True))
+        found = [int(row[0]) for row in connection.execute(statement, params)]
+        if len(found) < int(params["bound"]):
+            return None
+    return _ranked_phrase(connection, words, found, where, params)
+
+
+def _ranked_phrase(
+    connection: Connection, words: list[str], pks: list[int], where: list[str], params: Any
+) -> list[tuple[int, float]] | None:
+    """common_phrase_top's ranking of the matches ``pks`` (all of them when fewer than
+    ``:bound``: FTS5's idf is their count), or None (fewer, and a filter)."""
+    everything = None
     if len(pks) < int(params["bound"]):
-        return None
-    scores = phrase_scores(connection, words, pks)
+        if where:
+            return None
+        if not pks:
+            return []
+        everything = len(pks)
+    scores = phrase_scores(connection, words, pks, everything)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))
     return ranked[: int(params["limit"])]

@@ -20,12 +20,13 @@ from sqlalchemy import Connection, bindparam, text
 from ..store.types import as_date
 from ._fts import fts5_term as _fts5_term
 from ._index import VectorIndex
+from ._keyword_sql import filters
 from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
     MARK_START,
+    Counted,
     KeywordHit,
-    _filters,
     keyword_search,
     matching,
 )
@@ -95,7 +96,7 @@ NOT_HIDDEN = "p.pk NOT IN (SELECT paper_pk FROM hidden_papers)"
 
 
 def _conditions(connection: Connection, query: Query, params: dict[str, Any]) -> list[str]:
-    where = _filters(query, params, connection.dialect.name, key="p.pk")
+    where = filters(query, params, connection.dialect.name, key="p.pk")
     exclusion = _exclusion(connection, query, params)
     if exclusion:
         where.append(exclusion)
@@ -148,10 +149,22 @@ def semantic_ranking(
 
 
 def keyword_ranking(
-    connection: Connection, query: Query, k: int, *, snippets: bool = True
+    connection: Connection,
+    query: Query,
+    k: int,
+    *,
+    snippets: bool = True,
+    counted: Counted | None = None,
 ) -> list[KeywordHit]:
-    """Keyword hits that are not hidden."""
-    hits = keyword_search(connection, query, limit=k, snippets=snippets)
+    """Keyword hits that are not hidden (``counted``: the query's matches, if counted)."""
+    hits = keyword_search(
+        connection,
+        query,
+        limit=k,
+        snippets=snippets,
+        total=None if counted is None else counted.total,
+        matches=None if counted is None else counted.matches,
+    )
     hidden = hidden_among(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]
 
@@ -202,7 +215,13 @@ def hybrid_ranking(
     keyword side's candidates when the caller ranked them already (hybrid_candidates)."""
     k = hybrid_candidates(wanted)
     if keyword_hits is None:
-        keyword_hits = keyword_ranking(connection, query, k, snippets=False)
+        keyword_hits = keyword_ranking(
+            connection,
+            query,
+            k,
+            snippets=False,
+            counted=Counted(keyword_total) if keyword_total else None,
+        )
     keyword = {hit.pk: hit.score for hit in keyword_hits}
     # The close papers are counted over a fixed window: the total stays put from page to page.
     window = semantic_ranking(connection, index, vector, query, max(k, SEMANTIC_WINDOW))

@@ -42,7 +42,15 @@ from ._similar import similar_neighbours, similar_ranking
 from ._terms import store_missing_bags
 from ._vectors import embed_pending, iter_vectors, model_info
 from .embedder import MODEL_NAME, Embedder, load_embedder
-from .keyword import TOTAL_CAP, FrequencyCache, KeywordHit, add_snippets, keyword_total
+from .keyword import (
+    TOTAL_CAP,
+    Counted,
+    FrequencyCache,
+    KeywordHit,
+    add_snippets,
+    count_matches,
+    keyword_total,
+)
 from .query import Query, parse_query
 
 F32 = npt.NDArray[np.float32]
@@ -291,13 +299,15 @@ class Searcher:
             pending = self._vector_soon(semantic_text(query), semantic_notices)
         suggestion: str | None = None
         with self.engine.connect() as connection:
-            total = self._total(connection, query) if query.positive else 0
+            counted = self._count(connection, query) if query.positive else Counted(0)
+            total = counted.total
             if total == 0 and correct and query.positive:
                 fixed = _spelling.correct(connection, self.vocabulary, query, text)
                 fixed_query = parse_query(fixed) if fixed else None
                 if fixed_query is not None and self._total(connection, fixed_query):
                     suggestion, query = fixed, fixed_query
-                    total = self._total(connection, query)
+                    counted = self._count(connection, query)
+                    total = counted.total
                     if pending is not None:
                         pending.cancel()
                         semantic_notices = []
@@ -308,14 +318,14 @@ class Searcher:
             if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.
                 wanted = hybrid_candidates(offset + limit)
-                early = keyword_ranking(connection, query, wanted, snippets=False)
+                early = keyword_ranking(connection, query, wanted, snippets=False, counted=counted)
             vector = self._vector(pending, semantic_notices)
             notices.extend(semantic_notices)
             if mode is Mode.semantic and vector is None and query.positive:
                 return SearchResult(query, (), tuple(notices), mode, offset=offset)
             typed = suggestion or text
             found = self._ranked(
-                connection, query, typed, mode, vector, limit, offset, total, early
+                connection, query, typed, mode, vector, limit, offset, counted, early
             )
         used, hits, total, exact = found
         if total > TOTAL_CAP:  # counted no further: "more than"
@@ -330,6 +340,9 @@ class Searcher:
 
     def _total(self, connection: Connection, query: Query) -> int:
         return keyword_total(connection, query, frequencies=self.frequencies)
+
+    def _count(self, connection: Connection, query: Query) -> Counted:
+        return count_matches(connection, query, frequencies=self.frequencies)
 
     def _vector(self, pending: Future[F32] | None, notices: list[str]) -> F32 | None:
         if pending is None:
@@ -349,11 +362,12 @@ class Searcher:
         vector: F32 | None,
         limit: int,
         offset: int,
-        total: int,
+        counted: Counted,
         early: list[KeywordHit] | None = None,
     ) -> tuple[Mode, list[KeywordHit], int, bool]:
         """(the mode used, the page's hits, the total, whether it is exact)."""
         wanted = offset + limit
+        total = counted.total
         if mode is Mode.semantic and vector is not None and query.positive:
             window = max(wanted + 1, SEMANTIC_WINDOW)
             nearest = semantic_ranking(connection, self.index, vector, query, window)
@@ -361,12 +375,12 @@ class Searcher:
             # the floor: a quarter of two-word title queries'); none, likely gibberish.
             floor = self.floor if total == 0 else -1.0
             close = [(pk, score) for pk, score in nearest if score >= floor]
-            counted = sum(1 for _, score in nearest[:SEMANTIC_WINDOW] if score >= floor)
-            exact = counted < min(len(nearest), SEMANTIC_WINDOW) or len(nearest) < window
+            close_ones = sum(1 for _, score in nearest[:SEMANTIC_WINDOW] if score >= floor)
+            exact = close_ones < min(len(nearest), SEMANTIC_WINDOW) or len(nearest) < window
             page = close[offset:wanted]
-            return mode, load_hits(connection, page), counted, exact
+            return mode, load_hits(connection, page), close_ones, exact
         if mode is Mode.keyword or vector is None or not query.positive:
-            ranked = keyword_ranking(connection, query, wanted, snippets=False)
+            ranked = keyword_ranking(connection, query, wanted, snippets=False, counted=counted)
             named = self._named(connection, query, typed, ranked)
             by_pk = {hit.pk: hit for hit in ranked}
             order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]

@@ -1,0 +1,264 @@
+"""PostgreSQL's keyword search: a parsed Query as a tsquery, ranked by ts_rank_cd over the
+weighted tsvector (``search_vector``), and the bounded title and phrase tiers over the
+GIN indexes (keyword.py picks the tiers; docs/search.md, "Keyword", says why each is
+bounded as it is)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from ._keyword_sql import COLUMNS, KeywordHit, filters, run, sql_statement, to_hits
+from .query import Query
+
+# ts_rank_cd weights for the tsvector's D, C (abstract), B (authors), A (title) labels.
+PG_WEIGHTS = "{0.1, 0.25, 0.4, 1.0}"
+# The title tier's newest matches are looked for among this many of the newest papers
+# first (title_tier), as are the phrase tier's papers with the phrase's words.
+TITLE_TIER_WINDOW = 20_000
+# The phrase tier's candidates: the papers with the phrase among this many of the newest
+# papers with every word of it (phrase_tier).
+PHRASE_TIER_SCAN = 500
+
+
+def tsquery(query: Query, params: dict[str, Any]) -> str | None:
+    """A tsquery expression over bound parameters, or None without a positive term."""
+    if not any(not t.negated for t in query.terms):
+        return None
+    return " && ".join(_tsquery_parts(query, params))
+
+
+def _tsquery_parts(query: Query, params: dict[str, Any]) -> list[str]:
+    parts: list[str] = []
+    for index, term in enumerate(query.terms):
+        name = f"t{index}"
+        if term.phrase:
+            params[name] = term.text
+            function = "phraseto_tsquery"
+        elif term.prefix:
+            params[name] = term.text + ":*"
+            function = "to_tsquery"
+        else:
+            params[name] = term.text
+            function = "plainto_tsquery"
+        # Titles and abstracts are indexed stemmed ('english'), author names as they are
+        # ('simple'): a term matches either form.
+        sql = f"({function}('english', :{name}) || {function}('simple', :{name}))"
+        if function == "plainto_tsquery" and not term.negated:
+            # An English stop word ("and", "the") is not in the stemmed title or abstract:
+            # required as a 'simple' word it would only match author names. Drop it.
+            english = f"plainto_tsquery('english', :{name})"
+            sql = f"(CASE WHEN numnode({english}) = 0 THEN {english} ELSE {sql} END)"
+        parts.append(f"!! {sql}" if term.negated else sql)
+    return parts
+
+
+def title_tier(
+    connection: Connection, query: Query, params: dict[str, Any], bound: int
+) -> list[KeywordHit]:
+    """PostgreSQL's title tier: every positive word in the title (``paper_titles``, its own
+    GIN index; plain words only), the query's filters, none of the excluded terms anywhere;
+    the most recently added ``bound`` such papers (keyword.py's TITLE_TIER_BOUND, or as
+    many as the page needs)
+    ranked by ts_rank_cd over the title, which scores as the A label of ``search_vector``
+    did (ties: the newer first).
+
+    The newest matches are looked for among the newest TITLE_TIER_WINDOW papers first,
+    walking back from the newest pk: a common word fills the bound within a few thousand
+    rows. Only when too few are there are all its matches read from the GIN index and the
+    newest kept; walking back instead would cross the whole table for a word that is common
+    in old papers' titles only ("results": 120,000 rows for 300 matches, 135 ms)."""
+    words = [t.text for t in query.terms if not t.negated]
+    params["title_words"] = " & ".join(words)  # letters and digits (the parser's words)
+    params["bound"] = bound
+    params["window"] = TITLE_TIER_WINDOW
+    conditions = ["t.title_vector @@ q.q", *filters(query, params, "postgresql", "t.paper_pk")]
+    excluded = replace(query, terms=tuple(t for t in query.terms if t.negated))
+    negative = _tsquery_parts(excluded, params)
+    if negative:
+        conditions.append(f"p.search_vector @@ ({' && '.join(negative)})")
+    # The papers' rows only when a condition needs their columns: each is wide.
+    source = "paper_titles t"
+    if negative or query.has_code or query.after is not None or query.before is not None:
+        source += " JOIN papers p ON p.pk = t.paper_pk"
+    recent = "t.paper_pk > (SELECT max(paper_pk) FROM paper_titles) - :window"
+
+    def ranked(where: list[str], order: str) -> str:
+        candidates = (
+            "SELECT t.paper_pk AS pk, ts_rank_cd('{1, 1, 1, 1}', t.title_vector, q.q) AS score "
+            f"FROM {source}, (SELECT to_tsquery('english', :title_words) AS q) q "
+            f"WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT :bound"
+        )
+        # Ranked before the papers' (wide) rows are read: only the page's are.
+        top = (
+            f"SELECT c.pk, c.score, count(*) OVER () AS found FROM ({candidates}) c "
+            "ORDER BY c.score DESC, c.pk DESC LIMIT :limit"
+        )
+        return (
+            f"SELECT {COLUMNS}, '' AS snippet, top.score, top.found FROM ({top}) top "
+            "JOIN papers p ON p.pk = top.pk ORDER BY top.score DESC, p.pk DESC"
+        )
+
+    rows = connection.execute(
+        sql_statement(ranked([*conditions, recent], "t.paper_pk"), params), params
+    ).all()
+    if not rows or int(rows[0].found) < int(params["bound"]):
+        # ("+ 0": sorted once the GIN index found them all, not walked in pk order.)
+        sql = ranked(conditions, "t.paper_pk + 0")
+        rows = connection.execute(sql_statement(sql, params), params).all()
+    return to_hits(rows)
+
+
+def phrase_tier(
+    connection: Connection, query: Query, params: dict[str, Any], where: list[str], bound: int
+) -> list[KeywordHit]:
+    """PostgreSQL's ranking of a query with a phrase (the phrase tier, a quoted phrase):
+    ts_rank_cd over a bounded candidate set, not over every match. The GIN index knows a
+    tsvector's words, not their positions: a phrase is tested on each candidate's whole
+    tsvector, and ranking reads it again; three common words ("space model for") are in
+    tens of thousands of papers, seconds of reading.
+
+    The candidates: the papers with the phrase among the newest PHRASE_TIER_SCAN papers that
+    have its words (the GIN index alone answers that, restricted to the newest
+    TITLE_TIER_WINDOW papers first, a window widened fourfold while it holds too few), at
+    most ``bound`` of them (keyword.py's PHRASE_TIER_BOUND, or the page's size), the newest;
+    and the newest ``bound`` papers with the phrase in the title (``paper_titles``: narrow
+    rows, every paper), so that a title someone remembers is ranked however old it is."""
+    expression = tsquery(query, params)
+    if expression is None:
+        return []
+    params["bound"] = bound
+    words = " ".join(t.text for t in query.terms if not t.negated)
+    scanned = _newest_with_words(connection, words, PHRASE_TIER_SCAN)
+    conditions = " AND ".join(["p.search_vector @@ q.q", *where])
+    q = f"(SELECT {expression} AS q) q"
+    params["scanned"] = scanned
+    # The candidates' rows first, by pk, as p (MATERIALIZED, with the columns the filters
+    # read): left to itself the planner tested the phrase on every paper with its words,
+    # from the GIN index (2,791 for "large language model llm": 215 ms), to keep those asked
+    # for.
+    among = (
+        "WITH p AS MATERIALIZED (SELECT pk, search_vector, announced_on, submitted_at, "
+        "code_url FROM papers WHERE pk = ANY(:{})) "
+    )
+    newest = (
+        among.format("scanned") + f"SELECT p.pk FROM p, {q} "
+        f"WHERE {conditions} ORDER BY p.pk DESC LIMIT :bound"
+    )
+    pks = [int(row[0]) for row in connection.execute(sql_statement(newest, params), params)]
+    phrases = [t.text for t in query.terms if t.phrase and not t.negated]
+    for index, phrase in enumerate(phrases):
+        params[f"title_phrase{index}"] = phrase
+    title_q = " && ".join(
+        f"phraseto_tsquery('english', :title_phrase{i})" for i in range(len(phrases))
+    )
+    titled = (
+        f"SELECT t.paper_pk FROM paper_titles t, (SELECT {title_q} AS q) q "
+        "WHERE numnode(q.q) > 0 AND t.title_vector @@ q.q "
+        "ORDER BY t.paper_pk DESC LIMIT :bound"
+    )
+    pks += [int(row[0]) for row in connection.execute(text(titled), params)]
+    if not pks:
+        return []
+    params["candidates"] = sorted(set(pks))
+    # (The filters again: the title's candidates have not been through them.)
+    top = (
+        f"SELECT p.pk, ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
+        f"FROM p, {q} WHERE {conditions} ORDER BY score DESC, p.pk DESC LIMIT :limit"
+    )
+    sql = (
+        among.format("candidates") + f"SELECT {COLUMNS.replace('p.', 'r.')}, '' AS snippet, "
+        f"top.score FROM ({top}) top JOIN papers r ON r.pk = top.pk "
+        "ORDER BY top.score DESC, r.pk DESC"
+    )
+    return run(connection, sql, params)
+
+
+def _newest_with_words(connection: Connection, words: str, n: int) -> list[int]:
+    """PostgreSQL: the pks of the newest ``n`` papers with every one of ``words`` (stemmed,
+    or as they are), from the GIN index: looked for among the newest TITLE_TIER_WINDOW
+    papers, then a window four times as wide, and so on. The GIN index answers this without
+    reading a tsvector, but each paper it finds is a visit to its (wide) row: the window
+    keeps a common word's visits to about ``n`` (105 ms for "space model" over all 200,000
+    papers, 31 ms in the newest 20,000)."""
+    newest = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 0)
+    params: dict[str, Any] = {"words": words, "n": n}
+    matches = (
+        "p.search_vector @@ "
+        "(plainto_tsquery('english', :words) || plainto_tsquery('simple', :words))"
+    )
+    window = TITLE_TIER_WINDOW
+    while True:
+        params["after"] = newest - window
+        recent = "" if window >= newest else " AND p.pk > :after"
+        # The planner would walk the pk index back and test every row's tsvector (150 ms
+        # for 20,000 rows); as bitmaps, the window and the words are intersected first.
+        with bitmaps_only(connection):
+            found = [
+                int(row[0])
+                for row in connection.execute(
+                    text(
+                        f"SELECT p.pk FROM papers p WHERE {matches}{recent} "
+                        "ORDER BY p.pk + 0 DESC LIMIT :n"
+                    ),
+                    params,
+                )
+            ]
+        if len(found) >= n or not recent:
+            return found
+        window *= 4
+
+
+def rank_all(
+    connection: Connection, query: Query, params: dict[str, Any], where: list[str]
+) -> list[KeywordHit] | None:
+    """Every match of the query's terms (and ``where``) ranked by ts_rank_cd, the best
+    ``:limit``; None without a positive term."""
+    expression = tsquery(query, params)
+    if expression is None:
+        return None
+    sql = (
+        f"SELECT {COLUMNS}, '' AS snippet, "
+        f"ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
+        f"FROM papers p, (SELECT {expression} AS q) q "
+        f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where])} "
+        "ORDER BY score DESC LIMIT :limit"
+    )
+    return run(connection, sql, params)
+
+
+def headlines(connection: Connection, query: Query, found: list[KeywordHit]) -> list[KeywordHit]:
+    """The hits with ts_headline snippets of their abstracts for the query's words (these
+    rows only); a hit the words do not match keeps its own."""
+    params: dict[str, Any] = {"pks": [hit.pk for hit in found]}
+    expression = tsquery(query, params)
+    if expression is None:
+        return found
+    compiled = text(
+        "SELECT p.pk, ts_headline('english', p.abstract, q.q, "
+        "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
+        "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+        f"FROM papers p, (SELECT {expression} AS q) q WHERE p.pk IN :pks"
+    ).bindparams(bindparam("pks", expanding=True))
+    snippets = {row.pk: row.snippet for row in connection.execute(compiled, params)}
+    return [replace(hit, snippet=snippets.get(hit.pk) or hit.snippet) for hit in found]
+
+
+@contextmanager
+def bitmaps_only(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: the statements run meanwhile read the papers through bitmap index scans
+    (this transaction's settings, restored after). A tsquery's matches are estimated from
+    its words alone; the planner then walks an index or the table, testing each row's
+    tsvector (a seq scan read 138,000 of them to count 10,001 matches of "space model":
+    760 ms, the GIN index's bitmap 100 ms)."""
+    for setting in ("enable_indexscan", "enable_seqscan"):
+        connection.execute(text(f"SET LOCAL {setting} = off"))
+    try:
+        yield
+    finally:
+        for setting in ("enable_indexscan", "enable_seqscan"):
+            connection.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
