@@ -71,8 +71,10 @@ HOSTILE = [
     ("Ada\ufeffLovelace", "control or invisible"),  # zero-width no-break space
     ("\u2066Ada\u2069", "control or invisible"),  # bidi isolates
     ("Ada\u180eLovelace", "control or invisible"),  # Mongolian vowel separator
-    ("Ada\u034fLovelace", "letters, digits, spaces"),  # combining grapheme joiner
-    ("Ali\u0307ce", "not U\\+0307 COMBINING DOT ABOVE"),  # a lone mark, named
+    ("Ada\u034fLovelace", "control or invisible"),  # combining grapheme joiner
+    ("\u0307Alice", "not U\\+0307 COMBINING DOT ABOVE"),  # a mark on no letter, named
+    ("Ali\u0301\u0301\u0301\u0301\u0301ce", "not U\\+0301"),  # a stack of marks on a letter
+    ("Ada\ufe0fLovelace", "control or invisible"),  # a variation selector
     ("\u2800\u2800", "letters, digits, spaces"),  # braille blank
     ("\u0430dm\u0131n", "'admin'"),  # Cyrillic a, dotless i
     ("<b>bold</b>", "letters, digits, spaces"),
@@ -191,6 +193,9 @@ def test_letters_of_other_scripts_and_i_l_1_that_pass_for_a_name_are_taken(
         "AIice",  # a capital I for the l
         "A1ice",
         "A\u04c0ice",  # Cyrillic palochka
+        "A\u04cfice",  # its small form
+        "A\u0627ice",  # Arabic alef
+        "A\u026aice",  # Latin small capital I
     ):
         with pytest.raises(InvalidInput, match="taken"):
             community.set_display_name(eve, copy)
@@ -201,6 +206,23 @@ def test_letters_of_other_scripts_and_i_l_1_that_pass_for_a_name_are_taken(
     assert community.set_display_name(eve, "Ian Wu").display_name == "Ian Wu"  # L is not I
     with pytest.raises(InvalidInput, match="taken"):  # but a small l passes for an I
         community.set_display_name(ada, "lan Wu")
+    # However many of them a name holds.
+    community.set_display_name(ada, "Ella Bell Hill Mill Will")
+    with pytest.raises(InvalidInput, match="taken"):
+        community.set_display_name(eve, "Ella Bell Hill Mill WiII")
+
+
+def test_names_in_scripts_with_vowel_signs_are_names(
+    community: Community, smtp_server: SmtpServer
+) -> None:
+    """Devanagari, Tamil and Thai spell with combining vowel signs and viramas."""
+    ada = signed_in(community, smtp_server, "ada@example.org")
+    for name in (
+        "\u0930\u093e\u0939\u0941\u0932 \u0936\u0930\u094d\u092e\u093e",
+        "\u0bae\u0bc1\u0bb0\u0bc1\u0b95\u0ba9\u0bcd",
+        "\u0e2a\u0e21\u0e28\u0e31\u0e01\u0e14\u0e34\u0e4c",
+    ):
+        assert community.set_display_name(ada, name).display_name == name
 
 
 def test_name_changes_are_rate_limited(client: TestClient, smtp_server: SmtpServer) -> None:

@@ -16,7 +16,7 @@ from ..errors import InvalidInput, NotFound
 from ..site.errors import BadLink
 from ..site.signing import token_hash
 from ..store.schema_community import api_tokens, login_tokens, user_sessions, users
-from ._names import check_name, default_key, default_name, key_variants, skeleton
+from ._names import check_name, default_key, default_name, key_pattern, skeleton
 from ._text import clean_text
 from .errors import Forbidden
 from .model import ApiToken, User
@@ -95,16 +95,18 @@ def set_display_name(connection: Connection, user_pk: int, value: str, now: date
     if holder is not None and holder != user_pk:
         raise InvalidInput(NAME_TAKEN)
     # A name that passes for another reader's by its I, l and 1 ("AIice" for "Alice").
-    rivals = connection.execute(
-        select(users.c.display_name).where(
-            users.c.display_key.in_(sorted(key_variants(name))),
-            users.c.name_chosen_at.is_not(None),
-            users.c.pk != user_pk,
-        )
-    ).scalars()
-    mine = skeleton(name)
-    if any(skeleton(other) == mine for other in rivals):
-        raise InvalidInput(NAME_TAKEN)
+    pattern = key_pattern(name)
+    if pattern is not None:
+        rivals = connection.execute(
+            select(users.c.display_name).where(
+                users.c.display_key.like(pattern),
+                users.c.name_chosen_at.is_not(None),
+                users.c.pk != user_pk,
+            )
+        ).scalars()
+        mine = skeleton(name)
+        if any(skeleton(other) == mine for other in rivals):
+            raise InvalidInput(NAME_TAKEN)
     try:
         with connection.begin_nested():
             connection.execute(

@@ -1,20 +1,22 @@
 """Readers' display names: the one name shown publicly on comments and collections.
 
 A new reader is ``reader-<pk>`` (never anything from their address) until they choose a
-name on /me. A chosen name is 2-40 characters of letters, digits, spaces and ``. - _ '``,
-with a letter; no control, format (RTL overrides, zero-width joiners), private-use or
-invisible characters (Hangul fillers), no ``@``. Names are compared by their *key*
-(:func:`fold`): NFKC, case-folded, accents dropped, common Cyrillic/Greek/Armenian
-look-alikes, Latin small capitals, the dotless i and digit-for-letter swaps (``4dm1n``)
-mapped to Latin letters, everything but letters and digits removed; the key is unique
-(``users.display_key``), so "Alice", "alice", "Al1ce", "Alıce" and "A l i c e" are one
-name. Keys holding a staff word (admin, moderator, paperroute ...) and keys of the form
+name on /me. A chosen name is 2-40 characters of letters (with up to three combining marks
+after each: vowel signs), digits, spaces and ``. - _ '``, with a letter; no control, format
+(RTL overrides, zero-width joiners), private-use or invisible characters (Hangul fillers,
+variation selectors), no ``@``. Names are compared by their *key* (:func:`fold`): NFKC,
+Unicode's confusables (UTS #39) mapped to the ASCII letter they pass for, case-folded,
+accents dropped, common Cyrillic/Greek/Armenian look-alikes, Latin small capitals, the
+dotless i and digit-for-letter swaps (``4dm1n``) mapped to Latin letters, everything but
+letters and digits removed; the key is unique (``users.display_key``), so "Alice", "alice",
+"Al1ce", "Alıce" and "A l i c e" are one name. What case folding joins wrongly (a capital
+I, a small l, a 1) is compared by :func:`skeleton` ("AIice" passes for "Alice"). Keys
+holding a staff word (admin, moderator, paperroute ...) and keys of the form
 ``reader<digits>`` (another reader's default) cannot be chosen.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 
@@ -51,16 +53,29 @@ _LOOK_ALIKES = str.maketrans(
 )  # fmt: skip
 # Letters by category that show as nothing (Unicode's default-ignorable letters): a name of
 # Hangul fillers looks blank, and one hidden inside a name makes a look-alike.
-_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")
+_INVISIBLE = frozenset(
+    "\u115f\u1160\u3164\uffa0"
+    # Default-ignorable marks: the combining grapheme joiner, Mongolian free variation
+    # selectors, variation selectors (nothing to see, a different key).
+    "\u034f\u180b\u180c\u180d" + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
+# Vowel signs and viramas (combining marks) are spelling in Devanagari, Tamil, Thai ...: a
+# name may hold them after a letter, a few at a time (not a stack of them over one letter).
+MAX_MARKS = 3
 _DIGITS_AS_LETTERS = str.maketrans("013457", "oieast")
 _DEFAULT = re.compile(r"reader[0-9]*")
 # Every other character that Unicode's confusables (UTS #39) say passes for an ASCII letter
 # or digit: Cherokee, Lisu, Canadian Syllabics, mathematical letters ... ("Ꭺlice").
-_CONFUSABLES = str.maketrans({PAIRS[n]: PAIRS[n + 1] for n in range(0, len(PAIRS), 2)})
+# Dotless strokes the data folds to i (or leaves out) though they pass for an l or an I:
+# the small palochka, small capital I, Latin iota, the Arabic alef and ones. As a capital
+# I: the key reads them as i (case folded), the skeleton as the I/l/1 mark.
+_STROKES = "\u04cf\u026a\u0269\u0627\u0661\u06f1\u07c1"
+_CONFUSABLES = str.maketrans(
+    {PAIRS[n]: PAIRS[n + 1] for n in range(0, len(PAIRS), 2)} | dict.fromkeys(_STROKES, "I")
+)
 # What case folding joins and the eye does not tell apart: a capital I, a small l and a 1
 # ("AIice" passes for "Alice"). The key folds I to i, so these are compared apart (skeleton).
 _I_LIKE = re.compile("[Il1]")
-MAX_I_LIKE = 8  # such letters of a name tried both ways (2^8 keys at most)
 
 
 def default_name(pk: int) -> str:
@@ -87,27 +102,34 @@ def fold(name: str) -> str:
     return _letters(name).translate(_DIGITS_AS_LETTERS)
 
 
+def _marks_after_letters(name: str) -> set[int]:
+    """Positions of combining marks that follow a letter (or up to MAX_MARKS - 1 marks
+    after one)."""
+    allowed: set[int] = set()
+    run = 0
+    for n, ch in enumerate(name):
+        if unicodedata.category(ch).startswith("M"):
+            run += 1
+            if n > run - 1 and name[n - run].isalpha() and run <= MAX_MARKS:
+                allowed.add(n)
+        else:
+            run = 0
+    return allowed
+
+
 def skeleton(name: str) -> str:
     """The key with the letters that pass for I, l or 1 kept as one mark of their own:
     "AIice" and "Alice" have one skeleton, "Ella" and "Elia" (keys apart) two."""
     return "|".join(fold(piece) for piece in _I_LIKE.split(_ascii_looks(name)))
 
 
-def key_variants(name: str) -> set[str]:
-    """The keys of every way of reading the name's I, l and 1 (its first MAX_I_LIKE of
-    them) as i or l: a name that passes for this one has one of these keys (then compare
-    skeletons: most of them are just other names, "Elia" for "Ella")."""
-    looks = _ascii_looks(name)
-    pieces = [fold(piece) for piece in _I_LIKE.split(looks)]
-    marks = [fold(mark) for mark in _I_LIKE.findall(looks)]
-    tried = min(len(marks), MAX_I_LIKE)
-    rest = "".join(m + p for m, p in zip(marks[tried:], pieces[tried + 1 :], strict=True))
-    return {
-        pieces[0]
-        + "".join(c + p for c, p in zip(choice, pieces[1 : tried + 1], strict=True))
-        + rest
-        for choice in itertools.product("il", repeat=tried)
-    }
+def key_pattern(name: str) -> str | None:
+    """A LIKE pattern of the keys of the names that may pass for this one: its key with
+    each I, l or 1 as ``_`` (one character: an i or an l in the other name's key); None when
+    it has none (then only its own key can). Compare skeletons after: most names it finds
+    are just other names ("Elia" for "Ella")."""
+    pieces = [fold(piece) for piece in _I_LIKE.split(_ascii_looks(name))]
+    return "_".join(pieces) if len(pieces) > 1 else None
 
 
 def check_name(value: str) -> tuple[str, str]:
@@ -127,7 +149,10 @@ def check_name(value: str) -> tuple[str, str]:
     name = " ".join(unicodedata.normalize("NFKC", value).split())
     if "@" in name:
         raise InvalidInput("a display name cannot be an e-mail address or hold an @")
-    bad = sorted({ch for ch in name if not (ch.isalnum() or ch in _PUNCTUATION)})
+    marks = _marks_after_letters(name)
+    bad = sorted(
+        {ch for n, ch in enumerate(name) if not (ch.isalnum() or ch in _PUNCTUATION or n in marks)}
+    )
     if bad:
         # A combining mark alone shows as nothing readable: its code point and name instead.
         shown = " ".join(

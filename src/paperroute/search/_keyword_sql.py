@@ -99,17 +99,19 @@ def run(connection: Connection, sql: str, params: dict[str, Any]) -> list[Keywor
 
 
 def to_hits(rows: Iterable[Any]) -> list[KeywordHit]:
-    return [
-        KeywordHit(
-            id=row.id,
-            title=row.title,
-            authors=row.authors_text,
-            categories=row.categories,
-            announced_on=as_date(row.announced_on),
-            code_url=row.code_url,
-            score=float(row.score),
-            snippet=row.snippet or "",
-            pk=int(row.pk),
-        )
-        for row in rows
-    ]
+    return [hit_of(row, float(row.score), row.snippet or "") for row in rows]
+
+
+def hit_of(row: Any, score: float, snippet: str) -> KeywordHit:
+    """A hit from a row of the hit columns (id, title, authors_text, ..., pk)."""
+    return KeywordHit(
+        id=row.id,
+        title=row.title,
+        authors=row.authors_text,
+        categories=row.categories,
+        announced_on=as_date(row.announced_on),
+        code_url=row.code_url,
+        score=score,
+        snippet=snippet,
+        pk=int(row.pk),
+    )

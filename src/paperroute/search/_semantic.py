@@ -17,10 +17,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, bindparam, text
 
-from ..store.types import as_date
 from ._fts import fts5_term as _fts5_term
 from ._index import VectorIndex
-from ._keyword_sql import filters
+from ._keyword_sql import COLUMNS, filters, hit_of
 from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
@@ -261,8 +260,7 @@ def load_hits(
     known = known or {}
     rows = _execute(
         connection,
-        "SELECT p.pk, p.id, p.title, p.authors_text, p.categories, p.announced_on, p.code_url, "
-        f"substr(p.abstract, 1, {SNIPPET_CHARS + 40}) AS snippet FROM papers p "
+        f"SELECT {COLUMNS}, substr(p.abstract, 1, {SNIPPET_CHARS + 40}) AS snippet FROM papers p "
         "WHERE p.pk IN :pks",
         {"pks": [pk for pk, _ in ranked]},
     )
@@ -273,19 +271,7 @@ def load_hits(
         if row is None:
             continue
         snippet = known[pk].snippet if pk in known and known[pk].snippet else _clip(row.snippet)
-        hits.append(
-            KeywordHit(
-                id=row.id,
-                title=row.title,
-                authors=row.authors_text,
-                categories=row.categories,
-                announced_on=as_date(row.announced_on),
-                code_url=row.code_url,
-                score=float(score),
-                snippet=snippet,
-                pk=pk,
-            )
-        )
+        hits.append(hit_of(row, float(score), snippet))
     return hits
 
 
