@@ -211,6 +211,12 @@ def test_categories_are_one_click_away_and_the_header_still_fits_a_phone(
     box = listed.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # on screen
     screenshot(p, "home-phone-more")
+    p.keyboard.press("Escape")  # type: ignore[attr-defined]
+    assert not listed.is_visible()
+    p.locator(".site-header").get_by_text("More").click()  # type: ignore[attr-defined]
+    p.locator("main").click(position={"x": 5, "y": 5})  # type: ignore[attr-defined]  # elsewhere
+    assert not listed.is_visible()
+    p.locator(".site-header").get_by_text("More").click()  # type: ignore[attr-defined]
     listed.click()
     p.get_by_role("heading", name="Categories").wait_for()  # type: ignore[attr-defined]
     assert p.locator(".footer-links").get_by_role("link", name="Categories").count() == 1  # type: ignore[attr-defined]

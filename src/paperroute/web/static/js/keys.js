@@ -44,6 +44,26 @@
     }
   });
 
+  // The header's "More" list closes on Escape (focus back on "More"), on a click elsewhere
+  // and when focus leaves it.
+  function closeMore(except) {
+    var open = document.querySelectorAll("details.nav-more[open]");
+    for (var i = 0; i < open.length; i++) if (open[i] !== except) open[i].open = false;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var more = document.querySelector("details.nav-more[open]");
+    if (!more) return;
+    more.open = false;
+    more.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    closeMore(event.target.closest ? event.target.closest("details.nav-more") : null);
+  });
+  document.addEventListener("focusin", function (event) {
+    closeMore(event.target.closest ? event.target.closest("details.nav-more") : null);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     // Disclosures fold away on phones only; browsers without ::details-content (reader.css)
     // get them opened here on wider screens.
