@@ -249,6 +249,14 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         )
         assert answer.status_code == 415, kind
         assert "application/json" in answer.json()["detail"]
+    # A misspelt field is named back, not dropped (the subscription would differ from intent).
+    typo = client.post(
+        "/api/v1/subscriptions",
+        content=b'{"email": "typo@example.org", "frequncy": "weekly"}',
+        headers={"content-type": "application/json"},
+    )
+    assert typo.status_code == 400 and "unknown field 'frequncy'" in typo.json()["detail"]
+    assert "frequency" in typo.json()["detail"]  # the known fields listed
     # Two Content-Type headers are malformed, whichever comes first.
     for pair in (("application/json", "text/plain"), ("text/plain", "application/json")):
         answer = client.post(

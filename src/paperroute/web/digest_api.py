@@ -48,6 +48,7 @@ _ARXIV_ID = (
 _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["email"],
+    "additionalProperties": False,  # a misspelt field is an error, not silently dropped
     "properties": {
         # What site.addresses accepts (its internationalised domains aside, which are
         # accepted too but not promised here).
@@ -171,6 +172,13 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
     email = data.get("email")
     if not isinstance(email, str):
         return problem_response(400, "Bad Request", "email is required (a string)")
+    unknown = sorted(set(data) - set(_SUBSCRIPTION_SCHEMA["properties"]))
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        known = ", ".join(_SUBSCRIPTION_SCHEMA["properties"])
+        return problem_response(
+            400, "Bad Request", f"unknown field {shown} (the fields are: {known})"
+        )
     fields = {k: v for k, v in data.items() if k in (*FORM_FIELDS, "trending", "for_you")}
     wrong = _wrong_type(fields)
     if wrong:
