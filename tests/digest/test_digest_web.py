@@ -269,6 +269,10 @@ def test_api_subscriptions(client: TestClient, smtp_server: SmtpServer) -> None:
         (b"not json", "not valid JSON"),
         ('{"email": "b@example.org", "keywords": ["caf\xe9"]}'.encode("latin-1"), "UTF-8"),
         (b'{"email": "b@example.org", "keywords": ' + b"[" * 5000 + b"]" * 5000 + b"}", "deeply"),
+        # Which of two e-mails would be subscribed? Neither: the body is refused.
+        (b'{"email": "c1@example.org", "email": "c2@example.org"}', "'email' is given twice"),
+        ('{"email": "d@example.org"}'.encode("utf-16"), "UTF-8"),
+        (b'{"email": "e@example.org", "max_papers": ' + b"9" * 5000 + b"}", "number"),
     ]:
         answer = client.post(
             "/api/v1/subscriptions", content=body, headers={"content-type": "application/json"}

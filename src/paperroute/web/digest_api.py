@@ -5,6 +5,7 @@ document, with what each field takes) and the bounce webhook. Included by
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Any
 
@@ -108,6 +109,38 @@ _SUBSCRIPTION_SCHEMA: dict[str, Any] = {
 }
 
 
+class _BadBody(ValueError):
+    """What is wrong with a JSON body, in words for the problem document."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _BadBody(f"the field {key[:40]!r} is given twice")
+        seen[key] = value
+    return seen
+
+
+def _json_object(body: bytes) -> Any:
+    """The body as JSON: UTF-8 only (RFC 8259; json.loads would guess UTF-16 too), each
+    field once (json.loads keeps the last of two), numbers within Python's 4,300 digits."""
+    try:
+        text = body.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise _BadBody("the body must be JSON in UTF-8") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:  # arrays nested a thousand deep
+        raise _BadBody("the JSON is nested too deeply") from None
+    except _BadBody:
+        raise
+    except ValueError as exc:
+        if "digits" in str(exc):  # int() of a number longer than sys.get_int_max_str_digits
+            raise _BadBody("a number in the body is too long") from None
+        raise _BadBody("the body is not valid JSON") from None
+
+
 def _wrong_type(fields: dict[str, Any]) -> str | None:
     """What is not of the JSON type the schema promises, in the words the form's checks use
     (the form's parser takes "3" for 3 and "false" for false; the API takes what it
@@ -160,13 +193,9 @@ async def api_subscribe(request: Request, digests: DigestsDep) -> Response:
             "send the subscription as JSON (Content-Type: application/json)",
         )
     try:
-        data = await request.json()
-    except UnicodeDecodeError:
-        return problem_response(400, "Bad Request", "the body must be JSON in UTF-8")
-    except RecursionError:  # arrays nested a thousand deep
-        return problem_response(400, "Bad Request", "the JSON is nested too deeply")
-    except ValueError:
-        return problem_response(400, "Bad Request", "the body is not valid JSON")
+        data = _json_object(await request.body())
+    except _BadBody as exc:
+        return problem_response(400, "Bad Request", str(exc))
     if not isinstance(data, dict):
         return problem_response(400, "Bad Request", "the body must be a JSON object")
     email = data.get("email")
