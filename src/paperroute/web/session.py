@@ -167,7 +167,11 @@ class SessionMiddleware:
 
         if method in UNSAFE:
             limit = MAX_LIBRARY_BODY if path in LIBRARY_PATHS else MAX_BODY
-            body = await _read_body(receive, limit)
+            # A declared length over the cap is refused before any of it is read (the
+            # client may never send it all: the answer would wait for the read timeout).
+            declared = headers.get(b"content-length", b"").strip()
+            over = declared.isdigit() and (len(declared) > 18 or int(declared) > limit)
+            body = None if over else await _read_body(receive, limit)
             if body is None:
                 await self._refuse(
                     scope, receive, send, 413, f"the request body is over {limit:,} bytes"
