@@ -4,6 +4,8 @@ first. Both databases."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from paperroute import Hub
@@ -98,23 +100,38 @@ def test_a_quoted_phrase_ranks_titles_first_and_counts_every_match(hub: Hub) -> 
     assert ids(hub, '"large language model" after:2100-01-01') == []
 
 
+# Abstracts with the phrase "video generation" once, thrice, once in a long text, twice.
+VIDEO = [
+    "We study video generation.",
+    "Video generation, video generation and video generation.",
+    "Notes on video generation at scale in long clips, " + "and other things " * 30,
+    "Video generation and video generation.",
+]
+
+
+def fts5_bm25(connection: Any, match: str) -> list[Any]:
+    """FTS5's own ranking of a match (pk, bm25 with the index's column weights), best first."""
+    from sqlalchemy import text
+
+    return connection.execute(
+        text(
+            "SELECT rowid, bm25(papers_fts, 10.0, 4.0, 1.0) FROM papers_fts "
+            "WHERE papers_fts MATCH :m ORDER BY 2"
+        ),
+        {"m": match},
+    ).all()
+
+
 def test_a_common_phrase_is_ranked_as_fts5_ranks_it(hub: Hub) -> None:
     """SQLite: the scores of a phrase's newest matches computed from their text order them
     as FTS5's bm25(papers_fts, 10, 4, 1) does (the phrase in the title, more often, in a
     shorter paper first)."""
     if hub._db.dialect != "sqlite":
         return
-    from sqlalchemy import text
 
     from paperroute.search._fts import phrase_scores
 
-    abstracts = [
-        "We study video generation.",
-        "Video generation, video generation and video generation.",
-        "Notes on video generation at scale in long clips, " + "and other things " * 30,
-        "A survey of video-generation methods.",
-        "Video generation and video generation.",
-    ]
+    abstracts = [*VIDEO[:3], "A survey of video-generation methods.", VIDEO[3]]
     hub.papers.ingest(
         [
             rec(str(i), arxiv_id=f"2601.{70 + i:05d}", title=f"Study {i}", abstract=abstract)
@@ -123,12 +140,7 @@ def test_a_common_phrase_is_ranked_as_fts5_ranks_it(hub: Hub) -> None:
         + [rec("t", arxiv_id="2601.00080", title="Video generation", abstract="Clips.")]
     )
     with hub._db.engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT rowid, bm25(papers_fts, 10.0, 4.0, 1.0) FROM papers_fts "
-                "WHERE papers_fts MATCH '\"video generation\"' ORDER BY 2"
-            )
-        ).all()
+        rows = fts5_bm25(connection, '"video generation"')
         expected = [int(pk) for pk, _ in rows]
         scores = phrase_scores(connection, ["video", "generation"], expected)
     assert len(expected) == 6
@@ -145,12 +157,7 @@ def test_a_rare_phrase_is_scored_with_fts5s_own_idf(hub: Hub) -> None:
 
     from paperroute.search._fts import phrase_scores
 
-    abstracts = [
-        "We study video generation.",
-        "Video generation, video generation and video generation.",
-        "Notes on video generation at scale in long clips, " + "and other things " * 30,
-        "Video generation and video generation.",
-    ]
+    abstracts = VIDEO
     records = [
         rec(str(i), arxiv_id=f"2601.{90 + i:05d}", title=f"Study {i}", abstract=abstract)
         for i, abstract in enumerate(abstracts)
@@ -161,12 +168,7 @@ def test_a_rare_phrase_is_scored_with_fts5s_own_idf(hub: Hub) -> None:
     ]
     hub.papers.ingest([*records, rec("t", arxiv_id="2601.00095", title="Video generation")])
     with hub._db.engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT rowid, bm25(papers_fts, 10.0, 4.0, 1.0) FROM papers_fts "
-                "WHERE papers_fts MATCH '\"video generation\"' ORDER BY 2"
-            )
-        ).all()
+        rows = fts5_bm25(connection, '"video generation"')
         expected = {int(pk): -float(score) for pk, score in rows}
         scores = phrase_scores(connection, ["video", "generation"], list(expected), len(rows))
         paper_ids = dict(connection.execute(text("SELECT pk, id FROM papers")).all())
