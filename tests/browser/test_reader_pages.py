@@ -223,3 +223,33 @@ def test_categories_are_one_click_away_and_the_header_still_fits_a_phone(
     assert p.get_by_text("cs.CL — Computation and Language").is_visible()  # type: ignore[attr-defined]
     assert p.evaluate("document.documentElement.scrollWidth") <= 390  # type: ignore[attr-defined]
     screenshot(p, "categories-phone")
+
+
+@pytest.mark.parametrize("width", [600, 700, 820, 1100])
+def test_a_signed_in_header_is_two_rows_and_more_shows_the_page_it_holds(
+    browser: object, live_server: str, browser_demo_db: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 800})  # type: ignore[attr-defined]
+    try:
+        _sign_in(context, live_server, browser_demo_db, "tablet.reader@example.org")
+        p = context.new_page()
+        summary = p.locator(".nav-more summary")
+        shade = "el => getComputedStyle(el).backgroundColor"
+        p.goto(live_server + "/")
+        assert p.get_by_role("button", name="Sign out").is_visible()
+        unmarked = summary.evaluate(shade)
+        for path in ("/categories", "/submit") if width <= 820 else ("/categories",):
+            p.goto(live_server + path)
+            header = p.locator(".site-header").bounding_box()
+            assert header is not None and header["height"] < 110, f"{path}: three rows"
+            assert p.evaluate("document.documentElement.scrollWidth") <= width
+            # the link of the page shown is folded into "More": "More" is marked instead
+            assert summary.evaluate(shade) != unmarked, f"{path}: More not marked"
+            search = p.locator("#site-search").bounding_box()
+            assert search is not None and search["width"] >= 120
+            screenshot(p, f"header-signed-in-{width}{path.replace('/', '-')}")
+        if width > 820:  # Submit is in the account links there, so More stays unmarked
+            p.goto(live_server + "/submit")
+            assert summary.evaluate(shade) == unmarked
+    finally:
+        context.close()
