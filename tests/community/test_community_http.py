@@ -116,7 +116,7 @@ def test_vote_toggles_in_place_and_without_javascript(
     )
     assert fragment.status_code == 200
     assert 'data-testid="vote-count">4<' in fragment.text and 'aria-pressed="true"' in fragment.text
-    assert 'id="paper-upvotes" hx-swap-oob="true"' in fragment.text
+    assert "hx-swap-oob" not in fragment.text  # the button is the page's one count
     plain = client.post(
         f"/papers/{PAPERS[0]}/vote", data={"csrf_token": csrf}, follow_redirects=False
     )

@@ -155,7 +155,8 @@ def test_paper_page_shows_everything(demo: TestClient) -> None:
     assert 'href="/authors/Xin%20Ding"' in html
     assert "https://arxiv.org/pdf/2608.16590" in html or "PDF" in html
     assert "★ 152" in html  # code stars
-    assert "<b>92</b> upvotes" in html
+    assert '<span class="vote-count">92</span>' in html  # the upvote button, in the head
+    assert html.count('class="vote-count"') == 1  # one count on the page
     assert "Trending score" in html
     assert 'href="/papers/date/2026-08-20"' in html
 

@@ -32,8 +32,8 @@ def test_the_plural_filter_says_one_upvote_and_two_upvotes() -> None:
 def test_one_upvote_and_one_comment_are_singular_on_the_paper_page(demo: TestClient) -> None:
     page = demo.get("/papers/2607.13491")  # 1 upvote on Hugging Face
     assert page.status_code == 200
-    text = re.sub(r"<[^>]+>", "", page.text)
-    assert "1 upvote" in text and "1 upvotes" not in text
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert "Upvote 1" in text and "1 upvotes" not in text  # the head's button and its count
     html = demo.get("/papers/2608.19880").text  # 1 comment on Hugging Face's discussion
     stat = re.search(r'<a class="stat" href="#comments">(.*?)</a>', html)
     assert stat is not None
@@ -228,3 +228,16 @@ def test_comments_from_hugging_face_are_named_and_linked_in_the_comments_section
     assert note is not None, section[:2000]
     assert re.sub(r"<[^>]+>", "", note.group(1)).startswith("1 comment on Hugging Face")
     assert 'href="https://huggingface.co/papers/2608.19880"' in note.group(1)
+
+
+def test_the_paper_page_says_a_date_once_and_hides_a_zero_trending_score(
+    demo: TestClient,
+) -> None:
+    html = demo.get("/papers/2607.12885").text  # listed once (arXiv), no votes or stars
+    side = html[html.index('<aside class="paper-side"') :]
+    assert "Jul 15, 2026" in html[: html.index('<aside class="paper-side"')]  # the head's
+    assert "Jul 15, 2026" not in side  # not again as "Announced" and "Listed"
+    assert "Trending score" not in html
+    assert "Not trending: no upvotes or code stars yet." in side
+    # a paper with a score keeps its breakdown
+    assert "Trending score" in demo.get("/papers/2608.16590").text

@@ -54,16 +54,14 @@ def vote(
     paper_id: str,
     fragment: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Toggle the reader's upvote. With htmx: the paper page's button (and its count), or
+    """Toggle the reader's upvote. With htmx: the paper page's button (with its count), or
     with ``fragment=card`` the button of a card in a list."""
     state = community.vote(user, paper_id)
     if _htmx(request):
         paper = community.paper(state.paper_pk)
         if fragment == "card":
             return render(request, "community/_card_vote.html", {"state": state, "paper": paper})
-        return render(
-            request, "community/_vote.html", {"state": state, "paper": paper, "oob": True}
-        )
+        return render(request, "community/_vote.html", {"state": state, "paper": paper})
     return _back_to_paper(paper_id)
 
 

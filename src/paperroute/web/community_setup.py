@@ -33,7 +33,7 @@ from ..hub import Hub
 from ..model import Paper
 from .demo_guard import DemoGuard
 from .problems import error_response, wants_problem
-from .sections import DISCUSSION, PAPER_ACTIONS
+from .sections import DISCUSSION, HEAD, PAPER_ACTIONS
 from .session import SessionMiddleware, Sessions, current_user
 
 STYLESHEET = "/static/css/community.css"
@@ -52,6 +52,7 @@ def install(app: FastAPI) -> None:
     app.state.sessions = Sessions(community, hub.config, secret)
     app.add_middleware(SessionMiddleware)
     _install_error_handlers(app)
+    app.state.paper_sections.append((HEAD, paper_vote))
     app.state.paper_sections.append((PAPER_ACTIONS, paper_actions))
     app.state.paper_sections.append((DISCUSSION, paper_comments))
     app.state.templates.env.globals["community_css"] = STYLESHEET
@@ -135,8 +136,13 @@ def _panel(request: Request, paper: Paper, paper_pk: int) -> dict[str, Any]:
     return found
 
 
+def paper_vote(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
+    """The upvote button (with the count) in the page head."""
+    return "community/paper_vote.html", _panel(request, paper, paper_pk)
+
+
 def paper_actions(request: Request, paper: Paper, paper_pk: int) -> tuple[str, dict[str, Any]]:
-    """The vote and the collections that hold the paper."""
+    """The collections that hold the paper (and moderation, for an admin)."""
     return "community/paper_actions.html", _panel(request, paper, paper_pk)
 
 

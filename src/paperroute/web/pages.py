@@ -28,6 +28,7 @@ from .deps import (
     paper_view,
     render_cached,
 )
+from .sections import HEAD
 from .templating import author_url, category_url, paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -252,15 +253,17 @@ def _paper_context(request: Request, ref: str) -> dict[str, Any] | str:
         return paper.id
     pk, card, terms = paper_view(request, paper)
     request.state.paper_card = card  # the sections may say what the card counts (HF comments)
-    sections = []
+    head: list[Markup] = []
+    sections: list[Markup] = []
     templates = request.app.state.templates
-    for _place, section in sorted(request.app.state.paper_sections, key=lambda e: e[0]):
+    for place, section in sorted(request.app.state.paper_sections, key=lambda e: e[0]):
         result = section(request, paper, pk)
         if result is not None:
             name, context = result
             html = templates.get_template(name).render({"request": request, **context})
-            sections.append(Markup(html))  # noqa: S704 - rendered by our autoescaping templates
-    return {"paper": paper, "card": card, "terms": terms, "sections": sections}
+            # S704: rendered by our autoescaping templates
+            (head if place == HEAD else sections).append(Markup(html))  # noqa: S704
+    return {"paper": paper, "card": card, "terms": terms, "head": head, "sections": sections}
 
 
 @router.get("/papers/{paper_id:path}")
