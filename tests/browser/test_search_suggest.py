@@ -68,3 +68,21 @@ def test_suggestions_are_styled_and_follow_the_keyboard(page: object, live_serve
     box.press("Enter")
     p.wait_for_url(re.compile(re.escape(href) + "$"))  # type: ignore[attr-defined]
     assert p.locator("h1#paper-title").is_visible()  # type: ignore[attr-defined]
+
+
+def test_the_search_page_has_one_query_box_that_keeps_the_filters(
+    page: object, live_server: str
+) -> None:
+    p = page
+    p.goto(live_server + "/search?q=diffusion&mode=keyword&cat=cs.LG")  # type: ignore[attr-defined]
+    boxes = p.locator('input[name="q"]')  # type: ignore[attr-defined]
+    assert boxes.count() == 1  # the header's, not a second copy of the query in the page
+    box = p.locator("#site-search")  # type: ignore[attr-defined]
+    assert box.input_value() == "diffusion"
+    box.fill("transformer")
+    box.press("Enter")
+    p.wait_for_url(re.compile(r"q=transformer"))  # type: ignore[attr-defined]
+    url = p.url  # type: ignore[attr-defined]
+    assert "mode=keyword" in url and "cat=cs.LG" in url  # the page's mode and filter kept
+    assert "transformer" in p.locator("h1").inner_text()  # type: ignore[attr-defined]
+    screenshot(p, "search-one-box")
