@@ -159,9 +159,9 @@ def test_the_paper_page_shows_similar_papers(client: TestClient) -> None:
     assert "Similar papers" in response.text
     section = response.text.split("Similar papers", 1)[1]
     assert section.count('href="/papers/') >= 3
-    # After the paper's own vote and collections, above the discussion.
+    # After the paper's own vote (in the head) and collections, above the discussion.
     text = response.text
-    assert text.index('aria-label="Upvote"') < text.index('id="collections"')
+    assert text.index('class="vote-button"') < text.index('id="collections"')
     assert text.index('id="collections"') < text.index('id="similar"') < text.index('id="comments"')
 
 

@@ -412,3 +412,19 @@ def test_the_saved_index_is_used_at_start(config: Config, embedded: Hub) -> None
         loaded = again.search.index
         assert len(loaded) == 300
         assert np.array_equal(loaded._vectors, index._vectors)
+
+
+def test_hybrid_marks_the_words_in_every_hit_that_holds_them(
+    embedded: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A keyword side of one candidate, and no check of which close papers match (as for a
+    # very common word's): the close papers that hold the word must show it marked too.
+    monkeypatch.setattr("paperroute.search.service.hybrid_candidates", lambda wanted: 1)
+    monkeypatch.setattr("paperroute.search._semantic.hybrid_candidates", lambda wanted: 1)
+    monkeypatch.setattr("paperroute.search._semantic.MATCHING_MAX", 0)
+    by_id = {r.arxiv_id: r for r in corpus_records()}
+    hits = embedded.search.query("equations", mode=Mode.hybrid, limit=20).hits
+    holding = [h for h in hits if "equation" in by_id[h.id].abstract.lower()]
+    assert len(holding) >= 2, "the corpus should give close papers that hold the word"
+    unmarked = [h.id for h in holding if "\x02" not in h.snippet]
+    assert unmarked == []

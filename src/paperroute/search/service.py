@@ -392,10 +392,9 @@ class Searcher:
         )
         named = self._named(connection, query, typed, list(fused.keyword.values()))
         order = first(fused.ranked, named)[offset:wanted]
-        shown = add_snippets(
-            connection, query, [fused.keyword[pk] for pk, _ in order if pk in fused.keyword]
-        )
-        hits = load_hits(connection, order, {hit.pk: hit for hit in shown})
+        # Snippets for every hit the words match, close-only ones too: a paper beyond the
+        # keyword side's cap that holds the words shows them marked, as the others do.
+        hits = add_snippets(connection, query, load_hits(connection, order, fused.keyword))
         extra = _beyond(named, fused.keyword, total) + fused.close_only
         return mode, hits, total + extra, fused.close_exact
 
