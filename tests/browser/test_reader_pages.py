@@ -225,7 +225,7 @@ def test_categories_are_one_click_away_and_the_header_still_fits_a_phone(
     screenshot(p, "categories-phone")
 
 
-@pytest.mark.parametrize("width", [600, 700, 820, 1100])
+@pytest.mark.parametrize("width", [600, 700, 820, 860, 1100])
 def test_a_signed_in_header_is_two_rows_and_more_shows_the_page_it_holds(
     browser: object, live_server: str, browser_demo_db: str, width: int
 ) -> None:
@@ -238,7 +238,7 @@ def test_a_signed_in_header_is_two_rows_and_more_shows_the_page_it_holds(
         p.goto(live_server + "/")
         assert p.get_by_role("button", name="Sign out").is_visible()
         unmarked = summary.evaluate(shade)
-        for path in ("/categories", "/submit") if width <= 820 else ("/categories",):
+        for path in ("/categories", "/submit") if width <= 960 else ("/categories",):
             p.goto(live_server + path)
             header = p.locator(".site-header").bounding_box()
             assert header is not None and header["height"] < 110, f"{path}: three rows"
@@ -248,8 +248,33 @@ def test_a_signed_in_header_is_two_rows_and_more_shows_the_page_it_holds(
             search = p.locator("#site-search").bounding_box()
             assert search is not None and search["width"] >= 120
             screenshot(p, f"header-signed-in-{width}{path.replace('/', '-')}")
-        if width > 820:  # Submit is in the account links there, so More stays unmarked
+        if width > 960:  # Submit is in the account links there, so More stays unmarked
             p.goto(live_server + "/submit")
             assert summary.evaluate(shade) == unmarked
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [390, 700, 1100])
+def test_cite_opens_below_its_button_inside_the_screen(
+    browser: object, live_server: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 800})  # type: ignore[attr-defined]
+    try:
+        p = context.new_page()
+        p.goto(f"{live_server}/papers/{ANCHOR_PAPER}")
+        cite = p.locator("#cite > summary")
+        before = cite.bounding_box()
+        cite.click()
+        copy = p.get_by_role("button", name="Copy BibTeX")
+        copy.wait_for()
+        assert cite.bounding_box() == before  # the button stays where it was clicked
+        box = copy.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width  # on screen
+        assert p.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+        screenshot(p, f"cite-open-{width}")
+        p.keyboard.press("Escape")
+        assert not copy.is_visible()
+        assert p.evaluate("document.activeElement.textContent.trim()") == "Cite"
     finally:
         context.close()

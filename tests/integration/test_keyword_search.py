@@ -12,9 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from paperroute import Hub, PaperRecord
-from paperroute.search.keyword import MARK_END, MARK_START
+from paperroute.search._semantic import load_hits
+from paperroute.search.keyword import MARK_END, MARK_START, add_snippets
+from paperroute.search.query import parse_query
+from paperroute.search.service import Mode
 from paperroute.sources.common import build_record
 from paperroute.sources.jsonl import parse_jsonl
 from support.cli import cli
@@ -122,6 +126,9 @@ def test_filters(hub: Hub) -> None:
     assert ids(hub, "diffusion before:2025-03-05") == ["2503.00001"]
     assert ids(hub, "diffusion has:code") == ["2503.00001"]
     assert ids(hub, "cat:physics.flu-dyn") == ["2503.00002"]  # filters alone list papers
+    for mode in Mode:  # and count them (it said 0 results above the list)
+        listed = hub.search.query("cat:physics.flu-dyn", mode=mode)
+        assert (listed.total, listed.total_exact) == (1, True), mode
     result = hub.search.query("diffusion after:2025-02-30")
     assert {h.id for h in result.hits} == {"2503.00001", "2503.00002"}
     assert any("2025-02-30" in notice for notice in result.notices)
@@ -131,6 +138,18 @@ def test_snippets_mark_the_match(hub: Hub) -> None:
     abstract = "We study the thermal conductivity of graphene ribbons at low temperature."
     hub.papers.ingest([rec("s", arxiv_id="2401.00021", title="Ribbons", abstract=abstract)])
     [hit] = hub.search.query("graphene").hits
+    assert f"{MARK_START}graphene{MARK_END}" in hit.snippet
+
+
+def test_a_snippet_marks_the_words_a_hit_holds_when_it_lacks_others(hub: Hub) -> None:
+    # A close paper in hybrid search may hold some of the words only: those are marked.
+    abstract = "We study the thermal conductivity of graphene ribbons at low temperature."
+    hub.papers.ingest([rec("s", arxiv_id="2401.00021", title="Ribbons", abstract=abstract)])
+    with hub._db.engine.connect() as connection:
+        [pk] = connection.execute(text("SELECT pk FROM papers")).scalars()
+        [hit] = add_snippets(
+            connection, parse_query("graphene superconductors"), load_hits(connection, [(pk, 1.0)])
+        )
     assert f"{MARK_START}graphene{MARK_END}" in hit.snippet
 
 

@@ -241,3 +241,10 @@ def test_the_paper_page_says_a_date_once_and_hides_a_zero_trending_score(
     assert "Not trending: no upvotes or code stars yet." in side
     # a paper with a score keeps its breakdown
     assert "Trending score" in demo.get("/papers/2608.16590").text
+
+
+def test_a_day_listed_by_two_sources_is_said_once_with_both(demo: TestClient) -> None:
+    html = demo.get("/papers/2608.19799").text  # on arXiv's and Hugging Face's list that day
+    side = html[html.index('<aside class="paper-side"') :]
+    assert "Aug 21, 2026" not in side  # the head says the day
+    assert "<dt>Listed by</dt><dd>arXiv, Hugging Face</dd>" in side

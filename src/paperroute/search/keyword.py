@@ -431,12 +431,16 @@ def title_match(query: Query) -> str:
 
 def add_snippets(connection: Connection, query: Query, hits: list[KeywordHit]) -> list[KeywordHit]:
     """The hits with highlighted abstract snippets for ``query``'s words (computed for these
-    rows only); hits the query's words do not match keep theirs."""
+    rows only): any of its words marked; hits holding none of them keep theirs."""
     if not hits:
         return hits
     if connection.dialect.name == "sqlite":
-        match = fts5_match(query)
-        return hits if match is None else _with_snippets(connection, match, hits)
+        # Any of the words: a hit that holds some of them (a close paper in hybrid search)
+        # shows those marked, as PostgreSQL's ts_headline does.
+        words = [_fts5_term(t) for t in required(query)]
+        if not words:
+            return hits
+        return _with_snippets(connection, " OR ".join(words), hits)
     return pg.headlines(connection, query, hits)
 
 

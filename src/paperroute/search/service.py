@@ -313,7 +313,8 @@ class Searcher:
                         semantic_notices = []
                         pending = self._vector_soon(semantic_text(query), semantic_notices)
             elif not query.positive:
-                total = self._total(connection, query)  # filters alone
+                counted = Counted(self._total(connection, query))  # filters alone
+                total = counted.total
             early: list[KeywordHit] | None = None
             if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.

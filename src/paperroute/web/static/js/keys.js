@@ -44,24 +44,25 @@
     }
   });
 
-  // The header's "More" list closes on Escape (focus back on "More"), on a click elsewhere
-  // and when focus leaves it.
-  function closeMore(except) {
-    var open = document.querySelectorAll("details.nav-more[open]");
+  // The header's "More" list and the pop-overs (a paper's Cite) close on Escape (focus back
+  // on their button), on a click elsewhere and when focus leaves them.
+  var MENUS = "details.nav-more, details.popover";
+  function closeMenus(except) {
+    var open = document.querySelectorAll("details.nav-more[open], details.popover[open]");
     for (var i = 0; i < open.length; i++) if (open[i] !== except) open[i].open = false;
   }
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    var more = document.querySelector("details.nav-more[open]");
-    if (!more) return;
-    more.open = false;
-    more.querySelector("summary").focus();
+    var menu = document.querySelector("details.nav-more[open], details.popover[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
   });
   document.addEventListener("click", function (event) {
-    closeMore(event.target.closest ? event.target.closest("details.nav-more") : null);
+    closeMenus(event.target.closest ? event.target.closest(MENUS) : null);
   });
   document.addEventListener("focusin", function (event) {
-    closeMore(event.target.closest ? event.target.closest("details.nav-more") : null);
+    closeMenus(event.target.closest ? event.target.closest(MENUS) : null);
   });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -51,6 +51,16 @@
     var next = index < 0 ? (step > 0 ? 0 : all.length - 1) : (index + step + all.length) % all.length;
     setActive(all[next]);
   }
+  // "All results for ..." on /search, where the box belongs to the page's form: the search
+  // keeps the page's mode and filters, as Enter in the box does.
+  function keepsFilters(link) {
+    return link.classList.contains("suggest-all") && input.form && input.form !== input.closest("form");
+  }
+  function go(event, link) {
+    event.preventDefault();
+    if (keepsFilters(link)) input.form.requestSubmit();
+    else window.location.assign(link.href);
+  }
   function onKey(event) {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -58,10 +68,7 @@
     } else if (event.key === "Enter") {
       var option = open() && active();
       var link = option && option.querySelector("a[href]");
-      if (link) {
-        event.preventDefault();
-        window.location.assign(link.href);
-      }
+      if (link) go(event, link);
     } else if (event.key === "Escape") {
       if (open()) {
         event.preventDefault();
@@ -84,6 +91,10 @@
       window.setTimeout(function () { if (document.activeElement !== input) close(); }, 200);
     });
     box.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    box.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a.suggest-all") : null;
+      if (link && keepsFilters(link)) go(event, link);
+    });
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.target === box) refreshed();
     });
