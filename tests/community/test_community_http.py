@@ -89,8 +89,16 @@ def test_missing_or_wrong_csrf_is_403(client: TestClient, smtp_server: SmtpServe
     assert (
         client.post(f"/papers/{PAPERS[0]}/vote", headers={"X-CSRF-Token": "no"}).status_code == 403
     )
-    ok = client.post(f"/papers/{PAPERS[0]}/vote", headers={"X-CSRF-Token": csrf})
-    assert ok.status_code == 200
+    # A browser that says another site sent it is refused, even with a stolen token.
+    elsewhere = client.post(
+        f"/papers/{PAPERS[0]}/vote", headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"}
+    )
+    assert elsewhere.status_code == 403 and "another site" in elsewhere.text
+    for site in ("same-origin", "same-site", "none"):
+        ok = client.post(
+            f"/papers/{PAPERS[0]}/vote", headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": site}
+        )
+        assert ok.status_code == 200, site
     api = client.post(f"/api/v1/papers/{PAPERS[0]}/vote")  # cookie without the header
     _problem(api, 403)
 

@@ -181,6 +181,14 @@ class SessionMiddleware:
             if not state["via_api_token"] and not (
                 path.startswith("/api/") and SESSION_COOKIE not in cookies
             ):
+                if headers.get(b"sec-fetch-site") == b"cross-site":
+                    # The browser says another site sent it: refused whatever its token (a
+                    # second layer beside it; browsers that send no such header rely on it).
+                    await self._refuse(
+                        scope, receive, send, 403,
+                        "this form was sent from another site: open paperroute and try again",
+                    )  # fmt: skip
+                    return
                 supplied = await _supplied_token(scope, headers, body)
                 if not supplied:
                     await self._refuse(
