@@ -133,9 +133,9 @@ class Searcher:
         self._cache: OrderedDict[str, F32] = OrderedDict()
         self.frequencies = FrequencyCache()
         self.vocabulary = _spelling.Vocabulary()
-        # Similar papers search the vectors, and searches embed the query, search the
-        # vectors and (hybrid) count the keyword matches, on it while the keyword side runs.
-        self._pool = ThreadPoolExecutor(3, thread_name_prefix="paperroute-vectors")
+        # Similar papers search the vectors, and searches embed the query, on it while
+        # the keyword side runs.
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="paperroute-vectors")
         self.model = embedder.name if embedder else model_name(config.embed_model)
         # The floor was measured on all-MiniLM-L6-v2's cosines; another model's are unknown.
         self.floor = SEMANTIC_FLOOR if self.model == MODEL_NAME else -1.0
@@ -298,22 +298,6 @@ class Searcher:
             self._nearest, pending, search_size(query, semantic_window(wanted))
         )
 
-    def _count_soon(
-        self, pending: Future[F32] | None, mode: Mode, query: Query
-    ) -> Future[Counted] | None:
-        """Hybrid, a query of words without a phrase: its matches counted on a worker thread
-        with a connection of its own, while the keyword side ranks (a quoted phrase's
-        ranking is chosen by its count, and reads its matches from it)."""
-        if mode is not Mode.hybrid or pending is None or not query.positive:
-            return None
-        if any(term.phrase for term in query.terms):
-            return None
-        return self._pool.submit(self._count_apart, query)
-
-    def _count_apart(self, query: Query) -> Counted:
-        with self.engine.connect() as connection:
-            return self._count(connection, query)
-
     def _nearest(self, pending: Future[F32], size: int) -> Nearest | None:
         try:
             vector = pending.result()
@@ -337,25 +321,16 @@ class Searcher:
         pending = None
         if mode is not Mode.keyword:
             pending = self._vector_soon(semantic_text(query), semantic_notices)
-        aside = self._count_soon(pending, mode, query)
         nearest = self._nearest_soon(pending, mode, query, offset + limit)
         suggestion: str | None = None
-        early: list[KeywordHit] | None = None
         with self.engine.connect() as connection:
-            if aside is not None:
-                # The keyword side ranks while a worker counts its matches (and another
-                # embeds the query): the ranking of words without a phrase needs no total.
-                wanted = hybrid_candidates(offset + limit)
-                early = keyword_ranking(connection, query, wanted, snippets=False)
-                counted = aside.result()
-            else:
-                counted = self._count(connection, query) if query.positive else Counted(0)
+            counted = self._count(connection, query) if query.positive else Counted(0)
             total = counted.total
             if total == 0 and correct and query.positive:
                 fixed = _spelling.correct(connection, self.vocabulary, query, text)
                 fixed_query = parse_query(fixed) if fixed else None
                 if fixed_query is not None and self._total(connection, fixed_query):
-                    suggestion, query, early = fixed, fixed_query, None
+                    suggestion, query = fixed, fixed_query
                     counted = self._count(connection, query)
                     total = counted.total
                     if pending is not None:
@@ -365,7 +340,8 @@ class Searcher:
                         nearest = self._nearest_soon(pending, mode, query, offset + limit)
             elif not query.positive:
                 total = self._total(connection, query)  # filters alone
-            if mode is Mode.hybrid and pending is not None and query.positive and early is None:
+            early: list[KeywordHit] | None = None
+            if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.
                 wanted = hybrid_candidates(offset + limit)
                 early = keyword_ranking(connection, query, wanted, snippets=False, counted=counted)
