@@ -225,3 +225,47 @@ def test_a_counted_total_changes_no_ranking(hub: Hub) -> None:
 def tied(hits: list[KeywordHit]) -> list[tuple[float, str]]:
     """The scores in order, each with its paper (equal scores' papers by id)."""
     return sorted((-round(hit.score, 9), hit.id) for hit in hits)
+
+
+def test_a_rare_phrase_scores_as_fts5_where_porter_changes_the_ending(hub: Hub) -> None:
+    """SQLite: the scores from the papers' text equal FTS5's bm25 values where Porter's stem
+    is not a prefix of the word ("scoring" -> "score", "probing" -> "probe"), a stem ends in
+    "i" ("policy"), diacritics are removed ("Schrödinger"), and a two-letter word is not
+    stemmed; the phrase tier of typed words (all matches found by its walk) ranks so."""
+    if hub._db.dialect != "sqlite":
+        return
+    from paperroute.search._fts import phrase_scores, plain_phrase
+    from paperroute.search.query import parse_query
+
+    abstracts = [
+        "A scoring rule and a score rule; scoring rules again.",
+        "We score rules by probing analysis, then probe analyses.",
+        "Policy safety matters: policies' safety, policy-safety.",
+        "The Schrödinger equation and the Schrodinger equations.",
+        "Schrödinger Equation, no diacritics elsewhere; as us go.",
+        "Us go home: us goes, us going.",
+    ]
+    titles = ["Scoring Rules", "Probing Analysis", "Policy Safety", "On Schrödinger", "X", "Y"]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{200 + i:05d}", title=title, abstract=abstract)
+            for i, (title, abstract) in enumerate(zip(titles, abstracts, strict=True))
+        ]
+        + [
+            rec(f"o{i}", arxiv_id=f"2601.{220 + i:05d}", title=f"Other {i}", abstract="Clips.")
+            for i in range(20)
+        ]
+    )
+    phrases = ["scoring rule", "probing analysis", "policy safety", "schrödinger equation"]
+    with hub._db.engine.connect() as connection:
+        for phrase in [*phrases, "us go"]:
+            words = plain_phrase(parse_query(f'"{phrase}"'))
+            assert words is not None
+            rows = fts5_bm25(connection, '"' + " ".join(words) + '"')
+            expected = {int(pk): -float(score) for pk, score in rows}
+            assert expected, phrase
+            scores = phrase_scores(connection, words, list(expected), len(rows))
+            assert scores == pytest.approx(expected, rel=1e-9), phrase
+            # The phrase tier of the typed words: bm25()'s order, its best first.
+            hits = hub.search.query(phrase, mode=Mode.keyword, limit=len(rows)).hits
+            assert [hit.pk for hit in hits[: len(rows)]] == [int(pk) for pk, _ in rows], phrase

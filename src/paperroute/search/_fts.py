@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -132,6 +133,8 @@ def title_top(query: Query, where: list[str], params: dict[str, Any], *, needs_p
 
 # BM25's constants in FTS5's bm25().
 _K1, _B = 1.2, 0.75
+# FTS5's porter tokenizer stems tokens of at most this many bytes (FTS5_PORTER_MAX_TOKEN).
+_PORTER_MAX_TOKEN = 64
 
 
 def plain_phrase(query: Query) -> list[str] | None:
@@ -170,12 +173,15 @@ def phrase_scores(
     else:
         density = found
     idf = max(1e-6, math.log((papers - density + 0.5) / (density + 0.5)))
-    # Each word a token that stems to its stem, the words apart by anything but a letter:
-    # found as tokens starting with the stem (less a final "i": Porter makes "policy"
-    # "polici"), then stemmed. (The first leads, no letter before it: a pattern that starts
-    # with the lookbehind is tried at every position of an abstract, 20x slower.)
-    wanted = [stem.lower() for stem in stems(words)]
-    prefixes = [re.escape(stem[:-1] if stem.endswith("i") else stem) for stem in wanted]
+    # Each word a token that stems to its stem, the words apart by anything but a letter or
+    # digit (unicode61's separators), diacritics removed as FTS5 removes them: found as
+    # tokens starting with the stem less its last letter (Porter's replacements change one:
+    # "scoring" -> "score", "policy" -> "polici", "sensibility" -> "sensibl"), then
+    # stemmed. (The
+    # first leads, no letter before it: a pattern that starts with the lookbehind is tried
+    # at every position of an abstract, 20x slower.)
+    wanted = fts5_stems([_without_diacritics(word.lower()) for word in words])
+    prefixes = [re.escape(stem[: max(min(len(stem), 2), len(stem) - 1)]) for stem in wanted]
     behind = rf"(?<![^\W_]{prefixes[0]})"
     pattern = re.compile(
         r"[\W_]+".join(
@@ -187,11 +193,11 @@ def phrase_scores(
 
     def instances(field: str) -> int:
         found = 0
-        for match in pattern.finditer(field):
+        for match in pattern.finditer(_without_diacritics(field)):
             tokens = match.groups()
             missing = [token for token in tokens if token not in known]
             if missing:
-                known.update(zip(missing, stems(missing), strict=True))
+                known.update(zip(missing, fts5_stems(missing), strict=True))
             found += all(known[t] == stem for t, stem in zip(tokens, wanted, strict=True))
         return found
 
@@ -206,6 +212,25 @@ def phrase_scores(
         norm = _K1 * (1 - _B + _B * length / max(average, 1.0))
         scores[int(pk)] = idf * frequency * (_K1 + 1) / (frequency + norm)
     return scores
+
+
+def fts5_stems(tokens: list[str]) -> list[str]:
+    """The terms FTS5's ``porter`` tokenizer makes of lower-case tokens: a token under 3 or
+    over 64 bytes is kept as it is (snowball's Porter would make "as" "a")."""
+    stemmed = stems(tokens)
+    return [
+        stem if 3 <= len(token.encode()) <= _PORTER_MAX_TOKEN else token
+        for token, stem in zip(tokens, stemmed, strict=True)
+    ]
+
+
+def _without_diacritics(value: str) -> str:
+    """``value`` without combining marks (``remove_diacritics``: "Schrödinger" is indexed
+    as "schrodinger")."""
+    if value.isascii():
+        return value
+    decomposed = unicodedata.normalize("NFD", value)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _varints(data: bytes) -> list[int]:
@@ -238,14 +263,12 @@ def common_phrase_top(
     pks: tuple[int, ...] | None = None,
 ) -> list[tuple[int, float]] | None:
     """The phrase tier of a phrase: its newest ``:bound`` matches (FTS5 stops there), ranked
-    by phrase_scores, the best ``:limit`` as (pk, score); None for a rarer phrase (fewer
-    matches), which ``bm25()`` ranks, unless ``pks`` holds its matches: a quoted phrase
-    counted already (then FTS5's idf is their count, and ranking it with ``bm25()`` walked
-    its words' posting lists twice more, for the matches and for the idf: "diffusion model
-    alignment", 38 matches at 1M papers, 60-85 ms at load 5; with filters, ``bm25()``: its
-    idf counts the papers the filters leave out). The phrase tier of typed words keeps
-    ``bm25()`` for a rarer phrase: ranked from the text, the search-quality run's topic
-    nDCG@10 was 0.002 lower (docs/search.md).
+    by phrase_scores, the best ``:limit`` as (pk, score). A rarer phrase (fewer matches: the
+    walk read all of them) is ranked so too, with FTS5's idf, their count: ``bm25()``'s
+    values, where ``bm25()`` walked its words' posting lists twice more, for the matches and
+    for the idf ("reward model learning", 42 matches at 1M papers: 44 ms against 2 ms from
+    the text, load 5); with filters, None (``bm25()`` ranks it: its idf counts the papers
+    the filters leave out).
 
     ``few``: the caller knows the phrase has fewer than ``:bound`` matches (it counted the
     query's): they are looked for oldest first, FTS5's own order (a third less work than
@@ -269,7 +292,8 @@ def common_phrase_top(
             statement = statement.bindparams(bindparam("categories", expanding=True))
         found = [int(row[0]) for row in connection.execute(statement, params)]
         if len(found) < int(params["bound"]):
-            return None
+            # Every match: ranked from their text with FTS5's idf, their count.
+            return _ranked_phrase(connection, words, found, where, params)
     return _ranked_phrase(connection, words, found, where, params)
 
 

@@ -129,13 +129,30 @@ def allowed(connection: Connection, query: Query) -> I64:
     return np.fromiter((row[0] for row in rows), dtype=np.int64)
 
 
-def semantic_ranking(
-    connection: Connection, index: VectorIndex, vector: F32, query: Query, k: int
-) -> list[tuple[int, float]]:
-    """The ``k`` nearest papers to ``vector`` that pass the query's filters."""
+def search_size(query: Query, k: int) -> int:
+    """How many nearest papers semantic_ranking reads from the index for ``k`` that pass."""
     # Without filters only hidden papers drop out (rare): a small margin is enough.
-    wanted = max(k * OVERFETCH, 200) if has_filters(query) else k + 20
-    first = index.search(vector, wanted)
+    return max(k * OVERFETCH, 200) if has_filters(query) else k + 20
+
+
+def semantic_window(wanted: int) -> int:
+    """The ``k`` hybrid_ranking asks semantic_ranking for, for the first ``wanted``."""
+    return max(hybrid_candidates(wanted), SEMANTIC_WINDOW)
+
+
+def semantic_ranking(
+    connection: Connection,
+    index: VectorIndex,
+    vector: F32,
+    query: Query,
+    k: int,
+    first: list[tuple[int, float]] | None = None,
+) -> list[tuple[int, float]]:
+    """The ``k`` nearest papers to ``vector`` that pass the query's filters (``first``: the
+    index's search_size(query, k) nearest, when searched already)."""
+    wanted = search_size(query, k)
+    if first is None or (len(first) < wanted and len(first) < len(index)):
+        first = index.search(vector, wanted)
     if has_filters(query):
         keep = passing(connection, query, [pk for pk, _ in first])
     else:
@@ -206,12 +223,15 @@ def hybrid_ranking(
     floor: float = SEMANTIC_FLOOR,
     keyword_hits: list[KeywordHit] | None = None,
     keyword_total: int = 0,
+    nearest: list[tuple[int, float]] | None = None,
 ) -> Fused:
     """Keyword and semantic candidates (enough for the first ``wanted`` results) fused by a
     weighted sum: keyword scores as a share of the best one, cosines min-max scaled.
     Keyword hits missing from the semantic candidates get their exact cosine; semantic
     candidates without the query's words must reach ``floor``. ``keyword_hits``: the
-    keyword side's candidates when the caller ranked them already (hybrid_candidates)."""
+    keyword side's candidates when the caller ranked them already (hybrid_candidates);
+    ``nearest``: the index's nearest papers to ``vector``, searched already (the service
+    searches them on a worker thread while the keyword side ranks: semantic_window)."""
     k = hybrid_candidates(wanted)
     if keyword_hits is None:
         keyword_hits = keyword_ranking(
@@ -223,7 +243,7 @@ def hybrid_ranking(
         )
     keyword = {hit.pk: hit.score for hit in keyword_hits}
     # The close papers are counted over a fixed window: the total stays put from page to page.
-    window = semantic_ranking(connection, index, vector, query, max(k, SEMANTIC_WINDOW))
+    window = semantic_ranking(connection, index, vector, query, semantic_window(wanted), nearest)
     nearest = window[:k]
     semantic = {pk: s for pk, s in nearest if pk in keyword or s >= floor}
     close = [pk for pk, s in window[:SEMANTIC_WINDOW] if s >= floor and pk not in keyword]

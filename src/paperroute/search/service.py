@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,8 +35,10 @@ from ._semantic import (
     keyword_ranking,
     load_hits,
     passing,
+    search_size,
     semantic_ranking,
     semantic_text,
+    semantic_window,
 )
 from ._similar import similar_neighbours, similar_ranking
 from ._terms import store_missing_bags
@@ -54,6 +56,8 @@ from .keyword import (
 from .query import Query, parse_query
 
 F32 = npt.NDArray[np.float32]
+# The index's nearest papers (pk, inner product), best first.
+Nearest = list[tuple[int, float]]
 MAX_SEARCH_LIMIT = 200
 # How deep results can be paged (as search engines cap their windows): deeper pages rank
 # every match before them.
@@ -281,6 +285,26 @@ class Searcher:
             return None
         return self._pool.submit(self.query_vector, wanted)
 
+    def _nearest_soon(
+        self, pending: Future[F32] | None, mode: Mode, query: Query, wanted: int
+    ) -> Future[Nearest | None] | None:
+        """Hybrid: the index's nearest papers to the query's vector, searched on a worker
+        thread as soon as the vector is there, while the keyword side ranks. (It waits on
+        ``pending``, submitted before it: the pool takes tasks in order, so the embedding is
+        running or done when this starts.)"""
+        if mode is not Mode.hybrid or pending is None or not query.positive:
+            return None
+        return self._pool.submit(
+            self._nearest, pending, search_size(query, semantic_window(wanted))
+        )
+
+    def _nearest(self, pending: Future[F32], size: int) -> Nearest | None:
+        try:
+            vector = pending.result()
+        except (ConfigError, CancelledError):
+            return None  # (the service reports it from the vector's future)
+        return self.index.search(vector, size)
+
     def _query(self, text: str, mode: Mode, limit: int, offset: int, correct: bool) -> SearchResult:
         query = parse_query(text)
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
@@ -297,6 +321,7 @@ class Searcher:
         pending = None
         if mode is not Mode.keyword:
             pending = self._vector_soon(semantic_text(query), semantic_notices)
+        nearest = self._nearest_soon(pending, mode, query, offset + limit)
         suggestion: str | None = None
         with self.engine.connect() as connection:
             counted = self._count(connection, query) if query.positive else Counted(0)
@@ -312,6 +337,7 @@ class Searcher:
                         pending.cancel()
                         semantic_notices = []
                         pending = self._vector_soon(semantic_text(query), semantic_notices)
+                        nearest = self._nearest_soon(pending, mode, query, offset + limit)
             elif not query.positive:
                 counted = Counted(self._total(connection, query))  # filters alone
                 total = counted.total
@@ -326,7 +352,16 @@ class Searcher:
                 return SearchResult(query, (), tuple(notices), mode, offset=offset)
             typed = suggestion or text
             found = self._ranked(
-                connection, query, typed, mode, vector, limit, offset, counted, early
+                connection,
+                query,
+                typed,
+                mode,
+                vector,
+                limit,
+                offset,
+                counted,
+                early,
+                None if nearest is None else nearest.result(),
             )
         used, hits, total, exact = found
         if total > TOTAL_CAP:  # counted no further: "more than"
@@ -365,6 +400,7 @@ class Searcher:
         offset: int,
         counted: Counted,
         early: list[KeywordHit] | None = None,
+        nearest: Nearest | None = None,
     ) -> tuple[Mode, list[KeywordHit], int, bool]:
         """(the mode used, the page's hits, the total, whether it is exact)."""
         wanted = offset + limit
@@ -389,7 +425,7 @@ class Searcher:
             return Mode.keyword, hits, total + _beyond(named, by_pk, total), True
         weight = self.config.hybrid_semantic_weight
         fused = hybrid_ranking(
-            connection, self.index, vector, query, wanted, weight, self.floor, early, total
+            connection, self.index, vector, query, wanted, weight, self.floor, early, total, nearest
         )
         named = self._named(connection, query, typed, list(fused.keyword.values()))
         order = first(fused.ranked, named)[offset:wanted]
