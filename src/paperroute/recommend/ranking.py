@@ -9,9 +9,11 @@ not served the papers halfway between them. A candidate's **vector score** is it
 cosine to an interest vector plus ``mixture_weight`` times the cluster-weighted mean cosine.
 The **term score** is BM25 of the library's term profile (its most telling words and word
 pairs) against the candidate's term bag, divided by the best candidate's so that it is in
-[0, 1]. The two are summed (``term_weight``), papers close to a "not interested" paper lose
-``negative_weight`` times their cosine to it, and the final list is picked by MMR
-(``mmr_lambda``; 1.0 is plain score order) so that one topic does not fill the page.
+[0, 1]. The two are summed (``term_weight``), the **nearest-seed side** is added (each term
+seed's own tf-idf closeness to the candidates, ``_seed_side.py``, ``seed_weight``), papers
+close to a "not interested" paper lose ``negative_weight`` times their cosine to it, and
+the final list is picked by MMR (``mmr_lambda``; 1.0 is plain score order) so that one
+topic does not fill the page.
 
 Every array here is float32; vectors are unit-length rows.
 """
