@@ -22,6 +22,7 @@ Seeds are scored once for all readers (``nearest``): a day's digests share most 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,39 +39,36 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
 Bag = tuple[U32, npt.NDArray[np.uint8]]
-_CHUNK = 4096  # seeds scored at a time (a dense chunk of 4096 x candidates)
+_CHUNK = 2048  # seeds scored at a time (a dense chunk of 2048 x candidates)
+_UNITS = 20_000  # seed bags made unit vectors at a time
 
 
 def seed_units(keys: Sequence[int], seed_bags: Mapping[int, Bag], index: TermIndex) -> Any:
     """A sparse (seeds, index terms) matrix: each seed's bag as a unit tf-idf vector (tf
     1 + ln count, the index's idf, see ``TermIndex.idf_of``; the norm over the whole bag),
     only the terms some candidate holds kept."""
-    rows: list[I64] = [np.zeros(0, np.int64)]
-    cols: list[I64] = [np.zeros(0, np.int64)]
-    values: list[F32] = [np.zeros(0, np.float32)]
-    for n, key in enumerate(keys):
-        hashes, counts = seed_bags[key]
-        if not len(hashes):
-            continue
+    pieces = [sparse.csr_matrix((0, len(index.terms)), dtype=np.float32)]
+    for start in range(0, len(keys), _UNITS):
+        bags = [seed_bags[key] for key in keys[start : start + _UNITS]]
+        hashes = np.concatenate([b[0] for b in bags] + [np.zeros(0, np.uint32)])
+        counts = np.concatenate([b[1] for b in bags] + [np.zeros(0, np.uint8)])
+        owner = np.repeat(np.arange(len(bags)), [len(b[0]) for b in bags])
         weight = (1.0 + np.log(counts.astype(np.float32))) * index.idf_of(hashes)
-        norm = float(np.linalg.norm(weight))
+        norm = np.sqrt(np.bincount(owner, weights=weight * weight, minlength=len(bags)))
         hit, at = index.lookup(hashes)
-        if norm <= 0 or not hit.any():
-            continue
-        rows.append(np.full(int(hit.sum()), n, dtype=np.int64))
-        cols.append(at[hit])
-        values.append((weight[hit] / norm).astype(np.float32))
-    return sparse.csr_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(len(keys), len(index.terms)),
-        dtype=np.float32,
-    )
+        hit &= norm[owner] > 0
+        values = (weight[hit] / norm[owner[hit]]).astype(np.float32)
+        pieces.append(
+            sparse.csr_matrix((values, (owner[hit], at[hit])), shape=(len(bags), len(index.terms)))
+        )
+    return sparse.vstack(pieces, format="csr", dtype=np.float32)
 
 
-def nearest(units: Any, index: TermIndex, settings: RankSettings) -> Any:
+def nearest(units: Any, index: TermIndex, settings: RankSettings, workers: int = 1) -> Any:
     """A sparse (seeds, candidates) matrix: each seed's ``seed_near`` closest candidates
     (its unit vector against their BM25 term weights times idf; terms held by more than
-    ``seed_max_df`` of the candidates left out), the closeness raised to ``seed_power``."""
+    ``seed_max_df`` of the candidates left out), the closeness raised to ``seed_power``.
+    Chunks of seeds go to ``workers`` threads (scipy and numpy release the GIL)."""
     seeds = units.shape[0]
     if not seeds or not index.count or not len(index.terms):
         return sparse.csr_matrix((seeds, index.count), dtype=np.float32)
@@ -83,14 +81,21 @@ def nearest(units: Any, index: TermIndex, settings: RankSettings) -> Any:
     queries = (units @ sparse.diags(scale.astype(np.float32))).tocsr()
     queries.eliminate_zeros()
     keep = min(max(settings.seed_near, 1), index.count)
-    pieces = []
-    for start in range(0, seeds, _CHUNK):
+
+    def chunk(start: int) -> Any:
         close = (queries[start : start + _CHUNK] @ candidates).toarray()
         if keep < index.count:
             kth = -np.partition(-close, keep - 1, axis=1)[:, keep - 1 : keep]
             close[close < kth] = 0.0
         np.maximum(close, 0.0, out=close)
-        pieces.append(sparse.csr_matrix(close.astype(np.float32) ** settings.seed_power))
+        return sparse.csr_matrix(close.astype(np.float32) ** settings.seed_power)
+
+    starts = range(0, seeds, _CHUNK)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            pieces = list(pool.map(chunk, starts))
+    else:
+        pieces = [chunk(start) for start in starts]
     return sparse.vstack(pieces, format="csr")
 
 

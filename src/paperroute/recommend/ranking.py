@@ -301,9 +301,11 @@ def seed_terms(
     seed_bags: Mapping[int, Bag],
     index: TermIndex,
     settings: RankSettings | None = None,
+    workers: int = 1,
 ) -> SeedTerms:
     """``SeedTerms`` of every term seed of ``models`` that ``seed_bags`` holds; with
-    ``settings`` whose ``seed_weight`` is above 0, each seed's nearest candidates too."""
+    ``settings`` whose ``seed_weight`` is above 0, each seed's nearest candidates too
+    (``workers`` threads)."""
     keys = np.unique(np.concatenate([m.term_keys for m in models] + [np.zeros(0, np.int64)]))
     keys = keys[[int(k) in seed_bags for k in keys.tolist()]]
     pieces = [sparse.csr_matrix((0, len(index.terms)), dtype=np.float32)]
@@ -320,7 +322,7 @@ def seed_terms(
         )
     near = None
     if settings is not None and settings.seed_weight > 0:
-        near = nearest(seed_units(keys.tolist(), seed_bags, index), index, settings)
+        near = nearest(seed_units(keys.tolist(), seed_bags, index), index, settings, workers)
     return SeedTerms(keys, sparse.vstack(pieces, format="csr"), near)
 
 
@@ -461,7 +463,9 @@ def rank_many(
         else None
     )
     seeds = (
-        seed_terms(models, seed_bags, terms, settings) if terms and seed_bags is not None else None
+        seed_terms(models, seed_bags, terms, settings, workers)
+        if terms and seed_bags is not None
+        else None
     )
     count = len(models)
     width = min(k, len(candidates))
