@@ -36,6 +36,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, overload
 
@@ -109,6 +110,18 @@ def libraries(
     return out
 
 
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``--set name=value`` items as RankSettings overrides."""
+    known = {f.name: f.type for f in fields(RankSettings)}
+    out: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in known:
+            raise SystemExit(f"--set: no setting {name!r} (known: {', '.join(known)})")
+        out[name] = int(value) if known[name] in ("int", int) else float(value)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -119,6 +132,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="BLAS threads")
     parser.add_argument("--workers", type=int, default=1, help="rank_many's threads")
     parser.add_argument("--for-you", type=int, default=200)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a RankSettings value"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     figures: dict[str, Any] = {"readers": args.readers, "day": args.day}
@@ -172,7 +188,9 @@ def main() -> None:
             )
             day_vectors = vectors[-args.day :]
             day_bags = bags[-args.day :]
-            settings = RankSettings()
+            settings = replace(RankSettings(), **parse_sets(args.set))
+            figures["settings"] = dict(item.partition("=")[::2] for item in args.set)
+            hub.recommend.settings = settings
             # The store's term counts, the term side's idf: counted once a day (and brought
             # up to date from the bags stored since), so not part of batch_s.
             start = time.perf_counter()

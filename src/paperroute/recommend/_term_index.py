@@ -89,6 +89,29 @@ class TermIndex:
     dense: F32
     rare: Any
     table: HashSet
+    papers: int = 0
+    frequencies: TermFrequencies | None = None
+
+    @property
+    def held_by(self) -> I64:
+        """How many candidates hold each term."""
+        out: I64 = np.diff(self.starts).astype(np.int64)
+        return out
+
+    def idf_of(self, hashes: U32) -> F32:
+        """The idf of any term hashes, those no candidate holds included (from the store's
+        counts when the index has them, else as in one paper)."""
+        hit, at = self.lookup(hashes)
+        out = np.zeros(len(hashes), dtype=np.float32)
+        if len(self.terms):
+            out[hit] = self.idf[at[hit]]
+        miss = ~hit
+        if miss.any():
+            counts = np.ones(int(miss.sum()), dtype=np.int64)
+            if self.frequencies is not None:
+                counts = np.maximum(self.frequencies.of_terms(hashes[miss]), 1)
+            out[miss] = idf(counts, max(self.papers, 1))
+        return out
 
     def lookup(self, hashes: U32) -> tuple[npt.NDArray[np.bool_], I64]:
         """Which of ``hashes`` some candidate holds, and their positions in ``terms``."""
@@ -136,6 +159,8 @@ def term_index(
             np.zeros((0, count), np.float32),
             sparse.csr_matrix((0, count), dtype=np.float32),
             HashSet.of(empty),
+            max(frequencies.papers if frequencies is not None else 0, count),
+            frequencies,
         )
     order = np.argsort(ids, kind="stable")
     ids, tf, doc = ids[order], tf[order], doc[order]
@@ -173,6 +198,8 @@ def term_index(
         dense,
         rare,
         HashSet.of(terms),
+        max(frequencies.papers, count) if frequencies is not None else count,
+        frequencies,
     )
 
 

@@ -9,9 +9,11 @@ not served the papers halfway between them. A candidate's **vector score** is it
 cosine to an interest vector plus ``mixture_weight`` times the cluster-weighted mean cosine.
 The **term score** is BM25 of the library's term profile (its most telling words and word
 pairs) against the candidate's term bag, divided by the best candidate's so that it is in
-[0, 1]. The two are summed (``term_weight``), papers close to a "not interested" paper lose
-``negative_weight`` times their cosine to it, and the final list is picked by MMR
-(``mmr_lambda``; 1.0 is plain score order) so that one topic does not fill the page.
+[0, 1]. The two are summed (``term_weight``), the **nearest-seed side** is added (each term
+seed's own tf-idf closeness to the candidates, ``_seed_side.py``, ``seed_weight``), papers
+close to a "not interested" paper lose ``negative_weight`` times their cosine to it, and
+the final list is picked by MMR (``mmr_lambda``; 1.0 is plain score order) so that one
+topic does not fill the page.
 
 Every array here is float32; vectors are unit-length rows.
 """
@@ -29,6 +31,7 @@ import numpy.typing as npt
 import scipy.sparse as sparse  # type: ignore[import-untyped]
 
 # Re-exported: the term side and the settings are part of the ranking's interface.
+from ._seed_side import add_seed_side, nearest, seed_scores, seed_units
 from ._term_index import HashSet as HashSet
 from ._term_index import TermIndex as TermIndex
 from ._term_index import bm25
@@ -271,10 +274,13 @@ def reader_models(
 @dataclass(frozen=True, slots=True)
 class SeedTerms:
     """The candidate terms each seed paper holds, for one day's candidates: ``keys``
-    (sorted) and a sparse (seeds, terms) matrix of ones, ``known``."""
+    (sorted) and a sparse (seeds, terms) matrix of ones, ``known``; and, for the
+    nearest-seed side (``_seed_side.py``), each seed's closeness to its nearest candidates,
+    a sparse (seeds, candidates) matrix ``near`` (None when that side is off)."""
 
     keys: I64
     known: Any
+    near: Any = None
 
     def masses(self, models: Sequence[ReaderModel]) -> Any:
         """A sparse (readers, terms) matrix: each term's summed weight over the reader's
@@ -291,9 +297,15 @@ class SeedTerms:
 
 
 def seed_terms(
-    models: Sequence[ReaderModel], seed_bags: Mapping[int, Bag], index: TermIndex
+    models: Sequence[ReaderModel],
+    seed_bags: Mapping[int, Bag],
+    index: TermIndex,
+    settings: RankSettings | None = None,
+    workers: int = 1,
 ) -> SeedTerms:
-    """``SeedTerms`` of every term seed of ``models`` that ``seed_bags`` holds."""
+    """``SeedTerms`` of every term seed of ``models`` that ``seed_bags`` holds; with
+    ``settings`` whose ``seed_weight`` is above 0, each seed's nearest candidates too
+    (``workers`` threads)."""
     keys = np.unique(np.concatenate([m.term_keys for m in models] + [np.zeros(0, np.int64)]))
     keys = keys[[int(k) in seed_bags for k in keys.tolist()]]
     pieces = [sparse.csr_matrix((0, len(index.terms)), dtype=np.float32)]
@@ -308,7 +320,10 @@ def seed_terms(
                 shape=(len(bags), len(index.terms)),
             )
         )
-    return SeedTerms(keys, sparse.vstack(pieces, format="csr"))
+    near = None
+    if settings is not None and settings.seed_weight > 0:
+        near = nearest(seed_units(keys.tolist(), seed_bags, index), index, settings, workers)
+    return SeedTerms(keys, sparse.vstack(pieces, format="csr"), near)
 
 
 def _keep_best(value: F32, col: I64, bounds: I64, count: int) -> npt.NDArray[np.bool_]:
@@ -374,6 +389,8 @@ def score_models(
     score *= has_vector[None, :]
     if terms is not None and seeds is not None:
         score += settings.term_weight * model_term_scores(models, seeds, terms, settings)
+        if seeds.near is not None:
+            add_seed_side(score, seed_scores(models, seeds.keys, seeds.near), settings)
     for n, model in enumerate(models):
         if not model.seeds:
             score[n] = 0.0
@@ -398,7 +415,9 @@ def score_readers(
     """``score_models`` of the readers' models (built here); the term side when ``terms``
     and the seeds' bags (``seed_bags``, by key) are given."""
     models = reader_models(readers, settings)
-    seeds = seed_terms(models, seed_bags, terms) if terms and seed_bags is not None else None
+    seeds = (
+        seed_terms(models, seed_bags, terms, settings) if terms and seed_bags is not None else None
+    )
     return score_models(
         models,
         candidates,
@@ -443,7 +462,11 @@ def rank_many(
         if candidate_bags is not None
         else None
     )
-    seeds = seed_terms(models, seed_bags, terms) if terms and seed_bags is not None else None
+    seeds = (
+        seed_terms(models, seed_bags, terms, settings, workers)
+        if terms and seed_bags is not None
+        else None
+    )
     count = len(models)
     width = min(k, len(candidates))
     positions = np.zeros((count, width), dtype=np.int64)

@@ -268,7 +268,7 @@ class Recommender:
                 vectors,
                 terms,
                 settings,
-                seeds=seed_terms(model, seed_bags, terms) if terms else None,
+                seeds=seed_terms(model, seed_bags, terms, settings) if terms else None,
                 bonus=[(settings.follow_bonus * followed).astype(np.float32)],
             )[0]
             picked = mmr(score, vectors, limit, settings)

@@ -25,3 +25,10 @@ class RankSettings:
     negative_weight: float = 0.5
     follow_bonus: float = 0.1
     mmr_lambda: float = 1.0
+    # The nearest-seed side (``_seed_side.py``): its weight relative to the rest (0: off),
+    # the power each seed's tf-idf closeness is raised to, how many candidates a seed keeps,
+    # and the share of the candidates past which a term is left out of it.
+    seed_weight: float = 0.3
+    seed_power: float = 2.0
+    seed_near: int = 100
+    seed_max_df: float = 0.2
