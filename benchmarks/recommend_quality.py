@@ -1,7 +1,7 @@
 """Recommendation quality: does paperroute find an author's later papers from their earlier ones?
 
     python benchmarks/recommend_quality.py ../shared/data/corpus/arxiv-listings-200k.jsonl.gz \
-        [--category cs.CL] [--split 2026-06-01] [--cache DIR] [--half report|tune|all] \
+        [--category cs.CL[,cs.LG...]] [--split 2026-06-01] [--cache DIR] [--half report|tune|all] \
         [--tune] [--set name=value ...]
 
 One category's slice of the corpus (cs.CL: 30,141 papers; embedding all 200k on two busy
@@ -273,7 +273,7 @@ def tune(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--category", default="cs.CL")
+    parser.add_argument("--category", default="cs.CL", help="one, or several: cs.CL,cs.LG")
     parser.add_argument("--split", type=dt.date.fromisoformat, default=dt.date(2026, 6, 1))
     parser.add_argument("--cache", type=Path, default=Path(".recommend-cache"))
     parser.add_argument("--half", choices=["report", "tune", "all"], default="report")
@@ -289,52 +289,61 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    docs = load_slice(args.corpus, args.category, args.cache)
-    pool = [n for n, d in enumerate(docs) if d.day >= args.split]
-    cases = author_cases(docs, pool, args.split)
-    print(
-        f"{args.category}: {len(docs):,} papers, pool {len(pool):,} from {args.split}, "
-        f"{len(cases):,} authors",
-        flush=True,
-    )
-    bench = Bench(docs, pool, cases, args.cache)
     settings = replace(RankSettings(), **parse_sets(args.set))  # type: ignore[arg-type]
-    if args.tune:
-        grid = {
-            name: [float(v) for v in values.split(",")]
-            for name, _, values in (item.partition("=") for item in args.grid)
-        } or GRID
-        tuning = [c for c in cases if c.half == "tune"][: args.max_authors]
-        settings = tune(bench, tuning, settings, grid)
-        print(f"best on the tune half: {settings}", flush=True)
-    chosen = [c for c in cases if args.half in ("all", c.half)][: args.max_authors]
-    rankers: dict[str, Ranker] = {
-        "paperroute": bench.paperroute(settings),
-        "bm25": bench.bm25,
-        "zotero": bench.zotero,
-        "centroid": bench.centroid,
-        "svm": bench.svm,
-    }
+    # Several categories: each author ranked within their category's slice, the authors
+    # of all of them pooled for the means and intervals.
     results: dict[str, tuple[list[float], list[float]]] = {}
-    for name, ranker in rankers.items():
-        if name in args.skip:
-            continue
-        clock = time.perf_counter()
-        results[name] = evaluate(ranker, chosen)
-        recall, ndcg = results[name]
+    papers = pools = authors = 0
+    for category in args.category.split(","):
+        docs = load_slice(args.corpus, category, args.cache)
+        pool = [n for n, d in enumerate(docs) if d.day >= args.split]
+        cases = author_cases(docs, pool, args.split)
         print(
-            f"{name:>10}: nDCG@50 {np.mean(ndcg):.4f}  recall@50 {np.mean(recall):.4f}  "
-            f"({time.perf_counter() - clock:.0f}s)",
+            f"{category}: {len(docs):,} papers, pool {len(pool):,} from {args.split}, "
+            f"{len(cases):,} authors",
             flush=True,
         )
+        bench = Bench(docs, pool, cases, args.cache)
+        if args.tune:
+            grid = {
+                name: [float(v) for v in values.split(",")]
+                for name, _, values in (item.partition("=") for item in args.grid)
+            } or GRID
+            tuning = [c for c in cases if c.half == "tune"][: args.max_authors]
+            settings = tune(bench, tuning, settings, grid)
+            print(f"best on the tune half: {settings}", flush=True)
+        chosen = [c for c in cases if args.half in ("all", c.half)][: args.max_authors]
+        papers, pools, authors = papers + len(docs), pools + len(pool), authors + len(chosen)
+        rankers: dict[str, Ranker] = {
+            "paperroute": bench.paperroute(settings),
+            "bm25": bench.bm25,
+            "zotero": bench.zotero,
+            "centroid": bench.centroid,
+            "svm": bench.svm,
+        }
+        for name, ranker in rankers.items():
+            if name in args.skip:
+                continue
+            clock = time.perf_counter()
+            recall, ndcg = evaluate(ranker, chosen)
+            print(
+                f"{category} {name:>10}: nDCG@50 {np.mean(ndcg):.4f}  "
+                f"recall@50 {np.mean(recall):.4f}  ({time.perf_counter() - clock:.0f}s)",
+                flush=True,
+            )
+            both = results.setdefault(name, ([], []))
+            both[0].extend(recall)
+            both[1].extend(ndcg)
+    for name, (recall, ndcg) in results.items():
+        print(f"{name:>10}: nDCG@50 {np.mean(ndcg):.4f}  recall@50 {np.mean(recall):.4f}")
     ours = results["paperroute"]
     figures: dict[str, object] = {
         "category": args.category,
-        "papers": len(docs),
-        "pool": len(pool),
+        "papers": papers,
+        "pool": pools,
         "split": str(args.split),
         "half": args.half,
-        "authors": len(chosen),
+        "authors": authors,
         "settings": {f.name: getattr(settings, f.name) for f in fields(RankSettings)},
     }
     for name, (recall, ndcg) in results.items():
