@@ -303,6 +303,16 @@ def _serve(
         hub.search.index.refresh(force=True)
         figures["index_load_s"] = round(time.perf_counter() - start, 2)
         print(f"index loaded: RSS {_status_mb('VmRSS')} MiB")
+        # Similar papers' term bags held in memory (when the code holds them): read before
+        # the timing, as the index is (a server reads them beside its first requests).
+        bags = getattr(hub.search, "bags", None)
+        if bags is not None and "similar" in modes:
+            start = time.perf_counter()
+            bags.refresh()
+            figures["bags_load_s"] = round(time.perf_counter() - start, 2)
+            held = bags.current()
+            figures["bags_held_mb"] = round(held.nbytes / 2**20) if held is not None else 0
+            print(f"term bags held ({figures['bags_held_mb']} MB): RSS {_status_mb('VmRSS')} MiB")
         hub.search.embedder()
         hub.search.query("warm up", mode=Mode.hybrid)
         # A single word's total reads the document-frequency sample on PostgreSQL
