@@ -43,7 +43,7 @@ I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
 U8 = npt.NDArray[np.uint8]
 
-_PAGE = 20_000  # bags read at a time
+_PAGE = 2_000  # bags read at a time (a page of 1 KB blobs stays in the heap after)
 _MARGIN = dt.timedelta(minutes=2)
 _FULL_EVERY = 24 * 3600.0  # seconds
 _CHECK_EVERY = 5.0  # seconds, as the vector index

@@ -7,6 +7,7 @@ import math
 import threading
 import time
 import zlib
+from array import array
 from collections import OrderedDict
 
 import numpy as np
@@ -61,7 +62,7 @@ class FrequencyCache:
         self._dialect = "sqlite"
         self._fraction = 1.0
         self._common: dict[str, int] = {}
-        self._rare = _Rare.of([], [])
+        self._rare = _Rare.of(array("q"), array("I"), array("q"))
         self._scanned = -1e18
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._stems: dict[str, str] = {}  # word -> stem (the stemmer is slow in Python)
@@ -85,17 +86,19 @@ class FrequencyCache:
         if self._dialect == "sqlite":
             rows = connection.exec_driver_sql("SELECT term, doc FROM papers_fts_vocab")
             common: dict[str, int] = {}
-            terms: list[str] = []
-            docs: list[int] = []
+            # (Compact arrays as it goes: 309,000 strings held until the end would stay
+            # in the process's heap after.)
+            keys, checks, docs = array("q"), array("I"), array("q")
             for term, doc in rows:
                 if doc > self.common_docs:
                     common[str(term)] = int(doc)
                 else:
-                    terms.append(str(term))
-                    docs.append(int(doc))
-            rare = _Rare.of(terms, docs)
+                    keys.append(hash(term))
+                    checks.append(_check(term))
+                    docs.append(doc)
+            rare = _Rare.of(keys, checks, docs)
         else:
-            common, rare = self._sample(connection), _Rare.of([], [])
+            common, rare = self._sample(connection), _Rare.of(array("q"), array("I"), array("q"))
         with self._lock:
             self._common = common
             self._rare = rare
@@ -171,11 +174,13 @@ class _Rare:
         self.keys, self.checks, self.docs = keys, checks, docs
 
     @classmethod
-    def of(cls, terms: list[str], docs: list[int]) -> _Rare:
-        keys = np.fromiter((hash(t) for t in terms), dtype=np.int64, count=len(terms))
-        checks = np.fromiter((_check(t) for t in terms), dtype=np.uint32, count=len(terms))
-        order = np.argsort(keys, kind="stable")
-        return cls(keys[order], checks[order], np.asarray(docs, dtype=np.int64)[order])
+    def of(cls, keys: array[int], checks: array[int], docs: array[int]) -> _Rare:
+        """From each stem's hash(), its _check and its count (any order)."""
+        by_key = np.frombuffer(keys, dtype=np.int64) if len(keys) else np.zeros(0, np.int64)
+        order = np.argsort(by_key, kind="stable")
+        confirm = np.frombuffer(checks, dtype=np.uint32) if len(checks) else np.zeros(0, np.uint32)
+        counts = np.frombuffer(docs, dtype=np.int64) if len(docs) else np.zeros(0, np.int64)
+        return cls(by_key[order], confirm[order], counts[order])
 
     def find(self, stems: list[str]) -> dict[str, int]:
         """The counts of those of ``stems`` it holds."""
