@@ -158,6 +158,20 @@ class BagStore:
         )
 
     def _read_all(self, connection: Connection) -> HeldBags | None:
+        cache_size = None
+        if connection.dialect.name == "sqlite":
+            # Every page of paper_terms would go through the connection's page cache and
+            # leave it full (64 MB, kept while the pool keeps the connection): read them
+            # through a small one.
+            cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql("PRAGMA cache_size=-2048")
+        try:
+            return self._read_pages(connection)
+        finally:
+            if cache_size is not None:
+                connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
+
+    def _read_pages(self, connection: Connection) -> HeldBags | None:
         count, size = connection.execute(
             text("SELECT count(*), sum(length(terms)) FROM paper_terms")
         ).one()
