@@ -25,7 +25,8 @@ MiB, are not in it). Beyond ``vector_exact_max`` the child then measures the HNS
 recall@10 against exact search over the stored vectors (``--skip-recall`` skips it).
 ``--index-dir`` keeps the index between runs (a later run loads it instead of building).
 ``index_build_s`` includes similar papers' shortlist graph (from ``similar_graph_min``
-papers), built as ``paperroute embed`` builds it.
+papers), built as ``paperroute embed`` builds it. Where the code holds similar papers' term
+bags in memory, the child reads them before timing (``bags_load_s``, ``bags_held_mb``).
 
 ``--scale N`` (N above the corpus size) loads the corpus followed by perturbed copies of it
 until N papers: each copy has a distinct arXiv id (``27MM.NNNNN`` onwards, past any real one),
