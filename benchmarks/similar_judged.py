@@ -218,6 +218,13 @@ def run(hub: Any, judged: Judged, save: Path | None, previous: Path | None) -> N
     bm25, sanity = PlainBM25(docs), SanityTfidf(docs)
     index = hub.search.index
     frequencies = hub.search.frequencies
+    # The term bags as a server holds them in memory (when the code does: search/_bag_store.py).
+    held: dict[str, Any] = {}
+    store = getattr(hub.search, "bags", None)
+    if store is not None:
+        store.refresh()
+        held["held"] = store.current()
+        print(f"term bags held: {held['held'] is not None}")
 
     pools: dict[str, Pool] = {}
     collection: dict[str, Any] = {}
@@ -228,7 +235,9 @@ def run(hub: Any, judged: Judged, save: Path | None, previous: Path | None) -> N
         for query in queries:
             pk, doc = pk_of[query], docs[position[query]]
             vector = index.vector(pk)
-            pool = similar_pool(connection, index, pk, vector, doc.title, doc.abstract, frequencies)
+            pool = similar_pool(
+                connection, index, pk, vector, doc.title, doc.abstract, frequencies, **held
+            )
             pools[query] = pool
             # The words' cosine with an idf counted over the pool (measured, not kept).
             source = make_bag(term_counts(doc.title, doc.abstract))

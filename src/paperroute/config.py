@@ -77,6 +77,10 @@ class Config:
     # From this many vectors (up to vector_exact_max), similar papers take their vector
     # neighbours from an HNSW graph beside the exact index, rescored exactly (docs/search.md).
     similar_graph_min: int = 100_000
+    # Similar papers hold every paper's term bag in memory while the stored bags take at
+    # most this many MiB (188 at 200k papers), else read their candidates' from the
+    # database; 0: never held (docs/search.md).
+    similar_bags_mb: int = 512
     # Hybrid search: weight of the semantic score (the keyword score gets 1 - it).
     hybrid_semantic_weight: float = 0.3
     # Community: minutes a sign-in link stays valid, days a sign-in lasts, and the hourly
@@ -175,6 +179,7 @@ _INT = {
     "embed_batch_size",
     "vector_exact_max",
     "similar_graph_min",
+    "similar_bags_mb",
     "login_link_minutes",
     "session_days",
     "login_rate_per_email",

@@ -103,6 +103,33 @@ def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
         assert cache.get(connection, ["gluons"]) == {"gluons": 5}  # remembered
 
 
+def test_rare_frequencies_come_from_the_scan_and_new_words_from_the_index(hub: Hub) -> None:
+    if hub._db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL estimates them from a sample (test below)
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{i:05d}", title=f"Gluon fields {i}", abstract="Quarks.")
+            for i in range(1, 6)
+        ]
+    )
+    cache = FrequencyCache(common_docs=3)
+    with hub._db.engine.connect() as connection:
+        assert cache.get(connection, ["gluon", "quarks", "fields"]) == {
+            "gluon": 5,  # common: the dict
+            "quarks": 5,
+            "fields": 5,
+        }
+        rows = connection.exec_driver_sql("SELECT term, doc FROM papers_fts_vocab").all()
+        vocabulary = {str(term): int(doc) for term, doc in rows}
+        # Every rare term's count, as the scan read it.
+        rare = [term for term, doc in vocabulary.items() if doc <= 3]
+        assert rare and cache._rare.find(rare) == {t: vocabulary[t] for t in rare}
+    # A word written after the scan: not in it, looked up in the index.
+    hub.papers.ingest([rec("9", arxiv_id="2601.00009", title="Axion haloscopes", abstract="x")])
+    with hub._db.engine.connect() as connection:
+        assert cache.get(connection, ["axion", "nowhereword"]) == {"axion": 1, "nowhereword": 0}
+
+
 def test_frequencies_on_postgresql_are_estimated_from_a_sample(hub: Hub) -> None:
     if hub._db.engine.dialect.name == "sqlite":
         return  # SQLite counts them exactly (test above)

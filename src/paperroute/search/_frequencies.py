@@ -6,8 +6,12 @@ from __future__ import annotations
 import math
 import threading
 import time
+import zlib
+from array import array
 from collections import OrderedDict
 
+import numpy as np
+import numpy.typing as npt
 import snowballstemmer  # type: ignore[import-untyped]
 from sqlalchemy import Connection, bindparam, text
 
@@ -24,16 +28,22 @@ def stems(words: list[str], dialect: str = "sqlite") -> list[str]:
     return [str(w) for w in stemmer.stemWords(words)]
 
 
+I64 = npt.NDArray[np.int64]
+U32 = npt.NDArray[np.uint32]
+
 # How sure a sampled document frequency must be to skip an exact count (FrequencyCache).
 SURE_SIGMAS = 4.0
 
 
 class FrequencyCache:
     """Document frequencies by stem. SQLite: FTS5's vocabulary table counts a term's
-    documents by reading its whole posting list: ~1 ms for a common word, so the terms in
-    more than ``common_docs`` papers are read once in one scan of the vocabulary (0.7 s at
-    200k papers; again after ``max_age`` seconds), and the rare rest are looked up as needed
-    and remembered (least recently used dropped). PostgreSQL has no such table: ``ts_stat``
+    documents by reading its whole posting list: ~1 ms for a common word, so every term's
+    count is read in one scan of the vocabulary (0.7-1 s at 200k papers; again after
+    ``max_age`` seconds): those in more than ``common_docs`` papers into a dict, the rare
+    rest (309,000 terms at 200k papers) as ``_Rare`` arrays (5 MB), since looking a paper's
+    rare words up one query at a time was a tenth of a similar-papers call. A stem the scan
+    did not see (a word new since) is looked up as needed and remembered (least recently
+    used dropped). PostgreSQL has no such table: ``ts_stat``
     over a random sample of ``sample_docs`` papers estimates them (a word outside the sample
     counts as in one paper). Approximate by design: frequencies drift slowly. One cache
     serves one database."""
@@ -52,6 +62,7 @@ class FrequencyCache:
         self._dialect = "sqlite"
         self._fraction = 1.0
         self._common: dict[str, int] = {}
+        self._rare = _Rare.of(array("q"), array("I"), array("q"))
         self._scanned = -1e18
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._stems: dict[str, str] = {}  # word -> stem (the stemmer is slow in Python)
@@ -73,15 +84,24 @@ class FrequencyCache:
 
     def _scan(self, connection: Connection) -> None:
         if self._dialect == "sqlite":
-            rows = connection.execute(
-                text("SELECT term, doc FROM papers_fts_vocab WHERE doc > :n"),
-                {"n": self.common_docs},
-            )
-            common = {str(term): int(doc) for term, doc in rows}
+            rows = connection.exec_driver_sql("SELECT term, doc FROM papers_fts_vocab")
+            common: dict[str, int] = {}
+            # (Compact arrays as it goes: 309,000 strings held until the end would stay
+            # in the process's heap after.)
+            keys, checks, docs = array("q"), array("I"), array("q")
+            for term, doc in rows:
+                if doc > self.common_docs:
+                    common[str(term)] = int(doc)
+                else:
+                    keys.append(hash(term))
+                    checks.append(_check(term))
+                    docs.append(doc)
+            rare = _Rare.of(keys, checks, docs)
         else:
-            common = self._sample(connection)
+            common, rare = self._sample(connection), _Rare.of(array("q"), array("I"), array("q"))
         with self._lock:
             self._common = common
+            self._rare = rare
             self._counts.clear()
             self._scanned = time.monotonic()
 
@@ -123,7 +143,10 @@ class FrequencyCache:
                 return {w: self._common.get(s, 1) for w, s in zip(words, stemmed, strict=True)}
         with self._lock:
             known = {stem: self._common[stem] for stem in stemmed if stem in self._common}
+            known.update(self._rare.find([stem for stem in stemmed if stem not in known]))
             for stem in stemmed:
+                if stem in known:
+                    continue
                 if stem in self._counts:
                     known[stem] = self._counts[stem]
                     self._counts.move_to_end(stem)
@@ -140,3 +163,50 @@ class FrequencyCache:
                 while len(self._counts) > self.size:
                     self._counts.popitem(last=False)
         return {word: known[stem] for word, stem in zip(words, stemmed, strict=True)}
+
+
+class _Rare:
+    """Document frequencies of many stems in little memory: each stem's ``hash()`` (sorted;
+    this process's) with a CRC-32 of it to confirm a hit (two hashes that both collide: one
+    chance in 2^96), and its count."""
+
+    def __init__(self, keys: I64, checks: U32, docs: I64) -> None:
+        self.keys, self.checks, self.docs = keys, checks, docs
+
+    @classmethod
+    def of(cls, keys: array[int], checks: array[int], docs: array[int]) -> _Rare:
+        """From each stem's hash(), its _check and its count (any order)."""
+        by_key = np.frombuffer(keys, dtype=np.int64) if len(keys) else np.zeros(0, np.int64)
+        order = np.argsort(by_key, kind="stable")
+        confirm = np.frombuffer(checks, dtype=np.uint32) if len(checks) else np.zeros(0, np.uint32)
+        counts = np.frombuffer(docs, dtype=np.int64) if len(docs) else np.zeros(0, np.int64)
+        return cls(by_key[order], confirm[order], counts[order])
+
+    def find(self, stems: list[str]) -> dict[str, int]:
+        """The counts of those of ``stems`` it holds."""
+        if not stems or not len(self.keys):
+            return {}
+        wanted = np.fromiter((hash(s) for s in stems), dtype=np.int64, count=len(stems))
+        checks = np.fromiter((_check(s) for s in stems), dtype=np.uint32, count=len(stems))
+        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        keyed = self.keys[at] == wanted
+        confirmed = keyed & (self.checks[at] == checks)
+        found = {
+            stems[i]: int(doc)
+            for i, doc in zip(
+                np.flatnonzero(confirmed).tolist(), self.docs[at[confirmed]].tolist(), strict=True
+            )
+        }
+        # (Equal hashes sit side by side: the others of a hash whose first did not confirm.)
+        for i in np.flatnonzero(keyed & ~confirmed).tolist():
+            j = int(at[i]) + 1
+            while j < len(self.keys) and self.keys[j] == wanted[i]:
+                if self.checks[j] == checks[i]:
+                    found[stems[i]] = int(self.docs[j])
+                    break
+                j += 1
+        return found
+
+
+def _check(term: str) -> int:
+    return zlib.crc32(term.encode("utf-8", "surrogatepass"))

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, text
 
+from ._bag_store import HeldBags
 from ._index import VectorIndex
 from ._semantic import NOT_HIDDEN, hidden_among
 from ._terms import Bag, SourceWeights, load_bags, term_counts, useful
@@ -180,11 +181,13 @@ def similar_pool(
     executor: Executor | None = None,
     k: int = SIMILAR_K,
     neighbours: Future[list[tuple[int, float]]] | None = None,
+    held: HeldBags | None = None,
 ) -> Pool:
     """The paper's ``k`` vector neighbours and ``k`` keyword neighbours, scored (see Pool);
     the paper itself and hidden papers left out. The vector search (``k + 1`` of them) is
     ``neighbours`` when the caller started it already, else runs on ``executor`` when given;
-    meanwhile the keyword neighbours are found, and their bags read and scored."""
+    meanwhile the keyword neighbours are found, and their bags read and scored. ``held``:
+    the bags held in memory (the others are read from the database)."""
     if neighbours is None and vector is not None and executor is not None:
         neighbours = executor.submit(index.neighbours, vector, k + 1, pk)
     frequencies = frequencies or FrequencyCache()
@@ -192,7 +195,7 @@ def similar_pool(
     keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
     weights = source_weights(connection, title, abstract, frequencies, total)
     empty_bag: Bag = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
-    bags = load_bags(connection, list(keyword))
+    bags = _bags(connection, held, list(keyword))
     words = _cosines(weights, list(keyword), bags, empty_bag)
     semantic: dict[int, float] = {}
     if vector is not None:
@@ -212,7 +215,7 @@ def similar_pool(
         lowest = min(semantic.values()) if semantic else 0.0
         meaning = np.array([semantic.get(p, lowest) for p in pks], dtype=np.float64)
     rest = [p for p in pks if p not in keyword]
-    bags.update(load_bags(connection, rest))
+    bags.update(_bags(connection, held, rest))
     words.update(_cosines(weights, rest, bags, empty_bag))
     return Pool(
         np.array(pks, dtype=np.int64),
@@ -221,6 +224,16 @@ def similar_pool(
         np.array([keyword.get(p, 0.0) for p in pks], dtype=np.float64),
         tuple(bags.get(p, empty_bag) for p in pks),
     )
+
+
+def _bags(connection: Connection, held: HeldBags | None, pks: list[int]) -> dict[int, Bag]:
+    """The bags of ``pks``: held ones, the rest from the database."""
+    if held is None:
+        return load_bags(connection, pks)
+    found, missing = held.get(pks)
+    if missing:
+        found.update(load_bags(connection, missing))
+    return found
 
 
 def _cosines(
@@ -292,9 +305,11 @@ def similar_ranking(
     frequencies: FrequencyCache | None = None,
     executor: Executor | None = None,
     neighbours: Future[list[tuple[int, float]]] | None = None,
+    held: HeldBags | None = None,
 ) -> list[tuple[int, float]]:
     """The ``limit`` papers most similar to paper ``pk`` (see the module docstring);
-    ``neighbours``: the vector search of similar_neighbours(limit) + 1, when started."""
+    ``neighbours``: the vector search of similar_neighbours(limit) + 1, when started;
+    ``held``: the term bags held in memory."""
     pool = similar_pool(
         connection,
         index,
@@ -306,5 +321,6 @@ def similar_ranking(
         executor,
         similar_neighbours(limit),
         neighbours,
+        held,
     )
     return fuse_pool(pool)[:limit]

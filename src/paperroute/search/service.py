@@ -23,6 +23,7 @@ from ..store import queries
 from ..store.schema import papers
 from ..store.session import Database, resumable_write_error, storage_error
 from . import _spelling, _suggest
+from ._bag_store import BagStore
 from ._demo_vectors import import_demo_vectors
 from ._index import VectorIndex, default_index_folder
 from ._named import first, named_pks
@@ -139,6 +140,7 @@ class Searcher:
         self.model = embedder.name if embedder else model_name(config.embed_model)
         # The floor was measured on all-MiniLM-L6-v2's cosines; another model's are unknown.
         self.floor = SEMANTIC_FLOOR if self.model == MODEL_NAME else -1.0
+        self.bags = BagStore(db.engine, config.similar_bags_mb * 2**20)
         self.index = VectorIndex(
             db.engine,
             self.model,
@@ -219,6 +221,7 @@ class Searcher:
         return pks, vectors
 
     def close(self) -> None:
+        self.bags.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def store_term_bags(
@@ -467,6 +470,7 @@ class Searcher:
             # The vector search (the longest step) starts before the paper is read.
             notices: list[str] = []
             vector, neighbours = self._similar_vectors(pk, limit, notices)
+            held = self.bags.current_soon(self._pool)
             # Its text only: the whole paper (authors, days, provenance) is four more
             # queries that no caller of similar papers shows.
             paper_id, title, abstract = connection.execute(
@@ -484,6 +488,7 @@ class Searcher:
                     limit,
                     self.frequencies,
                     neighbours=neighbours,
+                    held=held,
                 )
                 hits = load_hits(connection, ranked)
         except SQLAlchemyError as exc:
