@@ -8,9 +8,12 @@ import json
 import resource
 import socket
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from paperroute.recommend import RankSettings
 
 
 def free_port() -> int:
@@ -52,3 +55,15 @@ def hf_dump_items(path: Path) -> Iterator[Any]:
             except ValueError:
                 continue
             yield from items if isinstance(items, list) else []
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``--set name=value`` items as RankSettings overrides (the recommend benchmarks)."""
+    known = {f.name: f.type for f in fields(RankSettings)}
+    out: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in known:
+            raise SystemExit(f"--set: no setting {name!r} (known: {', '.join(known)})")
+        out[name] = int(value) if known[name] in ("int", int) else float(value)
+    return out

@@ -36,14 +36,14 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from _common import peak_rss_mb
+from _common import parse_sets, peak_rss_mb
 from paperroute import Config, open_hub
 from paperroute.recommend import Profile, RankSettings, Seed
 from paperroute.recommend.foryou import POOL
@@ -107,18 +107,6 @@ def libraries(
             others = np.setdiff1d(np.arange(len(categories)), picked)
             picked = np.union1d(picked, rng.choice(others, low - len(picked), replace=False))
         out.append(picked[::-1].copy())
-    return out
-
-
-def parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    """``--set name=value`` items as RankSettings overrides."""
-    known = {f.name: f.type for f in fields(RankSettings)}
-    out: dict[str, Any] = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        if name not in known:
-            raise SystemExit(f"--set: no setting {name!r} (known: {', '.join(known)})")
-        out[name] = int(value) if known[name] in ("int", int) else float(value)
     return out
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import peak_rss_mb
+from _common import parse_sets, peak_rss_mb
 from _recdata import Case, Doc, author_cases, cached_vectors, load_slice
 from paperroute.recommend.ranking import (
     RankSettings,
@@ -223,17 +223,6 @@ def evaluate(ranker: Ranker, cases: Sequence[Case]) -> tuple[list[float], list[f
         [recall_at(r, c.targets) for r, c in zip(ranked, cases, strict=True)],
         [ndcg_at(r, c.targets) for r, c in zip(ranked, cases, strict=True)],
     )
-
-
-def parse_sets(items: Sequence[str]) -> dict[str, float]:
-    known = {f.name: f.type for f in fields(RankSettings)}
-    out: dict[str, float] = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        if name not in known:
-            raise SystemExit(f"--set: no setting {name!r} (known: {', '.join(known)})")
-        out[name] = int(value) if known[name] in ("int", int) else float(value)
-    return out
 
 
 GRID: dict[str, list[float]] = {
