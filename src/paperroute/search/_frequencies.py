@@ -15,17 +15,19 @@ import numpy.typing as npt
 import snowballstemmer  # type: ignore[import-untyped]
 from sqlalchemy import Connection, bindparam, text
 
-# The Porter stemmer FTS5's "porter" tokenizer applies (stateless once made); PostgreSQL's
-# 'english' configuration stems with Snowball's English (Porter2) stemmer.
-_STEMMER = snowballstemmer.stemmer("porter")
+from ._porter import fts5_porter
+
+# PostgreSQL's 'english' configuration stems with Snowball's English (Porter2) stemmer
+# (stateless once made); SQLite's FTS5 with its own Porter (_porter.py).
 _PG_STEMMER = snowballstemmer.stemmer("english")
 
 
 def stems(words: list[str], dialect: str = "sqlite") -> list[str]:
-    """Stems as the keyword index stores its terms: Porter (FTS5 ``porter``) on SQLite,
-    Snowball English on PostgreSQL."""
-    stemmer = _STEMMER if dialect == "sqlite" else _PG_STEMMER
-    return [str(w) for w in stemmer.stemWords(words)]
+    """Stems as the keyword index stores its terms, of lower-case words without
+    diacritics: FTS5 ``porter``'s on SQLite, Snowball English on PostgreSQL."""
+    if dialect == "sqlite":
+        return [fts5_porter(word) for word in words]
+    return [str(w) for w in _PG_STEMMER.stemWords(words)]
 
 
 I64 = npt.NDArray[np.int64]

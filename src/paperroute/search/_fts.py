@@ -133,8 +133,6 @@ def title_top(query: Query, where: list[str], params: dict[str, Any], *, needs_p
 
 # BM25's constants in FTS5's bm25().
 _K1, _B = 1.2, 0.75
-# FTS5's porter tokenizer stems tokens of at most this many bytes (FTS5_PORTER_MAX_TOKEN).
-_PORTER_MAX_TOKEN = 64
 
 
 def plain_phrase(query: Query) -> list[str] | None:
@@ -180,7 +178,7 @@ def phrase_scores(
     # stemmed. (The
     # first leads, no letter before it: a pattern that starts with the lookbehind is tried
     # at every position of an abstract, 20x slower.)
-    wanted = fts5_stems([_without_diacritics(word.lower()) for word in words])
+    wanted = stems([_without_diacritics(word.lower()) for word in words])
     prefixes = [re.escape(stem[: max(min(len(stem), 2), len(stem) - 1)]) for stem in wanted]
     behind = rf"(?<![^\W_]{prefixes[0]})"
     pattern = re.compile(
@@ -197,7 +195,7 @@ def phrase_scores(
             tokens = match.groups()
             missing = [token for token in tokens if token not in known]
             if missing:
-                known.update(zip(missing, fts5_stems(missing), strict=True))
+                known.update(zip(missing, stems(missing), strict=True))
             found += all(known[t] == stem for t, stem in zip(tokens, wanted, strict=True))
         return found
 
@@ -212,16 +210,6 @@ def phrase_scores(
         norm = _K1 * (1 - _B + _B * length / max(average, 1.0))
         scores[int(pk)] = idf * frequency * (_K1 + 1) / (frequency + norm)
     return scores
-
-
-def fts5_stems(tokens: list[str]) -> list[str]:
-    """The terms FTS5's ``porter`` tokenizer makes of lower-case tokens: a token under 3 or
-    over 64 bytes is kept as it is (snowball's Porter would make "as" "a")."""
-    stemmed = stems(tokens)
-    return [
-        stem if 3 <= len(token.encode()) <= _PORTER_MAX_TOKEN else token
-        for token, stem in zip(tokens, stemmed, strict=True)
-    ]
 
 
 def _without_diacritics(value: str) -> str:
