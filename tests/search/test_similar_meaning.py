@@ -9,13 +9,14 @@ import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from paperroute import Config, Hub, PaperRecord, open_hub
-from paperroute.search._similar import Pool, fuse_pool, words_cosines, zscores
+from paperroute.search._similar import Pool, fuse_pool, similar_keyword, words_cosines, zscores
 from paperroute.search._terms import load_bags
 from paperroute.sources.jsonl import parse_jsonl
 from paperroute.store.schema import papers
@@ -120,3 +121,43 @@ def test_fusion_edge_cases() -> None:
     no_vectors = Pool(np.array([1, 2]), np.zeros(0), np.array([0.1, 0.4]), np.zeros(2), ())
     assert [pk for pk, _ in fuse_pool(no_vectors)] == [2, 1]
     assert json.dumps([s for _, s in fuse_pool(no_vectors)])  # plain floats
+
+
+def test_the_keyword_query_asks_each_stem_once(demo_hub: Hub) -> None:
+    # The index holds stems: "premise" and "premises" are one term. Asked twice, BM25
+    # counted the term twice and FTS5 walked its postings twice.
+    title = "Implicit premises of argument graphs: premise reconstruction for arguments"
+    abstract = (
+        "We reconstruct implicit premises of argument graphs. Each premise is an argument's "
+        "missing axiom; arguments with reconstructed premises form argument graphs, and the "
+        "graph's premises are checked by logical reconstruction of arguments."
+    )
+    asked: list[dict[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: Any) -> None:
+        compiled = getattr(context, "compiled_parameters", None)
+        params = compiled[0] if compiled else {}
+        if "match" in params or "terms" in params:
+            asked.append(params)
+
+    engine = demo_hub._db.engine
+    frequencies = demo_hub.search.frequencies
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as connection:
+            found = similar_keyword(connection, 0, title, abstract, 10, frequencies)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert found and len(asked) == 1
+    params = asked[0]
+    terms = (
+        [t.strip('"') for t in params["match"].split(" OR ")]
+        if "match" in params
+        else list(params["terms"])
+    )
+    stemmed = [tuple(frequencies.stems(term.split())) for term in terms]
+    assert len(stemmed) == len(set(stemmed)), terms
+    # Both forms of several words are in the text, and each is asked once.
+    assert {("premis",), ("argument",)} <= set(stemmed) or {("premis",), ("argu",)} <= set(
+        stemmed
+    ), stemmed

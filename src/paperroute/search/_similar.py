@@ -112,14 +112,22 @@ def similar_keyword(
     # (Longer words first among equals: they are the rarer ones, more often.)
     ordered = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
     candidates = [word for word, _ in ordered[:SIMILAR_CANDIDATES]]
-    counts = Counter({word: counts[word] for word in candidates})
-    frequency = (frequencies or FrequencyCache()).get(connection, candidates)
+    cache = frequencies or FrequencyCache()
+    frequency = cache.get(connection, candidates)
+    stem_of = dict(zip(candidates, cache.stems(candidates), strict=True))
     if total is None:
         total = papers_count(connection)
     cap = max(SIMILAR_MIN_DF_CAP, int(total * SIMILAR_MAX_DF_SHARE))
+    # One term a stem, as the index holds them ("filament" and "filaments" are one term:
+    # asked twice, BM25 counted it twice and walked its postings twice): its count the
+    # forms' sum, written as its most repeated form.
+    by_stem: dict[str, tuple[int, str]] = {}
+    for word in candidates:
+        tf, form = by_stem.get(stem_of[word], (0, word))
+        by_stem[stem_of[word]] = (tf + counts[word], form)
     scored = [
         (tf * math.log(1 + total / df), word)
-        for word, tf in counts.items()
+        for tf, word in by_stem.values()
         if 0 < (df := frequency[word]) <= cap
     ]
     chosen = [word for _score, word in sorted(scored, reverse=True)[:SIMILAR_TERMS]]
@@ -127,13 +135,21 @@ def similar_keyword(
     sequence = [*title_words, "", *abstract_words]
     pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if a in kept and b in kept)
     title_pairs = set(itertools.pairwise(title_words))
-    # (A phrase reads both words' posting lists: both must be looked up and not common.)
-    phrases = [
-        pair
-        for pair, count in pairs.most_common()
-        if (count >= 2 or tuple(pair.split()) in title_pairs)
-        and all(0 < frequency.get(word, 0) <= cap * SIMILAR_PHRASE_DF for word in pair.split())
-    ][:SIMILAR_PHRASES]
+    # (A phrase reads both words' posting lists: both must be looked up and not common;
+    # one phrase a pair of stems.)
+    phrases: list[str] = []
+    stem_pairs: set[tuple[str, str]] = set()
+    for pair, count in pairs.most_common():
+        first, second = pair.split()
+        if (
+            (count >= 2 or (first, second) in title_pairs)
+            and all(0 < frequency.get(w, 0) <= cap * SIMILAR_PHRASE_DF for w in (first, second))
+            and (stems := (stem_of[first], stem_of[second])) not in stem_pairs
+        ):
+            stem_pairs.add(stems)
+            phrases.append(pair)
+            if len(phrases) == SIMILAR_PHRASES:
+                break
     if not chosen and not phrases:
         return {}
     if connection.dialect.name == "sqlite":
