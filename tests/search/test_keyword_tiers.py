@@ -4,6 +4,7 @@ document-frequency cache of similar papers."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from paperroute import Hub
 from paperroute.model import PaperRecord
@@ -292,3 +293,43 @@ def test_a_bounded_phrase_tier_keeps_a_remembered_title_first(
     assert ids(hub, '"video generation" cat:cs.CV') == ["2601.00031"]
     total = hub.search.query('"video generation"', mode=Mode.keyword).total
     assert total == 5  # the total counts every match
+
+
+def test_frequencies_use_the_index_own_stems(hub: Hub) -> None:
+    # PostgreSQL 15 stems "emergent" "emerg" and "organizations" "organ"; snowballstemmer 3
+    # keeps "emergent" and makes "organiz": looked up by those, both words counted as in
+    # one paper, the most distinctive words of any paper that used them. SQLite's FTS5
+    # stems "methodology" "methodolog" (snowball's Porter: "methodologi").
+    hub.papers.ingest(
+        [
+            rec(
+                str(i),
+                arxiv_id=f"2601.{i:05d}",
+                title=f"Emergent organization of methodologies {i}",
+                abstract="An emergent methodology for organizations." if i % 2 else "Gluons.",
+            )
+            for i in range(1, 9)
+        ]
+    )
+    cache = FrequencyCache(common_docs=2)
+    words = ["emergent", "organizations", "methodology", "during", "gluons"]
+    with hub._db.engine.connect() as connection:
+        counts = cache.get(connection, words)
+        stemmed = cache.stems(connection, words)
+        if hub._db.engine.dialect.name == "sqlite":
+            assert stemmed == ["emerg", "organ", "methodolog", "dure", "gluon"]
+            assert counts == {
+                "emergent": 8, "organizations": 8, "methodology": 8, "during": 0, "gluons": 4
+            }  # fmt: skip
+        else:  # the server's stems; a stop word is not indexed: in no paper
+            server = connection.execute(
+                sa.text(
+                    "SELECT (ts_lexize('english_stem', w))[1] FROM unnest(CAST(:w AS text[])) w"
+                ),
+                {"w": words},
+            ).scalars()
+            assert stemmed == [s or "" for s in server]
+            assert stemmed[0] == "emerg" and stemmed[3] == ""
+            assert counts == {
+                "emergent": 8, "organizations": 8, "methodology": 8, "during": 0, "gluons": 4
+            }  # fmt: skip

@@ -24,10 +24,30 @@ _PG_STEMMER = snowballstemmer.stemmer("english")
 
 def stems(words: list[str], dialect: str = "sqlite") -> list[str]:
     """Stems as the keyword index stores its terms, of lower-case words without
-    diacritics: FTS5 ``porter``'s on SQLite, Snowball English on PostgreSQL."""
+    diacritics: FTS5 ``porter``'s on SQLite, Snowball English on PostgreSQL (close to the
+    server's, not always equal: index_stems asks the server)."""
     if dialect == "sqlite":
         return [fts5_porter(word) for word in words]
     return [str(w) for w in _PG_STEMMER.stemWords(words)]
+
+
+def index_stems(connection: Connection, words: list[str]) -> list[str]:
+    """The terms the keyword index holds for ``words``: FTS5 ``porter``'s on SQLite; on
+    PostgreSQL what ``to_tsvector('english', word)`` makes of each, asked of the server
+    (its Snowball release is its own: PostgreSQL 15 stems "emergent" "emerg" where
+    snowballstemmer 3 keeps "emergent"), "" for a stop word (not indexed)."""
+    if connection.dialect.name == "sqlite" or not words:
+        return stems(words)
+    rows = connection.execute(
+        text(
+            "SELECT u.i, coalesce((SELECT string_agg(t.lexeme, ' ' ORDER BY t.lexeme) "
+            "FROM unnest(to_tsvector('english', u.w)) t), '') "
+            "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS u(w, i)"
+        ),
+        {"words": words},
+    )
+    found = {int(i): str(stem) for i, stem in rows}
+    return [found.get(i, word) for i, word in enumerate(words, 1)]
 
 
 I64 = npt.NDArray[np.int64]
@@ -67,21 +87,31 @@ class FrequencyCache:
         self._rare = _Rare.of(array("q"), array("I"), array("q"))
         self._scanned = -1e18
         self._counts: OrderedDict[str, int] = OrderedDict()
-        self._stems: dict[str, str] = {}  # word -> stem (the stemmer is slow in Python)
+        # word -> stem, by stemmer (the stemmers are slow in Python; PostgreSQL's a query)
+        self._stems: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
-    def stems(self, words: list[str]) -> list[str]:
-        """Porter stems of ``words``, remembered (at most ``size``; then forgotten at once)."""
+    def stems(
+        self, connection: Connection, words: list[str], *, snowball: bool = False
+    ) -> list[str]:
+        """The index's stems of ``words`` (index_stems; ``snowball``: snowballstemmer's for
+        the connection's dialect), remembered (at most ``size``; then forgotten at once)."""
+        name = "snowball" if snowball else "index"
         with self._lock:
-            known = self._stems
+            known = self._stems.setdefault(name, {})
             missing = [word for word in words if word not in known]
         if missing:
-            fresh = dict(zip(missing, stems(missing, self._dialect), strict=True))
+            made = (
+                stems(missing, connection.dialect.name)
+                if snowball
+                else index_stems(connection, missing)
+            )
+            fresh = dict(zip(missing, made, strict=True))
             with self._lock:
-                if len(self._stems) + len(fresh) > self.size:
-                    self._stems = {}
-                self._stems.update(fresh)
-                known = {**self._stems, **fresh}
+                if len(self._stems[name]) + len(fresh) > self.size:
+                    self._stems[name] = {}
+                self._stems[name].update(fresh)
+                known = {**self._stems[name], **fresh}
         return [known[word] for word in words]
 
     def _scan(self, connection: Connection) -> None:
@@ -132,17 +162,30 @@ class FrequencyCache:
         sampled = estimate * fraction
         return (sampled - SURE_SIGMAS * math.sqrt(sampled)) / fraction > n
 
-    def get(self, connection: Connection, words: list[str]) -> dict[str, int]:
+    def get(
+        self, connection: Connection, words: list[str], *, snowball: bool = False
+    ) -> dict[str, int]:
+        """Each word's document frequency: its stem's in the index. ``snowball`` (PostgreSQL
+        only) looks words up by snowballstemmer's English stems instead of the server's:
+        see similar papers' word weights (_similar.source_weights)."""
         dialect = connection.dialect.name
         if dialect != self._dialect:
             with self._lock:
                 self._dialect, self._stems, self._scanned = dialect, {}, -1e18
         if time.monotonic() - self._scanned > self.max_age:
             self._scan(connection)
-        stemmed = self.stems(words)
-        if dialect != "sqlite":
+        if snowball and dialect != "sqlite":
+            stemmed = self.stems(connection, words, snowball=True)
             with self._lock:
                 return {w: self._common.get(s, 1) for w, s in zip(words, stemmed, strict=True)}
+        stemmed = self.stems(connection, words)
+        if dialect != "sqlite":
+            # (A stop word is in no paper's index: 0.)
+            with self._lock:
+                return {
+                    w: self._common.get(s, 1) if s else 0
+                    for w, s in zip(words, stemmed, strict=True)
+                }
         with self._lock:
             known = {stem: self._common[stem] for stem in stemmed if stem in self._common}
             known.update(self._rare.find([stem for stem in stemmed if stem not in known]))

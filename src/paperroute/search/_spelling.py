@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import Connection, bindparam, text
 
-from .keyword import stems
+from ._frequencies import index_stems
 from .query import Query, split_words
 
 MAX_DISTANCE = 2
@@ -119,7 +119,7 @@ def correct(connection: Connection, vocabulary: Vocabulary, query: Query, typed:
         return None
     ignored = _stop_words(connection, words)
     found = _found(connection, words)
-    stemmed = stems(words, dialect)
+    stemmed = index_stems(connection, words)
     # (PostgreSQL indexes author names unstemmed: a word may be there as typed.)
     unknown = [(w, s) for w, s in zip(words, stemmed, strict=True) if w not in found]
     present = _present(connection, sorted({s for _, s in unknown} | {w for w, _ in unknown}))
@@ -212,7 +212,7 @@ def _surface(connection: Connection, typed: str, term: str, dialect: str) -> str
     for title, abstract in connection.execute(statement.bindparams(bindparam("n")), params):
         counts.update(w for w in split_words(f"{title} {abstract}") if w.isalpha())
     forms = list(counts)
-    matching = [w for w, s in zip(forms, stems(forms, dialect), strict=True) if s == term]
+    matching = [w for w, s in zip(forms, index_stems(connection, forms), strict=True) if s == term]
     if not matching:
         return term
     return min(matching, key=lambda w: (distance(typed, w, 99), -counts[w], w))
