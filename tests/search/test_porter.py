@@ -11,6 +11,8 @@ import sqlite3
 from pathlib import Path
 
 import snowballstemmer  # type: ignore[import-untyped]
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperroute.search._porter import fts5_porter
 from paperroute.search.keyword import stems
@@ -67,3 +69,16 @@ def test_words_the_abstracts_lack_stem_as_fts5_stores_them() -> None:
     terms = _fts5_terms(words)
     assert [fts5_porter(w) for w in terms] == list(terms.values())
     assert set(terms) >= {"methodology", "at", "x" * 64, "x" * 65, "ies"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="abcdeiloprstuyz0123456789", min_size=1, max_size=70),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_ascii_token_stems_as_fts5_stores_it(tokens: list[str]) -> None:
+    terms = _fts5_terms([" ".join(tokens)])
+    assert {w: fts5_porter(w) for w in terms} == terms
