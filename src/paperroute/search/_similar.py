@@ -274,12 +274,13 @@ def source_weights(
     words = sorted(t for t in source if " " not in t)
     if not words:
         return None
-    # The cosine compares words (the bags hold words, not stems), so each wants its own
-    # frequency; the index's stem counts the word's whole family. PostgreSQL's Snowball
-    # conflates more than FTS5's Porter ("organization" with "organ", "emergent" with
-    # "emerge"): looked up by the server's stems, judged nDCG@10 fell 0.655 -> 0.637 on
-    # PostgreSQL (report half), so the words keep snowballstemmer's stems there (a word
-    # they stem otherwise counts as rare). Words' own counts (the bags') are the fix.
+    # The cosine compares words (the bags hold words, not stems); the index's stem counts
+    # the word's whole family, and PostgreSQL's Snowball conflates more than FTS5's Porter
+    # ("organization" with "organ"). Looked up by the server's stems, judged nDCG@10 fell
+    # 0.655 -> 0.637 on PostgreSQL (report half; within the noise), so the words keep
+    # snowballstemmer's stems there (a word it stems otherwise counts as rare). Each
+    # word's own count (from the term bags, every term weighted by it) scored lower on
+    # SQLite's tune half: 0.739 at best against 0.752 (docs/search.md).
     frequency = frequencies.get(connection, words, snowball=True)
     if total is None:
         total = papers_count(connection)
