@@ -82,3 +82,16 @@ def test_words_the_abstracts_lack_stem_as_fts5_stores_them() -> None:
 def test_any_ascii_token_stems_as_fts5_stores_it(tokens: list[str]) -> None:
     terms = _fts5_terms([" ".join(tokens)])
     assert {w: fts5_porter(w) for w in terms} == terms
+
+
+def test_a_stem_that_cuts_a_character_apart_is_the_token() -> None:
+    # FTS5 drops the last of two equal bytes before "ed": the third byte of U+1000 (e1 80
+    # 80). The term it stores is not UTF-8; the token stands for it (any str can be bound).
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE st USING fts5(t, tokenize='porter unicode61')")
+    db.execute("CREATE VIRTUAL TABLE st_v USING fts5vocab(st, row)")
+    db.execute("INSERT INTO st(t) VALUES ('a\u1000ed')")
+    db.text_factory = bytes
+    assert [row[0] for row in db.execute("SELECT term FROM st_v")] == [b"a\xe1\x80"]
+    assert fts5_porter("a\u1000ed") == "a\u1000ed"
+    assert stems(["a\u1000ed", "\u4e38\u4e38ing"]) == ["a\u1000ed", "\u4e38\u4e38ing"]

@@ -40,6 +40,7 @@ HOSTILE = [
     "has:code",
     "has:nothing foo:bar baz:",
     "\ud800 lone surrogate",
+    "a\u1000ed \u4e38\u4e38ing",  # FTS5's Porter cuts a character's bytes apart here
     "<script>alert(1)</script>",
     # Words in nearly every paper (ranked without them), alone, quoted, excluded, in filters.
     "a the of and",

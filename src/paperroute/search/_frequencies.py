@@ -35,7 +35,8 @@ def index_stems(connection: Connection, words: list[str]) -> list[str]:
     """The terms the keyword index holds for ``words``: FTS5 ``porter``'s on SQLite; on
     PostgreSQL what ``to_tsvector('english', word)`` makes of each, asked of the server
     (its Snowball release is its own: PostgreSQL 15 stems "emergent" "emerg" where
-    snowballstemmer 3 keeps "emergent"), "" for a stop word (not indexed)."""
+    snowballstemmer 3 keeps "emergent"), "" for a stop word (not indexed) or a word the
+    parser splits into several terms. ``words`` hold no NUL (PostgreSQL refuses it)."""
     if connection.dialect.name == "sqlite" or not words:
         return stems(words)
     rows = connection.execute(
@@ -46,7 +47,8 @@ def index_stems(connection: Connection, words: list[str]) -> list[str]:
         ),
         {"words": words},
     )
-    found = {int(i): str(stem) for i, stem in rows}
+    # (A word the parser splits, "e-mail" -> "e e-mail mail", is no one term: "" too.)
+    found = {int(i): "" if " " in stem else str(stem) for i, stem in rows}
     return [found.get(i, word) for i, word in enumerate(words, 1)]
 
 
@@ -107,11 +109,12 @@ class FrequencyCache:
                 else index_stems(connection, missing)
             )
             fresh = dict(zip(missing, made, strict=True))
-            with self._lock:
-                if len(self._stems[name]) + len(fresh) > self.size:
-                    self._stems[name] = {}
-                self._stems[name].update(fresh)
-                known = {**self._stems[name], **fresh}
+            with self._lock:  # (get() may have replaced the tables meanwhile)
+                table = self._stems.setdefault(name, {})
+                if len(table) + len(fresh) > self.size:
+                    table = self._stems[name] = {}
+                table.update(fresh)
+                known = {**table, **fresh}
         return [known[word] for word in words]
 
     def _scan(self, connection: Connection) -> None:

@@ -189,7 +189,9 @@ def _stem_bytes(s: str) -> str:
 
 def fts5_porter(token: str) -> str:
     """The term FTS5's ``porter`` tokenizer stores for ``token`` (already lower-case and
-    without diacritics, as ``unicode61 remove_diacritics 2`` hands it over)."""
+    without diacritics, as ``unicode61 remove_diacritics 2`` hands it over). Where FTS5
+    cuts a character's bytes apart (a doubled last byte before "ed", as in "a\u1000ed"),
+    the term it stores is not text: no string names it, so the token is returned."""
     if token.isascii():
         if not 3 <= len(token) <= _MAX_TOKEN:
             return token
@@ -198,4 +200,7 @@ def fts5_porter(token: str) -> str:
     if not 3 <= len(data) <= _MAX_TOKEN:
         return token
     stemmed = _stem_bytes(data.decode("latin-1")).encode("latin-1")
-    return stemmed.decode("utf-8", "surrogateescape")
+    try:
+        return stemmed.decode("utf-8")
+    except UnicodeDecodeError:
+        return token

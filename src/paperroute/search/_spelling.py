@@ -122,7 +122,7 @@ def correct(connection: Connection, vocabulary: Vocabulary, query: Query, typed:
     stemmed = index_stems(connection, words)
     # (PostgreSQL indexes author names unstemmed: a word may be there as typed.)
     unknown = [(w, s) for w, s in zip(words, stemmed, strict=True) if w not in found]
-    present = _present(connection, sorted({s for _, s in unknown} | {w for w, _ in unknown}))
+    present = _present(connection, sorted({s for _, s in unknown if s} | {w for w, _ in unknown}))
     fixes: dict[str, str] = {}
     for word, stem in zip(words, stemmed, strict=True):
         if word in ignored or word in found or stem in present or word in present:
