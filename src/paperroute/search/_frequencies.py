@@ -96,8 +96,9 @@ class FrequencyCache:
     def stems(
         self, connection: Connection, words: list[str], *, snowball: bool = False
     ) -> list[str]:
-        """The index's stems of ``words`` (index_stems; ``snowball``: snowballstemmer's for
-        the connection's dialect), remembered (at most ``size``; then forgotten at once)."""
+        """The index's stems of ``words`` (index_stems; ``snowball``: stems(words, dialect),
+        snowballstemmer's English on PostgreSQL, FTS5's Porter on SQLite as ever),
+        remembered (at most ``size``; then forgotten at once)."""
         name = "snowball" if snowball else "index"
         with self._lock:
             known = self._stems.setdefault(name, {})
