@@ -308,7 +308,12 @@ def test_paperroute_worker_consumes_the_queue_until_sigterm(
     try:
         jobs.tasks.ingest("hf")
         with open_hub(config) as hub:
-            _wait(lambda: hub.sources.get("hf").last_run_at is not None, "the ingest job")
+            # (The source's run is stored before the job's own record: wait for both.)
+            def ingested() -> bool:
+                totals = {t.job for t in hub.job_runs.totals()}
+                return hub.sources.get("hf").last_run_at is not None and "ingest" in totals
+
+            _wait(ingested, "the ingest job")
             runs = {t.job: t.runs for t in hub.job_runs.totals()}
     finally:
         process.send_signal(signal.SIGTERM)
