@@ -80,18 +80,16 @@ def test_exclusions_and_filters_hold_in_every_tier(hub: Hub) -> None:
     assert ids(hub, "graph neural cat:cs.LG") == ["2601.00011"]
 
 
+def _numbered(count: int, title: str, odd: str, even: str) -> list[PaperRecord]:
+    """Papers 1..count titled ``title`` and their number, the odd ones' abstract ``odd``."""
+    return [
+        rec(str(i), arxiv_id=f"2601.{i:05d}", title=f"{title} {i}", abstract=odd if i % 2 else even)
+        for i in range(1, count + 1)
+    ]
+
+
 def test_frequency_cache_counts_documents_by_stem(hub: Hub) -> None:
-    hub.papers.ingest(
-        [
-            rec(
-                str(i),
-                arxiv_id=f"2601.{i:05d}",
-                title=f"Models of things {i}",
-                abstract="Modeling models." if i % 2 else "Gluons.",
-            )
-            for i in range(1, 11)
-        ]
-    )
+    hub.papers.ingest(_numbered(10, "Models of things", "Modeling models.", "Gluons."))
     cache = FrequencyCache(common_docs=5)
     with hub._db.engine.connect() as connection:
         counts = cache.get(connection, ["models", "modeling", "gluons", "absentword"])
@@ -300,27 +298,18 @@ def test_frequencies_use_the_index_own_stems(hub: Hub) -> None:
     # keeps "emergent" and makes "organiz": looked up by those, both words counted as in
     # one paper, the most distinctive words of any paper that used them. SQLite's FTS5
     # stems "methodology" "methodolog" (snowball's Porter: "methodologi").
-    hub.papers.ingest(
-        [
-            rec(
-                str(i),
-                arxiv_id=f"2601.{i:05d}",
-                title=f"Emergent organization of methodologies {i}",
-                abstract="An emergent methodology for organizations." if i % 2 else "Gluons.",
-            )
-            for i in range(1, 9)
-        ]
-    )
+    odd = "An emergent methodology for organizations."
+    hub.papers.ingest(_numbered(8, "Emergent organization of methodologies", odd, "Gluons."))
     cache = FrequencyCache(common_docs=2)
     words = ["emergent", "organizations", "methodology", "during", "gluons"]
     with hub._db.engine.connect() as connection:
         counts = cache.get(connection, words)
         stemmed = cache.stems(connection, words)
+        assert counts == {
+            "emergent": 8, "organizations": 8, "methodology": 8, "during": 0, "gluons": 4
+        }  # fmt: skip
         if hub._db.engine.dialect.name == "sqlite":
             assert stemmed == ["emerg", "organ", "methodolog", "dure", "gluon"]
-            assert counts == {
-                "emergent": 8, "organizations": 8, "methodology": 8, "during": 0, "gluons": 4
-            }  # fmt: skip
         else:  # the server's stems; a stop word is not indexed: in no paper
             server = connection.execute(
                 sa.text(
@@ -330,6 +319,3 @@ def test_frequencies_use_the_index_own_stems(hub: Hub) -> None:
             ).scalars()
             assert stemmed == [s or "" for s in server]
             assert stemmed[0] == "emerg" and stemmed[3] == ""
-            assert counts == {
-                "emergent": 8, "organizations": 8, "methodology": 8, "during": 0, "gluons": 4
-            }  # fmt: skip

@@ -178,11 +178,7 @@ class FrequencyCache:
                 self._dialect, self._stems, self._scanned = dialect, {}, -1e18
         if time.monotonic() - self._scanned > self.max_age:
             self._scan(connection)
-        if snowball and dialect != "sqlite":
-            stemmed = self.stems(connection, words, snowball=True)
-            with self._lock:
-                return {w: self._common.get(s, 1) for w, s in zip(words, stemmed, strict=True)}
-        stemmed = self.stems(connection, words)
+        stemmed = self.stems(connection, words, snowball=snowball and dialect != "sqlite")
         if dialect != "sqlite":
             # (A stop word is in no paper's index: 0.)
             with self._lock:
