@@ -78,8 +78,9 @@ class Config:
     # neighbours from an HNSW graph beside the exact index, rescored exactly (docs/search.md).
     similar_graph_min: int = 100_000
     # Similar papers hold every paper's term bag in memory while the stored bags take at
-    # most this many MiB (188 at 200k papers), else read their candidates' from the
-    # database; 0: never held (docs/search.md).
+    # most this many MiB (188 at 200k papers; inverted for their keyword neighbours, ~110
+    # MiB more), else read their candidates' from the database; 0: never held
+    # (docs/search.md).
     similar_bags_mb: int = 512
     # Hybrid search: weight of the semantic score (the keyword score gets 1 - it).
     hybrid_semantic_weight: float = 0.3

@@ -8,11 +8,13 @@ import dataclasses
 import datetime as dt
 
 import numpy as np
+import pytest
 from sqlalchemy import Engine, select
 
 from paperroute import Config, Hub, open_hub
 from paperroute.search._bag_store import BagStore, HeldBags
-from paperroute.search._terms import Bag, load_bags, make_bag, term_counts
+from paperroute.search._postings import HeldPostings, PaperQuery, Postings, df_cap
+from paperroute.search._terms import Bag, load_bags, make_bag, term_counts, useful_words
 from paperroute.store.schema import papers
 from support.embedders import HashEmbedder
 from support.search_corpus import corpus_records, rec
@@ -138,17 +140,49 @@ def test_over_the_cap_nothing_is_held(embedded: Hub) -> None:
     assert off.current() is None
 
 
-def test_similar_papers_rank_the_same_with_the_bags_held_or_read(
+def test_with_the_bags_held_similar_papers_rank_by_the_stored_bags_postings(
     config: Config, embedded: Hub
 ) -> None:
+    # Held, the keyword neighbours come from the postings of the held bags (_postings.py):
+    # the same as postings made afresh from the bags load_bags reads. Read (nothing held),
+    # from the database's index, as at 1M papers.
     refs = [r.arxiv_id for r in corpus_records()[:300:15]]
+    engine = embedded._db.engine
     embedded.search.store_term_bags()
     embedded.search.bags.refresh()
-    assert embedded.search.bags.current() is not None
-    held = {ref: embedded.search.similar(ref, limit=10).hits for ref in refs}
+    held = embedded.search.bags.current()
+    assert held is not None and held.postings is not None
+    pks = _pks(engine)
+    with engine.connect() as connection:
+        stored = load_bags(connection, pks)
+    fresh = HeldPostings(Postings.of_bags(stored, df_cap(len(pks))))
+    for ref in refs:
+        pk = _pk(engine, ref)
+        title, abstract = next((r.title, r.abstract) for r in corpus_records() if r.arxiv_id == ref)
+        query = PaperQuery.of(useful_words(title), useful_words(abstract), 32, 10)
+        cap = df_cap(len(pks))
+        assert held.postings.neighbours(query, 50, pk, cap) == pytest.approx(
+            fresh.neighbours(query, 50, pk, cap)
+        )
+        assert embedded.search.similar(ref, limit=10).hits
     read_config = dataclasses.replace(config, similar_bags_mb=0)
     with open_hub(read_config, embedder=HashEmbedder()) as reading:
         for ref in refs:
             assert reading.search.bags.current() is None
             got = reading.search.similar(ref, limit=10).hits
-            assert [(h.id, h.score) for h in got] == [(h.id, h.score) for h in held[ref]], ref
+            assert got and ref not in {h.id for h in got}
+
+
+def test_postings_only_when_every_paper_bag_was_read(embedded: Hub) -> None:
+    # Bags not stored yet (`paperroute embed` makes them): held ones are inverted only once
+    # every paper's is there; until then similar papers ask the database's index.
+    engine = embedded._db.engine
+    early = BagStore(engine, 2**30)
+    early.refresh()
+    assert early.current() is not None and early.current().postings is None  # type: ignore[union-attr]
+    embedded.search.store_term_bags()
+    late = BagStore(engine, 2**30)
+    late.refresh()
+    held = late.current()
+    assert held is not None and held.postings is not None
+    assert held.postings.papers == len(_pks(engine))

@@ -14,12 +14,19 @@ again. Everything is read again once a
 ``_FULL_EVERY``, or when the overlay has grown to a tenth of the arrays. A paper without a
 held bag (none stored when the arrays were read, or beyond the cap) is read from the
 database by the caller: held or not, a bag is the one ``load_bags`` would return.
-Thread-safe: a request reads the current ``HeldBags`` (never changed once made); one
-refresh at a time makes the next one, off the request (``refresh_soon``).
+
+When every paper's bag was read, the bags are also inverted (``_postings.py``: ~110 MB more
+at 200k papers, built in ~6 s with the read): similar papers then take their keyword
+neighbours and their words' document frequencies from them instead of the database's
+index. Otherwise (bags still being stored by ``paperroute embed``) they are read again
+every ``_INCOMPLETE_EVERY`` until complete. Thread-safe: a request reads the current
+``HeldBags`` (never changed once made); one refresh at a time makes the next one, off the
+request (``refresh_soon``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -35,6 +42,7 @@ from sqlalchemy import Connection, Engine, select, text
 from ..clock import Clock, utcnow
 from ..soon import RunSoon
 from ..store.schema import papers
+from ._postings import HeldPostings, Postings, df_cap
 from ._terms import Bag, bags_after, load_bags
 
 log = logging.getLogger(__name__)
@@ -46,6 +54,7 @@ U8 = npt.NDArray[np.uint8]
 _PAGE = 2_000  # bags read at a time (a page of 1 KB blobs stays in the heap after)
 _MARGIN = dt.timedelta(minutes=2)
 _FULL_EVERY = 24 * 3600.0  # seconds
+_INCOMPLETE_EVERY = 600.0  # seconds: again, while some paper had no stored bag at the last
 _CHECK_EVERY = 5.0  # seconds, as the vector index
 
 
@@ -66,6 +75,7 @@ class HeldBags:
     seen: dict[int, dt.datetime] = field(default_factory=dict)
     loaded_at: float = 0.0
     through: int = 0  # the highest pk whose stored bag was read
+    postings: HeldPostings | None = None
 
     def get(self, pks: Sequence[int]) -> tuple[dict[int, Bag], list[int]]:
         """The held bags of ``pks`` (views of the arrays), and the pks without one."""
@@ -94,7 +104,8 @@ class HeldBags:
     @property
     def nbytes(self) -> int:
         held = self.pks.nbytes + self.starts.nbytes + self.ids.nbytes + self.counts.nbytes
-        return int(held + sum(5 * len(ids) for ids, _ in self.overlay.values()))
+        inverted = self.postings.nbytes if self.postings is not None else 0
+        return int(held + inverted + sum(5 * len(ids) for ids, _ in self.overlay.values()))
 
 
 class BagStore:
@@ -153,9 +164,8 @@ class BagStore:
                     self._held = _changed(connection, held, self.clock())
 
     def _full_due(self, held: HeldBags, now: float) -> bool:
-        return now - held.loaded_at >= _FULL_EVERY or len(held.overlay) > max(
-            10_000, len(held.pks) // 10
-        )
+        every = _FULL_EVERY if held.postings is not None else _INCOMPLETE_EVERY
+        return now - held.loaded_at >= every or len(held.overlay) > max(10_000, len(held.pks) // 10)
 
     def _read_all(self, connection: Connection) -> HeldBags | None:
         cache_size = None
@@ -200,6 +210,15 @@ class BagStore:
         if self._closed:
             return None
         held = reader.held(time.monotonic(), looked, dict(recent), after)
+        papers_now = int(connection.execute(text("SELECT count(*) FROM papers")).scalar() or 0)
+        if len(held.pks) >= papers_now:
+            # Every paper's bag held: its keyword neighbours can come from them (a paper
+            # whose bag is stored later would be missing from the postings until the next
+            # full read; until then the database's index answers).
+            base = Postings.build(
+                held.pks, held.starts, held.ids, held.counts, df_cap(len(held.pks))
+            )
+            held = dataclasses.replace(held, postings=HeldPostings(base))
         # Papers written while the bags were read are read again at once.
         return _changed(connection, held, self.clock())
 
@@ -270,6 +289,10 @@ def _changed(connection: Connection, held: HeldBags, now: dt.datetime) -> HeldBa
     if page:
         overlay = {**overlay, **dict(page)}
         through = page[-1][0]
+    postings = held.postings
+    if postings is not None and overlay is not held.overlay:
+        extra = Postings.of_bags(overlay, df_cap(postings.base.papers))
+        postings = HeldPostings(postings.base, extra)
     return HeldBags(
         held.pks,
         held.starts,
@@ -280,6 +303,7 @@ def _changed(connection: Connection, held: HeldBags, now: dt.datetime) -> HeldBa
         dict(rows),
         held.loaded_at,
         through,
+        postings,
     )
 
 

@@ -25,8 +25,9 @@ from sqlalchemy import Connection, text
 
 from ._bag_store import HeldBags
 from ._index import VectorIndex
+from ._postings import HeldPostings, PaperQuery, df_cap
 from ._semantic import NOT_HIDDEN, hidden_among
-from ._terms import Bag, SourceWeights, load_bags, term_counts, useful
+from ._terms import Bag, SourceWeights, load_bags, term_counts, term_hash, useful, useful_words
 from .keyword import FrequencyCache
 from .query import split_words
 
@@ -34,16 +35,15 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-# The paper's most distinctive words (by tf-idf) make its keyword query; words in more than
-# SIMILAR_MAX_DF_SHARE of the papers (at least SIMILAR_MIN_DF_CAP) say little, and each
-# costs BM25 over every paper that has it.
+# The paper's most distinctive words (by tf-idf) make its keyword query, those in at most
+# df_cap(papers) (_postings.py says why).
 SIMILAR_TERMS = 32
 SIMILAR_PHRASES = 10
 SIMILAR_CANDIDATES = 100
 SIMILAR_K = 100  # candidates a side (vector neighbours, word neighbours)
-SIMILAR_PHRASE_DF = 5  # x the words' cap
-SIMILAR_MAX_DF_SHARE = 0.0025
-SIMILAR_MIN_DF_CAP = 500
+SIMILAR_PHRASE_DF = 5  # x the words' cap (df_cap)
+# Keyword neighbours asked of the held postings beyond k: hidden papers are left out after.
+_HIDDEN_SLACK = 10
 # The weight of the z-scored vector cosine; the z-scored tf-idf cosine gets the rest.
 # Chosen on the `tune` half of the graded judgments (benchmarks/similar_judged.py).
 SIMILAR_MEANING_WEIGHT = 0.65
@@ -117,7 +117,7 @@ def similar_keyword(
     stem_of = dict(zip(candidates, cache.stems(connection, candidates), strict=True))
     if total is None:
         total = papers_count(connection)
-    cap = max(SIMILAR_MIN_DF_CAP, int(total * SIMILAR_MAX_DF_SHARE))
+    cap = df_cap(total)
     # One term a stem, as the index holds them ("filament" and "filaments" are one term:
     # asked twice, BM25 counted it twice and walked its postings twice): its count the
     # forms' sum, written as its most repeated form.
@@ -164,15 +164,18 @@ def similar_keyword(
         return {int(row.pk): -float(row.rank) for row in rows}
     # PostgreSQL: ranking every match with ts_rank reads its whole tsvector (~40 us a paper:
     # 200 ms for the 5,000 matches of a 6,000-paper database). Instead each term reads its
-    # papers from the GIN index and a paper scores the sum of its terms' idf (a phrase: its
-    # rarer word's).
+    # papers from the GIN index and a paper scores the sum of its terms' idf (a pair: its
+    # rarer word's). A pair is asked as both words anywhere in the paper, not as a phrase:
+    # GIN knows no positions, so a phrase re-reads the tsvector of every paper with both
+    # words (~6.5 us each; the slowest calls' cost), while "both words" is answered by the
+    # index alone; the top 100 are 96% the same papers (docs/search.md, round 7).
     idf = {w: math.log(1 + total / max(1, frequency.get(w, 1))) for w in candidates}
     terms = chosen + phrases
     weights = [max(idf.get(w, 0.0) for w in term.split()) for term in terms]
     sql = (
         "SELECT p.pk, sum(w.idf) AS score "
         "FROM unnest(CAST(:terms AS text[]), CAST(:weights AS float8[])) AS w(term, idf) "
-        "CROSS JOIN LATERAL (SELECT phraseto_tsquery('english', w.term) AS q) t "
+        "CROSS JOIN LATERAL (SELECT plainto_tsquery('english', w.term) AS q) t "
         f"JOIN papers p ON p.search_vector @@ t.q WHERE numnode(t.q) > 0 AND p.pk != :pk "
         f"AND {NOT_HIDDEN} GROUP BY p.pk ORDER BY score DESC, p.pk LIMIT :k"
     )
@@ -207,18 +210,35 @@ def similar_pool(
     if neighbours is None and vector is not None and executor is not None:
         neighbours = executor.submit(index.neighbours, vector, k + 1, pk)
     frequencies = frequencies or FrequencyCache()
-    total = papers_count(connection)
-    keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
-    weights = source_weights(connection, title, abstract, frequencies, total)
+    postings = held.postings if held is not None else None
+    if postings is not None:
+        # From the held bags' postings (_postings.py); hidden papers are left out below,
+        # with the vector side's.
+        total = postings.papers
+        query = PaperQuery.of(
+            useful_words(title), useful_words(abstract), SIMILAR_TERMS, SIMILAR_PHRASES
+        )
+        keyword = postings.neighbours(query, k + _HIDDEN_SLACK, pk, df_cap(total))
+    else:
+        total = papers_count(connection)
+        keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
+    weights = source_weights(connection, title, abstract, frequencies, total, postings)
     empty_bag: Bag = (np.zeros(0, np.uint32), np.zeros(0, np.uint8))
     bags = _bags(connection, held, list(keyword))
     words = _cosines(weights, list(keyword), bags, empty_bag)
     semantic: dict[int, float] = {}
+    near: list[tuple[int, float]] = []
     if vector is not None:
         found = neighbours.result() if neighbours else index.neighbours(vector, k + 1, pk)
         near = [(p, s) for p, s in found if p != pk]
-        hidden = hidden_among(connection, [p for p, _ in near])
+    if near or postings is not None:
+        asked = [p for p, _ in near] + (list(keyword) if postings is not None else [])
+        hidden = hidden_among(connection, asked)
         semantic = {p: s for p, s in near if p not in hidden}
+        if postings is not None:
+            kept = [p for p in keyword if p not in hidden][:k]
+            keyword = {p: keyword[p] for p in kept}
+            words = {p: words[p] for p in kept}
     pks = list(semantic) + [p for p in keyword if p not in semantic]
     if not pks:
         empty = np.zeros(0, dtype=np.float64)
@@ -268,20 +288,28 @@ def source_weights(
     abstract: str,
     frequencies: FrequencyCache,
     total: int | None = None,
+    postings: HeldPostings | None = None,
 ) -> SourceWeights | None:
-    """The paper's terms weighted for words_cosines; None when it has no useful word."""
+    """The paper's terms weighted for words_cosines (idf: ``postings``' exact counts when
+    held, else ``frequencies``'); None when it has no useful word."""
     source = term_counts(title, abstract)
     words = sorted(t for t in source if " " not in t)
     if not words:
         return None
-    # The cosine compares words (the bags hold words, not stems); the index's stem counts
-    # the word's whole family, and PostgreSQL's Snowball conflates more than FTS5's Porter
-    # ("organization" with "organ"). Looked up by the server's stems, judged nDCG@10 fell
-    # 0.655 -> 0.637 on PostgreSQL (report half; within the noise), so the words keep
-    # snowballstemmer's stems there (a word it stems otherwise counts as rare). Each
-    # word's own count (from the term bags, every term weighted by it) scored lower on
-    # SQLite's tune half: 0.739 at best against 0.752 (docs/search.md).
-    frequency = frequencies.get(connection, words, snowball=True)
+    if postings is not None:
+        # Each word's own count among the held bags (a word in none of them is in one
+        # paper: this one). Judged nDCG@10 with them and the postings' neighbours, tune
+        # half 0.749 against 0.739 (SQLite: FTS5's stems) and 0.687 (PostgreSQL: stems of a
+        # sample); docs/search.md, "Similar papers, round 7".
+        hashes = np.fromiter((term_hash(w) for w in words), np.uint32, len(words))
+        frequency = dict(zip(words, np.maximum(postings.df(hashes), 1).tolist(), strict=True))
+    else:
+        # The index's stem counts the word's whole family, and PostgreSQL's Snowball
+        # conflates more than FTS5's Porter ("organization" with "organ"). Looked up by the
+        # server's stems, judged nDCG@10 fell 0.655 -> 0.637 on PostgreSQL (report half;
+        # within the noise), so the words keep snowballstemmer's stems there (a word it
+        # stems otherwise counts as rare).
+        frequency = frequencies.get(connection, words, snowball=True)
     if total is None:
         total = papers_count(connection)
     idf = {w: math.log((1 + total) / (1 + frequency[w])) + 1.0 for w in words}

@@ -133,11 +133,16 @@ def useful(word: str) -> bool:
     return len(word) > 2 and word not in STOP_WORDS and not _DIGITS.match(word) and word.isascii()
 
 
+def useful_words(text: str) -> list[str]:
+    """The useful words of ``text`` in order, as the bags hold them."""
+    tokens = _WORD.findall(text.casefold())
+    keep = {w for w in set(tokens) if useful(w)}
+    return [w for w in tokens if w in keep]
+
+
 def term_counts(title: str, abstract: str) -> Counter[str]:
     """Useful words and two-word sequences ("a b") of a paper's text, with their counts."""
-    tokens = _WORD.findall(f"{title} {abstract}".casefold())
-    keep = {w for w in set(tokens) if useful(w)}
-    words = [w for w in tokens if w in keep]
+    words = useful_words(f"{title} {abstract}")
     counts = Counter(words)
     counts.update(f"{a} {b}" for a, b in itertools.pairwise(words))
     return counts

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
 from ..errors import ConfigError, NotFound
 from ..store import queries
 from ..store.schema import papers
+from ..store.schema_community import hidden_papers
 from ..store.session import Database, resumable_write_error, storage_error
 from . import _spelling, _suggest
 from ._bag_store import BagStore
@@ -30,7 +31,6 @@ from ._named import first, named_pks
 from ._semantic import (
     SEMANTIC_FLOOR,
     SEMANTIC_WINDOW,
-    hidden_among,
     hybrid_candidates,
     hybrid_ranking,
     keyword_ranking,
@@ -463,36 +463,42 @@ class Searcher:
         if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one (its repr
             raise NotFound(f"no paper {ref.strip()[:100]!r}")  # shows the NUL as \x00)
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        # One connection throughout (on PostgreSQL each one is a BEGIN and a ROLLBACK).
         with self._db.read() as connection:
             pk = queries.find_paper_pk(connection, ref)
-            if pk is None or hidden_among(connection, [pk]):
+            if pk is None:
                 raise NotFound(f"no paper {ref.strip()[:100]!r}")
             # The vector search (the longest step) starts before the paper is read.
             notices: list[str] = []
             vector, neighbours = self._similar_vectors(pk, limit, notices)
             held = self.bags.current_soon(self._pool)
-            # Its text only: the whole paper (authors, days, provenance) is four more
-            # queries that no caller of similar papers shows.
-            paper_id, title, abstract = connection.execute(
-                select(papers.c.id, papers.c.title, papers.c.abstract).where(papers.c.pk == pk)
+            # Its text only (the whole paper, authors, days, provenance, is four more
+            # queries that no caller of similar papers shows), and whether it is hidden.
+            paper_id, title, abstract, hidden = connection.execute(
+                select(
+                    papers.c.id,
+                    papers.c.title,
+                    papers.c.abstract,
+                    exists().where(hidden_papers.c.paper_pk == papers.c.pk),
+                ).where(papers.c.pk == pk)
             ).one()
-        try:
-            with self.engine.connect() as connection:
-                ranked = similar_ranking(
-                    connection,
-                    self.index,
-                    pk,
-                    vector,
-                    title,
-                    abstract,
-                    limit,
-                    self.frequencies,
-                    neighbours=neighbours,
-                    held=held,
-                )
-                hits = load_hits(connection, ranked)
-        except SQLAlchemyError as exc:
-            raise storage_error(exc) from exc
+            if hidden:
+                if neighbours is not None:
+                    neighbours.cancel()
+                raise NotFound(f"no paper {ref.strip()[:100]!r}")
+            ranked = similar_ranking(
+                connection,
+                self.index,
+                pk,
+                vector,
+                title,
+                abstract,
+                limit,
+                self.frequencies,
+                neighbours=neighbours,
+                held=held,
+            )
+            hits = load_hits(connection, ranked)
         return SimilarResult(str(paper_id), pk, tuple(hits), tuple(notices))
 
     def _similar_vectors(

@@ -1,0 +1,269 @@
+"""Similar papers' keyword neighbours from the term bags held in memory (``Postings``): an
+inverted index of the held bags' terms, and BM25 over it.
+
+Why: on PostgreSQL the keyword neighbours came from the GIN index, each matching paper's
+row read from the heap (a phrase re-read its whole tsvector): the slowest calls' cost at
+200k papers. The bags are held already (``_bag_store.py``); their terms (words and
+two-word sequences, ``_terms.py``) inverted take ~100 MB at 200k papers and answer a
+paper's query in a millisecond, the same way on both databases, with exact document
+frequencies (PostgreSQL's are estimated from a sample) and a pair matched as adjacent
+words without a positional check (it is its own term in the bags).
+
+Only the terms that can pick neighbours are kept: those in at least two papers (a term
+of one paper finds no other) and at most ``max_df`` (a common word says little and its
+postings would be most of the index). The index is built once per full read of the bags
+(``build``: the terms sorted a sixteenth of the hash range at a time, so that the sort's
+scratch stays small), off the requests; the bags read since (new and rewritten papers)
+get a small index of their own (the overlay), and a paper in it is scored from it alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ._terms import Bag, term_hash
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+U32 = npt.NDArray[np.uint32]
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+# Words in more than MAX_DF_SHARE of the papers (at least MIN_DF_CAP) say little about a
+# paper, and each costs BM25 over every paper that has it: similar papers' keyword query
+# leaves them out, and the postings do not hold them.
+MAX_DF_SHARE = 0.0025
+MIN_DF_CAP = 500
+_BUCKETS = 16  # the hash range is sorted in this many parts (the sort's scratch / 16)
+
+
+def df_cap(papers: int) -> int:
+    """The most papers a term of similar papers' keyword query may be in."""
+    return max(MIN_DF_CAP, int(papers * MAX_DF_SHARE))
+
+
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """Each held term's papers: ``keys`` (sorted term hashes), paper rows
+    ``rows[starts[i]:starts[i + 1]]`` of term ``keys[i]`` with its counts ``counts``;
+    ``pks[row]`` is the paper, ``lengths[row]`` its bag's length (the sum of its counts);
+    ``papers``: how many papers were inverted (the idf's N)."""
+
+    keys: U32
+    starts: I64
+    dfs: I32
+    rows: I32
+    counts: U8
+    pks: I64
+    lengths: F32
+    papers: int
+
+    @property
+    def nbytes(self) -> int:
+        parts = (self.keys, self.starts, self.dfs, self.rows, self.counts, self.pks, self.lengths)
+        return int(sum(a.nbytes for a in parts))
+
+    @classmethod
+    def build(
+        cls, pks: I64, starts: I64, ids: U32, counts: U8, max_df: int, min_df: int = 2
+    ) -> Postings:
+        """The postings of the bags ``ids[starts[i]:starts[i + 1]]`` (paper ``pks[i]``) of
+        the terms in ``min_df`` to ``max_df`` of them, and the document frequency of each
+        term in ``min_df`` or more."""
+        papers = len(pks)
+        sizes = np.diff(starts)
+        lengths = np.zeros(papers, dtype=np.float32)
+        if len(ids) and papers:
+            at = np.minimum(starts[:-1], len(ids) - 1)
+            lengths = np.add.reduceat(counts, at, dtype=np.uint32).astype(np.float32)
+            lengths[sizes == 0] = 0.0  # (reduceat gives the next value for an empty bag)
+        keys: list[U32] = []
+        dfs: list[I64] = []
+        rows: list[I32] = []
+        tfs: list[U8] = []
+        # (Each term's top 4 bits as one byte: a shifted copy of the hashes would take 4.)
+        top = np.empty(len(ids), dtype=np.uint8)
+        np.right_shift(ids, 32 - 4, out=top, casting="unsafe")
+        for bucket in range(_BUCKETS):
+            at = np.flatnonzero(top == bucket)
+            # Sorted as one 64-bit key, hash then position (twice as fast as an argsort).
+            key = np.sort((ids[at].astype(np.uint64) << np.uint64(32)) | at.astype(np.uint64))
+            del at
+            sorted_ids = (key >> np.uint64(32)).astype(np.uint32)
+            order = (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            del key
+            if not len(sorted_ids):
+                continue
+            first = np.flatnonzero(np.diff(sorted_ids)) + 1
+            bounds = np.concatenate(([0], first, [len(sorted_ids)]))
+            df = np.diff(bounds)
+            keep = df >= min_df
+            keys.append(sorted_ids[bounds[:-1][keep]])
+            dfs.append(df[keep])
+            taken = order[np.repeat(keep & (df <= max_df), df)]
+            # (A posting's paper: the bag its position falls in.)
+            rows.append((np.searchsorted(starts, taken, side="right") - 1).astype(np.int32))
+            tfs.append(counts[taken])
+        del top
+        if not keys:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(
+                np.zeros(0, np.uint32),
+                np.zeros(1, np.int64),
+                empty.astype(np.int32),
+                empty.astype(np.int32),
+                empty.astype(np.uint8),
+                pks.copy(),
+                lengths,
+                papers,
+            )
+        df_all = np.concatenate(dfs)
+        held = np.where(df_all <= max_df, df_all, 0)
+        return cls(
+            np.concatenate(keys),
+            np.concatenate(([0], np.cumsum(held))).astype(np.int64),
+            df_all.astype(np.int32),
+            np.concatenate(rows),
+            np.concatenate(tfs),
+            pks.copy(),
+            lengths,
+            papers,
+        )
+
+    @classmethod
+    def of_bags(cls, bags: Mapping[int, Bag], max_df: int) -> Postings:
+        """The postings of a few bags by pk (the overlay)."""
+        pks = np.array(sorted(bags), dtype=np.int64)
+        chosen = [bags[int(pk)] for pk in pks.tolist()]
+        sizes = [len(bag[0]) for bag in chosen]
+        starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))).astype(np.int64)
+        ids = np.concatenate([b[0] for b in chosen] + [np.zeros(0, np.uint32)])
+        counts = np.concatenate([b[1] for b in chosen] + [np.zeros(0, np.uint8)])
+        # (In the overlay a term of one paper counts: the base may hold its other papers.)
+        return cls.build(pks, starts, ids.astype(np.uint32), counts.astype(np.uint8), max_df, 1)
+
+    def df(self, hashes: U32) -> I64:
+        """Each hash's document frequency here (0: not held)."""
+        if not len(self.keys) or not len(hashes):
+            return np.zeros(len(hashes), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+        found = self.keys[at] == hashes
+        out: I64 = np.where(found, self.dfs[at], 0).astype(np.int64)
+        return out
+
+    def scores(self, hashes: U32, idf: F64) -> tuple[I64, F64]:
+        """BM25 (k1 BM25_K1, b BM25_B) of every paper holding any of ``hashes`` (each term
+        weighted by its ``idf``): (pks, scores), unordered."""
+        if not len(self.keys) or not len(hashes):
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+        found = self.keys[at] == hashes
+        at, weight = at[found], idf[found]
+        if not len(at):
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        lo, hi = self.starts[at], self.starts[at + 1]
+        size = hi - lo
+        # Every posting of the terms at once: its position, its term's weight.
+        offsets = np.repeat(lo - np.concatenate(([0], np.cumsum(size)[:-1])), size)
+        where = np.arange(int(size.sum()), dtype=np.int64) + offsets
+        rows = self.rows[where]
+        tf = self.counts[where].astype(np.float64)
+        average = float(self.lengths.mean()) or 1.0
+        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * self.lengths[rows] / average)
+        value = np.repeat(weight, size) * tf * (BM25_K1 + 1.0) / (tf + norm)
+        summed = np.asarray(
+            np.bincount(rows, weights=value, minlength=len(self.pks)), dtype=np.float64
+        )
+        hit = np.flatnonzero(summed)
+        return self.pks[hit], summed[hit]
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPostings:
+    """The base postings (every bag of the last full read) and the overlay's (the bags read
+    since: they win over the base's for their papers)."""
+
+    base: Postings
+    overlay: Postings | None = None
+
+    @property
+    def papers(self) -> int:
+        return self.base.papers + (self.overlay.papers if self.overlay is not None else 0)
+
+    @property
+    def nbytes(self) -> int:
+        return self.base.nbytes + (self.overlay.nbytes if self.overlay is not None else 0)
+
+    def df(self, hashes: U32) -> I64:
+        found = self.base.df(hashes)
+        if self.overlay is not None:
+            found = found + self.overlay.df(hashes)
+        return found
+
+    def neighbours(self, query: PaperQuery, k: int, exclude: int, max_df: int) -> dict[int, float]:
+        """The ``k`` best papers by BM25 of the paper's ``query`` (its ``terms`` most
+        distinctive words by count x idf and its ``pairs`` most repeated pairs, each held by
+        2 to ``max_df`` papers), ``exclude`` (the paper itself) left out: {pk: score}, best
+        first."""
+        words = list(query.words)
+        word_hashes = np.fromiter((term_hash(t) for t in words), np.uint32, len(words))
+        word_df = self.df(word_hashes)
+        total = max(self.papers, 1)
+        tf = np.fromiter(query.words.values(), np.float64, len(words))
+        usable = (word_df >= 2) & (word_df <= max_df)
+        value = np.where(usable, tf * np.log(1.0 + total / np.maximum(word_df, 1)), -1.0)
+        best = [i for i in np.argsort(-value, kind="stable")[: query.terms].tolist() if usable[i]]
+        pairs = list(query.pairs)
+        pair_hashes = np.fromiter((term_hash(t) for t in pairs), np.uint32, len(pairs))
+        pair_df = self.df(pair_hashes)
+        chosen = [i for i in range(len(pairs)) if 2 <= pair_df[i] <= max_df][: query.pair_limit]
+        hashes = np.concatenate([word_hashes[best], pair_hashes[chosen]]).astype(np.uint32)
+        df = np.concatenate([word_df[best], pair_df[chosen]]).astype(np.float64)
+        if not len(hashes):
+            return {}
+        idf = np.log(1.0 + (total - df + 0.5) / (df + 0.5))
+        pks, scores = self.base.scores(hashes, idf)
+        if self.overlay is not None:
+            stale = np.isin(pks, self.overlay.pks)
+            more_pks, more = self.overlay.scores(hashes, idf)
+            pks = np.concatenate([pks[~stale], more_pks])
+            scores = np.concatenate([scores[~stale], more])
+        mine = pks == exclude
+        pks, scores = pks[~mine], scores[~mine]
+        if len(pks) > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            pks, scores = pks[top], scores[top]
+        order = np.lexsort((pks, -scores))
+        return {int(p): float(s) for p, s in zip(pks[order], scores[order], strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class PaperQuery:
+    """A paper's keyword query over the postings: its useful words with their counts (a
+    title word counting three times), its two-word sequences that repeat or are in the
+    title (most repeated first); ``terms`` words and ``pair_limit`` pairs are asked."""
+
+    words: Mapping[str, int]
+    pairs: Mapping[str, int]
+    terms: int
+    pair_limit: int
+
+    @classmethod
+    def of(
+        cls, title_words: list[str], abstract_words: list[str], terms: int, pairs: int
+    ) -> PaperQuery:
+        counts = Counter(title_words * 3 + abstract_words)
+        sequence = [*title_words, "", *abstract_words]
+        pair_counts = Counter(f"{a} {b}" for a, b in itertools.pairwise(sequence) if a and b)
+        title_pairs = {f"{a} {b}" for a, b in itertools.pairwise(title_words)}
+        chosen = {p: c for p, c in pair_counts.most_common() if c >= 2 or p in title_pairs}
+        return cls(dict(counts), chosen, terms, pairs)
