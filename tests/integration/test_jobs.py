@@ -100,6 +100,7 @@ def test_a_worker_imports_a_due_source_then_embeds_infers_and_ranks(jobs: Jobs) 
     assert (source.total_added, source.last_error) == (HF_PAPERS, None)
     assert hub.papers.stats().papers == HF_PAPERS
     assert hub.search.embed() == 0  # every new paper has its vector already
+    assert hub.search.store_term_bags() == 0  # and its term bag
     totals = {t.job: t for t in hub.job_runs.totals()}
     assert totals["ingest"].runs == 1
     assert all(t.failures == 0 for t in totals.values())

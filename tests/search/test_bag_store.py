@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 from paperroute import Config, Hub, open_hub
+from paperroute.search import _bag_store as bag_store
 from paperroute.search._bag_store import BagStore, HeldBags
 from paperroute.search._postings import HeldPostings, PaperQuery, Postings, df_cap
 from paperroute.search._terms import Bag, load_bags, make_bag, term_counts, useful_words
 from paperroute.store.schema import papers
+from paperroute.store.schema_vectors import paper_terms
 from support.embedders import HashEmbedder
 from support.search_corpus import corpus_records, rec
 
@@ -160,9 +162,8 @@ def test_with_the_bags_held_similar_papers_rank_by_the_stored_bags_postings(
         pk = _pk(engine, ref)
         title, abstract = next((r.title, r.abstract) for r in corpus_records() if r.arxiv_id == ref)
         query = PaperQuery.of(useful_words(title), useful_words(abstract), 32, 10)
-        cap = df_cap(len(pks))
-        assert held.postings.neighbours(query, 50, pk, cap) == pytest.approx(
-            fresh.neighbours(query, 50, pk, cap)
+        assert held.postings.neighbours(query, 50, pk) == pytest.approx(
+            fresh.neighbours(query, 50, pk)
         )
         assert embedded.search.similar(ref, limit=10).hits
     read_config = dataclasses.replace(config, similar_bags_mb=0)
@@ -173,16 +174,30 @@ def test_with_the_bags_held_similar_papers_rank_by_the_stored_bags_postings(
             assert got and ref not in {h.id for h in got}
 
 
-def test_postings_only_when_every_paper_bag_was_read(embedded: Hub) -> None:
-    # Bags not stored yet (`paperroute embed` makes them): held ones are inverted only once
-    # every paper's is there; until then similar papers ask the database's index.
+def test_papers_without_a_stored_bag_are_inverted_from_their_text(
+    embedded: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bags not stored yet (the embed job makes them), or one damaged: those papers' bags
+    # come from their text, into the overlay, and are inverted with the rest.
     engine = embedded._db.engine
     early = BagStore(engine, 2**30)
     early.refresh()
-    assert early.current() is not None and early.current().postings is None  # type: ignore[union-attr]
+    held = _assert_held_as_stored(early, engine)
+    assert held.postings is not None and len(held.overlay) == 300
+    assert held.postings.counted == 300
     embedded.search.store_term_bags()
+    damaged = _pks(engine)[7]
+    with engine.begin() as connection:
+        connection.execute(
+            paper_terms.update().where(paper_terms.c.paper_pk == damaged).values(terms=b"abc")
+        )
     late = BagStore(engine, 2**30)
     late.refresh()
-    held = late.current()
-    assert held is not None and held.postings is not None
-    assert held.postings.papers == len(_pks(engine))
+    held = _assert_held_as_stored(late, engine)
+    assert held.postings is not None and list(held.overlay) == [damaged]
+    # More missing than the overlay may hold: nothing inverted (the database answers), and
+    # everything read again after _INCOMPLETE_EVERY.
+    monkeypatch.setattr(bag_store, "_overlay_limit", lambda held: 0)
+    none = BagStore(engine, 2**30)
+    none.refresh()
+    assert none.current() is not None and none.current().postings is None  # type: ignore[union-attr]

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
 from paperroute import Hub
-from paperroute.search._postings import BM25_B, BM25_K1, HeldPostings, PaperQuery, Postings
+from paperroute.search._postings import (
+    BM25_B,
+    BM25_K1,
+    HeldPostings,
+    PaperQuery,
+    Postings,
+    bag_arrays,
+)
 from paperroute.search._terms import Bag, make_bag, term_hash
 from paperroute.store.schema import papers
 from paperroute.store.schema_community import hidden_papers
@@ -31,12 +38,7 @@ def _bags(texts: list[list[str]]) -> dict[int, Bag]:
 
 
 def _build(bags: dict[int, Bag], max_df: int) -> Postings:
-    pks = np.array(sorted(bags), dtype=np.int64)
-    sizes = [len(bags[int(p)][0]) for p in pks]
-    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    ids = np.concatenate([bags[int(p)][0] for p in pks] + [np.zeros(0, np.uint32)])
-    counts = np.concatenate([bags[int(p)][1] for p in pks] + [np.zeros(0, np.uint8)])
-    return Postings.build(pks, starts, ids.astype(np.uint32), counts.astype(np.uint8), max_df)
+    return Postings.build(*bag_arrays(bags), max_df)
 
 
 def _brute_bm25(bags: dict[int, Bag], terms: dict[str, int], total: int) -> dict[int, float]:
@@ -65,12 +67,16 @@ def _brute_bm25(bags: dict[int, Bag], terms: dict[str, int], total: int) -> dict
 def test_the_index_holds_each_term_papers_and_counts(texts: list[list[str]], max_df: int) -> None:
     bags = _bags(texts)
     postings = _build(bags, max_df)
+    # Each paper's length, an empty bag's too (one at the end cut the one before it short).
+    assert postings.lengths.tolist() == [float(len(text)) for text in texts]
     for word in WORDS:
         holders = [pk for pk, text in enumerate(texts, 1) if word in text]
         df = int(postings.df(np.array([term_hash(word)], np.uint32))[0])
         # Every term in two papers or more is counted; one in a single paper is not held.
         assert df == (len(holders) if len(holders) >= 2 else 0)
-        pks, scores = postings.scores(np.array([term_hash(word)], np.uint32), np.ones(1))
+        pks, scores = postings.scores(
+            np.array([term_hash(word)], np.uint32), np.ones(1), postings.average
+        )
         if 2 <= len(holders) <= max_df:
             assert sorted(pks.tolist()) == holders and (scores > 0).all()
         else:  # past max_df only its count is kept
@@ -89,7 +95,7 @@ def test_neighbours_are_bm25_over_the_bags_best_first() -> None:
     bags = _bags([t.split() for t in texts])
     held = HeldPostings(_build(bags, max_df=4))
     query = PaperQuery.of(["alpha"], ["beta", "gamma", "eta", "unseen"], terms=10, pairs=0)
-    found = held.neighbours(query, k=3, exclude=1, max_df=4)
+    found = held.neighbours(query, k=3, exclude=1)
     # alpha (3 papers), beta (3), gamma (3), eta (1: no other paper) asked; paper 1 left out.
     expected = _brute_bm25(
         {pk: b for pk, b in bags.items()}, {"alpha": 3, "beta": 3, "gamma": 3}, total=6
@@ -99,7 +105,7 @@ def test_neighbours_are_bm25_over_the_bags_best_first() -> None:
     assert list(found) == [pk for pk, _ in best]
     assert list(found.values()) == pytest.approx([score for _, score in best])
     # A term in more than max_df papers is not asked; nor is a query without a held term.
-    assert held.neighbours(query, k=3, exclude=1, max_df=2) == {}
+    assert HeldPostings(_build(bags, max_df=2)).neighbours(query, k=3, exclude=1) == {}
 
 
 def test_a_pair_is_asked_as_its_own_term() -> None:
@@ -110,22 +116,52 @@ def test_a_pair_is_asked_as_its_own_term() -> None:
     }
     held = HeldPostings(_build(bags, max_df=5))
     query = PaperQuery.of(["monte", "carlo"], [], terms=0, pairs=5)  # the title's pair only
-    assert list(held.neighbours(query, k=5, exclude=1, max_df=5)) == [2]
+    assert list(held.neighbours(query, k=5, exclude=1)) == [2]
 
 
 def test_the_overlay_wins_for_its_papers() -> None:
     base = {
         1: make_bag({"quark": 2, "gluon": 1}),
         2: make_bag({"quark": 1, "lattice": 1}),
-        3: make_bag({"lattice": 1}),
+        3: make_bag({"lattice": 1, "quark": 1}),
+        5: make_bag({"muon": 1, "gluon": 1}),
     }
     # Paper 2 reworded (no "quark" now) and paper 4 new, both read since the index was built.
     overlay = {2: make_bag({"bird": 1}), 4: make_bag({"quark": 3, "bird": 1})}
-    held = HeldPostings(_build(base, 10), Postings.of_bags(overlay, 10))
-    assert held.papers == 5  # (the reworded paper counted twice: approximate, as documented)
+    before = HeldPostings(_build(base, 10))
+    held = before.with_overlay(bag_arrays(base), overlay)
+    assert held.counted == 5  # the reworded paper counted once
+    quark = np.array([term_hash("quark")], np.uint32)
+    assert int(held.df(quark)[0]) == 3  # papers 1, 3 and 4; 2's old bag no longer counts
     query = PaperQuery.of(["quark"], [], terms=5, pairs=0)
-    assert list(held.neighbours(query, k=5, exclude=1, max_df=10)) == [4]
-    assert int(held.df(np.array([term_hash("quark")], np.uint32))[0]) == 3
+    assert list(held.neighbours(query, k=5, exclude=1)) == [4, 3]
+
+
+def test_a_new_paper_finds_the_one_old_paper_it_shares_a_rare_term_with() -> None:
+    # "muon" is in one paper of the last full read: not in the base's postings (a term of
+    # one paper finds no other), but the overlay brings that paper in for it.
+    base = {
+        1: make_bag({"quark": 2, "gluon": 1}),
+        2: make_bag({"quark": 1, "lattice": 1}),
+        3: make_bag({"muon": 2, "lattice": 1}),
+    }
+    held = HeldPostings(_build(base, 10)).with_overlay(
+        bag_arrays(base), {9: make_bag({"muon": 1, "bird": 1})}
+    )
+    assert int(held.df(np.array([term_hash("muon")], np.uint32))[0]) == 2
+    query = PaperQuery.of(["muon"], ["bird"], terms=5, pairs=0)
+    assert list(held.neighbours(query, k=5, exclude=9)) == [3]
+
+
+def test_a_paper_read_again_unchanged_scores_as_before() -> None:
+    base = {n: make_bag({"quark": n, "gluon": 1, f"w{n}": 3}) for n in range(1, 8)}
+    query = PaperQuery.of(["quark", "gluon"], [], terms=5, pairs=0)
+    before = HeldPostings(_build(base, 10))
+    again = before.with_overlay(bag_arrays(base), {2: base[2]})
+    assert again.neighbours(query, k=5, exclude=1) == pytest.approx(
+        before.neighbours(query, k=5, exclude=1)
+    )
+    assert again.counted == 7
 
 
 def test_similar_papers_find_keyword_neighbours_in_the_held_postings(embedded: Hub) -> None:

@@ -40,6 +40,10 @@ def _assert_same_as_exact(shortlisted: Hub, exact: Hub, refs: list[str]) -> None
     """The shortlist's neighbours are the exact search's (same papers, same scores) and the
     similar papers are the same lists."""
     graph_index, exact_index = shortlisted.search.index, exact.search.index
+    # Both hold the term bags, as a server does once started (until then similar papers
+    # ask the database for their keyword neighbours: another ranking).
+    shortlisted.search.bags.refresh()
+    exact.search.bags.refresh()
     for ref in refs:
         assert _similar_ids(shortlisted, ref) == _similar_ids(exact, ref), ref
     for pk in graph_index._ids[:40]:

@@ -209,6 +209,8 @@ def _define(jobs: Jobs) -> Tasks:
 
     def _embed() -> int | None:
         def work(hub: Hub) -> int:
+            # As `paperroute embed`: the term bags similar papers rank by, then the vectors.
+            hub.search.store_term_bags()
             done = hub.search.embed()
             if done:
                 infer()

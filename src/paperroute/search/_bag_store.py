@@ -15,11 +15,13 @@ again. Everything is read again once a
 held bag (none stored when the arrays were read, or beyond the cap) is read from the
 database by the caller: held or not, a bag is the one ``load_bags`` would return.
 
-When every paper's bag was read, the bags are also inverted (``_postings.py``: ~110 MB more
-at 200k papers, built in ~6 s with the read): similar papers then take their keyword
-neighbours and their words' document frequencies from them instead of the database's
-index. Otherwise (bags still being stored by ``paperroute embed``) they are read again
-every ``_INCOMPLETE_EVERY`` until complete. Thread-safe: a request reads the current
+The bags are also inverted (``_postings.py``: ~110 MB more at 200k papers, built in ~6 s
+with the read): similar papers then take their keyword neighbours and their words'
+document frequencies from them instead of the database's index. A paper without a stored
+bag at the read (not embedded yet, or damaged) gets its bag from its text in the overlay;
+when more than the overlay's limit lack one (a database whose bags ``paperroute embed``
+has not stored yet) nothing is inverted, and everything is read again every
+``_INCOMPLETE_EVERY`` until they are there. Thread-safe: a request reads the current
 ``HeldBags`` (never changed once made); one refresh at a time makes the next one, off the
 request (``refresh_soon``).
 """
@@ -165,7 +167,7 @@ class BagStore:
 
     def _full_due(self, held: HeldBags, now: float) -> bool:
         every = _FULL_EVERY if held.postings is not None else _INCOMPLETE_EVERY
-        return now - held.loaded_at >= every or len(held.overlay) > max(10_000, len(held.pks) // 10)
+        return now - held.loaded_at >= every or len(held.overlay) > _overlay_limit(held)
 
     def _read_all(self, connection: Connection) -> HeldBags | None:
         cache_size = None
@@ -210,15 +212,20 @@ class BagStore:
         if self._closed:
             return None
         held = reader.held(time.monotonic(), looked, dict(recent), after)
-        papers_now = int(connection.execute(text("SELECT count(*) FROM papers")).scalar() or 0)
-        if len(held.pks) >= papers_now:
-            # Every paper's bag held: its keyword neighbours can come from them (a paper
-            # whose bag is stored later would be missing from the postings until the next
-            # full read; until then the database's index answers).
+        every = np.fromiter(
+            (int(pk) for (pk,) in connection.execute(select(papers.c.pk))), dtype=np.int64
+        )
+        missing = np.setdiff1d(every, held.pks)
+        if len(missing) <= _overlay_limit(held):
+            # The papers without a stored bag (not embedded yet, or damaged) from their
+            # text, in the overlay; every paper's bag then held, they are inverted too.
+            extra = load_bags(connection, missing.tolist()) if len(missing) else {}
             base = Postings.build(
                 held.pks, held.starts, held.ids, held.counts, df_cap(len(held.pks))
             )
-            held = dataclasses.replace(held, postings=HeldPostings(base))
+            arrays = (held.pks, held.starts, held.ids, held.counts)
+            postings = HeldPostings(base).with_overlay(arrays, extra)
+            held = dataclasses.replace(held, overlay=extra, postings=postings)
         # Papers written while the bags were read are read again at once.
         return _changed(connection, held, self.clock())
 
@@ -291,8 +298,7 @@ def _changed(connection: Connection, held: HeldBags, now: dt.datetime) -> HeldBa
         through = page[-1][0]
     postings = held.postings
     if postings is not None and overlay is not held.overlay:
-        extra = Postings.of_bags(overlay, df_cap(postings.base.papers))
-        postings = HeldPostings(postings.base, extra)
+        postings = postings.with_overlay((held.pks, held.starts, held.ids, held.counts), overlay)
     return HeldBags(
         held.pks,
         held.starts,
@@ -305,6 +311,11 @@ def _changed(connection: Connection, held: HeldBags, now: dt.datetime) -> HeldBa
         through,
         postings,
     )
+
+
+def _overlay_limit(held: HeldBags) -> int:
+    """The most papers the overlay holds before everything is read again."""
+    return max(10_000, len(held.pks) // 10)
 
 
 def _written_since(

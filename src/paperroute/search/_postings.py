@@ -14,7 +14,11 @@ of one paper finds no other) and at most ``max_df`` (a common word says little a
 postings would be most of the index). The index is built once per full read of the bags
 (``build``: the terms sorted a sixteenth of the hash range at a time, so that the sort's
 scratch stays small), off the requests; the bags read since (new and rewritten papers)
-get a small index of their own (the overlay), and a paper in it is scored from it alone.
+get a small index of their own (the overlay, ``with_overlay``): a paper in it is scored
+from it alone, its old bag's terms no longer counted; and the papers of the last full read
+that share a term with none but overlay papers (left out of the base, in one paper there)
+are put in it for those terms, so that a new paper finds the one old paper it shares a
+rare term with.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -53,10 +57,11 @@ def df_cap(papers: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Postings:
-    """Each held term's papers: ``keys`` (sorted term hashes), paper rows
-    ``rows[starts[i]:starts[i + 1]]`` of term ``keys[i]`` with its counts ``counts``;
-    ``pks[row]`` is the paper, ``lengths[row]`` its bag's length (the sum of its counts);
-    ``papers``: how many papers were inverted (the idf's N)."""
+    """Each held term's papers: ``keys`` (sorted term hashes) with their document frequency
+    ``dfs`` (every term in ``min_df`` papers or more), paper rows ``rows[starts[i]:starts[i +
+    1]]`` of term ``keys[i]`` with its counts ``counts`` (the terms in at most ``max_df``);
+    ``pks[row]`` is the paper, ``lengths[row]`` its bag's length (the sum of its counts),
+    ``average`` their mean over the papers inverted; ``papers``: how many were."""
 
     keys: U32
     starts: I64
@@ -66,6 +71,8 @@ class Postings:
     pks: I64
     lengths: F32
     papers: int
+    max_df: int
+    average: float
 
     @property
     def nbytes(self) -> int:
@@ -74,18 +81,29 @@ class Postings:
 
     @classmethod
     def build(
-        cls, pks: I64, starts: I64, ids: U32, counts: U8, max_df: int, min_df: int = 2
+        cls,
+        pks: I64,
+        starts: I64,
+        ids: U32,
+        counts: U8,
+        max_df: int,
+        min_df: int = 2,
+        lengths: F32 | None = None,
     ) -> Postings:
         """The postings of the bags ``ids[starts[i]:starts[i + 1]]`` (paper ``pks[i]``) of
         the terms in ``min_df`` to ``max_df`` of them, and the document frequency of each
-        term in ``min_df`` or more."""
+        term in ``min_df`` or more. ``lengths``: the papers' lengths when the bags given
+        are parts of theirs (else the bags' own)."""
         papers = len(pks)
         sizes = np.diff(starts)
-        lengths = np.zeros(papers, dtype=np.float32)
-        if len(ids) and papers:
-            at = np.minimum(starts[:-1], len(ids) - 1)
-            lengths = np.add.reduceat(counts, at, dtype=np.uint32).astype(np.float32)
-            lengths[sizes == 0] = 0.0  # (reduceat gives the next value for an empty bag)
+        if lengths is None:
+            lengths = np.zeros(papers, dtype=np.float32)
+            full = sizes > 0
+            if full.any():
+                # (Only non-empty bags' starts: reduceat would cut the bag before an
+                # empty one at the end.)
+                summed = np.add.reduceat(counts, starts[:-1][full], dtype=np.uint32)
+                lengths[full] = summed.astype(np.float32)
         keys: list[U32] = []
         dfs: list[I64] = []
         rows: list[I32] = []
@@ -114,42 +132,25 @@ class Postings:
             rows.append((np.searchsorted(starts, taken, side="right") - 1).astype(np.int32))
             tfs.append(counts[taken])
         del top
-        if not keys:
-            empty = np.zeros(0, dtype=np.int64)
-            return cls(
-                np.zeros(0, np.uint32),
-                np.zeros(1, np.int64),
-                empty.astype(np.int32),
-                empty.astype(np.int32),
-                empty.astype(np.uint8),
-                pks.copy(),
-                lengths,
-                papers,
-            )
-        df_all = np.concatenate(dfs)
+        df_all = np.concatenate(dfs) if dfs else np.zeros(0, np.int64)
         held = np.where(df_all <= max_df, df_all, 0)
         return cls(
-            np.concatenate(keys),
+            np.concatenate(keys) if keys else np.zeros(0, np.uint32),
             np.concatenate(([0], np.cumsum(held))).astype(np.int64),
             df_all.astype(np.int32),
-            np.concatenate(rows),
-            np.concatenate(tfs),
-            pks.copy(),
+            np.concatenate(rows) if rows else np.zeros(0, np.int32),
+            np.concatenate(tfs) if tfs else np.zeros(0, np.uint8),
+            pks,
             lengths,
             papers,
+            max_df,
+            float(lengths.mean()) if papers else 0.0,
         )
 
     @classmethod
     def of_bags(cls, bags: Mapping[int, Bag], max_df: int) -> Postings:
-        """The postings of a few bags by pk (the overlay)."""
-        pks = np.array(sorted(bags), dtype=np.int64)
-        chosen = [bags[int(pk)] for pk in pks.tolist()]
-        sizes = [len(bag[0]) for bag in chosen]
-        starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))).astype(np.int64)
-        ids = np.concatenate([b[0] for b in chosen] + [np.zeros(0, np.uint32)])
-        counts = np.concatenate([b[1] for b in chosen] + [np.zeros(0, np.uint8)])
-        # (In the overlay a term of one paper counts: the base may hold its other papers.)
-        return cls.build(pks, starts, ids.astype(np.uint32), counts.astype(np.uint8), max_df, 1)
+        """The postings of bags by pk (``build``'s; the tests', a small collection's)."""
+        return cls.build(*bag_arrays(bags), max_df)
 
     def df(self, hashes: U32) -> I64:
         """Each hash's document frequency here (0: not held)."""
@@ -160,9 +161,9 @@ class Postings:
         out: I64 = np.where(found, self.dfs[at], 0).astype(np.int64)
         return out
 
-    def scores(self, hashes: U32, idf: F64) -> tuple[I64, F64]:
-        """BM25 (k1 BM25_K1, b BM25_B) of every paper holding any of ``hashes`` (each term
-        weighted by its ``idf``): (pks, scores), unordered."""
+    def scores(self, hashes: U32, idf: F64, average: float) -> tuple[I64, F64]:
+        """BM25 (k1 BM25_K1, b BM25_B, ``average`` the mean length) of every paper holding
+        any of ``hashes`` (each term weighted by its ``idf``): (pks, scores), unordered."""
         if not len(self.keys) or not len(hashes):
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
         at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
@@ -177,8 +178,7 @@ class Postings:
         where = np.arange(int(size.sum()), dtype=np.int64) + offsets
         rows = self.rows[where]
         tf = self.counts[where].astype(np.float64)
-        average = float(self.lengths.mean()) or 1.0
-        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * self.lengths[rows] / average)
+        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * self.lengths[rows] / (average or 1.0))
         value = np.repeat(weight, size) * tf * (BM25_K1 + 1.0) / (tf + norm)
         summed = np.asarray(
             np.bincount(rows, weights=value, minlength=len(self.pks)), dtype=np.float64
@@ -187,37 +187,126 @@ class Postings:
         return self.pks[hit], summed[hit]
 
 
+def bag_arrays(bags: Mapping[int, Bag]) -> tuple[I64, I64, U32, U8]:
+    """Bags by pk as HeldBags holds them: (pks sorted, starts, ids, counts)."""
+    pks = np.array(sorted(bags), dtype=np.int64)
+    chosen = [bags[int(pk)] for pk in pks.tolist()]
+    starts = np.concatenate(([0], np.cumsum([len(b[0]) for b in chosen], dtype=np.int64)))
+    ids = np.concatenate([b[0] for b in chosen] + [np.zeros(0, np.uint32)])
+    counts = np.concatenate([b[1] for b in chosen] + [np.zeros(0, np.uint8)])
+    return pks, starts.astype(np.int64), ids.astype(np.uint32), counts.astype(np.uint8)
+
+
+_NO_PKS = np.zeros(0, dtype=np.int64)
+_NO_KEYS = np.zeros(0, dtype=np.uint32)
+
+
 @dataclass(frozen=True, slots=True)
 class HeldPostings:
     """The base postings (every bag of the last full read) and the overlay's (the bags read
-    since: they win over the base's for their papers)."""
+    since, and the base papers' postings of terms only the overlay shares: see the module
+    docstring). ``stale``: the overlay's own papers (sorted), whose base postings no longer
+    count; ``gone_keys``/``gone_counts``: the terms of their old bags (sorted) and in how
+    many of them each was, taken off the base's counts; ``papers``: the papers counted."""
 
     base: Postings
     overlay: Postings | None = None
+    stale: I64 = field(default_factory=lambda: _NO_PKS)
+    gone_keys: U32 = field(default_factory=lambda: _NO_KEYS)
+    gone_counts: I64 = field(default_factory=lambda: _NO_PKS)
+    papers: int = -1
 
     @property
-    def papers(self) -> int:
-        return self.base.papers + (self.overlay.papers if self.overlay is not None else 0)
+    def counted(self) -> int:
+        return self.papers if self.papers >= 0 else self.base.papers
 
     @property
     def nbytes(self) -> int:
         return self.base.nbytes + (self.overlay.nbytes if self.overlay is not None else 0)
 
     def df(self, hashes: U32) -> I64:
+        """Each hash's document frequency over the papers as they are now."""
         found = self.base.df(hashes)
+        if len(self.gone_keys) and len(hashes):
+            at = np.minimum(np.searchsorted(self.gone_keys, hashes), len(self.gone_keys) - 1)
+            gone = np.where(self.gone_keys[at] == hashes, self.gone_counts[at], 0)
+            found = np.maximum(found - gone, 0)
         if self.overlay is not None:
             found = found + self.overlay.df(hashes)
         return found
 
-    def neighbours(self, query: PaperQuery, k: int, exclude: int, max_df: int) -> dict[int, float]:
+    def with_overlay(self, held: tuple[I64, I64, U32, U8], bags: Mapping[int, Bag]) -> HeldPostings:
+        """These postings with ``bags`` (pk -> bag: read since the base's full read) as the
+        overlay; ``held``: the base's bags (pks, starts, ids, counts) as read."""
+        base = self.base
+        if not bags:
+            return HeldPostings(base)
+        pks, starts, ids, counts = held
+        fresh = np.array(sorted(bags), dtype=np.int64)
+        chosen = [bags[int(pk)] for pk in fresh.tolist()]
+        # The overlay papers' old bags: their terms no longer count.
+        at = np.minimum(np.searchsorted(pks, fresh), max(len(pks) - 1, 0))
+        known = pks[at] == fresh if len(pks) else np.zeros(len(fresh), dtype=bool)
+        old = [ids[starts[i] : starts[i + 1]] for i in at[known].tolist()]
+        gone_keys, gone_counts = np.unique(
+            np.concatenate([*old, _NO_KEYS]).astype(np.uint32), return_counts=True
+        )
+        # Base papers holding a term no other base paper holds, which an overlay bag holds.
+        terms = np.unique(np.concatenate([b[0] for b in chosen] + [_NO_KEYS]))
+        lone = terms[base.df(terms.astype(np.uint32)) == 0].astype(np.uint32)
+        extra_rows = _NO_PKS
+        extra_at = _NO_PKS
+        if len(lone) and len(ids):
+            near = np.minimum(np.searchsorted(lone, ids), len(lone) - 1)
+            extra_at = np.flatnonzero(lone[near] == ids)
+            extra_rows = np.searchsorted(starts, extra_at, side="right") - 1
+            own = np.isin(pks[extra_rows], fresh)
+            extra_at, extra_rows = extra_at[~own], extra_rows[~own]
+        # One index over the overlay bags and those base papers' postings, each paper once.
+        parts_ids = [b[0] for b in chosen]
+        parts_counts = [b[1] for b in chosen]
+        sizes = [len(b[0]) for b in chosen]
+        owners, first = np.unique(extra_rows, return_index=True)
+        bounds = np.concatenate((first, [len(extra_rows)])).astype(np.int64)
+        for j in range(len(owners)):
+            spot = extra_at[bounds[j] : bounds[j + 1]]
+            parts_ids.append(ids[spot])
+            parts_counts.append(counts[spot])
+            sizes.append(len(spot))
+        lengths = np.concatenate(
+            [
+                np.array([float(b[1].sum()) for b in chosen], dtype=np.float32),
+                base.lengths[owners] if len(owners) else np.zeros(0, np.float32),
+            ]
+        ).astype(np.float32)
+        overlay = Postings.build(
+            np.concatenate([fresh, pks[owners] if len(owners) else _NO_PKS]),
+            np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))).astype(np.int64),
+            np.concatenate([*parts_ids, _NO_KEYS]).astype(np.uint32),
+            np.concatenate([*parts_counts, np.zeros(0, np.uint8)]).astype(np.uint8),
+            base.max_df,
+            1,
+            lengths,
+        )
+        return HeldPostings(
+            base,
+            overlay,
+            fresh,
+            gone_keys.astype(np.uint32),
+            gone_counts.astype(np.int64),
+            base.papers + int((~known).sum()),
+        )
+
+    def neighbours(self, query: PaperQuery, k: int, exclude: int) -> dict[int, float]:
         """The ``k`` best papers by BM25 of the paper's ``query`` (its ``terms`` most
         distinctive words by count x idf and its ``pairs`` most repeated pairs, each held by
-        2 to ``max_df`` papers), ``exclude`` (the paper itself) left out: {pk: score}, best
-        first."""
+        2 to the base's ``max_df`` papers), ``exclude`` (the paper itself) left out: {pk:
+        score}, best first."""
+        max_df = self.base.max_df
         words = list(query.words)
         word_hashes = np.fromiter((term_hash(t) for t in words), np.uint32, len(words))
         word_df = self.df(word_hashes)
-        total = max(self.papers, 1)
+        total = max(self.counted, 1)
         tf = np.fromiter(query.words.values(), np.float64, len(words))
         usable = (word_df >= 2) & (word_df <= max_df)
         value = np.where(usable, tf * np.log(1.0 + total / np.maximum(word_df, 1)), -1.0)
@@ -231,12 +320,18 @@ class HeldPostings:
         if not len(hashes):
             return {}
         idf = np.log(1.0 + (total - df + 0.5) / (df + 0.5))
-        pks, scores = self.base.scores(hashes, idf)
+        # The base's mean length (the overlay's while the base is empty).
+        average = self.base.average
+        if not self.base.papers and self.overlay is not None:
+            average = self.overlay.average
+        pks, scores = self.base.scores(hashes, idf, average)
         if self.overlay is not None:
-            stale = np.isin(pks, self.overlay.pks)
-            more_pks, more = self.overlay.scores(hashes, idf)
-            pks = np.concatenate([pks[~stale], more_pks])
-            scores = np.concatenate([scores[~stale], more])
+            live = ~np.isin(pks, self.stale)
+            more_pks, more = self.overlay.scores(hashes, idf, average)
+            # (A base paper may score in both: its lone terms are in the overlay.)
+            pks, where = np.unique(np.concatenate([pks[live], more_pks]), return_inverse=True)
+            summed = np.bincount(where, weights=np.concatenate([scores[live], more]))
+            scores = np.asarray(summed, dtype=np.float64)
         mine = pks == exclude
         pks, scores = pks[~mine], scores[~mine]
         if len(pks) > k:

@@ -214,11 +214,11 @@ def similar_pool(
     if postings is not None:
         # From the held bags' postings (_postings.py); hidden papers are left out below,
         # with the vector side's.
-        total = postings.papers
+        total = postings.counted
         query = PaperQuery.of(
             useful_words(title), useful_words(abstract), SIMILAR_TERMS, SIMILAR_PHRASES
         )
-        keyword = postings.neighbours(query, k + _HIDDEN_SLACK, pk, df_cap(total))
+        keyword = postings.neighbours(query, k + _HIDDEN_SLACK, pk)
     else:
         total = papers_count(connection)
         keyword = similar_keyword(connection, pk, title, abstract, k, frequencies, total)
