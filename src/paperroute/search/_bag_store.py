@@ -56,7 +56,7 @@ U8 = npt.NDArray[np.uint8]
 _PAGE = 2_000  # bags read at a time (a page of 1 KB blobs stays in the heap after)
 _MARGIN = dt.timedelta(minutes=2)
 _FULL_EVERY = 24 * 3600.0  # seconds
-_INCOMPLETE_EVERY = 600.0  # seconds: again, while some paper had no stored bag at the last
+_INCOMPLETE_EVERY = 600.0  # seconds: again, while too many papers had no stored bag
 _CHECK_EVERY = 5.0  # seconds, as the vector index
 
 
