@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
@@ -178,3 +179,21 @@ def test_hidden_papers_are_left_out(client: TestClient) -> None:
     for mode in ("keyword", "semantic", "hybrid"):
         body = client.get("/api/v1/search", params={"q": target.title, "mode": mode}).json()
         assert target.arxiv_id not in [item["id"] for item in body["items"]]
+
+
+def test_a_quoted_query_is_shown_with_its_own_quotes(client: TestClient) -> None:
+    response = client.get("/search", params={"q": '"elliptic curves"', "mode": "keyword"})
+    assert response.status_code == 200
+    assert "Results for &#34;elliptic curves&#34;" in response.text
+    plain = client.get("/search", params={"q": "elliptic", "mode": "keyword"})
+    assert "Results for “elliptic”" in plain.text
+
+
+def test_the_server_reads_similar_papers_bags_at_start(client: TestClient) -> None:
+    # Started with the app, off the requests: no similar-papers call has asked for them.
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while hub.search.bags.current() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    held = hub.search.bags.current()
+    assert held is not None and held.postings is not None

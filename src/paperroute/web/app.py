@@ -94,6 +94,7 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # For you's term counts (a read of every stored term bag) start off the requests.
         await run_in_threadpool(hub.recommend.count_terms, wait=False)
+        hub.search.warm_soon()  # similar papers' bags and the vector index, likewise
         yield
         nudge.close()
         queue.close()
