@@ -72,8 +72,16 @@ def test_the_index_holds_each_term_papers_and_counts(texts: list[list[str]], max
     for word in WORDS:
         holders = [pk for pk, text in enumerate(texts, 1) if word in text]
         df = int(postings.df(np.array([term_hash(word)], np.uint32))[0])
-        # Every term in two papers or more is counted; one in a single paper is not held.
+        # Every term in two papers or more is counted; one in a single paper is kept apart,
+        # with that paper and its count.
         assert df == (len(holders) if len(holders) >= 2 else 0)
+        lone = np.flatnonzero(postings.lone_keys == term_hash(word))
+        if len(holders) == 1:
+            (row,) = postings.lone_rows[lone].tolist()
+            assert int(postings.pks[row]) == holders[0]
+            assert postings.lone_counts[lone].tolist() == [texts[holders[0] - 1].count(word)]
+        else:
+            assert not len(lone)
         pks, scores = postings.scores(
             np.array([term_hash(word)], np.uint32), np.ones(1), postings.average
         )

@@ -50,6 +50,12 @@ MIN_DF_CAP = 500
 _BUCKETS = 16  # the hash range is sorted in this many parts (the sort's scratch / 16)
 
 
+_NO_PKS = np.zeros(0, dtype=np.int64)
+_NO_KEYS = np.zeros(0, dtype=np.uint32)
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_COUNTS = np.zeros(0, dtype=np.uint8)
+
+
 def df_cap(papers: int) -> int:
     """The most papers a term of similar papers' keyword query may be in."""
     return max(MIN_DF_CAP, int(papers * MAX_DF_SHARE))
@@ -61,7 +67,10 @@ class Postings:
     ``dfs`` (every term in ``min_df`` papers or more), paper rows ``rows[starts[i]:starts[i +
     1]]`` of term ``keys[i]`` with its counts ``counts`` (the terms in at most ``max_df``);
     ``pks[row]`` is the paper, ``lengths[row]`` its bag's length (the sum of its counts),
-    ``average`` their mean over the papers inverted; ``papers``: how many were."""
+    ``average`` their mean over the papers inverted; ``papers``: how many were. The terms
+    of one paper only (below ``min_df`` 2) are kept apart, ``lone_keys`` (sorted) with that
+    paper's row and count (``lone_rows``, ``lone_counts``): an overlay paper holding one
+    finds that paper through them (``HeldPostings.with_overlay``)."""
 
     keys: U32
     starts: I64
@@ -73,11 +82,15 @@ class Postings:
     papers: int
     max_df: int
     average: float
+    lone_keys: U32 = field(default_factory=lambda: _NO_KEYS)
+    lone_rows: I32 = field(default_factory=lambda: _NO_ROWS)
+    lone_counts: U8 = field(default_factory=lambda: _NO_COUNTS)
 
     @property
     def nbytes(self) -> int:
         parts = (self.keys, self.starts, self.dfs, self.rows, self.counts, self.pks, self.lengths)
-        return int(sum(a.nbytes for a in parts))
+        lone = (self.lone_keys, self.lone_rows, self.lone_counts)
+        return int(sum(a.nbytes for a in (*parts, *lone)))
 
     @classmethod
     def build(
@@ -108,6 +121,7 @@ class Postings:
         dfs: list[I64] = []
         rows: list[I32] = []
         tfs: list[U8] = []
+        lone: list[tuple[U32, I32, U8]] = []
         # (Each term's top 4 bits as one byte: a shifted copy of the hashes would take 4.)
         top = np.empty(len(ids), dtype=np.uint8)
         np.right_shift(ids, 32 - 4, out=top, casting="unsafe")
@@ -131,6 +145,11 @@ class Postings:
             # (A posting's paper: the bag its position falls in.)
             rows.append((np.searchsorted(starts, taken, side="right") - 1).astype(np.int32))
             tfs.append(counts[taken])
+            if min_df > 1:
+                single = bounds[:-1][df == 1]
+                at = order[single]
+                paper = (np.searchsorted(starts, at, side="right") - 1).astype(np.int32)
+                lone.append((sorted_ids[single], paper, counts[at]))
         del top
         df_all = np.concatenate(dfs) if dfs else np.zeros(0, np.int64)
         held = np.where(df_all <= max_df, df_all, 0)
@@ -145,6 +164,9 @@ class Postings:
             papers,
             max_df,
             float(lengths.mean()) if papers else 0.0,
+            np.concatenate([k for k, _, _ in lone] + [_NO_KEYS]).astype(np.uint32),
+            np.concatenate([r for _, r, _ in lone] + [_NO_ROWS]).astype(np.int32),
+            np.concatenate([c for _, _, c in lone] + [_NO_COUNTS]).astype(np.uint8),
         )
 
     @classmethod
@@ -197,10 +219,6 @@ def bag_arrays(bags: Mapping[int, Bag]) -> tuple[I64, I64, U32, U8]:
     return pks, starts.astype(np.int64), ids.astype(np.uint32), counts.astype(np.uint8)
 
 
-_NO_PKS = np.zeros(0, dtype=np.int64)
-_NO_KEYS = np.zeros(0, dtype=np.uint32)
-
-
 @dataclass(frozen=True, slots=True)
 class HeldPostings:
     """The base postings (every bag of the last full read) and the overlay's (the bags read
@@ -241,7 +259,7 @@ class HeldPostings:
         base = self.base
         if not bags:
             return HeldPostings(base)
-        pks, starts, ids, counts = held
+        pks, starts, ids, _counts = held
         fresh = np.array(sorted(bags), dtype=np.int64)
         chosen = [bags[int(pk)] for pk in fresh.tolist()]
         # The overlay papers' old bags: their terms no longer count.
@@ -252,27 +270,29 @@ class HeldPostings:
             np.concatenate([*old, _NO_KEYS]).astype(np.uint32), return_counts=True
         )
         # Base papers holding a term no other base paper holds, which an overlay bag holds.
-        terms = np.unique(np.concatenate([b[0] for b in chosen] + [_NO_KEYS]))
-        lone = terms[base.df(terms.astype(np.uint32)) == 0].astype(np.uint32)
-        extra_rows = _NO_PKS
-        extra_at = _NO_PKS
-        if len(lone) and len(ids):
-            near = np.minimum(np.searchsorted(lone, ids), len(lone) - 1)
-            extra_at = np.flatnonzero(lone[near] == ids)
-            extra_rows = np.searchsorted(starts, extra_at, side="right") - 1
-            own = np.isin(pks[extra_rows], fresh)
-            extra_at, extra_rows = extra_at[~own], extra_rows[~own]
-        # One index over the overlay bags and those base papers' postings, each paper once.
+        terms = np.unique(np.concatenate([b[0] for b in chosen] + [_NO_KEYS])).astype(np.uint32)
+        extra_keys, extra_rows, extra_counts = _NO_KEYS, _NO_ROWS, _NO_COUNTS
+        if len(base.lone_keys) and len(terms):
+            spot = np.minimum(np.searchsorted(base.lone_keys, terms), len(base.lone_keys) - 1)
+            hit = spot[base.lone_keys[spot] == terms]
+            extra_keys, extra_rows = base.lone_keys[hit], base.lone_rows[hit]
+            extra_counts = base.lone_counts[hit]
+            mine = np.isin(pks[extra_rows], fresh)  # (an overlay paper's old term)
+            extra_keys, extra_rows = extra_keys[~mine], extra_rows[~mine]
+            extra_counts = extra_counts[~mine]
+            by_row = np.argsort(extra_rows, kind="stable")
+            extra_keys, extra_rows = extra_keys[by_row], extra_rows[by_row]
+            extra_counts = extra_counts[by_row]
+        # One index over the overlay bags and those base papers' terms, each paper once.
         parts_ids = [b[0] for b in chosen]
         parts_counts = [b[1] for b in chosen]
         sizes = [len(b[0]) for b in chosen]
         owners, first = np.unique(extra_rows, return_index=True)
         bounds = np.concatenate((first, [len(extra_rows)])).astype(np.int64)
         for j in range(len(owners)):
-            spot = extra_at[bounds[j] : bounds[j + 1]]
-            parts_ids.append(ids[spot])
-            parts_counts.append(counts[spot])
-            sizes.append(len(spot))
+            parts_ids.append(extra_keys[bounds[j] : bounds[j + 1]])
+            parts_counts.append(extra_counts[bounds[j] : bounds[j + 1]])
+            sizes.append(int(bounds[j + 1] - bounds[j]))
         lengths = np.concatenate(
             [
                 np.array([float(b[1].sum()) for b in chosen], dtype=np.float32),
