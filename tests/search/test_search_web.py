@@ -184,9 +184,9 @@ def test_hidden_papers_are_left_out(client: TestClient) -> None:
 def test_a_quoted_query_is_shown_with_its_own_quotes(client: TestClient) -> None:
     response = client.get("/search", params={"q": '"elliptic curves"', "mode": "keyword"})
     assert response.status_code == 200
-    assert "Results for &#34;elliptic curves&#34;" in response.text
+    assert "Results for <bdi>&#34;elliptic curves&#34;</bdi>" in response.text
     plain = client.get("/search", params={"q": "elliptic", "mode": "keyword"})
-    assert "Results for “elliptic”" in plain.text
+    assert "Results for “<bdi>elliptic</bdi>”" in plain.text
 
 
 def test_the_server_reads_similar_papers_bags_at_start(client: TestClient) -> None:

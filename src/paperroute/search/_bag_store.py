@@ -223,8 +223,7 @@ class BagStore:
             base = Postings.build(
                 held.pks, held.starts, held.ids, held.counts, df_cap(len(held.pks))
             )
-            arrays = (held.pks, held.starts, held.ids, held.counts)
-            postings = HeldPostings(base).with_overlay(arrays, extra)
+            postings = HeldPostings(base).with_overlay(held.starts, held.ids, extra)
             held = dataclasses.replace(held, overlay=extra, postings=postings)
         # Papers written while the bags were read are read again at once.
         return _changed(connection, held, self.clock())
@@ -298,7 +297,7 @@ def _changed(connection: Connection, held: HeldBags, now: dt.datetime) -> HeldBa
         through = page[-1][0]
     postings = held.postings
     if postings is not None and overlay is not held.overlay:
-        postings = postings.with_overlay((held.pks, held.starts, held.ids, held.counts), overlay)
+        postings = postings.with_overlay(held.starts, held.ids, overlay)
     return HeldBags(
         held.pks,
         held.starts,

@@ -225,18 +225,20 @@ class HeldPostings:
     since, and the base papers' postings of terms only the overlay shares: see the module
     docstring). ``stale``: the overlay's own papers (sorted), whose base postings no longer
     count; ``gone_keys``/``gone_counts``: the terms of their old bags (sorted) and in how
-    many of them each was, taken off the base's counts; ``papers``: the papers counted."""
+    many of them each was, taken off the base's counts; ``new_papers``: the overlay's papers
+    not in the base."""
 
     base: Postings
     overlay: Postings | None = None
     stale: I64 = field(default_factory=lambda: _NO_PKS)
     gone_keys: U32 = field(default_factory=lambda: _NO_KEYS)
     gone_counts: I64 = field(default_factory=lambda: _NO_PKS)
-    papers: int = -1
+    new_papers: int = 0
 
     @property
     def counted(self) -> int:
-        return self.papers if self.papers >= 0 else self.base.papers
+        """The papers counted (the idf's N)."""
+        return self.base.papers + self.new_papers
 
     @property
     def nbytes(self) -> int:
@@ -253,13 +255,14 @@ class HeldPostings:
             found = found + self.overlay.df(hashes)
         return found
 
-    def with_overlay(self, held: tuple[I64, I64, U32, U8], bags: Mapping[int, Bag]) -> HeldPostings:
+    def with_overlay(self, starts: I64, ids: U32, bags: Mapping[int, Bag]) -> HeldPostings:
         """These postings with ``bags`` (pk -> bag: read since the base's full read) as the
-        overlay; ``held``: the base's bags (pks, starts, ids, counts) as read."""
+        overlay; ``starts`` and ``ids``: the base's bags as read (paper i's terms are
+        ``ids[starts[i]:starts[i + 1]]``, in the order of ``base.pks``)."""
         base = self.base
         if not bags:
             return HeldPostings(base)
-        pks, starts, ids, _counts = held
+        pks = base.pks
         fresh = np.array(sorted(bags), dtype=np.int64)
         chosen = [bags[int(pk)] for pk in fresh.tolist()]
         # The overlay papers' old bags: their terms no longer count.
@@ -314,7 +317,7 @@ class HeldPostings:
             fresh,
             gone_keys.astype(np.uint32),
             gone_counts.astype(np.int64),
-            base.papers + int((~known).sum()),
+            int((~known).sum()),
         )
 
     def neighbours(self, query: PaperQuery, k: int, exclude: int) -> dict[int, float]:
