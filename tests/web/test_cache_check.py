@@ -32,10 +32,12 @@ class SlowVersion:
 def test_one_reader_of_the_version_at_a_time_and_nobody_waits() -> None:
     version = SlowVersion()
     version.release.set()
-    cache = PageCache(version, check_interval=0.05)
+    # An interval long enough that a loaded machine (CI) does not make the version due
+    # again between the reader's read and the last line.
+    cache = PageCache(version, check_interval=1.0)
     cache.refresh()
     assert version.calls == 1 and not cache.due()
-    time.sleep(0.06)
+    time.sleep(1.05)
     assert cache.due()
     version.release.clear()
     reader = threading.Thread(target=cache.refresh)
