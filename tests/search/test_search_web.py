@@ -197,3 +197,15 @@ def test_the_server_reads_similar_papers_bags_at_start(client: TestClient) -> No
         time.sleep(0.05)
     held = hub.search.bags.current()
     assert held is not None and held.postings is not None
+
+
+def test_the_server_reads_the_keyword_vocabulary_and_sample_at_start(client: TestClient) -> None:
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    postgresql = hub._db.engine.dialect.name != "sqlite"
+    deadline = time.monotonic() + 30
+    while not hub.search.vocabulary.knows("equat") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hub.search.vocabulary.knows("equat")  # no search has asked for it
+    assert not hub.search.vocabulary.knows("qwertyuiop")
+    # PostgreSQL's frequency sample, with the terms that estimate totals.
+    assert (hub.search.frequencies._terms is not None) is postgresql

@@ -16,6 +16,7 @@ import snowballstemmer  # type: ignore[import-untyped]
 from sqlalchemy import Connection, bindparam, text
 
 from ._porter import fts5_porter
+from ._sample import Estimate, TermSample, Unsupported
 
 # PostgreSQL's 'english' configuration stems with Snowball's English (Porter2) stemmer
 # (stateless once made); SQLite's FTS5 with its own Porter (_porter.py).
@@ -67,9 +68,9 @@ class FrequencyCache:
     rest (309,000 terms at 200k papers) as ``_Rare`` arrays (5 MB), since looking a paper's
     rare words up one query at a time was a tenth of a similar-papers call. A stem the scan
     did not see (a word new since) is looked up as needed and remembered (least recently
-    used dropped). PostgreSQL has no such table: ``ts_stat``
-    over a random sample of ``sample_docs`` papers estimates them (a word outside the sample
-    counts as in one paper). Approximate by design: frequencies drift slowly. One cache
+    used dropped). PostgreSQL has no such table: a random sample of ``sample_docs`` papers'
+    terms estimates them (a word outside the sample counts as in one paper), and how many
+    papers match a query (estimate). Approximate by design: frequencies drift slowly. One cache
     serves one database."""
 
     def __init__(
@@ -88,6 +89,7 @@ class FrequencyCache:
         self._common: dict[str, int] = {}
         self._rare = _Rare.of(array("q"), array("I"), array("q"))
         self._scanned = -1e18
+        self._terms: TermSample | None = None  # PostgreSQL's sample
         self._counts: OrderedDict[str, int] = OrderedDict()
         # word -> stem, by stemmer (the stemmers are slow in Python; PostgreSQL's a query)
         self._stems: dict[str, dict[str, str]] = {}
@@ -142,16 +144,29 @@ class FrequencyCache:
             self._scanned = time.monotonic()
 
     def _sample(self, connection: Connection) -> dict[str, int]:
-        """PostgreSQL: estimated document frequencies from a random sample of the papers."""
-        total = int(connection.execute(text("SELECT count(*) FROM papers")).scalar() or 0)
-        fraction = min(1.0, self.sample_docs / max(1, total))
-        source = "SELECT search_vector FROM papers"
-        if fraction < 1.0:
-            source += f" TABLESAMPLE BERNOULLI ({100 * fraction:.6f})"  # a float we made
-        rows = connection.execute(text("SELECT word, ndoc FROM ts_stat(:q)"), {"q": source})
+        """PostgreSQL: estimated document frequencies from a random sample of the papers
+        (kept, with the terms' positions, for estimate)."""
+        sample = TermSample.read(connection, self.sample_docs)
         with self._lock:
-            self._fraction = fraction
-        return {str(word): max(1, round(ndoc / fraction)) for word, ndoc in rows}
+            self._fraction = sample.fraction
+            self._terms = sample
+        return sample.document_frequencies()
+
+    def estimate(self, connection: Connection, tsquery: str) -> Estimate | None:
+        """PostgreSQL: how many papers match ``tsquery`` (its text as the server writes
+        it), from the sample (TermSample.estimate); None on SQLite or for a query the
+        sample does not evaluate."""
+        if connection.dialect.name == "sqlite":
+            return None
+        self.get(connection, [])  # (read, or read again, when due)
+        with self._lock:
+            sample = self._terms
+        if sample is None:
+            return None
+        try:
+            return sample.estimate(tsquery)
+        except Unsupported:
+            return None
 
     def surely_more(self, connection: Connection, word: str, n: int) -> bool:
         """PostgreSQL: whether ``word`` (its stem) is beyond doubt in more than ``n`` papers:

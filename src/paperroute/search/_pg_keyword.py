@@ -23,6 +23,17 @@ TITLE_TIER_WINDOW = 20_000
 # The phrase tier's candidates: the papers with the phrase among this many of the newest
 # papers with every word of it (phrase_tier).
 PHRASE_TIER_SCAN = 500
+# The newest papers with some words are found walking back from the newest paper when
+# that reads at most this many rows (_newest_with_words): about 5 us a row.
+WALK_ROWS = 8_000
+# PostgreSQL ranks at most this many matches of a query of plain words, the newest (when
+# more are estimated: rank_all); ts_rank_cd reads each one's tsvector (5,900 matches of
+# "Task-level performance prediction" at 1M papers: 164 ms). As many as the phrase tier
+# reads: the same papers, found once (Scans).
+RANK_ALL_MAX = PHRASE_TIER_SCAN
+
+# The newest papers with some words (newest_with_words) found for one query, by (words, n).
+Scans = dict[tuple[str, int], list[int]]
 
 
 def tsquery(query: Query, params: dict[str, Any]) -> str | None:
@@ -114,7 +125,13 @@ def title_tier(
 
 
 def phrase_tier(
-    connection: Connection, query: Query, params: dict[str, Any], where: list[str], bound: int
+    connection: Connection,
+    query: Query,
+    params: dict[str, Any],
+    where: list[str],
+    bound: int,
+    with_words: float | None = None,
+    scans: Scans | None = None,
 ) -> list[KeywordHit]:
     """PostgreSQL's ranking of a query with a phrase (the phrase tier, a quoted phrase):
     ts_rank_cd over a bounded candidate set, not over every match. The GIN index knows a
@@ -133,7 +150,7 @@ def phrase_tier(
         return []
     params["bound"] = bound
     words = " ".join(t.text for t in query.terms if not t.negated)
-    scanned = _newest_with_words(connection, words, PHRASE_TIER_SCAN)
+    scanned = newest_with_words(connection, words, PHRASE_TIER_SCAN, with_words, scans)
     conditions = " AND ".join(["p.search_vector @@ q.q", *where])
     q = f"(SELECT {expression} AS q) q"
     params["scanned"] = scanned
@@ -156,12 +173,7 @@ def phrase_tier(
     title_q = " && ".join(
         f"phraseto_tsquery('english', :title_phrase{i})" for i in range(len(phrases))
     )
-    titled = (
-        f"SELECT t.paper_pk FROM paper_titles t, (SELECT {title_q} AS q) q "
-        "WHERE numnode(q.q) > 0 AND t.title_vector @@ q.q "
-        "ORDER BY t.paper_pk DESC LIMIT :bound"
-    )
-    pks += [int(row[0]) for row in connection.execute(text(titled), params)]
+    pks += _newest_titled(connection, title_q, params)
     if not pks:
         return []
     params["candidates"] = sorted(set(pks))
@@ -178,20 +190,73 @@ def phrase_tier(
     return run(connection, sql, params)
 
 
-def _newest_with_words(connection: Connection, words: str, n: int) -> list[int]:
+def _newest_titled(connection: Connection, title_q: str, params: dict[str, Any]) -> list[int]:
+    """The pks of the newest ``:bound`` papers whose title matches ``title_q``: walking
+    back through the newest TITLE_TIER_WINDOW titles (narrow rows: a few ms), then, when
+    they hold too few, from the GIN index over every title. Left to itself the planner
+    walked back through every title for a phrase rarer than the bound ("Models for Long"
+    at 1M papers: 136 titles, 295 ms; from the index, 15 ms)."""
+    params["window"] = TITLE_TIER_WINDOW
+    titled = (
+        f"SELECT t.paper_pk FROM paper_titles t, (SELECT {title_q} AS q) q "
+        "WHERE numnode(q.q) > 0 AND t.title_vector @@ q.q{recent} "
+        "ORDER BY t.paper_pk DESC LIMIT :bound"
+    )
+    recent = " AND t.paper_pk > (SELECT max(paper_pk) FROM paper_titles) - :window"
+    with walk_only(connection):
+        found = [
+            int(row[0]) for row in connection.execute(text(titled.format(recent=recent)), params)
+        ]
+    if len(found) >= int(params["bound"]):
+        return found
+    with bitmaps_only(connection):
+        return [int(row[0]) for row in connection.execute(text(titled.format(recent="")), params)]
+
+
+def newest_with_words(
+    connection: Connection,
+    words: str,
+    n: int,
+    with_words: float | None = None,
+    scans: Scans | None = None,
+) -> list[int]:
     """PostgreSQL: the pks of the newest ``n`` papers with every one of ``words`` (stemmed,
     or as they are), from the GIN index: looked for among the newest TITLE_TIER_WINDOW
     papers, then a window four times as wide, and so on. The GIN index answers this without
     reading a tsvector, but each paper it finds is a visit to its (wide) row: the window
     keeps a common word's visits to about ``n`` (105 ms for "space model" over all 200,000
-    papers, 31 ms in the newest 20,000)."""
+    papers, 31 ms in the newest 20,000).
+
+    Words in many papers (``with_words``, estimated) are found walking back from the
+    newest paper instead, testing each one's tsvector, when that reads at most WALK_ROWS
+    rows: the GIN index reads a common word's whole posting list whatever the window
+    ("consistency models" at 1M papers: 133,000 papers, 31-39 ms of the index alone; the
+    walk, 2,400 rows, 11 ms). ``scans``: what earlier calls for the same query found, by
+    (words, n), read and added to (a query's tiers ask for the same papers)."""
+    if scans is not None and (words, n) in scans:
+        return scans[(words, n)]
+    found = _newest_with_words(connection, words, n, with_words)
+    if scans is not None:
+        scans[(words, n)] = found
+    return found
+
+
+def _newest_with_words(
+    connection: Connection, words: str, n: int, with_words: float | None
+) -> list[int]:
     newest = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 0)
     params: dict[str, Any] = {"words": words, "n": n}
     matches = (
         "p.search_vector @@ "
         "(plainto_tsquery('english', :words) || plainto_tsquery('simple', :words))"
     )
+    if with_words and n * newest / with_words <= WALK_ROWS:
+        with walk_only(connection):
+            sql = f"SELECT p.pk FROM papers p WHERE {matches} ORDER BY p.pk DESC LIMIT :n"
+            return [int(row[0]) for row in connection.execute(text(sql), params)]
     window = TITLE_TIER_WINDOW
+    if with_words:  # (wide enough, most likely, to hold n of them at once)
+        window = max(window, int(2 * n * newest / with_words))
     while True:
         params["after"] = newest - window
         recent = "" if window >= newest else " AND p.pk > :after"
@@ -214,19 +279,35 @@ def _newest_with_words(connection: Connection, words: str, n: int) -> list[int]:
 
 
 def rank_all(
-    connection: Connection, query: Query, params: dict[str, Any], where: list[str]
+    connection: Connection,
+    query: Query,
+    params: dict[str, Any],
+    where: list[str],
+    with_words: float | None = None,
+    scans: Scans | None = None,
 ) -> list[KeywordHit] | None:
     """Every match of the query's terms (and ``where``) ranked by ts_rank_cd, the best
-    ``:limit``; None without a positive term."""
+    ``:limit``; None without a positive term. Only the newest RANK_ALL_MAX when more than
+    that many papers are estimated to have the query's words (``with_words``, known for a
+    query without filters) and it has no phrase: the earlier tiers (keyword.py) have
+    ranked the papers with the words side by side and in the title already."""
     expression = tsquery(query, params)
     if expression is None:
         return None
+    positive = [t for t in query.terms if not t.negated]
+    source = "papers p"
+    if with_words and with_words > RANK_ALL_MAX and not any(t.phrase or t.prefix for t in positive):
+        words = " ".join(t.text for t in positive)
+        params["newest"] = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
+        # (Their rows first, as p: left to itself the planner read every match from the
+        # GIN index to keep these.)
+        source = "(SELECT * FROM papers WHERE pk = ANY(:newest) OFFSET 0) p"
     sql = (
         f"SELECT {COLUMNS}, '' AS snippet, "
         f"ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
-        f"FROM papers p, (SELECT {expression} AS q) q "
+        f"FROM {source}, (SELECT {expression} AS q) q "
         f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where])} "
-        "ORDER BY score DESC LIMIT :limit"
+        "ORDER BY score DESC, p.pk DESC LIMIT :limit"
     )
     return run(connection, sql, params)
 
@@ -249,16 +330,47 @@ def headlines(connection: Connection, query: Query, found: list[KeywordHit]) -> 
 
 
 @contextmanager
+def walk_only(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: the statements run meanwhile read the papers walking an index, not
+    through bitmaps, in one process (this transaction's settings, restored after): a
+    walk that stops early gained nothing from workers but their start."""
+    with _settings(connection, enable_bitmapscan="off", max_parallel_workers_per_gather="0"):
+        yield
+
+
+@contextmanager
 def bitmaps_only(connection: Connection) -> Iterator[None]:
     """PostgreSQL: the statements run meanwhile read the papers through bitmap index scans
     (this transaction's settings, restored after). A tsquery's matches are estimated from
     its words alone; the planner then walks an index or the table, testing each row's
     tsvector (a seq scan read 138,000 of them to count 10,001 matches of "space model":
     760 ms, the GIN index's bitmap 100 ms)."""
-    for setting in ("enable_indexscan", "enable_seqscan"):
-        connection.execute(text(f"SET LOCAL {setting} = off"))
+    with _settings(connection, enable_indexscan="off", enable_seqscan="off"):
+        yield
+
+
+@contextmanager
+def _settings(connection: Connection, **values: str) -> Iterator[None]:
+    """Planner settings for this transaction meanwhile, set and restored one statement
+    each (names are ours)."""
+    names = list(values)
+    params = {f"v{i}": value for i, value in enumerate(values.values())}
+    before = connection.execute(
+        text(
+            "SELECT "
+            + ", ".join(f"current_setting('{name}')" for name in names)
+            + ", "
+            + ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(names))
+        ),
+        params,
+    ).one()
     try:
         yield
     finally:
-        for setting in ("enable_indexscan", "enable_seqscan"):
-            connection.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
+        connection.execute(
+            text(
+                "SELECT "
+                + ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(names))
+            ),
+            {f"v{i}": str(before[i]) for i in range(len(names))},
+        )

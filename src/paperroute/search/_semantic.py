@@ -180,6 +180,7 @@ def keyword_ranking(
         snippets=snippets,
         total=None if counted is None else counted.total,
         matches=None if counted is None else counted.matches,
+        with_words=None if counted is None else counted.with_words,
     )
     hidden = hidden_among(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]

@@ -4,6 +4,7 @@ object, loaded when first needed."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -63,6 +64,8 @@ MAX_SEARCH_LIMIT = 200
 # How deep results can be paged (as search engines cap their windows): deeper pages rank
 # every match before them.
 MAX_WINDOW = TOTAL_CAP
+
+log = logging.getLogger(__name__)
 _QUERY_CACHE = 256
 
 
@@ -118,6 +121,16 @@ def _beyond(named: list[int], matches: Mapping[int, object], total: int) -> int:
     if len(matches) < total:
         return 0
     return sum(1 for pk in named if pk not in matches)
+
+
+def _at_least(total: int, exact: bool, offset: int, hits: list[KeywordHit]) -> tuple[int, bool]:
+    """(total, exact), an estimate raised to the papers shown up to this page; none when
+    the first page is empty (nothing more can be shown)."""
+    if exact:
+        return total, exact
+    if offset == 0 and not hits:
+        return 0, True
+    return max(total, offset + len(hits)), exact
 
 
 class Searcher:
@@ -253,6 +266,18 @@ class Searcher:
         similar-papers calls otherwise rank the database's way until the bags are read."""
         self.refresh_index_soon()
         self.bags.current_soon(self._pool)
+        self._pool.submit(self.warm_keywords)
+
+    def warm_keywords(self) -> None:
+        """Read what keyword searches keep in memory: the frequency sample (PostgreSQL:
+        totals estimated from it) and the spelling vocabulary (1-2 s each at 1M papers on
+        PostgreSQL, which the first search would otherwise wait for)."""
+        try:
+            with self.engine.connect() as connection:
+                self.frequencies.get(connection, [])
+                self.vocabulary.load(connection)
+        except SQLAlchemyError as exc:  # a warm-up: the first search reads them again
+            log.warning("could not read the keyword frequencies ahead of searches: %s", exc)
 
     def refresh_index_soon(self) -> None:
         """Bring the vector index up to date off the request when a refresh is due (the
@@ -432,7 +457,8 @@ class Searcher:
             by_pk = {hit.pk: hit for hit in ranked}
             order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]
             hits = add_snippets(connection, query, load_hits(connection, order, by_pk))
-            return Mode.keyword, hits, total + _beyond(named, by_pk, total), True
+            total += _beyond(named, by_pk, total)
+            return Mode.keyword, hits, *_at_least(total, counted.exact, offset, hits)
         weight = self.config.hybrid_semantic_weight
         fused = hybrid_ranking(
             connection, self.index, vector, query, wanted, weight, self.floor, early, total, nearest
@@ -443,7 +469,8 @@ class Searcher:
         # keyword side's cap that holds the words shows them marked, as the others do.
         hits = add_snippets(connection, query, load_hits(connection, order, fused.keyword))
         extra = _beyond(named, fused.keyword, total) + fused.close_only
-        return mode, hits, total + extra, fused.close_exact
+        exact = fused.close_exact and counted.exact
+        return mode, hits, *_at_least(total + extra, exact, offset, hits)
 
     def _named(
         self, connection: Connection, query: Query, typed: str, hits: list[KeywordHit]

@@ -1,0 +1,315 @@
+"""PostgreSQL's estimated totals: the term sample's reading of the server's tsvectors and
+tsqueries (against brute force, and against the server's own counts on the real corpus),
+and the estimate where counting would read too much: marked as one in the service, the API
+and the page, and paged past when it falls short."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from paperroute import Config, Hub
+from paperroute.search import _pg_keyword as pg
+from paperroute.search import keyword
+from paperroute.search._sample import TermSample, Unsupported
+from paperroute.search.keyword import FrequencyCache, count_matches
+from paperroute.search.query import parse_query
+from paperroute.search.service import Mode
+from paperroute.web.app import create_app
+from support.embedders import HashEmbedder
+from support.search_corpus import corpus_records
+
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon"]
+
+# ---------------------------------------------------------------- brute force
+
+Doc = dict[str, set[int]]
+
+
+def vector_text(doc: Doc) -> str:
+    return " ".join(
+        f"'{word}':" + ",".join(f"{p}{'A' if p % 3 == 0 else ''}" for p in sorted(positions))
+        for word, positions in sorted(doc.items())
+    )
+
+
+def positions(node: tuple[Any, ...], docs: list[Doc]) -> set[tuple[int, int]]:
+    if node[0] == "lexeme":
+        return {
+            (i, p)
+            for i, doc in enumerate(docs)
+            for word, found in doc.items()
+            if word == node[1] or (node[2] and word.startswith(node[1]))
+            for p in found
+        }
+    left, right = positions(node[1], docs), positions(node[2], docs)
+    return {(i, p) for i, p in right if (i, p - node[3]) in left}
+
+
+def matching(node: tuple[Any, ...], docs: list[Doc]) -> set[int]:
+    kind = node[0]
+    if kind in ("lexeme", "phrase"):
+        return {i for i, _ in positions(node, docs)}
+    if kind == "not":
+        return set(range(len(docs))) - matching(node[1], docs)
+    left, right = matching(node[1], docs), matching(node[2], docs)
+    return left | right if kind == "or" else left & right
+
+
+def written(node: tuple[Any, ...]) -> str:
+    kind = node[0]
+    if kind == "lexeme":
+        return f"'{node[1]}'" + (":*" if node[2] else "")
+    if kind == "not":
+        return f"!( {written(node[1])} )"
+    if kind == "phrase":
+        op = "<->" if node[3] == 1 else f"<{node[3]}>"
+        return f"( {written(node[1])} {op} {written(node[2])} )"
+    return f"( {written(node[1])} {'&' if kind == 'and' else '|'} {written(node[2])} )"
+
+
+lexemes = st.builds(
+    lambda word, prefix: ("lexeme", word[: 2 if prefix else None], prefix),
+    st.sampled_from(WORDS),
+    st.booleans(),
+)
+phrases = st.recursive(
+    lexemes,
+    lambda inner: st.tuples(st.just("phrase"), inner, inner, st.integers(1, 3)),
+    max_leaves=3,
+)
+queries = st.recursive(
+    phrases,
+    lambda inner: st.one_of(
+        st.tuples(st.just("not"), inner),
+        st.tuples(st.sampled_from(["and", "or"]), inner, inner),
+    ),
+    max_leaves=5,
+)
+docs_strategy = st.lists(
+    st.dictionaries(
+        st.sampled_from(WORDS), st.sets(st.integers(1, 12), min_size=1, max_size=4), max_size=5
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs_strategy, queries)
+def test_a_whole_sample_counts_what_brute_force_counts(
+    docs: list[Doc], query: tuple[Any, ...]
+) -> None:
+    sample = TermSample.of([vector_text(doc) for doc in docs], 1.0)
+    estimate = sample.estimate(written(query))
+    assert estimate.total == len(matching(query, docs))
+    assert estimate.low <= estimate.total <= estimate.high
+
+
+def test_operators_bind_as_postgresql_writes_them() -> None:
+    docs: list[Doc] = [{"alpha": {1}, "beta": {2}}, {"gamma": {1}}, {"beta": {1}}]
+    sample = TermSample.of([vector_text(doc) for doc in docs], 1.0)
+    assert sample.estimate("'alpha' & 'beta' | 'gamma'").total == 2  # (a & b) | c
+    assert sample.estimate("!'alpha' & 'beta'").total == 1  # (!a) & b
+    assert sample.estimate("'alpha' <-> 'beta' & 'gamma'").total == 0  # (a <-> b) & c
+    assert sample.estimate("'alpha' <-> 'beta'").total == 1
+    assert sample.estimate("'beta' <-> 'alpha'").total == 0
+    for broken in ("", "'alpha' &", "( 'alpha'", "'alpha' <-> ( 'beta' & 'gamma' )", "&&"):
+        with pytest.raises(Unsupported):
+            sample.estimate(broken)
+
+
+def test_quoted_lexemes_and_a_scaled_estimate() -> None:
+    sample = TermSample.of(["'it''s':1 'back\\\\slash':2 'x':3"] * 10, 0.01)
+    assert sample.estimate("'it''s' <-> 'back\\\\slash'").total == 1000
+    frequencies = sample.document_frequencies()
+    assert frequencies["it's"] == 1000 and frequencies["back\\slash"] == 1000
+    estimate = sample.estimate("'x'")
+    assert estimate.low < 1000 < estimate.high and estimate.candidates > 1000
+
+
+# ------------------------------------------------------------ the server's own
+
+
+QUERIES = [
+    '"differential equations"',
+    '"partial differential equations"',
+    '"second order"',
+    "differential equations",
+    "equations -partial",
+    "differ*",
+    '"second order" equations',
+    '"in this paper"',
+    '"models for long"',
+    "the model",
+    "Pfister",
+]
+
+
+@pytest.fixture
+def corpus_hub(hub: Hub) -> Hub:
+    hub.papers.ingest(corpus_records())
+    return hub
+
+
+def test_the_sample_agrees_with_postgresql_counts(corpus_hub: Hub) -> None:
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        with corpus_hub._db.engine.connect() as connection:  # SQLite: nothing estimated
+            found = count_matches(connection, parse_query("model"), frequencies=FrequencyCache())
+        assert found.exact
+        return
+    with corpus_hub._db.engine.connect() as connection:
+        sample = TermSample.read(connection, 10_000)  # every paper
+        assert sample.fraction == 1.0 and sample.papers == 300
+        for raw in QUERIES:
+            params: dict[str, Any] = {}
+            expression = pg.tsquery(parse_query(raw), params)
+            assert expression is not None
+            tsquery = connection.execute(text(f"SELECT CAST({expression} AS text)"), params)
+            exact = connection.execute(
+                text(f"SELECT count(*) FROM papers p WHERE p.search_vector @@ ({expression})"),
+                params,
+            ).scalar_one()
+            estimate = sample.estimate(str(tsquery.scalar_one()))
+            assert estimate.total == (exact if exact < 100 else round(exact, -1)), raw
+
+
+def test_a_count_that_would_read_too_much_is_estimated(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return  # SQLite: the previous test
+    monkeypatch.setattr(keyword, "EXACT_VISITS", 0)
+    frequencies = FrequencyCache()
+    with corpus_hub._db.engine.connect() as connection:
+        exact = keyword.keyword_total(connection, parse_query('"differential equations"'))
+        found = count_matches(
+            connection, parse_query('"differential equations"'), frequencies=frequencies
+        )
+        assert exact > 0 and not found.exact and found.total == exact  # (a whole sample)
+        assert found.with_words is not None and found.with_words >= exact
+        surely = count_matches(connection, parse_query("model"), cap=1, frequencies=frequencies)
+        assert surely == keyword.Counted(2, exact=False, with_words=surely.with_words)
+        # Filters are counted, not estimated.
+        filtered = count_matches(
+            connection, parse_query("model cat:cs.CL"), frequencies=frequencies
+        )
+        assert filtered.exact
+    monkeypatch.setattr(keyword, "EXACT_VISITS", 10**9)
+    with corpus_hub._db.engine.connect() as connection:
+        assert count_matches(
+            connection, parse_query('"language model"'), frequencies=frequencies
+        ).exact
+
+
+@pytest.fixture
+def estimating(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setattr(keyword, "EXACT_VISITS", 0)
+    app = create_app(
+        Config(
+            database_url=database_url, demo=True, secret_key="s" * 32, allowed_hosts="testserver"
+        ),
+        embedder=HashEmbedder(),
+    )
+    app.state.hub.papers.ingest(corpus_records())
+    with TestClient(app) as client:
+        yield client
+
+
+def test_an_estimate_is_shown_as_one_and_paged_past(estimating: TestClient) -> None:
+    hub = estimating.app.state.hub  # type: ignore[attr-defined]
+    postgresql = hub._db.engine.dialect.name != "sqlite"
+    result = hub.search.query("model", mode=Mode.keyword, limit=5)
+    assert result.total_exact is not postgresql and result.total >= 5
+    page = estimating.get("/search", params={"q": "model", "mode": "keyword"})
+    assert page.status_code == 200
+    shown = re.search(r"(about |more than )?[\d,]+ results", page.text)
+    assert shown is not None and (shown.group(1) is not None) is postgresql
+    # An estimate that falls short of what is shown is raised to it, and the next page is
+    # offered while pages are full.
+    size = 3
+    api = estimating.get(
+        "/api/v1/search", params={"q": "model", "mode": "keyword", "limit": size}
+    ).json()
+    assert api["total_exact"] is not postgresql
+    assert api["total"] >= len(api["items"]) == size
+    assert api["next_offset"] == size
+
+
+# ------------------------------------------ the newest papers with the words
+
+
+def test_walking_back_and_the_gin_index_find_the_same_newest_papers(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return  # PostgreSQL's ways only
+    monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 50)  # windows widen in a 300-paper store
+    with corpus_hub._db.engine.begin() as connection:
+        for words in ("differential equations", "second order", "equations", "nowhere"):
+            truth = [
+                int(pk)
+                for pk in connection.execute(
+                    text(
+                        "SELECT pk FROM papers WHERE search_vector @@ (plainto_tsquery("
+                        "'english', :w) || plainto_tsquery('simple', :w)) ORDER BY pk DESC LIMIT 7"
+                    ),
+                    {"w": words},
+                ).scalars()
+            ]
+            walked = pg.newest_with_words(connection, words, 7, with_words=1e9)
+            windows = pg.newest_with_words(connection, words, 7)
+            sized = pg.newest_with_words(connection, words, 7, with_words=20)
+            assert walked == windows == sized == truth, words
+        scans: pg.Scans = {}
+        first = pg.newest_with_words(connection, "equations", 7, scans=scans)
+        assert scans == {("equations", 7): first}
+        scans[("equations", 7)] = [1]  # read from the scans, not the database
+        assert pg.newest_with_words(connection, "equations", 7, scans=scans) == [1]
+
+
+def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return
+    monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 30)
+    with corpus_hub._db.engine.begin() as connection:
+        for phrase in ("differential equations", "second order", "part i", "nowhere at all"):
+            params: dict[str, Any] = {"p": phrase, "bound": 2}
+            title_q = "phraseto_tsquery('english', :p)"
+            truth = [
+                int(pk)
+                for pk in connection.execute(
+                    text(
+                        f"SELECT paper_pk FROM paper_titles WHERE numnode({title_q}) > 0 AND "
+                        f"title_vector @@ {title_q} ORDER BY paper_pk DESC LIMIT 2"
+                    ),
+                    params,
+                ).scalars()
+            ]
+            assert pg._newest_titled(connection, title_q, params) == truth, phrase
+
+
+def test_many_matches_of_plain_words_rank_their_newest(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return
+    monkeypatch.setattr(pg, "RANK_ALL_MAX", 4)
+    query = parse_query("equations")
+    with corpus_hub._db.engine.begin() as connection:
+        newest = set(pg.newest_with_words(connection, "equations", 4))
+        every = pg.rank_all(connection, query, {"limit": 1000}, [])
+        bounded = pg.rank_all(connection, query, {"limit": 50}, [], with_words=1e6)
+        phrase = pg.rank_all(connection, parse_query('"second order"'), {"limit": 50}, [], 1e6)
+    assert every is not None and bounded is not None and phrase is not None
+    assert len(every) > 4 and {hit.pk for hit in bounded} == newest
+    assert [h.pk for h in bounded] == [h.pk for h in every if h.pk in newest]  # same order
+    assert len(phrase) > 0  # a phrase is never bounded this way
