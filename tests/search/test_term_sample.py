@@ -295,6 +295,24 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
                 ).scalars()
             ]
             assert pg._newest_titled(connection, title_q, params) == truth, phrase
+        # A phrase in TITLED_ENOUGH of the newest titles is common: those are enough.
+        monkeypatch.setattr(pg, "TITLED_ENOUGH", 1)
+        params = {"p": "equations", "bound": 50}
+        newest = connection.execute(text("SELECT max(paper_pk) FROM paper_titles")).scalar_one()
+        window = [
+            int(pk)
+            for pk in connection.execute(
+                text(
+                    "SELECT paper_pk FROM paper_titles WHERE paper_pk > :after AND "
+                    "title_vector @@ phraseto_tsquery('english', :p) ORDER BY paper_pk DESC"
+                ),
+                {"after": newest - 30, "p": "equations"},
+            ).scalars()
+        ]
+        assert (
+            window
+            and pg._newest_titled(connection, "phraseto_tsquery('english', :p)", params) == window
+        )
 
 
 def test_many_matches_of_plain_words_rank_their_newest(

@@ -30,6 +30,7 @@ from ._fts import (
 )
 from ._fts import fts5_term as _fts5_term
 from ._keyword_sql import COLUMNS, KeywordHit, filters, run, sql_statement, to_hits
+from ._sample import Estimate
 from .query import Query, Term, split_words
 
 __all__ = [
@@ -69,7 +70,7 @@ def fts5_match(query: Query) -> str | None:
 # Matches counted at most (keyword_total): as deep as results can be paged.
 TOTAL_CAP = 10_000
 # PostgreSQL: a query whose exact count would visit more rows than this is estimated
-# (estimated_total): 2,000 rows are 10-20 ms.
+# (count_matches): 2,000 rows are 10-20 ms.
 EXACT_VISITS = 2_000
 # Queries of up to this many plain words (no phrase, no prefix) are ranked in tiers.
 TIERED_MAX_WORDS = 6
@@ -323,7 +324,7 @@ class Counted:
     """A query's keyword_total and, for a query of one quoted phrase with fewer matches
     than PHRASE_TIER_BOUND (SQLite), their pks (not hidden, past its filters): the ranking
     reads them from here, not from a second walk of the phrase's posting lists. ``exact``
-    false: an estimate (PostgreSQL, estimated_total); ``with_words``: the papers with every
+    false: an estimate (PostgreSQL, count_matches); ``with_words``: the papers with every
     positive word of it, as estimated there (PostgreSQL picks how to find the newest of
     them by it)."""
 
@@ -341,7 +342,8 @@ def count_matches(
 ) -> Counted:
     """keyword_total, with the matches of a rare quoted phrase (Counted): the newest
     PHRASE_TIER_BOUND are read first, in FTS5's order, and counted further only when there
-    are that many."""
+    are that many. PostgreSQL: estimated (``sampled``) when counting would visit more than
+    EXACT_VISITS rows, and the papers with the query's words estimated either way."""
     if _one_quoted_phrase(connection, query) and plain_phrase(query) is not None:
         params: dict[str, Any] = {"bound": PHRASE_TIER_BOUND, "match": fts5_match(query)}
         where = filters(query, params, "sqlite", key="+papers_fts.rowid")
@@ -356,22 +358,27 @@ def count_matches(
         pks = [int(row[0]) for row in connection.execute(sql_statement(sql, params), params)]
         if len(pks) < PHRASE_TIER_BOUND:
             return Counted(len(pks), tuple(pks))
-    if frequencies is not None:
-        estimated = estimated_total(connection, query, cap, frequencies)
-        if estimated is not None:
-            return estimated
-    return Counted(keyword_total(connection, query, cap, frequencies))
+    estimate = None if frequencies is None else sampled(connection, query, frequencies)
+    if estimate is None:
+        return Counted(keyword_total(connection, query, cap, frequencies))
+    phrase = any(t.phrase and not t.negated for t in query.terms)
+    visits = estimate.candidates if phrase else min(estimate.high, cap + 1)
+    if visits <= EXACT_VISITS:
+        total = keyword_total(connection, query, cap, frequencies)
+        return Counted(total, with_words=estimate.with_words)
+    if estimate.low > cap:
+        return Counted(cap + 1, exact=False, with_words=estimate.with_words)
+    # (Never none: the sample may miss a rare phrase that the ranking then finds.)
+    return Counted(max(1, estimate.total), exact=False, with_words=estimate.with_words)
 
 
-def estimated_total(
-    connection: Connection, query: Query, cap: int, frequencies: FrequencyCache
-) -> Counted | None:
+def sampled(connection: Connection, query: Query, frequencies: FrequencyCache) -> Estimate | None:
     """PostgreSQL: the query's matches estimated from the frequency sample
-    (TermSample.estimate) when counting them would visit more than EXACT_VISITS rows
-    (beyond doubt), as an exact count of a phrase re-checks every paper with its words
-    (at 1M papers "consistency models": 133,000 papers for 1,011 matches, 0.4-1.3 s), and
-    one of plain words visits every match up to ``cap``; "more than ``cap``" when surely
-    more. None (count them) on SQLite, with filters, or when counting is cheap."""
+    (TermSample.estimate); None on SQLite, with filters, or for a query the sample does
+    not evaluate. count_matches uses it instead of counting when that would visit more
+    than EXACT_VISITS rows (beyond doubt): an exact count of a phrase re-checks every
+    paper with its words (at 1M papers "consistency models": 133,000 papers for 1,011
+    matches, 0.4-1.3 s), and one of plain words visits every match up to the cap."""
     params: dict[str, Any] = {}
     if connection.dialect.name == "sqlite" or filters(query, params, "postgresql"):
         return None
@@ -379,17 +386,7 @@ def estimated_total(
     if expression is None:
         return None
     written = connection.execute(text(f"SELECT CAST({expression} AS text)"), params).scalar()
-    estimate = frequencies.estimate(connection, str(written or ""))
-    if estimate is None:
-        return None
-    phrase = any(t.phrase and not t.negated for t in query.terms)
-    visits = estimate.candidates if phrase else min(estimate.high, cap + 1)
-    if visits <= EXACT_VISITS:
-        return None
-    if estimate.low > cap:
-        return Counted(cap + 1, exact=False, with_words=estimate.with_words)
-    # (Never none: the sample may miss a rare phrase that the ranking then finds.)
-    return Counted(max(1, estimate.total), exact=False, with_words=estimate.with_words)
+    return frequencies.estimate(connection, str(written or ""))
 
 
 def keyword_total(
