@@ -279,7 +279,7 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
 ) -> None:
     if corpus_hub._db.engine.dialect.name == "sqlite":
         return
-    monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 30)
+    monkeypatch.setattr(pg, "TITLE_WALK", 30)
     with corpus_hub._db.engine.begin() as connection:
         for phrase in ("differential equations", "second order", "part i", "nowhere at all"):
             params: dict[str, Any] = {"p": phrase, "bound": 2}

@@ -26,8 +26,11 @@ PHRASE_TIER_SCAN = 500
 # The title phrase in this many of the newest titles is common (_newest_titled).
 TITLED_ENOUGH = 100
 # The newest papers with some words are found walking back from the newest paper when
-# that reads at most this many rows (_newest_with_words): about 5 us a row.
-WALK_ROWS = 8_000
+# that is cheaper than the GIN index (_newest_with_words): a row walked costs about as much
+# (5 us) as this many of the index's matches (31 ms for 133,000 at 1M papers).
+GIN_MATCHES_PER_ROW = 20
+# The title phrase is looked for among this many of the newest titles first.
+TITLE_WALK = 5_000
 # PostgreSQL ranks at most this many matches of a query of plain words, the newest (when
 # more are estimated: rank_all); ts_rank_cd reads each one's tsvector (5,900 matches of
 # "Task-level performance prediction" at 1M papers: 164 ms). As many as the phrase tier
@@ -194,14 +197,14 @@ def phrase_tier(
 
 def _newest_titled(connection: Connection, title_q: str, params: dict[str, Any]) -> list[int]:
     """The pks of the newest ``:bound`` papers whose title matches ``title_q``: walking
-    back through the newest TITLE_TIER_WINDOW titles (narrow rows: a few ms), then, when
+    back through the newest TITLE_WALK titles (narrow rows: 1-2 ms), then, when
     they hold too few, from the GIN index over every title. "Too few": under the bound and
     under TITLED_ENOUGH: a phrase in that many of the newest titles is common in titles, and
     its GIN lists long ("reinforcement learning" at 1M papers: 41 ms), while a title
     remembered among them could not be told apart by the bound anyway. Left to itself the planner
     walked back through every title for a phrase rarer than the bound ("Models for Long"
     at 1M papers: 136 titles, 295 ms; from the index, 15 ms)."""
-    params["window"] = TITLE_TIER_WINDOW
+    params["window"] = TITLE_WALK
     titled = (
         f"SELECT t.paper_pk FROM paper_titles t, (SELECT {title_q} AS q) q "
         "WHERE numnode(q.q) > 0 AND t.title_vector @@ q.q{recent} "
@@ -233,11 +236,13 @@ def newest_with_words(
     papers, 31 ms in the newest 20,000).
 
     Words in many papers (``with_words``, estimated) are found walking back from the
-    newest paper instead, testing each one's tsvector, when that reads at most WALK_ROWS
-    rows: the GIN index reads a common word's whole posting list whatever the window
-    ("consistency models" at 1M papers: 133,000 papers, 31-39 ms of the index alone; the
-    walk, 2,400 rows, 11 ms). ``scans``: what earlier calls for the same query found, by
-    (words, n), read and added to (a query's tiers ask for the same papers)."""
+    newest paper instead, testing each one's tsvector, when that is cheaper (by
+    GIN_MATCHES_PER_ROW): the GIN index reads a common word's whole posting list whatever
+    the window ("consistency models" at 1M papers: 133,000 papers, 31-39 ms of the index
+    alone, and the window's matches read; the walk, 2,400 rows, 11 ms). At 200,000 papers
+    the same words' index is a fifth as long, and the walk as long as ever: the index.
+    ``scans``: what earlier calls for the same query found, by (words, n), read and added
+    to (a query's tiers ask for the same papers)."""
     if scans is not None and (words, n) in scans:
         return scans[(words, n)]
     found = _newest_with_words(connection, words, n, with_words)
@@ -255,7 +260,7 @@ def _newest_with_words(
         "p.search_vector @@ "
         "(plainto_tsquery('english', :words) || plainto_tsquery('simple', :words))"
     )
-    if with_words and n * newest / with_words <= WALK_ROWS:
+    if with_words and n * newest / with_words <= with_words / GIN_MATCHES_PER_ROW + n:
         with walk_only(connection):
             sql = f"SELECT p.pk FROM papers p WHERE {matches} ORDER BY p.pk DESC LIMIT :n"
             return [int(row[0]) for row in connection.execute(text(sql), params)]

@@ -70,8 +70,8 @@ def fts5_match(query: Query) -> str | None:
 # Matches counted at most (keyword_total): as deep as results can be paged.
 TOTAL_CAP = 10_000
 # PostgreSQL: a query whose exact count would visit more rows than this is estimated
-# (count_matches): 2,000 rows are 10-20 ms.
-EXACT_VISITS = 2_000
+# (count_matches): 1,000 rows are 5-12 ms.
+EXACT_VISITS = 1_000
 # Queries of up to this many plain words (no phrase, no prefix) are ranked in tiers.
 TIERED_MAX_WORDS = 6
 # Title-tier papers read to find those with every word in the title as typed.
