@@ -6,6 +6,8 @@ and the page, and paged past when it falls short."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -331,3 +333,40 @@ def test_many_matches_of_plain_words_rank_their_newest(
     assert len(every) > 4 and {hit.pk for hit in bounded} == newest
     assert [h.pk for h in bounded] == [h.pk for h in every if h.pk in newest]  # same order
     assert len(phrase) > 0  # a phrase is never bounded this way
+
+
+# ------------------------------------------------ read again off the requests
+
+
+def test_frequencies_and_vocabulary_are_read_again_off_the_requests(corpus_hub: Hub) -> None:
+    search = corpus_hub.search
+    reads: list[str] = []
+    scan, load = search.frequencies._scan, search.vocabulary._load
+
+    def counted_scan(connection: Any) -> None:
+        reads.append("frequencies")
+        scan(connection)
+
+    def counted_load(connection: Any) -> None:
+        reads.append("vocabulary")
+        load(connection)
+
+    search.frequencies._scan = counted_scan  # type: ignore[method-assign]
+    search.vocabulary._load = counted_load  # type: ignore[method-assign]
+    search.warm_keywords()  # as a server does at start
+    search.warm_keywords()  # not due: nothing read again
+    assert sorted(reads) == ["frequencies", "vocabulary"]
+    search.query("qwertyuiopz", mode=Mode.keyword)
+    assert len(reads) == 2
+    search.frequencies.max_age = search.vocabulary.max_age = 0.0  # due at once
+    requests: list[str] = []
+    search.frequencies._scan = lambda connection: (  # type: ignore[method-assign]
+        requests.append(threading.current_thread().name) or counted_scan(connection)
+    )
+    reads.clear()
+    search.query("qwertyuiopz", mode=Mode.keyword)
+    deadline = time.monotonic() + 10
+    while len(reads) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sorted(reads) == ["frequencies", "vocabulary"]  # read again,
+    assert requests and all(name.startswith("paperroute-vectors") for name in requests)  # apart

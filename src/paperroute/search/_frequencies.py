@@ -79,11 +79,15 @@ class FrequencyCache:
         common_docs: int = 1000,
         max_age: float = 3600.0,
         sample_docs: int = 10_000,
+        *,
+        refreshed_apart: bool = False,
     ) -> None:
         self.size = size
         self.common_docs = common_docs
         self.max_age = max_age
         self.sample_docs = sample_docs
+        # Read again by refresh() (a worker thread) once read: get() goes on with the old.
+        self.refreshed_apart = refreshed_apart
         self._dialect = "sqlite"
         self._fraction = 1.0
         self._common: dict[str, int] = {}
@@ -94,6 +98,19 @@ class FrequencyCache:
         # word -> stem, by stemmer (the stemmers are slow in Python; PostgreSQL's a query)
         self._stems: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        """Whether frequencies read before are older than ``max_age`` (never read: not
+        due, as the first get() reads them)."""
+        return self._scanned != -1e18 and time.monotonic() - self._scanned > self.max_age
+
+    def refresh(self, connection: Connection) -> None:
+        """Read the frequencies again when due (a cache ``refreshed_apart`` relies on its
+        owner calling this off the requests: 2-3 s at 1M papers on PostgreSQL)."""
+        if connection.dialect.name != self._dialect or self._scanned == -1e18 or self.due():
+            with self._lock:
+                self._dialect, self._stems = connection.dialect.name, {}
+            self._scan(connection)
 
     def stems(
         self, connection: Connection, words: list[str], *, snowball: bool = False
@@ -191,7 +208,7 @@ class FrequencyCache:
         if dialect != self._dialect:
             with self._lock:
                 self._dialect, self._stems, self._scanned = dialect, {}, -1e18
-        if time.monotonic() - self._scanned > self.max_age:
+        if self._scanned == -1e18 or (self.due() and not self.refreshed_apart):  # (-1e18: never)
             self._scan(connection)
         stemmed = self.stems(connection, words, snowball=snowball and dialect != "sqlite")
         if dialect != "sqlite":

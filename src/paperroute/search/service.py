@@ -145,8 +145,10 @@ class Searcher:
         self._embedder_error: str | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, F32] = OrderedDict()
-        self.frequencies = FrequencyCache()
-        self.vocabulary = _spelling.Vocabulary()
+        # Read again hourly on the pool below (warm_keywords), not on a request.
+        self.frequencies = FrequencyCache(refreshed_apart=True)
+        self.vocabulary = _spelling.Vocabulary(refreshed_apart=True)
+        self._keywords_pending = False
         # Similar papers search the vectors, and searches embed the query, on it while
         # the keyword side runs.
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="paperroute-vectors")
@@ -266,18 +268,31 @@ class Searcher:
         similar-papers calls otherwise rank the database's way until the bags are read."""
         self.refresh_index_soon()
         self.bags.current_soon(self._pool)
+        self._keywords_soon(force=True)
+
+    def _keywords_soon(self, *, force: bool = False) -> None:
+        """Have the pool read the keyword frequencies and the spelling vocabulary again
+        when due (once at a time); searches go on with what is held meanwhile."""
+        due = force or self.frequencies.due() or self.vocabulary.due()
+        with self._lock:
+            if not due or self._keywords_pending:
+                return
+            self._keywords_pending = True
         self._pool.submit(self.warm_keywords)
 
     def warm_keywords(self) -> None:
-        """Read what keyword searches keep in memory: the frequency sample (PostgreSQL:
-        totals estimated from it) and the spelling vocabulary (1-2 s each at 1M papers on
-        PostgreSQL, which the first search would otherwise wait for)."""
+        """Read what keyword searches keep in memory, when due: the frequency sample
+        (PostgreSQL: totals estimated from it) and the spelling vocabulary (2-3 s each at
+        1M papers on PostgreSQL, which a search would otherwise wait for)."""
         try:
             with self.engine.connect() as connection:
-                self.frequencies.get(connection, [])
+                self.frequencies.refresh(connection)
                 self.vocabulary.load(connection)
-        except SQLAlchemyError as exc:  # a warm-up: the first search reads them again
+        except SQLAlchemyError as exc:  # ahead of time: a search reads them if need be
             log.warning("could not read the keyword frequencies ahead of searches: %s", exc)
+        finally:
+            with self._lock:
+                self._keywords_pending = False
 
     def refresh_index_soon(self) -> None:
         """Bring the vector index up to date off the request when a refresh is due (the
@@ -309,6 +324,7 @@ class Searcher:
         back to keyword search while no paper has a vector. A query the keyword index
         matches nothing of is corrected from the index's vocabulary (unless ``correct`` is
         false) and the correction searched instead: ``suggestion`` holds it."""
+        self._keywords_soon()
         try:
             return self._query(text, Mode(mode), limit, offset, correct)
         except SQLAlchemyError as exc:
@@ -497,6 +513,7 @@ class Searcher:
         if "\x00" in ref:  # PostgreSQL refuses NUL in text: no paper has one (its repr
             raise NotFound(f"no paper {ref.strip()[:100]!r}")  # shows the NUL as \x00)
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        self._keywords_soon()
         # One connection throughout (on PostgreSQL each one is a BEGIN and a ROLLBACK).
         with self._db.read() as connection:
             pk = queries.find_paper_pk(connection, ref)
