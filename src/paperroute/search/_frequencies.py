@@ -98,6 +98,7 @@ class FrequencyCache:
         # word -> stem, by stemmer (the stemmers are slow in Python; PostgreSQL's a query)
         self._stems: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # held while one thread reads them
 
     def due(self) -> bool:
         """Whether frequencies read before are older than ``max_age`` (never read: not
@@ -107,10 +108,34 @@ class FrequencyCache:
     def refresh(self, connection: Connection) -> None:
         """Read the frequencies again when due (a cache ``refreshed_apart`` relies on its
         owner calling this off the requests: 2-3 s at 1M papers on PostgreSQL)."""
-        if connection.dialect.name != self._dialect or self._scanned == -1e18 or self.due():
-            with self._lock:
-                self._dialect, self._stems = connection.dialect.name, {}
-            self._scan(connection)
+        self._read(connection, wait=True, due=True)
+
+    def _read(self, connection: Connection, *, wait: bool, due: bool = False) -> bool:
+        """Read the frequencies if never read for this database's dialect, or when due
+        (``due``, or unless ``refreshed_apart``); one thread at a time: the others wait
+        for it (``wait``) or go on (false returned). True when they are held."""
+        dialect = connection.dialect.name
+
+        def needed() -> bool:
+            return (
+                dialect != self._dialect
+                or self._scanned == -1e18  # never
+                or ((due or not self.refreshed_apart) and self.due())
+            )
+
+        if not needed():
+            return True
+        if not self._reading.acquire(blocking=wait):
+            return self._scanned != -1e18 and dialect == self._dialect
+        try:
+            if needed():
+                if dialect != self._dialect:
+                    with self._lock:
+                        self._dialect, self._stems, self._scanned = dialect, {}, -1e18
+                self._scan(connection)
+        finally:
+            self._reading.release()
+        return True
 
     def stems(
         self, connection: Connection, words: list[str], *, snowball: bool = False
@@ -173,9 +198,9 @@ class FrequencyCache:
         """PostgreSQL: how many papers match ``tsquery`` (its text as the server writes
         it), from the sample (TermSample.estimate); None on SQLite or for a query the
         sample does not evaluate."""
-        if connection.dialect.name == "sqlite":
+        # (Not held yet while another thread reads them: the caller counts instead.)
+        if connection.dialect.name == "sqlite" or not self._read(connection, wait=False):
             return None
-        self.get(connection, [])  # (read, or read again, when due)
         with self._lock:
             sample = self._terms
         if sample is None:
@@ -205,11 +230,7 @@ class FrequencyCache:
         only) looks words up by snowballstemmer's English stems instead of the server's:
         see similar papers' word weights (_similar.source_weights)."""
         dialect = connection.dialect.name
-        if dialect != self._dialect:
-            with self._lock:
-                self._dialect, self._stems, self._scanned = dialect, {}, -1e18
-        if self._scanned == -1e18 or (self.due() and not self.refreshed_apart):  # (-1e18: never)
-            self._scan(connection)
+        self._read(connection, wait=True)
         stemmed = self.stems(connection, words, snowball=snowball and dialect != "sqlite")
         if dialect != "sqlite":
             # (A stop word is in no paper's index: 0.)

@@ -297,29 +297,45 @@ def rank_all(
     scans: Scans | None = None,
 ) -> list[KeywordHit] | None:
     """Every match of the query's terms (and ``where``) ranked by ts_rank_cd, the best
-    ``:limit``; None without a positive term. Only the newest RANK_ALL_MAX when more than
-    that many papers are estimated to have the query's words (``with_words``, known for a
-    query without filters) and it has no phrase: the earlier tiers (keyword.py) have
-    ranked the papers with the words side by side and in the title already."""
+    ``:limit``; None without a positive term. When more than RANK_ALL_MAX papers are
+    estimated to have the query's words (``with_words``, known for a query without
+    filters) and it has no phrase, its newest RANK_ALL_MAX matches are ranked first, and
+    the older ones after them only when a (deep) page needs more: the earlier tiers
+    (keyword.py) have ranked the papers with the words side by side and in the title
+    already, and each page ranks the same way, so paging neither repeats nor skips."""
     expression = tsquery(query, params)
     if expression is None:
         return None
     positive = [t for t in query.terms if not t.negated]
-    source = "papers p"
-    if with_words and with_words > RANK_ALL_MAX and not any(t.phrase or t.prefix for t in positive):
-        words = " ".join(t.text for t in positive)
-        params["newest"] = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
-        # (Their rows first, as p: left to itself the planner read every match from the
-        # GIN index to keep these.)
-        source = "(SELECT * FROM papers WHERE pk = ANY(:newest) OFFSET 0) p"
-    sql = (
-        f"SELECT {COLUMNS}, '' AS snippet, "
-        f"ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
-        f"FROM {source}, (SELECT {expression} AS q) q "
-        f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where])} "
-        "ORDER BY score DESC, p.pk DESC LIMIT :limit"
-    )
-    return run(connection, sql, params)
+
+    def ranked(source: str, limit: int) -> list[KeywordHit]:
+        sql = (
+            f"SELECT {COLUMNS}, '' AS snippet, "
+            f"ts_rank_cd('{PG_WEIGHTS}', p.search_vector, q.q) AS score "
+            f"FROM {source}, (SELECT {expression} AS q) q "
+            f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where])} "
+            "ORDER BY score DESC, p.pk DESC LIMIT :limit"
+        )
+        return run(connection, sql, {**params, "limit": limit})
+
+    limit = int(params["limit"])
+    if not (with_words and with_words > RANK_ALL_MAX) or any(
+        t.phrase or t.prefix for t in positive
+    ):
+        return ranked("papers p", limit)
+    words = " ".join(t.text for t in positive)
+    newest = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
+    params["newest"] = newest
+    # (Their rows first, as p: left to itself the planner read every match from the GIN
+    # index to keep these.)
+    found = ranked("(SELECT * FROM papers WHERE pk = ANY(:newest) OFFSET 0) p", limit)
+    if len(found) >= limit or len(newest) < RANK_ALL_MAX:
+        return found
+    params["oldest"] = min(newest)
+    with bitmaps_only(connection):
+        older = ranked("(SELECT * FROM papers WHERE pk < :oldest) p", limit - len(found))
+    lift = max((hit.score for hit in older), default=0.0)
+    return [replace(hit, score=hit.score + lift) for hit in found] + older
 
 
 def headlines(connection: Connection, query: Query, found: list[KeywordHit]) -> list[KeywordHit]:

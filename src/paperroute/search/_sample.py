@@ -122,11 +122,15 @@ class TermSample:
     def estimate(self, tsquery: str) -> Estimate:
         """How many papers of the collection match ``tsquery`` (its text as PostgreSQL
         writes it); Unsupported for an operator inside a phrase."""
-        tree = _Parser(tsquery).parse()
-        found = len(self._papers(tree, words_only=False))
-        candidates = len(self._papers(tree, words_only=True))
+        try:
+            tree = _Parser(tsquery).parse()
+            found = len(self._papers(tree, words_only=False))
+            candidates = len(self._papers(tree, words_only=True))
+        except RecursionError as exc:  # (parentheses nested hundreds deep)
+            raise Unsupported("a tsquery nested too deep") from exc
+        # (A sample of every paper, as in a small collection, counts them as they were.)
         return Estimate(
-            _two_digits(found / self.fraction),
+            found if self.fraction >= 1.0 else _two_digits(found / self.fraction),
             max(0.0, found - _spread(found)) / self.fraction,
             (found + _spread(found)) / self.fraction,
             (candidates + _spread(candidates)) / self.fraction,
@@ -143,15 +147,20 @@ class TermSample:
         return np.sort(self.keys[self.starts[at] : self.starts[end]])
 
     def _positions(self, node: _Node) -> I64:
-        """Keys of where ``node`` (a lexeme or a phrase of them) ends."""
-        if node[0] == "lexeme":
-            return self._lexeme(node[1], node[2])
-        if node[0] != "phrase":
+        """Keys of where ``node`` (a lexeme or a phrase of them) ends. (A phrase of many
+        words is a long chain nested to the left: walked, not recursed.)"""
+        chain: list[tuple[_Node, int]] = []
+        while node[0] == "phrase":
+            chain.append((node[2], int(node[3])))
+            node = node[1]
+        if node[0] != "lexeme":
             raise Unsupported(f"{node[0]} inside a phrase")
-        left, right = self._positions(node[1]), self._positions(node[2])
-        distance = int(node[3])
-        right = right[right % POSITIONS >= distance]
-        return right[_within(right - distance, left)]
+        keys = self._lexeme(node[1], node[2])
+        for right_node, distance in reversed(chain):
+            right = self._positions(right_node)
+            right = right[right % POSITIONS >= distance]
+            keys = right[_within(right - distance, keys)]
+        return keys
 
     def _papers(self, node: _Node, *, words_only: bool) -> I64:
         kind = node[0]
@@ -161,11 +170,18 @@ class TermSample:
             return np.setdiff1d(
                 np.arange(self.papers), self._papers(node[1], words_only=words_only)
             )
-        left = self._papers(node[1], words_only=words_only)
-        right = self._papers(node[2], words_only=words_only)
-        if kind == "or":
-            return np.union1d(left, right)
-        return left[_within(left, right)]  # "and", or a phrase read as its words
+        # A chain of one operator nests to the left: its operands, walked.
+        operands: list[_Node] = []
+        while node[0] == kind:
+            operands.append(node[2])
+            node = node[1]
+        operands.append(node)
+        found = self._papers(operands.pop(), words_only=words_only)
+        for operand in reversed(operands):
+            other = self._papers(operand, words_only=words_only)
+            # ("and", or a phrase read as its words: both in)
+            found = np.union1d(found, other) if kind == "or" else found[_within(found, other)]
+        return found
 
 
 def _distinct(ordered: I64) -> I64:

@@ -63,12 +63,15 @@ class Vocabulary:
         self._terms: frozenset[str] = frozenset()
         self._loaded = -1e18
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
 
     def load(self, connection: Connection) -> None:
         """Read the vocabulary now when it never was or is due (a server does at start,
         and hourly, off the requests: ts_stat over 50,000 papers took 1.9 s at 1M)."""
         if self._loaded == -1e18 or self.due():
-            self._load(connection)
+            with self._reading:  # one thread reads it; the others wait for it
+                if self._loaded == -1e18 or self.due():
+                    self._load(connection)
 
     def due(self) -> bool:
         """Whether a vocabulary read before is older than ``max_age`` (never read: not

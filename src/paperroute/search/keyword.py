@@ -162,7 +162,13 @@ def _tiered(
     words = {t.text for t in positive}
     scans: pg.Scans = {}
     for tier_query, title_only, bounded in tiers:
-        wanted = max(limit, TITLE_TIER_FETCH) if title_only else limit
+        if plain and bounded:
+            # A bounded tier ahead of every match's: the same share of hits whatever the
+            # page (what it leaves, the last tier ranks), so that pages neither repeat nor
+            # skip a paper where the tiers meet.
+            wanted = TITLE_TIER_FETCH if title_only else min(limit, PHRASE_TIER_BOUND)
+        else:
+            wanted = max(limit, TITLE_TIER_FETCH) if title_only else limit
         hits = _keyword_search(
             connection,
             tier_query,

@@ -124,12 +124,12 @@ def _beyond(named: list[int], matches: Mapping[int, object], total: int) -> int:
 
 
 def _at_least(total: int, exact: bool, offset: int, hits: list[KeywordHit]) -> tuple[int, bool]:
-    """(total, exact), an estimate raised to the papers shown up to this page; none when
-    the first page is empty (nothing more can be shown)."""
+    """(total, exact), an estimate raised to the papers shown up to this page (an empty
+    page past the end leaves it alone); none when the first page is empty."""
     if exact:
         return total, exact
-    if offset == 0 and not hits:
-        return 0, True
+    if not hits:
+        return (0, True) if offset == 0 else (total, exact)
     return max(total, offset + len(hits)), exact
 
 

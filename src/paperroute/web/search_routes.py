@@ -125,15 +125,6 @@ def _search(
     )
 
 
-def _more(result: SearchResult, limit: int) -> bool:
-    """Whether a page may follow this one: it is full and the window goes on, and the total
-    says more, or is an estimate (which can fall short)."""
-    end = result.offset + len(result.hits)
-    if len(result.hits) < limit or end >= MAX_WINDOW:
-        return False
-    return end < result.total or not result.total_exact
-
-
 def total_text(result: SearchResult) -> str:
     """ "1 result", "334 results", "about 120 results"."""
     words = f"{result.total:,} result{'' if result.total == 1 else 's'}"
@@ -188,8 +179,6 @@ async def search_page(
         pages = max(1, -(-min(result.total, MAX_WINDOW) // PAGE_LIMIT))
         if cards:  # an estimate ("about") can fall short of the pages that hold results
             pages = max(pages, number)
-            if not result.total_exact and _more(result, PAGE_LIMIT):
-                pages = max(pages, number + 1)
         context.update(
             cards=cards,
             used_mode=result.mode.value,
@@ -289,7 +278,7 @@ async def api_search(
         result = _search(request, q, chosen, limit, offset, correct=spell)
         items = [_item(card) for card in _cards(request, result)]
         end = result.offset + len(result.hits)
-        more = _more(result, limit)
+        more = end < min(result.total, MAX_WINDOW) and len(result.hits) == limit
         return {
             "query": q,
             "mode": result.mode.value,
