@@ -442,3 +442,21 @@ def test_a_long_phrase_and_a_page_past_the_end(
     first = corpus_hub.search.query("equations", mode=Mode.keyword, limit=5)
     beyond = corpus_hub.search.query("equations", mode=Mode.keyword, limit=5, offset=5000)
     assert beyond.hits == () and beyond.total == first.total  # the estimate left alone
+
+
+def test_hybrid_asks_once_which_close_papers_hold_the_words(
+    embedded: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It asked once a close paper (up to 200 queries: 0.9 s a search of the demo data)."""
+    from paperroute.search import _semantic
+
+    calls: list[int] = []
+    matching = _semantic.matching
+
+    def counted(connection: Any, query: Any, pks: list[int]) -> set[int]:
+        calls.append(len(pks))
+        return matching(connection, query, pks)
+
+    monkeypatch.setattr(_semantic, "matching", counted)
+    result = embedded.search.query("equations", mode=Mode.hybrid, limit=5)
+    assert result.hits and len(calls) == 1 and calls[0] > 1

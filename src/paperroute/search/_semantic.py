@@ -254,7 +254,8 @@ def hybrid_ranking(
         if keyword_total > MATCHING_MAX:
             close = []
         else:
-            close = [pk for pk in close if pk not in matching(connection, query, close)]
+            matched = matching(connection, query, close)  # (once: not once a paper)
+            close = [pk for pk in close if pk not in matched]
     close_only = len(close)
     missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
     if missing and nearest:
