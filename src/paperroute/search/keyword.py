@@ -162,11 +162,12 @@ def _tiered(
     words = {t.text for t in positive}
     scans: pg.Scans = {}
     for tier_query, title_only, bounded in tiers:
-        if plain and bounded:
-            # A bounded tier ahead of every match's: the same share of hits whatever the
-            # page (what it leaves, the last tier ranks), so that pages neither repeat nor
-            # skip a paper where the tiers meet.
-            wanted = TITLE_TIER_FETCH if title_only else min(limit, PHRASE_TIER_BOUND)
+        if plain and title_only:
+            # The title tier ahead of every match's gives the same share of hits whatever
+            # the page (what it leaves, the last tier ranks): pages repeated and skipped
+            # papers where the tiers met. (The phrase tier's bound still grows with a page
+            # past it: an old remembered title is ranked with the phrase's matches.)
+            wanted = TITLE_TIER_FETCH
         else:
             wanted = max(limit, TITLE_TIER_FETCH) if title_only else limit
         hits = _keyword_search(
