@@ -122,6 +122,9 @@ def test_operators_bind_as_postgresql_writes_them() -> None:
     assert sample.estimate("'alpha' <-> 'beta' & 'gamma'").total == 0  # (a <-> b) & c
     assert sample.estimate("'alpha' <-> 'beta'").total == 1
     assert sample.estimate("'beta' <-> 'alpha'").total == 0
+    # A word that reads like an operator is a word.
+    odd = TermSample.of(["'|':1 '<->':2", "'&':1"], 1.0)
+    assert odd.estimate("'|' <-> '<->'").total == 1 and odd.estimate("'&' | '|'").total == 2
     for broken in ("", "'alpha' &", "( 'alpha'", "'alpha' <-> ( 'beta' & 'gamma' )", "&&"):
         with pytest.raises(Unsupported):
             sample.estimate(broken)

@@ -42,7 +42,7 @@ def _unquote(quoted: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """Papers matching a query, estimated from the sample: ``total`` (rounded to two
-    significant digits), ``low`` and ``high`` (four standard deviations of a Poisson
+    significant digits, unless the sample is every paper), ``low`` and ``high`` (four standard deviations of a Poisson
     count either side, and two papers more), and ``candidates``: as many beyond doubt
     (``high``'s way) of the papers that hold its words, phrases read as every word
     anywhere: the rows an exact count would visit."""
@@ -90,11 +90,10 @@ class TermSample:
         rank = np.zeros(len(ids), dtype=np.int64)
         rank[[ids[name] for name in by_name]] = np.arange(len(ids))
         ranked = np.repeat(rank[np.asarray(lexemes, dtype=np.int64)], repeats)
-        all_keys = keys
-        order = np.lexsort((all_keys, ranked))
+        order = np.lexsort((keys, ranked))
         starts = np.searchsorted(ranked[order], np.arange(len(ids) + 1)).astype(np.int64)
         vocabulary = [names[quoted] for quoted in by_name]
-        return cls(vocabulary, starts, all_keys[order], len(vectors), fraction)
+        return cls(vocabulary, starts, keys[order], len(vectors), fraction)
 
     @classmethod
     def read(cls, connection: Connection, sample_docs: int) -> TermSample:
@@ -247,7 +246,10 @@ class _Parser:
         return node
 
     def _peek(self) -> str | None:
-        return self.tokens[self.at][1] if self.at < len(self.tokens) else None
+        """The next operator (None at the end or before a word: a word is never one)."""
+        if self.at >= len(self.tokens) or self.tokens[self.at][0] != "op":
+            return None
+        return self.tokens[self.at][1]
 
     def _or(self) -> _Node:
         node = self._and()
