@@ -42,10 +42,10 @@ def _unquote(quoted: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """Papers matching a query, estimated from the sample: ``total`` (rounded to two
-    significant digits, unless the sample is every paper), ``low`` and ``high`` (four standard deviations of a Poisson
-    count either side, and two papers more), and ``candidates``: as many beyond doubt
-    (``high``'s way) of the papers that hold its words, phrases read as every word
-    anywhere: the rows an exact count would visit."""
+    significant digits, unless the sample is every paper), ``low`` and ``high`` (four
+    standard deviations of a Poisson count either side, and two papers more), and
+    ``candidates``: as many beyond doubt (``high``'s way) of the papers that hold its
+    words, phrases read as every word anywhere: the rows an exact count would visit."""
 
     total: int
     low: float
