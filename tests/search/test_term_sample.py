@@ -251,6 +251,10 @@ def test_an_estimate_is_shown_as_one_and_paged_past(estimating: TestClient) -> N
 # ------------------------------------------ the newest papers with the words
 
 
+def pks(connection: Any, sql: str, params: dict[str, Any]) -> list[int]:
+    return [int(pk) for pk in connection.execute(text(sql), params).scalars()]
+
+
 def test_walking_back_and_the_gin_index_find_the_same_newest_papers(
     corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,16 +263,12 @@ def test_walking_back_and_the_gin_index_find_the_same_newest_papers(
     monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 50)  # windows widen in a 300-paper store
     with corpus_hub._db.engine.begin() as connection:
         for words in ("differential equations", "second order", "equations", "nowhere"):
-            truth = [
-                int(pk)
-                for pk in connection.execute(
-                    text(
-                        "SELECT pk FROM papers WHERE search_vector @@ (plainto_tsquery("
-                        "'english', :w) || plainto_tsquery('simple', :w)) ORDER BY pk DESC LIMIT 7"
-                    ),
-                    {"w": words},
-                ).scalars()
-            ]
+            truth = pks(
+                connection,
+                "SELECT pk FROM papers WHERE search_vector @@ (plainto_tsquery("
+                "'english', :w) || plainto_tsquery('simple', :w)) ORDER BY pk DESC LIMIT 7",
+                {"w": words},
+            )
             walked = pg.newest_with_words(connection, words, 7, with_words=1e9)
             windows = pg.newest_with_words(connection, words, 7)
             sized = pg.newest_with_words(connection, words, 7, with_words=20)
@@ -290,31 +290,23 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
         for phrase in ("differential equations", "second order", "part i", "nowhere at all"):
             params: dict[str, Any] = {"p": phrase, "bound": 2}
             title_q = "phraseto_tsquery('english', :p)"
-            truth = [
-                int(pk)
-                for pk in connection.execute(
-                    text(
-                        f"SELECT paper_pk FROM paper_titles WHERE numnode({title_q}) > 0 AND "
-                        f"title_vector @@ {title_q} ORDER BY paper_pk DESC LIMIT 2"
-                    ),
-                    params,
-                ).scalars()
-            ]
+            truth = pks(
+                connection,
+                f"SELECT paper_pk FROM paper_titles WHERE numnode({title_q}) > 0 AND "
+                f"title_vector @@ {title_q} ORDER BY paper_pk DESC LIMIT 2",
+                params,
+            )
             assert pg._newest_titled(connection, title_q, params) == truth, phrase
         # A phrase in TITLED_ENOUGH of the newest titles is common: those are enough.
         monkeypatch.setattr(pg, "TITLED_ENOUGH", 1)
         params = {"p": "equations", "bound": 50}
         newest = connection.execute(text("SELECT max(paper_pk) FROM paper_titles")).scalar_one()
-        window = [
-            int(pk)
-            for pk in connection.execute(
-                text(
-                    "SELECT paper_pk FROM paper_titles WHERE paper_pk > :after AND "
-                    "title_vector @@ phraseto_tsquery('english', :p) ORDER BY paper_pk DESC"
-                ),
-                {"after": newest - 30, "p": "equations"},
-            ).scalars()
-        ]
+        window = pks(
+            connection,
+            "SELECT paper_pk FROM paper_titles WHERE paper_pk > :after AND "
+            "title_vector @@ phraseto_tsquery('english', :p) ORDER BY paper_pk DESC",
+            {"after": newest - 30, "p": "equations"},
+        )
         assert (
             window
             and pg._newest_titled(connection, "phraseto_tsquery('english', :p)", params) == window

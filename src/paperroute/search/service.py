@@ -4,7 +4,6 @@ object, loaded when first needed."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
 from ..errors import ConfigError, NotFound
+from ..soon import RunSoon
 from ..store import queries
 from ..store.schema import papers
 from ..store.schema_community import hidden_papers
@@ -64,8 +64,6 @@ MAX_SEARCH_LIMIT = 200
 # How deep results can be paged (as search engines cap their windows): deeper pages rank
 # every match before them.
 MAX_WINDOW = TOTAL_CAP
-
-log = logging.getLogger(__name__)
 _QUERY_CACHE = 256
 
 
@@ -148,7 +146,7 @@ class Searcher:
         # Read again hourly on the pool below (warm_keywords), not on a request.
         self.frequencies = FrequencyCache(refreshed_apart=True)
         self.vocabulary = _spelling.Vocabulary(refreshed_apart=True)
-        self._keywords_pending = False
+        self._keywords = RunSoon("reading the keyword frequencies and spelling vocabulary")
         # Similar papers search the vectors, and searches embed the query, on it while
         # the keyword side runs.
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="paperroute-vectors")
@@ -273,26 +271,16 @@ class Searcher:
     def _keywords_soon(self, *, force: bool = False) -> None:
         """Have the pool read the keyword frequencies and the spelling vocabulary again
         when due (once at a time); searches go on with what is held meanwhile."""
-        due = force or self.frequencies.due() or self.vocabulary.due()
-        with self._lock:
-            if not due or self._keywords_pending:
-                return
-            self._keywords_pending = True
-        self._pool.submit(self.warm_keywords)
+        if force or self.frequencies.due() or self.vocabulary.due():
+            self._keywords.ask(self._pool, self.warm_keywords)
 
     def warm_keywords(self) -> None:
         """Read what keyword searches keep in memory, when due: the frequency sample
         (PostgreSQL: totals estimated from it) and the spelling vocabulary (2-3 s each at
         1M papers on PostgreSQL, which a search would otherwise wait for)."""
-        try:
-            with self.engine.connect() as connection:
-                self.frequencies.refresh(connection)
-                self.vocabulary.load(connection)
-        except SQLAlchemyError as exc:  # ahead of time: a search reads them if need be
-            log.warning("could not read the keyword frequencies ahead of searches: %s", exc)
-        finally:
-            with self._lock:
-                self._keywords_pending = False
+        with self.engine.connect() as connection:
+            self.frequencies.refresh(connection)
+            self.vocabulary.load(connection)
 
     def refresh_index_soon(self) -> None:
         """Bring the vector index up to date off the request when a refresh is due (the
