@@ -213,6 +213,46 @@ def test_a_count_that_would_read_too_much_is_estimated(
         ).exact
 
 
+@pytest.mark.parametrize("scan", [500, 4])
+def test_plain_words_counted_exactly_are_listed_and_ranked_from_the_list(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch, scan: int
+) -> None:
+    """PostgreSQL: the GIN index reads every word's whole posting list; plain words counted
+    exactly are listed by the count, and the tiers rank from that list (the same hits as
+    finding them again, and the newest papers with the words not looked for again)."""
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return
+    monkeypatch.setattr(keyword, "EXACT_VISITS", 10**9)
+    monkeypatch.setattr(pg, "RANK_ALL_MAX", scan)
+    monkeypatch.setattr(pg, "PHRASE_TIER_SCAN", scan)
+    frequencies = FrequencyCache()
+    with corpus_hub._db.engine.connect() as connection:
+        for raw in ("equations", "differential equations", "equations -linear"):
+            query = parse_query(raw)
+            counted = count_matches(connection, query, frequencies=frequencies)
+            assert counted.exact and counted.matches is not None, raw
+            assert counted.total == keyword.keyword_total(connection, query) > 0
+            assert len(set(counted.matches)) == counted.total
+            for limit in (5, 1000):
+                again = keyword.keyword_search(
+                    connection, query, limit=limit, with_words=counted.with_words
+                )
+                with monkeypatch.context() as patched:
+                    patched.setattr(pg, "_newest_with_words", None)  # (not called)
+                    listed = keyword.keyword_search(
+                        connection,
+                        query,
+                        limit=limit,
+                        total=counted.total,
+                        matches=counted.matches,
+                        with_words=counted.with_words,
+                    )
+                assert [(h.pk, h.score) for h in listed] == [(h.pk, h.score) for h in again]
+        # More than the cap: counted no further, nothing listed.
+        beyond = count_matches(connection, parse_query("equations"), cap=3, frequencies=frequencies)
+        assert beyond == keyword.Counted(4, with_words=beyond.with_words)
+
+
 @pytest.fixture
 def estimating(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setattr(keyword, "EXACT_VISITS", 0)

@@ -5,7 +5,7 @@ bounded as it is)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -295,6 +295,7 @@ def rank_all(
     where: list[str],
     with_words: float | None = None,
     scans: Scans | None = None,
+    matches: Sequence[int] | None = None,
 ) -> list[KeywordHit] | None:
     """Every match of the query's terms (and ``where``) ranked by ts_rank_cd, the best
     ``:limit``; None without a positive term. When more than RANK_ALL_MAX papers are
@@ -302,11 +303,16 @@ def rank_all(
     filters) and it has no phrase, its newest RANK_ALL_MAX matches are ranked first, and
     the older ones after them only when a (deep) page needs more: the earlier tiers
     (keyword.py) have ranked the papers with the words side by side and in the title
-    already, and each page ranks the same way, so paging neither repeats nor skips."""
+    already, and each page ranks the same way, so paging neither repeats nor skips.
+    ``matches``: every match, when listed already (keyword.count_matches): ranked from
+    their rows, not found again through the GIN index."""
     expression = tsquery(query, params)
     if expression is None:
         return None
     positive = [t for t in query.terms if not t.negated]
+    if matches is not None:
+        with_words = float(len(matches))
+        params["matches"] = list(matches)
 
     def ranked(source: str, limit: int) -> list[KeywordHit]:
         sql = (
@@ -319,10 +325,13 @@ def rank_all(
         return run(connection, sql, {**params, "limit": limit})
 
     limit = int(params["limit"])
+    every = "papers p"
+    if matches is not None:
+        every = "(SELECT * FROM papers WHERE pk = ANY(:matches) OFFSET 0) p"
     if not (with_words and with_words > RANK_ALL_MAX) or any(
         t.phrase or t.prefix for t in positive
     ):
-        return ranked("papers p", limit)
+        return ranked(every, limit)
     words = " ".join(t.text for t in positive)
     newest = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
     params["newest"] = newest
@@ -333,7 +342,12 @@ def rank_all(
         return found
     params["oldest"] = min(newest)
     with bitmaps_only(connection):
-        older = ranked("(SELECT * FROM papers WHERE pk < :oldest) p", limit - len(found))
+        older = ranked(
+            every.replace("WHERE", "WHERE pk < :oldest AND")
+            if matches is not None
+            else "(SELECT * FROM papers WHERE pk < :oldest) p",
+            limit - len(found),
+        )
     lift = max((hit.score for hit in older), default=0.0)
     return [replace(hit, score=hit.score + lift) for hit in found] + older
 

@@ -10,8 +10,9 @@ MARK_START / MARK_END (control characters no abstract contains), for the caller 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import Connection, bindparam, text
 
@@ -130,9 +131,7 @@ def _tiered(
     with_words: float | None = None,
 ) -> list[KeywordHit]:
     positive = query.positive
-    plain = 0 < len(positive) <= TIERED_MAX_WORDS and not any(
-        t.phrase or t.prefix for t in positive
-    )
+    plain = _plain(query)
     # (query, title only, bounded): the phrase and title tiers rank their newest matches.
     tiers: list[tuple[Query, bool, bool]] = []
     quoted = _one_quoted_phrase(connection, query) and plain_phrase(query) is not None
@@ -161,6 +160,11 @@ def _tiered(
     seen: set[int] = set()
     words = {t.text for t in positive}
     scans: pg.Scans = {}
+    if plain and matches is not None and not sqlite:
+        # Every match of the words, listed when counted: the tiers look no further.
+        scans[(" ".join(t.text for t in positive), pg.PHRASE_TIER_SCAN)] = sorted(
+            matches, reverse=True
+        )[: pg.PHRASE_TIER_SCAN]
     for tier_query, title_only, bounded in tiers:
         if plain and title_only:
             # The title tier ahead of every match's gives the same share of hits whatever
@@ -177,7 +181,7 @@ def _tiered(
             title_only=title_only,
             bounded=bounded,
             few=total is not None and total < bound,
-            matches=matches if quoted and len(tiers) == 1 else None,
+            matches=matches if (quoted and len(tiers) == 1) or not sqlite else None,
             with_words=with_words,
             scans=scans,
         )
@@ -200,6 +204,13 @@ def _tiered(
         offset = max([offset, *(hit.score for hit in lifted)])
         ranked.append(lifted)
     return [hit for hits in reversed(ranked) for hit in hits][:limit]
+
+
+def _plain(query: Query) -> bool:
+    """A query of one to TIERED_MAX_WORDS plain words (no phrase, no prefix), ranked in
+    tiers."""
+    positive = query.positive
+    return 0 < len(positive) <= TIERED_MAX_WORDS and not any(t.phrase or t.prefix for t in positive)
 
 
 def _is_common(connection: Connection, query: Query, bound: int) -> bool:
@@ -301,7 +312,9 @@ def _keyword_search(
     elif any(t.phrase and not t.negated for t in query.terms):
         bound = max(PHRASE_TIER_BOUND, limit)
         return pg.phrase_tier(connection, query, params, where, bound, with_words, scans)
-    elif (ranked := pg.rank_all(connection, query, params, where, with_words, scans)) is not None:
+    elif (
+        ranked := pg.rank_all(connection, query, params, where, with_words, scans, matches)
+    ) is not None:
         return ranked
     if not where:
         return []
@@ -371,8 +384,16 @@ def count_matches(
     phrase = any(t.phrase and not t.negated for t in query.terms)
     visits = estimate.candidates if phrase else min(estimate.high, cap + 1)
     if visits <= EXACT_VISITS:
-        total = keyword_total(connection, query, cap, frequencies)
-        return Counted(total, with_words=estimate.with_words)
+        if phrase or not _plain(query):
+            total = keyword_total(connection, query, cap, frequencies)
+            return Counted(total, with_words=estimate.with_words)
+        # Plain words: their matches listed, not only counted. The GIN index reads each
+        # word's whole posting list (a few papers with "data" and "model" in them: 25 ms at
+        # 1M papers), and the tiers would read them twice more (keyword_search).
+        pks = keyword_total(connection, query, cap, frequencies, listed=True)
+        if len(pks) > cap:
+            return Counted(cap + 1, with_words=estimate.with_words)
+        return Counted(len(pks), tuple(pks), with_words=float(len(pks)))
     if estimate.low > cap:
         return Counted(cap + 1, exact=False, with_words=estimate.with_words)
     # (Never none: the sample may miss a rare phrase that the ranking then finds.)
@@ -396,18 +417,43 @@ def sampled(connection: Connection, query: Query, frequencies: FrequencyCache) -
     return frequencies.estimate(connection, str(written or ""))
 
 
+@overload
 def keyword_total(
     connection: Connection,
     query: Query,
     cap: int = TOTAL_CAP,
     frequencies: FrequencyCache | None = None,
-) -> int:
+    *,
+    listed: Literal[False] = False,
+) -> int: ...
+
+
+@overload
+def keyword_total(
+    connection: Connection,
+    query: Query,
+    cap: int = TOTAL_CAP,
+    frequencies: FrequencyCache | None = None,
+    *,
+    listed: Literal[True],
+) -> list[int]: ...
+
+
+def keyword_total(
+    connection: Connection,
+    query: Query,
+    cap: int = TOTAL_CAP,
+    frequencies: FrequencyCache | None = None,
+    *,
+    listed: bool = False,
+) -> int | list[int]:
     """How many papers match ``query`` (every positive term, none excluded, its filters;
     hidden papers left out), counted up to ``cap`` + 1: a count past ``cap`` means "more"
     (a common word's count would read its whole posting list). A query with filters only
     counts the papers that pass them; an empty one, none. On PostgreSQL a single word that
     ``frequencies`` sampled in far more than ``cap`` papers is not counted (reading 10,000
-    matching rows took 200 ms at 200k papers): more than ``cap``."""
+    matching rows took 200 ms at 200k papers): more than ``cap``. ``listed``: the matches'
+    pks instead of their count (up to ``cap`` + 1 of them, in no order)."""
     dialect = connection.dialect.name
     params: dict[str, Any] = {"cap": cap + 1}
     match = fts5_match(query) if dialect == "sqlite" else None
@@ -420,6 +466,7 @@ def keyword_total(
         and word is not None
         and not (word.negated or word.prefix or word.phrase or where)
         and frequencies.surely_more(connection, word.text, cap)
+        and not listed
     ):
         return cap + 1
     hidden = f"{key} NOT IN (SELECT paper_pk FROM hidden_papers)"
@@ -440,14 +487,17 @@ def keyword_total(
     elif where:
         sql = f"SELECT 1 FROM papers p WHERE {' AND '.join([*where, hidden])}"
     else:
-        return 0
-    statement = text(f"SELECT count(*) FROM ({sql} LIMIT :cap) counted")
+        return [] if listed else 0
+    if listed:
+        statement = text(f"{sql.replace('SELECT 1 ', f'SELECT {key} ', 1)} LIMIT :cap")
+    else:
+        statement = text(f"SELECT count(*) FROM ({sql} LIMIT :cap) counted")
     if "categories" in params:
         statement = statement.bindparams(bindparam("categories", expanding=True))
-    if dialect != "sqlite" and "q.q" in sql:
-        with pg.bitmaps_only(connection):
-            return int(connection.execute(statement, params).scalar() or 0)
-    return int(connection.execute(statement, params).scalar() or 0)
+    with pg.bitmaps_only(connection) if dialect != "sqlite" and "q.q" in sql else nullcontext():
+        if listed:
+            return [int(row[0]) for row in connection.execute(statement, params)]
+        return int(connection.execute(statement, params).scalar() or 0)
 
 
 def matching(connection: Connection, query: Query, pks: list[int]) -> set[int]:
