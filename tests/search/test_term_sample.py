@@ -18,15 +18,16 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from paperroute import Config, Hub
+from paperroute.search import _newest, keyword
 from paperroute.search import _pg_keyword as pg
-from paperroute.search import keyword
+from paperroute.search._newest import NewestTerms
 from paperroute.search._sample import TermSample, Unsupported
 from paperroute.search.keyword import FrequencyCache, count_matches
 from paperroute.search.query import parse_query
 from paperroute.search.service import Mode
 from paperroute.web.app import create_app
 from support.embedders import HashEmbedder
-from support.search_corpus import corpus_records
+from support.search_corpus import corpus_records, rec
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon"]
 
@@ -301,7 +302,12 @@ def test_walking_back_and_the_gin_index_find_the_same_newest_papers(
     if corpus_hub._db.engine.dialect.name == "sqlite":
         return  # PostgreSQL's ways only
     monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 50)  # windows widen in a 300-paper store
+    monkeypatch.setattr(_newest, "CHUNK", 25)
+    every, newest = NewestTerms(), NewestTerms(papers=60)
     with corpus_hub._db.engine.begin() as connection:
+        every.refresh(connection)
+        newest.refresh(connection)
+        assert len(newest._held.chunks) == 3 and newest._held.low > 0  # type: ignore[union-attr]
         for words in ("differential equations", "second order", "equations", "nowhere"):
             truth = pks(
                 connection,
@@ -313,11 +319,49 @@ def test_walking_back_and_the_gin_index_find_the_same_newest_papers(
             windows = pg.newest_with_words(connection, words, 7)
             sized = pg.newest_with_words(connection, words, 7, with_words=20)
             assert walked == windows == sized == truth, words
-        scans: pg.Scans = {}
+            # From the newest papers' terms held in memory: all of them, or the newest 60
+            # (read 25 at a time; the older ones from the database).
+            for held in every, newest:
+                scans = pg.Scans(held)
+                assert pg.newest_with_words(connection, words, 7, scans=scans) == truth, words
+        scans = pg.Scans()
         first = pg.newest_with_words(connection, "equations", 7, scans=scans)
-        assert scans == {("equations", 7): first}
-        scans[("equations", 7)] = [1]  # read from the scans, not the database
+        assert scans.found == {("equations", 7): first}
+        scans.found[("equations", 7)] = [1]  # read from the scans, not the database
         assert pg.newest_with_words(connection, "equations", 7, scans=scans) == [1]
+
+
+def test_the_newest_papers_terms_are_read_anew_for_newer_papers(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paper added after the newest papers' terms were read is found all the same (from
+    the database, which the search then has read into memory: from there after that)."""
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return
+    monkeypatch.setattr(keyword, "EXACT_VISITS", 0)  # (estimated: the tiers look for it)
+    search = corpus_hub.search
+    search.warm_keywords()
+    held = search.newest._held
+    assert held is not None and held.low == 0 and held.high > 0  # every paper, in memory
+    corpus_hub.papers.ingest(
+        [
+            rec(
+                "new",
+                arxiv_id="2612.00001",
+                title="Zymurgical fermentation kinetics",
+                abstract="We model zymurgical fermentation kinetics of lager yeasts.",
+            )
+        ]
+    )
+    first = search.query("zymurgical fermentation", mode=Mode.keyword)
+    assert [hit.id for hit in first.hits] == ["2612.00001"]
+    assert search.newest.due()  # behind: read when the pool gets to it
+    search.warm_keywords()
+    assert not search.newest.behind
+    assert search.newest._held is not None and search.newest._held.high > held.high
+    monkeypatch.setattr(pg, "_from_index", None)  # (from memory now: not called)
+    again = search.query("zymurgical fermentation", mode=Mode.keyword)
+    assert [hit.id for hit in again.hits] == ["2612.00001"]
 
 
 def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(

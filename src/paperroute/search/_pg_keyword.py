@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
 from ._keyword_sql import COLUMNS, KeywordHit, filters, run, sql_statement, to_hits
+from ._newest import NewestTerms
+from ._sample import Unsupported, parse_tsquery
 from .query import Query
 
 # ts_rank_cd weights for the tsvector's D, C (abstract), B (authors), A (title) labels.
@@ -37,8 +39,15 @@ TITLE_WALK = 5_000
 # reads: the same papers, found once (Scans).
 RANK_ALL_MAX = PHRASE_TIER_SCAN
 
-# The newest papers with some words (newest_with_words) found for one query, by (words, n).
-Scans = dict[tuple[str, int], list[int]]
+
+@dataclass(slots=True)
+class Scans:
+    """What one query's tiers share: the newest papers' terms held in memory, if any
+    (``terms``), and the newest papers with some words found (newest_with_words), by
+    (words, n)."""
+
+    terms: NewestTerms | None = None
+    found: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
 
 def tsquery(query: Query, params: dict[str, Any]) -> str | None:
@@ -242,24 +251,63 @@ def newest_with_words(
     alone, and the window's matches read; the walk, 2,400 rows, 11 ms). At 200,000 papers
     the same words' index is a fifth as long, and the walk as long as ever: the index.
     ``scans``: what earlier calls for the same query found, by (words, n), read and added
-    to (a query's tiers ask for the same papers)."""
-    if scans is not None and (words, n) in scans:
-        return scans[(words, n)]
-    found = _newest_with_words(connection, words, n, with_words)
+    to (a query's tiers ask for the same papers), and the newest papers' terms held in
+    memory (``scans.terms``, NewestTerms), which answer before either way: the database is
+    asked only about older papers when those held have too few, or about all when papers
+    newer than those held have come (the terms are then read again off the requests)."""
+    if scans is not None and (words, n) in scans.found:
+        return scans.found[(words, n)]
+    found = _newest_with_words(
+        connection, words, n, with_words, None if scans is None else scans.terms
+    )
     if scans is not None:
-        scans[(words, n)] = found
+        scans.found[(words, n)] = found
     return found
 
 
 def _newest_with_words(
-    connection: Connection, words: str, n: int, with_words: float | None
+    connection: Connection,
+    words: str,
+    n: int,
+    with_words: float | None,
+    terms: NewestTerms | None,
 ) -> list[int]:
-    newest = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 0)
     params: dict[str, Any] = {"words": words, "n": n}
-    matches = (
-        "p.search_vector @@ "
-        "(plainto_tsquery('english', :words) || plainto_tsquery('simple', :words))"
-    )
+    words_q = "(plainto_tsquery('english', :words) || plainto_tsquery('simple', :words))"
+    if terms is None:
+        return _from_index(connection, params, words_q, with_words)
+    row = connection.execute(
+        text(f"SELECT (SELECT max(pk) FROM papers), CAST({words_q} AS text)"), params
+    ).one()
+    try:
+        held = terms.newest(parse_tsquery(str(row[1] or "")), n, int(row[0] or 0))
+    except Unsupported:  # (stop words alone: an empty tsquery)
+        held = None
+    if held is None:
+        return _from_index(connection, params, words_q, with_words, int(row[0] or 0))
+    found, low = held
+    if len(found) >= n or low == 0:
+        return found
+    # Too few among the papers held: the older ones from the database.
+    params["n"] = n - len(found)
+    return found + _from_index(connection, params, words_q, with_words, low)
+
+
+def _from_index(
+    connection: Connection,
+    params: dict[str, Any],
+    words_q: str,
+    with_words: float | None,
+    top: int | None = None,
+) -> list[int]:
+    """newest_with_words from the database, among the papers up to the pk ``top`` (None:
+    the newest)."""
+    if top is None:
+        top = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 0)
+    newest = top
+    params["top"] = newest
+    n = int(params["n"])
+    matches = f"p.search_vector @@ {words_q} AND p.pk <= :top"
     if with_words and n * newest / with_words <= with_words / GIN_MATCHES_PER_ROW + n:
         with walk_only(connection):
             sql = f"SELECT p.pk FROM papers p WHERE {matches} ORDER BY p.pk DESC LIMIT :n"

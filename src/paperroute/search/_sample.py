@@ -33,7 +33,7 @@ class Unsupported(ValueError):
     """A tsquery the sample does not evaluate (an operator inside a phrase)."""
 
 
-def _unquote(quoted: str) -> str:
+def unquote(quoted: str) -> str:
     if "'" not in quoted and "\\" not in quoted:
         return quoted
     return re.sub(r"\\(.)", r"\1", quoted.replace("''", "'"))
@@ -85,7 +85,7 @@ class TermSample:
         flat = np.array(joined.split(",") if joined else [], dtype=np.int64)
         repeats = np.asarray(counts, dtype=np.int64)
         keys = np.repeat(np.asarray(papers, dtype=np.int64) * POSITIONS, repeats) + flat
-        names = {quoted: _unquote(quoted) for quoted in ids}
+        names = {quoted: unquote(quoted) for quoted in ids}
         by_name = sorted(ids, key=names.__getitem__)
         rank = np.zeros(len(ids), dtype=np.int64)
         rank[[ids[name] for name in by_name]] = np.arange(len(ids))
@@ -121,8 +121,8 @@ class TermSample:
     def estimate(self, tsquery: str) -> Estimate:
         """How many papers of the collection match ``tsquery`` (its text as PostgreSQL
         writes it); Unsupported for an operator inside a phrase."""
+        tree = parse_tsquery(tsquery)
         try:
-            tree = _Parser(tsquery).parse()
             found = len(self._papers(tree, words_only=False))
             candidates = len(self._papers(tree, words_only=True))
         except RecursionError as exc:  # (parentheses nested hundreds deep)
@@ -145,10 +145,10 @@ class TermSample:
         end = bisect.bisect_left(self.vocabulary, word + "\U0010ffff")
         return np.sort(self.keys[self.starts[at] : self.starts[end]])
 
-    def _positions(self, node: _Node) -> I64:
+    def _positions(self, node: Node) -> I64:
         """Keys of where ``node`` (a lexeme or a phrase of them) ends. (A phrase of many
         words is a long chain nested to the left: walked, not recursed.)"""
-        chain: list[tuple[_Node, int]] = []
+        chain: list[tuple[Node, int]] = []
         while node[0] == "phrase":
             chain.append((node[2], int(node[3])))
             node = node[1]
@@ -161,7 +161,7 @@ class TermSample:
             keys = right[_within(right - distance, keys)]
         return keys
 
-    def _papers(self, node: _Node, *, words_only: bool) -> I64:
+    def _papers(self, node: Node, *, words_only: bool) -> I64:
         kind = node[0]
         if kind == "lexeme" or (kind == "phrase" and not words_only):
             return _distinct(self._positions(node) // POSITIONS)
@@ -170,7 +170,7 @@ class TermSample:
                 np.arange(self.papers), self._papers(node[1], words_only=words_only)
             )
         # A chain of one operator nests to the left: its operands, walked.
-        operands: list[_Node] = []
+        operands: list[Node] = []
         while node[0] == kind:
             operands.append(node[2])
             node = node[1]
@@ -214,7 +214,15 @@ def _two_digits(value: float) -> int:
 
 # ("lexeme", word, prefix) | ("not", node) | ("and"/"or", left, right)
 # | ("phrase", left, right, distance)
-_Node = tuple[Any, ...]
+Node = tuple[Any, ...]
+
+
+def parse_tsquery(tsquery: str) -> Node:
+    """A tsquery's text, as PostgreSQL writes it, parsed; Unsupported when it cannot be."""
+    try:
+        return _Parser(tsquery).parse()
+    except RecursionError as exc:  # (parentheses nested hundreds deep)
+        raise Unsupported("a tsquery nested too deep") from exc
 
 
 class _Parser:
@@ -232,12 +240,12 @@ class _Parser:
             at = match.end()
             if match.group(1) is not None:
                 flags = match.group(2) or ""
-                self.tokens.append(("*" if "*" in flags else "'", _unquote(match.group(1))))
+                self.tokens.append(("*" if "*" in flags else "'", unquote(match.group(1))))
             else:
                 self.tokens.append(("op", match.group(3) or match.group(4)))
         self.at = 0
 
-    def parse(self) -> _Node:
+    def parse(self) -> Node:
         if not self.tokens:
             raise Unsupported("an empty tsquery")
         node = self._or()
@@ -251,21 +259,21 @@ class _Parser:
             return None
         return self.tokens[self.at][1]
 
-    def _or(self) -> _Node:
+    def _or(self) -> Node:
         node = self._and()
         while self._peek() == "|":
             self.at += 1
             node = ("or", node, self._and())
         return node
 
-    def _and(self) -> _Node:
+    def _and(self) -> Node:
         node = self._phrase()
         while self._peek() == "&":
             self.at += 1
             node = ("and", node, self._phrase())
         return node
 
-    def _phrase(self) -> _Node:
+    def _phrase(self) -> Node:
         node = self._not()
         while (op := self._peek()) is not None and op.startswith("<"):
             self.at += 1
@@ -273,7 +281,7 @@ class _Parser:
             node = ("phrase", node, self._not(), distance)
         return node
 
-    def _not(self) -> _Node:
+    def _not(self) -> Node:
         if self.at >= len(self.tokens):
             raise Unsupported("a tsquery cut short")
         kind, value = self.tokens[self.at]

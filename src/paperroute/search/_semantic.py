@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, text
 from ._fts import fts5_term as _fts5_term
 from ._index import VectorIndex
 from ._keyword_sql import COLUMNS, filters, hit_of
+from ._newest import NewestTerms
 from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
@@ -171,8 +172,10 @@ def keyword_ranking(
     *,
     snippets: bool = True,
     counted: Counted | None = None,
+    newest: NewestTerms | None = None,
 ) -> list[KeywordHit]:
-    """Keyword hits that are not hidden (``counted``: the query's matches, if counted)."""
+    """Keyword hits that are not hidden (``counted``: the query's matches, if counted;
+    ``newest``: keyword_search's)."""
     hits = keyword_search(
         connection,
         query,
@@ -181,6 +184,7 @@ def keyword_ranking(
         total=None if counted is None else counted.total,
         matches=None if counted is None else counted.matches,
         with_words=None if counted is None else counted.with_words,
+        newest=newest,
     )
     hidden = hidden_among(connection, [hit.pk for hit in hits])
     return [hit for hit in hits if hit.pk not in hidden]

@@ -31,6 +31,7 @@ from ._fts import (
 )
 from ._fts import fts5_term as _fts5_term
 from ._keyword_sql import COLUMNS, KeywordHit, filters, run, sql_statement, to_hits
+from ._newest import NewestTerms
 from ._sample import Estimate
 from .query import Query, Term, split_words
 
@@ -100,6 +101,7 @@ def keyword_search(
     total: int | None = None,
     matches: tuple[int, ...] | None = None,
     with_words: float | None = None,
+    newest: NewestTerms | None = None,
 ) -> list[KeywordHit]:
     """The best ``limit`` papers for ``query``. A query without a positive term but with
     filters lists the newest papers that pass them; an empty query finds nothing.
@@ -117,8 +119,9 @@ def keyword_search(
     and a phrase tier with fewer matches than its bound reads them in FTS5's own order);
     ``matches``: a rare quoted phrase's matches (count_matches), ranked without reading
     them again. ``with_words``: how many papers have every positive word (Counted), if
-    known."""
-    hits = _tiered(connection, query, limit, total, matches, with_words)
+    known; ``newest``: PostgreSQL, the newest papers' terms held in memory, if any
+    (_pg_keyword.newest_with_words)."""
+    hits = _tiered(connection, query, limit, total, matches, with_words, newest)
     return add_snippets(connection, query, hits) if snippets else hits
 
 
@@ -129,6 +132,7 @@ def _tiered(
     total: int | None,
     matches: tuple[int, ...] | None = None,
     with_words: float | None = None,
+    newest: NewestTerms | None = None,
 ) -> list[KeywordHit]:
     positive = query.positive
     plain = _plain(query)
@@ -159,10 +163,10 @@ def _tiered(
     found: list[list[KeywordHit]] = []
     seen: set[int] = set()
     words = {t.text for t in positive}
-    scans: pg.Scans = {}
+    scans = pg.Scans(newest)
     if plain and matches is not None and not sqlite:
         # Every match of the words, listed when counted: the tiers look no further.
-        scans[(" ".join(t.text for t in positive), pg.PHRASE_TIER_SCAN)] = sorted(
+        scans.found[(" ".join(t.text for t in positive), pg.PHRASE_TIER_SCAN)] = sorted(
             matches, reverse=True
         )[: pg.PHRASE_TIER_SCAN]
     for tier_query, title_only, bounded in tiers:

@@ -29,6 +29,7 @@ from ._bag_store import BagStore
 from ._demo_vectors import import_demo_vectors
 from ._index import VectorIndex, default_index_folder
 from ._named import first, named_pks
+from ._newest import NewestTerms
 from ._semantic import (
     SEMANTIC_FLOOR,
     SEMANTIC_WINDOW,
@@ -146,7 +147,12 @@ class Searcher:
         # Read again hourly on the pool below (warm_keywords), not on a request.
         self.frequencies = FrequencyCache(refreshed_apart=True)
         self.vocabulary = _spelling.Vocabulary(refreshed_apart=True)
-        self._keywords = RunSoon("reading the keyword frequencies and spelling vocabulary")
+        # PostgreSQL: the newest papers' terms, read at the start, hourly and when newer
+        # papers are seen (warm_keywords).
+        self.newest = NewestTerms()
+        self._keywords = RunSoon(
+            "reading the keyword frequencies, spelling vocabulary and newest papers' terms"
+        )
         # Similar papers search the vectors, and searches embed the query, on it while
         # the keyword side runs.
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="paperroute-vectors")
@@ -271,16 +277,18 @@ class Searcher:
     def _keywords_soon(self, *, force: bool = False) -> None:
         """Have the pool read the keyword frequencies and the spelling vocabulary again
         when due (once at a time); searches go on with what is held meanwhile."""
-        if force or self.frequencies.due() or self.vocabulary.due():
+        if force or self.frequencies.due() or self.vocabulary.due() or self.newest.due():
             self._keywords.ask(self._pool, self.warm_keywords)
 
     def warm_keywords(self) -> None:
         """Read what keyword searches keep in memory, when due: the frequency sample
         (PostgreSQL: totals estimated from it) and the spelling vocabulary (2-3 s each at
-        1M papers on PostgreSQL, which a search would otherwise wait for)."""
+        1M papers on PostgreSQL, which a search would otherwise wait for), and PostgreSQL's
+        newest papers' terms (NewestTerms: ~10 s at the start, then newer papers only)."""
         with self.engine.connect() as connection:
             self.frequencies.refresh(connection)
             self.vocabulary.load(connection)
+            self.newest.refresh(connection)
 
     def refresh_index_soon(self) -> None:
         """Bring the vector index up to date off the request when a refresh is due (the
@@ -384,7 +392,9 @@ class Searcher:
             if mode is Mode.hybrid and pending is not None and query.positive:
                 # The keyword side runs while the worker embeds the query.
                 wanted = hybrid_candidates(offset + limit)
-                early = keyword_ranking(connection, query, wanted, snippets=False, counted=counted)
+                early = keyword_ranking(
+                    connection, query, wanted, snippets=False, counted=counted, newest=self.newest
+                )
             vector = self._vector(pending, semantic_notices)
             notices.extend(semantic_notices)
             if mode is Mode.semantic and vector is None and query.positive:
@@ -456,7 +466,9 @@ class Searcher:
             page = close[offset:wanted]
             return mode, load_hits(connection, page), close_ones, exact
         if mode is Mode.keyword or vector is None or not query.positive:
-            ranked = keyword_ranking(connection, query, wanted, snippets=False, counted=counted)
+            ranked = keyword_ranking(
+                connection, query, wanted, snippets=False, counted=counted, newest=self.newest
+            )
             named = self._named(connection, query, typed, ranked)
             by_pk = {hit.pk: hit for hit in ranked}
             order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]
