@@ -5,6 +5,7 @@ and the page, and paged past when it falls short."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -15,13 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from paperroute import Config, Hub
 from paperroute.search import _newest, keyword
 from paperroute.search import _pg_keyword as pg
 from paperroute.search._newest import NewestTerms
-from paperroute.search._sample import TermSample, Unsupported
+from paperroute.search._sample import TermSample, Unsupported, parse_tsquery
 from paperroute.search.keyword import FrequencyCache, count_matches
 from paperroute.search.query import parse_query
 from paperroute.search.service import Mode
@@ -113,6 +114,48 @@ def test_a_whole_sample_counts_what_brute_force_counts(
     estimate = sample.estimate(written(query))
     assert estimate.total == len(matching(query, docs))
     assert estimate.low <= estimate.total <= estimate.high
+
+
+def words_matching(node: tuple[Any, ...], docs: list[Doc]) -> set[int]:
+    """Brute force with each phrase read as its words (the newest papers' lexemes)."""
+    kind = node[0]
+    if kind == "lexeme":
+        return {i for i, doc in enumerate(docs) if node[1] in doc}
+    if kind == "not":
+        return set(range(len(docs))) - words_matching(node[1], docs)
+    left, right = words_matching(node[1], docs), words_matching(node[2], docs)
+    return left | right if kind == "or" else left & right
+
+
+def unsupported(node: tuple[Any, ...], in_phrase: bool = False) -> bool:
+    if node[0] == "lexeme":
+        return bool(node[2])
+    if node[0] == "not":
+        return in_phrase or unsupported(node[1])
+    inside = in_phrase or node[0] == "phrase"
+    return unsupported(node[1], inside) or unsupported(node[2], inside)
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs_strategy, queries)
+def test_the_newest_papers_lexemes_match_what_brute_force_matches(
+    docs: list[Doc], query: tuple[Any, ...]
+) -> None:
+    chunk = _newest.chunk_of([(10 + 3 * i, vector_text(doc)) for i, doc in enumerate(docs)], 0)
+    tree = parse_tsquery(written(query))
+    if unsupported(query):
+        with pytest.raises(Unsupported):  # a prefix, or an exclusion inside a phrase
+            chunk.matching(tree)
+        return
+    expected = sorted(10 + 3 * i for i in words_matching(query, docs))
+    assert chunk.pks[chunk.matching(tree)].tolist() == expected
+
+
+def test_an_exclusion_inside_a_phrase_is_not_read_as_words() -> None:
+    chunk = _newest.chunk_of([(1, "'alpha':1 'beta':5"), (2, "'beta':2")], 2)
+    assert chunk.pks[chunk.matching(parse_tsquery("'alpha' <-> 'beta'"))].tolist() == [1]
+    with pytest.raises(Unsupported):  # (b not after a: paper 1 matches, its words say no)
+        chunk.matching(parse_tsquery("!'alpha' <-> 'beta'"))
 
 
 def test_operators_bind_as_postgresql_writes_them() -> None:
@@ -309,11 +352,13 @@ def test_walking_back_and_the_gin_index_find_the_same_newest_papers(
         newest.refresh(connection)
         assert len(newest._held.chunks) == 3 and newest._held.low > 0  # type: ignore[union-attr]
         for words in ("differential equations", "second order", "equations", "nowhere"):
+            params: dict[str, Any] = {}
+            expression = pg.tsquery(parse_query(words), params)  # (plain words: each one's)
             truth = pks(
                 connection,
-                "SELECT pk FROM papers WHERE search_vector @@ (plainto_tsquery("
-                "'english', :w) || plainto_tsquery('simple', :w)) ORDER BY pk DESC LIMIT 7",
-                {"w": words},
+                f"SELECT pk FROM papers p WHERE p.search_vector @@ ({expression}) "
+                "ORDER BY pk DESC LIMIT 7",
+                params,
             )
             walked = pg.newest_with_words(connection, words, 7, with_words=1e9)
             windows = pg.newest_with_words(connection, words, 7)
@@ -370,17 +415,42 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
     if corpus_hub._db.engine.dialect.name == "sqlite":
         return
     monkeypatch.setattr(pg, "TITLE_WALK", 30)
+    walks: list[int] = []
+    execute = Connection.execute
+
+    def counted(self: Connection, statement: Any, params: Any = None) -> Any:
+        if "paper_titles t" in str(statement) and ":window" in str(statement):
+            walks.append(params["window"])
+        return execute(self, statement, params)
+
+    monkeypatch.setattr(Connection, "execute", counted)
     with corpus_hub._db.engine.begin() as connection:
-        for phrase in ("differential equations", "second order", "part i", "nowhere at all"):
-            params: dict[str, Any] = {"p": phrase, "bound": 2}
-            title_q = "phraseto_tsquery('english', :p)"
-            truth = pks(
-                connection,
-                f"SELECT paper_pk FROM paper_titles WHERE numnode({title_q}) > 0 AND "
-                f"title_vector @@ {title_q} ORDER BY paper_pk DESC LIMIT 2",
-                params,
-            )
-            assert pg._newest_titled(connection, title_q, params) == truth, phrase
+        for phrase, bound in itertools.product(
+            ("differential equations", "second order", "part i", "nowhere at all", "nonlinear"),
+            (2, 10),
+        ):
+            for longest in (0, 10**6):  # (a second, wider walk: never, or up to every title)
+                monkeypatch.setattr(pg, "TITLE_WALK_MAX", longest)
+                walks.clear()
+                params: dict[str, Any] = {"p": phrase, "bound": bound}
+                title_q = "phraseto_tsquery('english', :p)"
+                truth = pks(
+                    connection,
+                    f"SELECT paper_pk FROM paper_titles WHERE numnode({title_q}) > 0 AND "
+                    f"title_vector @@ {title_q} ORDER BY paper_pk DESC LIMIT :bound",
+                    params,
+                )
+                assert pg._newest_titled(connection, title_q, params) == truth, phrase
+                assert walks[0] == 30 and (len(walks) == 1 or longest), walks
+        # "nonlinear": in some of the newest 30 titles, not 10: a wider walk found them.
+        newest = connection.execute(text("SELECT max(paper_pk) FROM paper_titles")).scalar_one()
+        some = pks(
+            connection,
+            "SELECT paper_pk FROM paper_titles WHERE paper_pk > :after AND "
+            "title_vector @@ phraseto_tsquery('english', 'nonlinear')",
+            {"after": newest - 30},
+        )
+        assert 0 < len(some) < 10 and len(walks) == 2 and walks[1] > 30
         # A phrase in TITLED_ENOUGH of the newest titles is common: those are enough.
         monkeypatch.setattr(pg, "TITLED_ENOUGH", 1)
         params = {"p": "equations", "bound": 50}

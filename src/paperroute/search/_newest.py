@@ -50,7 +50,7 @@ class _Chunk:
     pks: I64
     high: int
 
-    def matching(self, tree: Node) -> I64:
+    def matching(self, tree: Node) -> Places:
         """The places of the papers that match a parsed tsquery, its phrases read as their
         words (so: at least those that match); Unsupported for a prefix."""
         try:
@@ -58,30 +58,62 @@ class _Chunk:
         except RecursionError as exc:
             raise Unsupported("a tsquery nested too deep") from exc
 
-    def _papers(self, node: Node) -> I64:
+    def _papers(self, node: Node) -> Places:
         kind = node[0]
         if kind == "lexeme":
             if node[2]:
                 raise Unsupported("a prefix")
-            at = int(np.searchsorted(self.hashes, hash(node[1])))
-            if at < len(self.hashes) and self.hashes[at] == hash(node[1]):
-                return self.papers[self.starts[at] : self.starts[at + 1]].astype(np.int64)
-            return np.zeros(0, np.int64)
+            key = hash(node[1])
+            at = int(np.searchsorted(self.hashes, key))
+            if at < len(self.hashes) and self.hashes[at] == key:
+                return self.papers[self.starts[at] : self.starts[at + 1]]
+            return _NONE
         if kind == "not":
-            return np.setdiff1d(np.arange(len(self.pks)), self._papers(node[1]))
+            return np.setdiff1d(np.arange(len(self.pks), dtype=np.int32), self._papers(node[1]))
         operands: list[Node] = []  # (a chain of one operator nests to the left: walked)
         same = ("and", "phrase") if kind in ("and", "phrase") else (kind,)
         while node[0] in same:
             operands.append(node[2])
             node = node[1]
         operands.append(node)
-        if kind == "phrase" and any(operand[0] != "lexeme" for operand in operands):
-            raise Unsupported("an operator inside a phrase")  # (not read as words)
-        found = self._papers(operands.pop())
-        for operand in reversed(operands):
-            other = self._papers(operand)
-            found = np.union1d(found, other) if kind == "or" else np.intersect1d(found, other)
-        return found
+        if kind == "phrase" and any(_negates(operand) for operand in operands):
+            raise Unsupported("an exclusion inside a phrase")  # (its words: not at least it)
+        # (A word stemmed and as it is are often the same lexeme: ('data' | 'data').)
+        found = [self._papers(operand) for operand in dict.fromkeys(operands)]
+        if kind == "or":
+            found = [places for places in found if len(places)]
+            return (
+                _NONE
+                if not found
+                else found[0]
+                if len(found) == 1
+                else np.unique(np.concatenate(found))
+            )
+        # Both in: the fewest first, each next one looked up in sorted order (no sort).
+        found.sort(key=len)
+        places = found[0]
+        for other in found[1:]:
+            if not len(places):
+                break
+            where = np.minimum(np.searchsorted(other, places), len(other) - 1)
+            places = places[other[where] == places]
+        return places
+
+
+def _negates(node: Node) -> bool:
+    """Whether a parsed tsquery holds a ! anywhere."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if node[0] == "not":
+            return True
+        if node[0] != "lexeme":
+            pending += [node[1], node[2]]
+    return False
+
+
+Places = npt.NDArray[np.int32]
+_NONE: Places = np.zeros(0, np.int32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,20 +193,25 @@ def _read(connection: Connection, low: int, high: int) -> _Chunk:
         ),
         {"low": low, "high": high},
     ).all()
+    return chunk_of([(int(row[0]), str(row[1] or "")) for row in rows], high)
+
+
+def chunk_of(vectors: list[tuple[int, str]], high: int) -> _Chunk:
+    """The lexemes of papers given as (pk, tsvector as PostgreSQL writes it), ascending."""
     counts: list[int] = []
     hashed = array("q")
-    for row in rows:
-        found = _QUOTED.findall(str(row[1] or ""))
+    for _, vector in vectors:
+        found = _QUOTED.findall(vector)
         counts.append(len(found))
         hashed.extend(map(hash, map(unquote, found)))
     hashes = np.frombuffer(hashed, dtype=np.int64)
-    places = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+    places = np.repeat(np.arange(len(vectors), dtype=np.int64), counts)
     order = np.lexsort((places, hashes))
     distinct, starts = np.unique(hashes[order], return_index=True)
     return _Chunk(
         distinct.astype(np.int64),
         np.append(starts, len(order)).astype(np.int64),
         places[order].astype(np.int32),
-        np.asarray([int(row[0]) for row in rows], dtype=np.int64),
+        np.asarray([pk for pk, _ in vectors], dtype=np.int64),
         high,
     )

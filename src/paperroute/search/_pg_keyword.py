@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, text
 from ._keyword_sql import COLUMNS, KeywordHit, filters, run, sql_statement, to_hits
 from ._newest import NewestTerms
 from ._sample import Unsupported, parse_tsquery
-from .query import Query
+from .query import Query, Term
 
 # ts_rank_cd weights for the tsvector's D, C (abstract), B (authors), A (title) labels.
 PG_WEIGHTS = "{0.1, 0.25, 0.4, 1.0}"
@@ -31,8 +31,10 @@ TITLED_ENOUGH = 100
 # that is cheaper than the GIN index (_newest_with_words): a row walked costs about as much
 # (5 us) as this many of the index's matches (31 ms for 133,000 at 1M papers).
 GIN_MATCHES_PER_ROW = 20
-# The title phrase is looked for among this many of the newest titles first.
+# The title phrase is looked for among this many of the newest titles first, and among at
+# most TITLE_WALK_MAX when those hold some (_newest_titled).
 TITLE_WALK = 5_000
+TITLE_WALK_MAX = 50_000
 # PostgreSQL ranks at most this many matches of a query of plain words, the newest (when
 # more are estimated: rank_all); ts_rank_cd reads each one's tsvector (5,900 matches of
 # "Task-level performance prediction" at 1M papers: 164 ms). As many as the phrase tier
@@ -206,13 +208,15 @@ def phrase_tier(
 
 def _newest_titled(connection: Connection, title_q: str, params: dict[str, Any]) -> list[int]:
     """The pks of the newest ``:bound`` papers whose title matches ``title_q``: walking
-    back through the newest TITLE_WALK titles (narrow rows: 1-2 ms), then, when
-    they hold too few, from the GIN index over every title. "Too few": under the bound and
-    under TITLED_ENOUGH: a phrase in that many of the newest titles is common in titles, and
-    its GIN lists long ("reinforcement learning" at 1M papers: 41 ms), while a title
-    remembered among them could not be told apart by the bound anyway. Left to itself the planner
-    walked back through every title for a phrase rarer than the bound ("Models for Long"
-    at 1M papers: 136 titles, 295 ms; from the index, 15 ms)."""
+    back through the newest TITLE_WALK titles (narrow rows: 1-2 ms; when they hold some,
+    but too few, through as many more as look likely to hold enough, up to
+    TITLE_WALK_MAX), then, when they hold too few, from the GIN index over every title.
+    "Too few": under the bound and under TITLED_ENOUGH: a phrase in that many of the newest
+    titles is common in titles, and its GIN lists long ("reinforcement learning" at 1M
+    papers: 41 ms), while a title remembered among them could not be told apart by the
+    bound anyway. Left to itself the planner walked back through every title for a phrase
+    rarer than the bound ("Models for Long" at 1M papers: 136 titles, 295 ms; from the
+    index, 15 ms)."""
     params["window"] = TITLE_WALK
     titled = (
         f"SELECT t.paper_pk FROM paper_titles t, (SELECT {title_q} AS q) q "
@@ -220,11 +224,23 @@ def _newest_titled(connection: Connection, title_q: str, params: dict[str, Any])
         "ORDER BY t.paper_pk DESC LIMIT :bound"
     )
     recent = " AND t.paper_pk > (SELECT max(paper_pk) FROM paper_titles) - :window"
+    bound = int(params["bound"])
+    enough = min(bound, TITLED_ENOUGH)
     with walk_only(connection):
         found = [
             int(row[0]) for row in connection.execute(text(titled.format(recent=recent)), params)
         ]
-    if len(found) >= min(int(params["bound"]), TITLED_ENOUGH):
+        # Some, too few: as many titles again as look likely to hold enough, when that walk
+        # stays short ("large language models" in 87 of the newest 5,000 titles at 1M
+        # papers: 300 in the newest 26,000, 5 ms; from the GIN index, 33 ms).
+        wider = int(1.5 * TITLE_WALK * bound / len(found)) if found else TITLE_WALK_MAX + 1
+        if len(found) < enough and wider <= TITLE_WALK_MAX:
+            params["window"] = wider
+            found = [
+                int(row[0])
+                for row in connection.execute(text(titled.format(recent=recent)), params)
+            ]
+    if len(found) >= enough:
         return found
     with bitmaps_only(connection):
         return [int(row[0]) for row in connection.execute(text(titled.format(recent="")), params)]
@@ -237,12 +253,12 @@ def newest_with_words(
     with_words: float | None = None,
     scans: Scans | None = None,
 ) -> list[int]:
-    """PostgreSQL: the pks of the newest ``n`` papers with every one of ``words`` (stemmed,
-    or as they are), from the GIN index: looked for among the newest TITLE_TIER_WINDOW
-    papers, then a window four times as wide, and so on. The GIN index answers this without
-    reading a tsvector, but each paper it finds is a visit to its (wide) row: the window
-    keeps a common word's visits to about ``n`` (105 ms for "space model" over all 200,000
-    papers, 31 ms in the newest 20,000).
+    """PostgreSQL: the pks of the newest ``n`` papers with every one of ``words`` (each
+    stemmed or as it is, as tsquery() reads plain words), from the GIN index: looked for
+    among the newest TITLE_TIER_WINDOW papers, then a window four times as wide, and so on.
+    The GIN index answers this without reading a tsvector, but each paper it finds is a
+    visit to its (wide) row: the window keeps a common word's visits to about ``n`` (105 ms
+    for "space model" over all 200,000 papers, 31 ms in the newest 20,000).
 
     Words in many papers (``with_words``, estimated) are found walking back from the
     newest paper instead, testing each one's tsvector, when that is cheaper (by
@@ -272,8 +288,13 @@ def _newest_with_words(
     with_words: float | None,
     terms: NewestTerms | None,
 ) -> list[int]:
-    params: dict[str, Any] = {"words": words, "n": n}
-    words_q = "(plainto_tsquery('english', :words) || plainto_tsquery('simple', :words))"
+    params: dict[str, Any] = {"n": n}
+    # Each word stemmed or as it is, as a query of plain words matches (tsquery): every
+    # match of such a query is among them.
+    words_q = tsquery(Query(terms=tuple(Term(word) for word in words.split())), params)
+    if words_q is None:
+        return []
+    words_q = f"({words_q})"
     if terms is None:
         return _from_index(connection, params, words_q, with_words)
     row = connection.execute(
@@ -358,9 +379,6 @@ def rank_all(
     if expression is None:
         return None
     positive = [t for t in query.terms if not t.negated]
-    if matches is not None:
-        with_words = float(len(matches))
-        params["matches"] = list(matches)
 
     def ranked(source: str, limit: int) -> list[KeywordHit]:
         sql = (
@@ -373,14 +391,23 @@ def rank_all(
         return run(connection, sql, {**params, "limit": limit})
 
     limit = int(params["limit"])
+    plain = not any(t.phrase or t.prefix for t in positive)
+    words = " ".join(t.text for t in positive)
+    if matches is None and with_words is not None and plain:
+        # The newest papers with the words (the phrase tier's, found already for a query
+        # of two words or more): fewer than RANK_ALL_MAX are every match, ranked from
+        # their rows, not found again through the GIN index (25 ms for a few papers with
+        # "data" and "model" at 1M papers).
+        newest = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
+        if len(newest) < RANK_ALL_MAX:
+            matches = newest
     every = "papers p"
     if matches is not None:
+        with_words = float(len(matches))
+        params["matches"] = list(matches)
         every = "(SELECT * FROM papers WHERE pk = ANY(:matches) OFFSET 0) p"
-    if not (with_words and with_words > RANK_ALL_MAX) or any(
-        t.phrase or t.prefix for t in positive
-    ):
+    if not (with_words and with_words > RANK_ALL_MAX) or not plain:
         return ranked(every, limit)
-    words = " ".join(t.text for t in positive)
     newest = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
     params["newest"] = newest
     # (Their rows first, as p: left to itself the planner read every match from the GIN
