@@ -407,6 +407,8 @@ def test_the_newest_papers_terms_are_read_anew_for_newer_papers(
     monkeypatch.setattr(pg, "_from_index", None)  # (from memory now: not called)
     again = search.query("zymurgical fermentation", mode=Mode.keyword)
     assert [hit.id for hit in again.hits] == ["2612.00001"]
+    quoted = search.query('"zymurgical fermentation"', mode=Mode.keyword)  # (a phrase too)
+    assert [hit.id for hit in quoted.hits] == ["2612.00001"]
 
 
 def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(

@@ -150,7 +150,9 @@ def _tiered(
         # their text as the phrase tier ranks, with FTS5's idf (common_phrase_top).
         tiers = [(query, False, True)]
     elif not plain:
-        return _keyword_search(connection, query, limit, with_words=with_words)
+        return _keyword_search(
+            connection, query, limit, with_words=with_words, scans=pg.Scans(newest)
+        )
     negated = tuple(t for t in query.terms if t.negated)
     # (SQLite: a phrase of one word that weighs, "the model", would be that word anywhere.)
     sqlite = connection.dialect.name == "sqlite"
