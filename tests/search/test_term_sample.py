@@ -469,6 +469,34 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
         )
 
 
+def test_the_title_tier_skips_the_newest_window_for_words_in_few_papers(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words estimated in fewer papers than the bound are looked for in every title at
+    once: the same hits, one statement instead of two."""
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return
+    monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 30)
+    statements: list[str] = []
+    execute = Connection.execute
+
+    def counted(self: Connection, statement: Any, params: Any = None) -> Any:
+        statements.append(str(statement))
+        return execute(self, statement, params)
+
+    monkeypatch.setattr(Connection, "execute", counted)
+    with corpus_hub._db.engine.begin() as connection:
+        for raw in ("equations", "nonlinear equations", "differential"):
+            found = []
+            for with_words in (None, 40.0):
+                statements.clear()
+                hits = pg.title_tier(connection, parse_query(raw), {"limit": 20}, 50, with_words)
+                found.append([(hit.pk, hit.score) for hit in hits])
+                tiers = [s for s in statements if "paper_titles t" in s]
+                assert len(tiers) == (1 if with_words else 2), raw  # (few in the window)
+            assert found[0] == found[1] and found[0], raw
+
+
 def test_many_matches_of_plain_words_rank_their_newest(
     corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

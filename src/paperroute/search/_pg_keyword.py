@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, Row, bindparam, text
 
 from ._keyword_sql import COLUMNS, KeywordHit, filters, run, sql_statement, to_hits
 from ._newest import NewestTerms
@@ -85,7 +85,11 @@ def _tsquery_parts(query: Query, params: dict[str, Any]) -> list[str]:
 
 
 def title_tier(
-    connection: Connection, query: Query, params: dict[str, Any], bound: int
+    connection: Connection,
+    query: Query,
+    params: dict[str, Any],
+    bound: int,
+    with_words: float | None = None,
 ) -> list[KeywordHit]:
     """PostgreSQL's title tier: every positive word in the title (``paper_titles``, its own
     GIN index; plain words only), the query's filters, none of the excluded terms anywhere;
@@ -98,7 +102,9 @@ def title_tier(
     walking back from the newest pk: a common word fills the bound within a few thousand
     rows. Only when too few are there are all its matches read from the GIN index and the
     newest kept; walking back instead would cross the whole table for a word that is common
-    in old papers' titles only ("results": 120,000 rows for 300 matches, 135 ms)."""
+    in old papers' titles only ("results": 120,000 rows for 300 matches, 135 ms). Words in
+    fewer than ``bound`` papers anywhere (``with_words``, estimated) are looked for in
+    every title at once: the window could not hold enough."""
     words = [t.text for t in query.terms if not t.negated]
     params["title_words"] = " & ".join(words)  # letters and digits (the parser's words)
     params["bound"] = bound
@@ -130,9 +136,11 @@ def title_tier(
             "JOIN papers p ON p.pk = top.pk ORDER BY top.score DESC, p.pk DESC"
         )
 
-    rows = connection.execute(
-        sql_statement(ranked([*conditions, recent], "t.paper_pk"), params), params
-    ).all()
+    rows: Sequence[Row[Any]] = ()
+    if with_words is None or with_words >= bound:
+        rows = connection.execute(
+            sql_statement(ranked([*conditions, recent], "t.paper_pk"), params), params
+        ).all()
     if not rows or int(rows[0].found) < int(params["bound"]):
         # ("+ 0": sorted once the GIN index found them all, not walked in pk order.)
         sql = ranked(conditions, "t.paper_pk + 0")

@@ -314,7 +314,7 @@ def _keyword_search(
     if dialect == "sqlite":
         pass  # no positive term: the filters alone, below
     elif title_only:
-        return pg.title_tier(connection, query, params, max(TITLE_TIER_BOUND, limit))
+        return pg.title_tier(connection, query, params, max(TITLE_TIER_BOUND, limit), with_words)
     elif any(t.phrase and not t.negated for t in query.terms):
         bound = max(PHRASE_TIER_BOUND, limit)
         return pg.phrase_tier(connection, query, params, where, bound, with_words, scans)
