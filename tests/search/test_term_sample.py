@@ -5,6 +5,7 @@ and the page, and paged past when it falls short."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import threading
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
 from paperroute import Config, Hub
+from paperroute.clock import utcnow
 from paperroute.search import _newest, keyword
 from paperroute.search import _pg_keyword as pg
 from paperroute.search._newest import NewestTerms
@@ -404,11 +406,56 @@ def test_the_newest_papers_terms_are_read_anew_for_newer_papers(
     search.warm_keywords()
     assert not search.newest.behind
     assert search.newest._held is not None and search.newest._held.high > held.high
+    assert len(search.newest._held.chunks) == 1  # (the partial chunk read again with it)
     monkeypatch.setattr(pg, "_from_index", None)  # (from memory now: not called)
     again = search.query("zymurgical fermentation", mode=Mode.keyword)
     assert [hit.id for hit in again.hits] == ["2612.00001"]
     quoted = search.query('"zymurgical fermentation"', mode=Mode.keyword)  # (a phrase too)
     assert [hit.id for hit in quoted.hits] == ["2612.00001"]
+
+
+def test_papers_written_since_are_read_again(
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paper reworded in place (a new arXiv version) is searched as it reads now, from
+    memory, after the next look; so is one whose write time is before the last look (it
+    committed after it): each look goes back MARGIN before the previous one."""
+    if corpus_hub._db.engine.dialect.name == "sqlite":
+        return
+    monkeypatch.setattr(keyword, "EXACT_VISITS", 0)
+    monkeypatch.setattr(_newest, "CHECK_EVERY", 0.0)  # (a look at every warm_keywords)
+    search = corpus_hub.search
+    search.warm_keywords()
+    first, second = corpus_records()[7], corpus_records()[8]
+
+    def first_pk(arxiv_id: str) -> int:
+        with corpus_hub._db.engine.connect() as connection:
+            sql = "SELECT pk FROM papers WHERE id = :id"
+            return int(connection.execute(text(sql), {"id": arxiv_id}).scalar_one())
+
+    def reword(record: Any, abstract: str) -> None:
+        corpus_hub.papers.ingest(
+            [rec("v2", arxiv_id=record.arxiv_id, title=record.title, abstract=abstract, version=9)]
+        )
+
+    reword(first, "We model zymurgical fermentation kinetics of lager yeasts.")
+    search.warm_keywords()
+    held = search.newest._held
+    assert held is not None and held.stale.tolist() == [first_pk(first.arxiv_id)]  # (alone)
+    with monkeypatch.context() as patched:
+        patched.setattr(pg, "_from_index", None)  # (from memory: not called)
+        found = search.query('"zymurgical fermentation"', mode=Mode.keyword)
+        assert [hit.id for hit in found.hits] == [first.arxiv_id]
+    reword(second, "Quokka habitats on small islands, counted from the air.")
+    # As if the last look came after its write time, but before it committed.
+    search.newest._looked = utcnow() + dt.timedelta(minutes=1)
+    search.warm_keywords()
+    with monkeypatch.context() as patched:
+        patched.setattr(pg, "_from_index", None)
+        found = search.query('"quokka habitats"', mode=Mode.keyword)
+        assert [hit.id for hit in found.hits] == [second.arxiv_id]
+        again = search.query('"zymurgical fermentation"', mode=Mode.keyword)
+        assert [hit.id for hit in again.hits] == [first.arxiv_id]  # (still, held apart)
 
 
 def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(

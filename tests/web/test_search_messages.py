@@ -46,3 +46,17 @@ def test_a_page_past_the_end_links_back_to_the_first(sqlite_demo: TestClient) ->
     assert "No more results" in page
     back = re.search(r'<a href="([^"]+)">Back to the first page</a>', page)
     assert back is not None and "page=1" in back.group(1), page
+
+
+def test_a_page_number_that_is_not_ascii_digits_is_the_first(sqlite_demo: TestClient) -> None:
+    """ "²" and "①" are digits to str.isdigit, not to int (they answered 500)."""
+
+    def titles(page: str) -> list[str]:
+        response = sqlite_demo.get("/search", params={"q": "model", "page": page})
+        assert response.status_code == 200, page
+        return re.findall(r"Sign in to upvote “([^”]+)”", _main(response.text))
+
+    first = titles("1")
+    assert len(first) > 5
+    for page in ("²", "①", "٣", "𝟚", "1²"):
+        assert titles(page) == first, page

@@ -15,16 +15,19 @@ asks the database instead). At 1M papers: 8.9 s of reading and parsing, 62 MB he
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
+from ..clock import Clock, utcnow
 from ._sample import I64, Node, Unsupported, unquote
 
 # A tsvector's lexemes, as PostgreSQL writes them ('word':1A,5 'it''s':3).
@@ -34,6 +37,10 @@ _QUOTED = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
 NEWEST_PAPERS = 100_000
 # Papers read and parsed at a time (one _Chunk each).
 CHUNK = 10_000
+# Seconds between looks for papers written since (refresh); each look goes back MARGIN
+# before the previous one (a write's time is taken before it commits).
+CHECK_EVERY = 10.0
+MARGIN = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,49 +125,96 @@ class _Held:
     chunks: tuple[_Chunk, ...]  # oldest first
     low: int  # papers with a pk above this one are held (0: every paper)
     high: int  # up to this one
+    # Papers written since their chunk was read (reworded, or committed late): their
+    # lexemes now (``changed``), which stand for the chunks' (``stale``: their pks, sorted).
+    changed: _Chunk | None = None
+    stale: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 class NewestTerms:
     """See the module docstring. Thread-safe: a search reads what is held while a worker
     reads anew (swapped in whole)."""
 
-    def __init__(self, papers: int = NEWEST_PAPERS, max_age: float = 3600.0) -> None:
+    def __init__(
+        self, papers: int = NEWEST_PAPERS, max_age: float = 3600.0, clock: Clock = utcnow
+    ) -> None:
         self.papers = papers
         self.max_age = max_age
+        self.clock = clock
         self._held: _Held | None = None
         self._read_at = -1e18
+        self._checked = -1e18
+        self._looked: dt.datetime | None = None  # the last look at papers written since
+        self._seen: dict[int, dt.datetime] = {}  # papers read as written since, and when
         self.behind = False  # a search saw papers newer than those held
+        self._sqlite = False  # (nothing held, nothing due)
         self._reading = threading.Lock()
 
     def due(self) -> bool:
-        """Whether a read is wanted: never read, read over ``max_age`` ago, or behind."""
-        return self.behind or time.monotonic() - self._read_at > self.max_age
+        """Whether a read is wanted: never read, read over ``max_age`` ago, behind, or not
+        looked for papers written since in CHECK_EVERY."""
+        now = time.monotonic()
+        return not self._sqlite and (
+            self.behind or now - self._read_at > self.max_age or now - self._checked > CHECK_EVERY
+        )
 
     def refresh(self, connection: Connection) -> None:
         """Read the newest papers' terms when due (PostgreSQL only): all of them once in
-        ``max_age``, otherwise only the papers newer than those held."""
-        if connection.dialect.name == "sqlite" or not self.due():
+        ``max_age`` (or when the papers written since are a tenth of those held), otherwise
+        the papers newer than those held, and again those written since the last look
+        (``modified_at``, looking back MARGIN before it: a write's time is taken before it
+        commits)."""
+        self._sqlite = connection.dialect.name == "sqlite"
+        if not self.due():
             return
         with self._reading:
+            looked = self.clock()
+            self._checked = time.monotonic()
             held = self._held
             full = held is None or time.monotonic() - self._read_at > self.max_age
             newest = int(connection.execute(text("SELECT max(pk) FROM papers")).scalar() or 0)
+            fresh: set[int] = set()  # written since, and not as read then
+            read: dict[int, dt.datetime] = {}  # each paper read, as of when it was written
+            if not full and held is not None and self._looked is not None:
+                rows = connection.execute(
+                    text(
+                        "SELECT pk, modified_at FROM papers WHERE modified_at > :since "
+                        "AND pk > :low AND pk <= :high"
+                    ),
+                    {"since": self._looked - MARGIN, "low": held.low, "high": held.high},
+                )
+                fresh = {int(row[0]) for row in rows if self._seen.get(int(row[0])) != row[1]}
+                if not fresh and newest <= held.high:
+                    self._looked, self.behind = looked, False
+                    return
+                full = len(set(held.stale.tolist()) | fresh) * 10 > newest - held.low
             if full or held is None:
                 chunks: list[_Chunk] = []
                 low = max(0, newest - self.papers)
+                changed, stale = None, np.zeros(0, np.int64)
             else:
                 chunks, low = list(held.chunks), held.low
+                below = chunks[-2].high if len(chunks) > 1 else low
+                if newest > held.high and chunks and chunks[-1].high - below < CHUNK:
+                    chunks.pop()  # (a partial chunk read again with the newer papers)
+                pks = sorted(set(held.stale.tolist()) | fresh)
+                changed = _read_pks(connection, pks, held.high, read) if pks else None
+                stale = np.asarray(pks, dtype=np.int64)
             start = chunks[-1].high if chunks else low
             while start < newest:
                 end = min(newest, start + CHUNK)
-                chunks.append(_read(connection, start, end))
+                chunks.append(_read(connection, start, end, read))
                 start = end
             while len(chunks) > 1 and newest - chunks[0].high >= self.papers:
                 low = chunks.pop(0).high  # (the others hold enough)
-            self._held = _Held(tuple(chunks), low, newest)
+            self._held = _Held(tuple(chunks), low, newest, changed, stale)
             if full:
                 self._read_at = time.monotonic()
-            self.behind = False
+                self._seen = {}
+            # (Only those that a look back MARGIN could see again: as read, not again.)
+            since = looked - MARGIN
+            self._seen = {pk: at for pk, at in {**self._seen, **read}.items() if at > since}
+            self._looked, self.behind = looked, False
 
     def newest(self, tree: Node, n: int, newest: int) -> tuple[list[int], int] | None:
         """The pks of the newest ``n`` held papers that match the parsed tsquery ``tree``
@@ -173,24 +227,58 @@ class NewestTerms:
         if newest > held.high:
             self.behind = True
             return None
+        changed = np.zeros(0, np.int64)
+        if held.changed is not None:
+            changed = held.changed.pks[held.changed.matching(tree)]
         found: list[int] = []
-        for chunk in reversed(held.chunks):
+        for at, chunk in reversed(list(enumerate(held.chunks))):
             matched = chunk.pks[chunk.matching(tree)]
+            if len(held.stale):
+                below = held.chunks[at - 1].high if at else held.low
+                ours = changed[(changed > below) & (changed <= chunk.high)]
+                matched = np.union1d(matched[~np.isin(matched, held.stale)], ours)
             found += matched[::-1][: n - len(found)].tolist()
             if len(found) >= n:
                 break
         return found, held.low
 
 
-def _read(connection: Connection, low: int, high: int) -> _Chunk:
-    """The lexemes of the papers with a pk in (low, high]."""
-    rows = connection.execute(
-        text(
-            "SELECT pk, search_vector::text FROM papers WHERE pk > :low AND pk <= :high ORDER BY pk"
-        ),
+def _read(connection: Connection, low: int, high: int, read: Written) -> _Chunk:
+    """The lexemes of the papers with a pk in (low, high], each one's ``modified_at`` put
+    in ``read``."""
+    return _chunk(
+        connection,
+        "SELECT pk, search_vector::text, modified_at FROM papers "
+        "WHERE pk > :low AND pk <= :high ORDER BY pk",
         {"low": low, "high": high},
-    ).all()
+        high,
+        read,
+    )
+
+
+def _read_pks(connection: Connection, pks: list[int], high: int, read: Written) -> _Chunk:
+    """The lexemes of the papers with these pks (those that still exist), as _read."""
+    return _chunk(
+        connection,
+        "SELECT pk, search_vector::text, modified_at FROM papers WHERE pk IN :pks ORDER BY pk",
+        {"pks": pks},
+        high,
+        read,
+    )
+
+
+def _chunk(
+    connection: Connection, sql: str, params: dict[str, Any], high: int, read: Written
+) -> _Chunk:
+    statement = text(sql)
+    if "pks" in params:
+        statement = statement.bindparams(bindparam("pks", expanding=True))
+    rows = connection.execute(statement, params).all()
+    read.update((int(row[0]), row[2]) for row in rows)
     return chunk_of([(int(row[0]), str(row[1] or "")) for row in rows], high)
+
+
+Written = dict[int, dt.datetime]
 
 
 def chunk_of(vectors: list[tuple[int, str]], high: int) -> _Chunk:

@@ -148,7 +148,8 @@ async def search_page(
 ) -> Response:
     notices: list[str] = []
     chosen = _mode(mode, notices)
-    number = int(page) if page.isdigit() and 0 < len(page) <= 6 else 1
+    # (ASCII digits only: "²" and "①" are digits to str.isdigit, not to int.)
+    number = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 6 else 1
     number = max(1, min(number, MAX_WINDOW // PAGE_LIMIT))
     given = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
     q, fields = printable(q), {name: printable(value) for name, value in given.items()}
