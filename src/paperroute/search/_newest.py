@@ -9,9 +9,12 @@ NEWEST_PAPERS papers' lexemes (evaluated with the server's own tsquery text, so 
 and stop words are the index's) answer in about a millisecond; older papers are asked of
 the database only when these hold too few.
 
-Read at a server's start and again hourly (a full read: a paper's text changed in place is
-seen then), and for the papers newer than those held when a search sees one (that search
-asks the database instead). At 1M papers: 8.9 s of reading and parsing, 62 MB held."""
+Read at a server's start and again hourly (on the search pool, never on a request), for the
+papers newer than those held when a search sees one (that search asks the database
+meanwhile), and, every CHECK_EVERY seconds of use, for the papers written since the last
+look (``modified_at``: a new arXiv version reworded in place, or a write that committed
+after the look), which are held apart and stand for their chunk's old lexemes. At 1M
+papers: 8.9 s of reading and parsing, 62 MB held."""
 
 from __future__ import annotations
 
