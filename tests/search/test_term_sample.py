@@ -458,21 +458,30 @@ def test_papers_written_since_are_read_again(
         assert [hit.id for hit in again.hits] == [first.arxiv_id]  # (still, held apart)
 
 
+@pytest.fixture
+def executed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Each statement run meanwhile, with its parameters."""
+    seen: list[tuple[str, Any]] = []
+    execute = Connection.execute
+
+    def recording(self: Connection, statement: Any, params: Any = None) -> Any:
+        seen.append((str(statement), dict(params) if isinstance(params, dict) else params))
+        return execute(self, statement, params)
+
+    monkeypatch.setattr(Connection, "execute", recording)
+    return seen
+
+
 def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
-    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch, executed: list[tuple[str, Any]]
 ) -> None:
     if corpus_hub._db.engine.dialect.name == "sqlite":
         return
     monkeypatch.setattr(pg, "TITLE_WALK", 30)
-    walks: list[int] = []
-    execute = Connection.execute
 
-    def counted(self: Connection, statement: Any, params: Any = None) -> Any:
-        if "paper_titles t" in str(statement) and ":window" in str(statement):
-            walks.append(params["window"])
-        return execute(self, statement, params)
+    def walks() -> list[int]:
+        return [p["window"] for s, p in executed if "paper_titles t" in s and ":window" in s]
 
-    monkeypatch.setattr(Connection, "execute", counted)
     with corpus_hub._db.engine.begin() as connection:
         for phrase, bound in itertools.product(
             ("differential equations", "second order", "part i", "nowhere at all", "nonlinear"),
@@ -480,7 +489,7 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
         ):
             for longest in (0, 10**6):  # (a second, wider walk: never, or up to every title)
                 monkeypatch.setattr(pg, "TITLE_WALK_MAX", longest)
-                walks.clear()
+                executed.clear()
                 params: dict[str, Any] = {"p": phrase, "bound": bound}
                 title_q = "phraseto_tsquery('english', :p)"
                 truth = pks(
@@ -490,7 +499,7 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
                     params,
                 )
                 assert pg._newest_titled(connection, title_q, params) == truth, phrase
-                assert walks[0] == 30 and (len(walks) == 1 or longest), walks
+                assert walks()[0] == 30 and (len(walks()) == 1 or longest), walks()
         # "nonlinear": in some of the newest 30 titles, not 10: a wider walk found them.
         newest = connection.execute(text("SELECT max(paper_pk) FROM paper_titles")).scalar_one()
         some = pks(
@@ -499,7 +508,7 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
             "title_vector @@ phraseto_tsquery('english', 'nonlinear')",
             {"after": newest - 30},
         )
-        assert 0 < len(some) < 10 and len(walks) == 2 and walks[1] > 30
+        assert 0 < len(some) < 10 and len(walks()) == 2 and walks()[1] > 30
         # A phrase in TITLED_ENOUGH of the newest titles is common: those are enough.
         monkeypatch.setattr(pg, "TITLED_ENOUGH", 1)
         params = {"p": "equations", "bound": 50}
@@ -517,29 +526,21 @@ def test_the_title_phrase_is_found_in_the_newest_titles_then_in_all(
 
 
 def test_the_title_tier_skips_the_newest_window_for_words_in_few_papers(
-    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch
+    corpus_hub: Hub, monkeypatch: pytest.MonkeyPatch, executed: list[tuple[str, Any]]
 ) -> None:
     """Words estimated in fewer papers than the bound are looked for in every title at
     once: the same hits, one statement instead of two."""
     if corpus_hub._db.engine.dialect.name == "sqlite":
         return
     monkeypatch.setattr(pg, "TITLE_TIER_WINDOW", 30)
-    statements: list[str] = []
-    execute = Connection.execute
-
-    def counted(self: Connection, statement: Any, params: Any = None) -> Any:
-        statements.append(str(statement))
-        return execute(self, statement, params)
-
-    monkeypatch.setattr(Connection, "execute", counted)
     with corpus_hub._db.engine.begin() as connection:
         for raw in ("equations", "nonlinear equations", "differential"):
             found = []
             for with_words in (None, 40.0):
-                statements.clear()
+                executed.clear()
                 hits = pg.title_tier(connection, parse_query(raw), {"limit": 20}, 50, with_words)
                 found.append([(hit.pk, hit.score) for hit in hits])
-                tiers = [s for s in statements if "paper_titles t" in s]
+                tiers = [s for s, _ in executed if "paper_titles t" in s]
                 assert len(tiers) == (1 if with_words else 2), raw  # (few in the window)
             assert found[0] == found[1] and found[0], raw
 
