@@ -117,10 +117,10 @@ def keyword_search(
     ``total``: the query's keyword_total when the caller counted it already (SQLite: a
     quoted phrase's tiers are then picked from it, not from a second walk of its matches,
     and a phrase tier with fewer matches than its bound reads them in FTS5's own order);
-    ``matches``: a rare quoted phrase's matches (count_matches), ranked without reading
-    them again. ``with_words``: how many papers have every positive word (Counted), if
-    known; ``newest``: PostgreSQL, the newest papers' terms held in memory, if any
-    (_pg_keyword.newest_with_words)."""
+    ``matches``: a rare quoted phrase's matches, or plain words' counted on PostgreSQL
+    (count_matches), ranked without reading them again. ``with_words``: how many papers
+    have every positive word (Counted), if known; ``newest``: PostgreSQL, the newest
+    papers' terms held in memory, if any (_pg_keyword.newest_with_words)."""
     hits = _tiered(connection, query, limit, total, matches, with_words, newest)
     return add_snippets(connection, query, hits) if snippets else hits
 
@@ -348,8 +348,9 @@ def _load_ranked(connection: Connection, ranked: list[tuple[int, float]]) -> lis
 @dataclass(frozen=True, slots=True)
 class Counted:
     """A query's keyword_total and, for a query of one quoted phrase with fewer matches
-    than PHRASE_TIER_BOUND (SQLite), their pks (not hidden, past its filters): the ranking
-    reads them from here, not from a second walk of the phrase's posting lists. ``exact``
+    than PHRASE_TIER_BOUND (SQLite), or of plain words counted exactly (PostgreSQL), their
+    pks (not hidden, past its filters): the ranking reads them from here, not from a second
+    walk of the posting lists. ``exact``
     false: an estimate (PostgreSQL, count_matches); ``with_words``: the papers with every
     positive word of it, as estimated there (PostgreSQL picks how to find the newest of
     them by it)."""
