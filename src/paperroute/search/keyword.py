@@ -10,11 +10,12 @@ MARK_START / MARK_END (control characters no abstract contains), for the caller 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import Any, Literal, overload
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, CursorResult, bindparam, text
 
 from . import _pg_keyword as pg
 from ._frequencies import FrequencyCache, stems
@@ -43,6 +44,7 @@ __all__ = [
     "KeywordHit",
     "add_snippets",
     "count_matches",
+    "keyword_matches",
     "keyword_search",
     "keyword_total",
     "matching",
@@ -397,7 +399,7 @@ def count_matches(
         # Plain words: their matches listed, not only counted. The GIN index reads each
         # word's whole posting list (a few papers with "data" and "model" in them: 25 ms at
         # 1M papers), and the tiers would read them twice more (keyword_search).
-        pks = keyword_total(connection, query, cap, frequencies, listed=True)
+        pks = keyword_matches(connection, query, cap)
         if len(pks) > cap:
             return Counted(cap + 1, with_words=estimate.with_words)
         return Counted(len(pks), tuple(pks), with_words=float(len(pks)))
@@ -424,58 +426,48 @@ def sampled(connection: Connection, query: Query, frequencies: FrequencyCache) -
     return frequencies.estimate(connection, str(written or ""))
 
 
-@overload
 def keyword_total(
     connection: Connection,
     query: Query,
     cap: int = TOTAL_CAP,
     frequencies: FrequencyCache | None = None,
-    *,
-    listed: Literal[False] = False,
-) -> int: ...
-
-
-@overload
-def keyword_total(
-    connection: Connection,
-    query: Query,
-    cap: int = TOTAL_CAP,
-    frequencies: FrequencyCache | None = None,
-    *,
-    listed: Literal[True],
-) -> list[int]: ...
-
-
-def keyword_total(
-    connection: Connection,
-    query: Query,
-    cap: int = TOTAL_CAP,
-    frequencies: FrequencyCache | None = None,
-    *,
-    listed: bool = False,
-) -> int | list[int]:
+) -> int:
     """How many papers match ``query`` (every positive term, none excluded, its filters;
     hidden papers left out), counted up to ``cap`` + 1: a count past ``cap`` means "more"
     (a common word's count would read its whole posting list). A query with filters only
     counts the papers that pass them; an empty one, none. On PostgreSQL a single word that
     ``frequencies`` sampled in far more than ``cap`` papers is not counted (reading 10,000
-    matching rows took 200 ms at 200k papers): more than ``cap``. ``listed``: the matches'
-    pks instead of their count (up to ``cap`` + 1 of them, in no order)."""
+    matching rows took 200 ms at 200k papers): more than ``cap``."""
     dialect = connection.dialect.name
-    params: dict[str, Any] = {"cap": cap + 1}
-    match = fts5_match(query) if dialect == "sqlite" else None
-    key = "p.pk" if match is None else "+papers_fts.rowid"
-    where = filters(query, params, dialect, key=key)
     word = query.terms[0] if len(query.terms) == 1 else None
     if (
         dialect != "sqlite"
         and frequencies is not None
         and word is not None
-        and not (word.negated or word.prefix or word.phrase or where)
+        and not (word.negated or word.prefix or word.phrase or filters(query, {}, dialect))
         and frequencies.surely_more(connection, word.text, cap)
-        and not listed
     ):
         return cap + 1
+    found = _matches(connection, query, cap, lambda sql: f"SELECT count(*) FROM ({sql}) counted")
+    return 0 if found is None else int(found.scalar() or 0)
+
+
+def keyword_matches(connection: Connection, query: Query, cap: int = TOTAL_CAP) -> list[int]:
+    """The pks of the papers keyword_total counts (up to ``cap`` + 1, in no order)."""
+    found = _matches(connection, query, cap, lambda sql: sql)
+    return [] if found is None else [int(row[0]) for row in found]
+
+
+def _matches(
+    connection: Connection, query: Query, cap: int, wrapped: Callable[[str], str]
+) -> CursorResult[Any] | None:
+    """The statement of keyword_total's matches (their pks, up to ``cap`` + 1), as
+    ``wrapped`` makes it, run; None for an empty query."""
+    dialect = connection.dialect.name
+    params: dict[str, Any] = {"cap": cap + 1}
+    match = fts5_match(query) if dialect == "sqlite" else None
+    key = "p.pk" if match is None else "+papers_fts.rowid"
+    where = filters(query, params, dialect, key=key)
     hidden = f"{key} NOT IN (SELECT paper_pk FROM hidden_papers)"
     if match is not None:
         params["match"] = match
@@ -483,28 +475,23 @@ def keyword_total(
         if query.has_code or query.after is not None or query.before is not None:
             source += " JOIN papers p ON p.pk = papers_fts.rowid"
         sql = (
-            f"SELECT 1 FROM {source} "
+            f"SELECT {key} FROM {source} "
             f"WHERE {' AND '.join(['papers_fts MATCH :match', *where, hidden])}"
         )
     elif dialect != "sqlite" and (tsquery := pg.tsquery(query, params)) is not None:
         sql = (
-            f"SELECT 1 FROM papers p, (SELECT {tsquery} AS q) q "
+            f"SELECT {key} FROM papers p, (SELECT {tsquery} AS q) q "
             f"WHERE {' AND '.join(['p.search_vector @@ q.q', *where, hidden])}"
         )
     elif where:
-        sql = f"SELECT 1 FROM papers p WHERE {' AND '.join([*where, hidden])}"
+        sql = f"SELECT {key} FROM papers p WHERE {' AND '.join([*where, hidden])}"
     else:
-        return [] if listed else 0
-    if listed:
-        statement = text(f"{sql.replace('SELECT 1 ', f'SELECT {key} ', 1)} LIMIT :cap")
-    else:
-        statement = text(f"SELECT count(*) FROM ({sql} LIMIT :cap) counted")
+        return None
+    statement = text(wrapped(f"{sql} LIMIT :cap"))
     if "categories" in params:
         statement = statement.bindparams(bindparam("categories", expanding=True))
     with pg.bitmaps_only(connection) if dialect != "sqlite" and "q.q" in sql else nullcontext():
-        if listed:
-            return [int(row[0]) for row in connection.execute(statement, params)]
-        return int(connection.execute(statement, params).scalar() or 0)
+        return connection.execute(statement, params)
 
 
 def matching(connection: Connection, query: Query, pks: list[int]) -> set[int]:
