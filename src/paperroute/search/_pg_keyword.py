@@ -378,9 +378,9 @@ def rank_all(
     matches: Sequence[int] | None = None,
 ) -> list[KeywordHit] | None:
     """Every match of the query's terms (and ``where``) ranked by ts_rank_cd, the best
-    ``:limit``; None without a positive term. When more than RANK_ALL_MAX papers are
-    estimated to have the query's words (``with_words``, known for a query without
-    filters) and it has no phrase, its newest RANK_ALL_MAX matches are ranked first, and
+    ``:limit``; None without a positive term. When more than RANK_ALL_MAX papers have the
+    query's words and it has neither a phrase nor filters, its newest RANK_ALL_MAX
+    matches are ranked first (``with_words``: an estimate of how many, if known), and
     the older ones after them only when a (deep) page needs more: the earlier tiers
     (keyword.py) have ranked the papers with the words side by side and in the title
     already, and each page ranks the same way, so paging neither repeats nor skips.
@@ -402,9 +402,13 @@ def rank_all(
         return run(connection, sql, {**params, "limit": limit})
 
     limit = int(params["limit"])
-    plain = not any(t.phrase or t.prefix for t in positive)
+    # (Decided by the matches, never by an estimate: a sample that a process has not read
+    # yet, or read otherwise, would rank the same query another way from page to page.)
+    newest_first = not any(t.phrase or t.prefix for t in positive) and not filters(
+        query, {}, "postgresql"
+    )
     words = " ".join(t.text for t in positive)
-    if matches is None and with_words is not None and plain:
+    if matches is None and newest_first:
         # The newest papers with the words (the phrase tier's, found already for a query
         # of two words or more): fewer than RANK_ALL_MAX are every match, ranked from
         # their rows, not found again through the GIN index (25 ms for a few papers with
@@ -417,7 +421,7 @@ def rank_all(
         with_words = float(len(matches))
         params["matches"] = list(matches)
         every = "(SELECT * FROM papers WHERE pk = ANY(:matches) OFFSET 0) p"
-    if not (with_words and with_words > RANK_ALL_MAX) or not plain:
+    if not newest_first or (matches is not None and len(matches) <= RANK_ALL_MAX):
         return ranked(every, limit)
     newest = newest_with_words(connection, words, RANK_ALL_MAX, with_words, scans)
     params["newest"] = newest

@@ -92,6 +92,9 @@ TITLE_TIER_BOUND = 300
 # PostgreSQL: phrase matches ranked at most (the most recently added; _pg_keyword.py),
 # besides as many with the phrase in the title.
 PHRASE_TIER_BOUND = 300
+# The limit up to which one query's rankings are prefixes of each other: past it the
+# bounded tiers rank more of the newest matches, and the order of the first ones can move.
+PREFIX_STABLE = min(TITLE_TIER_BOUND, PHRASE_TIER_BOUND)
 
 
 def keyword_search(
@@ -204,14 +207,22 @@ def _tiered(
         found.append(fresh)
         if len(seen) >= limit:
             break
-    # One descending score order: each tier above every later one.
-    offset = 0.0
-    ranked: list[list[KeywordHit]] = []
-    for hits in reversed(found):
-        lifted = [replace(hit, score=hit.score + offset) for hit in hits]
-        offset = max([offset, *(hit.score for hit in lifted)])
-        ranked.append(lifted)
-    return [hit for hits in reversed(ranked) for hit in hits][:limit]
+    bands = sum(2 if title_only else 1 for _, title_only, _ in tiers)
+    if bands == 1:  # (one tier: its own scores, as the query untiered has)
+        return found[0][:limit]
+    return [hit for i, hits in enumerate(found) for hit in _banded(hits, bands - 1 - i)][:limit]
+
+
+def _banded(hits: list[KeywordHit], band: int) -> list[KeywordHit]:
+    """A tier's hits scored in a band of their own, ``band`` to ``band + 1``: each one's
+    score as a share of the tier's best. Bands come from the planned tiers, not from those
+    a limit reached, so that a paper scores the same on every page (hybrid search fuses
+    these scores: a deeper page's would otherwise be scaled by tiers the first never saw)."""
+    best = max((hit.score for hit in hits), default=0.0)
+    return [
+        replace(hit, score=band + (min(1.0, max(0.0, hit.score / best)) if best > 0 else 1.0))
+        for hit in hits
+    ]
 
 
 def _plain(query: Query) -> bool:
