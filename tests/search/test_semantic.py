@@ -420,8 +420,8 @@ def test_hybrid_marks_the_words_in_every_hit_that_holds_them(
     # A keyword side of one candidate, and no check of which close papers match (as for a
     # very common word's): the close papers that hold the word must show it marked too.
     monkeypatch.setattr("paperroute.search.service.hybrid_candidates", lambda wanted: 1)
-    monkeypatch.setattr("paperroute.search._semantic.hybrid_candidates", lambda wanted: 1)
-    monkeypatch.setattr("paperroute.search._semantic.MATCHING_MAX", 0)
+    monkeypatch.setattr("paperroute.search._hybrid.hybrid_candidates", lambda wanted: 1)
+    monkeypatch.setattr("paperroute.search._hybrid.MATCHING_MAX", 0)
     by_id = {r.arxiv_id: r for r in corpus_records()}
     hits = embedded.search.query("equations", mode=Mode.hybrid, limit=20).hits
     holding = [h for h in hits if "equation" in by_id[h.id].abstract.lower()]

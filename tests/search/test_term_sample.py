@@ -675,15 +675,15 @@ def test_hybrid_asks_once_which_close_papers_hold_the_words(
     embedded: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It asked once a close paper (up to 200 queries: 0.9 s a search of the demo data)."""
-    from paperroute.search import _semantic
+    from paperroute.search import _hybrid
 
     calls: list[int] = []
-    matching = _semantic.matching
+    matching = _hybrid.matching
 
     def counted(connection: Any, query: Any, pks: list[int]) -> set[int]:
         calls.append(len(pks))
         return matching(connection, query, pks)
 
-    monkeypatch.setattr(_semantic, "matching", counted)
+    monkeypatch.setattr(_hybrid, "matching", counted)
     result = embedded.search.query("equations", mode=Mode.hybrid, limit=5)
     assert result.hits and len(calls) == 1 and calls[0] > 1

@@ -5,6 +5,7 @@ reader who types "Tomas Pfister" wants his papers, not what reads like his name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, text
 
@@ -17,29 +18,47 @@ from .query import Query, split_words
 MAX_NAMED = 200
 
 
-def named_pks(
-    connection: Connection, query: Query, typed: str, keyword_hits: Sequence[KeywordHit]
-) -> list[int]:
-    """The pks of the exact hits, best known first: the paper an arXiv id (or DOI) names,
-    the papers of an author whose whole name is the query, the keyword hits whose title is
-    the query's words, and every keyword hit of a query with a quoted phrase. Filters are
-    not applied here (the caller keeps the pks that pass them)."""
+@dataclass(frozen=True, slots=True)
+class Named:
+    """What a query names, found once: the paper its arXiv id (or DOI) names, the papers of
+    the author whose whole name it is; and which keyword hits it names (``among``): every
+    hit of a query with a quoted phrase, and the hits whose title is the query's words."""
+
+    paper: int | None = None
+    phrase: bool = False
+    authors: tuple[int, ...] = ()
+    title: tuple[str, ...] = ()  # the words a named title has (none: titles are not named)
+
+    def among(self, keyword_hits: Sequence[KeywordHit]) -> list[int]:
+        """The pks of the exact hits, best known first, with ``keyword_hits``'s named ones."""
+        found: list[int] = [] if self.paper is None else [self.paper]
+        if self.phrase:
+            found.extend(hit.pk for hit in keyword_hits)
+        found.extend(self.authors)
+        if self.title:
+            words = list(self.title)
+            found.extend(hit.pk for hit in keyword_hits if split_words(hit.title) == words)
+        return list(dict.fromkeys(found))
+
+
+def named_in(connection: Connection, query: Query, typed: str) -> Named:
+    """What ``query`` (typed as ``typed``) names. Filters are not applied here (the caller
+    keeps the pks that pass them)."""
     positive = query.positive
     if not positive or any(t.prefix for t in positive):
-        return []
-    found: list[int] = []
+        return Named()
+    paper = None
     bare = typed.strip()
     if bare and not any(c.isspace() for c in bare):
-        pk = queries.find_paper_pk(connection, bare)
-        if pk is not None:
-            found.append(pk)
-    if any(t.phrase for t in positive):
-        found.extend(hit.pk for hit in keyword_hits)
+        paper = queries.find_paper_pk(connection, bare)
     words = split_words(" ".join(t.text for t in positive))
-    if 2 <= len(words) <= 8:
-        found.extend(_authors(connection, query, bare, words))
-        found.extend(hit.pk for hit in keyword_hits if split_words(hit.title) == words)
-    return list(dict.fromkeys(found))
+    named = 2 <= len(words) <= 8
+    return Named(
+        paper,
+        any(t.phrase for t in positive),
+        tuple(_authors(connection, query, bare, words)) if named else (),
+        tuple(words) if named else (),
+    )
 
 
 def _authors(connection: Connection, query: Query, typed: str, words: list[str]) -> list[int]:

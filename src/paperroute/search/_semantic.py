@@ -1,4 +1,4 @@
-"""Semantic and hybrid search over the vector index and the keyword index.
+"""Semantic search over the vector index, and what hybrid search shares with it.
 
 Filters of the query language apply to both sides: the semantic side over-fetches nearest
 neighbours and keeps those that pass the filters (SQL over the candidates' pks); when too few
@@ -10,7 +10,6 @@ pass, it searches again restricted to the set of papers the filters allow. Exclu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,22 +20,18 @@ from ._fts import fts5_term as _fts5_term
 from ._index import VectorIndex
 from ._keyword_sql import COLUMNS, filters, hit_of
 from ._newest import NewestTerms
-from .fusion import fuse_weighted, scale_to_best
 from .keyword import (
     MARK_END,
     MARK_START,
     Counted,
     KeywordHit,
     keyword_search,
-    matching,
 )
 from .query import Query
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
-# Candidates per side before fusion, as a multiple of the limit (and at least this many).
-CANDIDATES = 40
 OVERFETCH = 10
 SNIPPET_CHARS = 240
 # The cosine (all-MiniLM-L6-v2) a paper must reach to be shown beside keyword matches
@@ -48,9 +43,6 @@ SEMANTIC_FLOOR = 0.40
 # Neighbours over which the papers close in meaning are counted (the semantic part of a
 # total): a fixed window, so that the total does not move from page to page.
 SEMANTIC_WINDOW = 200
-# Keyword matches past which the close papers are not checked against them (the total is
-# then the keyword matches alone, marked "about").
-MATCHING_MAX = 5_000
 
 
 def semantic_text(query: Query) -> str:
@@ -136,11 +128,6 @@ def search_size(query: Query, k: int) -> int:
     return max(k * OVERFETCH, 200) if has_filters(query) else k + 20
 
 
-def semantic_window(wanted: int) -> int:
-    """The ``k`` hybrid_ranking asks semantic_ranking for, for the first ``wanted``."""
-    return max(hybrid_candidates(wanted), SEMANTIC_WINDOW)
-
-
 def semantic_ranking(
     connection: Connection,
     index: VectorIndex,
@@ -198,80 +185,6 @@ def hidden_among(connection: Connection, pks: Sequence[int]) -> set[int]:
         connection, "SELECT paper_pk FROM hidden_papers WHERE paper_pk IN :pks", {"pks": list(pks)}
     )
     return {int(row[0]) for row in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class Fused:
-    """A hybrid ranking: every candidate fused, best first; the keyword hits among them
-    (no snippets yet); how many candidates share no word with the query but are close in
-    meaning, and whether those were all the close ones (the candidates ran out or fell
-    under the floor before the end)."""
-
-    ranked: list[tuple[int, float]]
-    keyword: dict[int, KeywordHit]
-    close_only: int
-    close_exact: bool
-
-
-def hybrid_candidates(wanted: int) -> int:
-    """Candidates a side for the first ``wanted`` hybrid results."""
-    return max(wanted * 2, CANDIDATES)
-
-
-def hybrid_ranking(
-    connection: Connection,
-    index: VectorIndex,
-    vector: F32,
-    query: Query,
-    wanted: int,
-    weight: float,
-    floor: float = SEMANTIC_FLOOR,
-    keyword_hits: list[KeywordHit] | None = None,
-    keyword_total: int = 0,
-    nearest: list[tuple[int, float]] | None = None,
-) -> Fused:
-    """Keyword and semantic candidates (enough for the first ``wanted`` results) fused by a
-    weighted sum: keyword scores as a share of the best one, cosines min-max scaled.
-    Keyword hits missing from the semantic candidates get their exact cosine; semantic
-    candidates without the query's words must reach ``floor``. ``keyword_hits``: the
-    keyword side's candidates when the caller ranked them already (hybrid_candidates);
-    ``nearest``: the index's nearest papers to ``vector``, searched already (the service
-    searches them on a worker thread while the keyword side ranks: semantic_window)."""
-    k = hybrid_candidates(wanted)
-    if keyword_hits is None:
-        keyword_hits = keyword_ranking(
-            connection,
-            query,
-            k,
-            snippets=False,
-            counted=Counted(keyword_total) if keyword_total else None,
-        )
-    keyword = {hit.pk: hit.score for hit in keyword_hits}
-    # The close papers are counted over a fixed window: the total stays put from page to page.
-    window = semantic_ranking(connection, index, vector, query, semantic_window(wanted), nearest)
-    nearest = window[:k]
-    semantic = {pk: s for pk, s in nearest if pk in keyword or s >= floor}
-    close = [pk for pk, s in window[:SEMANTIC_WINDOW] if s >= floor and pk not in keyword]
-    if close and keyword_total > len(keyword):
-        # Some matches are not among the keyword candidates: ask which close ones match
-        # (reading the matches' posting lists: not for a very common word's).
-        if keyword_total > MATCHING_MAX:
-            close = []
-        else:
-            matched = matching(connection, query, close)  # (once: not once a paper)
-            close = [pk for pk in close if pk not in matched]
-    close_only = len(close)
-    missing = [hit.pk for hit in keyword_hits if hit.pk not in semantic]
-    if missing and nearest:
-        lowest = min(score for _, score in nearest)
-        for pk, score in index.scores(vector, missing).items():
-            semantic[pk] = max(score, lowest)
-    fused = fuse_weighted(keyword, semantic, weight, keyword_scale=scale_to_best)
-    counted = window[:SEMANTIC_WINDOW]
-    exact = keyword_total <= MATCHING_MAX and (
-        len(counted) < SEMANTIC_WINDOW or counted[-1][1] < floor
-    )
-    return Fused(fused, {hit.pk: hit for hit in keyword_hits}, close_only, exact)
 
 
 def load_hits(

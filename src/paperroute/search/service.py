@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,21 +27,19 @@ from ..store.session import Database, resumable_write_error, storage_error
 from . import _spelling, _suggest
 from ._bag_store import BagStore
 from ._demo_vectors import import_demo_vectors
+from ._hybrid import hybrid_candidates, hybrid_ranking, semantic_window
 from ._index import VectorIndex, default_index_folder
-from ._named import first, named_pks
+from ._named import first, named_in
 from ._newest import NewestTerms
 from ._semantic import (
     SEMANTIC_FLOOR,
     SEMANTIC_WINDOW,
-    hybrid_candidates,
-    hybrid_ranking,
     keyword_ranking,
     load_hits,
     passing,
     search_size,
     semantic_ranking,
     semantic_text,
-    semantic_window,
 )
 from ._similar import similar_neighbours, similar_ranking
 from ._terms import store_missing_bags
@@ -476,22 +474,50 @@ class Searcher:
             total += _beyond(named, by_pk, total)
             return Mode.keyword, hits, *_at_least(total, counted.exact, offset, hits)
         weight = self.config.hybrid_semantic_weight
+        naming = named_in(connection, query, typed)
+        passes: dict[int, bool] = {}
+
+        def lift(hits: Sequence[KeywordHit]) -> list[int]:
+            named = naming.among(hits)
+            unknown = [pk for pk in named if pk not in passes]
+            if unknown:  # (the filters, asked once a paper)
+                keep = passing(connection, query, unknown)
+                passes.update((pk, pk in keep) for pk in unknown)
+            return [pk for pk in named if passes[pk]]
+
+        def rank(limit: int) -> list[KeywordHit]:
+            return keyword_ranking(
+                connection, query, limit, snippets=False, counted=counted, newest=self.newest
+            )
+
+        if early is None:
+            early = rank(hybrid_candidates(wanted))
         fused = hybrid_ranking(
-            connection, self.index, vector, query, wanted, weight, self.floor, early, total, nearest
+            connection,
+            self.index,
+            vector,
+            query,
+            wanted,
+            weight,
+            self.floor,
+            early,
+            lift,
+            total,
+            nearest,
+            rank,
         )
-        named = self._named(connection, query, typed, list(fused.keyword.values()))
-        order = first(fused.ranked, named)[offset:wanted]
+        order = fused.ranked[offset:wanted]
         # Snippets for every hit the words match, close-only ones too: a paper beyond the
         # keyword side's cap that holds the words shows them marked, as the others do.
         hits = add_snippets(connection, query, load_hits(connection, order, fused.keyword))
-        extra = _beyond(named, fused.keyword, total) + fused.close_only
+        extra = _beyond(lift(early), fused.keyword, total) + fused.close_only
         exact = fused.close_exact and counted.exact
         return mode, hits, *_at_least(total + extra, exact, offset, hits)
 
     def _named(
         self, connection: Connection, query: Query, typed: str, hits: list[KeywordHit]
     ) -> list[int]:
-        named = named_pks(connection, query, typed, hits)
+        named = named_in(connection, query, typed).among(hits)
         if not named:
             return []
         keep = passing(connection, query, named)
