@@ -141,6 +141,24 @@ def test_snippets_mark_the_match(hub: Hub) -> None:
     assert f"{MARK_START}graphene{MARK_END}" in hit.snippet
 
 
+def test_a_snippet_says_where_it_cuts_the_abstract_short(hub: Hub) -> None:
+    # Both backends: "…" where the snippet leaves words out, none where it shows them all.
+    filler = " ".join(f"word{i}" for i in range(60))
+    long = f"{filler} thermal conductivity of graphene ribbons. {filler} ends here."
+    short = "Graphene ribbons conduct heat well at low temperature."
+    hub.papers.ingest(
+        [
+            rec("l", arxiv_id="2401.00031", title="Long", abstract=long),
+            rec("s", arxiv_id="2401.00032", title="Short", abstract=short),
+        ]
+    )
+    snippets = {hit.id: hit.snippet for hit in hub.search.query("graphene").hits}
+    assert snippets["2401.00031"].startswith("…"), snippets
+    assert snippets["2401.00031"].endswith("…"), snippets
+    plain = snippets["2401.00032"].replace(MARK_START, "").replace(MARK_END, "")
+    assert "…" not in plain and plain.rstrip(".") == short.rstrip("."), snippets
+
+
 def test_a_snippet_marks_the_words_a_hit_holds_when_it_lacks_others(hub: Hub) -> None:
     # A close paper in hybrid search may hold some of the words only: those are marked.
     abstract = "We study the thermal conductivity of graphene ribbons at low temperature."

@@ -1,7 +1,7 @@
 """The search page's messages, read as a newcomer reads them: nothing found is said once
 (not as a notice and again as the empty state), names the query, and offers the "Meaning"
 mode only where it is not already in use; notices start with a capital; a page past the
-end links back to the first page."""
+end links back to the first page and the last, and does not call itself "page 999 of 12"."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _main(html: str) -> str:
 def test_nothing_found_is_said_once_with_the_query(sqlite_demo: TestClient) -> None:
     page = _main(sqlite_demo.get("/search", params={"q": "zzqxj flurbo"}).text)
     assert page.lower().count("no close matches") == 1, page
-    assert "No close matches for “zzqxj flurbo”" in page
+    assert "No close matches for “<bdi>zzqxj flurbo</bdi>”" in page
     notices = page.split('class="search-notices"')[1:]  # "no vectors yet" may stay
     assert not any("close matches" in n.split("</ul>")[0].lower() for n in notices), notices
     # Best match already looks by meaning: suggesting "Meaning" would send nowhere new.
@@ -46,6 +46,27 @@ def test_a_page_past_the_end_links_back_to_the_first(sqlite_demo: TestClient) ->
     assert "No more results" in page
     back = re.search(r'<a href="([^"]+)">Back to the first page</a>', page)
     assert back is not None and "page=1" in back.group(1), page
+    last = re.search(r'or <a href="([^"]+)">the last</a>', page)
+    assert last is not None, page
+    pages = re.search(r"page=(\d+)", last.group(1))
+    assert pages is not None and 1 < int(pages.group(1)) < 999, page
+    assert "page 999 of" not in page
+    shown = _main(sqlite_demo.get(last.group(1).replace("&amp;", "&")).text)
+    assert f"page {pages.group(1)} of {pages.group(1)}" in shown and "No more results" not in shown
+
+
+def test_a_quoted_query_that_finds_nothing_is_quoted_once(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": '"zzqxj flurbo"'}).text)
+    assert "No close matches for <bdi>&#34;zzqxj flurbo&#34;</bdi>." in page, page
+
+
+def test_search_instead_links_within_the_site(sqlite_demo: TestClient) -> None:
+    # The link back to the query as typed: its path and query, as every other link of the
+    # page (an absolute one named the address the request came in by, not a proxy's).
+    response = sqlite_demo.get("/search", params={"q": "difusion modles"})
+    link = re.search(r'Search instead for <a href="([^"]+)">', response.text)
+    assert link is not None, response.text
+    assert link.group(1).startswith("/search?") and "spell=0" in link.group(1), link.group(1)
 
 
 def test_a_page_number_that_is_not_ascii_digits_is_the_first(sqlite_demo: TestClient) -> None:

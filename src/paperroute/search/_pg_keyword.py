@@ -452,11 +452,35 @@ def headlines(connection: Connection, query: Query, found: list[KeywordHit]) -> 
     compiled = text(
         "SELECT p.pk, ts_headline('english', p.abstract, q.q, "
         "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
-        "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+        "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet, "
+        "left(p.abstract, 80) AS head, right(p.abstract, 80) AS tail "
         f"FROM papers p, (SELECT {expression} AS q) q WHERE p.pk IN :pks"
     ).bindparams(bindparam("pks", expanding=True))
-    snippets = {row.pk: row.snippet for row in connection.execute(compiled, params)}
+    snippets = {
+        row.pk: _elided(row.snippet, row.head, row.tail)
+        for row in connection.execute(compiled, params)
+    }
     return [replace(hit, snippet=snippets.get(hit.pk) or hit.snippet) for hit in found]
+
+
+def _elided(snippet: str | None, head: str, tail: str) -> str | None:
+    """A headline with "…" where it cuts the abstract short, as FTS5's snippets have
+    (ts_headline's fragment starts and ends at words, and says nothing of what it left)."""
+    if not snippet:
+        return snippet
+    plain = snippet.replace(chr(2), "").replace(chr(3), "").strip()
+    words = plain.split()
+    if not words:
+        return snippet
+    if not head.lstrip().startswith(words[0]):
+        snippet = "…" + snippet
+    # (The fragment ends at a word: an abstract's last full stop is not in it.)
+    if not tail.rstrip().rstrip(_CLOSING).endswith(words[-1].rstrip(_CLOSING)):
+        snippet += "…"
+    return snippet
+
+
+_CLOSING = ".,;:!?)]}\"'”’"
 
 
 @contextmanager

@@ -35,12 +35,14 @@ def day_url(day: dt.date) -> str:
     return f"/papers/date/{day.isoformat()}"
 
 
-def page_href(request: Request, page: int) -> str:
-    """The link to page ``page`` of the list being shown: its path and query only, never the
-    request's host (a page cached for everyone must not carry the ``Host`` one reader sent)."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+def page_href(request: Request, page: int, **changed: str) -> str:
+    """The link to page ``page`` of the list being shown (with the ``changed`` query
+    parameters): its path and query only, never the request's host (a page cached for
+    everyone must not carry the ``Host`` one reader sent)."""
+    changed["page"] = str(page)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changed]
     path = "/" + request.scope["path"].lstrip("/")  # "//host/..." would leave the site
-    return quote(path) + "?" + urlencode([*params, ("page", str(page))])
+    return quote(path) + "?" + urlencode([*params, *changed.items()])
 
 
 def compact(number: int | None) -> str:
