@@ -80,3 +80,40 @@ def test_a_ranking_does_not_depend_on_whether_the_matches_were_estimated(
             for w in (None, float(matches), 5.0, 1e6)
         ]
     assert all(ranking == rankings[0] for ranking in rankings[1:])
+
+
+# (Listed by the count: a rare quoted phrase on SQLite, plain words on PostgreSQL once the
+# frequency sample is read; each has more matches than the first page's candidates.)
+LISTED = {"sqlite": '"this paper"', "postgresql": "solutions"}
+
+
+@pytest.mark.parametrize("query", sorted(LISTED.values()))
+def test_matches_the_count_listed_are_not_asked_for_again(
+    embedded: Hub, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    # Which close papers hold the words: read from the count's list of matches where it
+    # has one, with the same answer as asking the database.
+    from paperroute.search import _hybrid, service
+
+    embedded.search.warm_keywords()
+    listed: list[bool] = []
+    asked: list[int] = []
+    ranking, matching = service.hybrid_ranking, _hybrid.matching
+
+    def ranked(*args: object, unlisted: bool = False, **kwargs: object) -> _hybrid.Fused:
+        listed.append(args[-1] is not None)
+        return ranking(*args[:-1], None if unlisted else args[-1], **kwargs)  # type: ignore[arg-type]
+
+    def counted(connection: object, query: object, pks: list[int]) -> set[int]:
+        asked.append(len(pks))
+        return matching(connection, query, pks)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_hybrid, "matching", counted)
+    monkeypatch.setattr(service, "hybrid_ranking", ranked)
+    with_list = embedded.search.query(query, mode=Mode.hybrid, limit=10)
+    monkeypatch.setattr(service, "hybrid_ranking", lambda *a, **k: ranked(*a, unlisted=True, **k))
+    without = embedded.search.query(query, mode=Mode.hybrid, limit=10)
+    assert [h.id for h in with_list.hits] == [h.id for h in without.hits]
+    assert (with_list.total, with_list.total_exact) == (without.total, without.total_exact)
+    if LISTED[embedded._db.engine.dialect.name] == query:
+        assert listed == [True, True] and len(asked) == 1, (listed, asked)

@@ -77,6 +77,7 @@ def hybrid_ranking(
     keyword_total: int = 0,
     nearest: list[tuple[int, float]] | None = None,
     rank: Rank | None = None,
+    matches: Sequence[int] | None = None,
 ) -> Fused:
     """Keyword and semantic candidates (enough for the first ``wanted`` results) fused by a
     weighted sum, block by block (see the module docstring): keyword scores as a share of
@@ -87,7 +88,8 @@ def hybrid_ranking(
     ``keyword_total``: the query's keyword matches; ``nearest``: the index's nearest papers
     to ``vector``, searched already (the service searches them on a worker thread while the
     keyword side ranks: semantic_window); ``rank``: the keyword side's ranking of a given
-    limit, for blocks that ``keyword_hits`` cannot serve (past PREFIX_STABLE)."""
+    limit, for blocks that ``keyword_hits`` cannot serve (past PREFIX_STABLE); ``matches``:
+    every keyword match, where the count listed them (Counted.matches)."""
     fetched = hybrid_candidates(wanted)
     keyword_hits = keyword_hits[:fetched]
     # The close papers are counted over a fixed window: the total stays put from page to page.
@@ -97,7 +99,10 @@ def hybrid_ranking(
     if close and keyword_total > len(keyword_hits):
         # Some matches are not among the keyword candidates: ask which close ones match
         # (reading the matches' posting lists: not for a very common word's).
-        if keyword_total > MATCHING_MAX:
+        if matches is not None:  # (listed by the count already)
+            listed = set(matches)
+            close = [pk for pk in close if pk not in listed]
+        elif keyword_total > MATCHING_MAX:
             close = []
         else:
             matched = matching(connection, query, close)  # (once: not once a paper)

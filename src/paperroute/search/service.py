@@ -505,6 +505,7 @@ class Searcher:
             total,
             nearest,
             rank,
+            counted.matches,
         )
         order = fused.ranked[offset:wanted]
         # Snippets for every hit the words match, close-only ones too: a paper beyond the
