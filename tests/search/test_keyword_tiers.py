@@ -57,6 +57,31 @@ def test_adjacent_words_rank_first_then_title_matches(hub: Hub) -> None:
     assert all("\x02" in hit.snippet for hit in result.hits if "video" in hit.snippet.lower())
 
 
+def test_a_fragment_of_one_weighty_word_ranks_its_titles_first(hub: Hub) -> None:
+    # "solutions to the": the words side by side are "solutions" anywhere once "to" and
+    # "the" are dropped (PostgreSQL's stop words, FTS5's idf of nothing): no phrase tier on
+    # either database, so a title with the word comes before an abstract that has the
+    # fragment as typed.
+    hub.papers.ingest(
+        [
+            rec(
+                "a",
+                arxiv_id="2601.00011",
+                title="Heat flow in rods",
+                abstract="We find solutions to the heat equation: solutions in rods, "
+                "solutions in rings, solutions everywhere, and solutions to the rest.",
+            ),
+            rec(
+                "b",
+                arxiv_id="2601.00012",
+                title="Explicit solutions of a wave equation",
+                abstract="A wave equation and what it admits.",
+            ),
+        ]
+    )
+    assert ids(hub, "solutions to the") == ["2601.00012", "2601.00011"]
+
+
 def test_exclusions_and_filters_hold_in_every_tier(hub: Hub) -> None:
     hub.papers.ingest(
         [
@@ -210,6 +235,43 @@ def test_a_bounded_title_tier_ranks_the_newest_title_matches(
     assert deep[:3] == ids(hub, "ocean", limit=3)
     assert deep[3:] == ["2601.00002", "2601.00001"]
     assert "2601.00006" not in ids(hub, "ocean -ice", limit=10)
+
+
+def test_the_title_tier_walks_further_back_before_reading_every_title(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: when the newest TITLE_TIER_WINDOW titles hold some of the word's but too
+    few, and the word is common, the title tier walks further back (cheaper than the GIN
+    index's visit to every title with the word), with the same answer."""
+    from paperroute.search import _pg_keyword, keyword
+
+    if hub._db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's title tier")
+    monkeypatch.setattr(keyword, "TITLE_TIER_BOUND", 3)
+    monkeypatch.setattr(keyword, "TITLE_TIER_FETCH", 3)
+    titles = ["Ocean currents", "Deserts", "Ocean floors", "Ocean salt", "Rivers", "Ocean ice"]
+    hub.papers.ingest(
+        [
+            rec(str(i), arxiv_id=f"2601.{i:05d}", title=title, abstract="A study.")
+            for i, title in enumerate(titles, start=1)
+        ]
+    )
+    hub.search.warm_keywords()  # (the estimate of the papers with the word)
+    statements: list[str] = []
+    sa.event.listen(
+        hub._db.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    for walk_max, walks in ((0, 1), (100, 2)):  # the index at once; a longer walk first
+        monkeypatch.setattr(_pg_keyword, "TITLE_TIER_WINDOW", 2)
+        monkeypatch.setattr(_pg_keyword, "TITLE_TIER_WALK_MAX", walk_max)
+        monkeypatch.setattr(_pg_keyword, "TITLE_WALK_SHARE", 100.0)
+        monkeypatch.setattr(_pg_keyword, "TITLED_ENOUGH", 2)
+        statements.clear()
+        found = ids(hub, "ocean", limit=3)
+        assert sorted(found) == ["2601.00003", "2601.00004", "2601.00006"], walk_max
+        titled = [s for s in statements if "FROM paper_titles t" in s]
+        walked = [s for s in titled if "max(paper_pk)" in s]
+        assert len(walked) == walks and len(titled) == walks + (walks == 1), titled
 
 
 def test_a_bounded_phrase_tier_ranks_the_newest_phrase_matches(

@@ -159,9 +159,11 @@ def _tiered(
             connection, query, limit, with_words=with_words, scans=pg.Scans(newest)
         )
     negated = tuple(t for t in query.terms if t.negated)
-    # (SQLite: a phrase of one word that weighs, "the model", would be that word anywhere.)
     sqlite = connection.dialect.name == "sqlite"
-    if plain and len(positive) >= 2 and (not sqlite or weighty([t.text for t in positive]) >= 2):
+    # (A phrase of one word that weighs, "solutions to the", would be that word anywhere,
+    # ranked above the papers with it in the title; PostgreSQL's phraseto_tsquery drops
+    # the same stop words, and looked for that word in every title: 45 ms at 1M papers.)
+    if plain and len(positive) >= 2 and weighty([t.text for t in positive]) >= 2:
         phrase = Term(" ".join(t.text for t in positive), phrase=True)
         tiers.append((replace(query, terms=(phrase, *negated)), False, True))
     if plain:
