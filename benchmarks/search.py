@@ -64,6 +64,7 @@ import numpy.typing as npt
 
 from _common import hf_dump_items, long_abstracts
 from paperroute import Config, open_hub
+from paperroute.heap import settle_heap
 from paperroute.ingest import ingest_jsonl
 from paperroute.search.service import Mode
 
@@ -325,6 +326,7 @@ def _serve(
         warm_ms = (time.perf_counter() - start) * 1000
         print(f"keyword warm-up (frequency sample, spelling vocabulary): {warm_ms:.0f} ms")
         print(f"embedder loaded, one search: RSS {_status_mb('VmRSS')} MiB")
+        settle_heap()  # as a served process does once started (paperroute.heap)
         for mode in (Mode.keyword, Mode.semantic, Mode.hybrid):
             if mode.value not in modes:
                 continue

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from ..config import Config, load_config
+from ..heap import settle_heap
 from ..hub import Hub, open_hub
 from ..jobs import QueueProbe, TrendingNudge
 from ..search import Embedder
@@ -81,9 +82,12 @@ class StateDefaults:
         await self.app(scope, receive, send)
 
 
-def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
+def create_app(
+    config: Config, *, embedder: Embedder | None = None, settle: bool = False
+) -> FastAPI:
     """The hub's web app over the database named by ``config`` (``embedder`` replaces the
-    configured one: tests use small deterministic ones)."""
+    configured one: tests use small deterministic ones). ``settle``: a served process's,
+    whose heap at start is frozen once started (settle_heap)."""
     hub = open_hub(config, embedder)
     queue = QueueProbe(config)
     # A vote asks the job queue for trending to be precomputed soon (docs/jobs.md).
@@ -95,6 +99,8 @@ def create_app(config: Config, *, embedder: Embedder | None = None) -> FastAPI:
         # For you's term counts (a read of every stored term bag) start off the requests.
         await run_in_threadpool(hub.recommend.count_terms, wait=False)
         hub.search.warm_soon()  # similar papers' bags and the vector index, likewise
+        if settle:
+            settle_heap()
         yield
         nudge.close()
         queue.close()
@@ -176,4 +182,4 @@ def app_from_env() -> FastAPI:
     cores the other requests hold (For you's p50 at 200k papers: 298 ms with two BLAS
     threads on a busy two-core machine, 214 ms with one)."""
     threadpool_limits(limits=1, user_api="blas")
-    return create_app(load_config())
+    return create_app(load_config(), settle=True)
