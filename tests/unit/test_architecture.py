@@ -15,8 +15,8 @@ PACKAGE = SRC / "paperroute"
 DOC = SRC.parent / "docs" / "architecture.md"
 
 # Pure modules every part may use: plain types, errors, identifiers, settings, the clock,
-# the log line formats, the run-off-the-request helper.
-CORE = {"errors", "model", "ids", "config", "links", "clock", "logs", "soon"}
+# the log line formats, the run-off-the-request helper, a served heap settled once started.
+CORE = {"errors", "model", "ids", "config", "links", "clock", "logs", "soon", "heap"}
 FEATURES = {"reading", "search", "community", "digest"}
 
 # part -> the parts it may import (besides itself and CORE).
