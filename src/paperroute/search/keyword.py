@@ -97,6 +97,30 @@ PHRASE_TIER_BOUND = 300
 PREFIX_STABLE = min(TITLE_TIER_BOUND, PHRASE_TIER_BOUND)
 
 
+def paged_ranking(rank: Callable[[int], list[KeywordHit]], wanted: int) -> list[KeywordHit]:
+    """The first ``wanted`` papers of one order that every page is a slice of, from
+    ``rank`` (a ranking of a given limit). Up to PREFIX_STABLE that is the ranking of limit
+    ``wanted``; past it, a longer ranking's first papers move (its bounded tiers rank more
+    of the newest matches), and pages 10 and 11 of 30 repeated 27 papers. Past it the
+    order goes in blocks: block ``j`` ends at ``PREFIX_STABLE * 2**j`` and is the ranking
+    of that limit less the papers placed before it, scores capped to keep descending."""
+    if wanted <= PREFIX_STABLE:
+        return rank(wanted)
+    placed = rank(PREFIX_STABLE)
+    seen = {hit.pk for hit in placed}
+    end = PREFIX_STABLE
+    while len(placed) == end and end < wanted:
+        end *= 2
+        for hit in rank(end):
+            if hit.pk in seen:
+                continue
+            seen.add(hit.pk)
+            placed.append(replace(hit, score=min(hit.score, placed[-1].score)))
+            if len(placed) == end:
+                break
+    return placed[:wanted]
+
+
 def keyword_search(
     connection: Connection,
     query: Query,

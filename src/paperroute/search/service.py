@@ -53,6 +53,7 @@ from .keyword import (
     add_snippets,
     count_matches,
     keyword_total,
+    paged_ranking,
 )
 from .query import Query, parse_query
 
@@ -463,10 +464,14 @@ class Searcher:
             exact = close_ones < min(len(nearest), SEMANTIC_WINDOW) or len(nearest) < window
             page = close[offset:wanted]
             return mode, load_hits(connection, page), close_ones, exact
-        if mode is Mode.keyword or vector is None or not query.positive:
-            ranked = keyword_ranking(
-                connection, query, wanted, snippets=False, counted=counted, newest=self.newest
+
+        def rank(limit: int) -> list[KeywordHit]:
+            return keyword_ranking(
+                connection, query, limit, snippets=False, counted=counted, newest=self.newest
             )
+
+        if mode is Mode.keyword or vector is None or not query.positive:
+            ranked = paged_ranking(rank, wanted)
             named = self._named(connection, query, typed, ranked)
             by_pk = {hit.pk: hit for hit in ranked}
             order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]
@@ -484,11 +489,6 @@ class Searcher:
                 keep = passing(connection, query, unknown)
                 passes.update((pk, pk in keep) for pk in unknown)
             return [pk for pk in named if passes[pk]]
-
-        def rank(limit: int) -> list[KeywordHit]:
-            return keyword_ranking(
-                connection, query, limit, snippets=False, counted=counted, newest=self.newest
-            )
 
         if early is None:
             early = rank(hybrid_candidates(wanted))
