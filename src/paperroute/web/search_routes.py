@@ -180,6 +180,9 @@ async def search_page(
         pages = max(1, -(-min(result.total, MAX_WINDOW) // PAGE_LIMIT))
         if cards:  # an estimate ("about") can fall short of the pages that hold results
             pages = max(pages, number)
+            full = len(cards) == PAGE_LIMIT and number * PAGE_LIMIT < MAX_WINDOW
+            if full and not result.total_exact:  # (a next page may hold more: offer it)
+                pages = max(pages, number + 1)
         context.update(
             cards=cards,
             used_mode=result.mode.value,
