@@ -287,3 +287,13 @@ def test_regex_syntax(text: str) -> None:
 @given(st.lists(st.text(alphabet="ab ", min_size=1, max_size=3), min_size=33, max_size=80))
 def test_many_words(words: list[str]) -> None:
     check_invariants(" ".join(f'"{x}"' for x in words) + " " + " ".join(words))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["“graph neural nets”", "„graph neural nets“", "«graph neural nets»", "＂graph neural nets＂"],
+)
+def test_typographic_double_quotes_quote_a_phrase(typed: str) -> None:
+    # Phones and word processors type “…” for '"': the reader meant a phrase.
+    assert parse_query(typed) == parse_query('"graph neural nets"')
+    assert parse_query(f"-{typed} x").terms == parse_query('-"graph neural nets" x').terms

@@ -65,6 +65,12 @@ def test_a_quoted_query_that_finds_nothing_is_quoted_once(sqlite_demo: TestClien
     assert "No close matches for <bdi>&#34;zzqxj flurbo&#34;</bdi>." in page, page
 
 
+def test_a_phrase_in_typographic_quotes_is_quoted_once(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": "“zzqxj flurbo”"}).text)
+    assert "No close matches for <bdi>“zzqxj flurbo”</bdi>." in page, page
+    assert "““" not in page
+
+
 def test_search_instead_links_within_the_site(sqlite_demo: TestClient) -> None:
     # The link back to the query as typed: its path and query, as every other link of the
     # page (an absolute one named the address the request came in by, not a proxy's).

@@ -113,10 +113,15 @@ def _words(text: str) -> list[str]:
     return [w for w in folded if w]
 
 
+# Typographic double quotes, as phones and word processors turn '"' into: phrase quotes.
+_QUOTES = str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\uff02", '"'))
+
+
 def _clean(text: str) -> str:
-    """Control characters (NUL included) and lone surrogates become spaces; then NFC."""
+    """Control characters (NUL included) and lone surrogates become spaces; typographic
+    double quotes ("smart" quotes, guillemets) become '"'; then NFC."""
     chars = [" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text]
-    return unicodedata.normalize("NFC", "".join(chars))
+    return unicodedata.normalize("NFC", "".join(chars).translate(_QUOTES))
 
 
 def _show(value: str) -> str:
