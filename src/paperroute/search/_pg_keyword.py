@@ -467,8 +467,8 @@ def headlines(connection: Connection, query: Query, found: list[KeywordHit]) -> 
         return found
     compiled = text(
         "SELECT p.pk, ts_headline('english', p.abstract, q.q, "
-        "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, "
-        "MinWords=12, MaxFragments=1, FragmentDelimiter=…') AS snippet, "
+        "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=35, "
+        "MinWords=20, MaxFragments=1, FragmentDelimiter=…') AS snippet, "
         "left(p.abstract, 80) AS head, right(p.abstract, 80) AS tail "
         f"FROM papers p, (SELECT {expression} AS q) q WHERE p.pk IN :pks"
     ).bindparams(bindparam("pks", expanding=True))
@@ -481,19 +481,23 @@ def headlines(connection: Connection, query: Query, found: list[KeywordHit]) -> 
 
 def _elided(snippet: str | None, head: str, tail: str) -> str | None:
     """A headline with "…" where it cuts the abstract short, as FTS5's snippets have
-    (ts_headline's fragment starts and ends at words, and says nothing of what it left)."""
+    (ts_headline's fragment starts and ends at words, and says nothing of what it left),
+    and the abstract's closing full stop when it reaches the end. ``head`` and ``tail``:
+    the abstract's first and last 80 characters (its last word may also end the
+    fragment: a fragment ends at the abstract's end when its last 40 characters do)."""
     if not snippet:
         return snippet
-    plain = snippet.replace(chr(2), "").replace(chr(3), "").strip()
-    words = plain.split()
-    if not words:
+    plain = " ".join(snippet.replace(chr(2), "").replace(chr(3), "").split())
+    if not plain:
         return snippet
-    if not head.lstrip().startswith(words[0]):
+    start = " ".join(head.split())
+    if not start.startswith(plain[: min(40, len(plain), len(start))]):
         snippet = "…" + snippet
-    # (The fragment ends at a word: an abstract's last full stop is not in it.)
-    if not tail.rstrip().rstrip(_CLOSING).endswith(words[-1].rstrip(_CLOSING)):
-        snippet += "…"
-    return snippet
+    end = " ".join(tail.split())
+    body, last = end.rstrip(_CLOSING), plain.rstrip(_CLOSING)
+    if body.endswith(last[-min(40, len(last), len(body)) :]):
+        return snippet.rstrip(_CLOSING) + end[len(body) :]
+    return snippet + "…"
 
 
 _CLOSING = ".,;:!?)]}\"'”’"
