@@ -78,6 +78,15 @@ def test_search_instead_links_within_the_site(sqlite_demo: TestClient) -> None:
     link = re.search(r'Search instead for <a href="([^"]+)">', response.text)
     assert link is not None, response.text
     assert link.group(1).startswith("/search?") and "spell=0" in link.group(1), link.group(1)
+    # The heading names what the results are for: the corrected query.
+    assert "Results for “<bdi>diffusion models</bdi>”" in response.text, response.text
+    # As typed: the mode tabs stay with the query as typed.
+    typed = sqlite_demo.get(link.group(1).replace("&amp;", "&")).text
+    tabs = re.findall(
+        r'<a href="(/search\?q=[^"]*)"[^>]*>(?:Best match|Keywords|Meaning)</a>', typed
+    )
+    assert len(tabs) == 3 and all("spell=0" in tab for tab in tabs), tabs
+    assert "Results for “<bdi>difusion modles</bdi>”" in typed
 
 
 def test_a_page_number_that_is_not_ascii_digits_is_the_first(sqlite_demo: TestClient) -> None:

@@ -168,6 +168,7 @@ async def search_page(
         "last_page": 1,
         "total_text": "",
         "suggestion": None,
+        "spell_off": spell == "0",  # (kept by the mode tabs: the query as typed)
     }
     if text.strip():
 
