@@ -471,3 +471,20 @@ def test_hybrid_marks_the_words_in_every_hit_that_holds_them(
     assert len(holding) >= 2, "the corpus should give close papers that hold the word"
     unmarked = [h.id for h in holding if "\x02" not in h.snippet]
     assert unmarked == []
+
+
+def test_meaning_pages_end_with_the_closest_papers_counted(embedded: Hub) -> None:
+    # Every paper is some distance from a query: the Meaning mode pages through the closest
+    # SEMANTIC_WINDOW (what its total counts), not on as far as one asks.
+    from paperroute.search._semantic import SEMANTIC_WINDOW
+
+    first = embedded.search.query("equations", mode=Mode.semantic, limit=10)
+    assert first.total == SEMANTIC_WINDOW  # (300 papers: more than the window)
+    last = embedded.search.query(
+        "equations", mode=Mode.semantic, limit=10, offset=SEMANTIC_WINDOW - 10
+    )
+    assert len(last.hits) == 10
+    beyond = embedded.search.query(
+        "equations", mode=Mode.semantic, limit=10, offset=SEMANTIC_WINDOW
+    )
+    assert beyond.hits == () and beyond.total == SEMANTIC_WINDOW

@@ -454,7 +454,9 @@ class Searcher:
         wanted = offset + limit
         total = counted.total
         if mode is Mode.semantic and vector is not None and query.positive:
-            window = max(wanted + 1, SEMANTIC_WINDOW)
+            # The closest SEMANTIC_WINDOW papers at most: every paper is some distance from
+            # the query, and pages of them went on as far as one asked (page 100 of 100).
+            window = SEMANTIC_WINDOW
             nearest = semantic_ranking(connection, self.index, vector, query, window)
             # Words the index holds make a real query (its nearest papers may sit under
             # the floor: a quarter of two-word title queries'); none, likely gibberish.
