@@ -37,3 +37,24 @@ def test_keyword_pages_are_slices_of_one_ranking(shub: Hub, small_bounds: None, 
             paged.extend(hit.id for hit in page.hits)
         assert len(set(paged)) == len(paged), f"{query!r}: a paper shown twice (pages of {size})"
         assert paged[: len(ids)] == ids, f"{query!r}: pages of {size} differ from one page"
+
+
+@pytest.mark.parametrize("query", ['"differential equations"', '"wave equation"'])
+def test_a_quoted_phrase_pages_through_every_match(
+    shub: Hub, small_bounds: None, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    # PostgreSQL ranks a phrase among the newest papers with its words (PHRASE_TIER_SCAN):
+    # its pages stopped there (556 of "large language"'s 1,557 matches on the demo data)
+    # until a deep page reads further back.
+    from paperroute.search import _pg_keyword
+
+    monkeypatch.setattr(_pg_keyword, "PHRASE_TIER_SCAN", 5)
+    total = shub.search.query(query, mode=Mode.keyword, limit=1).total
+    assert total > 12, query
+    paged: list[str] = []
+    for _ in range(total):
+        page = shub.search.query(query, mode=Mode.keyword, limit=3, offset=len(paged))
+        if not page.hits:
+            break
+        paged.extend(hit.id for hit in page.hits)
+    assert len(paged) == len(set(paged)) == total, (len(paged), len(set(paged)), total)

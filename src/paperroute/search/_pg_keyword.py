@@ -172,6 +172,8 @@ def phrase_tier(
     bound: int,
     with_words: float | None = None,
     scans: Scans | None = None,
+    *,
+    deep: bool = False,
 ) -> list[KeywordHit]:
     """PostgreSQL's ranking of a query with a phrase (the phrase tier, a quoted phrase):
     ts_rank_cd over a bounded candidate set, not over every match. The GIN index knows a
@@ -184,7 +186,11 @@ def phrase_tier(
     TITLE_TIER_WINDOW papers first, a window widened fourfold while it holds too few), at
     most ``bound`` of them (keyword.py's PHRASE_TIER_BOUND, or the page's size), the newest;
     and the newest ``bound`` papers with the phrase in the title (``paper_titles``: narrow
-    rows, every paper), so that a title someone remembers is ranked however old it is."""
+    rows, every paper), so that a title someone remembers is ranked however old it is.
+    ``deep``: a page past the first ``bound``, which needs as many of the phrase's matches
+    as its depth: the newest papers with the words are read further back, fourfold, until
+    they hold that many or run out (a quoted phrase's pages stopped at 556 of its 1,557
+    matches)."""
     expression = tsquery(query, params)
     if expression is None:
         return []
@@ -207,6 +213,12 @@ def phrase_tier(
         f"WHERE {conditions} ORDER BY p.pk DESC LIMIT :bound"
     )
     pks = [int(row[0]) for row in connection.execute(sql_statement(newest, params), params)]
+    scan = PHRASE_TIER_SCAN
+    while deep and len(pks) < bound and len(scanned) >= scan:
+        scan *= 4
+        scanned = newest_with_words(connection, words, scan, with_words, scans)
+        params["scanned"] = scanned
+        pks = [int(row[0]) for row in connection.execute(sql_statement(newest, params), params)]
     phrases = [t.text for t in query.terms if t.phrase and not t.negated]
     for index, phrase in enumerate(phrases):
         params[f"title_phrase{index}"] = phrase

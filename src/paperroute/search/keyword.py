@@ -356,7 +356,8 @@ def _keyword_search(
         return pg.title_tier(connection, query, params, max(TITLE_TIER_BOUND, limit), with_words)
     elif any(t.phrase and not t.negated for t in query.terms):
         bound = max(PHRASE_TIER_BOUND, limit)
-        return pg.phrase_tier(connection, query, params, where, bound, with_words, scans)
+        deep = limit > PHRASE_TIER_BOUND
+        return pg.phrase_tier(connection, query, params, where, bound, with_words, scans, deep=deep)
     elif (
         ranked := pg.rank_all(connection, query, params, where, with_words, scans, matches)
     ) is not None:
