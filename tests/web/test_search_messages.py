@@ -131,3 +131,44 @@ def test_every_page_that_has_a_next_one_links_to_it(
         assert ('rel="next"' in html) == bool(more), (page, len(titles), len(more))
         page += 1
     assert page > 15 and len(set(shown)) == len(shown)
+
+
+def test_a_quoted_query_after_a_space_is_quoted_once(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": ' "zzqxj flurbo"'}).text)
+    assert "No close matches for <bdi>&#34;zzqxj flurbo&#34;</bdi>." in page, page
+    assert "“<bdi>" not in page
+
+
+def test_a_later_page_of_nothing_found_says_nothing_was_found(sqlite_demo: TestClient) -> None:
+    page = _main(sqlite_demo.get("/search", params={"q": "zzqxj flurbo", "page": "5"}).text)
+    assert "No close matches for" in page and "No more results" not in page, page
+    assert "page 5 of" not in page
+
+
+def test_a_page_number_of_many_digits_is_the_last_one_allowed(sqlite_demo: TestClient) -> None:
+    for number in ("999999", "1000000", "12345678901234"):
+        page = _main(sqlite_demo.get("/search", params={"q": "model", "page": number}).text)
+        assert "No more results" in page, number  # (not page 1 shown as if asked for)
+
+
+def test_the_api_offers_the_next_page_when_its_estimate_falls_short(
+    sqlite_demo: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperroute.web import search_routes
+
+    searched = search_routes._search
+
+    def short(*args: Any, **kwargs: Any) -> SearchResult:
+        found = searched(*args, **kwargs)
+        return replace(found, total=max(0, found.total - 40), total_exact=False)
+
+    monkeypatch.setattr(search_routes, "_search", short)
+    params: dict[str, Any] = {"q": "reinforcement learning", "mode": "keyword", "limit": 100}
+    seen: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        body = sqlite_demo.get("/api/v1/search", params={**params, "offset": offset}).json()
+        seen.extend(item["id"] for item in body["items"])
+        offset = body["next_offset"]
+    estimate = sqlite_demo.get("/api/v1/search", params={**params, "limit": 1}).json()["total"]
+    assert len(seen) == len(set(seen)) == estimate + 40 > 100  # every match

@@ -149,7 +149,7 @@ async def search_page(
     notices: list[str] = []
     chosen = _mode(mode, notices)
     # (ASCII digits only: "²" and "①" are digits to str.isdigit, not to int.)
-    number = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 6 else 1
+    number = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 20 else 1
     number = max(1, min(number, MAX_WINDOW // PAGE_LIMIT))
     given = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
     q, fields = printable(q), {name: printable(value) for name, value in given.items()}
@@ -167,6 +167,7 @@ async def search_page(
         "page": number,
         "last_page": 1,
         "total_text": "",
+        "total": 0,
         "suggestion": None,
         "spell_off": spell == "0",  # (kept by the mode tabs: the query as typed)
     }
@@ -189,6 +190,7 @@ async def search_page(
             used_mode=result.mode.value,
             last_page=pages,
             total_text=total_text(result),
+            total=result.total,
             suggestion=result.suggestion,
             first_rank=result.offset + 1,
         )
@@ -283,7 +285,9 @@ async def api_search(
         result = _search(request, q, chosen, limit, offset, correct=spell)
         items = [_item(card) for card in _cards(request, result)]
         end = result.offset + len(result.hits)
-        more = end < min(result.total, MAX_WINDOW) and len(result.hits) == limit
+        # (An estimate can fall short of the results: a full page of one offers the next.)
+        short = end < MAX_WINDOW and not result.total_exact
+        more = (end < min(result.total, MAX_WINDOW) or short) and len(result.hits) == limit
         return {
             "query": q,
             "mode": result.mode.value,
