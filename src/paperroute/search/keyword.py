@@ -198,10 +198,14 @@ def _tiered(
     words = {t.text for t in positive}
     scans = pg.Scans(newest)
     if plain and matches is not None and not sqlite:
-        # Every match of the words, listed when counted: the tiers look no further.
-        scans.found[(" ".join(t.text for t in positive), pg.PHRASE_TIER_SCAN)] = sorted(
-            matches, reverse=True
-        )[: pg.PHRASE_TIER_SCAN]
+        # Every match of the words, listed when counted: the tiers look no further (nor
+        # does a deep page's phrase tier, which reads fourfold further back each time).
+        listed, scan = sorted(matches, reverse=True), pg.PHRASE_TIER_SCAN
+        while True:
+            scans.found[(" ".join(t.text for t in positive), scan)] = listed[:scan]
+            if scan >= len(listed):
+                break
+            scan *= 4
     for tier_query, title_only, bounded in tiers:
         if plain and title_only:
             # The title tier ahead of every match's gives the same share of hits whatever
