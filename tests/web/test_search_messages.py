@@ -103,12 +103,9 @@ def test_a_page_number_that_is_not_ascii_digits_is_the_first(sqlite_demo: TestCl
         assert titles(page) == first, page
 
 
-def test_every_page_that_has_a_next_one_links_to_it(
-    sqlite_demo: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Best match's total is an estimate that can fall short ("about 536 results" where 551
-    # are there): its last pages once had no Next link ("page 18 of 18") while page 19
-    # held 11 more papers. Here every page's estimate falls 40 short.
+@pytest.fixture
+def short_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every search's total an estimate that falls 40 short of its results."""
     from paperroute.web import search_routes
 
     searched = search_routes._search
@@ -118,6 +115,14 @@ def test_every_page_that_has_a_next_one_links_to_it(
         return replace(found, total=max(0, found.total - 40), total_exact=False)
 
     monkeypatch.setattr(search_routes, "_search", short)
+
+
+def test_every_page_that_has_a_next_one_links_to_it(
+    sqlite_demo: TestClient, short_estimates: None
+) -> None:
+    # Best match's total is an estimate that can fall short ("about 536 results" where 551
+    # are there): its last pages once had no Next link ("page 18 of 18") while page 19
+    # held 11 more papers. Here every page's estimate falls 40 short.
     params = {"q": "reinforcement learning", "mode": "keyword"}
     page, shown = 1, []
     while page < 40:
@@ -152,17 +157,8 @@ def test_a_page_number_of_many_digits_is_the_last_one_allowed(sqlite_demo: TestC
 
 
 def test_the_api_offers_the_next_page_when_its_estimate_falls_short(
-    sqlite_demo: TestClient, monkeypatch: pytest.MonkeyPatch
+    sqlite_demo: TestClient, short_estimates: None
 ) -> None:
-    from paperroute.web import search_routes
-
-    searched = search_routes._search
-
-    def short(*args: Any, **kwargs: Any) -> SearchResult:
-        found = searched(*args, **kwargs)
-        return replace(found, total=max(0, found.total - 40), total_exact=False)
-
-    monkeypatch.setattr(search_routes, "_search", short)
     params: dict[str, Any] = {"q": "reinforcement learning", "mode": "keyword", "limit": 100}
     seen: list[str] = []
     offset: int | None = 0
