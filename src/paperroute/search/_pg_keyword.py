@@ -196,10 +196,8 @@ def phrase_tier(
         return []
     params["bound"] = bound
     words = " ".join(t.text for t in query.terms if not t.negated)
-    scanned = newest_with_words(connection, words, PHRASE_TIER_SCAN, with_words, scans)
     conditions = " AND ".join(["p.search_vector @@ q.q", *where])
     q = f"(SELECT {expression} AS q) q"
-    params["scanned"] = scanned
     # The candidates' rows first, by pk, as p (MATERIALIZED, with the columns the filters
     # read): left to itself the planner tested the phrase on every paper with its words,
     # from the GIN index (2,791 for "large language model llm": 215 ms), to keep those asked
@@ -212,13 +210,13 @@ def phrase_tier(
         among.format("scanned") + f"SELECT p.pk FROM p, {q} "
         f"WHERE {conditions} ORDER BY p.pk DESC LIMIT :bound"
     )
-    pks = [int(row[0]) for row in connection.execute(sql_statement(newest, params), params)]
     scan = PHRASE_TIER_SCAN
-    while deep and len(pks) < bound and len(scanned) >= scan:
-        scan *= 4
-        scanned = newest_with_words(connection, words, scan, with_words, scans)
-        params["scanned"] = scanned
+    while True:
+        params["scanned"] = newest_with_words(connection, words, scan, with_words, scans)
         pks = [int(row[0]) for row in connection.execute(sql_statement(newest, params), params)]
+        if not deep or len(pks) >= bound or len(params["scanned"]) < scan:
+            break
+        scan *= 4
     phrases = [t.text for t in query.terms if t.phrase and not t.negated]
     for index, phrase in enumerate(phrases):
         params[f"title_phrase{index}"] = phrase

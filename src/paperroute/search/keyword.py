@@ -201,8 +201,9 @@ def _tiered(
         # Every match of the words, listed when counted: the tiers look no further (nor
         # does a deep page's phrase tier, which reads fourfold further back each time).
         listed, scan = sorted(matches, reverse=True), pg.PHRASE_TIER_SCAN
+        joined = " ".join(t.text for t in positive)
         while True:
-            scans.found[(" ".join(t.text for t in positive), scan)] = listed[:scan]
+            scans.found[(joined, scan)] = listed[:scan]
             if scan >= len(listed):
                 break
             scan *= 4
