@@ -268,8 +268,11 @@ def test_search_from_the_command_line(database_url: str, hub: Hub) -> None:
         "total_exact": True,
         "offset": 0,
         "suggestion": None,
+        "did_you_mean": "Graphene sheets",  # (offered, not searched)
         "results": [],
     }
+    told = cli(database_url, "search", "Grapheme sheetz", "--no-spell").stderr
+    assert "did you mean: Graphene sheets" in told
     nothing = cli(database_url, "search", "--", '-graphene "')
     assert nothing.exit_code == 0
     assert nothing.stdout.strip() == "no papers found"

@@ -189,6 +189,14 @@ def test_a_quoted_query_is_shown_with_its_own_quotes(client: TestClient) -> None
     assert "Results for “<bdi>elliptic</bdi>”" in plain.text
 
 
+def test_meaning_names_its_window_of_closest_papers(client: TestClient) -> None:
+    # Every one of the 300 papers is close to the deterministic embedder's query: the
+    # Meaning mode shows the closest 200 and says so ("about 200" read as a guess).
+    page = client.get("/search", params={"q": "equations", "mode": "semantic"}).text
+    assert "the 200 closest results, page 1 of 7" in page, page
+    assert "about 200" not in page
+
+
 def test_the_server_reads_similar_papers_bags_at_start(client: TestClient) -> None:
     # Started with the app, off the requests: no similar-papers call has asked for them.
     hub = client.app.state.hub  # type: ignore[attr-defined]

@@ -255,6 +255,24 @@ def test_without_vectors_semantic_says_so_and_hybrid_falls_back(shub: Hub) -> No
     assert any("keyword results only" in n for n in hybrid.notices)
 
 
+def test_best_match_says_when_no_paper_has_the_words(embedded: Hub) -> None:
+    # The papers shown are close in meaning only: a notice says so, naming a lone phrase.
+    said = {
+        '"boundary zzqxj"': "no paper has the exact phrase “boundary zzqxj”",
+        "boundary zzqxj": "no paper has all of these words",
+        '"boundary value" zzqxj': "no paper has all of these words",
+        "zzqxj -boundary": "no paper has this word",
+    }
+    for query, lacking in said.items():
+        result = embedded.search.query(query, mode=Mode.hybrid, limit=5)
+        assert result.hits and result.mode is Mode.hybrid, query
+        assert f"{lacking}: these papers are close in meaning" in result.notices, result.notices
+    # Words some paper has, and the Meaning mode (which asks for no words): no notice.
+    for query, mode in (('"boundary value"', Mode.hybrid), ("boundary zzqxj", Mode.semantic)):
+        result = embedded.search.query(query, mode=mode, limit=5)
+        assert result.hits and not any("no paper has" in n for n in result.notices), query
+
+
 def test_a_missing_model_is_a_notice_not_an_error(database_url: str, tmp_path: object) -> None:
     config = Config(database_url=database_url, embed_model="/nonexistent/model-folder")
     with open_hub(config) as hub:

@@ -168,3 +168,37 @@ def test_the_api_offers_the_next_page_when_its_estimate_falls_short(
         offset = body["next_offset"]
     estimate = sqlite_demo.get("/api/v1/search", params={**params, "limit": 1}).json()["total"]
     assert len(seen) == len(set(seen)) == estimate + 40 > 100  # every match
+
+
+def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
+    # "Search instead for" searches the typo as typed: its empty state offers the
+    # correction again, a link to it, and says no results were searched for it.
+    params = {"q": "difusion modles", "mode": "keyword", "spell": "0"}
+    page = _main(demo.get("/search", params=params).text)
+    assert "No close matches for “<bdi>difusion modles</bdi>”" in page, page
+    offer = re.search(r'Did you mean <a href="([^"]+)"><strong>([^<]+)</strong></a>\?', page)
+    assert offer is not None, page
+    assert offer.group(2) == "diffusion models"
+    assert offer.group(1) == "/search?q=diffusion%20models&amp;mode=keyword"
+    assert "Showing results for" not in page
+    body = demo.get("/api/v1/search", params={**params, "spell": "false"}).json()
+    assert body["did_you_mean"] == "diffusion models" and body["suggestion"] is None
+    assert body["items"] == [] and body["total"] == 0
+    # Corrected (the default), the correction is what the items are for, not an offer.
+    body = demo.get("/api/v1/search", params={"q": "difusion modles", "mode": "keyword"}).json()
+    assert body["suggestion"] == "diffusion models" and body["did_you_mean"] is None
+    assert body["items"]
+    # A query that matches offers nothing.
+    body = demo.get("/api/v1/search", params={"q": "diffusion", "spell": "false"}).json()
+    assert body["did_you_mean"] is None and body["items"]
+
+
+def test_the_api_cuts_a_page_short_at_the_last_result_it_serves(sqlite_demo: TestClient) -> None:
+    # Offset 9,990 of 20 is results 9,990 to 10,000 (not moved back to 9,980 unasked);
+    # an offset of 10,000 or more is refused with a message (a problem, as every bad
+    # parameter).
+    params: dict[str, Any] = {"q": "model", "mode": "keyword", "limit": 20, "offset": 9990}
+    body = sqlite_demo.get("/api/v1/search", params=params).json()
+    assert body["offset"] == 9990 and body["next_offset"] is None
+    response = sqlite_demo.get("/api/v1/search", params={**params, "offset": 10000})
+    assert response.status_code == 400 and "less than 10000" in response.text, response.text

@@ -68,7 +68,7 @@ def search(
     ] = Mode.hybrid,
     limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 20,
     offset: Annotated[
-        int, typer.Option("--offset", min=0, max=MAX_WINDOW, help="Results to skip (paging).")
+        int, typer.Option("--offset", min=0, max=MAX_WINDOW - 1, help="Results to skip (paging).")
     ] = 0,
     spell: Annotated[
         bool,
@@ -80,7 +80,7 @@ def search(
 ) -> None:
     """Search papers: BM25 over title > authors > abstract, MiniLM vectors, or both fused;
     filters cat:, author:, after:, before:, has:code. JSON: {"total", "total_exact",
-    "offset", "suggestion", "results"}."""
+    "offset", "suggestion", "did_you_mean", "results"}."""
     with open_hub_or_fail(ctx) as hub:
         result = hub.search.query(query, mode=mode, limit=limit, offset=offset, correct=spell)
     for notice in result.notices:
@@ -91,12 +91,15 @@ def search(
             "total_exact": result.total_exact,
             "offset": result.offset,
             "suggestion": result.suggestion,
+            "did_you_mean": result.did_you_mean,
             "results": [_hit_json(hit) for hit in result.hits],
         }
         out.print_json(json.dumps(body))
         return
     if result.suggestion is not None:
         err.print(f"showing results for: {result.suggestion} (--no-spell: as typed)", markup=False)
+    if result.did_you_mean is not None:
+        err.print(f"did you mean: {result.did_you_mean}", markup=False)
     about = "" if result.total_exact else "about "
     shown = f"{result.offset + 1}-{result.offset + len(result.hits)}" if result.hits else "none"
     err.print(f"{about}{result.total:,} results; showing {shown}", markup=False)

@@ -10,7 +10,8 @@ from ._terms import Bag, bags_after, count_bags, load_bags
 from .embedder import Embedder
 from .keyword import MARK_END, MARK_START, KeywordHit
 from .query import Query, Term, parse_query, split_words
-from .service import MAX_SEARCH_LIMIT, MAX_WINDOW, Mode, Searcher, SearchResult, SimilarResult
+from .results import MAX_SEARCH_LIMIT, MAX_WINDOW, Mode, SearchResult, SimilarResult
+from .service import Searcher
 
 __all__ = [
     "MARK_END",

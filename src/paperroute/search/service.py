@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -56,38 +54,22 @@ from .keyword import (
     paged_ranking,
 )
 from .query import Query, parse_query
+from .results import (
+    MAX_SEARCH_LIMIT,
+    MAX_WINDOW,
+    Mode,
+    Names,
+    SearchResult,
+    SimilarResult,
+    at_least,
+    beyond,
+    lacking,
+)
 
 F32 = npt.NDArray[np.float32]
 # The index's nearest papers (pk, inner product), best first.
 Nearest = list[tuple[int, float]]
-MAX_SEARCH_LIMIT = 200
-# How deep results can be paged (as search engines cap their windows): deeper pages rank
-# every match before them.
-MAX_WINDOW = TOTAL_CAP
 _QUERY_CACHE = 256
-
-
-class Mode(StrEnum):
-    keyword = "keyword"
-    semantic = "semantic"
-    hybrid = "hybrid"
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    """One page of results. ``total``: the keyword matches (exact) plus, in the semantic
-    and hybrid modes, the papers close in meaning among the candidates (``total_exact``
-    false when more may lie beyond them: "about"). ``suggestion``: the corrected query the
-    results are for, when the query as typed matched nothing ("did you mean")."""
-
-    query: Query
-    hits: tuple[KeywordHit, ...]
-    notices: tuple[str, ...]
-    mode: Mode = Mode.keyword  # the mode that produced the hits (hybrid may fall back)
-    total: int = 0
-    total_exact: bool = True
-    offset: int = 0
-    suggestion: str | None = None
 
 
 def model_name(config_value: str) -> str:
@@ -95,40 +77,6 @@ def model_name(config_value: str) -> str:
     if config_value == MODEL_NAME:
         return MODEL_NAME
     return Path(config_value).expanduser().resolve().name[:200]
-
-
-@dataclass(frozen=True, slots=True)
-class Names:
-    """Search-box suggestions besides papers: (author name, papers), (category, papers)."""
-
-    authors: tuple[tuple[str, int], ...]
-    categories: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SimilarResult:
-    paper_id: str  # the paper's id (arXiv id, else its DOI form): what the answers name
-    pk: int
-    hits: tuple[KeywordHit, ...]
-    notices: tuple[str, ...]
-
-
-def _beyond(named: list[int], matches: Mapping[int, object], total: int) -> int:
-    """Named papers that are not keyword matches (a paper named by its id), known when
-    every one of the ``total`` matches was read: they add to the total."""
-    if len(matches) < total:
-        return 0
-    return sum(1 for pk in named if pk not in matches)
-
-
-def _at_least(total: int, exact: bool, offset: int, hits: list[KeywordHit]) -> tuple[int, bool]:
-    """(total, exact), an estimate raised to the papers shown up to this page (an empty
-    page past the end leaves it alone); none when the first page is empty."""
-    if exact:
-        return total, exact
-    if not hits:
-        return (0, True) if offset == 0 else (total, exact)
-    return max(total, offset + len(hits)), exact
 
 
 class Searcher:
@@ -353,8 +301,10 @@ class Searcher:
 
     def _query(self, text: str, mode: Mode, limit: int, offset: int, correct: bool) -> SearchResult:
         query = parse_query(text)
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        offset = max(0, min(offset, MAX_WINDOW - limit))
+        # The first MAX_WINDOW results at most: a page reaching past them is cut short there
+        # (not moved back: offset 9,990 of 20 is the last 10, not results 9,980 to 10,000).
+        offset = max(0, min(offset, MAX_WINDOW - 1))
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT, MAX_WINDOW - offset))
         notices = list(query.notices)
         if query.empty:
             notices.append(
@@ -369,13 +319,17 @@ class Searcher:
             pending = self._vector_soon(semantic_text(query), semantic_notices)
         nearest = self._nearest_soon(pending, mode, query, offset + limit)
         suggestion: str | None = None
+        did_you_mean: str | None = None
         with self.engine.connect() as connection:
             counted = self._count(connection, query) if query.positive else Counted(0)
             total = counted.total
-            if total == 0 and correct and query.positive:
+            if total == 0 and query.positive:
                 fixed = _spelling.correct(connection, self.vocabulary, query, text)
                 fixed_query = parse_query(fixed) if fixed else None
-                if fixed_query is not None and self._total(connection, fixed_query):
+                matched = fixed_query is not None and self._total(connection, fixed_query)
+                if matched and not correct:
+                    did_you_mean = fixed
+                elif matched and fixed_query is not None:
                     suggestion, query = fixed, fixed_query
                     counted = self._count(connection, query)
                     total = counted.total
@@ -418,8 +372,10 @@ class Searcher:
             notices.append("showing keyword results only")
         if not hits and total == 0 and query.positive and used is not Mode.keyword:
             notices.append("no close matches: no paper has these words or is close in meaning")
+        elif hits and counted.total == 0 and query.positive and used is Mode.hybrid:
+            notices.append(f"{lacking(query)}: these papers are close in meaning")
         return SearchResult(
-            query, tuple(hits), tuple(notices), used, total, exact, offset, suggestion
+            query, tuple(hits), tuple(notices), used, total, exact, offset, suggestion, did_you_mean
         )
 
     def _total(self, connection: Connection, query: Query) -> int:
@@ -478,8 +434,8 @@ class Searcher:
             by_pk = {hit.pk: hit for hit in ranked}
             order = first([(hit.pk, hit.score) for hit in ranked], named)[offset:wanted]
             hits = add_snippets(connection, query, load_hits(connection, order, by_pk))
-            total += _beyond(named, by_pk, total)
-            return Mode.keyword, hits, *_at_least(total, counted.exact, offset, hits)
+            total += beyond(named, by_pk, total)
+            return Mode.keyword, hits, *at_least(total, counted.exact, offset, hits)
         weight = self.config.hybrid_semantic_weight
         naming = named_in(connection, query, typed)
         passes: dict[int, bool] = {}
@@ -513,9 +469,9 @@ class Searcher:
         # Snippets for every hit the words match, close-only ones too: a paper beyond the
         # keyword side's cap that holds the words shows them marked, as the others do.
         hits = add_snippets(connection, query, load_hits(connection, order, fused.keyword))
-        extra = _beyond(lift(early), fused.keyword, total) + fused.close_only
+        extra = beyond(lift(early), fused.keyword, total) + fused.close_only
         exact = fused.close_exact and counted.exact
-        return mode, hits, *_at_least(total + extra, exact, offset, hits)
+        return mode, hits, *at_least(total + extra, exact, offset, hits)
 
     def _named(
         self, connection: Connection, query: Query, typed: str, hits: list[KeywordHit]

@@ -54,7 +54,13 @@ Text = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="results to return")]
 Offset = Annotated[
-    int, Query(ge=0, le=MAX_WINDOW, description="results to skip (the next page's offset)")
+    int,
+    Query(
+        ge=0,
+        lt=MAX_WINDOW,
+        description=f"results to skip (the next page's offset); the first {MAX_WINDOW:,} "
+        "results are served at most: a page reaching past them is cut short",
+    ),
 ]
 
 
@@ -126,10 +132,13 @@ def _search(
 
 
 def total_text(result: SearchResult) -> str:
-    """ "1 result", "334 results", "about 120 results"."""
+    """ "1 result", "334 results", "about 120 results"; the Meaning mode's window of the
+    closest papers, all of them close: "the 200 closest results" (not "about 200")."""
     words = f"{result.total:,} result{'' if result.total == 1 else 's'}"
     if result.total_exact:
         return words
+    if result.mode is Mode.semantic:
+        return f"the {result.total:,} closest results"
     return f"more than {words}" if result.total >= MAX_WINDOW else f"about {words}"
 
 
@@ -169,6 +178,7 @@ async def search_page(
         "total_text": "",
         "total": 0,
         "suggestion": None,
+        "did_you_mean": None,
         "spell_off": spell == "0",  # (kept by the mode tabs: the query as typed)
     }
     if text.strip():
@@ -192,6 +202,7 @@ async def search_page(
             total_text=total_text(result),
             total=result.total,
             suggestion=result.suggestion,
+            did_you_mean=result.did_you_mean,
             first_rank=result.offset + 1,
         )
         notices.extend(result.notices)
@@ -272,8 +283,9 @@ async def api_search(
     """Search papers (keyword, semantic or hybrid), a page at a time: ``total`` counts the
     matches (``total_exact`` false: an estimate), ``next_offset`` asks for the next page
     (null on the last). A query that matches nothing is corrected from the index's words:
-    ``suggestion`` is the query the items are for. Notices say what in the query was not
-    used; an empty query gives no items and a notice."""
+    ``suggestion`` is the query the items are for (``spell=false``: the items are for the
+    query as typed, and ``did_you_mean`` offers the correction). Notices say what in the
+    query was not used; an empty query gives no items and a notice."""
     try:
         chosen = Mode(mode.strip().lower())
     except ValueError:
@@ -296,6 +308,7 @@ async def api_search(
             "offset": result.offset,
             "next_offset": end if more else None,
             "suggestion": result.suggestion,
+            "did_you_mean": result.did_you_mean,
             "notices": list(result.notices),
             "items": items,
         }
