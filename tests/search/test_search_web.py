@@ -193,7 +193,7 @@ def test_meaning_names_its_window_of_closest_papers(client: TestClient) -> None:
     # Every one of the 300 papers is close to the deterministic embedder's query: the
     # Meaning mode shows the closest 200 and says so ("about 200" read as a guess).
     page = client.get("/search", params={"q": "equations", "mode": "semantic"}).text
-    assert "the 200 closest results, page 1 of 7" in page, page
+    assert "The 200 closest results, page 1 of 7" in page, page
     assert "about 200" not in page
 
 

@@ -260,7 +260,7 @@ def test_best_match_says_when_no_paper_has_the_words(embedded: Hub) -> None:
     said = {
         '"boundary zzqxj"': "no paper has the exact phrase “boundary zzqxj”",
         "boundary zzqxj": "no paper has all of these words",
-        '"boundary value" zzqxj': "no paper has all of these words",
+        '"boundary value" zzqxj': "no paper has all of these words and phrases",
         "zzqxj -boundary": "no paper has this word",
     }
     for query, lacking in said.items():

@@ -8,11 +8,16 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
 
 from paperroute.search.service import SearchResult
+
+
+def _entries(atom: bytes) -> int:
+    return len(ElementTree.fromstring(atom).findall("{http://www.w3.org/2005/Atom}entry"))
 
 
 def _main(html: str) -> str:
@@ -175,12 +180,20 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     # correction again, a link to it, and says no results were searched for it.
     params = {"q": "difusion modles", "mode": "keyword", "spell": "0"}
     page = _main(demo.get("/search", params=params).text)
-    assert "No close matches for “<bdi>difusion modles</bdi>”" in page, page
-    offer = re.search(r'Did you mean <a href="([^"]+)"><strong>([^<]+)</strong></a>\?', page)
+    # (Keywords: the words are in no paper; "close" is the Meaning mode's word.)
+    assert "No paper contains “<bdi>difusion modles</bdi>”. Check the spelling: " in page, page
+    assert "Try fewer words" not in page
+    offer = re.search(r'did you mean <a href="([^"]+)"><strong>([^<]+)</strong></a>\?', page)
     assert offer is not None, page
     assert offer.group(2) == "diffusion models"
     assert offer.group(1) == "/search?q=diffusion%20models&amp;mode=keyword"
     assert "Showing results for" not in page
+    # Its feed is of the query as typed too (the page's link keeps spell=0).
+    feed = re.search(r'<a href="(/search/feed\?[^"]+)">Feed of this search', page)
+    assert feed is not None and "spell=0" in feed.group(1), page
+    as_typed = demo.get(feed.group(1).replace("&amp;", "&")).content
+    corrected = demo.get(feed.group(1).replace("&amp;", "&").replace("&spell=0", "")).content
+    assert (_entries(as_typed), _entries(corrected) > 0) == (0, True)
     body = demo.get("/api/v1/search", params={**params, "spell": "false"}).json()
     assert body["did_you_mean"] == "diffusion models" and body["suggestion"] is None
     assert body["items"] == [] and body["total"] == 0

@@ -47,9 +47,10 @@ def lacking(query: Query) -> str:
     terms = query.positive
     if len(terms) == 1 and terms[0].phrase:
         return f"no paper has the exact phrase “{terms[0].text[:100]}”"
-    return (
-        "no paper has all of these words" if len(query.positive) > 1 else "no paper has this word"
-    )
+    if len(terms) == 1:
+        return "no paper has this word"
+    phrases = " and phrases" if any(term.phrase for term in terms) else ""
+    return f"no paper has all of these words{phrases}"
 
 
 @dataclass(frozen=True, slots=True)

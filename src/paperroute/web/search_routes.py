@@ -243,13 +243,18 @@ async def suggest(request: Request, q: str = "") -> Response:
 
 
 @router.get("/search/feed", include_in_schema=False)
-async def search_feed(request: Request, q: str = "", mode: str | None = None) -> Response:
-    """An Atom feed of any search (its newest results are its best matches)."""
+async def search_feed(
+    request: Request, q: str = "", mode: str | None = None, spell: str = ""
+) -> Response:
+    """An Atom feed of any search (its newest results are its best matches); ``spell=0``
+    as on the page: the query as typed, not its correction."""
     chosen = _mode(mode, [])
     q = printable(q)
 
     def work() -> bytes:
-        cards = _cards(request, _search(request, q, chosen, FEED_LIMIT)) if q.strip() else []
+        correct = spell != "0"
+        found = _search(request, q, chosen, FEED_LIMIT, correct=correct) if q.strip() else None
+        cards = [] if found is None else _cards(request, found)
         base = request.app.state.config.base_url.rstrip("/")
         self_url = f"{base}/search/feed?{request.url.query}"
         alternate = f"{base}/search?{request.url.query}"
