@@ -195,6 +195,13 @@ def test_meaning_names_its_window_of_closest_papers(client: TestClient) -> None:
     page = client.get("/search", params={"q": "equations", "mode": "semantic"}).text
     assert "The 200 closest results, page 1 of 7" in page, page
     assert "about 200" not in page
+    # The API's pages of it end with the window: no next page that would be empty.
+    for offset, limit in ((180, 20), (0, 200), (150, 50)):
+        params = {"q": "equations", "mode": "semantic", "offset": offset, "limit": limit}
+        body = client.get("/api/v1/search", params=params).json()
+        assert len(body["items"]) == limit and body["next_offset"] is None, (offset, body)
+    body = client.get("/api/v1/search", params={"q": "equations", "mode": "semantic"}).json()
+    assert body["next_offset"] == 20
 
 
 def test_the_server_reads_similar_papers_bags_at_start(client: TestClient) -> None:

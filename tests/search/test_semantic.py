@@ -261,13 +261,21 @@ def test_best_match_says_when_no_paper_has_the_words(embedded: Hub) -> None:
         '"boundary zzqxj"': "no paper has the exact phrase “boundary zzqxj”",
         "boundary zzqxj": "no paper has all of these words",
         '"boundary value" zzqxj': "no paper has all of these words and phrases",
-        "zzqxj -boundary": "no paper has this word",
+        "zzqxj -boundary": "no paper that passes the exclusions has this word",
+        '"boundary zzqxj" cat:math.AP': "no paper that passes the filters has the exact phrase",
+        "boundary zzqxj -value cat:math.AP": "no paper that passes the filters and exclusions has",
     }
     for query, lacking in said.items():
         result = embedded.search.query(query, mode=Mode.hybrid, limit=5)
         assert result.hits and result.mode is Mode.hybrid, query
-        assert f"{lacking}: these papers are close in meaning" in result.notices, result.notices
-    # Words some paper has, and the Meaning mode (which asks for no words): no notice.
+        told = [n for n in result.notices if n.endswith(": these papers are close in meaning")]
+        assert len(told) == 1 and told[0].startswith(lacking), (query, result.notices)
+    # A paper named by its id is no paper close in meaning: no notice.
+    named = corpus_records()[0].arxiv_id
+    assert named
+    result = embedded.search.query(named, mode=Mode.hybrid, limit=5)
+    assert result.hits[0].id == named and not any("no paper" in n for n in result.notices)
+    # Words the index has, and the Meaning mode (which asks for no words): no notice.
     for query, mode in (('"boundary value"', Mode.hybrid), ("boundary zzqxj", Mode.semantic)):
         result = embedded.search.query(query, mode=mode, limit=5)
         assert result.hits and not any("no paper has" in n for n in result.notices), query

@@ -183,7 +183,9 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     # (Keywords: the words are in no paper; "close" is the Meaning mode's word.)
     assert "No paper contains “<bdi>difusion modles</bdi>”. Check the spelling: " in page, page
     assert "Try fewer words" not in page
-    offer = re.search(r'did you mean <a href="([^"]+)"><strong>([^<]+)</strong></a>\?', page)
+    offer = re.search(
+        r'did you mean <a href="([^"]+)"><strong><bdi>([^<]+)</bdi></strong></a>\?', page
+    )
     assert offer is not None, page
     assert offer.group(2) == "diffusion models"
     assert offer.group(1) == "/search?q=diffusion%20models&amp;mode=keyword"
@@ -201,6 +203,10 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     body = demo.get("/api/v1/search", params={"q": "difusion modles", "mode": "keyword"}).json()
     assert body["suggestion"] == "diffusion models" and body["did_you_mean"] is None
     assert body["items"]
+    # A long typo's correction is what a search reads of it (2,000 characters), not 12,000.
+    long = {"q": "difusion " * 1200, "spell": "false", "mode": "keyword"}
+    offered = demo.get("/api/v1/search", params=long).json()["did_you_mean"]
+    assert offered.startswith("diffusion diffusion") and len(offered) <= 2000
     # A query that matches offers nothing.
     body = demo.get("/api/v1/search", params={"q": "diffusion", "spell": "false"}).json()
     assert body["did_you_mean"] is None and body["items"]
@@ -215,3 +221,27 @@ def test_the_api_cuts_a_page_short_at_the_last_result_it_serves(sqlite_demo: Tes
     assert body["offset"] == 9990 and body["next_offset"] is None
     response = sqlite_demo.get("/api/v1/search", params={**params, "offset": 10000})
     assert response.status_code == 400 and "less than 10000" in response.text, response.text
+
+
+def test_the_last_page_of_ten_thousand_results_is_reachable(
+    sqlite_demo: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20,000 matches (a stand-in search over real papers): page 334 is results 9,991 to
+    # 10,000, cut short, not page 333 again.
+    from paperroute.web import search_routes
+
+    searched = search_routes._search
+    asked: list[int] = []
+
+    def many(request: Any, text: str, mode: Any, limit: int, offset: int = 0, **kw: Any) -> Any:
+        asked.append(offset)
+        found = searched(request, "model", mode, min(limit, 10_000 - offset), 0, **kw)
+        return replace(found, total=20_000, total_exact=True, offset=offset)
+
+    monkeypatch.setattr(search_routes, "_search", many)
+    page = _main(sqlite_demo.get("/search", params={"q": "x", "page": "333"}).text)
+    assert "page 333 of 334" in page and "page=334" in page, page
+    page = _main(sqlite_demo.get("/search", params={"q": "x", "page": "334"}).text)
+    assert "page 334 of 334" in page, page
+    assert asked == [9960, 9990]
+    assert len(re.findall(r"Sign in to upvote “", page)) == 10

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ..errors import ConfigError, PaperrouteError
 from ..search import MARK_END, MARK_START, MAX_WINDOW, KeywordHit, Mode
+from ..search.results import total_text
 from ._common import Format, err, fail, jsonable, open_hub_or_fail, out
 
 
@@ -100,9 +101,8 @@ def search(
         err.print(f"showing results for: {result.suggestion} (--no-spell: as typed)", markup=False)
     if result.did_you_mean is not None:
         err.print(f"did you mean: {result.did_you_mean}", markup=False)
-    about = "" if result.total_exact else "about "
     shown = f"{result.offset + 1}-{result.offset + len(result.hits)}" if result.hits else "none"
-    err.print(f"{about}{result.total:,} results; showing {shown}", markup=False)
+    err.print(f"{total_text(result)}; showing {shown}", markup=False)
     _print_hits(result.hits, format, "no papers found")
 
 

@@ -43,14 +43,30 @@ class SearchResult:
 
 
 def lacking(query: Query) -> str:
-    """What no paper has, said of a query its keyword side matches nothing of."""
+    """What no paper has, said of a query its keyword side matches nothing of (and that
+    names no paper): the filters and exclusions named, as they may be what left none."""
     terms = query.positive
     if len(terms) == 1 and terms[0].phrase:
-        return f"no paper has the exact phrase “{terms[0].text[:100]}”"
-    if len(terms) == 1:
-        return "no paper has this word"
-    phrases = " and phrases" if any(term.phrase for term in terms) else ""
-    return f"no paper has all of these words{phrases}"
+        phrase = terms[0].text
+        shown = phrase if len(phrase) <= 100 else phrase[:100].rstrip() + "…"
+        what = f"the exact phrase “{shown}”"
+    elif len(terms) == 1:
+        what = "this word"
+    else:
+        phrases = " and phrases" if any(term.phrase for term in terms) else ""
+        what = f"all of these words{phrases}"
+    filtered = query.categories or query.authors or query.after or query.before
+    limits = [
+        name
+        for name, present in (
+            ("filters", filtered or query.has_code),
+            ("exclusions", any(term.negated for term in query.terms)),
+        )
+        if present
+    ]
+    if limits:
+        return f"no paper that passes the {' and '.join(limits)} has {what}"
+    return f"no paper has {what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +101,14 @@ def at_least(total: int, exact: bool, offset: int, hits: list[KeywordHit]) -> tu
     if not hits:
         return (0, True) if offset == 0 else (total, exact)
     return max(total, offset + len(hits)), exact
+
+
+def total_text(result: SearchResult) -> str:
+    """ "1 result", "334 results", "about 120 results"; the Meaning mode's window of the
+    closest papers, all of them close: "the 200 closest results" (not "about 200")."""
+    words = f"{result.total:,} result{'' if result.total == 1 else 's'}"
+    if result.total_exact:
+        return words
+    if result.mode is Mode.semantic:
+        return f"the {result.total:,} closest results"
+    return f"more than {words}" if result.total >= MAX_WINDOW else f"about {words}"

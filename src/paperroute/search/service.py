@@ -53,7 +53,7 @@ from .keyword import (
     keyword_total,
     paged_ranking,
 )
-from .query import Query, parse_query
+from .query import MAX_QUERY_CHARS, Query, parse_query
 from .results import (
     MAX_SEARCH_LIMIT,
     MAX_WINDOW,
@@ -324,7 +324,10 @@ class Searcher:
             counted = self._count(connection, query) if query.positive else Counted(0)
             total = counted.total
             if total == 0 and query.positive:
-                fixed = _spelling.correct(connection, self.vocabulary, query, text)
+                # (Cut to what a search reads of it: 12,000 characters of a long typo.)
+                fixed = (_spelling.correct(connection, self.vocabulary, query, text) or "")[
+                    :MAX_QUERY_CHARS
+                ]
                 fixed_query = parse_query(fixed) if fixed else None
                 matched = fixed_query is not None and self._total(connection, fixed_query)
                 if matched and not correct:
@@ -362,6 +365,7 @@ class Searcher:
                 limit,
                 offset,
                 counted,
+                notices,
                 early,
                 None if nearest is None else nearest.result(),
             )
@@ -372,8 +376,6 @@ class Searcher:
             notices.append("showing keyword results only")
         if not hits and total == 0 and query.positive and used is not Mode.keyword:
             notices.append("no close matches: no paper has these words or is close in meaning")
-        elif hits and counted.total == 0 and query.positive and used is Mode.hybrid:
-            notices.append(f"{lacking(query)}: these papers are close in meaning")
         return SearchResult(
             query, tuple(hits), tuple(notices), used, total, exact, offset, suggestion, did_you_mean
         )
@@ -403,10 +405,12 @@ class Searcher:
         limit: int,
         offset: int,
         counted: Counted,
+        notices: list[str],
         early: list[KeywordHit] | None = None,
         nearest: Nearest | None = None,
     ) -> tuple[Mode, list[KeywordHit], int, bool]:
-        """(the mode used, the page's hits, the total, whether it is exact)."""
+        """(the mode used, the page's hits, the total, whether it is exact); a notice when
+        the hybrid hits are close in meaning only (no keyword match, nothing named)."""
         wanted = offset + limit
         total = counted.total
         if mode is Mode.semantic and vector is not None and query.positive:
@@ -469,7 +473,10 @@ class Searcher:
         # Snippets for every hit the words match, close-only ones too: a paper beyond the
         # keyword side's cap that holds the words shows them marked, as the others do.
         hits = add_snippets(connection, query, load_hits(connection, order, fused.keyword))
-        extra = beyond(lift(early), fused.keyword, total) + fused.close_only
+        named = lift(early)
+        if hits and total == 0 and not named:
+            notices.append(f"{lacking(query)}: these papers are close in meaning")
+        extra = beyond(named, fused.keyword, total) + fused.close_only
         exact = fused.close_exact and counted.exact
         return mode, hits, *at_least(total + extra, exact, offset, hits)
 

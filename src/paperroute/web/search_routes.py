@@ -28,6 +28,7 @@ from ..search import (
     Mode,
     parse_query,
 )
+from ..search.results import total_text
 from .api import card_json
 from .deps import get_hub, render
 from .feeds import card_entries
@@ -131,15 +132,8 @@ def _search(
     )
 
 
-def total_text(result: SearchResult) -> str:
-    """ "1 result", "334 results", "about 120 results"; the Meaning mode's window of the
-    closest papers, all of them close: "the 200 closest results" (not "about 200")."""
-    words = f"{result.total:,} result{'' if result.total == 1 else 's'}"
-    if result.total_exact:
-        return words
-    if result.mode is Mode.semantic:
-        return f"the {result.total:,} closest results"
-    return f"more than {words}" if result.total >= MAX_WINDOW else f"about {words}"
+# The page's and the feed's spell=0 (as the API's boolean reads "false", "off", ...).
+SPELL_OFF = frozenset({"0", "false", "f", "off", "no", "n"})
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
@@ -159,7 +153,8 @@ async def search_page(
     chosen = _mode(mode, notices)
     # (ASCII digits only: "²" and "①" are digits to str.isdigit, not to int.)
     number = int(page) if page.isascii() and page.isdigit() and 0 < len(page) <= 20 else 1
-    number = max(1, min(number, MAX_WINDOW // PAGE_LIMIT))
+    number = max(1, min(number, -(-MAX_WINDOW // PAGE_LIMIT)))  # (the last: cut short)
+    spell_off = spell.strip().lower() in SPELL_OFF
     given = {"cat": cat, "author": author, "after": after, "before": before, "code": code}
     q, fields = printable(q), {name: printable(value) for name, value in given.items()}
     text = _compose(q, fields)
@@ -179,13 +174,13 @@ async def search_page(
         "total": 0,
         "suggestion": None,
         "did_you_mean": None,
-        "spell_off": spell == "0",  # (kept by the mode tabs: the query as typed)
+        "spell_off": spell_off,  # (kept by the mode tabs: the query as typed)
     }
     if text.strip():
 
         def work() -> tuple[SearchResult, list[_ResultCard]]:
             offset = (number - 1) * PAGE_LIMIT
-            result = _search(request, text, chosen, PAGE_LIMIT, offset, correct=spell != "0")
+            result = _search(request, text, chosen, PAGE_LIMIT, offset, correct=not spell_off)
             return result, _cards(request, result)
 
         result, cards = await run_in_threadpool(work)
@@ -193,7 +188,8 @@ async def search_page(
         if cards:  # an estimate ("about") can fall short of the pages that hold results
             pages = max(pages, number)
             full = len(cards) == PAGE_LIMIT and number * PAGE_LIMIT < MAX_WINDOW
-            if full and not result.total_exact:  # (a next page may hold more: offer it)
+            estimated = not result.total_exact and result.mode is not Mode.semantic
+            if full and estimated:  # (a next page may hold more: offer it)
                 pages = max(pages, number + 1)
         context.update(
             cards=cards,
@@ -252,7 +248,7 @@ async def search_feed(
     q = printable(q)
 
     def work() -> bytes:
-        correct = spell != "0"
+        correct = spell.strip().lower() not in SPELL_OFF
         found = _search(request, q, chosen, FEED_LIMIT, correct=correct) if q.strip() else None
         cards = [] if found is None else _cards(request, found)
         base = request.app.state.config.base_url.rstrip("/")
@@ -303,7 +299,8 @@ async def api_search(
         items = [_item(card) for card in _cards(request, result)]
         end = result.offset + len(result.hits)
         # (An estimate can fall short of the results: a full page of one offers the next.)
-        short = end < MAX_WINDOW and not result.total_exact
+        # (Not the Meaning mode's: its estimate is of its window, which ends there.)
+        short = end < MAX_WINDOW and not result.total_exact and result.mode is not Mode.semantic
         more = (end < min(result.total, MAX_WINDOW) or short) and len(result.hits) == limit
         return {
             "query": q,
