@@ -207,6 +207,10 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     long = {"q": "difusion " * 1200, "spell": "false", "mode": "keyword"}
     offered = demo.get("/api/v1/search", params=long).json()["did_you_mean"]
     assert offered.startswith("diffusion diffusion") and len(offered) <= 2000
+    # Control characters are read as the page reads them: none echoed.
+    body = demo.get("/api/v1/search", params={**long, "q": "difusion\x00\x1b]0;x\x07modles"})
+    assert body.json()["query"] == "difusion]0;xmodles"
+    assert "\\u0000" not in body.text and "\\u001b" not in body.text
     # A query that matches offers nothing.
     body = demo.get("/api/v1/search", params={"q": "diffusion", "spell": "false"}).json()
     assert body["did_you_mean"] is None and body["items"]

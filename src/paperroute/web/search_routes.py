@@ -294,6 +294,8 @@ async def api_search(
             400, "Bad Request", f"mode must be keyword, semantic or hybrid, not {mode[:20]!r}"
         )
 
+    q = printable(q)  # (as the page reads it: no NUL or escape echoed in the JSON)
+
     def work() -> dict[str, Any]:
         result = _search(request, q, chosen, limit, offset, correct=spell)
         items = [_item(card) for card in _cards(request, result)]
