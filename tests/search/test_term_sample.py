@@ -321,7 +321,7 @@ def test_an_estimate_is_shown_as_one_and_paged_past(estimating: TestClient) -> N
     assert result.total_exact is not postgresql and result.total >= 5
     page = estimating.get("/search", params={"q": "model", "mode": "keyword"})
     assert page.status_code == 200
-    shown = re.search(r"(about |more than )?[\d,]+ results", page.text)
+    shown = re.search(r"(About |More than )?[\d,]+ results", page.text)
     assert shown is not None and (shown.group(1) is not None) is postgresql
     # An estimate that falls short of what is shown is raised to it, and the next page is
     # offered while pages are full.
