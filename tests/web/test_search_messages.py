@@ -188,7 +188,7 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     )
     assert offer is not None, page
     assert offer.group(2) == "diffusion models"
-    assert offer.group(1) == "/search?q=diffusion%20models&amp;mode=keyword"
+    assert offer.group(1) == "/search?q=diffusion+models&amp;mode=keyword"
     assert "Showing results for" not in page
     # Its feed is of the query as typed too (the page's link keeps spell=0).
     feed = re.search(r'<a href="(/search/feed\?[^"]+)">Feed of this search', page)
@@ -203,6 +203,14 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     body = demo.get("/api/v1/search", params={"q": "difusion modles", "mode": "keyword"}).json()
     assert body["suggestion"] == "diffusion models" and body["did_you_mean"] is None
     assert body["items"]
+    # The filter form's fields stay in the form, not moved into the corrected query.
+    filtered = _main(demo.get("/search", params={**params, "cat": "cs.LG"}).text)
+    offer = re.search(r'did you mean <a href="([^"]+)">', filtered)
+    assert offer is not None, filtered
+    assert offer.group(1) == "/search?q=diffusion+models&amp;mode=keyword&amp;cat=cs.LG"
+    searched = _main(demo.get("/search", params={"q": "difusion modles", "cat": "cs.LG"}).text)
+    link = re.search(r'Showing results for <a href="([^"]+)">', searched)
+    assert link is not None and link.group(1).endswith("&amp;cat=cs.LG"), searched
     # A long typo's correction is what a search reads of it (2,000 characters), not 12,000.
     long = {"q": "difusion " * 1200, "spell": "false", "mode": "keyword"}
     offered = demo.get("/api/v1/search", params=long).json()["did_you_mean"]

@@ -10,6 +10,7 @@ become <mark> elements. Papers hidden by moderators never appear (the search use
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -113,6 +114,24 @@ def _compose(q: str, fields: dict[str, str]) -> str:
     return " ".join(p for p in parts if p.strip())
 
 
+def _correction_href(
+    result: SearchResult, q: str, text: str, fields: dict[str, str], mode: Mode
+) -> str:
+    """The link to a search's correction (searched or offered) with the filter form's
+    fields kept in the form: the correction is of the query with the fields appended
+    (_compose), and they are cut off its end again, not moved into ``q``."""
+    corrected = result.suggestion or result.did_you_mean or ""
+    if not corrected:
+        return ""
+    appended = text[len(q) :] if text.startswith(q) else ""
+    if appended.strip() and corrected.endswith(appended):
+        corrected = corrected[: len(corrected) - len(appended)]
+        kept = [(name, value) for name, value in fields.items() if value]
+    else:
+        kept = []
+    return "/search?" + urlencode([("q", corrected), ("mode", mode.value), *kept])
+
+
 def _cards(request: Request, result: SearchResult) -> list[_ResultCard]:
     hits = {hit.pk: hit for hit in result.hits}
     cards = get_hub(request).reading.cards(list(hits))
@@ -174,6 +193,7 @@ async def search_page(
         "total": 0,
         "suggestion": None,
         "did_you_mean": None,
+        "correction_href": "",
         "spell_off": spell_off,  # (kept by the mode tabs: the query as typed)
     }
     if text.strip():
@@ -199,6 +219,7 @@ async def search_page(
             total=result.total,
             suggestion=result.suggestion,
             did_you_mean=result.did_you_mean,
+            correction_href=_correction_href(result, q, text, fields, chosen),
             first_rank=result.offset + 1,
         )
         notices.extend(result.notices)
