@@ -219,6 +219,10 @@ def test_the_query_as_typed_offers_its_correction(demo: TestClient) -> None:
     body = demo.get("/api/v1/search", params={**long, "q": "difusion\x00\x1b]0;x\x07modles"})
     assert body.json()["query"] == "difusion]0;xmodles"
     assert "\\u0000" not in body.text and "\\u001b" not in body.text
+    # Results as you type look up no spelling a keystroke: nothing offered there.
+    search = demo.app.state.hub.search  # type: ignore[attr-defined]
+    assert search.query("difusion modles", correct=False).did_you_mean == "diffusion models"
+    assert search.query("difusion modles", correct=False, offer=False).did_you_mean is None
     # A query that matches offers nothing.
     body = demo.get("/api/v1/search", params={"q": "diffusion", "spell": "false"}).json()
     assert body["did_you_mean"] is None and body["items"]

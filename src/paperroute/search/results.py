@@ -41,6 +41,12 @@ class SearchResult:
     suggestion: str | None = None
     did_you_mean: str | None = None
 
+    @property
+    def open_ended(self) -> bool:
+        """Whether results may lie past the total, an estimate (not the Meaning mode's,
+        whose estimate is of its window of the closest papers, which ends there)."""
+        return not self.total_exact and self.mode is not Mode.semantic
+
 
 def lacking(query: Query) -> str:
     """What no paper has, said of a query its keyword side matches nothing of (and that

@@ -260,16 +260,19 @@ class Searcher:
         limit: int = 20,
         offset: int = 0,
         correct: bool = True,
+        offer: bool = True,
     ) -> SearchResult:
         """Search in ``mode`` (keyword, semantic or hybrid): the results ``offset`` to
         ``offset + limit`` (at most MAX_WINDOW deep) and their total. Any text is a valid
         query: what cannot be used is reported in ``notices``, never raised; hybrid falls
         back to keyword search while no paper has a vector. A query the keyword index
-        matches nothing of is corrected from the index's vocabulary (unless ``correct`` is
-        false) and the correction searched instead: ``suggestion`` holds it."""
+        matches nothing of is corrected from the index's vocabulary and the correction
+        searched instead (``suggestion``); with ``correct`` false it is searched as typed
+        and the correction offered (``did_you_mean``), unless ``offer`` is false too (as
+        you type: no spelling looked up a keystroke)."""
         self._keywords_soon()
         try:
-            return self._query(text, Mode(mode), limit, offset, correct)
+            return self._query(text, Mode(mode), limit, offset, correct, offer)
         except SQLAlchemyError as exc:
             raise storage_error(exc) from exc
 
@@ -299,7 +302,9 @@ class Searcher:
             return None  # (the service reports it from the vector's future)
         return self.index.search(vector, size)
 
-    def _query(self, text: str, mode: Mode, limit: int, offset: int, correct: bool) -> SearchResult:
+    def _query(
+        self, text: str, mode: Mode, limit: int, offset: int, correct: bool, offer: bool
+    ) -> SearchResult:
         query = parse_query(text)
         # The first MAX_WINDOW results at most: a page reaching past them is cut short there
         # (not moved back: offset 9,990 of 20 is the last 10, not results 9,980 to 10,000).
@@ -323,7 +328,7 @@ class Searcher:
         with self.engine.connect() as connection:
             counted = self._count(connection, query) if query.positive else Counted(0)
             total = counted.total
-            if total == 0 and query.positive:
+            if total == 0 and query.positive and (correct or offer):
                 # (Cut to what a search reads of it: 12,000 characters of a long typo.)
                 fixed = (_spelling.correct(connection, self.vocabulary, query, text) or "")[
                     :MAX_QUERY_CHARS

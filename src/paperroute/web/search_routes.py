@@ -145,9 +145,10 @@ def _search(
     limit: int,
     offset: int = 0,
     correct: bool = True,
+    offer: bool = True,
 ) -> SearchResult:
     return get_hub(request).search.query(
-        text, mode=mode, limit=limit, offset=offset, correct=correct
+        text, mode=mode, limit=limit, offset=offset, correct=correct, offer=offer
     )
 
 
@@ -208,8 +209,7 @@ async def search_page(
         if cards:  # an estimate ("about") can fall short of the pages that hold results
             pages = max(pages, number)
             full = len(cards) == PAGE_LIMIT and number * PAGE_LIMIT < MAX_WINDOW
-            estimated = not result.total_exact and result.mode is not Mode.semantic
-            if full and estimated:  # (a next page may hold more: offer it)
+            if full and result.open_ended:  # (a next page may hold more: offer it)
                 pages = max(pages, number + 1)
         context.update(
             cards=cards,
@@ -241,7 +241,7 @@ async def suggest(request: Request, q: str = "") -> Response:
     def work() -> dict[str, Any]:
         hub = get_hub(request)
         names = hub.search.suggest_names(q.strip(), limit=SUGGEST_NAMES)
-        result = _search(request, text, Mode.hybrid, SUGGEST_LIMIT, correct=False)
+        result = _search(request, text, Mode.hybrid, SUGGEST_LIMIT, correct=False, offer=False)
         cards, suggestion = _cards(request, result), None
         if not (cards or names.authors or names.categories):
             # A typo: what the results page would search instead (did you mean).
@@ -322,8 +322,7 @@ async def api_search(
         items = [_item(card) for card in _cards(request, result)]
         end = result.offset + len(result.hits)
         # (An estimate can fall short of the results: a full page of one offers the next.)
-        # (Not the Meaning mode's: its estimate is of its window, which ends there.)
-        short = end < MAX_WINDOW and not result.total_exact and result.mode is not Mode.semantic
+        short = end < MAX_WINDOW and result.open_ended
         more = (end < min(result.total, MAX_WINDOW) or short) and len(result.hits) == limit
         return {
             "query": q,
